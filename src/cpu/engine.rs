@@ -1,0 +1,247 @@
+//! Executing subgraphs: constants decoded once, values freed after their last use,
+//! control flow through nested subgraph runs.
+
+use super::ops::{self, NodeCache, OpCtx};
+use super::value::Tensor;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Subgraph};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Limits that keep a hostile model from hanging or exhausting the host.
+#[derive(Debug, Clone)]
+pub struct RunLimits {
+    /// Most iterations one WHILE node may run.
+    pub max_while_iterations: u64,
+    /// Deepest nesting of WHILE/IF subgraph calls.
+    pub max_call_depth: usize,
+    /// Largest tensor a kernel may create, in bytes.
+    pub max_tensor_bytes: u64,
+    /// Set to true (from any thread) to stop a run at the next node.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            max_while_iterations: 10_000_000,
+            max_call_depth: 64,
+            max_tensor_bytes: 2 << 30,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Called after each node of the main subgraph with the node index and its outputs.
+pub type NodeObserver<'a> = dyn FnMut(usize, &[Tensor]) + 'a;
+
+struct SubProgram {
+    consts: Vec<Option<Tensor>>,
+    caches: Vec<NodeCache>,
+    /// For each node, the tensors whose last reader it is (freed after it runs).
+    frees: Vec<Vec<usize>>,
+}
+
+/// A graph prepared for the CPU: constants decoded, op support checked.
+pub struct Program {
+    graph: Arc<Graph>,
+    subs: Vec<SubProgram>,
+    limits: RunLimits,
+}
+
+/// Persistent values of variable tensors, per subgraph.
+pub type VariableState = HashMap<(usize, usize), Tensor>;
+
+impl Program {
+    /// Prepare every subgraph; unknown ops are an error naming the node.
+    pub fn new(graph: Arc<Graph>, limits: RunLimits) -> Result<Program> {
+        let mut subs = Vec::with_capacity(graph.subgraphs.len());
+        for sg in &graph.subgraphs {
+            for (n, node) in sg.nodes.iter().enumerate() {
+                if let crate::graph::Op::Unknown { name } = &node.op {
+                    return Err(Error::UnsupportedOp {
+                        node: n,
+                        op: name.clone(),
+                    });
+                }
+            }
+            let consts = sg
+                .tensors
+                .iter()
+                .map(Tensor::from_info)
+                .collect::<Result<Vec<_>>>()?;
+            subs.push(SubProgram {
+                consts,
+                caches: sg.nodes.iter().map(|_| NodeCache::default()).collect(),
+                frees: last_uses(sg),
+            });
+        }
+        Ok(Program {
+            graph,
+            subs,
+            limits,
+        })
+    }
+
+    /// The graph this program runs.
+    pub fn graph(&self) -> &Arc<Graph> {
+        &self.graph
+    }
+
+    /// The run limits.
+    pub fn limits(&self) -> &RunLimits {
+        &self.limits
+    }
+
+    /// Run subgraph `s` on `inputs`, returning its outputs.
+    pub fn run(
+        &self,
+        s: usize,
+        inputs: Vec<Tensor>,
+        state: &mut VariableState,
+        observer: Option<&mut NodeObserver<'_>>,
+    ) -> Result<Vec<Tensor>> {
+        self.run_at_depth(s, inputs, state, observer, 0)
+    }
+
+    pub(crate) fn run_at_depth(
+        &self,
+        s: usize,
+        inputs: Vec<Tensor>,
+        state: &mut VariableState,
+        mut observer: Option<&mut NodeObserver<'_>>,
+        depth: usize,
+    ) -> Result<Vec<Tensor>> {
+        if depth > self.limits.max_call_depth {
+            return Err(Error::Stopped(format!(
+                "subgraph calls nested deeper than {}",
+                self.limits.max_call_depth
+            )));
+        }
+        let sg = self.graph.subgraphs.get(s).ok_or_else(|| Error::Graph {
+            subgraph: s,
+            what: "no such subgraph".into(),
+        })?;
+        let sub = &self.subs[s];
+        if inputs.len() != sg.inputs.len() {
+            return Err(Error::Graph {
+                subgraph: s,
+                what: format!(
+                    "{} inputs given, {} expected",
+                    inputs.len(),
+                    sg.inputs.len()
+                ),
+            });
+        }
+        let mut values: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
+        for (&t, v) in sg.inputs.iter().zip(inputs) {
+            values[t] = Some(v);
+        }
+        for (t, info) in sg.tensors.iter().enumerate() {
+            if info.is_variable && values[t].is_none() {
+                let v = match state.get(&(s, t)) {
+                    Some(v) => v.clone(),
+                    None => match &sub.consts[t] {
+                        Some(c) => c.clone(),
+                        None => Tensor::zeros(info.dtype, info.shape.clone())?,
+                    },
+                };
+                values[t] = Some(v);
+            }
+        }
+        for (n, node) in sg.nodes.iter().enumerate() {
+            if self.limits.cancel.load(Ordering::Relaxed) {
+                return Err(Error::Stopped("cancelled".into()));
+            }
+            let inputs: Vec<Option<&Tensor>> = node
+                .inputs
+                .iter()
+                .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
+                .collect();
+            let mut ctx = OpCtx {
+                node: n,
+                op: &node.op,
+                subgraph: s,
+                inputs,
+                input_infos: node
+                    .inputs
+                    .iter()
+                    .map(|i| i.map(|t| &sg.tensors[t]))
+                    .collect(),
+                output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
+                cache: &sub.caches[n],
+                program: self,
+                depth,
+                variable_writes: Vec::new(),
+            };
+            let outputs = ops::eval(&mut ctx)?;
+            let writes = std::mem::take(&mut ctx.variable_writes);
+            drop(ctx);
+            if outputs.len() != node.outputs.len() {
+                return Err(Error::node(
+                    n,
+                    node.op.name(),
+                    format!(
+                        "kernel produced {} outputs, the node has {}",
+                        outputs.len(),
+                        node.outputs.len()
+                    ),
+                ));
+            }
+            for (pos, value) in writes {
+                if let Some(t) = node.input(pos) {
+                    state.insert((s, t), value.clone());
+                    values[t] = Some(value);
+                }
+            }
+            if let Some(obs) = observer.as_deref_mut() {
+                obs(n, &outputs);
+            }
+            for (&t, v) in node.outputs.iter().zip(outputs) {
+                values[t] = Some(v);
+            }
+            for &t in &sub.frees[n] {
+                values[t] = None;
+            }
+        }
+        sg.outputs
+            .iter()
+            .map(|&t| {
+                values[t]
+                    .take()
+                    .or_else(|| sub.consts[t].clone())
+                    .ok_or_else(|| Error::Graph {
+                        subgraph: s,
+                        what: format!(
+                            "output tensor {t} ({}) was never written",
+                            sg.tensors[t].name
+                        ),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// For each node, the non-output, non-variable tensors it reads last.
+fn last_uses(sg: &Subgraph) -> Vec<Vec<usize>> {
+    let mut last: Vec<Option<usize>> = vec![None; sg.tensors.len()];
+    for (n, node) in sg.nodes.iter().enumerate() {
+        for t in node.inputs.iter().flatten() {
+            last[*t] = Some(n);
+        }
+        for &t in &node.outputs {
+            if last[t].is_none() {
+                last[t] = Some(n);
+            }
+        }
+    }
+    let mut frees = vec![Vec::new(); sg.nodes.len()];
+    for (t, l) in last.iter().enumerate() {
+        let keep = sg.outputs.contains(&t) || sg.tensors[t].is_variable;
+        if let (Some(n), false) = (l, keep) {
+            frees[*n].push(t);
+        }
+    }
+    frees
+}

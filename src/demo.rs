@@ -1,0 +1,131 @@
+//! A small demo model the crate builds with its own writer, so the CLI works on a
+//! fresh clone without any model file: a conv block with a residual, global average
+//! pooling, a dense layer and a softmax over 10 classes.
+
+use crate::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding, Reduce};
+use crate::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
+use std::sync::Arc;
+
+/// Deterministic pseudo-random weights in [-scale, scale].
+fn weights(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
+fn constant(name: &str, shape: Vec<usize>, values: Vec<f32>) -> TensorInfo {
+    let mut t = TensorInfo::new(name, DType::F32, shape);
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    t.data = Some(Arc::from(bytes));
+    t
+}
+
+fn int_constant(name: &str, values: &[i32]) -> TensorInfo {
+    let mut t = TensorInfo::new(name, DType::I32, vec![values.len()]);
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    t.data = Some(Arc::from(bytes));
+    t
+}
+
+/// The demo graph: input `image` [1, 32, 32, 3] float32, output `probabilities` [1, 10].
+pub fn demo_graph() -> Graph {
+    let c = 8;
+    let tensors = vec![
+        TensorInfo::new("image", DType::F32, vec![1, 32, 32, 3]),
+        constant("conv/filter", vec![c, 3, 3, 3], weights(c * 27, 1, 0.5)),
+        constant("conv/bias", vec![c], weights(c, 2, 0.1)),
+        TensorInfo::new("conv/out", DType::F32, vec![1, 32, 32, c]),
+        constant("dw/filter", vec![1, 3, 3, c], weights(9 * c, 3, 0.5)),
+        constant("dw/bias", vec![c], weights(c, 4, 0.1)),
+        TensorInfo::new("dw/out", DType::F32, vec![1, 32, 32, c]),
+        TensorInfo::new("residual", DType::F32, vec![1, 32, 32, c]),
+        int_constant("pool/axes", &[1, 2]),
+        TensorInfo::new("pooled", DType::F32, vec![1, c]),
+        constant("dense/weights", vec![10, c], weights(10 * c, 5, 0.8)),
+        constant("dense/bias", vec![10], weights(10, 6, 0.1)),
+        TensorInfo::new("logits", DType::F32, vec![1, 10]),
+        TensorInfo::new("probabilities", DType::F32, vec![1, 10]),
+    ];
+    let nodes = vec![
+        Node {
+            op: Op::Conv2D(Conv2D {
+                padding: Padding::Same,
+                stride_w: 1,
+                stride_h: 1,
+                dilation_w: 1,
+                dilation_h: 1,
+                activation: Activation::Relu,
+            }),
+            inputs: vec![Some(0), Some(1), Some(2)],
+            outputs: vec![3],
+        },
+        Node {
+            op: Op::DepthwiseConv2D(DepthwiseConv2D {
+                padding: Padding::Same,
+                stride_w: 1,
+                stride_h: 1,
+                depth_multiplier: 1,
+                dilation_w: 1,
+                dilation_h: 1,
+                activation: Activation::Relu6,
+            }),
+            inputs: vec![Some(3), Some(4), Some(5)],
+            outputs: vec![6],
+        },
+        Node {
+            op: Op::Binary(crate::graph::op::Binary::Add, Activation::None),
+            inputs: vec![Some(3), Some(6)],
+            outputs: vec![7],
+        },
+        Node {
+            op: Op::Reduce {
+                kind: Reduce::Mean,
+                keep_dims: false,
+            },
+            inputs: vec![Some(7), Some(8)],
+            outputs: vec![9],
+        },
+        Node {
+            op: Op::FullyConnected(FullyConnected {
+                activation: Activation::None,
+                keep_num_dims: false,
+                asymmetric_quantize_inputs: false,
+            }),
+            inputs: vec![Some(9), Some(10), Some(11)],
+            outputs: vec![12],
+        },
+        Node {
+            op: Op::Softmax { beta: 1.0 },
+            inputs: vec![Some(12)],
+            outputs: vec![13],
+        },
+    ];
+    Graph {
+        subgraphs: vec![Subgraph {
+            name: "main".into(),
+            tensors,
+            nodes,
+            inputs: vec![0],
+            outputs: vec![13],
+        }],
+        description: "tflite-wgpu demo model".into(),
+        version: 3,
+        ..Default::default()
+    }
+}
+
+/// The demo model as `.tflite` bytes.
+pub fn demo_model_bytes() -> crate::Result<Vec<u8>> {
+    crate::model::write(&demo_graph())
+}
+
+/// A deterministic input for the demo model.
+pub fn demo_input() -> crate::Tensor {
+    crate::Tensor::f32(vec![1, 32, 32, 3], weights(32 * 32 * 3, 7, 1.0))
+}

@@ -1,0 +1,124 @@
+//! Typed errors for every stage: reading a model, building the IR, running it.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in tflite-wgpu. Each variant names the part of the
+/// model (table, tensor, buffer, node) it concerns, so a user can find the culprit.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The flatbuffer itself is malformed: an offset, vtable or vector points outside
+    /// the file, or a field has an impossible value.
+    #[error("malformed model: {what}")]
+    Malformed {
+        /// What was wrong and where (table, field, byte offset).
+        what: String,
+    },
+    /// A tensor, buffer, operator-code or subgraph index is out of range.
+    #[error("{kind} index {index} out of range (there are {len}) in {context}")]
+    IndexOutOfRange {
+        /// Which kind of index ("tensor", "buffer", "opcode", "subgraph").
+        kind: &'static str,
+        /// The offending index as found in the file.
+        index: i64,
+        /// How many objects of that kind exist.
+        len: usize,
+        /// Where the index was read.
+        context: String,
+    },
+    /// A tensor is unusable: bad shape, disagreeing buffer size, unsupported dtype.
+    #[error("tensor {index} ({name}): {what}")]
+    Tensor {
+        /// Index of the tensor in its subgraph.
+        index: usize,
+        /// The tensor's name in the model.
+        name: String,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A node cannot be built or run: wrong arity, bad option, shape mismatch.
+    #[error("node {node} ({op}): {what}")]
+    Node {
+        /// Index of the node in its subgraph's execution order.
+        node: usize,
+        /// The op's TFLite name.
+        op: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// The model uses an op this crate does not know.
+    #[error("node {node}: unsupported op {op}")]
+    UnsupportedOp {
+        /// Index of the node.
+        node: usize,
+        /// The builtin name, the builtin code, or the custom op name.
+        op: String,
+    },
+    /// An allocation would exceed the configured memory limit.
+    #[error("{what} needs {bytes} bytes, over the limit of {limit} bytes")]
+    MemoryLimit {
+        /// What was about to be allocated.
+        what: String,
+        /// The bytes it needs.
+        bytes: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The graph has a cycle, or a tensor is read before anything writes it.
+    #[error("graph error in subgraph {subgraph}: {what}")]
+    Graph {
+        /// The subgraph index.
+        subgraph: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// A caller supplied an input that does not fit the model.
+    #[error("input {index}: {what}")]
+    Input {
+        /// Index of the model input.
+        index: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// A WHILE loop ran past the configured iteration limit, or the run was cancelled.
+    #[error("run stopped: {0}")]
+    Stopped(String),
+    /// Reading or writing a .npy file failed.
+    #[error("npy {path}: {what}")]
+    Npy {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        what: String,
+    },
+    /// The requested device is not available.
+    #[error("device unavailable: {0}")]
+    Device(String),
+    /// An I/O error with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::Malformed`].
+    pub fn malformed(what: impl Into<String>) -> Self {
+        Error::Malformed { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::Node`].
+    pub fn node(node: usize, op: impl Into<String>, what: impl Into<String>) -> Self {
+        Error::Node {
+            node,
+            op: op.into(),
+            what: what.into(),
+        }
+    }
+}

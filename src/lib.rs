@@ -1,0 +1,27 @@
+//! tflite-wgpu: run TensorFlow Lite / LiteRT models, with a CPU reference interpreter
+//! that matches LiteRT's reference kernels.
+//!
+//! ```no_run
+//! use tflite_wgpu::{Interpreter, Model, Tensor};
+//! let model = Model::from_file("model.tflite")?;
+//! let mut interp = Interpreter::new(&model)?;
+//! let shape = interp.input_info(0)?.shape.clone();
+//! let n = shape.iter().product();
+//! interp.set_input(0, Tensor::f32(shape, vec![0.5; n]))?;
+//! interp.invoke()?;
+//! println!("{:?}", interp.output(0)?.shape);
+//! # Ok::<(), tflite_wgpu::Error>(())
+//! ```
+
+pub mod cpu;
+pub mod demo;
+mod error;
+pub mod graph;
+mod interpreter;
+pub mod model;
+pub mod npy;
+
+pub use cpu::{Data, Tensor};
+pub use error::{Error, Result};
+pub use graph::{DType, Graph};
+pub use interpreter::{Device, Interpreter, Model, Options};

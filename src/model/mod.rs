@@ -1,0 +1,50 @@
+//! The `.tflite` FlatBuffer format: a validating reader and a writer.
+
+mod codes;
+mod fb;
+mod options;
+mod reader;
+mod writer;
+
+pub use codes::{builtin_code, builtin_name};
+pub use reader::FILE_IDENTIFIER;
+pub use writer::write;
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+
+/// Limits checked while reading a model, before anything is allocated.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Largest allowed single tensor, in bytes.
+    pub max_tensor_bytes: u64,
+    /// Largest allowed sum of all tensors of the model, in bytes.
+    pub max_total_bytes: u64,
+    /// Largest allowed tensor rank.
+    pub max_rank: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_tensor_bytes: 2 << 30,
+            max_total_bytes: 8 << 30,
+            max_rank: 16,
+        }
+    }
+}
+
+/// Read a model from `.tflite` bytes with the given limits.
+pub fn read(bytes: &[u8], options: &LoadOptions) -> Result<Graph> {
+    reader::read(bytes, options)
+}
+
+/// Read a model file with the default limits.
+pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Graph> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    read(&bytes, &LoadOptions::default())
+}

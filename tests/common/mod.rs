@@ -1,0 +1,159 @@
+//! Helpers shared by the integration tests: locating ../shared and judging outputs
+//! against LiteRT goldens with DESIGN.md's tolerances.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use tflite_wgpu::{npy, Interpreter, Model, Tensor};
+
+/// The shared test-data directory: $TFLITE_WGPU_SHARED, or ../shared beside the crate.
+/// Prints a clear note and returns None when it is absent.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("TFLITE_WGPU_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    if dir.join("goldens").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "NOTE: shared test data not found at {} (set TFLITE_WGPU_SHARED); skipping",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// One golden case: model, inputs, expected outputs and tolerances.
+pub struct Golden {
+    pub name: String,
+    pub model: PathBuf,
+    pub inputs: Vec<Tensor>,
+    pub outputs: Vec<Tensor>,
+    /// Per output: (xnnpack_vs_ref_max_abs, ref_max_abs).
+    pub stats: Vec<(f64, f64)>,
+}
+
+/// All golden cases whose name contains $GOLDEN_FILTER (all when unset).
+pub fn goldens(shared: &std::path::Path) -> Vec<Golden> {
+    let filter = std::env::var("GOLDEN_FILTER").unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(shared.join("goldens"))
+        .expect("goldens dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(&filter))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let dir = shared.join("goldens").join(&name);
+            let manifest: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+            )
+            .expect("manifest json");
+            let model_file = manifest["model"].as_str().expect("model name");
+            let model = ["gen", "real"]
+                .iter()
+                .map(|d| shared.join("models").join(d).join(model_file))
+                .find(|p| p.exists())
+                .expect("model file");
+            let n_in = manifest["inputs"].as_array().map_or(0, |a| a.len());
+            let outs = manifest["outputs"].as_array().cloned().unwrap_or_default();
+            Golden {
+                inputs: (0..n_in)
+                    .map(|i| npy::read(dir.join(format!("input_{i}.npy"))).expect("input"))
+                    .collect(),
+                outputs: (0..outs.len())
+                    .map(|i| npy::read(dir.join(format!("output_{i}.npy"))).expect("output"))
+                    .collect(),
+                stats: outs
+                    .iter()
+                    .map(|o| {
+                        (
+                            o["xnnpack_vs_ref_max_abs"].as_f64().unwrap_or(0.0),
+                            o["ref_max_abs"].as_f64().unwrap_or(0.0),
+                        )
+                    })
+                    .collect(),
+                name,
+                model,
+            }
+        })
+        .collect()
+}
+
+/// Which tolerance rule to apply to float outputs.
+#[derive(Clone, Copy, Debug)]
+pub enum Precision {
+    Fp32,
+    Fp16,
+}
+
+/// Compare one output; Err describes the worst mismatch.
+pub fn judge(
+    got: &Tensor,
+    want: &Tensor,
+    stats: (f64, f64),
+    precision: Precision,
+) -> Result<f64, String> {
+    if got.dtype() != want.dtype() {
+        return Err(format!("dtype {} != {}", got.dtype(), want.dtype()));
+    }
+    if got.shape != want.shape {
+        return Err(format!("shape {:?} != {:?}", got.shape, want.shape));
+    }
+    let g = got.data.to_f64();
+    let w = want.data.to_f64();
+    let (xnn, ref_max) = stats;
+    let tol = if want.dtype().is_float() {
+        match precision {
+            Precision::Fp32 => 1e-4 * ref_max.max(1.0) + 4.0 * xnn,
+            Precision::Fp16 => 2e-2 * ref_max.max(1.0),
+        }
+    } else {
+        1.0
+    };
+    let mut worst = (0.0f64, 0usize);
+    for (i, (a, b)) in g.iter().zip(&w).enumerate() {
+        if !a.is_finite() && want.dtype().is_float() && b.is_finite() {
+            return Err(format!("non-finite value {a} at {i} (want {b})"));
+        }
+        let d = (a - b).abs();
+        if d > worst.0 || d.is_nan() {
+            worst = (d, i);
+        }
+    }
+    if worst.0 <= tol {
+        Ok(worst.0)
+    } else {
+        Err(format!(
+            "max |d| = {:.3e} at {} (got {}, want {}) > tol {:.3e}",
+            worst.0, worst.1, g[worst.1], w[worst.1], tol
+        ))
+    }
+}
+
+/// Run a golden on the CPU interpreter; Err lists what failed.
+pub fn run_cpu(case: &Golden) -> Result<Vec<f64>, String> {
+    let model = Model::from_file(&case.model).map_err(|e| format!("load: {e}"))?;
+    let mut interp = Interpreter::new(&model).map_err(|e| format!("prepare: {e}"))?;
+    for (i, t) in case.inputs.iter().enumerate() {
+        interp
+            .set_input(i, t.clone())
+            .map_err(|e| format!("input: {e}"))?;
+    }
+    interp.invoke().map_err(|e| format!("invoke: {e}"))?;
+    let mut errs = Vec::new();
+    let mut worst = Vec::new();
+    for (i, want) in case.outputs.iter().enumerate() {
+        let got = interp.output(i).map_err(|e| e.to_string())?;
+        match judge(got, want, case.stats[i], Precision::Fp32) {
+            Ok(d) => worst.push(d),
+            Err(e) => errs.push(format!("output {i}: {e}")),
+        }
+    }
+    if errs.is_empty() {
+        Ok(worst)
+    } else {
+        Err(errs.join("; "))
+    }
+}
