@@ -199,7 +199,19 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
     for &t in &sg.outputs {
         println!("output {}", show(t));
     }
-    println!("nodes:");
+    for (s, sub) in g.subgraphs.iter().enumerate() {
+        if g.subgraphs.len() > 1 {
+            println!("subgraph {s} ({}):", sub.name);
+        } else {
+            println!("nodes:");
+        }
+        print_nodes(sub);
+    }
+    println!("plan: 1 partition on the cpu with {} nodes", sg.nodes.len());
+    Ok(())
+}
+
+fn print_nodes(sg: &tflite_wgpu::graph::Subgraph) {
     for (i, n) in sg.nodes.iter().enumerate() {
         let ins: Vec<String> = n
             .inputs
@@ -214,8 +226,6 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
             outs.join(", ")
         );
     }
-    println!("plan: 1 partition on the cpu with {} nodes", sg.nodes.len());
-    Ok(())
 }
 
 fn main() -> ExitCode {
