@@ -1107,3 +1107,289 @@ pub fn range(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         _ => Err(ctx.unsupported_dtype(0)),
     }
 }
+
+/// Helpers that run one op through the CPU engine, for the kernel unit tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use crate::cpu::engine::{Program, RunLimits};
+    use crate::cpu::{Data, Tensor};
+    use crate::error::Result;
+    use crate::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
+    use std::sync::Arc;
+
+    /// Run `op` on `inputs` with outputs of the given types (and optional quantization).
+    pub fn run_q(
+        op: Op,
+        inputs: Vec<Tensor>,
+        outs: &[(DType, Option<Quantization>)],
+        in_q: &[Option<Quantization>],
+    ) -> Result<Vec<Tensor>> {
+        let mut tensors = Vec::new();
+        for (i, t) in inputs.iter().enumerate() {
+            let mut info = TensorInfo::new(format!("in{i}"), t.dtype(), t.shape.clone());
+            info.quantization = in_q.get(i).cloned().flatten();
+            tensors.push(info);
+        }
+        for (i, (d, q)) in outs.iter().enumerate() {
+            let mut info = TensorInfo::new(format!("out{i}"), *d, vec![]);
+            info.quantization = q.clone();
+            tensors.push(info);
+        }
+        let n = inputs.len();
+        let sg = Subgraph {
+            tensors,
+            nodes: vec![Node {
+                op,
+                inputs: (0..n).map(Some).collect(),
+                outputs: (n..n + outs.len()).collect(),
+            }],
+            inputs: (0..n).collect(),
+            outputs: (n..n + outs.len()).collect(),
+            ..Default::default()
+        };
+        let graph = Graph {
+            subgraphs: vec![sg],
+            ..Default::default()
+        };
+        let p = Program::new(Arc::new(graph), RunLimits::default())?;
+        p.run(0, inputs, &mut Default::default(), None)
+    }
+
+    /// Run `op` with unquantized outputs of the given types.
+    pub fn run(op: Op, inputs: Vec<Tensor>, outs: &[DType]) -> Result<Vec<Tensor>> {
+        let outs: Vec<_> = outs.iter().map(|&d| (d, None)).collect();
+        run_q(op, inputs, &outs, &[])
+    }
+
+    /// An int32 tensor.
+    pub fn i32t(shape: Vec<usize>, v: Vec<i32>) -> Tensor {
+        Tensor::new(shape, Data::I32(v))
+    }
+
+    /// A float tensor holding 0, 1, 2, ... of `shape`.
+    pub fn iota(shape: Vec<usize>) -> Tensor {
+        let n = shape.iter().product::<usize>();
+        Tensor::f32(shape, (0..n).map(|i| i as f32).collect())
+    }
+
+    /// The f32 data of a tensor.
+    pub fn f(t: &Tensor) -> Vec<f32> {
+        t.as_f32().map(<[f32]>::to_vec).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use crate::cpu::{Data, Tensor};
+    use crate::graph::op::{Activation, StridedSlice};
+    use crate::graph::{DType, Op, Quantization};
+
+    fn ss(
+        t: Tensor,
+        b: Vec<i32>,
+        e: Vec<i32>,
+        s: Vec<i32>,
+        p: StridedSlice,
+    ) -> crate::error::Result<Tensor> {
+        let n = b.len();
+        let r = run(
+            Op::StridedSlice(p),
+            vec![t, i32t(vec![n], b), i32t(vec![n], e), i32t(vec![n], s)],
+            &[DType::F32],
+        )?;
+        Ok(r[0].clone())
+    }
+
+    #[test]
+    fn reshape_infers_and_rejects() {
+        let r = run(
+            Op::Reshape { new_shape: None },
+            vec![iota(vec![2, 3, 4]), i32t(vec![2], vec![-1, 4])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![6, 4]);
+        let r = run(
+            Op::Reshape { new_shape: Some(vec![4, -1]) },
+            vec![iota(vec![2, 3, 4])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![4, 6]);
+        for bad in [vec![-1, -1], vec![5, -1], vec![7, 3], vec![-2, 12]] {
+            assert!(run(
+                Op::Reshape { new_shape: None },
+                vec![iota(vec![24]), i32t(vec![2], bad)],
+                &[DType::F32],
+            )
+            .is_err());
+        }
+        let r = run(
+            Op::Reshape { new_shape: None },
+            vec![iota(vec![1, 1]), i32t(vec![0], vec![])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn squeeze_and_expand_negative_axes() {
+        let r = run(Op::Squeeze { axes: vec![-1] }, vec![iota(vec![1, 2, 1])], &[DType::F32]).unwrap();
+        assert_eq!(r[0].shape, vec![1, 2]);
+        assert!(run(Op::Squeeze { axes: vec![1] }, vec![iota(vec![1, 2, 1])], &[DType::F32]).is_err());
+        let r = run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![], vec![-1])], &[DType::F32]).unwrap();
+        assert_eq!(r[0].shape, vec![2, 3, 1]);
+        let r = run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![1], vec![-3])], &[DType::F32]).unwrap();
+        assert_eq!(r[0].shape, vec![1, 2, 3]);
+        assert!(run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![1], vec![-4])], &[DType::F32]).is_err());
+    }
+
+    #[test]
+    fn strided_slice_masks() {
+        let t = iota(vec![3, 4]);
+        // Negative stride over the whole axis with begin/end masks.
+        let p = StridedSlice { begin_mask: 3, end_mask: 3, ..Default::default() };
+        let r = ss(t.clone(), vec![0, 0], vec![0, 0], vec![-1, -2], p).unwrap();
+        assert_eq!(r.shape, vec![3, 2]);
+        assert_eq!(f(&r), vec![11., 9., 7., 5., 3., 1.]);
+        // Shrink axis 0 with a negative index.
+        let p = StridedSlice { shrink_axis_mask: 1, ..Default::default() };
+        let r = ss(t.clone(), vec![-1, 1], vec![0, 3], vec![1, 1], p).unwrap();
+        assert_eq!(r.shape, vec![2]);
+        assert_eq!(f(&r), vec![9., 10.]);
+        // Ellipsis then new axis: t[..., None].
+        let p = StridedSlice { ellipsis_mask: 1, new_axis_mask: 2, ..Default::default() };
+        let r = ss(t.clone(), vec![0, 0], vec![0, 0], vec![1, 1], p).unwrap();
+        assert_eq!(r.shape, vec![3, 4, 1]);
+        // New axis first: t[None, 1:3].
+        let p = StridedSlice { new_axis_mask: 1, ..Default::default() };
+        let r = ss(t.clone(), vec![0, 1], vec![1, 3], vec![1, 1], p).unwrap();
+        assert_eq!(r.shape, vec![1, 2, 4]);
+        assert_eq!(f(&r)[0], 4.0);
+        // Ellipsis with a trailing index: t[..., 2] (shrink on the last spec).
+        let p = StridedSlice { ellipsis_mask: 1, shrink_axis_mask: 2, ..Default::default() };
+        let r = ss(t.clone(), vec![0, 2], vec![0, 3], vec![1, 1], p).unwrap();
+        assert_eq!(f(&r), vec![2., 6., 10.]);
+        // Offset: end is relative to begin.
+        let p = StridedSlice { offset: true, ..Default::default() };
+        let r = ss(t.clone(), vec![1, 1], vec![2, 2], vec![1, 1], p).unwrap();
+        assert_eq!(f(&r), vec![5., 6., 9., 10.]);
+        // Fewer specs than dims: remaining dims are whole; clamped ends.
+        let r = ss(t.clone(), vec![1], vec![100], vec![1], StridedSlice::default()).unwrap();
+        assert_eq!(r.shape, vec![2, 4]);
+        // Negative begin/end with negative stride: t[-1:-3:-1, 0]
+        let p = StridedSlice { shrink_axis_mask: 2, ..Default::default() };
+        let r = ss(t.clone(), vec![-1, 0], vec![-3, 1], vec![-1, 1], p).unwrap();
+        assert_eq!(f(&r), vec![8., 4.]);
+        assert!(ss(t.clone(), vec![0], vec![1], vec![0], StridedSlice::default()).is_err());
+        let p = StridedSlice { shrink_axis_mask: 1, ..Default::default() };
+        assert!(ss(t, vec![5], vec![6], vec![1], p).is_err());
+    }
+
+    #[test]
+    fn transpose_rank6() {
+        let t = iota(vec![1, 2, 1, 3, 1, 2]);
+        let r = run(
+            Op::Transpose,
+            vec![t, i32t(vec![6], vec![5, 3, 1, 0, 2, 4])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![2, 3, 2, 1, 1, 1]);
+        // out[a,b,c] = in[c,b,a] over dims (2,3,2) of the input's (c=2,b=3,a=2)
+        let mut want = vec![];
+        for a in 0..2 {
+            for b in 0..3 {
+                for c in 0..2 {
+                    want.push((c * 6 + b * 2 + a) as f32);
+                }
+            }
+        }
+        assert_eq!(f(&r[0]), want);
+        let t = iota(vec![2, 1, 3, 1, 2]);
+        let r = run(Op::Transpose, vec![t, i32t(vec![5], vec![4, 3, 2, 1, 0])], &[DType::F32]).unwrap();
+        assert_eq!(r[0].shape, vec![2, 1, 3, 1, 2]);
+        assert_eq!(f(&r[0])[1], 6.0);
+        assert!(run(Op::Transpose, vec![iota(vec![2, 2]), i32t(vec![2], vec![0, 0])], &[DType::F32]).is_err());
+    }
+
+    #[test]
+    fn concat_requantizes_and_clamps() {
+        let a = Tensor::new(vec![1, 2], Data::I8(vec![10, -10]));
+        let b = Tensor::new(vec![1, 1], Data::I8(vec![4]));
+        let q = |s: f32, z: i64| Some(Quantization::per_tensor(s, z));
+        let r = run_q(
+            Op::Concatenation { axis: -1, activation: Activation::None },
+            vec![a, b],
+            &[(DType::I8, q(0.5, 0))],
+            &[q(0.5, 0), q(1.0, 2)],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I8(vec![10, -10, 4]));
+        let r = run(
+            Op::Concatenation { axis: 0, activation: Activation::Relu6 },
+            vec![Tensor::f32(vec![1, 2], vec![-1., 7.]), Tensor::f32(vec![1, 2], vec![3., 4.])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[0]), vec![0., 6., 3., 4.]);
+    }
+
+    #[test]
+    fn pads_tiles_and_splits() {
+        let r = run(
+            Op::MirrorPad { symmetric: false },
+            vec![iota(vec![3]), i32t(vec![1, 2], vec![2, 2])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[0]), vec![2., 1., 0., 1., 2., 1., 0.]);
+        let r = run(
+            Op::MirrorPad { symmetric: true },
+            vec![iota(vec![3]), i32t(vec![1, 2], vec![2, 1])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[0]), vec![1., 0., 0., 1., 2., 2.]);
+        let r = run(
+            Op::PadV2,
+            vec![iota(vec![2]), i32t(vec![1, 2], vec![1, 0]), Tensor::f32(vec![], vec![9.])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[0]), vec![9., 0., 1.]);
+        let r = run(Op::Tile, vec![iota(vec![1, 2]), i32t(vec![2], vec![2, 2])], &[DType::F32]).unwrap();
+        assert_eq!(f(&r[0]), vec![0., 1., 0., 1., 0., 1., 0., 1.]);
+        let r = run(
+            Op::SplitV { num_splits: 2 },
+            vec![iota(vec![2, 3]), i32t(vec![2], vec![-1, 1]), i32t(vec![], vec![-1])],
+            &[DType::F32, DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[0]), vec![0., 1., 3., 4.]);
+        assert_eq!(f(&r[1]), vec![2., 5.]);
+    }
+
+    #[test]
+    fn space_batch_roundtrip_and_ranges() {
+        let t = iota(vec![1, 4, 4, 1]);
+        let blk = i32t(vec![2], vec![2, 2]);
+        let pads = i32t(vec![2, 2], vec![0, 0, 0, 0]);
+        let s = run(Op::SpaceToBatchNd, vec![t.clone(), blk.clone(), pads.clone()], &[DType::F32]).unwrap();
+        assert_eq!(s[0].shape, vec![4, 2, 2, 1]);
+        assert_eq!(f(&s[0])[..4], [0., 2., 8., 10.]);
+        let b = run(Op::BatchToSpaceNd, vec![s[0].clone(), blk, pads], &[DType::F32]).unwrap();
+        assert_eq!(b[0], t);
+        let r = run(
+            Op::Range,
+            vec![i32t(vec![], vec![5]), i32t(vec![], vec![0]), i32t(vec![], vec![-2])],
+            &[DType::I32],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I32(vec![5, 3, 1]));
+        let r = run(Op::ReverseV2, vec![iota(vec![2, 2]), i32t(vec![1], vec![-1])], &[DType::F32]).unwrap();
+        assert_eq!(f(&r[0]), vec![1., 0., 3., 2.]);
+    }
+}
