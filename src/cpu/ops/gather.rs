@@ -51,7 +51,10 @@ pub fn gather(ctx: &mut OpCtx, axis: i32, batch_dims: i32) -> Result<Vec<Tensor>
             }
         }
     }
-    Ok(vec![Tensor::new(shape, params.data.gather(src.into_iter()))])
+    Ok(vec![Tensor::new(
+        shape,
+        params.data.gather(src.into_iter()),
+    )])
 }
 
 /// Kernel of gather_nd.
@@ -81,7 +84,10 @@ pub fn gather_nd(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         }
         src.extend(off * inner..(off + 1) * inner);
     }
-    Ok(vec![Tensor::new(shape, params.data.gather(src.into_iter()))])
+    Ok(vec![Tensor::new(
+        shape,
+        params.data.gather(src.into_iter()),
+    )])
 }
 
 /// Kernel of scatter_nd.
@@ -131,9 +137,11 @@ pub fn scatter_nd(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     }
     let data = match &updates.data {
         Data::F32(v) => Data::F32(scatter!(v, 0.0f32, |a: f32, b: f32| a + b)),
-        Data::F16(v) => Data::F16(scatter!(v, half::f16::ZERO, |a: half::f16, b: half::f16| {
-            half::f16::from_f32(a.to_f32() + b.to_f32())
-        })),
+        Data::F16(v) => Data::F16(scatter!(
+            v,
+            half::f16::ZERO,
+            |a: half::f16, b: half::f16| { half::f16::from_f32(a.to_f32() + b.to_f32()) }
+        )),
         Data::I8(v) => Data::I8(scatter!(v, 0i8, |a: i8, b: i8| a.wrapping_add(b))),
         Data::U8(v) => Data::U8(scatter!(v, 0u8, |a: u8, b: u8| a.wrapping_add(b))),
         Data::I16(v) => Data::I16(scatter!(v, 0i16, |a: i16, b: i16| a.wrapping_add(b))),
@@ -175,7 +183,11 @@ pub fn embedding_lookup(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         let mut out = Vec::with_capacity(src.len());
         for (j, &r) in which.iter().enumerate() {
             let s = q.scale_at(r) as f64;
-            out.extend(src[j * row..(j + 1) * row].iter().map(|&i| (v[i] * s) as f32));
+            out.extend(
+                src[j * row..(j + 1) * row]
+                    .iter()
+                    .map(|&i| (v[i] * s) as f32),
+            );
         }
         return Ok(vec![Tensor::f32(shape, out)]);
     }
@@ -205,7 +217,8 @@ pub fn one_hot(ctx: &mut OpCtx, axis: i32) -> Result<Vec<Tensor>> {
     let mut shape = indices.shape.clone();
     shape.insert(axis, depth);
     ctx.check_size(&shape, on.dtype())?;
-    let both = append_all(&[&off.data, &on.data]).ok_or_else(|| ctx.err("one_hot: type mismatch"))?;
+    let both =
+        append_all(&[&off.data, &on.data]).ok_or_else(|| ctx.err("one_hot: type mismatch"))?;
     let outer: usize = indices.shape[..axis].iter().product();
     let inner: usize = indices.shape[axis..].iter().product();
     let mut src = Vec::with_capacity(outer * depth * inner);
@@ -231,7 +244,7 @@ pub fn top_k(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         return Err(ctx.err(format!("top_k: k {k:?} out of range for {n}")));
     }
     let k = k[0] as usize;
-    let rows = if n == 0 { 0 } else { t.len() / n };
+    let rows = t.len().checked_div(n).unwrap_or(0);
     let mut shape = t.shape.clone();
     if let Some(l) = shape.last_mut() {
         *l = k;
@@ -271,14 +284,20 @@ mod tests {
     #[test]
     fn gather_axis_batch_dims_and_range() {
         let r = run(
-            Op::Gather { axis: -1, batch_dims: 0 },
+            Op::Gather {
+                axis: -1,
+                batch_dims: 0,
+            },
             vec![iota(vec![2, 3]), i32t(vec![2], vec![2, 0])],
             &[DType::F32],
         )
         .unwrap();
         assert_eq!(f(&r[0]), vec![2., 0., 5., 3.]);
         let r = run(
-            Op::Gather { axis: 1, batch_dims: 1 },
+            Op::Gather {
+                axis: 1,
+                batch_dims: 1,
+            },
             vec![iota(vec![2, 3]), i32t(vec![2, 1], vec![1, 2])],
             &[DType::F32],
         )
@@ -286,7 +305,10 @@ mod tests {
         assert_eq!(r[0].shape, vec![2, 1]);
         assert_eq!(f(&r[0]), vec![1., 5.]);
         assert!(run(
-            Op::Gather { axis: 0, batch_dims: 0 },
+            Op::Gather {
+                axis: 0,
+                batch_dims: 0
+            },
             vec![iota(vec![2, 3]), i32t(vec![1], vec![2])],
             &[DType::F32],
         )
@@ -316,7 +338,11 @@ mod tests {
         assert_eq!(f(&r[0]), vec![0., 4., 0., 2.]);
         assert!(run(
             Op::ScatterNd,
-            vec![i32t(vec![1, 1], vec![4]), Tensor::f32(vec![1], vec![1.]), i32t(vec![1], vec![4])],
+            vec![
+                i32t(vec![1, 1], vec![4]),
+                Tensor::f32(vec![1], vec![1.]),
+                i32t(vec![1], vec![4])
+            ],
             &[DType::F32],
         )
         .is_err());
@@ -344,7 +370,10 @@ mod tests {
     fn top_k_ties_by_index() {
         let r = run(
             Op::TopKV2,
-            vec![Tensor::f32(vec![2, 4], vec![1., 3., 3., 2., 0., 0., 5., 0.]), i32t(vec![], vec![3])],
+            vec![
+                Tensor::f32(vec![2, 4], vec![1., 3., 3., 2., 0., 0., 5., 0.]),
+                i32t(vec![], vec![3]),
+            ],
             &[DType::F32, DType::I32],
         )
         .unwrap();

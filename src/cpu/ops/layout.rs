@@ -100,7 +100,9 @@ fn scalar_of(ctx: &OpCtx, dtype: DType, v: i64) -> Result<Data> {
 /// integer outputs, else zero.
 fn zero_pad_value(ctx: &OpCtx, dtype: DType) -> Result<Data> {
     let zp = match dtype {
-        DType::I8 | DType::U8 | DType::I16 => ctx.out_quant(0).map(|q| q.zero_point_at(0)).unwrap_or(0),
+        DType::I8 | DType::U8 | DType::I16 => {
+            ctx.out_quant(0).map(|q| q.zero_point_at(0)).unwrap_or(0)
+        }
         _ => 0,
     };
     scalar_of(ctx, dtype, zp)
@@ -208,7 +210,10 @@ pub fn expand_dims(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let r = t.rank() as i64;
     let axis = if a[0] < 0 { a[0] + r + 1 } else { a[0] };
     if axis < 0 || axis > r {
-        return Err(ctx.err(format!("expand_dims: axis {} out of range for rank {r}", a[0])));
+        return Err(ctx.err(format!(
+            "expand_dims: axis {} out of range for rank {r}",
+            a[0]
+        )));
     }
     let axis = axis as usize;
     let mut shape = t.shape.clone();
@@ -221,7 +226,9 @@ pub fn expand_dims(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
 fn requantize(data: &Data, in_q: (f32, i32), out_q: (f32, i32)) -> Option<Data> {
     let scale = in_q.0 * (1.0 / out_q.0);
     let bias = -(in_q.1 as f32) * scale;
-    let f = |q: i32, lo: i32, hi: i32| ((q as f32 * scale + bias).round() as i32 + out_q.1).clamp(lo, hi);
+    let f = |q: i32, lo: i32, hi: i32| {
+        ((q as f32 * scale + bias).round() as i32 + out_q.1).clamp(lo, hi)
+    };
     Some(match data {
         Data::I8(v) => Data::I8(v.iter().map(|&q| f(q as i32, -128, 127) as i8).collect()),
         Data::U8(v) => Data::U8(v.iter().map(|&q| f(q as i32, 0, 255) as u8).collect()),
@@ -291,7 +298,10 @@ pub fn concatenation(ctx: &mut OpCtx, axis: i32, act: Activation) -> Result<Vec<
     let mut shape = first.shape.clone();
     shape[axis] = total;
     ctx.check_size(&shape, first.dtype())?;
-    let datas: Vec<&Data> = parts.iter().map(|(t, d)| d.as_ref().unwrap_or(&t.data)).collect();
+    let datas: Vec<&Data> = parts
+        .iter()
+        .map(|(t, d)| d.as_ref().unwrap_or(&t.data))
+        .collect();
     let all = append_all(&datas).ok_or_else(|| ctx.err("concatenation: mixed input types"))?;
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
@@ -340,7 +350,11 @@ pub fn split(ctx: &mut OpCtx, num_splits: usize) -> Result<Vec<Tensor>> {
         return Err(ctx.err("split: axis must hold one value"));
     }
     let axis = ctx.axis(a[0], t.rank())?;
-    let n = if num_splits == 0 { ctx.num_outputs() } else { num_splits };
+    let n = if num_splits == 0 {
+        ctx.num_outputs()
+    } else {
+        num_splits
+    };
     if n == 0 || t.shape[axis] % n != 0 {
         return Err(ctx.err(format!(
             "split: dimension {} is not divisible into {n} pieces",
@@ -404,7 +418,11 @@ pub fn slice(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let mut shape = vec![0; rank];
     for d in 0..rank {
         let dim = t.shape[d] as i64;
-        let s = if size[d] == -1 { dim - begin[d] } else { size[d] };
+        let s = if size[d] == -1 {
+            dim - begin[d]
+        } else {
+            size[d]
+        };
         if begin[d] < 0 || s < 0 || begin[d] + s > dim {
             return Err(ctx.err(format!(
                 "slice: begin {} size {} out of range for dimension {dim}",
@@ -649,17 +667,18 @@ pub fn tile(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         return Err(ctx.err(format!("tile: multiples {m:?} do not fit rank {rank}")));
     }
     let mut shape = Vec::with_capacity(rank);
-    for d in 0..rank {
-        let k = to_dim(ctx, m[d], "tile multiple")?;
+    for (&mult, &dim) in m.iter().zip(&t.shape) {
+        let k = to_dim(ctx, mult, "tile multiple")?;
         shape.push(
-            t.shape[d]
-                .checked_mul(k)
+            dim.checked_mul(k)
                 .ok_or_else(|| ctx.err("tile: output shape overflows"))?,
         );
     }
     ctx.check_size(&shape, t.dtype())?;
     let st = strides_of(&t.shape);
-    let idx = map_indices(&shape, |i| (0..rank).map(|d| (i[d] % t.shape[d]) * st[d]).sum());
+    let idx = map_indices(&shape, |i| {
+        (0..rank).map(|d| (i[d] % t.shape[d]) * st[d]).sum()
+    });
     Ok(vec![gathered(t, shape, &idx)])
 }
 
@@ -668,7 +687,11 @@ pub fn pack(ctx: &mut OpCtx, axis: i32) -> Result<Vec<Tensor>> {
     let n = ctx.num_inputs();
     let first = ctx.input(0)?;
     let rank = first.rank();
-    let a = if axis < 0 { axis as i64 + rank as i64 + 1 } else { axis as i64 };
+    let a = if axis < 0 {
+        axis as i64 + rank as i64 + 1
+    } else {
+        axis as i64
+    };
     if a < 0 || a > rank as i64 {
         return Err(ctx.err(format!("pack: axis {axis} out of range for rank {rank}")));
     }
@@ -797,7 +820,11 @@ pub fn mirror_pad(ctx: &mut OpCtx, symmetric: bool) -> Result<Vec<Tensor>> {
             if x < 0 {
                 x = if symmetric { -x - 1 } else { -x };
             } else if x >= n {
-                x = if symmetric { 2 * n - 1 - x } else { 2 * n - 2 - x };
+                x = if symmetric {
+                    2 * n - 1 - x
+                } else {
+                    2 * n - 2 - x
+                };
             }
             off += x as usize * st[d];
         }
@@ -852,8 +879,11 @@ pub fn space_to_depth(ctx: &mut OpCtx, block_size: usize) -> Result<Vec<Tensor>>
     Ok(vec![gathered(t, shape, &idx)])
 }
 
+/// Block sizes and (before, after) crops or paddings.
+type BlockArgs = (Vec<usize>, Vec<(i64, i64)>);
+
 /// Block shape and the [M,2] crops/paddings of the ND batch/space ops.
-fn block_args(ctx: &OpCtx, t: &Tensor) -> Result<(Vec<usize>, Vec<(i64, i64)>)> {
+fn block_args(ctx: &OpCtx, t: &Tensor) -> Result<BlockArgs> {
     let block = ctx.ints(1)?;
     let m = block.len();
     if m == 0 || t.rank() < m + 1 {
@@ -875,7 +905,10 @@ fn block_args(ctx: &OpCtx, t: &Tensor) -> Result<(Vec<usize>, Vec<(i64, i64)>)> 
     let p = ctx.input(2)?;
     let v = ctx.ints(2)?;
     if p.shape != [m, 2] {
-        return Err(ctx.err(format!("crops/paddings shape {:?} must be [{m}, 2]", p.shape)));
+        return Err(ctx.err(format!(
+            "crops/paddings shape {:?} must be [{m}, 2]",
+            p.shape
+        )));
     }
     let pads: Vec<(i64, i64)> = v.chunks_exact(2).map(|c| (c[0], c[1])).collect();
     if pads.iter().any(|&(a, b)| a < 0 || b < 0) {
@@ -1051,7 +1084,10 @@ pub fn fill(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         return Err(ctx.err("fill: value must be a single element"));
     }
     let n = ctx.check_size(&shape, v.dtype())?;
-    Ok(vec![Tensor::new(shape, v.data.gather(std::iter::repeat(0).take(n)))])
+    Ok(vec![Tensor::new(
+        shape,
+        v.data.gather(std::iter::repeat_n(0, n)),
+    )])
 }
 
 /// Kernel of zeros_like.
@@ -1211,7 +1247,9 @@ mod tests {
         .unwrap();
         assert_eq!(r[0].shape, vec![6, 4]);
         let r = run(
-            Op::Reshape { new_shape: Some(vec![4, -1]) },
+            Op::Reshape {
+                new_shape: Some(vec![4, -1]),
+            },
             vec![iota(vec![2, 3, 4])],
             &[DType::F32],
         )
@@ -1236,55 +1274,121 @@ mod tests {
 
     #[test]
     fn squeeze_and_expand_negative_axes() {
-        let r = run(Op::Squeeze { axes: vec![-1] }, vec![iota(vec![1, 2, 1])], &[DType::F32]).unwrap();
+        let r = run(
+            Op::Squeeze { axes: vec![-1] },
+            vec![iota(vec![1, 2, 1])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(r[0].shape, vec![1, 2]);
-        assert!(run(Op::Squeeze { axes: vec![1] }, vec![iota(vec![1, 2, 1])], &[DType::F32]).is_err());
-        let r = run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![], vec![-1])], &[DType::F32]).unwrap();
+        assert!(run(
+            Op::Squeeze { axes: vec![1] },
+            vec![iota(vec![1, 2, 1])],
+            &[DType::F32]
+        )
+        .is_err());
+        let r = run(
+            Op::ExpandDims,
+            vec![iota(vec![2, 3]), i32t(vec![], vec![-1])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(r[0].shape, vec![2, 3, 1]);
-        let r = run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![1], vec![-3])], &[DType::F32]).unwrap();
+        let r = run(
+            Op::ExpandDims,
+            vec![iota(vec![2, 3]), i32t(vec![1], vec![-3])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(r[0].shape, vec![1, 2, 3]);
-        assert!(run(Op::ExpandDims, vec![iota(vec![2, 3]), i32t(vec![1], vec![-4])], &[DType::F32]).is_err());
+        assert!(run(
+            Op::ExpandDims,
+            vec![iota(vec![2, 3]), i32t(vec![1], vec![-4])],
+            &[DType::F32]
+        )
+        .is_err());
     }
 
     #[test]
     fn strided_slice_masks() {
         let t = iota(vec![3, 4]);
         // Negative stride over the whole axis with begin/end masks.
-        let p = StridedSlice { begin_mask: 3, end_mask: 3, ..Default::default() };
+        let p = StridedSlice {
+            begin_mask: 3,
+            end_mask: 3,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![0, 0], vec![0, 0], vec![-1, -2], p).unwrap();
         assert_eq!(r.shape, vec![3, 2]);
         assert_eq!(f(&r), vec![11., 9., 7., 5., 3., 1.]);
         // Shrink axis 0 with a negative index.
-        let p = StridedSlice { shrink_axis_mask: 1, ..Default::default() };
+        let p = StridedSlice {
+            shrink_axis_mask: 1,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![-1, 1], vec![0, 3], vec![1, 1], p).unwrap();
         assert_eq!(r.shape, vec![2]);
         assert_eq!(f(&r), vec![9., 10.]);
         // Ellipsis then new axis: t[..., None].
-        let p = StridedSlice { ellipsis_mask: 1, new_axis_mask: 2, ..Default::default() };
+        let p = StridedSlice {
+            ellipsis_mask: 1,
+            new_axis_mask: 2,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![0, 0], vec![0, 0], vec![1, 1], p).unwrap();
         assert_eq!(r.shape, vec![3, 4, 1]);
         // New axis first: t[None, 1:3].
-        let p = StridedSlice { new_axis_mask: 1, ..Default::default() };
+        let p = StridedSlice {
+            new_axis_mask: 1,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![0, 1], vec![1, 3], vec![1, 1], p).unwrap();
         assert_eq!(r.shape, vec![1, 2, 4]);
         assert_eq!(f(&r)[0], 4.0);
         // Ellipsis with a trailing index: t[..., 2] (shrink on the last spec).
-        let p = StridedSlice { ellipsis_mask: 1, shrink_axis_mask: 2, ..Default::default() };
+        let p = StridedSlice {
+            ellipsis_mask: 1,
+            shrink_axis_mask: 2,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![0, 2], vec![0, 3], vec![1, 1], p).unwrap();
         assert_eq!(f(&r), vec![2., 6., 10.]);
         // Offset: end is relative to begin.
-        let p = StridedSlice { offset: true, ..Default::default() };
+        let p = StridedSlice {
+            offset: true,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![1, 1], vec![2, 2], vec![1, 1], p).unwrap();
         assert_eq!(f(&r), vec![5., 6., 9., 10.]);
         // Fewer specs than dims: remaining dims are whole; clamped ends.
-        let r = ss(t.clone(), vec![1], vec![100], vec![1], StridedSlice::default()).unwrap();
+        let r = ss(
+            t.clone(),
+            vec![1],
+            vec![100],
+            vec![1],
+            StridedSlice::default(),
+        )
+        .unwrap();
         assert_eq!(r.shape, vec![2, 4]);
         // Negative begin/end with negative stride: t[-1:-3:-1, 0]
-        let p = StridedSlice { shrink_axis_mask: 2, ..Default::default() };
+        let p = StridedSlice {
+            shrink_axis_mask: 2,
+            ..Default::default()
+        };
         let r = ss(t.clone(), vec![-1, 0], vec![-3, 1], vec![-1, 1], p).unwrap();
         assert_eq!(f(&r), vec![8., 4.]);
-        assert!(ss(t.clone(), vec![0], vec![1], vec![0], StridedSlice::default()).is_err());
-        let p = StridedSlice { shrink_axis_mask: 1, ..Default::default() };
+        assert!(ss(
+            t.clone(),
+            vec![0],
+            vec![1],
+            vec![0],
+            StridedSlice::default()
+        )
+        .is_err());
+        let p = StridedSlice {
+            shrink_axis_mask: 1,
+            ..Default::default()
+        };
         assert!(ss(t, vec![5], vec![6], vec![1], p).is_err());
     }
 
@@ -1309,10 +1413,20 @@ mod tests {
         }
         assert_eq!(f(&r[0]), want);
         let t = iota(vec![2, 1, 3, 1, 2]);
-        let r = run(Op::Transpose, vec![t, i32t(vec![5], vec![4, 3, 2, 1, 0])], &[DType::F32]).unwrap();
+        let r = run(
+            Op::Transpose,
+            vec![t, i32t(vec![5], vec![4, 3, 2, 1, 0])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(r[0].shape, vec![2, 1, 3, 1, 2]);
         assert_eq!(f(&r[0])[1], 6.0);
-        assert!(run(Op::Transpose, vec![iota(vec![2, 2]), i32t(vec![2], vec![0, 0])], &[DType::F32]).is_err());
+        assert!(run(
+            Op::Transpose,
+            vec![iota(vec![2, 2]), i32t(vec![2], vec![0, 0])],
+            &[DType::F32]
+        )
+        .is_err());
     }
 
     #[test]
@@ -1321,7 +1435,10 @@ mod tests {
         let b = Tensor::new(vec![1, 1], Data::I8(vec![4]));
         let q = |s: f32, z: i64| Some(Quantization::per_tensor(s, z));
         let r = run_q(
-            Op::Concatenation { axis: -1, activation: Activation::None },
+            Op::Concatenation {
+                axis: -1,
+                activation: Activation::None,
+            },
             vec![a, b],
             &[(DType::I8, q(0.5, 0))],
             &[q(0.5, 0), q(1.0, 2)],
@@ -1329,8 +1446,14 @@ mod tests {
         .unwrap();
         assert_eq!(r[0].data, Data::I8(vec![10, -10, 4]));
         let r = run(
-            Op::Concatenation { axis: 0, activation: Activation::Relu6 },
-            vec![Tensor::f32(vec![1, 2], vec![-1., 7.]), Tensor::f32(vec![1, 2], vec![3., 4.])],
+            Op::Concatenation {
+                axis: 0,
+                activation: Activation::Relu6,
+            },
+            vec![
+                Tensor::f32(vec![1, 2], vec![-1., 7.]),
+                Tensor::f32(vec![1, 2], vec![3., 4.]),
+            ],
             &[DType::F32],
         )
         .unwrap();
@@ -1355,16 +1478,29 @@ mod tests {
         assert_eq!(f(&r[0]), vec![1., 0., 0., 1., 2., 2.]);
         let r = run(
             Op::PadV2,
-            vec![iota(vec![2]), i32t(vec![1, 2], vec![1, 0]), Tensor::f32(vec![], vec![9.])],
+            vec![
+                iota(vec![2]),
+                i32t(vec![1, 2], vec![1, 0]),
+                Tensor::f32(vec![], vec![9.]),
+            ],
             &[DType::F32],
         )
         .unwrap();
         assert_eq!(f(&r[0]), vec![9., 0., 1.]);
-        let r = run(Op::Tile, vec![iota(vec![1, 2]), i32t(vec![2], vec![2, 2])], &[DType::F32]).unwrap();
+        let r = run(
+            Op::Tile,
+            vec![iota(vec![1, 2]), i32t(vec![2], vec![2, 2])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(f(&r[0]), vec![0., 1., 0., 1., 0., 1., 0., 1.]);
         let r = run(
             Op::SplitV { num_splits: 2 },
-            vec![iota(vec![2, 3]), i32t(vec![2], vec![-1, 1]), i32t(vec![], vec![-1])],
+            vec![
+                iota(vec![2, 3]),
+                i32t(vec![2], vec![-1, 1]),
+                i32t(vec![], vec![-1]),
+            ],
             &[DType::F32, DType::F32],
         )
         .unwrap();
@@ -1377,19 +1513,38 @@ mod tests {
         let t = iota(vec![1, 4, 4, 1]);
         let blk = i32t(vec![2], vec![2, 2]);
         let pads = i32t(vec![2, 2], vec![0, 0, 0, 0]);
-        let s = run(Op::SpaceToBatchNd, vec![t.clone(), blk.clone(), pads.clone()], &[DType::F32]).unwrap();
+        let s = run(
+            Op::SpaceToBatchNd,
+            vec![t.clone(), blk.clone(), pads.clone()],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(s[0].shape, vec![4, 2, 2, 1]);
         assert_eq!(f(&s[0])[..4], [0., 2., 8., 10.]);
-        let b = run(Op::BatchToSpaceNd, vec![s[0].clone(), blk, pads], &[DType::F32]).unwrap();
+        let b = run(
+            Op::BatchToSpaceNd,
+            vec![s[0].clone(), blk, pads],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(b[0], t);
         let r = run(
             Op::Range,
-            vec![i32t(vec![], vec![5]), i32t(vec![], vec![0]), i32t(vec![], vec![-2])],
+            vec![
+                i32t(vec![], vec![5]),
+                i32t(vec![], vec![0]),
+                i32t(vec![], vec![-2]),
+            ],
             &[DType::I32],
         )
         .unwrap();
         assert_eq!(r[0].data, Data::I32(vec![5, 3, 1]));
-        let r = run(Op::ReverseV2, vec![iota(vec![2, 2]), i32t(vec![1], vec![-1])], &[DType::F32]).unwrap();
+        let r = run(
+            Op::ReverseV2,
+            vec![iota(vec![2, 2]), i32t(vec![1], vec![-1])],
+            &[DType::F32],
+        )
+        .unwrap();
         assert_eq!(f(&r[0]), vec![1., 0., 3., 2.]);
     }
 }

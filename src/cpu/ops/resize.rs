@@ -12,10 +12,20 @@ fn dims(ctx: &OpCtx) -> Result<([usize; 4], [usize; 2])> {
     let t = ctx.input(0)?;
     let [n, h, w, c] = match t.shape[..] {
         [n, h, w, c] => [n, h, w, c],
-        _ => return Err(ctx.err(format!("resize: expected a 4-D NHWC input, got {:?}", t.shape))),
+        _ => {
+            return Err(ctx.err(format!(
+                "resize: expected a 4-D NHWC input, got {:?}",
+                t.shape
+            )))
+        }
     };
     let size = ctx.ints(1)?;
-    if size.len() != 2 || size[0] <= 0 || size[1] <= 0 || size[0] > i32::MAX as i64 || size[1] > i32::MAX as i64 {
+    if size.len() != 2
+        || size[0] <= 0
+        || size[1] <= 0
+        || size[0] > i32::MAX as i64
+        || size[1] > i32::MAX as i64
+    {
         return Err(ctx.err(format!("resize: bad output size {size:?}")));
     }
     if h == 0 || w == 0 {
@@ -98,7 +108,11 @@ pub fn resize_bilinear(ctx: &mut OpCtx, p: &Resize) -> Result<Vec<Tensor>> {
             let data = if t.dtype() == DType::I8 {
                 Data::I8(out.into_iter().map(|x| x.clamp(-128, 127) as i8).collect())
             } else {
-                Data::I16(out.into_iter().map(|x| x.clamp(-32768, 32767) as i16).collect())
+                Data::I16(
+                    out.into_iter()
+                        .map(|x| x.clamp(-32768, 32767) as i16)
+                        .collect(),
+                )
             };
             Ok(vec![Tensor::new(shape, data)])
         }
@@ -168,7 +182,10 @@ pub fn resize_nearest(ctx: &mut OpCtx, p: &Resize) -> Result<Vec<Tensor>> {
             }
         }
     }
-    Ok(vec![Tensor::new(vec![n, oh, ow, c], t.data.gather(src.into_iter()))])
+    Ok(vec![Tensor::new(
+        vec![n, oh, ow, c],
+        t.data.gather(src.into_iter()),
+    )])
 }
 
 #[cfg(test)]
@@ -176,16 +193,28 @@ mod tests {
     use crate::cpu::ops::layout::testutil::*;
     use crate::cpu::{Data, Tensor};
     use crate::graph::op::Resize;
-    use crate::graph::{DType, Op};
+    use crate::graph::Op;
 
     fn bil(p: Resize, t: Tensor, h: i32, w: i32) -> Tensor {
         let d = t.dtype();
-        run(Op::ResizeBilinear(p), vec![t, i32t(vec![2], vec![h, w])], &[d]).unwrap()[0].clone()
+        run(
+            Op::ResizeBilinear(p),
+            vec![t, i32t(vec![2], vec![h, w])],
+            &[d],
+        )
+        .unwrap()[0]
+            .clone()
     }
 
     fn nn(p: Resize, t: Tensor, h: i32, w: i32) -> Tensor {
         let d = t.dtype();
-        run(Op::ResizeNearestNeighbor(p), vec![t, i32t(vec![2], vec![h, w])], &[d]).unwrap()[0].clone()
+        run(
+            Op::ResizeNearestNeighbor(p),
+            vec![t, i32t(vec![2], vec![h, w])],
+            &[d],
+        )
+        .unwrap()[0]
+            .clone()
     }
 
     #[test]
@@ -193,12 +222,36 @@ mod tests {
         let t = Tensor::f32(vec![1, 1, 2, 1], vec![0., 4.]);
         let r = bil(Resize::default(), t.clone(), 1, 4);
         assert_eq!(f(&r), vec![0., 2., 4., 4.]);
-        let r = bil(Resize { align_corners: true, half_pixel_centers: false }, t.clone(), 1, 3);
+        let r = bil(
+            Resize {
+                align_corners: true,
+                half_pixel_centers: false,
+            },
+            t.clone(),
+            1,
+            3,
+        );
         assert_eq!(f(&r), vec![0., 2., 4.]);
-        let r = bil(Resize { align_corners: false, half_pixel_centers: true }, t.clone(), 1, 4);
+        let r = bil(
+            Resize {
+                align_corners: false,
+                half_pixel_centers: true,
+            },
+            t.clone(),
+            1,
+            4,
+        );
         assert_eq!(f(&r), vec![0., 1., 3., 4.]);
         let q = Tensor::new(vec![1, 1, 2, 1], Data::I8(vec![0, 3]));
-        let r = bil(Resize { align_corners: false, half_pixel_centers: true }, q, 1, 4);
+        let r = bil(
+            Resize {
+                align_corners: false,
+                half_pixel_centers: true,
+            },
+            q,
+            1,
+            4,
+        );
         assert_eq!(r.data, Data::I8(vec![0, 1, 2, 3]));
         let q = Tensor::new(vec![1, 1, 2, 1], Data::U8(vec![0, 3]));
         let r = bil(Resize::default(), q, 1, 4);
@@ -209,9 +262,15 @@ mod tests {
     fn nearest_modes() {
         let t = Tensor::f32(vec![1, 1, 3, 1], vec![0., 1., 2.]);
         assert_eq!(f(&nn(Resize::default(), t.clone(), 1, 2)), vec![0., 1.]);
-        let ac = Resize { align_corners: true, half_pixel_centers: false };
+        let ac = Resize {
+            align_corners: true,
+            half_pixel_centers: false,
+        };
         assert_eq!(f(&nn(ac, t.clone(), 1, 2)), vec![0., 2.]);
-        let hp = Resize { align_corners: false, half_pixel_centers: true };
+        let hp = Resize {
+            align_corners: false,
+            half_pixel_centers: true,
+        };
         assert_eq!(f(&nn(hp, t.clone(), 1, 2)), vec![0., 2.]);
         assert_eq!(f(&nn(hp, t, 1, 5)), vec![0., 0., 1., 2., 2.]);
     }
