@@ -593,7 +593,7 @@ pub fn strided_slice(ctx: &mut OpCtx, p: &StridedSlice) -> Result<Vec<Tensor>> {
         } else {
             let mut stop = a.stop;
             if p.offset {
-                stop += start;
+                stop = stop.saturating_add(start);
             }
             if stop < 0 {
                 stop += a.dim;
@@ -803,7 +803,7 @@ pub fn mirror_pad(ctx: &mut OpCtx, symmetric: bool) -> Result<Vec<Tensor>> {
     for (d, &(b, a)) in pads.iter().enumerate() {
         let n = t.shape[d] as i64;
         let max = if symmetric { n } else { n - 1 };
-        if b < 0 || a < 0 || b > max || a > max {
+        if b < 0 || a < 0 || (b > max && b > 0) || (a > max && a > 0) {
             return Err(ctx.err(format!(
                 "mirror_pad: padding {b},{a} out of range for dimension {n}"
             )));
@@ -846,11 +846,15 @@ pub fn depth_to_space(ctx: &mut OpCtx, block_size: usize) -> Result<Vec<Tensor>>
     let t = ctx.input(0)?;
     let [n, h, w, c] = nhwc(ctx, t)?;
     let bs = block_size;
-    if bs == 0 || c % (bs * bs) != 0 {
+    let bb = bs.checked_mul(bs).filter(|&b| b > 0);
+    let (Some(bb), Some(oh), Some(ow)) = (bb, h.checked_mul(bs), w.checked_mul(bs)) else {
+        return Err(ctx.err(format!("depth_to_space: bad block size {bs}")));
+    };
+    if c % bb != 0 {
         return Err(ctx.err(format!("depth_to_space: depth {c} not divisible by {bs}^2")));
     }
-    let oc = c / (bs * bs);
-    let shape = vec![n, h * bs, w * bs, oc];
+    let oc = c / bb;
+    let shape = vec![n, oh, ow, oc];
     let idx = map_indices(&shape, |i| {
         let (y, x) = (i[1], i[2]);
         let ic = ((y % bs) * bs + x % bs) * oc + i[3];
@@ -869,7 +873,11 @@ pub fn space_to_depth(ctx: &mut OpCtx, block_size: usize) -> Result<Vec<Tensor>>
             "space_to_depth: {h}x{w} not divisible by block {bs}"
         )));
     }
-    let shape = vec![n, h / bs, w / bs, c * bs * bs];
+    let oc = bs
+        .checked_mul(bs)
+        .and_then(|b| b.checked_mul(c))
+        .ok_or_else(|| ctx.err("space_to_depth: block size overflows"))?;
+    let shape = vec![n, h / bs, w / bs, oc];
     let idx = map_indices(&shape, |i| {
         let oc = i[3];
         let (blk, ic) = (oc / c, oc % c);
@@ -917,12 +925,20 @@ fn block_args(ctx: &OpCtx, t: &Tensor) -> Result<BlockArgs> {
     Ok((block, pads))
 }
 
+/// Product of the block sizes, checked for overflow.
+fn block_product(ctx: &OpCtx, block: &[usize]) -> Result<usize> {
+    block
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .ok_or_else(|| ctx.err("block shape overflows"))
+}
+
 /// Kernel of batch_to_space_nd.
 pub fn batch_to_space_nd(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let t = ctx.input(0)?;
     let (block, crops) = block_args(ctx, t)?;
     let m = block.len();
-    let prod: usize = block.iter().product();
+    let prod = block_product(ctx, &block)?;
     if t.shape[0] % prod != 0 {
         return Err(ctx.err(format!(
             "batch_to_space_nd: batch {} not divisible by {prod}",
@@ -933,8 +949,8 @@ pub fn batch_to_space_nd(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let mut shape = t.shape.clone();
     shape[0] = ob;
     for i in 0..m {
-        let full = (t.shape[i + 1] * block[i]) as i64;
-        let s = full - crops[i].0 - crops[i].1;
+        let full = i64::try_from(t.shape[i + 1].saturating_mul(block[i])).unwrap_or(i64::MAX);
+        let s = full.saturating_sub(crops[i].0).saturating_sub(crops[i].1);
         shape[i + 1] = to_dim(ctx, s, "cropped dimension")?;
     }
     let st = strides_of(&t.shape);
@@ -959,12 +975,16 @@ pub fn space_to_batch_nd(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let t = ctx.input(0)?;
     let (block, pads) = block_args(ctx, t)?;
     let m = block.len();
-    let prod: usize = block.iter().product();
+    let prod = block_product(ctx, &block)?;
     let ib = t.shape[0];
     let mut shape = t.shape.clone();
-    shape[0] = ib * prod;
+    shape[0] = ib
+        .checked_mul(prod)
+        .ok_or_else(|| ctx.err("space_to_batch_nd: batch overflows"))?;
     for i in 0..m {
-        let padded = t.shape[i + 1] as i64 + pads[i].0 + pads[i].1;
+        let padded = (t.shape[i + 1] as i64)
+            .saturating_add(pads[i].0)
+            .saturating_add(pads[i].1);
         if padded % block[i] as i64 != 0 {
             return Err(ctx.err(format!(
                 "space_to_batch_nd: padded size {padded} not divisible by {}",
@@ -1114,9 +1134,10 @@ pub fn range(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
                 return Err(ctx.err(format!("range: bad delta {delta} for {start}..{limit}")));
             }
             let _ = (scalar(1)?, scalar(2)?);
-            let n = ((limit - start).abs() + delta.abs() - 1) / delta.abs();
-            let n = ctx.check_size(&[n as usize], dtype)?;
-            let vals = (0..n as i64).map(|i| start + i * delta);
+            let (s128, l128, d128) = (start as i128, limit as i128, delta as i128);
+            let n = ((l128 - s128).abs() + d128.abs() - 1) / d128.abs();
+            let n = ctx.check_size(&[usize::try_from(n).unwrap_or(usize::MAX)], dtype)?;
+            let vals = (0..n as i64).map(|i| start.wrapping_add(i.wrapping_mul(delta)));
             let data = if dtype == DType::I64 {
                 Data::I64(vals.collect())
             } else {
