@@ -98,3 +98,47 @@ pub fn real_part(ctx: &mut OpCtx, real: bool) -> Result<Vec<Tensor>> {
     let out = v.chunks_exact(2).map(|c| c[k]).collect();
     Ok(vec![Tensor::f32(t.shape.clone(), out)])
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::ops::layout::testutil::*;
+    use crate::cpu::{Data, Tensor};
+    use crate::graph::{DType, Op};
+
+    #[test]
+    fn rfft2d_matches_dft() {
+        let x = Tensor::f32(vec![2, 3], vec![1., 2., 0., -1., 0.5, 3.]);
+        let r = run(
+            Op::Rfft2d,
+            vec![x.clone(), i32t(vec![2], vec![2, 4])],
+            &[DType::Complex64],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![2, 3]);
+        let Data::C64(v) = &r[0].data else {
+            panic!("not complex")
+        };
+        let xv = f(&x);
+        for k1 in 0..2 {
+            for k2 in 0..3 {
+                let (mut re, mut im) = (0.0f64, 0.0f64);
+                for n1 in 0..2 {
+                    for n2 in 0..3 {
+                        let a = -2.0 * std::f64::consts::PI * (k1 * n1) as f64 / 2.0
+                            - 2.0 * std::f64::consts::PI * (k2 * n2) as f64 / 4.0;
+                        re += xv[n1 * 3 + n2] as f64 * a.cos();
+                        im += xv[n1 * 3 + n2] as f64 * a.sin();
+                    }
+                }
+                let i = (k1 * 3 + k2) * 2;
+                assert!((v[i] as f64 - re).abs() < 1e-5 && (v[i + 1] as f64 - im).abs() < 1e-5);
+            }
+        }
+        let abs = run(Op::ComplexAbs, vec![r[0].clone()], &[DType::F32]).unwrap();
+        let re = run(Op::Real, vec![r[0].clone()], &[DType::F32]).unwrap();
+        let im = run(Op::Imag, vec![r[0].clone()], &[DType::F32]).unwrap();
+        assert!((f(&abs[0])[1] - v[2].hypot(v[3])).abs() < 1e-6);
+        assert_eq!(f(&re[0])[1], v[2]);
+        assert_eq!(f(&im[0])[1], v[3]);
+    }
+}

@@ -1568,4 +1568,98 @@ mod tests {
         .unwrap();
         assert_eq!(f(&r[0]), vec![1., 0., 3., 2.]);
     }
+
+    #[test]
+    fn quantized_pad_and_shape_ops() {
+        let q = Some(Quantization::per_tensor(0.1, -5));
+        let r = run_q(
+            Op::Pad,
+            vec![
+                Tensor::new(vec![1], Data::I8(vec![7])),
+                i32t(vec![1, 2], vec![1, 1]),
+            ],
+            &[(DType::I8, q.clone())],
+            &[q],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I8(vec![-5, 7, -5]));
+        let r = run(
+            Op::Fill,
+            vec![
+                i32t(vec![2], vec![2, 1]),
+                Tensor::new(vec![], Data::I64(vec![3])),
+            ],
+            &[DType::I64],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I64(vec![3, 3]));
+        let r = run(
+            Op::Shape {
+                out_type: DType::I32,
+            },
+            vec![iota(vec![2, 5])],
+            &[DType::I32],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I32(vec![2, 5]));
+        let r = run(
+            Op::BroadcastTo,
+            vec![iota(vec![2, 1]), i32t(vec![3], vec![2, 2, 3])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![2, 2, 3]);
+        assert_eq!(f(&r[0])[..6], [0., 0., 0., 1., 1., 1.]);
+        assert!(run(
+            Op::BroadcastTo,
+            vec![iota(vec![2]), i32t(vec![1], vec![3])],
+            &[DType::F32]
+        )
+        .is_err());
+        let r = run(
+            Op::BroadcastArgs,
+            vec![i32t(vec![2], vec![2, 1]), i32t(vec![3], vec![4, 1, 3])],
+            &[DType::I32],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::I32(vec![4, 2, 3]));
+        let r = run(
+            Op::Unpack { axis: -1, num: 2 },
+            vec![iota(vec![3, 2])],
+            &[DType::F32, DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&r[1]), vec![1., 3., 5.]);
+        let r = run(
+            Op::Pack { axis: -1 },
+            vec![iota(vec![2]), iota(vec![2])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![2, 2]);
+        assert_eq!(f(&r[0]), vec![0., 0., 1., 1.]);
+        let r = run(
+            Op::DepthToSpace { block_size: 2 },
+            vec![iota(vec![1, 1, 1, 4])],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(r[0].shape, vec![1, 2, 2, 1]);
+        let back = run(
+            Op::SpaceToDepth { block_size: 2 },
+            vec![r[0].clone()],
+            &[DType::F32],
+        )
+        .unwrap();
+        assert_eq!(f(&back[0]), vec![0., 1., 2., 3.]);
+        let big = run(
+            Op::Fill,
+            vec![
+                i32t(vec![2], vec![1 << 30, 1 << 30]),
+                Tensor::f32(vec![], vec![0.]),
+            ],
+            &[DType::F32],
+        );
+        assert!(big.is_err());
+    }
 }
