@@ -456,6 +456,14 @@ pub fn strided_slice(ctx: &mut OpCtx, p: &StridedSlice) -> Result<Vec<Tensor>> {
         .filter(|&i| !bit(p.ellipsis_mask, i) && bit(p.new_axis_mask, i))
         .count() as i64;
     let eff = (in_rank + num_add_axis) as usize;
+    let real_specs = (0..n)
+        .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
+        .count() as i64;
+    if real_specs > in_rank {
+        return Err(ctx.err(format!(
+            "strided_slice: {n} indices for an input of rank {in_rank}"
+        )));
+    }
     if eff > 31 {
         return Err(ctx.err("strided_slice: too many dimensions"));
     }
@@ -646,6 +654,9 @@ pub fn transpose(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let mut seen = vec![false; rank];
     let mut pm = Vec::with_capacity(rank);
     for &p in &perm {
+        if p < 0 {
+            return Err(ctx.err(format!("transpose: perm {perm:?} is out of bounds")));
+        }
         let a = ctx.axis(p, rank)?;
         if std::mem::replace(&mut seen[a], true) {
             return Err(ctx.err(format!("transpose: perm {perm:?} repeats an axis")));
