@@ -5,14 +5,28 @@ use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use std::f64::consts::PI;
 
-/// Twiddle factors e^{-2πi k/n} for k in 0..n.
+/// Largest transform length whose twiddle table is precomputed.
+const TABLE_MAX: usize = 1 << 16;
+
+/// e^{-2πi k/n}.
+fn twiddle(k: usize, n: usize) -> (f64, f64) {
+    let a = -2.0 * PI * k as f64 / n as f64;
+    (a.cos(), a.sin())
+}
+
+/// Twiddle factors e^{-2πi k/n} for k in 0..n (empty for very long transforms,
+/// whose factors are computed on the fly).
 fn twiddles(n: usize) -> Vec<(f64, f64)> {
-    (0..n)
-        .map(|k| {
-            let a = -2.0 * PI * k as f64 / n as f64;
-            (a.cos(), a.sin())
-        })
-        .collect()
+    if n > TABLE_MAX {
+        return Vec::new();
+    }
+    (0..n).map(|k| twiddle(k, n)).collect()
+}
+
+/// e^{-2πi m/n} from `table` when it has one, else computed.
+fn lookup(table: &[(f64, f64)], m: usize, n: usize) -> (f64, f64) {
+    let k = m % n;
+    table.get(k).copied().unwrap_or_else(|| twiddle(k, n))
 }
 
 /// Kernel of rfft2d.
@@ -47,7 +61,7 @@ pub fn rfft2d(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
                 let (mut re, mut im) = (0.0, 0.0);
                 for n in 0..cw {
                     let v = img[y * iw + n] as f64;
-                    let (c, s) = tw_w[(k * n) % fw];
+                    let (c, s) = lookup(&tw_w, k * n, fw);
                     re += v * c;
                     im += v * s;
                 }
@@ -60,7 +74,7 @@ pub fn rfft2d(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
                 let (mut re, mut im) = (0.0, 0.0);
                 for y in 0..ch {
                     let (a, bb) = rows[y * ow + k2];
-                    let (c, s) = tw_h[(k1 * y) % fh];
+                    let (c, s) = lookup(&tw_h, k1 * y, fh);
                     re += a * c - bb * s;
                     im += a * s + bb * c;
                 }

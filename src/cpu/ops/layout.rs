@@ -1136,15 +1136,25 @@ pub fn range(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         if t.len() != 1 || t.dtype() != dtype {
             return Err(ctx.err("range: start, limit and delta must be scalars of one type"));
         }
-        Ok(t.data.to_f64()[0])
+        t.data
+            .to_f64()
+            .first()
+            .copied()
+            .ok_or_else(|| ctx.err("range: empty scalar"))
     };
     match dtype {
         DType::I32 | DType::I64 => {
-            let (start, limit, delta) = (ctx.ints(0)?[0], ctx.ints(1)?[0], ctx.ints(2)?[0]);
+            let _ = (scalar(0)?, scalar(1)?, scalar(2)?);
+            let one = |i: usize| -> Result<i64> {
+                ctx.ints(i)?
+                    .first()
+                    .copied()
+                    .ok_or_else(|| ctx.err("range: empty scalar"))
+            };
+            let (start, limit, delta) = (one(0)?, one(1)?, one(2)?);
             if delta == 0 || (limit > start && delta < 0) || (limit < start && delta > 0) {
                 return Err(ctx.err(format!("range: bad delta {delta} for {start}..{limit}")));
             }
-            let _ = (scalar(1)?, scalar(2)?);
             let (s128, l128, d128) = (start as i128, limit as i128, delta as i128);
             let n = ((l128 - s128).abs() + d128.abs() - 1) / d128.abs();
             let n = ctx.check_size(&[usize::try_from(n).unwrap_or(usize::MAX)], dtype)?;
