@@ -268,10 +268,15 @@ pub fn top_k(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         }
         src.extend(order[..k].iter().map(|&i| b + i));
     }
-    let indices: Vec<i32> = src.iter().map(|&i| (i % n.max(1)) as i32).collect();
+    let pos = src.iter().map(|&i| i % n.max(1));
+    let indices = match ctx.out_dtype(1).unwrap_or(DType::I32) {
+        DType::I64 => Data::I64(pos.map(|i| i as i64).collect()),
+        DType::I16 => Data::I16(pos.map(|i| i as i16).collect()),
+        _ => Data::I32(pos.map(|i| i as i32).collect()),
+    };
     Ok(vec![
         Tensor::new(shape.clone(), t.data.gather(src.into_iter())),
-        Tensor::new(shape, Data::I32(indices)),
+        Tensor::new(shape, indices),
     ])
 }
 
@@ -390,5 +395,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f(&r[0]), vec![4., 5., 0., 1.]);
+    }
+
+    #[test]
+    fn data_movement_keeps_dtype() {
+        let b = Tensor::new(vec![2, 2], Data::Bool(vec![true, false, false, true]));
+        let r = run(
+            Op::Gather {
+                axis: 1,
+                batch_dims: 0,
+            },
+            vec![b, i32t(vec![1], vec![1])],
+            &[DType::Bool],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::Bool(vec![false, true]));
+        let h = Tensor::new(
+            vec![3],
+            Data::F16((0..3).map(|i| half::f16::from_f32(i as f32)).collect()),
+        );
+        let r = run(
+            Op::TopKV2,
+            vec![h, i32t(vec![], vec![1])],
+            &[DType::F16, DType::I64],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::F16(vec![half::f16::from_f32(2.0)]));
+        assert_eq!(r[1].data, Data::I64(vec![2]));
+        let c = Tensor::new(vec![2], Data::C64(vec![1., 2., 3., 4.]));
+        let r = run(
+            Op::GatherNd,
+            vec![c, i32t(vec![1, 1], vec![1])],
+            &[DType::Complex64],
+        )
+        .unwrap();
+        assert_eq!(r[0].data, Data::C64(vec![3., 4.]));
     }
 }
