@@ -48,7 +48,11 @@ fn bench_cpu(c: &mut Criterion) {
                 .set_input(i, Tensor::f32(info.shape.clone(), values))
                 .expect("float input");
         }
-        let label = name.rsplit('/').next().unwrap_or(name).trim_end_matches(".tflite");
+        let label = name
+            .rsplit('/')
+            .next()
+            .unwrap_or(name)
+            .trim_end_matches(".tflite");
         group.bench_function(label, |b| b.iter(|| interp.invoke().expect("invoke")));
     }
     group.finish();

@@ -27,7 +27,12 @@ fn main() -> Result<(), tflite_wgpu::Error> {
         let out = interp.output(i)?;
         let values = out.data.to_f64();
         let head: Vec<String> = values.iter().take(8).map(|v| format!("{v:.4}")).collect();
-        println!("output {i}: {} {:?} [{} ...]", out.dtype(), out.shape, head.join(", "));
+        println!(
+            "output {i}: {} {:?} [{} ...]",
+            out.dtype(),
+            out.shape,
+            head.join(", ")
+        );
     }
     Ok(())
 }

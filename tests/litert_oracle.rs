@@ -62,7 +62,10 @@ fn litert_runs_the_written_demo_model_like_the_cpu_interpreter() {
         .arg(dir.join("out.npy"))
         .status()
         .unwrap();
-    assert!(status.success(), "LiteRT failed to load or run the written model");
+    assert!(
+        status.success(),
+        "LiteRT failed to load or run the written model"
+    );
     let want = npy::read(dir.join("out.npy")).unwrap();
 
     let model = Model::from_bytes(&bytes).unwrap();

@@ -123,10 +123,16 @@ impl Spec {
 fn the_unspoiled_spec_loads_and_runs() {
     let m = Spec::abs().load().expect("valid model");
     let mut i = Interpreter::new(&m).expect("prepare");
-    i.set_input(0, tflite_wgpu::Tensor::f32(vec![2, 2], vec![-1.0, 2.0, -3.0, 4.0]))
-        .unwrap();
+    i.set_input(
+        0,
+        tflite_wgpu::Tensor::f32(vec![2, 2], vec![-1.0, 2.0, -3.0, 4.0]),
+    )
+    .unwrap();
     i.invoke().expect("invoke");
-    assert_eq!(i.output(0).unwrap().as_f32().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        i.output(0).unwrap().as_f32().unwrap(),
+        &[1.0, 2.0, 3.0, 4.0]
+    );
 }
 
 #[test]
@@ -146,7 +152,10 @@ fn truncated_files_are_malformed() {
 fn wrong_identifier_is_malformed() {
     let mut bytes = Spec::abs().build();
     bytes[4..8].copy_from_slice(b"XXXX");
-    assert!(matches!(Model::from_bytes(&bytes), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        Model::from_bytes(&bytes),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
@@ -163,7 +172,10 @@ fn bad_vtable_offset_is_malformed() {
 fn root_offset_past_the_end_is_malformed() {
     let mut bytes = Spec::abs().build();
     bytes[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert!(matches!(Model::from_bytes(&bytes), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        Model::from_bytes(&bytes),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
@@ -172,7 +184,15 @@ fn out_of_range_tensor_index() {
     s.operators[0].1 = vec![7];
     let e = s.load().unwrap_err();
     assert!(
-        matches!(e, Error::IndexOutOfRange { kind: "tensor", index: 7, len: 2, .. }),
+        matches!(
+            e,
+            Error::IndexOutOfRange {
+                kind: "tensor",
+                index: 7,
+                len: 2,
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("operator 0"), "{e}");
@@ -183,7 +203,17 @@ fn out_of_range_graph_input() {
     let mut s = Spec::abs();
     s.inputs = vec![-3];
     let e = s.load().unwrap_err();
-    assert!(matches!(e, Error::IndexOutOfRange { kind: "tensor", index: -3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::IndexOutOfRange {
+                kind: "tensor",
+                index: -3,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -191,7 +221,17 @@ fn out_of_range_buffer_index() {
     let mut s = Spec::abs();
     s.tensors[0].2 = 9;
     let e = s.load().unwrap_err();
-    assert!(matches!(e, Error::IndexOutOfRange { kind: "buffer", index: 9, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::IndexOutOfRange {
+                kind: "buffer",
+                index: 9,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("tensor 0"), "{e}");
 }
 
@@ -200,7 +240,18 @@ fn out_of_range_opcode_index() {
     let mut s = Spec::abs();
     s.operators[0].0 = 4;
     let e = s.load().unwrap_err();
-    assert!(matches!(e, Error::IndexOutOfRange { kind: "opcode", index: 4, len: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::IndexOutOfRange {
+                kind: "opcode",
+                index: 4,
+                len: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -208,10 +259,16 @@ fn absurd_shapes_hit_the_memory_limit() {
     let mut s = Spec::abs();
     s.tensors[1].0 = vec![1 << 30, 1 << 30, 1 << 30];
     let e = s.load().unwrap_err();
-    assert!(matches!(e, Error::MemoryLimit { .. } | Error::Tensor { .. }), "{e}");
+    assert!(
+        matches!(e, Error::MemoryLimit { .. } | Error::Tensor { .. }),
+        "{e}"
+    );
     let mut s = Spec::abs();
     s.tensors[1].0 = vec![-5, 2];
-    assert!(matches!(s.load().unwrap_err(), Error::Tensor { index: 1, .. }));
+    assert!(matches!(
+        s.load().unwrap_err(),
+        Error::Tensor { index: 1, .. }
+    ));
     let mut s = Spec::abs();
     s.tensors[0].0 = vec![1024, 1024, 64];
     let small = LoadOptions {
@@ -219,7 +276,10 @@ fn absurd_shapes_hit_the_memory_limit() {
         ..Default::default()
     };
     let e = Model::from_bytes_with(&s.build(), &small).unwrap_err();
-    assert!(matches!(e, Error::MemoryLimit { limit: 1048576, .. }), "{e}");
+    assert!(
+        matches!(e, Error::MemoryLimit { limit: 1048576, .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -236,7 +296,10 @@ fn buffer_size_that_disagrees_with_the_shape() {
 fn unknown_type_code() {
     let mut s = Spec::abs();
     s.tensors[0].1 = 99;
-    assert!(matches!(s.load().unwrap_err(), Error::Tensor { index: 0, .. }));
+    assert!(matches!(
+        s.load().unwrap_err(),
+        Error::Tensor { index: 0, .. }
+    ));
 }
 
 #[test]

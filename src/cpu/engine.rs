@@ -210,7 +210,11 @@ impl Program {
             .enumerate()
             .map(|(k, &t)| {
                 let again = sg.outputs[k + 1..].contains(&t);
-                let v = if again { values[t].clone() } else { values[t].take() };
+                let v = if again {
+                    values[t].clone()
+                } else {
+                    values[t].take()
+                };
                 v.or_else(|| sub.consts[t].clone())
                     .ok_or_else(|| Error::Graph {
                         subgraph: s,

@@ -145,7 +145,7 @@ pub fn apply_activation(act: Activation, values: &mut [f32]) {
             .for_each(|v| *v = if v.is_sign_negative() { 1.0 } else { 0.0 }),
         _ => {
             let (lo, hi) = act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-            values.iter_mut().for_each(|v| *v = v.max(lo).min(hi));
+            values.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
         }
     }
 }
@@ -154,9 +154,9 @@ pub fn apply_activation(act: Activation, values: &mut [f32]) {
 pub fn activate(act: Activation, v: f32) -> f32 {
     match act {
         Activation::None => v,
-        Activation::Relu => v.max(0.0),
-        Activation::Relu6 => v.max(0.0).min(6.0),
-        Activation::ReluN1To1 => v.max(-1.0).min(1.0),
+        Activation::Relu => v.clamp(0.0, f32::INFINITY),
+        Activation::Relu6 => v.clamp(0.0, 6.0),
+        Activation::ReluN1To1 => v.clamp(-1.0, 1.0),
         Activation::Tanh => v.tanh(),
         Activation::SignBit => {
             if v.is_sign_negative() {
