@@ -177,9 +177,9 @@ fn unary_f32(u: Unary) -> Option<fn(f32) -> f32> {
             }
         },
         Relu => |x: f32| x.max(0.0),
-        Relu6 => |x: f32| x.max(0.0).min(6.0),
-        ReluN1To1 => |x: f32| x.max(-1.0).min(1.0),
-        Relu0To1 => |x: f32| x.max(0.0).min(1.0),
+        Relu6 => |x: f32| x.clamp(0.0, 6.0),
+        ReluN1To1 => |x: f32| x.clamp(-1.0, 1.0),
+        Relu0To1 => |x: f32| x.clamp(0.0, 1.0),
         Logistic => |x: f32| {
             if x > 16.619_048 {
                 1.0
@@ -190,7 +190,7 @@ fn unary_f32(u: Unary) -> Option<fn(f32) -> f32> {
             }
         },
         Tanh => f32::tanh,
-        HardSwish => |x: f32| x * (x + 3.0).max(0.0).min(6.0) / 6.0,
+        HardSwish => |x: f32| x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         Elu => |x: f32| if x < 0.0 { x.exp_m1() } else { x },
         Gelu { approximate: false } => |x: f32| {
             (0.5 * x as f64 * (1.0 + erf(x as f64 * std::f64::consts::FRAC_1_SQRT_2))) as f32
@@ -488,6 +488,7 @@ fn int_binary<T: Int>(
 }
 
 /// Quantized ADD/SUB/MUL of 8-bit values (LiteRT reference arithmetic).
+#[allow(clippy::too_many_arguments)]
 fn quant_binary<T: Copy>(
     ctx: &OpCtx,
     bc: &Bcast,
@@ -538,6 +539,7 @@ fn quant_binary<T: Copy>(
 }
 
 /// Float fallback for other quantized binary ops: dequantize, compute, requantize.
+#[allow(clippy::too_many_arguments)]
 fn quant_float_binary<T: Copy>(
     ctx: &OpCtx,
     bc: &Bcast,
@@ -739,7 +741,7 @@ pub fn select(ctx: &mut OpCtx, v2: bool) -> Result<Vec<Tensor>> {
             return Err(ctx.err("SELECT shapes do not match"));
         }
         let n = numel(&x.shape);
-        let inner = if x.shape[0] == 0 { 0 } else { n / x.shape[0] };
+        let inner = n.checked_div(x.shape[0]).unwrap_or(0);
         let ci = (0..n).map(|i| i / inner.max(1)).collect();
         (x.shape.clone(), ci, (0..n).collect(), (0..n).collect())
     } else {
