@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(arg_extreme(&x, 1, 4, 1, true), vec![1]);
         assert_eq!(arg_extreme(&x, 1, 4, 1, false), vec![3]);
         assert_eq!(arg_extreme(&x, 2, 2, 1, true), vec![1, 0]);
-        assert_eq!(arg_extreme(&x, 1, 2, 2, true), vec![1, 1]);
+        assert_eq!(arg_extreme(&x, 1, 2, 2, true), vec![1, 0]);
     }
 
     #[test]
