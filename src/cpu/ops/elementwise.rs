@@ -133,22 +133,33 @@ pub(super) fn erf(x: f64) -> f64 {
             }
         }
         sum * std::f64::consts::FRAC_2_SQRT_PI
-    } else if ax < 27.0 {
-        // Continued fraction for erfc, evaluated backwards.
-        let mut f = 0.0f64;
-        for k in (1..=80).rev() {
-            f = (k as f64 / 2.0) / (ax + f);
-        }
-        let erfc = (-ax * ax).exp() / std::f64::consts::PI.sqrt() / (ax + f);
-        1.0 - erfc
     } else {
-        1.0
+        1.0 - erfc(ax)
     };
     if x < 0.0 {
         -r
     } else {
         r
     }
+}
+
+/// The complementary error function, accurate in relative terms for large arguments.
+pub(super) fn erfc(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x < 3.0 {
+        return 1.0 - erf(x);
+    }
+    if x > 27.0 {
+        return 0.0;
+    }
+    // Continued fraction, evaluated backwards.
+    let mut f = 0.0f64;
+    for k in (1..=120).rev() {
+        f = (k as f64 / 2.0) / (x + f);
+    }
+    (-x * x).exp() / std::f64::consts::PI.sqrt() / (x + f)
 }
 
 /// Float function of a unary op.
@@ -193,12 +204,12 @@ fn unary_f32(u: Unary) -> Option<fn(f32) -> f32> {
         HardSwish => |x: f32| x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         Elu => |x: f32| if x < 0.0 { x.exp_m1() } else { x },
         Gelu { approximate: false } => |x: f32| {
-            (0.5 * x as f64 * (1.0 + erf(x as f64 * std::f64::consts::FRAC_1_SQRT_2))) as f32
+            let t = x * -std::f32::consts::FRAC_1_SQRT_2;
+            0.5 * x * erfc(t as f64) as f32
         },
         Gelu { approximate: true } => |x: f32| {
-            let x = x as f64;
-            let c = (2.0 / std::f64::consts::PI).sqrt();
-            (0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())) as f32
+            let c = (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) as f32;
+            0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
         },
         LeakyRelu { .. } | LogicalNot => return None,
     })
@@ -1010,6 +1021,23 @@ mod tests {
         ];
         for (x, e) in cases {
             assert!((erf(x) - e).abs() < 1e-14, "erf({x}) = {} vs {e}", erf(x));
+        }
+    }
+
+    #[test]
+    fn erfc_tail() {
+        let cases = [
+            (3.0, 2.209_049_699_858_544e-5),
+            (5.0, 1.537_459_794_428_035e-12),
+            (-1.0, 1.842_700_792_949_715),
+            (0.5, 0.479_500_122_186_953_5),
+        ];
+        for (x, e) in cases {
+            assert!(
+                ((erfc(x) - e) / e).abs() < 1e-12,
+                "erfc({x}) = {} vs {e}",
+                erfc(x)
+            );
         }
     }
 
