@@ -515,37 +515,68 @@ fn quant_binary<T: Copy>(
     let (s2, z2) = ctx.in_qparams(1)?;
     let (so, zo) = ctx.out_qparams(0)?;
     let (lo, hi) = activation_range(act, so, zo, dtype);
+    let q = QuantParams {
+        in1: (s1, z1),
+        in2: (s2, z2),
+        out: (so, zo),
+        range: (lo, hi),
+    };
     match b {
         Binary::Add | Binary::Sub => {
-            let left_shift = 20;
-            let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
-            let m1 = quantize_multiplier(s1 as f64 / twice_max);
-            let m2 = quantize_multiplier(s2 as f64 / twice_max);
-            let mo = quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * so as f64));
-            let sub = b == Binary::Sub;
-            Ok(bc.map(x, y, |a, b| {
-                let a = (to_i32(a) - z1) << left_shift;
-                let b = (to_i32(b) - z2) << left_shift;
-                let sa = m1.apply(a);
-                let sb = m2.apply(b);
-                let raw = if sub {
-                    sa.wrapping_sub(sb)
-                } else {
-                    sa.wrapping_add(sb)
-                };
-                let o = mo.apply(raw).saturating_add(zo);
-                from_i32(o.clamp(lo, hi))
-            }))
+            let f = quant_add_fn(q, b == Binary::Sub);
+            Ok(bc.map(x, y, |a, b| from_i32(f(to_i32(a), to_i32(b)))))
         }
         Binary::Mul => {
-            let m = quantize_multiplier(s1 as f64 * s2 as f64 / so as f64);
-            Ok(bc.map(x, y, |a, b| {
-                let p = (to_i32(a) - z1).wrapping_mul(to_i32(b) - z2);
-                let o = m.apply(p).saturating_add(zo);
-                from_i32(o.clamp(lo, hi))
-            }))
+            let f = quant_mul_fn(q);
+            Ok(bc.map(x, y, |a, b| from_i32(f(to_i32(a), to_i32(b)))))
         }
         _ => Err(ctx.err(format!("quantized {b:?} is not supported"))),
+    }
+}
+
+/// Quantization of a quantized binary op: (scale, zero point) of both inputs and the
+/// output, and the clamp range of the output.
+#[derive(Clone, Copy)]
+struct QuantParams {
+    in1: (f32, i32),
+    in2: (f32, i32),
+    out: (f32, i32),
+    range: (i32, i32),
+}
+
+/// LiteRT's reference quantized ADD (or SUB) of two raw values.
+fn quant_add_fn(q: QuantParams, sub: bool) -> impl Fn(i32, i32) -> i32 {
+    let left_shift = 20;
+    let (s1, z1) = q.in1;
+    let (s2, z2) = q.in2;
+    let (so, zo) = q.out;
+    let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
+    let m1 = quantize_multiplier(s1 as f64 / twice_max);
+    let m2 = quantize_multiplier(s2 as f64 / twice_max);
+    let mo = quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * so as f64));
+    move |a, b| {
+        let a = a.wrapping_sub(z1).wrapping_shl(left_shift);
+        let b = b.wrapping_sub(z2).wrapping_shl(left_shift);
+        let sa = m1.apply(a);
+        let sb = m2.apply(b);
+        let raw = if sub {
+            sa.wrapping_sub(sb)
+        } else {
+            sa.wrapping_add(sb)
+        };
+        mo.apply(raw).saturating_add(zo).clamp(q.range.0, q.range.1)
+    }
+}
+
+/// LiteRT's reference quantized MUL of two raw values.
+fn quant_mul_fn(q: QuantParams) -> impl Fn(i32, i32) -> i32 {
+    let (s1, z1) = q.in1;
+    let (s2, z2) = q.in2;
+    let (so, zo) = q.out;
+    let m = quantize_multiplier(s1 as f64 * s2 as f64 / so as f64);
+    move |a, b| {
+        let p = a.wrapping_sub(z1).wrapping_mul(b.wrapping_sub(z2));
+        m.apply(p).saturating_add(zo).clamp(q.range.0, q.range.1)
     }
 }
 
@@ -1065,6 +1096,38 @@ mod tests {
             _ => 0,
         });
         assert_eq!(div, vec![-4, -4, -2, 2]);
+    }
+
+    #[test]
+    fn quant_add_and_mul_reference() {
+        let q = QuantParams {
+            in1: (0.5, -1),
+            in2: (0.5, -1),
+            out: (0.5, -1),
+            range: (-128, 127),
+        };
+        let add = quant_add_fn(q, false);
+        // Real 1.0 + 1.5 = 2.5 -> q 4 (zero point -1).
+        assert_eq!(add(1, 2), 4);
+        assert_eq!(add(127, 127), 127);
+        assert_eq!(add(-128, -128), -128);
+        let sub = quant_add_fn(q, true);
+        assert_eq!(sub(2, 1), 0);
+        // Rounding tie: real 0.5 * 0.5 = 0.25 with out scale 0.5 -> 0.5 step, away from zero.
+        let mul = quant_mul_fn(QuantParams { out: (0.5, 0), ..q });
+        assert_eq!(mul(0, 0), 1);
+        // The high multiply's nudge rounds -0.5 toward zero, as gemmlowp does.
+        assert_eq!(mul(0, -2), 0);
+        assert_eq!(mul(127, 127), 127);
+        // A fused activation range clamps.
+        let relu = quant_add_fn(
+            QuantParams {
+                range: (-1, 127),
+                ..q
+            },
+            true,
+        );
+        assert_eq!(relu(-100, 100), -1);
     }
 
     #[test]

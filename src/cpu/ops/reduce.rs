@@ -25,17 +25,17 @@ struct Plan {
 impl Plan {
     /// Resolve (possibly negative, possibly repeated) axes against `shape`.
     fn new(ctx: &OpCtx, shape: &[usize], axes: &[i64], keep_dims: bool) -> Result<Plan> {
+        let reduced = resolve_axes(shape.len(), axes)
+            .ok_or_else(|| ctx.err(format!("axes {axes:?} out of range for {shape:?}")))?;
+        Ok(Plan::from_mask(shape, &reduced, keep_dims))
+    }
+
+    /// The plan for a mask of reduced axes.
+    fn from_mask(shape: &[usize], reduced: &[bool], keep_dims: bool) -> Plan {
         let rank = shape.len();
-        let mut reduced = vec![false; rank];
-        for &a in axes {
-            if rank == 0 && (a == 0 || a == -1) {
-                continue;
-            }
-            reduced[ctx.axis(a, rank)?] = true;
-        }
         let mut out_shape = Vec::with_capacity(rank);
         let mut count = 1usize;
-        for (d, &r) in shape.iter().zip(&reduced) {
+        for (d, &r) in shape.iter().zip(reduced) {
             if r {
                 count *= d;
                 if keep_dims {
@@ -53,13 +53,13 @@ impl Plan {
                 s *= shape[i];
             }
         }
-        Ok(Plan {
+        Plan {
             shape: shape.to_vec(),
             ostrides,
             n_out: out_shape.iter().product(),
             out_shape,
             count,
-        })
+        }
     }
 
     /// Fold every input element (row-major order) into its output slot.
@@ -96,6 +96,23 @@ impl Plan {
         }
         out
     }
+}
+
+/// Which axes of a rank-`rank` tensor the (possibly negative, possibly repeated)
+/// `axes` reduce; None when one is out of range. A scalar accepts axis 0 or -1.
+fn resolve_axes(rank: usize, axes: &[i64]) -> Option<Vec<bool>> {
+    let mut reduced = vec![false; rank];
+    for &a in axes {
+        if rank == 0 && (a == 0 || a == -1) {
+            continue;
+        }
+        let r = if a < 0 { a + rank as i64 } else { a };
+        if r < 0 || r >= rank as i64 {
+            return None;
+        }
+        reduced[r as usize] = true;
+    }
+    Some(reduced)
 }
 
 macro_rules! minmax {
@@ -333,36 +350,29 @@ mod tests {
     use super::*;
 
     fn plan(shape: &[usize], reduced: &[usize], keep: bool) -> Plan {
-        let rank = shape.len();
-        let mut r = vec![false; rank];
-        reduced.iter().for_each(|&a| r[a] = true);
-        let mut out_shape = vec![];
-        let mut count = 1;
-        for i in 0..rank {
-            if r[i] {
-                count *= shape[i];
-                if keep {
-                    out_shape.push(1);
-                }
-            } else {
-                out_shape.push(shape[i]);
-            }
-        }
-        let mut ostrides = vec![0; rank];
-        let mut s = 1;
-        for i in (0..rank).rev() {
-            if !r[i] {
-                ostrides[i] = s;
-                s *= shape[i];
-            }
-        }
-        Plan {
-            shape: shape.to_vec(),
-            ostrides,
-            n_out: out_shape.iter().product(),
-            out_shape,
-            count,
-        }
+        let axes: Vec<i64> = reduced.iter().map(|&a| a as i64).collect();
+        Plan::from_mask(shape, &resolve_axes(shape.len(), &axes).unwrap(), keep)
+    }
+
+    #[test]
+    fn negative_and_duplicate_axes() {
+        assert_eq!(
+            resolve_axes(3, &[-1, 2, 0, -3]),
+            Some(vec![true, false, true])
+        );
+        assert_eq!(resolve_axes(3, &[3]), None);
+        assert_eq!(resolve_axes(3, &[-4]), None);
+        assert_eq!(resolve_axes(0, &[0]), Some(vec![]));
+        let x: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let p = Plan::from_mask(&[2, 3, 4], &resolve_axes(3, &[-1, -1, 0]).unwrap(), true);
+        assert_eq!(p.out_shape, vec![1, 3, 1]);
+        assert_eq!(p.count, 8);
+        let m: Vec<f32> = p
+            .fold(&x, 0.0f32, |a, b| a + b)
+            .into_iter()
+            .map(|s| s / p.count as f32)
+            .collect();
+        assert_eq!(m, vec![7.5, 11.5, 15.5]);
     }
 
     #[test]
