@@ -348,6 +348,73 @@ pub fn cumsum(ctx: &mut OpCtx, exclusive: bool, reverse: bool) -> Result<Vec<Ten
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::{Graph, Node, Op, Quantization, Subgraph, TensorInfo};
+    use crate::interpreter::{Interpreter, Model};
+    use std::sync::Arc;
+
+    /// Run MEAN over `axes` of an int8 tensor through the interpreter.
+    fn mean_int8(
+        shape: Vec<usize>,
+        x: Vec<i8>,
+        axes: &[i32],
+        qin: (f32, i64),
+        qout: (f32, i64),
+        out_shape: Vec<usize>,
+    ) -> Vec<i8> {
+        let mut xin = TensorInfo::new("x", DType::I8, shape.clone());
+        xin.quantization = Some(Quantization::per_tensor(qin.0, qin.1));
+        let mut ax = TensorInfo::new("axes", DType::I32, vec![axes.len()]);
+        let bytes: Vec<u8> = axes.iter().flat_map(|v| v.to_le_bytes()).collect();
+        ax.data = Some(Arc::from(bytes));
+        let mut y = TensorInfo::new("y", DType::I8, out_shape);
+        y.quantization = Some(Quantization::per_tensor(qout.0, qout.1));
+        let graph = Graph {
+            subgraphs: vec![Subgraph {
+                name: "main".into(),
+                tensors: vec![xin, ax, y],
+                nodes: vec![Node {
+                    op: Op::Reduce {
+                        kind: Reduce::Mean,
+                        keep_dims: false,
+                    },
+                    inputs: vec![Some(0), Some(1)],
+                    outputs: vec![2],
+                }],
+                inputs: vec![0],
+                outputs: vec![2],
+            }],
+            version: 3,
+            ..Default::default()
+        };
+        let model = Model::from_graph(graph);
+        let mut it = Interpreter::new(&model).unwrap();
+        it.set_input(0, Tensor::new(shape, Data::I8(x))).unwrap();
+        it.invoke().unwrap();
+        match &it.output(0).unwrap().data {
+            Data::I8(v) => v.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn int8_mean_requantizes_within_one_step() {
+        let shape = vec![2, 3, 5];
+        let x: Vec<i8> = (0..30).map(|i| ((i * 37) % 256 - 128) as i8).collect();
+        let (si, zi) = (0.05f32, -3i64);
+        let (so, zo) = (0.02f32, 5i64);
+        let got = mean_int8(shape, x.clone(), &[-1, 0], (si, zi), (so, zo), vec![3]);
+        for (j, &g) in got.iter().enumerate() {
+            let mut sum = 0.0f64;
+            for i in 0..2 {
+                for k in 0..5 {
+                    sum += (x[i * 15 + j * 5 + k] as f64 - zi as f64) * si as f64;
+                }
+            }
+            let want = ((sum / 10.0) / so as f64).round() + zo as f64;
+            let want = want.clamp(-128.0, 127.0);
+            assert!((g as f64 - want).abs() <= 1.0, "{got:?} vs {want} at {j}");
+        }
+    }
 
     fn plan(shape: &[usize], reduced: &[usize], keep: bool) -> Plan {
         let axes: Vec<i64> = reduced.iter().map(|&a| a as i64).collect();
