@@ -239,9 +239,10 @@ pub fn unary(ctx: &mut OpCtx, u: Unary) -> Result<Vec<Tensor>> {
     let supported_float = f.is_some() || matches!(u, Unary::LeakyRelu { .. });
     let data = match (&x.data, u) {
         (Data::Bool(v), Unary::LogicalNot) => Data::Bool(v.iter().map(|b| !b).collect()),
-        (Data::F32(v), _) if supported_float => {
-            Data::F32(v.iter().map(|&x| unary_apply(u, f, x)).collect())
-        }
+        (Data::F32(v), _) if supported_float => match f {
+            Some(f) => Data::F32(v.iter().map(|&x| f(x)).collect()),
+            None => Data::F32(v.iter().map(|&x| unary_apply(u, None, x)).collect()),
+        },
         (Data::I8(v), _) if supported_float => {
             let lut = quant_lut(ctx, u, f, -128, DType::I8)?;
             Data::I8(
@@ -498,7 +499,7 @@ fn int_binary<T: Int>(
     Ok(out)
 }
 
-/// Quantized ADD/SUB/MUL of 8-bit values (LiteRT reference arithmetic).
+/// Quantized ADD/SUB/MUL of 8- and 16-bit values (LiteRT reference arithmetic).
 #[allow(clippy::too_many_arguments)]
 fn quant_binary<T: Copy>(
     ctx: &OpCtx,
@@ -523,7 +524,8 @@ fn quant_binary<T: Copy>(
     };
     match b {
         Binary::Add | Binary::Sub => {
-            let f = quant_add_fn(q, b == Binary::Sub);
+            let shift = if dtype == DType::I16 { 15 } else { 20 };
+            let f = quant_add_fn(q, b == Binary::Sub, shift);
             Ok(bc.map(x, y, |a, b| from_i32(f(to_i32(a), to_i32(b)))))
         }
         Binary::Mul => {
@@ -545,8 +547,7 @@ struct QuantParams {
 }
 
 /// LiteRT's reference quantized ADD (or SUB) of two raw values.
-fn quant_add_fn(q: QuantParams, sub: bool) -> impl Fn(i32, i32) -> i32 {
-    let left_shift = 20;
+fn quant_add_fn(q: QuantParams, sub: bool, left_shift: u32) -> impl Fn(i32, i32) -> i32 {
     let (s1, z1) = q.in1;
     let (s2, z2) = q.in2;
     let (so, zo) = q.out;
@@ -670,9 +671,17 @@ pub fn binary(ctx: &mut OpCtx, b: Binary, act: Activation) -> Result<Vec<Tensor>
             |v| v as u8,
             DType::U8,
         )?),
-        (Data::I16(p), Data::I16(q)) if matches!(b, Binary::Maximum | Binary::Minimum) => {
-            Data::I16(bc.map(p, q, float_minmax_int(b)))
-        }
+        (Data::I16(p), Data::I16(q)) => Data::I16(quant_8bit(
+            ctx,
+            &bc,
+            b,
+            act,
+            p,
+            q,
+            |v| v as i32,
+            |v| v as i16,
+            DType::I16,
+        )?),
         _ => return Err(ctx.unsupported_dtype(0)),
     };
     Ok(vec![Tensor::new(bc.out, data)])
@@ -1106,12 +1115,12 @@ mod tests {
             out: (0.5, -1),
             range: (-128, 127),
         };
-        let add = quant_add_fn(q, false);
+        let add = quant_add_fn(q, false, 20);
         // Real 1.0 + 1.5 = 2.5 -> q 4 (zero point -1).
         assert_eq!(add(1, 2), 4);
         assert_eq!(add(127, 127), 127);
         assert_eq!(add(-128, -128), -128);
-        let sub = quant_add_fn(q, true);
+        let sub = quant_add_fn(q, true, 20);
         assert_eq!(sub(2, 1), 0);
         // Rounding tie: real 0.5 * 0.5 = 0.25 with out scale 0.5 -> 0.5 step, away from zero.
         let mul = quant_mul_fn(QuantParams { out: (0.5, 0), ..q });
@@ -1126,6 +1135,7 @@ mod tests {
                 ..q
             },
             true,
+            20,
         );
         assert_eq!(relu(-100, 100), -1);
     }
