@@ -255,6 +255,14 @@ pub fn unary(ctx: &mut OpCtx, u: Unary) -> Result<Vec<Tensor>> {
             let lut = quant_lut(ctx, u, f, 0, DType::U8)?;
             Data::U8(v.iter().map(|&q| lut[q as usize] as u8).collect())
         }
+        (Data::I16(v), _) if supported_float => {
+            let lut = quant_lut(ctx, u, f, -32768, DType::I16)?;
+            Data::I16(
+                v.iter()
+                    .map(|&q| lut[(q as i32 + 32768) as usize] as i16)
+                    .collect(),
+            )
+        }
         (Data::I32(v), _) => Data::I32(unary_int(ctx, u, v)?),
         (Data::I64(v), _) => Data::I64(unary_int(ctx, u, v)?),
         _ => return Err(ctx.unsupported_dtype(0)),
@@ -262,7 +270,8 @@ pub fn unary(ctx: &mut OpCtx, u: Unary) -> Result<Vec<Tensor>> {
     Ok(vec![Tensor::new(shape, data)])
 }
 
-/// A 256-entry table mapping every quantized input to its quantized output.
+/// A table mapping every quantized input (from `qmin`, the whole range of `dtype`) to
+/// its quantized output.
 fn quant_lut(
     ctx: &OpCtx,
     u: Unary,
@@ -273,7 +282,8 @@ fn quant_lut(
     let (si, zi) = ctx.in_qparams(0)?;
     let (so, zo) = ctx.out_qparams(0)?;
     let (lo, hi) = type_range(dtype);
-    Ok((qmin..qmin + 256)
+    let size = if dtype == DType::I16 { 65536 } else { 256 };
+    Ok((qmin..qmin + size)
         .map(|q| {
             let x = (q - zi) as f32 * si;
             let y = unary_apply(u, f, x);
