@@ -1,7 +1,10 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
-use crate::cpu::{NodeObserver, Program, RunLimits, Tensor};
+use crate::cpu::{GpuPartitions, NodeObserver, Program, RunLimits, Tensor};
+use crate::delegate::{self, PartitionOptions, Plan};
 use crate::error::{Error, Result};
+use crate::gpu::device::DeviceOptions;
+use crate::gpu::pipeline::Precision;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
 use std::collections::HashMap;
@@ -66,14 +69,34 @@ pub struct Options {
     pub device: Device,
     /// Allow fp16 storage and math on the GPU.
     pub precision_loss_allowed: bool,
+    /// Adapter choice (backend, power preference).
+    pub gpu: DeviceOptions,
+    /// Partitioning limits.
+    pub partitions: PartitionOptions,
     /// Run limits (WHILE iterations, tensor size, cancellation).
     pub limits: RunLimits,
+}
+
+/// What the delegate decided for a model: the plan, the precision and the device.
+#[derive(Debug, Clone)]
+pub struct DelegateReport {
+    /// The partition plan of the main subgraph.
+    pub plan: Plan,
+    /// The precision the partitions run in.
+    pub precision: Precision,
+    /// One line describing the adapter.
+    pub adapter: String,
+    /// Set when fp16 was asked for but the adapter lacks SHADER_F16.
+    pub f16_unavailable: bool,
+    /// Partitions that failed to compile, with the reason (their nodes run on the CPU).
+    pub failed: Vec<(usize, String)>,
 }
 
 /// Runs a model: set inputs, invoke, read outputs. `Send`, so it can move to a
 /// worker thread.
 pub struct Interpreter {
     program: Program,
+    report: Option<DelegateReport>,
     inputs: Vec<Option<Tensor>>,
     outputs: Vec<Tensor>,
     state: HashMap<(usize, usize), Tensor>,
@@ -88,21 +111,70 @@ impl Interpreter {
 
     /// An interpreter with explicit options.
     pub fn with_options(model: &Model, options: Options) -> Result<Interpreter> {
-        if options.device == Device::Gpu {
-            return Err(Error::Device(
-                "the GPU delegate is not available in this build yet; use --device cpu".into(),
-            ));
-        }
         let cancel = options.limits.cancel.clone();
-        let program = Program::new(model.graph.clone(), options.limits)?;
+        let graph = Arc::new(delegate::fold_constants(&model.graph)?);
+        let (gpu, report) = match options.device {
+            Device::Cpu => (None, None),
+            Device::Gpu => {
+                let (g, r) = Self::prepare_gpu(&graph, &options)?;
+                (Some(g), Some(r))
+            }
+            Device::Auto => match Self::prepare_gpu(&graph, &options) {
+                Ok((g, r)) => (Some(g), Some(r)),
+                Err(Error::Device(e)) => {
+                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
+                    (None, None)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let program = Program::with_gpu(graph, options.limits, gpu)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
             program,
+            report,
             inputs: vec![None; n],
             outputs: Vec::new(),
             state: HashMap::new(),
             cancel,
         })
+    }
+
+    fn prepare_gpu(graph: &Graph, options: &Options) -> Result<(GpuPartitions, DelegateReport)> {
+        let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
+        let sg = graph.main();
+        let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
+        let plan = delegate::partition::plan(sg, &verdicts, options.partitions);
+        let f16_unavailable = options.precision_loss_allowed && !gpu.f16;
+        let precision = if options.precision_loss_allowed && gpu.f16 {
+            Precision::F16
+        } else {
+            Precision::F32
+        };
+        let mut programs = Vec::new();
+        let mut failed = Vec::new();
+        for (i, p) in plan.partitions.iter().enumerate() {
+            match delegate::compile(&gpu, &cache, precision, sg, p) {
+                Ok(prog) => programs.push(Some(prog)),
+                Err(e) => {
+                    failed.push((i, e.to_string()));
+                    programs.push(None);
+                }
+            }
+        }
+        let report = DelegateReport {
+            plan: plan.clone(),
+            precision,
+            adapter: gpu.describe(),
+            f16_unavailable,
+            failed,
+        };
+        Ok((GpuPartitions { plan, programs }, report))
+    }
+
+    /// The delegate's plan, when the interpreter uses the GPU.
+    pub fn delegate_report(&self) -> Option<&DelegateReport> {
+        self.report.as_ref()
     }
 
     fn main(&self) -> &crate::graph::Subgraph {

@@ -14,8 +14,10 @@
 //! ```
 
 pub mod cpu;
+pub mod delegate;
 pub mod demo;
 mod error;
+pub mod gpu;
 pub mod graph;
 mod interpreter;
 pub mod model;
@@ -24,4 +26,4 @@ pub mod npy;
 pub use cpu::{Data, Tensor};
 pub use error::{Error, Result};
 pub use graph::{DType, Graph};
-pub use interpreter::{Device, Interpreter, Model, Options};
+pub use interpreter::{DelegateReport, Device, Interpreter, Model, Options};

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tflite_wgpu::gpu::device::{Backend, DeviceOptions};
 use tflite_wgpu::{npy, Device, Interpreter, Model, Options};
 
 #[derive(Parser)]
@@ -67,6 +68,15 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Plan for this device.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: DeviceArg,
+        /// GPU precision.
+        #[arg(long, value_enum, default_value = "fp32")]
+        precision: PrecisionArg,
+        /// GPU backend.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendArg,
     },
 }
 
@@ -80,27 +90,38 @@ fn load(model: &Option<PathBuf>) -> tflite_wgpu::Result<(Model, String)> {
     }
 }
 
+fn options(device: DeviceArg, precision: PrecisionArg, backend: BackendArg) -> Options {
+    Options {
+        device: match device {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Gpu => Device::Gpu,
+            DeviceArg::Auto => Device::Auto,
+        },
+        precision_loss_allowed: matches!(precision, PrecisionArg::Fp16),
+        gpu: DeviceOptions {
+            backend: match backend {
+                BackendArg::Auto => Backend::Auto,
+                BackendArg::Vulkan => Backend::Vulkan,
+                BackendArg::Metal => Backend::Metal,
+                BackendArg::Dx12 => Backend::Dx12,
+                BackendArg::Gl => Backend::Gl,
+            },
+            high_performance: true,
+        },
+        ..Default::default()
+    }
+}
+
 fn run(
     model: &Option<PathBuf>,
     inputs: &[PathBuf],
     out_dir: &PathBuf,
     device: DeviceArg,
     precision: PrecisionArg,
+    backend: BackendArg,
 ) -> tflite_wgpu::Result<()> {
     let (m, _) = load(model)?;
-    let device = match device {
-        DeviceArg::Cpu => Device::Cpu,
-        DeviceArg::Gpu => Device::Gpu,
-        DeviceArg::Auto => {
-            eprintln!("warning: the GPU delegate is not in this build; running on the CPU");
-            Device::Cpu
-        }
-    };
-    let options = Options {
-        device,
-        precision_loss_allowed: matches!(precision, PrecisionArg::Fp16),
-        ..Default::default()
-    };
+    let options = options(device, precision, backend);
     let mut interp = Interpreter::with_options(&m, options)?;
     if inputs.is_empty() && model.is_none() {
         interp.set_input(0, tflite_wgpu::demo::demo_input())?;
@@ -133,9 +154,77 @@ fn run(
     Ok(())
 }
 
-fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
+/// Per node: "gpu" or "cpu"; the partitions; the fallback reasons.
+type PlanView = (
+    Vec<&'static str>,
+    Vec<(String, Vec<usize>)>,
+    Vec<(usize, String)>,
+    String,
+);
+
+fn plan_view(m: &Model, options: Options) -> tflite_wgpu::Result<PlanView> {
+    let n = m.graph().main().nodes.len();
+    if options.device == Device::Cpu {
+        return Ok((
+            vec!["cpu"; n],
+            vec![("cpu".into(), (0..n).collect())],
+            vec![],
+            "cpu".into(),
+        ));
+    }
+    let interp = Interpreter::with_options(m, options)?;
+    let g = interp.graph();
+    let n = g.main().nodes.len();
+    let Some(report) = interp.delegate_report() else {
+        return Ok((
+            vec!["cpu"; n],
+            vec![("cpu".into(), (0..n).collect())],
+            vec![],
+            "cpu (no GPU)".into(),
+        ));
+    };
+    let mut device = vec!["cpu"; n];
+    let mut parts = Vec::new();
+    let mut cpu_run: Vec<usize> = Vec::new();
+    for step in &report.plan.steps {
+        match step {
+            tflite_wgpu::delegate::Step::Cpu(k) => cpu_run.push(*k),
+            tflite_wgpu::delegate::Step::Gpu(p) => {
+                if !cpu_run.is_empty() {
+                    parts.push(("cpu".to_string(), std::mem::take(&mut cpu_run)));
+                }
+                let nodes = report.plan.partitions[*p].nodes.clone();
+                let failed = report.failed.iter().any(|(f, _)| f == p);
+                for &k in &nodes {
+                    if !failed {
+                        device[k] = "gpu";
+                    }
+                }
+                parts.push((if failed { "cpu" } else { "gpu" }.to_string(), nodes));
+            }
+        }
+    }
+    if !cpu_run.is_empty() {
+        parts.push(("cpu".to_string(), cpu_run));
+    }
+    let mut fallback = report.plan.fallback.clone();
+    for (p, why) in &report.failed {
+        for &k in &report.plan.partitions[*p].nodes {
+            fallback.push((k, format!("its partition failed to compile: {why}")));
+        }
+    }
+    let mut note = format!("gpu {} at {:?}", report.adapter, report.precision);
+    if report.f16_unavailable {
+        note.push_str(" (fp16 requested, but the adapter has no SHADER_F16: running fp32)");
+    }
+    Ok((device, parts, fallback, note))
+}
+
+fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_wgpu::Result<()> {
     let (m, name) = load(model)?;
-    let g = m.graph();
+    let (device, parts, fallback, note) = plan_view(&m, options)?;
+    let folded = tflite_wgpu::delegate::fold_constants(m.graph())?;
+    let g = &folded;
     let sg = g.main();
     if json {
         let nodes: Vec<_> = sg
@@ -148,7 +237,7 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
                     "op": n.op.name(),
                     "inputs": n.inputs.iter().map(|t| t.map_or(-1, |t| t as i64)).collect::<Vec<_>>(),
                     "outputs": n.outputs,
-                    "device": "cpu",
+                    "device": device.get(i).copied().unwrap_or("cpu"),
                 })
             })
             .collect();
@@ -166,15 +255,31 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
                 })
             })
             .collect();
+        let partitions: Vec<_> = parts
+            .iter()
+            .map(|(d, nodes)| serde_json::json!({"device": d, "nodes": nodes}))
+            .collect();
+        let fallback: Vec<_> = fallback
+            .iter()
+            .map(|(k, why)| {
+                serde_json::json!({
+                    "node": k,
+                    "op": sg.nodes.get(*k).map(|n| n.op.name()).unwrap_or("?"),
+                    "reason": why,
+                })
+            })
+            .collect();
         let doc = serde_json::json!({
             "model": name,
             "nodes": nodes,
             "tensors": tensors,
             "inputs": sg.inputs,
             "outputs": sg.outputs,
-            "partitions": [{"device": "cpu", "nodes": (0..sg.nodes.len()).collect::<Vec<_>>()}],
-            "fallback": [],
+            "partitions": partitions,
+            "fallback": fallback,
             "subgraphs": g.subgraphs.len(),
+            "device": note,
+            "original_nodes": m.graph().main().nodes.len(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
@@ -184,8 +289,9 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
         println!("description: {}", g.description);
     }
     println!(
-        "subgraphs: {}, nodes in main: {}, tensors in main: {}",
+        "subgraphs: {}, nodes in main: {} ({} after folding constants), tensors in main: {}",
         g.subgraphs.len(),
+        m.graph().main().nodes.len(),
         sg.nodes.len(),
         sg.tensors.len()
     );
@@ -205,13 +311,24 @@ fn inspect(model: &Option<PathBuf>, json: bool) -> tflite_wgpu::Result<()> {
         } else {
             println!("nodes:");
         }
-        print_nodes(sub);
+        let dev: Vec<&str> = if s == 0 {
+            device.clone()
+        } else {
+            vec!["cpu"; sub.nodes.len()]
+        };
+        print_nodes(sub, &dev);
     }
-    println!("plan: 1 partition on the cpu with {} nodes", sg.nodes.len());
+    println!("device: {note}");
+    for (d, nodes) in &parts {
+        println!("partition on the {d}: {} nodes", nodes.len());
+    }
+    for (k, why) in &fallback {
+        println!("  node {k} stays on the cpu: {why}");
+    }
     Ok(())
 }
 
-fn print_nodes(sg: &tflite_wgpu::graph::Subgraph) {
+fn print_nodes(sg: &tflite_wgpu::graph::Subgraph, device: &[&str]) {
     for (i, n) in sg.nodes.iter().enumerate() {
         let ins: Vec<String> = n
             .inputs
@@ -220,10 +337,11 @@ fn print_nodes(sg: &tflite_wgpu::graph::Subgraph) {
             .collect();
         let outs: Vec<String> = n.outputs.iter().map(|t| t.to_string()).collect();
         println!(
-            "  {i:4} {:<28} in [{}] out [{}] on cpu",
+            "  {i:4} {:<28} in [{}] out [{}] on {}",
             n.op.name(),
             ins.join(", "),
-            outs.join(", ")
+            outs.join(", "),
+            device.get(i).copied().unwrap_or("cpu")
         );
     }
 }
@@ -237,9 +355,15 @@ fn main() -> ExitCode {
             out_dir,
             device,
             precision,
-            backend: _,
-        } => run(model, inputs, out_dir, *device, *precision),
-        Command::Inspect { model, json } => inspect(model, *json),
+            backend,
+        } => run(model, inputs, out_dir, *device, *precision, *backend),
+        Command::Inspect {
+            model,
+            json,
+            device,
+            precision,
+            backend,
+        } => inspect(model, *json, options(*device, *precision, *backend)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

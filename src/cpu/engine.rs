@@ -3,7 +3,9 @@
 
 use super::ops::{self, NodeCache, OpCtx};
 use super::value::Tensor;
+use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
+use crate::gpu::program::GpuProgram;
 use crate::graph::{Graph, Subgraph};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,8 +41,18 @@ pub type NodeObserver<'a> = dyn FnMut(usize, &[Tensor]) + 'a;
 struct SubProgram {
     consts: Vec<Option<Tensor>>,
     caches: Vec<NodeCache>,
-    /// For each node, the tensors whose last reader it is (freed after it runs).
+    /// What runs, in order: single CPU nodes or whole GPU partitions.
+    steps: Vec<Step>,
+    /// For each step, the tensors whose last reader it is (freed after it runs).
     frees: Vec<Vec<usize>>,
+}
+
+/// Compiled GPU partitions of the main subgraph, by partition index.
+pub struct GpuPartitions {
+    /// The plan the steps come from.
+    pub plan: Plan,
+    /// The compiled program of each partition; None runs its nodes on the CPU.
+    pub programs: Vec<Option<GpuProgram>>,
 }
 
 /// A graph prepared for the CPU: constants decoded, op support checked.
@@ -48,6 +60,7 @@ pub struct Program {
     graph: Arc<Graph>,
     subs: Vec<SubProgram>,
     limits: RunLimits,
+    gpu: Option<GpuPartitions>,
 }
 
 /// Persistent values of variable tensors, per subgraph.
@@ -56,6 +69,15 @@ pub type VariableState = HashMap<(usize, usize), Tensor>;
 impl Program {
     /// Prepare every subgraph; unknown ops are an error naming the node.
     pub fn new(graph: Arc<Graph>, limits: RunLimits) -> Result<Program> {
+        Self::with_gpu(graph, limits, None)
+    }
+
+    /// Prepare with compiled GPU partitions for the main subgraph.
+    pub fn with_gpu(
+        graph: Arc<Graph>,
+        limits: RunLimits,
+        gpu: Option<GpuPartitions>,
+    ) -> Result<Program> {
         let mut subs = Vec::with_capacity(graph.subgraphs.len());
         for sg in &graph.subgraphs {
             for (n, node) in sg.nodes.iter().enumerate() {
@@ -71,22 +93,34 @@ impl Program {
                 .iter()
                 .map(Tensor::from_info)
                 .collect::<Result<Vec<_>>>()?;
+            let steps = match (&gpu, subs.is_empty()) {
+                (Some(g), true) => g.plan.steps.clone(),
+                _ => (0..sg.nodes.len()).map(Step::Cpu).collect(),
+            };
+            let partitions = gpu.as_ref().map(|g| &g.plan.partitions[..]).unwrap_or(&[]);
             subs.push(SubProgram {
                 consts,
                 caches: sg.nodes.iter().map(|_| NodeCache::default()).collect(),
-                frees: last_uses(sg),
+                frees: last_uses(sg, &steps, partitions),
+                steps,
             });
         }
         Ok(Program {
             graph,
             subs,
             limits,
+            gpu,
         })
     }
 
     /// The graph this program runs.
     pub fn graph(&self) -> &Arc<Graph> {
         &self.graph
+    }
+
+    /// The GPU partitions, when the main subgraph has any.
+    pub fn gpu(&self) -> Option<&GpuPartitions> {
+        self.gpu.as_ref()
     }
 
     /// The run limits.
@@ -150,58 +184,19 @@ impl Program {
                 values[t] = Some(v);
             }
         }
-        for (n, node) in sg.nodes.iter().enumerate() {
+        for (k, step) in sub.steps.iter().enumerate() {
             if self.limits.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Stopped("cancelled".into()));
             }
-            let inputs: Vec<Option<&Tensor>> = node
-                .inputs
-                .iter()
-                .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
-                .collect();
-            let mut ctx = OpCtx {
-                node: n,
-                op: &node.op,
-                subgraph: s,
-                inputs,
-                input_infos: node
-                    .inputs
-                    .iter()
-                    .map(|i| i.map(|t| &sg.tensors[t]))
-                    .collect(),
-                output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
-                cache: &sub.caches[n],
-                program: self,
-                depth,
-                variable_writes: Vec::new(),
-            };
-            let outputs = ops::eval(&mut ctx)?;
-            let writes = std::mem::take(&mut ctx.variable_writes);
-            drop(ctx);
-            if outputs.len() != node.outputs.len() {
-                return Err(Error::node(
-                    n,
-                    node.op.name(),
-                    format!(
-                        "kernel produced {} outputs, the node has {}",
-                        outputs.len(),
-                        node.outputs.len()
-                    ),
-                ));
-            }
-            for (pos, value) in writes {
-                if let Some(t) = node.input(pos) {
-                    state.insert((s, t), value.clone());
-                    values[t] = Some(value);
+            match *step {
+                Step::Cpu(n) => {
+                    self.run_node(s, n, &mut values, state, observer.as_deref_mut(), depth)?
+                }
+                Step::Gpu(p) => {
+                    self.run_partition(p, &mut values, state, observer.as_deref_mut(), depth)?
                 }
             }
-            if let Some(obs) = observer.as_deref_mut() {
-                obs(n, &outputs);
-            }
-            for (&t, v) in node.outputs.iter().zip(outputs) {
-                values[t] = Some(v);
-            }
-            for &t in &sub.frees[n] {
+            for &t in &sub.frees[k] {
                 values[t] = None;
             }
         }
@@ -228,24 +223,136 @@ impl Program {
     }
 }
 
-/// For each node, the non-output, non-variable tensors it reads last.
-fn last_uses(sg: &Subgraph) -> Vec<Vec<usize>> {
-    let mut last: Vec<Option<usize>> = vec![None; sg.tensors.len()];
-    for (n, node) in sg.nodes.iter().enumerate() {
-        for t in node.inputs.iter().flatten() {
-            last[*t] = Some(n);
+impl Program {
+    fn run_node(
+        &self,
+        s: usize,
+        n: usize,
+        values: &mut [Option<Tensor>],
+        state: &mut VariableState,
+        observer: Option<&mut NodeObserver<'_>>,
+        depth: usize,
+    ) -> Result<()> {
+        let sg = &self.graph.subgraphs[s];
+        let sub = &self.subs[s];
+        let node = &sg.nodes[n];
+        let inputs: Vec<Option<&Tensor>> = node
+            .inputs
+            .iter()
+            .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
+            .collect();
+        let mut ctx = OpCtx {
+            node: n,
+            op: &node.op,
+            subgraph: s,
+            inputs,
+            input_infos: node
+                .inputs
+                .iter()
+                .map(|i| i.map(|t| &sg.tensors[t]))
+                .collect(),
+            output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
+            cache: &sub.caches[n],
+            program: self,
+            depth,
+            variable_writes: Vec::new(),
+        };
+        let outputs = ops::eval(&mut ctx)?;
+        let writes = std::mem::take(&mut ctx.variable_writes);
+        drop(ctx);
+        if outputs.len() != node.outputs.len() {
+            return Err(Error::node(
+                n,
+                node.op.name(),
+                format!(
+                    "kernel produced {} outputs, the node has {}",
+                    outputs.len(),
+                    node.outputs.len()
+                ),
+            ));
         }
-        for &t in &node.outputs {
-            if last[t].is_none() {
-                last[t] = Some(n);
+        for (pos, value) in writes {
+            if let Some(t) = node.input(pos) {
+                state.insert((s, t), value.clone());
+                values[t] = Some(value);
+            }
+        }
+        if let Some(obs) = observer {
+            obs(n, &outputs);
+        }
+        for (&t, v) in node.outputs.iter().zip(outputs) {
+            values[t] = Some(v);
+        }
+        Ok(())
+    }
+
+    fn run_partition(
+        &self,
+        p: usize,
+        values: &mut [Option<Tensor>],
+        state: &mut VariableState,
+        mut observer: Option<&mut NodeObserver<'_>>,
+        depth: usize,
+    ) -> Result<()> {
+        let Some(gpu) = &self.gpu else {
+            return Err(Error::Device("no GPU partitions prepared".into()));
+        };
+        let part = &gpu.plan.partitions[p];
+        let sg = &self.graph.subgraphs[0];
+        let program = gpu.programs.get(p).and_then(|o| o.as_ref());
+        let shapes_match = part.inputs.iter().all(|&t| {
+            values[t]
+                .as_ref()
+                .is_some_and(|v| v.shape == sg.tensors[t].shape && v.as_f32().is_some())
+        });
+        match program {
+            Some(prog) if shapes_match => {
+                let inputs: Vec<&Tensor> = part
+                    .inputs
+                    .iter()
+                    .map(|&t| {
+                        values[t].as_ref().ok_or_else(|| Error::Graph {
+                            subgraph: 0,
+                            what: format!("partition {p} input tensor {t} is not set"),
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                let outputs = prog.run(&inputs, part.outputs.len())?;
+                for (&t, v) in part.outputs.iter().zip(outputs) {
+                    values[t] = Some(v);
+                }
+                Ok(())
+            }
+            _ => {
+                for &n in &part.nodes {
+                    self.run_node(0, n, values, state, observer.as_deref_mut(), depth)?;
+                }
+                Ok(())
             }
         }
     }
-    let mut frees = vec![Vec::new(); sg.nodes.len()];
+}
+
+/// For each step, the tensors it reads or writes last (outputs and variables stay).
+fn last_uses(sg: &Subgraph, steps: &[Step], partitions: &[Partition]) -> Vec<Vec<usize>> {
+    let mut last: Vec<Option<usize>> = vec![None; sg.tensors.len()];
+    for (k, step) in steps.iter().enumerate() {
+        let nodes: &[usize] = match step {
+            Step::Cpu(n) => std::slice::from_ref(n),
+            Step::Gpu(p) => &partitions[*p].nodes,
+        };
+        for &n in nodes {
+            let node = &sg.nodes[n];
+            for &t in node.inputs.iter().flatten().chain(&node.outputs) {
+                last[t] = Some(k);
+            }
+        }
+    }
+    let mut frees = vec![Vec::new(); steps.len()];
     for (t, l) in last.iter().enumerate() {
         let keep = sg.outputs.contains(&t) || sg.tensors[t].is_variable;
-        if let (Some(n), false) = (l, keep) {
-            frees[*n].push(t);
+        if let (Some(k), false) = (l, keep) {
+            frees[*k].push(t);
         }
     }
     frees

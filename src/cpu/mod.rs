@@ -6,6 +6,6 @@ pub mod ops;
 pub mod quant;
 mod value;
 
-pub use engine::{NodeObserver, Program, RunLimits};
+pub use engine::{GpuPartitions, NodeObserver, Program, RunLimits};
 pub use ops::OpCtx;
 pub use value::{Data, Tensor};

@@ -1,0 +1,254 @@
+//! Grouping supported nodes into GPU partitions.
+//!
+//! Nodes are ordered topologically with a preference for staying on the current
+//! device, so supported nodes cluster; each maximal run of supported nodes in that
+//! order is one partition (contiguous runs of a topological order cannot form a
+//! cycle). Partitions that are too small, or past `max_delegated_partitions` when
+//! ranked by estimated cost saved, go back to the CPU.
+
+use crate::graph::{Op, Subgraph};
+
+/// One GPU partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Node indices in execution order.
+    pub nodes: Vec<usize>,
+    /// Tensors read from outside (excluding constants).
+    pub inputs: Vec<usize>,
+    /// Tensors produced inside and needed outside.
+    pub outputs: Vec<usize>,
+}
+
+/// A step of execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run one node on the CPU.
+    Cpu(usize),
+    /// Run a whole partition on the GPU.
+    Gpu(usize),
+}
+
+/// The execution plan of the main subgraph.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Steps in execution order.
+    pub steps: Vec<Step>,
+    /// GPU partitions.
+    pub partitions: Vec<Partition>,
+    /// Every node left on the CPU with the reason.
+    pub fallback: Vec<(usize, String)>,
+}
+
+/// Partitioning limits.
+#[derive(Debug, Clone, Copy)]
+pub struct PartitionOptions {
+    /// Most partitions to delegate (None: unlimited).
+    pub max_partitions: Option<usize>,
+    /// Fewest nodes a partition must have.
+    pub min_nodes: usize,
+}
+
+impl Default for PartitionOptions {
+    fn default() -> Self {
+        PartitionOptions {
+            max_partitions: None,
+            min_nodes: 1,
+        }
+    }
+}
+
+/// Estimated arithmetic of a node (multiply-adds or elements touched).
+pub fn node_cost(sg: &Subgraph, n: usize) -> f64 {
+    let node = &sg.nodes[n];
+    let out: f64 = node
+        .outputs
+        .iter()
+        .map(|&t| sg.tensors[t].num_elements() as f64)
+        .sum();
+    let reduce = |i: usize| -> f64 {
+        node.input(i)
+            .map(|t| {
+                let s = &sg.tensors[t].shape;
+                s.iter().skip(1).product::<usize>() as f64
+            })
+            .unwrap_or(1.0)
+    };
+    match &node.op {
+        Op::Conv2D(_) | Op::FullyConnected(_) | Op::TransposeConv(_) | Op::TransposeConvBias(_) => {
+            out * reduce(1)
+        }
+        Op::DepthwiseConv2D(_) => {
+            out * node
+                .input(1)
+                .map(|t| {
+                    let s = &sg.tensors[t].shape;
+                    (s.get(1).copied().unwrap_or(1) * s.get(2).copied().unwrap_or(1)) as f64
+                })
+                .unwrap_or(1.0)
+        }
+        _ => out,
+    }
+}
+
+/// Partition the main subgraph given each node's support verdict.
+pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOptions) -> Plan {
+    let nn = sg.nodes.len();
+    let mut on_gpu: Vec<bool> = support.iter().map(|s| s.is_ok()).collect();
+    let mut fallback: Vec<(usize, String)> = support
+        .iter()
+        .enumerate()
+        .filter_map(|(n, s)| s.as_ref().err().map(|e| (n, e.clone())))
+        .collect();
+    loop {
+        let order = grouped_order(sg, &on_gpu);
+        let segments = segments(&order, &on_gpu);
+        // Rank partitions by estimated cost saved and demote the ones that lose.
+        let mut scored: Vec<(usize, f64)> = segments
+            .iter()
+            .enumerate()
+            .filter(|(_, (gpu, _))| *gpu)
+            .map(|(i, (_, nodes))| {
+                let p = boundary(sg, nodes);
+                let work: f64 = nodes.iter().map(|&n| node_cost(sg, n)).sum();
+                let transfer: f64 = p
+                    .inputs
+                    .iter()
+                    .chain(&p.outputs)
+                    .map(|&t| sg.tensors[t].num_elements() as f64)
+                    .sum();
+                (i, work - 4.0 * transfer)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut demoted = false;
+        for (rank, &(i, _)) in scored.iter().enumerate() {
+            let nodes = &segments[i].1;
+            let reason = if nodes.len() < opts.min_nodes {
+                Some(format!(
+                    "its partition has {} nodes, fewer than min_nodes_per_partition {}",
+                    nodes.len(),
+                    opts.min_nodes
+                ))
+            } else if opts.max_partitions.is_some_and(|m| rank >= m) {
+                Some("its partition is past max_delegated_partitions by estimated cost".into())
+            } else {
+                None
+            };
+            if let Some(r) = reason {
+                for &n in nodes {
+                    on_gpu[n] = false;
+                    fallback.push((n, r.clone()));
+                }
+                demoted = true;
+            }
+        }
+        if demoted {
+            continue;
+        }
+        let mut plan = Plan::default();
+        for (gpu, nodes) in segments {
+            if gpu {
+                plan.steps.push(Step::Gpu(plan.partitions.len()));
+                plan.partitions.push(boundary(sg, &nodes));
+            } else {
+                plan.steps.extend(nodes.into_iter().map(Step::Cpu));
+            }
+        }
+        fallback.sort_by_key(|f| f.0);
+        plan.fallback = fallback;
+        debug_assert!(plan.steps.len() <= nn);
+        return plan;
+    }
+}
+
+/// A topological order that keeps running nodes of the current device while any
+/// are ready.
+fn grouped_order(sg: &Subgraph, on_gpu: &[bool]) -> Vec<usize> {
+    let nn = sg.nodes.len();
+    let mut producer = vec![usize::MAX; sg.tensors.len()];
+    for (n, node) in sg.nodes.iter().enumerate() {
+        for &t in &node.outputs {
+            producer[t] = n;
+        }
+    }
+    let mut pending = vec![0usize; nn];
+    let mut consumers = vec![Vec::new(); nn];
+    for (n, node) in sg.nodes.iter().enumerate() {
+        for &t in node.inputs.iter().flatten() {
+            let p = producer[t];
+            if p != usize::MAX && p != n {
+                pending[n] += 1;
+                consumers[p].push(n);
+            }
+        }
+    }
+    let mut ready: Vec<usize> = (0..nn).filter(|&n| pending[n] == 0).collect();
+    let mut order = Vec::with_capacity(nn);
+    let mut current = ready.first().map(|&n| on_gpu[n]).unwrap_or(false);
+    while !ready.is_empty() {
+        let pick = match ready.iter().position(|&n| on_gpu[n] == current) {
+            Some(p) => p,
+            None => {
+                current = !current;
+                0
+            }
+        };
+        let n = ready.remove(pick);
+        order.push(n);
+        for &c in &consumers[n] {
+            pending[c] -= 1;
+            if pending[c] == 0 {
+                ready.push(c);
+            }
+        }
+        ready.sort_unstable();
+    }
+    order
+}
+
+fn segments(order: &[usize], on_gpu: &[bool]) -> Vec<(bool, Vec<usize>)> {
+    let mut out: Vec<(bool, Vec<usize>)> = Vec::new();
+    for &n in order {
+        match out.last_mut() {
+            Some((g, nodes)) if *g == on_gpu[n] => nodes.push(n),
+            _ => out.push((on_gpu[n], vec![n])),
+        }
+    }
+    out
+}
+
+/// Inputs and outputs of a set of nodes.
+fn boundary(sg: &Subgraph, nodes: &[usize]) -> Partition {
+    let inside: std::collections::HashSet<usize> = nodes.iter().copied().collect();
+    let mut produced = std::collections::HashSet::new();
+    for &n in nodes {
+        produced.extend(sg.nodes[n].outputs.iter().copied());
+    }
+    let mut inputs = Vec::new();
+    for &n in nodes {
+        for &t in sg.nodes[n].inputs.iter().flatten() {
+            if !produced.contains(&t) && !sg.tensors[t].is_constant() && !inputs.contains(&t) {
+                inputs.push(t);
+            }
+        }
+    }
+    let mut outputs = Vec::new();
+    for &n in nodes {
+        for &t in &sg.nodes[n].outputs {
+            let used_outside = sg.outputs.contains(&t)
+                || sg
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .any(|(m, node)| !inside.contains(&m) && node.inputs.contains(&Some(t)));
+            if used_outside && !outputs.contains(&t) {
+                outputs.push(t);
+            }
+        }
+    }
+    Partition {
+        nodes: nodes.to_vec(),
+        inputs,
+        outputs,
+    }
+}

@@ -1,0 +1,31 @@
+//! The wgpu backend: device, pipeline cache, programs (compiled partitions) and
+//! one lowering file per op family under `ops/`.
+
+pub mod device;
+pub mod ops;
+pub mod pipeline;
+pub mod program;
+
+use crate::error::Result;
+use device::{DeviceOptions, GpuDevice};
+use pipeline::PipelineCache;
+use std::sync::{Arc, Mutex, OnceLock};
+
+type Shared = (DeviceOptions, Arc<GpuDevice>, Arc<PipelineCache>);
+
+/// The device (and its pipeline cache) for these options, opened once per process
+/// and shared by every interpreter.
+pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<PipelineCache>)> {
+    static DEVICES: OnceLock<Mutex<Vec<Shared>>> = OnceLock::new();
+    let devices = DEVICES.get_or_init(|| Mutex::new(Vec::new()));
+    let mut list = devices
+        .lock()
+        .map_err(|_| crate::Error::Device("device registry poisoned".into()))?;
+    if let Some((_, d, c)) = list.iter().find(|(o, _, _)| *o == options) {
+        return Ok((d.clone(), c.clone()));
+    }
+    let d = GpuDevice::new(options)?;
+    let c = Arc::new(PipelineCache::default());
+    list.push((options, d.clone(), c.clone()));
+    Ok((d, c))
+}

@@ -1,0 +1,241 @@
+//! GPU lowerings: for each op family, a support check that says why not, and a
+//! lowering that records dispatches into a [`ProgramBuilder`].
+
+mod elementwise;
+
+use super::program::{BufId, DispatchSpec, ProgramBuilder};
+use crate::error::{Error, Result};
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+use std::collections::HashMap;
+
+/// Largest tensor rank the kernels index.
+pub const MAX_RANK: usize = 6;
+
+/// What a support check may look at besides the node.
+pub struct Caps {
+    /// Largest storage buffer binding in bytes.
+    pub max_binding_bytes: u64,
+}
+
+/// Why a node stays on the CPU (None: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
+    for t in node.inputs.iter().flatten().chain(&node.outputs) {
+        let info = &sg.tensors[*t];
+        if info.shape.len() > MAX_RANK {
+            return Err(format!(
+                "tensor {} has rank {} > {MAX_RANK}",
+                info.name,
+                info.shape.len()
+            ));
+        }
+        if let Some(sig) = &info.shape_signature {
+            if sig.iter().any(|&d| d < 0) && !info.is_constant() {
+                return Err(format!("tensor {} has a dynamic shape", info.name));
+            }
+        }
+        let bytes = (info.num_elements() * 4) as u64;
+        if bytes > caps.max_binding_bytes {
+            return Err(format!(
+                "tensor {} ({bytes} bytes) exceeds the storage binding limit",
+                info.name
+            ));
+        }
+    }
+    match &node.op {
+        Op::Unary(u) => elementwise::support_unary(node, sg, *u),
+        Op::Binary(b, _) => elementwise::support_binary(node, sg, *b),
+        Op::Prelu => elementwise::support_prelu(node, sg),
+        op => Err(format!("{} has no GPU kernel", op.name())),
+    }
+}
+
+/// Record the dispatches of one node.
+pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    match &ctx.node.op {
+        Op::Unary(u) => elementwise::lower_unary(ctx, *u),
+        Op::Binary(b, act) => elementwise::lower_binary(ctx, *b, *act),
+        Op::Prelu => elementwise::lower_prelu(ctx),
+        op => Err(ctx.err(format!("{} has no GPU kernel", op.name()))),
+    }
+}
+
+/// True when every non-constant input and every output is float32.
+pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    for t in node.inputs.iter().flatten().chain(&node.outputs) {
+        let info = &sg.tensors[*t];
+        if info.dtype != DType::F32 && !(info.is_constant() && info.dtype == DType::F32) {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                info.name, info.dtype
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The lowering context of one node.
+pub struct LowerCtx<'a> {
+    /// The program being built.
+    pub b: &'a mut ProgramBuilder,
+    /// The subgraph.
+    pub sg: &'a Subgraph,
+    /// Index of the node.
+    pub index: usize,
+    /// The node.
+    pub node: &'a Node,
+    /// Buffers of tensors already on the GPU.
+    pub bufs: &'a mut HashMap<usize, BufId>,
+}
+
+impl LowerCtx<'_> {
+    /// An error naming this node.
+    pub fn err(&self, what: impl Into<String>) -> Error {
+        Error::node(self.index, self.node.op.name(), what)
+    }
+
+    /// Metadata of input `i`.
+    pub fn in_info(&self, i: usize) -> Result<&TensorInfo> {
+        self.node
+            .input(i)
+            .map(|t| &self.sg.tensors[t])
+            .ok_or_else(|| self.err(format!("missing input {i}")))
+    }
+
+    /// Metadata of output `i`.
+    pub fn out_info(&self, i: usize) -> Result<&TensorInfo> {
+        self.node
+            .outputs
+            .get(i)
+            .map(|&t| &self.sg.tensors[t])
+            .ok_or_else(|| self.err(format!("missing output {i}")))
+    }
+
+    /// Whether optional input `i` is present.
+    pub fn has_input(&self, i: usize) -> bool {
+        self.node.input(i).is_some()
+    }
+
+    /// Float values of a constant input.
+    pub fn const_f32(&self, i: usize) -> Result<Vec<f32>> {
+        let info = self.in_info(i)?;
+        match (&info.data, info.dtype) {
+            (Some(d), DType::F32) => Ok(d
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()),
+            _ => Err(self.err(format!("input {i} is not a float32 constant"))),
+        }
+    }
+
+    /// Integer values of a constant input (shapes, axes, permutations).
+    pub fn const_ints(&self, i: usize) -> Result<Vec<i64>> {
+        let info = self.in_info(i)?;
+        let d = info
+            .data
+            .as_ref()
+            .ok_or_else(|| self.err(format!("input {i} is not constant")))?;
+        Ok(match info.dtype {
+            DType::I32 => d
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                .collect(),
+            DType::I64 => d
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    i64::from_le_bytes(a)
+                })
+                .collect(),
+            other => return Err(self.err(format!("input {i} is {other}, expected int32/int64"))),
+        })
+    }
+
+    /// The buffer of input `i`: its producer's, or a constant uploaded once.
+    pub fn input(&mut self, i: usize) -> Result<BufId> {
+        let t = self
+            .node
+            .input(i)
+            .ok_or_else(|| self.err(format!("missing input {i}")))?;
+        if let Some(&b) = self.bufs.get(&t) {
+            return Ok(b);
+        }
+        let values = self.const_f32(i)?;
+        let b = self.b.constant(&values);
+        self.bufs.insert(t, b);
+        Ok(b)
+    }
+
+    /// A fresh buffer for output `i`.
+    pub fn output(&mut self, i: usize) -> Result<BufId> {
+        let t = *self
+            .node
+            .outputs
+            .get(i)
+            .ok_or_else(|| self.err(format!("missing output {i}")))?;
+        let n = self.sg.tensors[t].num_elements();
+        let b = self.b.intermediate(n);
+        self.bufs.insert(t, b);
+        Ok(b)
+    }
+
+    /// Make output `i` share input `j`'s storage (free reshape).
+    pub fn alias_output(&mut self, i: usize, j: usize) -> Result<()> {
+        let src = self.input(j)?;
+        let t = *self
+            .node
+            .outputs
+            .get(i)
+            .ok_or_else(|| self.err(format!("missing output {i}")))?;
+        let b = self.b.alias(src);
+        self.bufs.insert(t, b);
+        Ok(())
+    }
+
+    /// Record a dispatch of `shader` over `invocations` threads (workgroups of 64).
+    pub fn dispatch(
+        &mut self,
+        shader: &'static str,
+        constants: Vec<(&'static str, f64)>,
+        params: Vec<u32>,
+        buffers: Vec<BufId>,
+        invocations: u64,
+    ) -> Result<()> {
+        self.b.dispatch(DispatchSpec {
+            shader,
+            constants,
+            params,
+            buffers,
+            invocations,
+            workgroup_size: 64,
+            node: self.index,
+        })
+    }
+}
+
+/// Pad a shape to rank 6 (leading ones) as u32 words.
+pub fn dims6(shape: &[usize]) -> [u32; MAX_RANK] {
+    let mut d = [1u32; MAX_RANK];
+    let off = MAX_RANK - shape.len().min(MAX_RANK);
+    for (k, &s) in shape.iter().rev().take(MAX_RANK).enumerate() {
+        d[MAX_RANK - 1 - k] = s as u32;
+    }
+    let _ = off;
+    d
+}
+
+/// Row-major strides of `shape` padded to rank 6, with 0 along axes where `shape`
+/// is 1 but `out` is not (broadcasting).
+pub fn broadcast_strides6(shape: &[usize], out: &[usize]) -> [u32; MAX_RANK] {
+    let s = crate::cpu::ops::broadcast::broadcast_strides(shape, out);
+    let mut d = [0u32; MAX_RANK];
+    for (k, &v) in s.iter().rev().take(MAX_RANK).enumerate() {
+        d[MAX_RANK - 1 - k] = v as u32;
+    }
+    d
+}
+
+/// Words of a `[vec4<u32>; 2]` uniform array holding 6 dims.
+pub fn vec8(d: [u32; MAX_RANK]) -> [u32; 8] {
+    [d[0], d[1], d[2], d[3], d[4], d[5], 0, 0]
+}

@@ -1,0 +1,164 @@
+//! Shaders and the pipeline cache.
+//!
+//! Kernels are plain `.wgsl` files under `shaders/`. At pipeline creation a small
+//! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
+//! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
+//! variants in override constants, so identical layers share one pipeline: the
+//! cache key is (shader, precision, constants).
+
+use super::device::GpuDevice;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Every kernel family: name and WGSL source.
+pub const SHADERS: &[(&str, &str)] = &[
+    ("unary", include_str!("../../shaders/unary.wgsl")),
+    ("binary", include_str!("../../shaders/binary.wgsl")),
+];
+
+/// Storage precision of a compiled kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// f32 storage and math.
+    F32,
+    /// f16 storage and math, f32 accumulation where sums grow.
+    F16,
+}
+
+impl Precision {
+    /// The prelude prepended to every shader.
+    pub fn prelude(self) -> &'static str {
+        match self {
+            Precision::F32 => "alias scalar = f32;\n",
+            Precision::F16 => "enable f16;\nalias scalar = f16;\n",
+        }
+    }
+
+    /// Bytes per stored element.
+    pub fn bytes(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 => 2,
+        }
+    }
+}
+
+/// The WGSL source of a kernel family, if it exists.
+pub fn shader_source(name: &str) -> Option<&'static str> {
+    SHADERS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    shader: &'static str,
+    precision: Precision,
+    constants: Vec<(String, u64)>,
+}
+
+/// Compiled pipelines shared by every program on one device.
+#[derive(Default)]
+pub struct PipelineCache {
+    modules: Mutex<HashMap<(&'static str, Precision), Arc<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<Key, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    /// Number of distinct pipelines built so far.
+    pub fn len(&self) -> usize {
+        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// True when no pipeline has been built.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pipeline for `shader` at `precision` with override `constants`, built on
+    /// first use. Shader or pipeline errors are returned, not raised.
+    pub fn get(
+        &self,
+        gpu: &GpuDevice,
+        shader: &'static str,
+        precision: Precision,
+        constants: &[(&str, f64)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = Key {
+            shader,
+            precision,
+            constants: constants
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_bits()))
+                .collect(),
+        };
+        if let Some(p) = self
+            .pipelines
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(p);
+        }
+        let module = self.module(gpu, shader, precision)?;
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let pipeline = gpu
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(shader),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!(
+                "pipeline {shader} failed to build: {e}"
+            )));
+        }
+        let pipeline = Arc::new(pipeline);
+        if let Ok(mut m) = self.pipelines.lock() {
+            m.insert(key, pipeline.clone());
+        }
+        Ok(pipeline)
+    }
+
+    fn module(
+        &self,
+        gpu: &GpuDevice,
+        shader: &'static str,
+        precision: Precision,
+    ) -> Result<Arc<wgpu::ShaderModule>> {
+        if let Some(m) = self
+            .modules
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(shader, precision)).cloned())
+        {
+            return Ok(m);
+        }
+        let body = shader_source(shader)
+            .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
+        let source = format!("{}{}", precision.prelude(), body);
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = gpu
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!(
+                "shader {shader} failed to compile: {e}"
+            )));
+        }
+        let module = Arc::new(module);
+        if let Ok(mut m) = self.modules.lock() {
+            m.insert((shader, precision), module.clone());
+        }
+        Ok(module)
+    }
+}

@@ -1,0 +1,507 @@
+//! A compiled GPU partition: buffers planned by liveness, pipelines and bind groups
+//! built once; each invoke writes the inputs, records every dispatch into one
+//! command encoder, submits once and reads the outputs back once.
+
+use super::device::GpuDevice;
+use super::pipeline::{PipelineCache, Precision};
+use crate::cpu::{Data, Tensor};
+use crate::error::{Error, Result};
+use half::f16;
+use std::sync::Arc;
+
+/// A virtual buffer of the program before memory planning.
+pub type BufId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BufKind {
+    /// Written by the host before each invoke.
+    Input,
+    /// Produced inside and read back after each invoke.
+    Output,
+    /// Produced and consumed inside; pooled by liveness.
+    Intermediate,
+    /// Uploaded once at prepare.
+    Constant,
+}
+
+struct VirtualBuf {
+    bytes: u64,
+    kind: BufKind,
+    /// Constant contents (already in storage precision).
+    data: Option<Vec<u8>>,
+    /// Another buffer this one shares storage with (free reshapes).
+    alias_of: Option<BufId>,
+    first_use: usize,
+    last_use: usize,
+}
+
+/// One recorded kernel launch.
+pub struct DispatchSpec {
+    /// Kernel family (file under shaders/).
+    pub shader: &'static str,
+    /// Override constants selecting the variant.
+    pub constants: Vec<(&'static str, f64)>,
+    /// Uniform words (u32 / i32 / f32 bit patterns), binding 0.
+    pub params: Vec<u32>,
+    /// Storage buffers at bindings 1.., the written one last.
+    pub buffers: Vec<BufId>,
+    /// Total invocations; split into workgroups of `workgroup_size`.
+    pub invocations: u64,
+    /// Workgroup size the shader declares (x dimension).
+    pub workgroup_size: u32,
+    /// The model node this dispatch belongs to (for profiling).
+    pub node: usize,
+}
+
+/// Builds a program: op lowerings allocate buffers and record dispatches.
+pub struct ProgramBuilder {
+    gpu: Arc<GpuDevice>,
+    cache: Arc<PipelineCache>,
+    precision: Precision,
+    bufs: Vec<VirtualBuf>,
+    dispatches: Vec<DispatchSpec>,
+    inputs: Vec<(BufId, usize)>,
+    outputs: Vec<(BufId, usize, Vec<usize>)>,
+}
+
+/// Largest number of workgroups along one dispatch dimension.
+pub const MAX_GROUPS: u64 = 65_535;
+
+fn align4(n: u64) -> u64 {
+    n.div_ceil(4) * 4
+}
+
+impl ProgramBuilder {
+    /// A builder for one partition.
+    pub fn new(gpu: Arc<GpuDevice>, cache: Arc<PipelineCache>, precision: Precision) -> Self {
+        ProgramBuilder {
+            gpu,
+            cache,
+            precision,
+            bufs: Vec::new(),
+            dispatches: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// The storage precision of this program.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The device.
+    pub fn gpu(&self) -> &GpuDevice {
+        &self.gpu
+    }
+
+    fn push(&mut self, elements: usize, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
+        let bytes = align4((elements.max(1) * self.precision.bytes()) as u64);
+        self.bufs.push(VirtualBuf {
+            bytes,
+            kind,
+            data,
+            alias_of: None,
+            first_use: usize::MAX,
+            last_use: 0,
+        });
+        self.bufs.len() - 1
+    }
+
+    /// A buffer the host fills with partition input `slot` before each invoke.
+    pub fn input(&mut self, elements: usize, slot: usize) -> BufId {
+        let id = self.push(elements, BufKind::Input, None);
+        self.inputs.push((id, slot));
+        id
+    }
+
+    /// A buffer for an intermediate tensor.
+    pub fn intermediate(&mut self, elements: usize) -> BufId {
+        self.push(elements, BufKind::Intermediate, None)
+    }
+
+    /// Mark `buf` as partition output `slot` with the given shape.
+    pub fn mark_output(&mut self, buf: BufId, slot: usize, shape: Vec<usize>) {
+        let root = self.root(buf);
+        self.bufs[root].kind = BufKind::Output;
+        self.outputs.push((buf, slot, shape));
+    }
+
+    /// A constant from f32 values, stored in the program's precision.
+    pub fn constant(&mut self, values: &[f32]) -> BufId {
+        let bytes: Vec<u8> = match self.precision {
+            Precision::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Precision::F16 => values
+                .iter()
+                .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+                .collect(),
+        };
+        self.push(values.len(), BufKind::Constant, Some(bytes))
+    }
+
+    /// A constant kept in f32 whatever the precision (biases of long sums, tables).
+    pub fn constant_f32(&mut self, values: &[f32]) -> BufId {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let n = bytes.len() as u64;
+        self.bufs.push(VirtualBuf {
+            bytes: align4(n.max(4)),
+            kind: BufKind::Constant,
+            data: Some(bytes),
+            alias_of: None,
+            first_use: usize::MAX,
+            last_use: 0,
+        });
+        self.bufs.len() - 1
+    }
+
+    /// A buffer that shares `of`'s storage (free reshape).
+    pub fn alias(&mut self, of: BufId) -> BufId {
+        let root = self.root(of);
+        let (bytes, kind) = (self.bufs[root].bytes, self.bufs[root].kind);
+        self.bufs.push(VirtualBuf {
+            bytes,
+            kind,
+            data: None,
+            alias_of: Some(root),
+            first_use: usize::MAX,
+            last_use: 0,
+        });
+        self.bufs.len() - 1
+    }
+
+    fn root(&self, mut b: BufId) -> BufId {
+        while let Some(a) = self.bufs[b].alias_of {
+            b = a;
+        }
+        b
+    }
+
+    /// Record a dispatch.
+    pub fn dispatch(&mut self, spec: DispatchSpec) -> Result<()> {
+        let index = self.dispatches.len();
+        for &b in &spec.buffers {
+            let r = self.root(b);
+            let v = &mut self.bufs[r];
+            v.first_use = v.first_use.min(index);
+            v.last_use = v.last_use.max(index);
+        }
+        let limit = self.gpu.limits.max_storage_buffer_binding_size;
+        for &b in &spec.buffers {
+            let r = self.root(b);
+            if self.bufs[r].bytes > limit {
+                return Err(Error::Device(format!(
+                    "a buffer of {} bytes exceeds the adapter's storage binding limit of {limit}",
+                    self.bufs[r].bytes
+                )));
+            }
+        }
+        self.dispatches.push(spec);
+        Ok(())
+    }
+
+    /// Plan memory, upload constants, build pipelines and bind groups.
+    pub fn finish(self) -> Result<GpuProgram> {
+        let gpu = self.gpu.clone();
+        let dev = &gpu.device;
+        let n = self.dispatches.len();
+        // Physical buffers: constants and inputs/outputs get their own; intermediates
+        // are pooled greedily by size over non-overlapping lifetimes.
+        let mut physical: Vec<(u64, Vec<(usize, usize)>)> = Vec::new();
+        let mut assign: Vec<usize> = vec![usize::MAX; self.bufs.len()];
+        let mut order: Vec<usize> = (0..self.bufs.len())
+            .filter(|&b| self.bufs[b].alias_of.is_none())
+            .collect();
+        order.sort_by_key(|&b| std::cmp::Reverse(self.bufs[b].bytes));
+        for b in order {
+            let v = &self.bufs[b];
+            let (start, end) = match v.kind {
+                BufKind::Intermediate => (v.first_use.min(n), v.last_use),
+                _ => (0, n + 1),
+            };
+            let reusable = v.kind == BufKind::Intermediate;
+            let slot = if reusable {
+                physical
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (size, uses))| {
+                        *size >= v.bytes
+                            && !uses.is_empty()
+                            && uses.iter().all(|&(s, e)| e < start || s > end)
+                            && uses[0].1 <= n
+                    })
+                    .min_by_key(|(_, (size, _))| *size)
+                    .map(|(i, _)| i)
+            } else {
+                None
+            };
+            let p = match slot {
+                Some(p) => p,
+                None => {
+                    physical.push((v.bytes, Vec::new()));
+                    physical.len() - 1
+                }
+            };
+            physical[p].1.push((start, end));
+            assign[b] = p;
+        }
+        for b in 0..self.bufs.len() {
+            if self.bufs[b].alias_of.is_some() {
+                assign[b] = assign[self.root(b)];
+            }
+        }
+        let buffers: Vec<wgpu::Buffer> = physical
+            .iter()
+            .map(|(size, _)| {
+                dev.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: *size,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_DST
+                        | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        for (b, v) in self.bufs.iter().enumerate() {
+            if let Some(data) = &v.data {
+                let mut bytes = data.clone();
+                bytes.resize(v.bytes as usize, 0);
+                gpu.queue.write_buffer(&buffers[assign[b]], 0, &bytes);
+            }
+        }
+        // Uniforms: one buffer, one aligned slice per dispatch.
+        let align = gpu.limits.min_uniform_buffer_offset_alignment.max(16) as u64;
+        let mut offsets = Vec::with_capacity(n);
+        let mut uniform_bytes: Vec<u8> = Vec::new();
+        for d in &self.dispatches {
+            let off = (uniform_bytes.len() as u64).div_ceil(align) * align;
+            uniform_bytes.resize(off as usize, 0);
+            offsets.push(off);
+            let mut words = d.params.clone();
+            words.resize(words.len().div_ceil(4).max(1) * 4, 0);
+            uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+        }
+        uniform_bytes.resize(uniform_bytes.len().max(16), 0);
+        let uniforms = dev.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("uniforms"),
+            size: uniform_bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        gpu.queue.write_buffer(&uniforms, 0, &uniform_bytes);
+
+        let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut steps = Vec::with_capacity(n);
+        for (i, d) in self.dispatches.iter().enumerate() {
+            let pipeline = self
+                .cache
+                .get(&gpu, d.shader, self.precision, &d.constants)?;
+            let layout = pipeline.get_bind_group_layout(0);
+            let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms,
+                    offset: offsets[i],
+                    size: std::num::NonZeroU64::new(param_size),
+                }),
+            }];
+            for (k, &b) in d.buffers.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: k as u32 + 1,
+                    resource: buffers[assign[b]].as_entire_binding(),
+                });
+            }
+            let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &layout,
+                entries: &entries,
+            });
+            let groups = d.invocations.div_ceil(d.workgroup_size as u64).max(1);
+            let x = groups.min(MAX_GROUPS);
+            let y = groups.div_ceil(MAX_GROUPS);
+            if y > MAX_GROUPS {
+                return Err(Error::Device(format!(
+                    "dispatch of {} invocations is too large",
+                    d.invocations
+                )));
+            }
+            steps.push(Step {
+                pipeline,
+                bind_group,
+                groups: (x as u32, y as u32),
+                node: d.node,
+            });
+        }
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!("building bind groups failed: {e}")));
+        }
+        let readbacks = self
+            .outputs
+            .iter()
+            .map(|(b, slot, shape)| {
+                let size = self.bufs[self.root(*b)].bytes;
+                let staging = dev.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                Readback {
+                    source: assign[*b],
+                    staging,
+                    size,
+                    slot: *slot,
+                    shape: shape.clone(),
+                }
+            })
+            .collect();
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|&(b, slot)| (assign[b], slot))
+            .collect();
+        let planned_bytes = physical.iter().map(|(s, _)| s).sum();
+        let tensor_bytes = self
+            .bufs
+            .iter()
+            .filter(|v| v.alias_of.is_none())
+            .map(|v| v.bytes)
+            .sum();
+        Ok(GpuProgram {
+            gpu,
+            precision: self.precision,
+            buffers,
+            _uniforms: uniforms,
+            steps,
+            inputs,
+            readbacks,
+            planned_bytes,
+            tensor_bytes,
+        })
+    }
+}
+
+struct Step {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: (u32, u32),
+    node: usize,
+}
+
+struct Readback {
+    source: usize,
+    staging: wgpu::Buffer,
+    size: u64,
+    slot: usize,
+    shape: Vec<usize>,
+}
+
+/// A prepared partition, ready to run.
+pub struct GpuProgram {
+    gpu: Arc<GpuDevice>,
+    precision: Precision,
+    buffers: Vec<wgpu::Buffer>,
+    _uniforms: wgpu::Buffer,
+    steps: Vec<Step>,
+    inputs: Vec<(usize, usize)>,
+    readbacks: Vec<Readback>,
+    /// Bytes of GPU memory the plan allocates.
+    pub planned_bytes: u64,
+    /// Bytes all tensors would take without reuse.
+    pub tensor_bytes: u64,
+}
+
+impl GpuProgram {
+    /// Number of dispatches per invoke.
+    pub fn num_dispatches(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// The node of each dispatch, in order.
+    pub fn dispatch_nodes(&self) -> Vec<usize> {
+        self.steps.iter().map(|s| s.node).collect()
+    }
+
+    /// Run with the partition inputs (float tensors) and return its outputs.
+    pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
+        let q = &self.gpu.queue;
+        for &(buf, slot) in &self.inputs {
+            let t = inputs
+                .get(slot)
+                .ok_or_else(|| Error::Device(format!("partition input {slot} missing")))?;
+            let values = t
+                .as_f32()
+                .ok_or_else(|| Error::Device(format!("partition input {slot} is not float32")))?;
+            let mut bytes: Vec<u8> = match self.precision {
+                Precision::F32 => bytemuck::cast_slice(values).to_vec(),
+                Precision::F16 => values
+                    .iter()
+                    .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+            };
+            bytes.resize(align4(bytes.len() as u64) as usize, 0);
+            q.write_buffer(&self.buffers[buf], 0, &bytes);
+        }
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            for s in &self.steps {
+                pass.set_pipeline(&s.pipeline);
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
+            }
+        }
+        for r in &self.readbacks {
+            encoder.copy_buffer_to_buffer(&self.buffers[r.source], 0, &r.staging, 0, r.size);
+        }
+        q.submit(Some(encoder.finish()));
+        for r in &self.readbacks {
+            r.staging.map_async(wgpu::MapMode::Read, .., |_| {});
+        }
+        self.gpu
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
+        let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
+        for r in &self.readbacks {
+            let n: usize = r.shape.iter().product();
+            let values: Vec<f32> = {
+                let view = r
+                    .staging
+                    .get_mapped_range(..)
+                    .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+                match self.precision {
+                    Precision::F32 => view[..n * 4]
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                    Precision::F16 => view[..n * 2]
+                        .chunks_exact(2)
+                        .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                        .collect(),
+                }
+            };
+            r.staging.unmap();
+            if let Some(o) = outputs.get_mut(r.slot) {
+                *o = Some(Tensor::new(r.shape.clone(), Data::F32(values)));
+            }
+        }
+        outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| Error::Device(format!("partition output {i} not produced")))
+            })
+            .collect()
+    }
+}
