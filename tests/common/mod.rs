@@ -2,6 +2,8 @@
 //! against LiteRT goldens with DESIGN.md's tolerances.
 #![allow(dead_code)]
 
+pub mod gpu;
+
 use std::path::PathBuf;
 use tflite_wgpu::{npy, Interpreter, Model, Tensor};
 

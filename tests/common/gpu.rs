@@ -1,0 +1,158 @@
+//! Helpers for GPU tests: one-node graphs run on the CPU and on the GPU.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
+use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+
+/// True when a GPU adapter is available; prints a note (and fails in CI) when not.
+pub fn gpu_available() -> bool {
+    match tflite_wgpu::gpu::shared_device(Default::default()) {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "no GPU adapter in CI (install mesa-vulkan-drivers): {e}"
+            );
+            eprintln!("NOTE: no GPU adapter ({e}); skipping GPU tests");
+            false
+        }
+    }
+}
+
+/// Deterministic values in [-1, 1).
+pub fn values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// A tensor argument of a one-node test graph.
+pub enum Arg {
+    /// A runtime float input with this shape.
+    Input(Vec<usize>),
+    /// A float constant.
+    Const(Vec<usize>, Vec<f32>),
+    /// An int32 constant (axes, shapes, paddings...).
+    Ints(Vec<i32>),
+    /// An omitted optional input.
+    Absent,
+}
+
+/// Build a one-node graph: `args` in order, float outputs with `out_shapes`.
+pub fn one_node(op: Op, args: Vec<Arg>, out_shapes: Vec<Vec<usize>>) -> Graph {
+    let mut tensors = Vec::new();
+    let mut inputs = Vec::new();
+    let mut node_inputs = Vec::new();
+    for (i, a) in args.into_iter().enumerate() {
+        match a {
+            Arg::Input(shape) => {
+                tensors.push(TensorInfo::new(format!("in{i}"), DType::F32, shape));
+                inputs.push(tensors.len() - 1);
+                node_inputs.push(Some(tensors.len() - 1));
+            }
+            Arg::Const(shape, v) => {
+                let mut t = TensorInfo::new(format!("c{i}"), DType::F32, shape);
+                t.data = Some(Arc::from(
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+                ));
+                tensors.push(t);
+                node_inputs.push(Some(tensors.len() - 1));
+            }
+            Arg::Ints(v) => {
+                let mut t = TensorInfo::new(format!("i{i}"), DType::I32, vec![v.len()]);
+                t.data = Some(Arc::from(
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+                ));
+                tensors.push(t);
+                node_inputs.push(Some(tensors.len() - 1));
+            }
+            Arg::Absent => node_inputs.push(None),
+        }
+    }
+    let mut outputs = Vec::new();
+    for (k, s) in out_shapes.into_iter().enumerate() {
+        tensors.push(TensorInfo::new(format!("out{k}"), DType::F32, s));
+        outputs.push(tensors.len() - 1);
+    }
+    Graph {
+        subgraphs: vec![Subgraph {
+            name: "test".into(),
+            tensors,
+            nodes: vec![Node {
+                op,
+                inputs: node_inputs,
+                outputs: outputs.clone(),
+            }],
+            inputs,
+            outputs,
+        }],
+        version: 3,
+        ..Default::default()
+    }
+}
+
+/// Run `graph` on the CPU and on the GPU at fp32 and fp16, with seeded inputs,
+/// and check the GPU ran the node and matched: fp32 within `1e-4 * max(1, |ref|)`
+/// relative to the output's largest value, fp16 within `2e-2 * max(1, |ref|max)`.
+pub fn check_gpu_matches_cpu(name: &str, graph: Graph) {
+    let model = Model::from_graph(graph);
+    let sg = model.graph().main().clone();
+    let inputs: Vec<Tensor> = sg
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            let shape = sg.tensors[t].shape.clone();
+            let n = shape.iter().product();
+            Tensor::f32(shape, values(n, 17 + k as u32))
+        })
+        .collect();
+    let run = |options: Options| -> (Vec<Tensor>, bool) {
+        let mut interp = Interpreter::with_options(&model, options).expect("prepare");
+        let on_gpu = interp
+            .delegate_report()
+            .map(|r| r.plan.partitions.len() == 1 && r.failed.is_empty() && r.plan.fallback.is_empty())
+            .unwrap_or(false);
+        for (k, t) in inputs.iter().enumerate() {
+            interp.set_input(k, t.clone()).expect("input");
+        }
+        interp.invoke().expect("invoke");
+        let outs = (0..interp.num_outputs())
+            .map(|k| interp.output(k).unwrap().clone())
+            .collect();
+        if let Some(r) = interp.delegate_report() {
+            assert!(r.failed.is_empty(), "{name}: {:?}", r.failed);
+            assert!(r.plan.fallback.is_empty(), "{name}: fell back: {:?}", r.plan.fallback);
+        }
+        (outs, on_gpu)
+    };
+    let (want, _) = run(Options::default());
+    for fp16 in [false, true] {
+        let (got, on_gpu) = run(Options {
+            device: Device::Gpu,
+            precision_loss_allowed: fp16,
+            ..Default::default()
+        });
+        assert!(on_gpu, "{name}: not delegated");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.shape, w.shape, "{name}");
+            let g = g.as_f32().unwrap();
+            let w = w.as_f32().unwrap();
+            let ref_max = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let tol = if fp16 { 2e-2 } else { 1e-4 } * ref_max.max(1.0);
+            for (i, (a, b)) in g.iter().zip(w).enumerate() {
+                assert!(
+                    (a - b).abs() <= tol || (a.is_nan() && b.is_nan()),
+                    "{name} fp16={fp16}: element {i}: gpu {a} vs cpu {b} (tol {tol})"
+                );
+            }
+        }
+    }
+}
