@@ -1,29 +1,967 @@
 //! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (float, int8, hybrid).
+//!
+//! Also holds the helpers the matmul and pooling kernels share: window geometry,
+//! a small register-tiled GEMM over a repacked `[K][N]` weight matrix, integer
+//! input widening, per-row hybrid input quantization and requantization.
 
 use super::OpCtx;
+use crate::cpu::quant::{activation_range, quantize_multiplier, Multiplier};
+use crate::cpu::value::Data;
 use crate::cpu::Tensor;
 use crate::error::Result;
-use crate::graph::op::{Conv2D, DepthwiseConv2D, TransposeConv};
+use crate::graph::op::{Activation, Conv2D, DepthwiseConv2D, Padding, TransposeConv};
+use crate::graph::DType;
+use std::ops::{AddAssign, Mul};
 
-/// Kernel of conv2d.
+/// Element type of the generic accumulation loops (f32 for float, i32 for integer).
+pub(super) trait Num:
+    Copy + Default + PartialEq + Mul<Output = Self> + AddAssign + Send + Sync + 'static
+{
+}
+impl Num for f32 {}
+impl Num for i32 {}
+
+/// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
+pub(super) fn window(
+    padding: Padding,
+    input: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+) -> Option<(usize, usize)> {
+    if stride == 0 || dilation == 0 || k == 0 {
+        return None;
+    }
+    let eff = (k - 1).checked_mul(dilation)?.checked_add(1)?;
+    let out = match padding {
+        Padding::Same => input.div_ceil(stride),
+        Padding::Valid => {
+            if input < eff {
+                0
+            } else {
+                (input - eff) / stride + 1
+            }
+        }
+    };
+    let total = (out.saturating_sub(1) * stride + eff).saturating_sub(input);
+    Some((out, total / 2))
+}
+
+/// out[m][n] = sum_k a[m][k] * w[k][n], with `a` row-major M x K and `w` K x N.
+/// Rows are processed four at a time so each weight row is loaded once per tile.
+pub(super) fn gemm_rows<T: Num>(a: &[T], m: usize, k: usize, w: &[T], n: usize, out: &mut [T]) {
+    let out = &mut out[..m * n];
+    out.iter_mut().for_each(|v| *v = T::default());
+    if n == 0 || k == 0 {
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= m {
+        let (o0, r) = out[i * n..(i + 4) * n].split_at_mut(n);
+        let (o1, r) = r.split_at_mut(n);
+        let (o2, o3) = r.split_at_mut(n);
+        let a0 = &a[i * k..(i + 1) * k];
+        let a1 = &a[(i + 1) * k..(i + 2) * k];
+        let a2 = &a[(i + 2) * k..(i + 3) * k];
+        let a3 = &a[(i + 3) * k..(i + 4) * k];
+        for (kk, wr) in w.chunks_exact(n).take(k).enumerate() {
+            let (x0, x1, x2, x3) = (a0[kk], a1[kk], a2[kk], a3[kk]);
+            for ((((wv, y0), y1), y2), y3) in wr
+                .iter()
+                .zip(o0.iter_mut())
+                .zip(o1.iter_mut())
+                .zip(o2.iter_mut())
+                .zip(o3.iter_mut())
+            {
+                *y0 += x0 * *wv;
+                *y1 += x1 * *wv;
+                *y2 += x2 * *wv;
+                *y3 += x3 * *wv;
+            }
+        }
+        i += 4;
+    }
+    while i < m {
+        let o = &mut out[i * n..(i + 1) * n];
+        let ar = &a[i * k..(i + 1) * k];
+        for (x, wr) in ar.iter().zip(w.chunks_exact(n)) {
+            if *x == T::default() {
+                continue;
+            }
+            for (y, wv) in o.iter_mut().zip(wr) {
+                *y += *x * *wv;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// The elements of an integer tensor widened to i32 with `zp` subtracted.
+pub(super) fn widen(t: &Tensor, zp: i32) -> Option<Vec<i32>> {
+    Some(match &t.data {
+        Data::I8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        Data::U8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        Data::I16(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        _ => return None,
+    })
+}
+
+/// The elements of an integer weight tensor widened to i32, with the zero point of
+/// each element's channel (along `axis` of `shape`) subtracted.
+pub(super) fn widen_weights(
+    t: &Tensor,
+    zps: &[i64],
+    axis_stride: usize,
+    axis_len: usize,
+) -> Option<Vec<i32>> {
+    let zp = |i: usize| -> i32 {
+        if zps.len() <= 1 {
+            zps.first().copied().unwrap_or(0) as i32
+        } else {
+            let c = (i / axis_stride.max(1)) % axis_len.max(1);
+            zps.get(c).copied().unwrap_or(0) as i32
+        }
+    };
+    Some(match &t.data {
+        Data::I8(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x as i32 - zp(i))
+            .collect(),
+        Data::U8(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x as i32 - zp(i))
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Symmetric per-row quantization of float inputs (LiteRT `SymmetricQuantizeFloats`),
+/// or asymmetric (`AsymmetricQuantizeFloats`, returned with the offset already
+/// subtracted). Returns the quantized values and one scaling factor per row.
+pub(super) fn quantize_rows(x: &[f32], row_len: usize, asymmetric: bool) -> (Vec<i32>, Vec<f32>) {
+    let mut q = vec![0i32; x.len()];
+    let mut scales = Vec::new();
+    if row_len == 0 {
+        return (q, scales);
+    }
+    for (row, qr) in x.chunks(row_len).zip(q.chunks_mut(row_len)) {
+        let (mn, mx) = row
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        if row.is_empty() {
+            scales.push(1.0);
+            continue;
+        }
+        if !asymmetric {
+            let range = mn.abs().max(mx.abs());
+            if range == 0.0 {
+                scales.push(1.0);
+                continue;
+            }
+            let inv = 127.0f32 / range;
+            for (o, &v) in qr.iter_mut().zip(row) {
+                *o = ((v * inv).round() as i32).clamp(-127, 127);
+            }
+            scales.push(range / 127.0);
+        } else {
+            let rmin = mn.min(0.0) as f64;
+            let rmax = mx.max(0.0) as f64;
+            if rmin == rmax {
+                scales.push(1.0);
+                continue;
+            }
+            let (qmin, qmax) = (-128.0f64, 127.0f64);
+            let scale = (rmax - rmin) / (qmax - qmin);
+            let zp_min = qmin - rmin / scale;
+            let zp_max = qmax - rmax / scale;
+            let err_min = qmin.abs() + (rmin / scale).abs();
+            let err_max = qmax.abs() + (rmax / scale).abs();
+            let zp = if err_min < err_max { zp_min } else { zp_max };
+            let offset = if zp <= qmin {
+                qmin as i32
+            } else if zp >= qmax {
+                qmax as i32
+            } else {
+                zp.round() as i32
+            };
+            let inv = (1.0 / scale) as f32;
+            for (o, &v) in qr.iter_mut().zip(row) {
+                let qv = ((offset as f32 + v * inv).round() as i32).clamp(-128, 127);
+                *o = qv - offset;
+            }
+            scales.push(scale as f32);
+        }
+    }
+    (q, scales)
+}
+
+/// Pack clamped i32 values into an integer tensor of `dtype`.
+pub(super) fn int_tensor(dtype: DType, shape: Vec<usize>, v: &[i32]) -> Option<Tensor> {
+    let data = match dtype {
+        DType::I8 => Data::I8(v.iter().map(|&x| x.clamp(-128, 127) as i8).collect()),
+        DType::U8 => Data::U8(v.iter().map(|&x| x.clamp(0, 255) as u8).collect()),
+        DType::I16 => Data::I16(
+            v.iter()
+                .map(|&x| x.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+                .collect(),
+        ),
+        DType::I32 => Data::I32(v.to_vec()),
+        _ => return None,
+    };
+    Some(Tensor::new(shape, data))
+}
+
+/// Float clamp bounds of a fused activation (tanh/sign-bit are rejected by callers).
+pub(super) fn float_range(act: Activation) -> (f32, f32) {
+    act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY))
+}
+
+/// Check a fused activation is one a kernel can fuse (clamping kinds only).
+pub(super) fn check_act(ctx: &OpCtx, act: Activation) -> Result<()> {
+    if act.range().is_none() {
+        return Err(ctx.err(format!("fused activation {act:?} is not supported")));
+    }
+    Ok(())
+}
+
+/// An optional float bias of `n` elements at input `i`.
+pub(super) fn bias_f32<'a>(ctx: &OpCtx<'a>, i: usize, n: usize) -> Result<Option<&'a [f32]>> {
+    match ctx.opt_input(i) {
+        None => Ok(None),
+        Some(b) => {
+            let v = b
+                .as_f32()
+                .ok_or_else(|| ctx.err(format!("bias is {}, expected float32", b.dtype())))?;
+            if v.len() != n {
+                return Err(ctx.err(format!("bias has {} elements, expected {n}", v.len())));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+/// An optional integer bias of `n` elements at input `i`, as i32.
+pub(super) fn bias_i32(ctx: &OpCtx, i: usize, n: usize) -> Result<Option<Vec<i32>>> {
+    match ctx.opt_input(i) {
+        None => Ok(None),
+        Some(b) => {
+            let v: Vec<i32> = match &b.data {
+                Data::I32(v) => v.clone(),
+                Data::I64(v) => v
+                    .iter()
+                    .map(|&x| x.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+                    .collect(),
+                _ => return Err(ctx.err(format!("bias is {}, expected int32", b.dtype()))),
+            };
+            if v.len() != n {
+                return Err(ctx.err(format!("bias has {} elements, expected {n}", v.len())));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+/// Per-output-channel multipliers in_scale * w_scale[c] / out_scale.
+pub(super) fn channel_multipliers(
+    in_scale: f32,
+    w_scales: &[f32],
+    out_scale: f32,
+    n: usize,
+) -> Vec<Multiplier> {
+    (0..n)
+        .map(|c| {
+            let ws = if w_scales.len() == 1 {
+                w_scales[0]
+            } else {
+                w_scales.get(c).copied().unwrap_or(0.0)
+            };
+            quantize_multiplier(in_scale as f64 * ws as f64 / out_scale as f64)
+        })
+        .collect()
+}
+
+/// The scales of a weight input, checked to be per-tensor or one per channel.
+pub(super) fn weight_scales(ctx: &OpCtx, i: usize, channels: usize) -> Result<Vec<f32>> {
+    let q = ctx
+        .in_quant(i)
+        .ok_or_else(|| ctx.err(format!("input {i} has no quantization parameters")))?;
+    if q.scale.len() != 1 && q.scale.len() != channels {
+        return Err(ctx.err(format!(
+            "input {i} has {} scales for {channels} channels",
+            q.scale.len()
+        )));
+    }
+    Ok(q.scale.clone())
+}
+
+/// Requantize accumulators (bias already added) to the output's integer type.
+pub(super) fn requantize(
+    ctx: &OpCtx,
+    acc: &[i32],
+    bias: Option<&[i32]>,
+    mult: &[Multiplier],
+    act: Activation,
+    shape: Vec<usize>,
+) -> Result<Tensor> {
+    let dtype = ctx.out_dtype(0)?;
+    let (os, ozp) = ctx.out_qparams(0)?;
+    let (lo, hi) = activation_range(act, os, ozp, dtype);
+    let c = mult.len().max(1);
+    let v: Vec<i32> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| {
+            let ch = i % c;
+            let a = a.wrapping_add(bias.map_or(0, |b| b[ch]));
+            let m = mult.get(ch).copied().unwrap_or_default();
+            m.apply(a).saturating_add(ozp).clamp(lo, hi)
+        })
+        .collect();
+    int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
+}
+
+/// Add bias and clamp float results in place.
+pub(super) fn finish_float(out: &mut [f32], bias: Option<&[f32]>, act: Activation) {
+    let (lo, hi) = float_range(act);
+    match bias {
+        Some(b) if !b.is_empty() => {
+            for row in out.chunks_mut(b.len()) {
+                for (o, &bv) in row.iter_mut().zip(b) {
+                    *o = (*o + bv).max(lo).min(hi);
+                }
+            }
+        }
+        _ => out.iter_mut().for_each(|o| *o = o.max(lo).min(hi)),
+    }
+}
+
+/// Hybrid output: acc * (w_scale[c] * row_scale[batch]) + bias, clamped.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish_hybrid(
+    acc: &[i32],
+    per_batch: usize,
+    row_scales: &[f32],
+    w_scales: &[f32],
+    channels: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    dw_order: bool,
+) -> Vec<f32> {
+    let (lo, hi) = float_range(act);
+    let c = channels.max(1);
+    acc.iter()
+        .enumerate()
+        .map(|(i, &a)| {
+            let ch = i % c;
+            let sf = row_scales
+                .get(i / per_batch.max(1))
+                .copied()
+                .unwrap_or(1.0);
+            let ws = if w_scales.len() == 1 {
+                w_scales[0]
+            } else {
+                w_scales.get(ch).copied().unwrap_or(0.0)
+            };
+            let mut v = if dw_order {
+                a as f32 * (ws * sf)
+            } else {
+                a as f32 * ws * sf
+            };
+            if let Some(b) = bias {
+                v += b[ch];
+            }
+            v.max(lo).min(hi)
+        })
+        .collect()
+}
+
+/// Spatial geometry of a convolution.
+#[derive(Clone, Copy, Debug)]
+struct Geom {
+    n: usize,
+    ih: usize,
+    iw: usize,
+    ic: usize,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+}
+
+/// How a conv-like node computes.
+enum Mode {
+    Float,
+    Hybrid,
+    Quant,
+}
+
+fn mode(ctx: &OpCtx, x: &Tensor, w: &Tensor) -> Result<Mode> {
+    match (x.dtype(), w.dtype()) {
+        (DType::F32, DType::F32) => Ok(Mode::Float),
+        (DType::F32, DType::I8 | DType::U8) => Ok(Mode::Hybrid),
+        (DType::I8 | DType::U8 | DType::I16, DType::I8 | DType::U8) => Ok(Mode::Quant),
+        (a, b) => Err(ctx.err(format!("input {a} with weights {b} is not supported"))),
+    }
+}
+
+fn dims4(ctx: &OpCtx, t: &Tensor, what: &str) -> Result<[usize; 4]> {
+    match t.shape[..] {
+        [a, b, c, d] => Ok([a, b, c, d]),
+        _ => Err(ctx.err(format!("{what} must be 4-D, got {:?}", t.shape))),
+    }
+}
+
+fn is_const(ctx: &OpCtx, i: usize) -> bool {
+    ctx.input_infos
+        .get(i)
+        .copied()
+        .flatten()
+        .is_some_and(|t| t.data.is_some())
+}
+
+/// Prepared data: cached when the weights are constant, built per call otherwise.
+fn prepared<'a, T: Send + Sync + 'static>(
+    ctx: &OpCtx<'a>,
+    weight_input: usize,
+    slot: &'a mut Option<T>,
+    build: impl FnOnce() -> Result<T>,
+) -> Result<&'a T> {
+    if is_const(ctx, weight_input) {
+        ctx.cached(build)
+    } else {
+        Ok(slot.insert(build()?))
+    }
+}
+
+/// Packed conv weights: per group `[K][OCg]`, plus requantization multipliers.
+struct Packed<T> {
+    w: Vec<T>,
+    mult: Vec<Multiplier>,
+}
+
+fn pack_conv<T: Num>(src: &[T], oc: usize, k: usize, groups: usize) -> Vec<T> {
+    let ocg = oc / groups.max(1);
+    let mut w = vec![T::default(); oc * k];
+    for g in 0..groups {
+        for o in 0..ocg {
+            let s = &src[(g * ocg + o) * k..(g * ocg + o + 1) * k];
+            for (kk, &v) in s.iter().enumerate() {
+                w[g * k * ocg + kk * ocg + o] = v;
+            }
+        }
+    }
+    w
+}
+
+/// Raw conv accumulators [N, OH, OW, OC] (no bias) over a widened input.
+fn conv_core<T: Num>(x: &[T], g: &Geom, oc: usize, fic: usize, w: &[T]) -> Vec<T> {
+    let groups = g.ic / fic.max(1);
+    let ocg = oc / groups.max(1);
+    let k = g.kh * g.kw * fic;
+    let npix = g.oh * g.ow;
+    let mut out = vec![T::default(); g.n * npix * oc];
+    if out.is_empty() || k == 0 {
+        return out;
+    }
+    // 1x1, stride 1, no padding, one group: a plain GEMM over the input rows.
+    if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && groups == 1 && g.oh == g.ih && g.ow == g.iw
+    {
+        let m = g.n * npix;
+        gemm_rows(x, m, k, w, oc, &mut out);
+        return out;
+    }
+    const TILE: usize = 4;
+    let mut patch = vec![T::default(); TILE * k];
+    let mut acc = vec![T::default(); TILE * ocg];
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            let mut ox0 = 0;
+            while ox0 < g.ow {
+                let cnt = TILE.min(g.ow - ox0);
+                for grp in 0..groups {
+                    for t in 0..TILE {
+                        let pr = &mut patch[t * k..(t + 1) * k];
+                        if t >= cnt {
+                            pr.iter_mut().for_each(|v| *v = T::default());
+                            continue;
+                        }
+                        let ox = ox0 + t;
+                        for ky in 0..g.kh {
+                            let iy = (oy * g.sh + ky * g.dh) as isize - g.pt as isize;
+                            let row = &mut pr[ky * g.kw * fic..(ky + 1) * g.kw * fic];
+                            if iy < 0 || iy >= g.ih as isize {
+                                row.iter_mut().for_each(|v| *v = T::default());
+                                continue;
+                            }
+                            for kx in 0..g.kw {
+                                let ix = (ox * g.sw + kx * g.dw) as isize - g.pl as isize;
+                                let dst = &mut row[kx * fic..(kx + 1) * fic];
+                                if ix < 0 || ix >= g.iw as isize {
+                                    dst.iter_mut().for_each(|v| *v = T::default());
+                                } else {
+                                    let s = ((b * g.ih + iy as usize) * g.iw + ix as usize)
+                                        * g.ic
+                                        + grp * fic;
+                                    dst.copy_from_slice(&x[s..s + fic]);
+                                }
+                            }
+                        }
+                    }
+                    let wg = &w[grp * k * ocg..(grp + 1) * k * ocg];
+                    gemm_rows(&patch, TILE, k, wg, ocg, &mut acc);
+                    for t in 0..cnt {
+                        let o = ((b * g.oh + oy) * g.ow + ox0 + t) * oc + grp * ocg;
+                        out[o..o + ocg].copy_from_slice(&acc[t * ocg..(t + 1) * ocg]);
+                    }
+                }
+                ox0 += cnt;
+            }
+        }
+    }
+    out
+}
+
+/// Kernel of conv2d: NHWC input, OHWI filter, optional bias, grouped when the
+/// input has a multiple of the filter's input channels.
 pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
-    let _ = p;
-    Err(ctx.err("not implemented yet"))
+    check_act(ctx, p.activation)?;
+    let x = ctx.input(0)?;
+    let f = ctx.input(1)?;
+    let [n, ih, iw, ic] = dims4(ctx, x, "input")?;
+    let [oc, kh, kw, fic] = dims4(ctx, f, "filter")?;
+    if fic == 0 || ic % fic != 0 {
+        return Err(ctx.err(format!(
+            "input channels {ic} are not a multiple of filter channels {fic}"
+        )));
+    }
+    let groups = ic / fic;
+    if oc % groups != 0 {
+        return Err(ctx.err(format!(
+            "output channels {oc} are not a multiple of groups {groups}"
+        )));
+    }
+    let bad = || ctx.err("invalid stride or dilation");
+    let (oh, pt) = window(p.padding, ih, kh, p.stride_h, p.dilation_h).ok_or_else(bad)?;
+    let (ow, pl) = window(p.padding, iw, kw, p.stride_w, p.dilation_w).ok_or_else(bad)?;
+    let g = Geom {
+        n,
+        ih,
+        iw,
+        ic,
+        oh,
+        ow,
+        kh,
+        kw,
+        sh: p.stride_h,
+        sw: p.stride_w,
+        dh: p.dilation_h,
+        dw: p.dilation_w,
+        pt,
+        pl,
+    };
+    let shape = vec![n, oh, ow, oc];
+    ctx.check_size(&shape, ctx.out_dtype(0)?)?;
+    let k = kh * kw * fic;
+    match mode(ctx, x, f)? {
+        Mode::Float => {
+            let xs = ctx.input_f32(0)?;
+            let fs = ctx.input_f32(1)?;
+            let bias = bias_f32(ctx, 2, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                Ok(Packed {
+                    w: pack_conv(fs, oc, k, groups),
+                    mult: Vec::new(),
+                })
+            })?;
+            let mut out = conv_core(xs, &g, oc, fic, &pk.w);
+            finish_float(&mut out, bias, p.activation);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+        Mode::Quant => {
+            let (is, izp) = ctx.in_qparams(0)?;
+            let (os, _) = ctx.out_qparams(0)?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_i32(ctx, 2, oc)?;
+            let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_conv(&wi, oc, k, groups),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = conv_core(&xi, &g, oc, fic, &pk.w);
+            Ok(vec![requantize(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Hybrid => {
+            let xs = ctx.input_f32(0)?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_f32(ctx, 2, oc)?;
+            let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_conv(&wi, oc, k, groups),
+                    mult: Vec::new(),
+                })
+            })?;
+            let acc = conv_core(&xq, &g, oc, fic, &pk.w);
+            let out = finish_hybrid(&acc, oh * ow * oc, &sf, &ws, oc, bias, p.activation, false);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+    }
 }
 
-/// Kernel of depthwise_conv2d.
+/// Depthwise accumulators [N, OH, OW, OC] with OC = IC * M, channel innermost.
+fn depthwise_core<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+    let oc = g.ic * m;
+    let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
+    if oc == 0 {
+        return out;
+    }
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                let o = ((b * g.oh + oy) * g.ow + ox) * oc;
+                let acc = &mut out[o..o + oc];
+                for ky in 0..g.kh {
+                    let iy = (oy * g.sh + ky * g.dh) as isize - g.pt as isize;
+                    if iy < 0 || iy >= g.ih as isize {
+                        continue;
+                    }
+                    for kx in 0..g.kw {
+                        let ix = (ox * g.sw + kx * g.dw) as isize - g.pl as isize;
+                        if ix < 0 || ix >= g.iw as isize {
+                            continue;
+                        }
+                        let s = ((b * g.ih + iy as usize) * g.iw + ix as usize) * g.ic;
+                        let xr = &x[s..s + g.ic];
+                        let wr = &w[(ky * g.kw + kx) * oc..(ky * g.kw + kx + 1) * oc];
+                        if m == 1 {
+                            for ((a, &xv), &wv) in acc.iter_mut().zip(xr).zip(wr) {
+                                *a += xv * wv;
+                            }
+                        } else {
+                            for ((ac, &xv), wc) in
+                                acc.chunks_exact_mut(m).zip(xr).zip(wr.chunks_exact(m))
+                            {
+                                for (a, &wv) in ac.iter_mut().zip(wc) {
+                                    *a += xv * wv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Kernel of depthwise_conv2d: filter [1, KH, KW, IC * depth_multiplier].
 pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tensor>> {
-    let _ = p;
-    Err(ctx.err("not implemented yet"))
+    check_act(ctx, p.activation)?;
+    let x = ctx.input(0)?;
+    let f = ctx.input(1)?;
+    let [n, ih, iw, ic] = dims4(ctx, x, "input")?;
+    let [one, kh, kw, oc] = dims4(ctx, f, "filter")?;
+    if one != 1 || ic == 0 || oc % ic != 0 {
+        return Err(ctx.err(format!(
+            "filter {:?} does not fit input channels {ic}",
+            f.shape
+        )));
+    }
+    let m = oc / ic;
+    if p.depth_multiplier != 0 && p.depth_multiplier != m {
+        return Err(ctx.err(format!(
+            "depth multiplier {} disagrees with filter channels {oc} / {ic}",
+            p.depth_multiplier
+        )));
+    }
+    let bad = || ctx.err("invalid stride or dilation");
+    let (oh, pt) = window(p.padding, ih, kh, p.stride_h, p.dilation_h).ok_or_else(bad)?;
+    let (ow, pl) = window(p.padding, iw, kw, p.stride_w, p.dilation_w).ok_or_else(bad)?;
+    let g = Geom {
+        n,
+        ih,
+        iw,
+        ic,
+        oh,
+        ow,
+        kh,
+        kw,
+        sh: p.stride_h,
+        sw: p.stride_w,
+        dh: p.dilation_h,
+        dw: p.dilation_w,
+        pt,
+        pl,
+    };
+    let shape = vec![n, oh, ow, oc];
+    ctx.check_size(&shape, ctx.out_dtype(0)?)?;
+    match mode(ctx, x, f)? {
+        Mode::Float => {
+            let xs = ctx.input_f32(0)?;
+            let fs = ctx.input_f32(1)?;
+            let bias = bias_f32(ctx, 2, oc)?;
+            let mut out = depthwise_core(xs, &g, m, fs);
+            finish_float(&mut out, bias, p.activation);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+        Mode::Quant => {
+            let (is, izp) = ctx.in_qparams(0)?;
+            let (os, _) = ctx.out_qparams(0)?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_i32(ctx, 2, oc)?;
+            let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: wi,
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = depthwise_core(&xi, &g, m, &pk.w);
+            Ok(vec![requantize(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Hybrid => {
+            let xs = ctx.input_f32(0)?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_f32(ctx, 2, oc)?;
+            let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: wi,
+                    mult: Vec::new(),
+                })
+            })?;
+            let acc = depthwise_core(&xq, &g, m, &pk.w);
+            let out = finish_hybrid(&acc, oh * ow * oc, &sf, &ws, oc, bias, p.activation, true);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+    }
 }
 
-/// Kernel of transpose_conv.
+/// Transpose-conv accumulators [N, OH, OW, OC]; `w` packed as [KH][KW][IC][OC].
+fn transpose_core<T: Num>(x: &[T], g: &Geom, oc: usize, w: &[T]) -> Vec<T> {
+    // Here g.ih/g.iw/g.ic describe the input and g.oh/g.ow the output.
+    let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
+    if oc == 0 {
+        return out;
+    }
+    for b in 0..g.n {
+        for iy in 0..g.ih {
+            for ix in 0..g.iw {
+                let s = ((b * g.ih + iy) * g.iw + ix) * g.ic;
+                let xr = &x[s..s + g.ic];
+                for ky in 0..g.kh {
+                    let oy = (iy * g.sh + ky) as isize - g.pt as isize;
+                    if oy < 0 || oy >= g.oh as isize {
+                        continue;
+                    }
+                    for kx in 0..g.kw {
+                        let ox = (ix * g.sw + kx) as isize - g.pl as isize;
+                        if ox < 0 || ox >= g.ow as isize {
+                            continue;
+                        }
+                        let o = ((b * g.oh + oy as usize) * g.ow + ox as usize) * oc;
+                        let orow = &mut out[o..o + oc];
+                        let wb = (ky * g.kw + kx) * g.ic * oc;
+                        for (c, &xv) in xr.iter().enumerate() {
+                            if xv == T::default() {
+                                continue;
+                            }
+                            let wr = &w[wb + c * oc..wb + (c + 1) * oc];
+                            for (a, &wv) in orow.iter_mut().zip(wr) {
+                                *a += xv * wv;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// OHWI -> [KH][KW][IC][OC].
+fn pack_transpose<T: Num>(src: &[T], oc: usize, kh: usize, kw: usize, ic: usize) -> Vec<T> {
+    let mut w = vec![T::default(); src.len()];
+    for o in 0..oc {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                for c in 0..ic {
+                    w[((ky * kw + kx) * ic + c) * oc + o] = src[((o * kh + ky) * kw + kx) * ic + c];
+                }
+            }
+        }
+    }
+    w
+}
+
+/// Kernel of transpose_conv. TRANSPOSE_CONV takes [output_shape, filter, input,
+/// bias?]; the MediaPipe variant (`bias_variant`) takes [input, filter, bias] and
+/// derives the output size from padding and stride.
 pub fn transpose_conv(
     ctx: &mut OpCtx,
     p: &TransposeConv,
     bias_variant: bool,
 ) -> Result<Vec<Tensor>> {
-    let _ = p;
-    let _ = bias_variant;
-    Err(ctx.err("not implemented yet"))
+    check_act(ctx, p.activation)?;
+    let (xi_idx, bias_idx) = if bias_variant { (0, 2) } else { (2, 3) };
+    let x = ctx.input(xi_idx)?;
+    let f = ctx.input(1)?;
+    let [n, ih, iw, ic] = dims4(ctx, x, "input")?;
+    let [oc, kh, kw, fic] = dims4(ctx, f, "filter")?;
+    if fic != ic {
+        return Err(ctx.err(format!(
+            "filter input channels {fic} differ from input channels {ic}"
+        )));
+    }
+    if p.stride_h == 0 || p.stride_w == 0 || kh == 0 || kw == 0 {
+        return Err(ctx.err("invalid stride or filter size"));
+    }
+    let (oh, ow) = if bias_variant {
+        let declared = ctx.output_infos.first().map(|t| t.shape.clone());
+        match declared.as_deref() {
+            Some(&[dn, dh, dw, dc]) if dn == n && dc == oc && dh > 0 && dw > 0 => (dh, dw),
+            _ => match p.padding {
+                Padding::Same => (ih * p.stride_h, iw * p.stride_w),
+                Padding::Valid => (
+                    ih.saturating_sub(1) * p.stride_h + kh,
+                    iw.saturating_sub(1) * p.stride_w + kw,
+                ),
+            },
+        }
+    } else {
+        let s = ctx.ints(0)?;
+        if s.len() != 4 || s.iter().any(|&d| d < 0 || d > u32::MAX as i64) {
+            return Err(ctx.err(format!("invalid output shape {s:?}")));
+        }
+        if s[0] as usize != n || s[3] as usize != oc {
+            return Err(ctx.err(format!(
+                "output shape {s:?} disagrees with input batch {n} / filter channels {oc}"
+            )));
+        }
+        (s[1] as usize, s[2] as usize)
+    };
+    // Padding as LiteRT computes it: a forward conv from the output size.
+    let pad = |out: usize, k: usize, stride: usize| -> usize {
+        let (o, _) = window(p.padding, out, k, stride, 1).unwrap_or((0, 0));
+        (o.saturating_sub(1) * stride + k).saturating_sub(out) / 2
+    };
+    let g = Geom {
+        n,
+        ih,
+        iw,
+        ic,
+        oh,
+        ow,
+        kh,
+        kw,
+        sh: p.stride_h,
+        sw: p.stride_w,
+        dh: 1,
+        dw: 1,
+        pt: pad(oh, kh, p.stride_h),
+        pl: pad(ow, kw, p.stride_w),
+    };
+    let shape = vec![n, oh, ow, oc];
+    ctx.check_size(&shape, ctx.out_dtype(0)?)?;
+    match mode(ctx, x, f)? {
+        Mode::Float => {
+            let xs = x.as_f32().ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
+            let fs = ctx.input_f32(1)?;
+            let bias = bias_f32(ctx, bias_idx, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                Ok(Packed {
+                    w: pack_transpose(fs, oc, kh, kw, ic),
+                    mult: Vec::new(),
+                })
+            })?;
+            let mut out = transpose_core(xs, &g, oc, &pk.w);
+            finish_float(&mut out, bias, p.activation);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+        Mode::Quant => {
+            let (is, izp) = ctx.in_qparams(xi_idx)?;
+            let (os, _) = ctx.out_qparams(0)?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_i32(ctx, bias_idx, oc)?;
+            let xq = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
+            let k = kh * kw * ic;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_transpose(&wi, oc, kh, kw, ic),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = transpose_core(&xq, &g, oc, &pk.w);
+            Ok(vec![requantize(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Hybrid => {
+            let xs = x.as_f32().ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
+            let ws = weight_scales(ctx, 1, oc)?;
+            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let bias = bias_f32(ctx, bias_idx, oc)?;
+            let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
+            let k = kh * kw * ic;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_transpose(&wi, oc, kh, kw, ic),
+                    mult: Vec::new(),
+                })
+            })?;
+            let acc = transpose_core(&xq, &g, oc, &pk.w);
+            let out = finish_hybrid(&acc, oh * ow * oc, &sf, &ws, oc, bias, p.activation, false);
+            Ok(vec![Tensor::f32(shape, out)])
+        }
+    }
 }
