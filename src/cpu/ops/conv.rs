@@ -965,3 +965,527 @@ pub fn transpose_conv(
         }
     }
 }
+
+#[cfg(test)]
+pub(super) mod test_util {
+    //! Run one op through a one-node graph.
+    use crate::cpu::{Data, Program, RunLimits, Tensor};
+    use crate::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
+    use std::sync::Arc;
+
+    /// A node input: a value, whether it is a model constant, and its quantization.
+    pub struct In {
+        pub t: Tensor,
+        pub constant: bool,
+        pub q: Option<Quantization>,
+    }
+
+    pub fn rt(t: Tensor) -> In {
+        In {
+            t,
+            constant: false,
+            q: None,
+        }
+    }
+
+    pub fn cst(t: Tensor) -> In {
+        In {
+            t,
+            constant: true,
+            q: None,
+        }
+    }
+
+    pub fn q(mut i: In, scale: Vec<f32>, zp: Vec<i64>, axis: usize) -> In {
+        i.q = Some(Quantization {
+            scale,
+            zero_point: zp,
+            axis,
+        });
+        i
+    }
+
+    pub fn rand(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    pub fn rand_i8(n: usize, seed: u64) -> Vec<i8> {
+        rand(n, seed).iter().map(|&v| (v * 127.0) as i8).collect()
+    }
+
+    /// Run `op` with `inputs` (None = omitted); outputs declared as (dtype, shape, quant).
+    pub fn run(
+        op: Op,
+        inputs: Vec<Option<In>>,
+        outputs: Vec<(DType, Vec<usize>, Option<Quantization>)>,
+    ) -> crate::error::Result<Vec<Tensor>> {
+        let mut tensors = Vec::new();
+        let mut node_in = Vec::new();
+        let mut graph_in = Vec::new();
+        let mut feed = Vec::new();
+        for i in inputs {
+            match i {
+                None => node_in.push(None),
+                Some(i) => {
+                    let mut info = TensorInfo::new(
+                        format!("t{}", tensors.len()),
+                        i.t.dtype(),
+                        i.t.shape.clone(),
+                    );
+                    info.quantization = i.q;
+                    if i.constant {
+                        info.data = Some(Arc::from(i.t.data.to_bytes()));
+                    } else {
+                        graph_in.push(tensors.len());
+                        feed.push(i.t);
+                    }
+                    node_in.push(Some(tensors.len()));
+                    tensors.push(info);
+                }
+            }
+        }
+        let mut outs = Vec::new();
+        for (d, s, qz) in outputs {
+            let mut info = TensorInfo::new(format!("t{}", tensors.len()), d, s);
+            info.quantization = qz;
+            outs.push(tensors.len());
+            tensors.push(info);
+        }
+        let sg = Subgraph {
+            tensors,
+            nodes: vec![Node {
+                op,
+                inputs: node_in,
+                outputs: outs.clone(),
+            }],
+            inputs: graph_in,
+            outputs: outs,
+            ..Default::default()
+        };
+        let g = Graph {
+            subgraphs: vec![sg],
+            ..Default::default()
+        };
+        let p = Program::new(Arc::new(g), RunLimits::default())?;
+        let mut state = Default::default();
+        // Twice, so cached preparation is exercised.
+        let first = p.run(0, feed.clone(), &mut state, None)?;
+        let second = p.run(0, feed, &mut state, None)?;
+        assert_eq!(first, second);
+        Ok(first)
+    }
+
+    pub fn f32s(t: &Tensor) -> Vec<f32> {
+        t.as_f32().map(|v| v.to_vec()).unwrap_or_default()
+    }
+
+    pub fn i8t(shape: Vec<usize>, v: Vec<i8>) -> Tensor {
+        Tensor::new(shape, Data::I8(v))
+    }
+
+    pub fn i32t(shape: Vec<usize>, v: Vec<i32>) -> Tensor {
+        Tensor::new(shape, Data::I32(v))
+    }
+
+    pub fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol * (1.0 + y.abs()), "at {i}: {x} vs {y}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+    use crate::graph::op::Op;
+
+    #[allow(clippy::too_many_arguments)]
+    fn naive_conv(
+        x: &[f32],
+        xs: [usize; 4],
+        w: &[f32],
+        ws: [usize; 4],
+        bias: Option<&[f32]>,
+        stride: (usize, usize),
+        dil: (usize, usize),
+        padding: Padding,
+    ) -> (Vec<f32>, Vec<usize>) {
+        let [n, ih, iw, ic] = xs;
+        let [oc, kh, kw, fic] = ws;
+        let groups = ic / fic;
+        let ocg = oc / groups;
+        let (oh, pt) = window(padding, ih, kh, stride.0, dil.0).unwrap();
+        let (ow, pl) = window(padding, iw, kw, stride.1, dil.1).unwrap();
+        let mut out = vec![0.0; n * oh * ow * oc];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for o in 0..oc {
+                        let g = o / ocg;
+                        let mut acc = bias.map_or(0.0, |b| b[o]);
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * stride.0 + ky * dil.0) as isize - pt as isize;
+                                let ix = (ox * stride.1 + kx * dil.1) as isize - pl as isize;
+                                if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
+                                    continue;
+                                }
+                                for c in 0..fic {
+                                    acc += x[((b * ih + iy as usize) * iw + ix as usize) * ic
+                                        + g * fic
+                                        + c]
+                                        * w[((o * kh + ky) * kw + kx) * fic + c];
+                                }
+                            }
+                        }
+                        out[((b * oh + oy) * ow + ox) * oc + o] = acc;
+                    }
+                }
+            }
+        }
+        (out, vec![n, oh, ow, oc])
+    }
+
+    fn conv_case(
+        xs: [usize; 4],
+        ws: [usize; 4],
+        stride: (usize, usize),
+        dil: (usize, usize),
+        padding: Padding,
+        constant: bool,
+    ) {
+        let x = rand(xs.iter().product(), 1);
+        let w = rand(ws.iter().product(), 2);
+        let b = rand(ws[0], 3);
+        let (want, shape) = naive_conv(&x, xs, &w, ws, Some(&b), stride, dil, padding);
+        let p = Conv2D {
+            padding,
+            stride_h: stride.0,
+            stride_w: stride.1,
+            dilation_h: dil.0,
+            dilation_w: dil.1,
+            activation: Activation::None,
+        };
+        let wt = Tensor::f32(ws.to_vec(), w);
+        let got = run(
+            Op::Conv2D(p),
+            vec![
+                Some(rt(Tensor::f32(xs.to_vec(), x))),
+                Some(if constant { cst(wt) } else { rt(wt) }),
+                Some(cst(Tensor::f32(vec![ws[0]], b))),
+            ],
+            vec![(DType::F32, shape.clone(), None)],
+        )
+        .unwrap();
+        assert_eq!(got[0].shape, shape);
+        close(&f32s(&got[0]), &want, 1e-5);
+    }
+
+    #[test]
+    fn conv_float_matches_naive() {
+        // Even kernel with SAME padding, strides 1 and 2.
+        conv_case([1, 5, 6, 3], [4, 2, 2, 3], (1, 1), (1, 1), Padding::Same, true);
+        conv_case([2, 7, 6, 3], [5, 4, 4, 3], (2, 2), (1, 1), Padding::Same, false);
+        // Dilation.
+        conv_case([1, 9, 8, 2], [3, 3, 3, 2], (1, 1), (2, 3), Padding::Same, true);
+        conv_case([1, 9, 8, 2], [3, 3, 3, 2], (1, 2), (2, 2), Padding::Valid, true);
+        // Grouped conv.
+        conv_case([1, 5, 5, 4], [6, 3, 3, 2], (1, 1), (1, 1), Padding::Same, true);
+        // 1x1 GEMM path with a tail of pixels.
+        conv_case([2, 3, 3, 5], [7, 1, 1, 5], (1, 1), (1, 1), Padding::Valid, true);
+        // Kernel larger than the input (VALID gives no output).
+        conv_case([1, 2, 2, 1], [1, 3, 3, 1], (1, 1), (1, 1), Padding::Valid, true);
+    }
+
+    #[test]
+    fn conv_rejects_bad_shapes() {
+        let p = Conv2D {
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            ..Default::default()
+        };
+        let r = run(
+            Op::Conv2D(p),
+            vec![
+                Some(rt(Tensor::f32(vec![1, 3, 3, 3], vec![0.0; 27]))),
+                Some(cst(Tensor::f32(vec![2, 1, 1, 2], vec![0.0; 4]))),
+                Some(cst(Tensor::f32(vec![3], vec![0.0; 3]))),
+            ],
+            vec![(DType::F32, vec![1, 3, 3, 2], None)],
+        );
+        assert!(r.is_err());
+    }
+
+    fn dw_naive(
+        x: &[f32],
+        xs: [usize; 4],
+        w: &[f32],
+        ws: [usize; 4],
+        stride: usize,
+        dil: usize,
+        padding: Padding,
+    ) -> (Vec<f32>, Vec<usize>) {
+        let [n, ih, iw, ic] = xs;
+        let [_, kh, kw, oc] = ws;
+        let m = oc / ic;
+        let (oh, pt) = window(padding, ih, kh, stride, dil).unwrap();
+        let (ow, pl) = window(padding, iw, kw, stride, dil).unwrap();
+        let mut out = vec![0.0; n * oh * ow * oc];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for o in 0..oc {
+                        let mut acc = 0.0;
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * stride + ky * dil) as isize - pt as isize;
+                                let ix = (ox * stride + kx * dil) as isize - pl as isize;
+                                if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
+                                    continue;
+                                }
+                                acc += x[((b * ih + iy as usize) * iw + ix as usize) * ic + o / m]
+                                    * w[(ky * kw + kx) * oc + o];
+                            }
+                        }
+                        out[((b * oh + oy) * ow + ox) * oc + o] = acc;
+                    }
+                }
+            }
+        }
+        (out, vec![n, oh, ow, oc])
+    }
+
+    #[test]
+    fn depthwise_float_matches_naive() {
+        for &(xs, ws, stride, dil, padding) in &[
+            ([1, 6, 7, 3], [1, 3, 3, 6], 1, 1, Padding::Same),
+            ([2, 8, 8, 2], [1, 2, 2, 6], 2, 1, Padding::Same),
+            ([1, 9, 9, 4], [1, 3, 3, 4], 1, 2, Padding::Same),
+            ([1, 9, 9, 4], [1, 5, 5, 4], 2, 1, Padding::Valid),
+        ] {
+            let x = rand(xs.iter().product(), 4);
+            let w = rand(ws.iter().product(), 5);
+            let (want, shape) = dw_naive(&x, xs, &w, ws, stride, dil, padding);
+            let p = DepthwiseConv2D {
+                padding,
+                stride_h: stride,
+                stride_w: stride,
+                depth_multiplier: ws[3] / xs[3],
+                dilation_h: dil,
+                dilation_w: dil,
+                activation: Activation::Relu6,
+            };
+            let got = run(
+                Op::DepthwiseConv2D(p),
+                vec![
+                    Some(rt(Tensor::f32(xs.to_vec(), x))),
+                    Some(cst(Tensor::f32(ws.to_vec(), w))),
+                    None,
+                ],
+                vec![(DType::F32, shape.clone(), None)],
+            )
+            .unwrap();
+            let want: Vec<f32> = want.iter().map(|v| v.clamp(0.0, 6.0)).collect();
+            close(&f32s(&got[0]), &want, 1e-5);
+        }
+    }
+
+    #[test]
+    fn conv_int8_per_channel_matches_reference() {
+        let xs = [1, 5, 5, 3];
+        let ws = [4, 3, 3, 3];
+        let x = rand_i8(75, 7);
+        let w = rand_i8(108, 8);
+        let bias = [100, -2000, 0, 50000];
+        let (is, izp) = (0.05f32, -3i32);
+        let wsc = [0.01f32, 0.02, 0.005, 0.2];
+        let (os, ozp) = (0.1f32, 5i32);
+        let p = Conv2D {
+            padding: Padding::Same,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            activation: Activation::None,
+        };
+        let got = run(
+            Op::Conv2D(p),
+            vec![
+                Some(q(rt(i8t(xs.to_vec(), x.clone())), vec![is], vec![izp as i64], 0)),
+                Some(q(cst(i8t(ws.to_vec(), w.clone())), wsc.to_vec(), vec![0; 4], 0)),
+                Some(cst(i32t(vec![4], bias.to_vec()))),
+            ],
+            vec![(
+                DType::I8,
+                vec![1, 5, 5, 4],
+                Some(crate::graph::Quantization::per_tensor(os, ozp as i64)),
+            )],
+        )
+        .unwrap();
+        let Data::I8(g) = &got[0].data else {
+            panic!("dtype")
+        };
+        let mut saturated = 0;
+        for oy in 0..5 {
+            for ox in 0..5 {
+                for o in 0..4 {
+                    let mut acc = bias[o];
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let iy = oy as isize + ky as isize - 1;
+                            let ix = ox as isize + kx as isize - 1;
+                            if !(0..5).contains(&iy) || !(0..5).contains(&ix) {
+                                continue;
+                            }
+                            for c in 0..3 {
+                                let xv = x[(iy as usize * 5 + ix as usize) * 3 + c] as i32;
+                                acc += (xv - izp) * w[((o * 3 + ky) * 3 + kx) * 3 + c] as i32;
+                            }
+                        }
+                    }
+                    let m = quantize_multiplier(is as f64 * wsc[o] as f64 / os as f64);
+                    let want = (m.apply(acc) + ozp).clamp(-128, 127);
+                    if want == 127 || want == -128 {
+                        saturated += 1;
+                    }
+                    assert_eq!(g[(oy * 5 + ox) * 4 + o] as i32, want);
+                }
+            }
+        }
+        assert!(saturated > 0, "the case should exercise saturation");
+    }
+
+    #[test]
+    fn transpose_conv_crops_output() {
+        // Input 3x3, stride 2, 3x3 filter, SAME: output 6x6 (LiteRT crops the
+        // 7x7 full result with pad 0 before / 1 after); also 5x5 requested.
+        for &(oh, ow, padding) in &[
+            (6, 6, Padding::Same),
+            (5, 5, Padding::Same),
+            (7, 7, Padding::Valid),
+        ] {
+            let (ih, iw, ic, oc, k, s) = (3, 3, 2, 3, 3, 2);
+            let x = rand(ih * iw * ic, 9);
+            let w = rand(oc * k * k * ic, 10);
+            let b = rand(oc, 11);
+            let (_, _) = (ow, oh);
+            let (o2, _) = window(padding, oh, k, s, 1).unwrap();
+            let pt = ((o2 - 1) * s + k).saturating_sub(oh) / 2;
+            let (o3, _) = window(padding, ow, k, s, 1).unwrap();
+            let pl = ((o3 - 1) * s + k).saturating_sub(ow) / 2;
+            let mut want = vec![0.0f32; oh * ow * oc];
+            for iy in 0..ih {
+                for ix in 0..iw {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let oy = (iy * s + ky) as isize - pt as isize;
+                            let ox = (ix * s + kx) as isize - pl as isize;
+                            if oy < 0 || ox < 0 || oy >= oh as isize || ox >= ow as isize {
+                                continue;
+                            }
+                            for o in 0..oc {
+                                for c in 0..ic {
+                                    want[(oy as usize * ow + ox as usize) * oc + o] += x
+                                        [(iy * iw + ix) * ic + c]
+                                        * w[((o * k + ky) * k + kx) * ic + c];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (i, v) in want.iter_mut().enumerate() {
+                *v += b[i % oc];
+            }
+            let p = TransposeConv {
+                padding,
+                stride_h: s,
+                stride_w: s,
+                activation: Activation::None,
+            };
+            let got = run(
+                Op::TransposeConv(p),
+                vec![
+                    Some(cst(i32t(vec![4], vec![1, oh as i32, ow as i32, oc as i32]))),
+                    Some(cst(Tensor::f32(vec![oc, k, k, ic], w.clone()))),
+                    Some(rt(Tensor::f32(vec![1, ih, iw, ic], x.clone()))),
+                    Some(cst(Tensor::f32(vec![oc], b.clone()))),
+                ],
+                vec![(DType::F32, vec![1, oh, ow, oc], None)],
+            )
+            .unwrap();
+            close(&f32s(&got[0]), &want, 1e-5);
+            if padding == Padding::Same && oh == 6 {
+                let got = run(
+                    Op::TransposeConvBias(p),
+                    vec![
+                        Some(rt(Tensor::f32(vec![1, ih, iw, ic], x))),
+                        Some(cst(Tensor::f32(vec![oc, k, k, ic], w))),
+                        Some(cst(Tensor::f32(vec![oc], b))),
+                    ],
+                    vec![(DType::F32, vec![1, 1, 1, 1], None)],
+                )
+                .unwrap();
+                assert_eq!(got[0].shape, vec![1, 6, 6, oc]);
+                close(&f32s(&got[0]), &want, 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn hybrid_conv_quantizes_input_per_batch() {
+        let xs = [2, 3, 3, 2];
+        let x = rand(36, 12);
+        let w = rand_i8(2 * 2 * 2 * 2, 13);
+        let wsc = [0.02f32, 0.03];
+        let p = Conv2D {
+            padding: Padding::Valid,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            activation: Activation::None,
+        };
+        let got = run(
+            Op::Conv2D(p),
+            vec![
+                Some(rt(Tensor::f32(xs.to_vec(), x.clone()))),
+                Some(q(cst(i8t(vec![2, 2, 2, 2], w.clone())), wsc.to_vec(), vec![0; 2], 0)),
+                None,
+            ],
+            vec![(DType::F32, vec![2, 2, 2, 2], None)],
+        )
+        .unwrap();
+        // Dequantized-weight float conv is within input quantization error.
+        let wf: Vec<f32> = w
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v as f32 * wsc[i / 8])
+            .collect();
+        let (want, _) = naive_conv(
+            &x,
+            xs,
+            &wf,
+            [2, 2, 2, 2],
+            None,
+            (1, 1),
+            (1, 1),
+            Padding::Valid,
+        );
+        for (a, b) in f32s(&got[0]).iter().zip(&want) {
+            assert!((a - b).abs() < 0.05, "{a} vs {b}");
+        }
+    }
+}
