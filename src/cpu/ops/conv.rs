@@ -357,10 +357,7 @@ pub(super) fn finish_hybrid(
         .enumerate()
         .map(|(i, &a)| {
             let ch = i % c;
-            let sf = row_scales
-                .get(i / per_batch.max(1))
-                .copied()
-                .unwrap_or(1.0);
+            let sf = row_scales.get(i / per_batch.max(1)).copied().unwrap_or(1.0);
             let ws = if w_scales.len() == 1 {
                 w_scales[0]
             } else {
@@ -474,7 +471,13 @@ fn conv_core<T: Num>(x: &[T], g: &Geom, oc: usize, fic: usize, w: &[T]) -> Vec<T
         return out;
     }
     // 1x1, stride 1, no padding, one group: a plain GEMM over the input rows.
-    if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && groups == 1 && g.oh == g.ih && g.ow == g.iw
+    if g.kh == 1
+        && g.kw == 1
+        && g.sh == 1
+        && g.sw == 1
+        && groups == 1
+        && g.oh == g.ih
+        && g.ow == g.iw
     {
         let m = g.n * npix;
         gemm_rows(x, m, k, w, oc, &mut out);
@@ -509,8 +512,7 @@ fn conv_core<T: Num>(x: &[T], g: &Geom, oc: usize, fic: usize, w: &[T]) -> Vec<T
                                 if ix < 0 || ix >= g.iw as isize {
                                     dst.iter_mut().for_each(|v| *v = T::default());
                                 } else {
-                                    let s = ((b * g.ih + iy as usize) * g.iw + ix as usize)
-                                        * g.ic
+                                    let s = ((b * g.ih + iy as usize) * g.iw + ix as usize) * g.ic
                                         + grp * fic;
                                     dst.copy_from_slice(&x[s..s + fic]);
                                 }
@@ -592,7 +594,10 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
             let (is, izp) = ctx.in_qparams(0)?;
             let (os, _) = ctx.out_qparams(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_i32(ctx, 2, oc)?;
             let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
             let mut slot = None;
@@ -616,7 +621,10 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
         Mode::Hybrid => {
             let xs = ctx.input_f32(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_f32(ctx, 2, oc)?;
             let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
             let mut slot = None;
@@ -734,7 +742,10 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
             let (is, izp) = ctx.in_qparams(0)?;
             let (os, _) = ctx.out_qparams(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_i32(ctx, 2, oc)?;
             let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
             let mut slot = None;
@@ -758,7 +769,10 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
         Mode::Hybrid => {
             let xs = ctx.input_f32(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_f32(ctx, 2, oc)?;
             let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
             let mut slot = None;
@@ -922,7 +936,10 @@ pub fn transpose_conv(
             let (is, izp) = ctx.in_qparams(xi_idx)?;
             let (os, _) = ctx.out_qparams(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_i32(ctx, bias_idx, oc)?;
             let xq = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
             let k = kh * kw * ic;
@@ -947,7 +964,10 @@ pub fn transpose_conv(
         Mode::Hybrid => {
             let xs = x.as_f32().ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
             let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_f32(ctx, bias_idx, oc)?;
             let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
             let k = kh * kw * ic;
@@ -1006,7 +1026,9 @@ pub(super) mod test_util {
     }
 
     pub fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
                 s = s
@@ -1194,17 +1216,66 @@ mod tests {
     #[test]
     fn conv_float_matches_naive() {
         // Even kernel with SAME padding, strides 1 and 2.
-        conv_case([1, 5, 6, 3], [4, 2, 2, 3], (1, 1), (1, 1), Padding::Same, true);
-        conv_case([2, 7, 6, 3], [5, 4, 4, 3], (2, 2), (1, 1), Padding::Same, false);
+        conv_case(
+            [1, 5, 6, 3],
+            [4, 2, 2, 3],
+            (1, 1),
+            (1, 1),
+            Padding::Same,
+            true,
+        );
+        conv_case(
+            [2, 7, 6, 3],
+            [5, 4, 4, 3],
+            (2, 2),
+            (1, 1),
+            Padding::Same,
+            false,
+        );
         // Dilation.
-        conv_case([1, 9, 8, 2], [3, 3, 3, 2], (1, 1), (2, 3), Padding::Same, true);
-        conv_case([1, 9, 8, 2], [3, 3, 3, 2], (1, 2), (2, 2), Padding::Valid, true);
+        conv_case(
+            [1, 9, 8, 2],
+            [3, 3, 3, 2],
+            (1, 1),
+            (2, 3),
+            Padding::Same,
+            true,
+        );
+        conv_case(
+            [1, 9, 8, 2],
+            [3, 3, 3, 2],
+            (1, 2),
+            (2, 2),
+            Padding::Valid,
+            true,
+        );
         // Grouped conv.
-        conv_case([1, 5, 5, 4], [6, 3, 3, 2], (1, 1), (1, 1), Padding::Same, true);
+        conv_case(
+            [1, 5, 5, 4],
+            [6, 3, 3, 2],
+            (1, 1),
+            (1, 1),
+            Padding::Same,
+            true,
+        );
         // 1x1 GEMM path with a tail of pixels.
-        conv_case([2, 3, 3, 5], [7, 1, 1, 5], (1, 1), (1, 1), Padding::Valid, true);
+        conv_case(
+            [2, 3, 3, 5],
+            [7, 1, 1, 5],
+            (1, 1),
+            (1, 1),
+            Padding::Valid,
+            true,
+        );
         // Kernel larger than the input (VALID gives no output).
-        conv_case([1, 2, 2, 1], [1, 3, 3, 1], (1, 1), (1, 1), Padding::Valid, true);
+        conv_case(
+            [1, 2, 2, 1],
+            [1, 3, 3, 1],
+            (1, 1),
+            (1, 1),
+            Padding::Valid,
+            true,
+        );
     }
 
     #[test]
@@ -1323,8 +1394,18 @@ mod tests {
         let got = run(
             Op::Conv2D(p),
             vec![
-                Some(q(rt(i8t(xs.to_vec(), x.clone())), vec![is], vec![izp as i64], 0)),
-                Some(q(cst(i8t(ws.to_vec(), w.clone())), wsc.to_vec(), vec![0; 4], 0)),
+                Some(q(
+                    rt(i8t(xs.to_vec(), x.clone())),
+                    vec![is],
+                    vec![izp as i64],
+                    0,
+                )),
+                Some(q(
+                    cst(i8t(ws.to_vec(), w.clone())),
+                    wsc.to_vec(),
+                    vec![0; 4],
+                    0,
+                )),
                 Some(cst(i32t(vec![4], bias.to_vec()))),
             ],
             vec![(
@@ -1462,7 +1543,12 @@ mod tests {
             Op::Conv2D(p),
             vec![
                 Some(rt(Tensor::f32(xs.to_vec(), x.clone()))),
-                Some(q(cst(i8t(vec![2, 2, 2, 2], w.clone())), wsc.to_vec(), vec![0; 2], 0)),
+                Some(q(
+                    cst(i8t(vec![2, 2, 2, 2], w.clone())),
+                    wsc.to_vec(),
+                    vec![0; 2],
+                    0,
+                )),
                 None,
             ],
             vec![(DType::F32, vec![2, 2, 2, 2], None)],

@@ -99,7 +99,10 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
         (DType::F32, DType::I8 | DType::U8) => {
             let xs = ctx.input_f32(0)?;
             let scales = weight_scales(ctx, 1, units)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_f32(ctx, 2, units)?;
             let mut slot = None;
             let pk = packed(ctx, &mut slot, || {
@@ -120,7 +123,10 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
             let (is, izp) = ctx.in_qparams(0)?;
             let (os, _) = ctx.out_qparams(0)?;
             let scales = weight_scales(ctx, 1, units)?;
-            let zps = ctx.in_quant(1).map(|q| q.zero_point.clone()).unwrap_or_default();
+            let zps = ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default();
             let bias = bias_i32(ctx, 2, units)?;
             let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
             let mut slot = None;
@@ -152,8 +158,16 @@ fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for (i, o) in out.iter_mut().enumerate() {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         *o = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -205,8 +219,12 @@ pub fn batch_matmul(ctx: &mut OpCtx, adj_x: bool, adj_y: bool) -> Result<Vec<Ten
     }
     let abatch = &a.shape[..ar - 2];
     let bbatch = &b.shape[..br - 2];
-    let ob = broadcast_batch(abatch, bbatch)
-        .ok_or_else(|| ctx.err(format!("batch dims of {:?} and {:?} differ", a.shape, b.shape)))?;
+    let ob = broadcast_batch(abatch, bbatch).ok_or_else(|| {
+        ctx.err(format!(
+            "batch dims of {:?} and {:?} differ",
+            a.shape, b.shape
+        ))
+    })?;
     let mut shape = ob.clone();
     shape.push(m);
     shape.push(n);
@@ -299,5 +317,167 @@ pub fn batch_matmul(ctx: &mut OpCtx, adj_x: bool, adj_y: bool) -> Result<Vec<Ten
             Ok(vec![Tensor::f32(shape, out)])
         }
         _ => Err(ctx.unsupported_dtype(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::test_util::*;
+    use super::*;
+    use crate::cpu::Data;
+    use crate::graph::{Op, Quantization};
+
+    #[test]
+    fn batch_matmul_broadcasts_and_adjoints() {
+        // lhs [2, 1, 3, 4] (adj_x: stored [.., 4, 3]), rhs [3, 4, 5] (adj_y: [.., 5, 4]).
+        for &(adj_x, adj_y) in &[(false, false), (true, false), (false, true), (true, true)] {
+            let (m, k, n) = (3, 4, 5);
+            let a = rand(2 * m * k, 1);
+            let b = rand(3 * k * n, 2);
+            let ash = if adj_x {
+                vec![2, 1, k, m]
+            } else {
+                vec![2, 1, m, k]
+            };
+            let bsh = if adj_y { vec![3, n, k] } else { vec![3, k, n] };
+            let got = run(
+                Op::BatchMatMul {
+                    adj_x,
+                    adj_y,
+                    asymmetric_quantize_inputs: false,
+                },
+                vec![
+                    Some(rt(Tensor::f32(ash, a.clone()))),
+                    Some(rt(Tensor::f32(bsh, b.clone()))),
+                ],
+                vec![(DType::F32, vec![2, 3, m, n], None)],
+            )
+            .unwrap();
+            assert_eq!(got[0].shape, vec![2, 3, m, n]);
+            let mut want = Vec::new();
+            for i in 0..2 {
+                for j in 0..3 {
+                    for r in 0..m {
+                        for c in 0..n {
+                            let mut s = 0.0;
+                            for t in 0..k {
+                                let av = if adj_x {
+                                    a[i * m * k + t * m + r]
+                                } else {
+                                    a[i * m * k + r * k + t]
+                                };
+                                let bv = if adj_y {
+                                    b[j * k * n + c * k + t]
+                                } else {
+                                    b[j * k * n + t * n + c]
+                                };
+                                s += av * bv;
+                            }
+                            want.push(s);
+                        }
+                    }
+                }
+            }
+            close(&f32s(&got[0]), &want, 1e-5);
+        }
+    }
+
+    #[test]
+    fn fully_connected_keep_dims_and_hybrid() {
+        let x = rand(2 * 3 * 6, 3);
+        let w = rand(4 * 6, 4);
+        let b = rand(4, 5);
+        let p = FullyConnected {
+            activation: Activation::None,
+            keep_num_dims: true,
+            asymmetric_quantize_inputs: false,
+        };
+        let got = run(
+            Op::FullyConnected(p),
+            vec![
+                Some(rt(Tensor::f32(vec![2, 3, 6], x.clone()))),
+                Some(cst(Tensor::f32(vec![4, 6], w.clone()))),
+                Some(cst(Tensor::f32(vec![4], b.clone()))),
+            ],
+            vec![(DType::F32, vec![2, 3, 4], None)],
+        )
+        .unwrap();
+        assert_eq!(got[0].shape, vec![2, 3, 4]);
+        let mut want = Vec::new();
+        for r in 0..6 {
+            for o in 0..4 {
+                let s: f32 = (0..6).map(|i| x[r * 6 + i] * w[o * 6 + i]).sum();
+                want.push(s + b[o]);
+            }
+        }
+        close(&f32s(&got[0]), &want, 1e-5);
+
+        // Hybrid: int8 weights, the input quantized per row with max|x| / 127.
+        let wq: Vec<i8> = rand(4 * 6, 6).iter().map(|v| (v * 127.0) as i8).collect();
+        let ws = 0.01f32;
+        let p = FullyConnected {
+            keep_num_dims: false,
+            ..p
+        };
+        let got = run(
+            Op::FullyConnected(p),
+            vec![
+                Some(rt(Tensor::f32(vec![6, 6], x.clone()))),
+                Some(q(
+                    cst(Tensor::new(vec![4, 6], Data::I8(wq.clone()))),
+                    vec![ws],
+                    vec![0],
+                    0,
+                )),
+                Some(cst(Tensor::f32(vec![4], b.clone()))),
+            ],
+            vec![(DType::F32, vec![6, 4], None)],
+        )
+        .unwrap();
+        let mut want = Vec::new();
+        for r in 0..6 {
+            let row = &x[r * 6..r * 6 + 6];
+            let range = row.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+            let sf = range / 127.0;
+            let qx: Vec<i32> = row
+                .iter()
+                .map(|v| (v * (127.0 / range)).round() as i32)
+                .collect();
+            for o in 0..4 {
+                let acc: i32 = (0..6).map(|i| qx[i] * wq[o * 6 + i] as i32).sum();
+                want.push(acc as f32 * sf * ws + b[o]);
+            }
+        }
+        close(&f32s(&got[0]), &want, 1e-5);
+    }
+
+    #[test]
+    fn fully_connected_int8_saturates() {
+        let p = FullyConnected::default();
+        let got = run(
+            Op::FullyConnected(p),
+            vec![
+                Some(q(
+                    rt(i8t(vec![1, 2], vec![127, -128])),
+                    vec![1.0],
+                    vec![0],
+                    0,
+                )),
+                Some(q(
+                    cst(i8t(vec![2, 2], vec![127, 0, 0, 127])),
+                    vec![1.0],
+                    vec![0],
+                    0,
+                )),
+                None,
+            ],
+            vec![(
+                DType::I8,
+                vec![1, 2],
+                Some(Quantization::per_tensor(1.0, 0)),
+            )],
+        )
+        .unwrap();
+        assert_eq!(got[0].data, Data::I8(vec![127, -128]));
     }
 }

@@ -294,3 +294,86 @@ pub fn max_unpooling(ctx: &mut OpCtx, p: &Pool2D) -> Result<Vec<Tensor>> {
     }
     Ok(vec![Tensor::f32(shape, out)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv::test_util::*;
+    use super::*;
+    use crate::graph::op::Activation;
+    use crate::graph::{Op, Quantization};
+
+    fn p(f: usize, s: usize, padding: Padding) -> Pool2D {
+        Pool2D {
+            padding,
+            stride_w: s,
+            stride_h: s,
+            filter_w: f,
+            filter_h: f,
+            activation: Activation::None,
+        }
+    }
+
+    #[test]
+    fn average_counts_only_in_bounds() {
+        // 3x3 input, 2x2 window, stride 2, SAME: out 2x2, pad 0 before.
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let got = run(
+            Op::AveragePool2D(p(2, 2, Padding::Same)),
+            vec![Some(rt(Tensor::f32(vec![1, 3, 3, 1], x)))],
+            vec![(DType::F32, vec![1, 2, 2, 1], None)],
+        )
+        .unwrap();
+        assert_eq!(f32s(&got[0]), vec![3.0, 4.5, 7.5, 9.0]);
+    }
+
+    #[test]
+    fn int8_average_rounds_away_from_zero() {
+        let x = vec![-3i8, -2, 1, 2];
+        let got = run(
+            Op::AveragePool2D(p(2, 2, Padding::Valid)),
+            vec![Some(q(rt(i8t(vec![1, 2, 2, 1], x)), vec![1.0], vec![0], 0))],
+            vec![(
+                DType::I8,
+                vec![1, 1, 1, 1],
+                Some(Quantization::per_tensor(1.0, 0)),
+            )],
+        )
+        .unwrap();
+        // sum -2, count 4: (-2 - 2) / 4 = -1.
+        assert_eq!(got[0].data, Data::I8(vec![-1]));
+    }
+
+    #[test]
+    fn argmax_then_unpool_round_trip() {
+        let x = rand(2 * 4 * 4 * 3, 3);
+        let got = run(
+            Op::MaxPoolWithArgmax(p(2, 2, Padding::Same)),
+            vec![Some(rt(Tensor::f32(vec![2, 4, 4, 3], x.clone())))],
+            vec![
+                (DType::F32, vec![2, 2, 2, 3], None),
+                (DType::I32, vec![2, 2, 2, 3], None),
+            ],
+        )
+        .unwrap();
+        let vals = f32s(&got[0]);
+        let Data::I32(idx) = &got[1].data else {
+            panic!("index dtype")
+        };
+        for (i, (&v, &id)) in vals.iter().zip(idx).enumerate() {
+            let b = i / 12;
+            assert_eq!(x[b * 48 + id as usize], v);
+            assert_eq!(id as usize % 3, i % 3);
+        }
+        let un = run(
+            Op::MaxUnpooling(p(2, 2, Padding::Same)),
+            vec![Some(rt(got[0].clone())), Some(rt(got[1].clone()))],
+            vec![(DType::F32, vec![2, 4, 4, 3], None)],
+        )
+        .unwrap();
+        let u = f32s(&un[0]);
+        for (i, &v) in u.iter().enumerate() {
+            assert!(v == 0.0 || v == x[i]);
+        }
+        assert_eq!(u.iter().filter(|v| **v != 0.0).count(), 24);
+    }
+}
