@@ -461,12 +461,10 @@ fn read_quantization(q: &Table, shape: &[usize]) -> Result<Option<Quantization>,
         let axis_ok = usize::try_from(axis).ok().filter(|&a| a < shape.len());
         match axis_ok {
             Some(a) if shape[a] == scale.len() => {}
-            _ => {
-                return Err(format!(
+            _ => return Err(format!(
                 "{} per-channel scales do not match quantized dimension {axis} of shape {shape:?}",
                 scale.len()
-            ))
-            }
+            )),
         }
     }
     if scale.iter().any(|s| !s.is_finite()) {
