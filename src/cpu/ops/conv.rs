@@ -48,46 +48,103 @@ pub(super) fn window(
 }
 
 /// out[m][n] = sum_k a[m][k] * w[k][n], with `a` row-major M x K and `w` K x N.
-/// Rows are processed four at a time so each weight row is loaded once per tile.
+///
+/// Register-tiled: four rows by `NB` columns of accumulators stay in registers over
+/// the whole K loop. On x86-64 with AVX2 a wider tile compiled for AVX2 is used; the
+/// per-element summation order is the same on every path.
 pub(super) fn gemm_rows<T: Num>(a: &[T], m: usize, k: usize, w: &[T], n: usize, out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { gemm_avx2(a, m, k, w, n, out) };
+            return;
+        }
+    }
+    gemm_impl::<T, 8>(a, m, k, w, n, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gemm_avx2<T: Num>(a: &[T], m: usize, k: usize, w: &[T], n: usize, out: &mut [T]) {
+    gemm_impl::<T, 16>(a, m, k, w, n, out)
+}
+
+#[inline(always)]
+fn gemm_impl<T: Num, const NB: usize>(
+    a: &[T],
+    m: usize,
+    k: usize,
+    w: &[T],
+    n: usize,
+    out: &mut [T],
+) {
     let out = &mut out[..m * n];
-    out.iter_mut().for_each(|v| *v = T::default());
-    if n == 0 || k == 0 {
+    let a = &a[..m * k];
+    let w = &w[..k * n];
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.iter_mut().for_each(|v| *v = T::default());
         return;
     }
     let mut i = 0;
     while i + 4 <= m {
-        let (o0, r) = out[i * n..(i + 4) * n].split_at_mut(n);
-        let (o1, r) = r.split_at_mut(n);
-        let (o2, o3) = r.split_at_mut(n);
         let a0 = &a[i * k..(i + 1) * k];
         let a1 = &a[(i + 1) * k..(i + 2) * k];
         let a2 = &a[(i + 2) * k..(i + 3) * k];
         let a3 = &a[(i + 3) * k..(i + 4) * k];
-        for (kk, wr) in w.chunks_exact(n).take(k).enumerate() {
-            let (x0, x1, x2, x3) = (a0[kk], a1[kk], a2[kk], a3[kk]);
-            for ((((wv, y0), y1), y2), y3) in wr
-                .iter()
-                .zip(o0.iter_mut())
-                .zip(o1.iter_mut())
-                .zip(o2.iter_mut())
-                .zip(o3.iter_mut())
+        let mut j0 = 0;
+        while j0 + NB <= n {
+            let mut c0 = [T::default(); NB];
+            let mut c1 = [T::default(); NB];
+            let mut c2 = [T::default(); NB];
+            let mut c3 = [T::default(); NB];
+            for ((((wr, &x0), &x1), &x2), &x3) in w[j0..]
+                .chunks(n)
+                .zip(a0)
+                .zip(a1)
+                .zip(a2)
+                .zip(a3)
             {
-                *y0 += x0 * *wv;
-                *y1 += x1 * *wv;
-                *y2 += x2 * *wv;
-                *y3 += x3 * *wv;
+                let wr = &wr[..NB];
+                for j in 0..NB {
+                    let wv = wr[j];
+                    c0[j] += x0 * wv;
+                    c1[j] += x1 * wv;
+                    c2[j] += x2 * wv;
+                    c3[j] += x3 * wv;
+                }
+            }
+            for (r, accr) in [c0, c1, c2, c3].iter().enumerate() {
+                out[(i + r) * n + j0..(i + r) * n + j0 + NB].copy_from_slice(accr);
+            }
+            j0 += NB;
+        }
+        if j0 < n {
+            let nt = n - j0;
+            let mut acc = [[T::default(); NB]; 4];
+            for kk in 0..k {
+                let wr = &w[kk * n + j0..kk * n + n];
+                let xs = [a0[kk], a1[kk], a2[kk], a3[kk]];
+                for r in 0..4 {
+                    for (j, &wv) in wr.iter().enumerate().take(nt) {
+                        acc[r][j] += xs[r] * wv;
+                    }
+                }
+            }
+            for (r, accr) in acc.iter().enumerate() {
+                out[(i + r) * n + j0..(i + r) * n + n].copy_from_slice(&accr[..nt]);
             }
         }
         i += 4;
     }
     while i < m {
         let o = &mut out[i * n..(i + 1) * n];
+        o.iter_mut().for_each(|v| *v = T::default());
         let ar = &a[i * k..(i + 1) * k];
         for (x, wr) in ar.iter().zip(w.chunks_exact(n)) {
-            if *x == T::default() {
-                continue;
-            }
             for (y, wv) in o.iter_mut().zip(wr) {
                 *y += *x * *wv;
             }
@@ -1572,6 +1629,122 @@ mod tests {
         );
         for (a, b) in f32s(&got[0]).iter().zip(&want) {
             assert!((a - b).abs() < 0.05, "{a} vs {b}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::test_util::*;
+    use super::*;
+    use crate::graph::op::Op;
+
+    /// Rough throughput of MobileNet-like layers: `cargo test --lib bench -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn conv_throughput() {
+        for &(hw, ic, oc, k, s) in &[
+            (64usize, 16usize, 96usize, 1usize, 1usize),
+            (32, 32, 192, 1, 1),
+            (16, 192, 32, 1, 1),
+            (8, 112, 672, 1, 1),
+            (128, 3, 16, 3, 2),
+            (32, 16, 16, 3, 1),
+        ] {
+            let xs = vec![1, hw, hw, ic];
+            let x = rand(hw * hw * ic, 1);
+            let w = rand(oc * k * k * ic, 2);
+            let p = Conv2D {
+                padding: Padding::Same,
+                stride_h: s,
+                stride_w: s,
+                dilation_h: 1,
+                dilation_w: 1,
+                activation: Activation::Relu6,
+            };
+            let oh = hw.div_ceil(s);
+            let t = std::time::Instant::now();
+            let reps = 20;
+            for _ in 0..reps {
+                run(
+                    Op::Conv2D(p),
+                    vec![
+                        Some(rt(Tensor::f32(xs.clone(), x.clone()))),
+                        Some(cst(Tensor::f32(vec![oc, k, k, ic], w.clone()))),
+                        None,
+                    ],
+                    vec![(DType::F32, vec![1, oh, oh, oc], None)],
+                )
+                .unwrap();
+            }
+            let el = t.elapsed().as_secs_f64() / (2 * reps) as f64;
+            let flops = 2.0 * (oh * oh * oc * k * k * ic) as f64;
+            println!(
+                "conv {hw}x{hw}x{ic} -> {oc} k{k} s{s}: {:.3} ms, {:.1} GFLOP/s",
+                el * 1e3,
+                flops / el / 1e9
+            );
+        }
+        for &(hw, c, s) in &[(64usize, 96usize, 2usize), (32, 144, 1), (16, 192, 1)] {
+            let x = rand(hw * hw * c, 1);
+            let w = rand(9 * c, 2);
+            let p = DepthwiseConv2D {
+                padding: Padding::Same,
+                stride_h: s,
+                stride_w: s,
+                depth_multiplier: 1,
+                dilation_h: 1,
+                dilation_w: 1,
+                activation: Activation::Relu6,
+            };
+            let oh = hw.div_ceil(s);
+            let t = std::time::Instant::now();
+            let reps = 20;
+            for _ in 0..reps {
+                run(
+                    Op::DepthwiseConv2D(p),
+                    vec![
+                        Some(rt(Tensor::f32(vec![1, hw, hw, c], x.clone()))),
+                        Some(cst(Tensor::f32(vec![1, 3, 3, c], w.clone()))),
+                        None,
+                    ],
+                    vec![(DType::F32, vec![1, oh, oh, c], None)],
+                )
+                .unwrap();
+            }
+            let el = t.elapsed().as_secs_f64() / (2 * reps) as f64;
+            let flops = 2.0 * (oh * oh * c * 9) as f64;
+            println!(
+                "dw {hw}x{hw}x{c} s{s}: {:.3} ms, {:.1} GFLOP/s",
+                el * 1e3,
+                flops / el / 1e9
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod gemm_bench {
+    #[test]
+    #[ignore]
+    fn gemm_speed() {
+        for &(m, k, n) in &[(4096usize, 16usize, 96usize), (1024, 32, 192), (256, 192, 32), (64, 112, 672)] {
+            let a = super::test_util::rand(m * k, 1);
+            let w = super::test_util::rand(k * n, 2);
+            let mut o = vec![0.0f32; m * n];
+            let reps = 50;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                super::gemm_rows(&a, m, k, &w, n, &mut o);
+            }
+            let el = t.elapsed().as_secs_f64() / reps as f64;
+            let t2 = std::time::Instant::now();
+            for _ in 0..reps {
+                super::gemm_impl::<f32, 8>(&a, m, k, &w, n, &mut o);
+            }
+            let el2 = t2.elapsed().as_secs_f64() / reps as f64;
+            let f = 2.0 * (m * k * n) as f64;
+            println!("gemm {m}x{k}x{n}: dispatch {:.1} GFLOP/s, sse {:.1} GFLOP/s", f / el / 1e9, f / el2 / 1e9);
         }
     }
 }
