@@ -101,12 +101,7 @@ fn gemm_impl<T: Num, const NB: usize>(
             let mut c1 = [T::default(); NB];
             let mut c2 = [T::default(); NB];
             let mut c3 = [T::default(); NB];
-            for ((((wr, &x0), &x1), &x2), &x3) in w[j0..]
-                .chunks(n)
-                .zip(a0)
-                .zip(a1)
-                .zip(a2)
-                .zip(a3)
+            for ((((wr, &x0), &x1), &x2), &x3) in w[j0..].chunks(n).zip(a0).zip(a1).zip(a2).zip(a3)
             {
                 let wr = &wr[..NB];
                 for j in 0..NB {
@@ -124,17 +119,22 @@ fn gemm_impl<T: Num, const NB: usize>(
         }
         if j0 < n {
             let nt = n - j0;
-            let mut acc = [[T::default(); NB]; 4];
+            let mut c0 = [T::default(); NB];
+            let mut c1 = [T::default(); NB];
+            let mut c2 = [T::default(); NB];
+            let mut c3 = [T::default(); NB];
             for kk in 0..k {
                 let wr = &w[kk * n + j0..kk * n + n];
-                let xs = [a0[kk], a1[kk], a2[kk], a3[kk]];
-                for r in 0..4 {
-                    for (j, &wv) in wr.iter().enumerate().take(nt) {
-                        acc[r][j] += xs[r] * wv;
-                    }
+                let (x0, x1, x2, x3) = (a0[kk], a1[kk], a2[kk], a3[kk]);
+                for j in 0..nt.min(NB) {
+                    let wv = wr[j];
+                    c0[j] += x0 * wv;
+                    c1[j] += x1 * wv;
+                    c2[j] += x2 * wv;
+                    c3[j] += x3 * wv;
                 }
             }
-            for (r, accr) in acc.iter().enumerate() {
+            for (r, accr) in [c0, c1, c2, c3].iter().enumerate() {
                 out[(i + r) * n + j0..(i + r) * n + n].copy_from_slice(&accr[..nt]);
             }
         }
@@ -143,10 +143,11 @@ fn gemm_impl<T: Num, const NB: usize>(
     while i < m {
         let o = &mut out[i * n..(i + 1) * n];
         o.iter_mut().for_each(|v| *v = T::default());
-        let ar = &a[i * k..(i + 1) * k];
-        for (x, wr) in ar.iter().zip(w.chunks_exact(n)) {
-            for (y, wv) in o.iter_mut().zip(wr) {
-                *y += *x * *wv;
+        for kk in 0..k {
+            let x = a[i * k + kk];
+            let wr = &w[kk * n..kk * n + n];
+            for j in 0..n {
+                o[j] += x * wr[j];
             }
         }
         i += 1;
@@ -701,6 +702,25 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
 
 /// Depthwise accumulators [N, OH, OW, OC] with OC = IC * M, channel innermost.
 fn depthwise_core<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { depthwise_avx2(x, g, m, w) };
+        }
+    }
+    depthwise_generic(x, g, m, w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+    depthwise_generic(x, g, m, w)
+}
+
+/// Portable depthwise loop: per tap, an axpy over the contiguous channels.
+#[inline(always)]
+fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
     let oc = g.ic * m;
     let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
     if oc == 0 {
@@ -725,8 +745,10 @@ fn depthwise_core<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
                         let xr = &x[s..s + g.ic];
                         let wr = &w[(ky * g.kw + kx) * oc..(ky * g.kw + kx + 1) * oc];
                         if m == 1 {
-                            for ((a, &xv), &wv) in acc.iter_mut().zip(xr).zip(wr) {
-                                *a += xv * wv;
+                            let n = acc.len();
+                            let (xr, wr) = (&xr[..n], &wr[..n]);
+                            for j in 0..n {
+                                acc[j] += xr[j] * wr[j];
                             }
                         } else {
                             for ((ac, &xv), wc) in
@@ -877,8 +899,8 @@ fn transpose_core<T: Num>(x: &[T], g: &Geom, oc: usize, w: &[T]) -> Vec<T> {
                                 continue;
                             }
                             let wr = &w[wb + c * oc..wb + (c + 1) * oc];
-                            for (a, &wv) in orow.iter_mut().zip(wr) {
-                                *a += xv * wv;
+                            for j in 0..oc {
+                                orow[j] += xv * wr[j];
                             }
                         }
                     }
@@ -1728,7 +1750,12 @@ mod gemm_bench {
     #[test]
     #[ignore]
     fn gemm_speed() {
-        for &(m, k, n) in &[(4096usize, 16usize, 96usize), (1024, 32, 192), (256, 192, 32), (64, 112, 672)] {
+        for &(m, k, n) in &[
+            (4096usize, 16usize, 96usize),
+            (1024, 32, 192),
+            (256, 192, 32),
+            (64, 112, 672),
+        ] {
             let a = super::test_util::rand(m * k, 1);
             let w = super::test_util::rand(k * n, 2);
             let mut o = vec![0.0f32; m * n];
@@ -1744,7 +1771,55 @@ mod gemm_bench {
             }
             let el2 = t2.elapsed().as_secs_f64() / reps as f64;
             let f = 2.0 * (m * k * n) as f64;
-            println!("gemm {m}x{k}x{n}: dispatch {:.1} GFLOP/s, sse {:.1} GFLOP/s", f / el / 1e9, f / el2 / 1e9);
+            println!(
+                "gemm {m}x{k}x{n}: dispatch {:.1} GFLOP/s, sse {:.1} GFLOP/s",
+                f / el / 1e9,
+                f / el2 / 1e9
+            );
         }
+    }
+}
+
+#[cfg(test)]
+mod dw_bench {
+    #[test]
+    #[ignore]
+    fn dw_speed() {
+        let (hw, c) = (32usize, 144usize);
+        let g = super::Geom {
+            n: 1,
+            ih: hw,
+            iw: hw,
+            ic: c,
+            oh: hw,
+            ow: hw,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            dh: 1,
+            dw: 1,
+            pt: 1,
+            pl: 1,
+        };
+        let x = super::test_util::rand(hw * hw * c, 1);
+        let w = super::test_util::rand(9 * c, 2);
+        let reps = 50;
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(super::depthwise_core(&x, &g, 1, &w));
+        }
+        let a = t.elapsed().as_secs_f64() / reps as f64;
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            std::hint::black_box(super::depthwise_generic(&x, &g, 1, &w));
+        }
+        let b = t.elapsed().as_secs_f64() / reps as f64;
+        let f = 2.0 * (hw * hw * c * 9) as f64;
+        println!(
+            "dw blocked {:.1} GFLOP/s, generic {:.1} GFLOP/s",
+            f / a / 1e9,
+            f / b / 1e9
+        );
     }
 }
