@@ -684,7 +684,9 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
                 .map(|q| q.zero_point.clone())
                 .unwrap_or_default();
             let bias = bias_f32(ctx, 2, oc)?;
-            let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
+            // LiteRT's per-channel hybrid conv quantizes each batch asymmetrically;
+            // the per-tensor one symmetrically.
+            let (xq, sf) = quantize_rows(xs, ih * iw * ic, ws.len() > 1);
             let mut slot = None;
             let pk = prepared(ctx, 1, &mut slot, || {
                 let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
@@ -853,7 +855,8 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
                 .map(|q| q.zero_point.clone())
                 .unwrap_or_default();
             let bias = bias_f32(ctx, 2, oc)?;
-            let (xq, sf) = quantize_rows(xs, ih * iw * ic, false);
+            // LiteRT's hybrid depthwise quantizes each batch asymmetrically.
+            let (xq, sf) = quantize_rows(xs, ih * iw * ic, true);
             let mut slot = None;
             let pk = prepared(ctx, 1, &mut slot, || {
                 let wi = widen_weights(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
