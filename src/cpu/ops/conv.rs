@@ -17,9 +17,21 @@ use std::ops::{AddAssign, Mul};
 pub(super) trait Num:
     Copy + Default + PartialEq + Mul<Output = Self> + AddAssign + Send + Sync + 'static
 {
+    /// self + a * b (wrapping for integers, so loops vectorize with overflow checks on).
+    fn madd(self, a: Self, b: Self) -> Self;
 }
-impl Num for f32 {}
-impl Num for i32 {}
+impl Num for f32 {
+    #[inline(always)]
+    fn madd(self, a: f32, b: f32) -> f32 {
+        self + a * b
+    }
+}
+impl Num for i32 {
+    #[inline(always)]
+    fn madd(self, a: i32, b: i32) -> i32 {
+        self.wrapping_add(a.wrapping_mul(b))
+    }
+}
 
 /// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
 pub(super) fn window(
@@ -106,10 +118,10 @@ fn gemm_impl<T: Num, const NB: usize>(
                 let wr = &wr[..NB];
                 for j in 0..NB {
                     let wv = wr[j];
-                    c0[j] += x0 * wv;
-                    c1[j] += x1 * wv;
-                    c2[j] += x2 * wv;
-                    c3[j] += x3 * wv;
+                    c0[j] = c0[j].madd(x0, wv);
+                    c1[j] = c1[j].madd(x1, wv);
+                    c2[j] = c2[j].madd(x2, wv);
+                    c3[j] = c3[j].madd(x3, wv);
                 }
             }
             for (r, accr) in [c0, c1, c2, c3].iter().enumerate() {
@@ -128,10 +140,10 @@ fn gemm_impl<T: Num, const NB: usize>(
                 let (x0, x1, x2, x3) = (a0[kk], a1[kk], a2[kk], a3[kk]);
                 for j in 0..nt.min(NB) {
                     let wv = wr[j];
-                    c0[j] += x0 * wv;
-                    c1[j] += x1 * wv;
-                    c2[j] += x2 * wv;
-                    c3[j] += x3 * wv;
+                    c0[j] = c0[j].madd(x0, wv);
+                    c1[j] = c1[j].madd(x1, wv);
+                    c2[j] = c2[j].madd(x2, wv);
+                    c3[j] = c3[j].madd(x3, wv);
                 }
             }
             for (r, accr) in [c0, c1, c2, c3].iter().enumerate() {
@@ -147,7 +159,7 @@ fn gemm_impl<T: Num, const NB: usize>(
             let x = a[i * k + kk];
             let wr = &w[kk * n..kk * n + n];
             for j in 0..n {
-                o[j] += x * wr[j];
+                o[j] = o[j].madd(x, wr[j]);
             }
         }
         i += 1;
@@ -750,14 +762,14 @@ fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
                             let n = acc.len();
                             let (xr, wr) = (&xr[..n], &wr[..n]);
                             for j in 0..n {
-                                acc[j] += xr[j] * wr[j];
+                                acc[j] = acc[j].madd(xr[j], wr[j]);
                             }
                         } else {
                             for ((ac, &xv), wc) in
                                 acc.chunks_exact_mut(m).zip(xr).zip(wr.chunks_exact(m))
                             {
                                 for (a, &wv) in ac.iter_mut().zip(wc) {
-                                    *a += xv * wv;
+                                    *a = (*a).madd(xv, wv);
                                 }
                             }
                         }
@@ -903,7 +915,7 @@ fn transpose_core<T: Num>(x: &[T], g: &Geom, oc: usize, w: &[T]) -> Vec<T> {
                             }
                             let wr = &w[wb + c * oc..wb + (c + 1) * oc];
                             for j in 0..oc {
-                                orow[j] += xv * wr[j];
+                                orow[j] = orow[j].madd(xv, wr[j]);
                             }
                         }
                     }
@@ -1773,7 +1785,16 @@ mod gemm_bench {
                 super::gemm_impl::<f32, 8>(&a, m, k, &w, n, &mut o);
             }
             let el2 = t2.elapsed().as_secs_f64() / reps as f64;
+            let ai: Vec<i32> = a.iter().map(|v| (v * 100.0) as i32).collect();
+            let wi: Vec<i32> = w.iter().map(|v| (v * 100.0) as i32).collect();
+            let mut oi = vec![0i32; m * n];
+            let t3 = std::time::Instant::now();
+            for _ in 0..reps {
+                super::gemm_rows(&ai, m, k, &wi, n, &mut oi);
+            }
+            let el3 = t3.elapsed().as_secs_f64() / reps as f64;
             let f = 2.0 * (m * k * n) as f64;
+            println!("gemm i32 {:.1} GOP/s", f / el3 / 1e9);
             println!(
                 "gemm {m}x{k}x{n}: dispatch {:.1} GFLOP/s, sse {:.1} GFLOP/s",
                 f / el / 1e9,
