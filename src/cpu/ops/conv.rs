@@ -381,16 +381,14 @@ pub(super) fn requantize(
     let (os, ozp) = ctx.out_qparams(0)?;
     let (lo, hi) = activation_range(act, os, ozp, dtype);
     let c = mult.len().max(1);
-    let v: Vec<i32> = acc
-        .iter()
-        .enumerate()
-        .map(|(i, &a)| {
-            let ch = i % c;
-            let a = a.wrapping_add(bias.map_or(0, |b| b[ch]));
+    let mut v = Vec::with_capacity(acc.len());
+    for row in acc.chunks(c) {
+        for (ch, &a) in row.iter().enumerate() {
+            let a = a.wrapping_add(bias.and_then(|b| b.get(ch)).copied().unwrap_or(0));
             let m = mult.get(ch).copied().unwrap_or_default();
-            m.apply(a).saturating_add(ozp).clamp(lo, hi)
-        })
-        .collect();
+            v.push(m.apply(a).saturating_add(ozp).clamp(lo, hi));
+        }
+    }
     int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
 }
 
@@ -423,27 +421,32 @@ pub(super) fn finish_hybrid(
 ) -> Vec<f32> {
     let (lo, hi) = float_range(act);
     let c = channels.max(1);
-    acc.iter()
-        .enumerate()
-        .map(|(i, &a)| {
-            let ch = i % c;
-            let sf = row_scales.get(i / per_batch.max(1)).copied().unwrap_or(1.0);
-            let ws = if w_scales.len() == 1 {
+    let ws: Vec<f32> = (0..c)
+        .map(|ch| {
+            if w_scales.len() == 1 {
                 w_scales[0]
             } else {
                 w_scales.get(ch).copied().unwrap_or(0.0)
-            };
-            let mut v = if dw_order {
-                a as f32 * (ws * sf)
-            } else {
-                a as f32 * ws * sf
-            };
-            if let Some(b) = bias {
-                v += b[ch];
             }
-            v.max(lo).min(hi)
         })
-        .collect()
+        .collect();
+    let zero = vec![0.0f32; c];
+    let bias = bias.filter(|b| b.len() == c).unwrap_or(&zero);
+    let mut out = Vec::with_capacity(acc.len());
+    for (bi, batch) in acc.chunks(per_batch.max(1)).enumerate() {
+        let sf = row_scales.get(bi).copied().unwrap_or(1.0);
+        for row in batch.chunks(c) {
+            for (((&a, &w), &b), _) in row.iter().zip(&ws).zip(bias).zip(0..c) {
+                let v = if dw_order {
+                    a as f32 * (w * sf)
+                } else {
+                    a as f32 * w * sf
+                };
+                out.push((v + b).max(lo).min(hi));
+            }
+        }
+    }
+    out
 }
 
 /// Spatial geometry of a convolution.
