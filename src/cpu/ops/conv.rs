@@ -499,18 +499,43 @@ fn is_const(ctx: &OpCtx, i: usize) -> bool {
         .is_some_and(|t| t.data.is_some())
 }
 
-/// Prepared data: cached when the weights are constant, built per call otherwise.
-fn prepared<'a, T: Send + Sync + 'static>(
+/// Prepared data remembered with the weight values it was built from.
+struct Keyed<T> {
+    key: Data,
+    val: T,
+}
+
+/// Prepared data for the weights at input `weight_input`: cached once when they are
+/// a model constant; when they are computed (e.g. DEQUANTIZE of a float16 constant)
+/// the first build is cached with a copy of the weights and reused while they stay
+/// equal, otherwise rebuilt into `slot` for this call.
+pub(super) fn prepared<'a, T: Send + Sync + 'static>(
     ctx: &OpCtx<'a>,
     weight_input: usize,
     slot: &'a mut Option<T>,
     build: impl FnOnce() -> Result<T>,
 ) -> Result<&'a T> {
     if is_const(ctx, weight_input) {
-        ctx.cached(build)
-    } else {
-        Ok(slot.insert(build()?))
+        return ctx.cached(build);
     }
+    let w = ctx.input(weight_input)?;
+    let mut build = Some(build);
+    let c: &Keyed<T> = ctx.cached(|| {
+        let b = build
+            .take()
+            .ok_or_else(|| ctx.err("weights prepared twice"))?;
+        Ok(Keyed {
+            key: w.data.clone(),
+            val: b()?,
+        })
+    })?;
+    if c.key == w.data {
+        return Ok(&c.val);
+    }
+    let b = build
+        .take()
+        .ok_or_else(|| ctx.err("weights prepared twice"))?;
+    Ok(slot.insert(b()?))
 }
 
 /// Packed conv weights: per group `[K][OCg]`, plus requantization multipliers.

@@ -2,7 +2,7 @@
 
 use super::conv::{
     bias_f32, bias_i32, channel_multipliers, check_act, finish_float, finish_hybrid, gemm_rows,
-    int_tensor, quantize_rows, requantize, weight_scales, widen, widen_weights,
+    int_tensor, prepared, quantize_rows, requantize, weight_scales, widen, widen_weights,
 };
 use super::OpCtx;
 use crate::cpu::quant::{quantize_multiplier, Multiplier};
@@ -27,24 +27,12 @@ fn transpose<T: Copy + Default>(src: &[T], rows: usize, cols: usize) -> Vec<T> {
     out
 }
 
-fn weights_const(ctx: &OpCtx) -> bool {
-    ctx.input_infos
-        .get(1)
-        .copied()
-        .flatten()
-        .is_some_and(|t| t.data.is_some())
-}
-
 fn packed<'a, T: Send + Sync + 'static>(
     ctx: &OpCtx<'a>,
     slot: &'a mut Option<PackedFc<T>>,
     build: impl FnOnce() -> Result<PackedFc<T>>,
 ) -> Result<&'a PackedFc<T>> {
-    if weights_const(ctx) {
-        ctx.cached(build)
-    } else {
-        Ok(slot.insert(build()?))
-    }
+    prepared(ctx, 1, slot, build)
 }
 
 /// Kernel of fully_connected: input flattened to [batch, in], weights [out, in],
