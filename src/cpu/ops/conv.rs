@@ -381,15 +381,86 @@ pub(super) fn requantize(
     let (os, ozp) = ctx.out_qparams(0)?;
     let (lo, hi) = activation_range(act, os, ozp, dtype);
     let c = mult.len().max(1);
-    let mut v = Vec::with_capacity(acc.len());
-    for row in acc.chunks(c) {
-        for (ch, &a) in row.iter().enumerate() {
-            let a = a.wrapping_add(bias.and_then(|b| b.get(ch)).copied().unwrap_or(0));
-            let m = mult.get(ch).copied().unwrap_or_default();
-            v.push(m.apply(a).saturating_add(ozp).clamp(lo, hi));
+    let mut p = RequantParams {
+        bias: vec![0; c],
+        mant: vec![0; c],
+        left: vec![1; c],
+        right: vec![0; c],
+        ozp,
+        lo,
+        hi,
+    };
+    for ch in 0..c {
+        p.bias[ch] = bias.and_then(|b| b.get(ch)).copied().unwrap_or(0);
+        let m = mult.get(ch).copied().unwrap_or_default();
+        p.mant[ch] = m.mantissa as i64;
+        p.left[ch] = 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32);
+        p.right[ch] = (-m.shift).clamp(0, 31);
+    }
+    let mut v = vec![0i32; acc.len()];
+    requant_all(acc, &p, &mut v);
+    int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
+}
+
+/// Per-channel requantization constants, laid out for a branch-free loop.
+struct RequantParams {
+    bias: Vec<i32>,
+    mant: Vec<i64>,
+    left: Vec<i32>,
+    right: Vec<i32>,
+    ozp: i32,
+    lo: i32,
+    hi: i32,
+}
+
+fn requant_all(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { requant_avx2(acc, p, out) };
+            return;
         }
     }
-    int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
+    requant_impl(acc, p, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn requant_avx2(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    requant_impl(acc, p, out)
+}
+
+/// MultiplyByQuantizedMultiplier + zero point + clamp, written without branches
+/// (the mantissa is never i32::MIN, so the doubling high multiply cannot saturate).
+#[inline(always)]
+fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    let c = p.mant.len();
+    if c == 0 {
+        return;
+    }
+    let (bias, mant, left, right) = (&p.bias[..c], &p.mant[..c], &p.left[..c], &p.right[..c]);
+    for (row, orow) in acc.chunks(c).zip(out.chunks_mut(c)) {
+        let n = row.len().min(orow.len());
+        for j in 0..n {
+            let x = row[j].wrapping_add(bias[j]).wrapping_mul(left[j]);
+            let ab = x as i64 * mant[j];
+            let nudge = if ab >= 0 {
+                1i64 << 30
+            } else {
+                1 - (1i64 << 30)
+            };
+            let v = ab + nudge;
+            // Division by 2^31 truncating toward zero.
+            let hm = ((v + ((v >> 63) & ((1i64 << 31) - 1))) >> 31) as i32;
+            let r = right[j];
+            let mask = ((1i64 << r) - 1) as i32;
+            let rem = hm & mask;
+            let thr = (mask >> 1) + (hm >> 31 & 1);
+            let q = (hm >> r) + (rem > thr) as i32;
+            orow[j] = q.saturating_add(p.ozp).clamp(p.lo, p.hi);
+        }
+    }
 }
 
 /// Add bias and clamp float results in place.
@@ -1873,5 +1944,50 @@ mod dw_bench {
             f / a / 1e9,
             f / b / 1e9
         );
+    }
+}
+
+#[cfg(test)]
+mod requant_tests {
+    use super::*;
+
+    #[test]
+    fn branch_free_requant_matches_reference() {
+        let mults = [1e-6, 0.00123, 0.3, 0.5, 0.9999, 1.0, 1.7, 3.5, 100.0];
+        let vals: Vec<i32> = super::test_util::rand(4000, 7)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match i % 4 {
+                0 => (v * 1e9) as i32,
+                1 => (v * 1e4) as i32,
+                2 => (v * 50.0) as i32,
+                _ => [i32::MIN, i32::MAX, -1, 0, 1][i % 5],
+            })
+            .collect();
+        let ms: Vec<Multiplier> = mults.iter().map(|&m| quantize_multiplier(m)).collect();
+        let c = ms.len();
+        let p = RequantParams {
+            bias: (0..c as i32).map(|i| i * 1000 - 3000).collect(),
+            mant: ms.iter().map(|m| m.mantissa as i64).collect(),
+            left: ms
+                .iter()
+                .map(|m| 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32))
+                .collect(),
+            right: ms.iter().map(|m| (-m.shift).clamp(0, 31)).collect(),
+            ozp: -5,
+            lo: -128,
+            hi: 127,
+        };
+        let n = vals.len() / c * c;
+        let mut out = vec![0; n];
+        requant_all(&vals[..n], &p, &mut out);
+        for i in 0..n {
+            let ch = i % c;
+            let want = ms[ch]
+                .apply(vals[i].wrapping_add(p.bias[ch]))
+                .saturating_add(-5)
+                .clamp(-128, 127);
+            assert_eq!(out[i], want, "value {} multiplier {}", vals[i], mults[ch]);
+        }
     }
 }
