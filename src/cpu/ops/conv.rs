@@ -444,21 +444,21 @@ fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
         let n = row.len().min(orow.len());
         for j in 0..n {
             let x = row[j].wrapping_add(bias[j]).wrapping_mul(left[j]);
-            let ab = x as i64 * mant[j];
+            let ab = (x as i64).wrapping_mul(mant[j]);
             let nudge = if ab >= 0 {
                 1i64 << 30
             } else {
                 1 - (1i64 << 30)
             };
-            let v = ab + nudge;
+            let v = ab.wrapping_add(nudge);
             // Division by 2^31 truncating toward zero.
-            let hm = ((v + ((v >> 63) & ((1i64 << 31) - 1))) >> 31) as i32;
-            let r = right[j];
-            let mask = ((1i64 << r) - 1) as i32;
+            let hm = (v.wrapping_add((v >> 63) & ((1i64 << 31) - 1)) >> 31) as i32;
+            let r = right[j] as u32;
+            let mask = (1i64.wrapping_shl(r) - 1) as i32;
             let rem = hm & mask;
-            let thr = (mask >> 1) + (hm >> 31 & 1);
-            let q = (hm >> r) + (rem > thr) as i32;
-            orow[j] = q.saturating_add(p.ozp).clamp(p.lo, p.hi);
+            let thr = (mask >> 1).wrapping_add((hm >> 31) & 1);
+            let q = hm.wrapping_shr(r).wrapping_add((rem > thr) as i32);
+            orow[j] = q.saturating_add(p.ozp).max(p.lo).min(p.hi);
         }
     }
 }
