@@ -380,7 +380,10 @@ pub(super) fn requantize(
     let dtype = ctx.out_dtype(0)?;
     let (os, ozp) = ctx.out_qparams(0)?;
     let (lo, hi) = activation_range(act, os, ozp, dtype);
-    let c = mult.len().max(1);
+    // Parameters repeat with the channel; a period of at least 256 elements keeps the
+    // loop long enough to vectorize when there are few channels.
+    let nch = mult.len().max(1);
+    let c = nch * 256usize.div_ceil(nch);
     let mut p = RequantParams {
         bias: vec![0; c],
         mant: vec![0; c],
@@ -390,12 +393,13 @@ pub(super) fn requantize(
         lo,
         hi,
     };
-    for ch in 0..c {
-        p.bias[ch] = bias.and_then(|b| b.get(ch)).copied().unwrap_or(0);
+    for i in 0..c {
+        let ch = i % nch;
+        p.bias[i] = bias.and_then(|b| b.get(ch)).copied().unwrap_or(0);
         let m = mult.get(ch).copied().unwrap_or_default();
-        p.mant[ch] = m.mantissa as i64;
-        p.left[ch] = 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32);
-        p.right[ch] = (-m.shift).clamp(0, 31);
+        p.mant[i] = m.mantissa;
+        p.left[i] = 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32);
+        p.right[i] = (-m.shift).clamp(0, 31);
     }
     let mut v = vec![0i32; acc.len()];
     requant_all(acc, &p, &mut v);
@@ -405,7 +409,7 @@ pub(super) fn requantize(
 /// Per-channel requantization constants, laid out for a branch-free loop.
 struct RequantParams {
     bias: Vec<i32>,
-    mant: Vec<i64>,
+    mant: Vec<i32>,
     left: Vec<i32>,
     right: Vec<i32>,
     ozp: i32,
@@ -425,12 +429,6 @@ fn requant_all(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
     requant_impl(acc, p, out)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn requant_avx2(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
-    requant_impl(acc, p, out)
-}
-
 /// MultiplyByQuantizedMultiplier + zero point + clamp, written without branches
 /// (the mantissa is never i32::MIN, so the doubling high multiply cannot saturate).
 #[inline(always)]
@@ -440,11 +438,18 @@ fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
         return;
     }
     let (bias, mant, left, right) = (&p.bias[..c], &p.mant[..c], &p.left[..c], &p.right[..c]);
+    // clamp(q + zp, lo, hi) == clamp(q, lo - zp, hi - zp) + zp without overflow.
+    let (lo, hi) = (
+        (p.lo as i64 - p.ozp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        (p.hi as i64 - p.ozp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+    );
     for (row, orow) in acc.chunks(c).zip(out.chunks_mut(c)) {
-        let n = row.len().min(orow.len());
+        let n = row.len().min(orow.len()).min(c);
+        let (row, orow) = (&row[..n], &mut orow[..n]);
+        let (bias, mant, left, right) = (&bias[..n], &mant[..n], &left[..n], &right[..n]);
         for j in 0..n {
             let x = row[j].wrapping_add(bias[j]).wrapping_mul(left[j]);
-            let ab = (x as i64).wrapping_mul(mant[j]);
+            let ab = (x as i64).wrapping_mul(mant[j] as i64);
             let nudge = if ab >= 0 {
                 1i64 << 30
             } else {
@@ -458,7 +463,7 @@ fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
             let rem = hm & mask;
             let thr = (mask >> 1).wrapping_add((hm >> 31) & 1);
             let q = hm.wrapping_shr(r).wrapping_add((rem > thr) as i32);
-            orow[j] = q.saturating_add(p.ozp).max(p.lo).min(p.hi);
+            orow[j] = q.max(lo).min(hi).wrapping_add(p.ozp);
         }
     }
 }
@@ -1968,7 +1973,7 @@ mod requant_tests {
         let c = ms.len();
         let p = RequantParams {
             bias: (0..c as i32).map(|i| i * 1000 - 3000).collect(),
-            mant: ms.iter().map(|m| m.mantissa as i64).collect(),
+            mant: ms.iter().map(|m| m.mantissa).collect(),
             left: ms
                 .iter()
                 .map(|m| 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32))
