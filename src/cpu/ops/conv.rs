@@ -429,6 +429,12 @@ fn requant_all(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
     requant_impl(acc, p, out)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn requant_avx2(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    requant_impl(acc, p, out)
+}
+
 /// MultiplyByQuantizedMultiplier + zero point + clamp, written without branches
 /// (the mantissa is never i32::MIN, so the doubling high multiply cannot saturate).
 #[inline(always)]
