@@ -24,10 +24,7 @@ pub fn fold_constants(graph: &Graph) -> Result<Graph> {
     let mut out = graph.clone();
     for sg in &mut out.subgraphs {
         // Repeat until nothing changes: a DEQUANTIZE may read a DENSIFY output.
-        loop {
-            let Some(n) = (0..sg.nodes.len()).find(|&n| foldable(sg, n)) else {
-                break;
-            };
+        while let Some(n) = (0..sg.nodes.len()).find(|&n| foldable(sg, n)) {
             let node = sg.nodes[n].clone();
             let single = Graph {
                 subgraphs: vec![Subgraph {

@@ -29,3 +29,5 @@ pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<Pipe
     list.push((options, d.clone(), c.clone()));
     Ok((d, c))
 }
+#[cfg(test)]
+mod shader_tests;

@@ -15,6 +15,23 @@ use std::sync::{Arc, Mutex};
 pub const SHADERS: &[(&str, &str)] = &[
     ("unary", include_str!("../../shaders/unary.wgsl")),
     ("binary", include_str!("../../shaders/binary.wgsl")),
+    ("conv2d", include_str!("../../shaders/conv2d.wgsl")),
+    (
+        "depthwise_conv2d",
+        include_str!("../../shaders/depthwise_conv2d.wgsl"),
+    ),
+    (
+        "transpose_conv",
+        include_str!("../../shaders/transpose_conv.wgsl"),
+    ),
+    ("matmul", include_str!("../../shaders/matmul.wgsl")),
+    ("pool", include_str!("../../shaders/pool.wgsl")),
+    ("reduce", include_str!("../../shaders/reduce.wgsl")),
+    ("cumsum", include_str!("../../shaders/cumsum.wgsl")),
+    ("softmax", include_str!("../../shaders/softmax.wgsl")),
+    ("resize", include_str!("../../shaders/resize.wgsl")),
+    ("copy", include_str!("../../shaders/copy.wgsl")),
+    ("gather", include_str!("../../shaders/gather.wgsl")),
 ];
 
 /// Storage precision of a compiled kernel.

@@ -63,8 +63,8 @@ pub fn support_unary(node: &Node, sg: &Subgraph, u: Unary) -> Result<(), String>
 /// Support check for binary ops.
 pub fn support_binary(node: &Node, sg: &Subgraph, b: Binary) -> Result<(), String> {
     binary_code(b).ok_or_else(|| "comparisons and logical ops run on the CPU".to_string())?;
-    if let Op2::Activation(act) = activation_of(node) {
-        clamp_range(act).ok_or_else(|| format!("fused {act:?} runs on the CPU"))?;
+    if let crate::graph::Op::Binary(_, act) = &node.op {
+        clamp_range(*act).ok_or_else(|| format!("fused {act:?} runs on the CPU"))?;
     }
     float_io(node, sg)
 }
@@ -72,18 +72,6 @@ pub fn support_binary(node: &Node, sg: &Subgraph, b: Binary) -> Result<(), Strin
 /// Support check for PRELU.
 pub fn support_prelu(node: &Node, sg: &Subgraph) -> Result<(), String> {
     float_io(node, sg)
-}
-
-enum Op2 {
-    Activation(Activation),
-    None,
-}
-
-fn activation_of(node: &Node) -> Op2 {
-    match &node.op {
-        crate::graph::Op::Binary(_, act) => Op2::Activation(*act),
-        _ => Op2::None,
-    }
 }
 
 /// Lower a unary op.

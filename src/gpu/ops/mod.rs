@@ -1,7 +1,15 @@
 //! GPU lowerings: for each op family, a support check that says why not, and a
 //! lowering that records dispatches into a [`ProgramBuilder`].
 
+mod conv;
 mod elementwise;
+mod gather;
+mod layout;
+mod matmul;
+mod normalize;
+mod pool;
+mod reduce;
+mod resize;
 
 use super::program::{BufId, DispatchSpec, ProgramBuilder};
 use crate::error::{Error, Result};
@@ -45,6 +53,37 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
         Op::Unary(u) => elementwise::support_unary(node, sg, *u),
         Op::Binary(b, _) => elementwise::support_binary(node, sg, *b),
         Op::Prelu => elementwise::support_prelu(node, sg),
+        Op::Conv2D(_)
+        | Op::DepthwiseConv2D(_)
+        | Op::TransposeConv(_)
+        | Op::TransposeConvBias(_) => conv::support(node, sg),
+        Op::FullyConnected(_) | Op::BatchMatMul { .. } => matmul::support(node, sg),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) => pool::support(node, sg),
+        Op::Reduce { .. } | Op::Cumsum { .. } => reduce::support(node, sg),
+        Op::Softmax { .. } | Op::LogSoftmax | Op::L2Normalization(_) => {
+            normalize::support(node, sg)
+        }
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => resize::support(node, sg),
+        Op::Reshape { .. }
+        | Op::Squeeze { .. }
+        | Op::ExpandDims
+        | Op::Concatenation { .. }
+        | Op::Split { .. }
+        | Op::SplitV { .. }
+        | Op::Slice
+        | Op::StridedSlice(_)
+        | Op::Transpose
+        | Op::Tile
+        | Op::Pack { .. }
+        | Op::Unpack { .. }
+        | Op::Pad
+        | Op::PadV2
+        | Op::MirrorPad { .. }
+        | Op::DepthToSpace { .. }
+        | Op::SpaceToDepth { .. }
+        | Op::BroadcastTo
+        | Op::ReverseV2 => layout::support(node, sg),
+        Op::Gather { .. } => gather::support(node, sg),
         op => Err(format!("{} has no GPU kernel", op.name())),
     }
 }
@@ -55,6 +94,35 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::Unary(u) => elementwise::lower_unary(ctx, *u),
         Op::Binary(b, act) => elementwise::lower_binary(ctx, *b, *act),
         Op::Prelu => elementwise::lower_prelu(ctx),
+        Op::Conv2D(_)
+        | Op::DepthwiseConv2D(_)
+        | Op::TransposeConv(_)
+        | Op::TransposeConvBias(_) => conv::lower(ctx),
+        Op::FullyConnected(_) | Op::BatchMatMul { .. } => matmul::lower(ctx),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) => pool::lower(ctx),
+        Op::Reduce { .. } | Op::Cumsum { .. } => reduce::lower(ctx),
+        Op::Softmax { .. } | Op::LogSoftmax | Op::L2Normalization(_) => normalize::lower(ctx),
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => resize::lower(ctx),
+        Op::Reshape { .. }
+        | Op::Squeeze { .. }
+        | Op::ExpandDims
+        | Op::Concatenation { .. }
+        | Op::Split { .. }
+        | Op::SplitV { .. }
+        | Op::Slice
+        | Op::StridedSlice(_)
+        | Op::Transpose
+        | Op::Tile
+        | Op::Pack { .. }
+        | Op::Unpack { .. }
+        | Op::Pad
+        | Op::PadV2
+        | Op::MirrorPad { .. }
+        | Op::DepthToSpace { .. }
+        | Op::SpaceToDepth { .. }
+        | Op::BroadcastTo
+        | Op::ReverseV2 => layout::lower(ctx),
+        Op::Gather { .. } => gather::lower(ctx),
         op => Err(ctx.err(format!("{} has no GPU kernel", op.name()))),
     }
 }
@@ -190,6 +258,28 @@ impl LowerCtx<'_> {
         let b = self.b.alias(src);
         self.bufs.insert(t, b);
         Ok(())
+    }
+
+    /// Record a dispatch of `shader` with an explicit workgroup size: `invocations`
+    /// threads in workgroups of `workgroup_size` (the size the shader declares).
+    pub fn dispatch_sized(
+        &mut self,
+        shader: &'static str,
+        constants: Vec<(&'static str, f64)>,
+        params: Vec<u32>,
+        buffers: Vec<BufId>,
+        invocations: u64,
+        workgroup_size: u32,
+    ) -> Result<()> {
+        self.b.dispatch(DispatchSpec {
+            shader,
+            constants,
+            params,
+            buffers,
+            invocations,
+            workgroup_size,
+            node: self.index,
+        })
     }
 
     /// Record a dispatch of `shader` over `invocations` threads (workgroups of 64).
