@@ -91,3 +91,85 @@ fn more_than_65535_workgroups() {
     );
     check_gpu_matches_cpu("large add", g);
 }
+
+#[test]
+fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
+    use std::sync::Arc;
+    use tflite_wgpu::graph::op::{Padding, Pool2D};
+    use tflite_wgpu::graph::{DType, Graph, Node, Subgraph, TensorInfo};
+    use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+    if !gpu_available() {
+        return;
+    }
+    // x -> ADD(bias) -> L2_POOL_2D (CPU only) -> MUL(scale) -> y
+    let shape = vec![1, 6, 6, 3];
+    let mut bias = TensorInfo::new("bias", DType::F32, vec![3]);
+    bias.data = Some(Arc::from(
+        [0.5f32, -0.25, 1.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    ));
+    let tensors = vec![
+        TensorInfo::new("x", DType::F32, shape.clone()),
+        bias,
+        TensorInfo::new("a", DType::F32, shape.clone()),
+        TensorInfo::new("p", DType::F32, vec![1, 3, 3, 3]),
+        TensorInfo::new("y", DType::F32, vec![1, 3, 3, 3]),
+    ];
+    let pool = Pool2D {
+        padding: Padding::Valid,
+        stride_w: 2,
+        stride_h: 2,
+        filter_w: 2,
+        filter_h: 2,
+        activation: Activation::None,
+    };
+    let nodes = vec![
+        Node {
+            op: Op::Binary(Binary::Add, Activation::None),
+            inputs: vec![Some(0), Some(1)],
+            outputs: vec![2],
+        },
+        Node {
+            op: Op::L2Pool2D(pool),
+            inputs: vec![Some(2)],
+            outputs: vec![3],
+        },
+        Node {
+            op: Op::Binary(Binary::Mul, Activation::None),
+            inputs: vec![Some(3), Some(3)],
+            outputs: vec![4],
+        },
+    ];
+    let model = Model::from_graph(Graph {
+        subgraphs: vec![Subgraph {
+            name: "split".into(),
+            tensors,
+            nodes,
+            inputs: vec![0],
+            outputs: vec![4],
+        }],
+        ..Default::default()
+    });
+    let input = Tensor::f32(shape, common::gpu::values(108, 5));
+    let mut cpu = Interpreter::new(&model).unwrap();
+    cpu.set_input(0, input.clone()).unwrap();
+    cpu.invoke().unwrap();
+    let options = Options {
+        device: Device::Gpu,
+        ..Default::default()
+    };
+    let mut gpu = Interpreter::with_options(&model, options).unwrap();
+    let report = gpu.delegate_report().unwrap();
+    assert_eq!(report.plan.partitions.len(), 2, "{:?}", report.plan);
+    assert_eq!(report.plan.fallback.len(), 1);
+    assert_eq!(report.plan.fallback[0].0, 1);
+    assert!(report.plan.fallback[0].1.contains("L2_POOL_2D"));
+    gpu.set_input(0, input).unwrap();
+    gpu.invoke().unwrap();
+    let (a, b) = (cpu.output(0).unwrap(), gpu.output(0).unwrap());
+    for (x, y) in a.as_f32().unwrap().iter().zip(b.as_f32().unwrap()) {
+        assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{x} vs {y}");
+    }
+}

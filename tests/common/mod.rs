@@ -136,8 +136,18 @@ pub fn judge(
 
 /// Run a golden on the CPU interpreter; Err lists what failed.
 pub fn run_cpu(case: &Golden) -> Result<Vec<f64>, String> {
+    run_with(case, tflite_wgpu::Options::default(), Precision::Fp32)
+}
+
+/// Run a golden with the given options, judged with `precision`'s tolerance.
+pub fn run_with(
+    case: &Golden,
+    options: tflite_wgpu::Options,
+    precision: Precision,
+) -> Result<Vec<f64>, String> {
     let model = Model::from_file(&case.model).map_err(|e| format!("load: {e}"))?;
-    let mut interp = Interpreter::new(&model).map_err(|e| format!("prepare: {e}"))?;
+    let mut interp =
+        Interpreter::with_options(&model, options).map_err(|e| format!("prepare: {e}"))?;
     for (i, t) in case.inputs.iter().enumerate() {
         interp
             .set_input(i, t.clone())
@@ -148,7 +158,7 @@ pub fn run_cpu(case: &Golden) -> Result<Vec<f64>, String> {
     let mut worst = Vec::new();
     for (i, want) in case.outputs.iter().enumerate() {
         let got = interp.output(i).map_err(|e| e.to_string())?;
-        match judge(got, want, case.stats[i], Precision::Fp32) {
+        match judge(got, want, case.stats[i], precision) {
             Ok(d) => worst.push(d),
             Err(e) => errs.push(format!("output {i}: {e}")),
         }
