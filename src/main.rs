@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tflite_wgpu::delegate::PartitionOptions;
 use tflite_wgpu::gpu::device::{Backend, DeviceOptions};
 use tflite_wgpu::{npy, Device, Interpreter, Model, Options};
 
@@ -39,6 +40,26 @@ enum BackendArg {
     Gl,
 }
 
+/// Where and how a model runs.
+#[derive(clap::Args, Clone)]
+struct ExecArgs {
+    /// Device: the GPU delegate (with CPU fallback), the CPU, or the GPU when one exists.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// GPU precision: fp16 allows precision loss (f16 storage and math).
+    #[arg(long, value_enum, default_value = "fp32")]
+    precision: PrecisionArg,
+    /// GPU backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Delegate at most this many partitions, chosen by estimated cost saved.
+    #[arg(long)]
+    max_delegated_partitions: Option<usize>,
+    /// Keep partitions with fewer nodes on the CPU.
+    #[arg(long, default_value_t = 1)]
+    min_nodes_per_partition: usize,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a model on .npy inputs and write .npy outputs (the demo model when MODEL is omitted).
@@ -51,15 +72,8 @@ enum Command {
         /// Directory for output_<i>.npy.
         #[arg(long, default_value = "out")]
         out_dir: PathBuf,
-        /// Device.
-        #[arg(long, value_enum, default_value = "auto")]
-        device: DeviceArg,
-        /// GPU precision.
-        #[arg(long, value_enum, default_value = "fp32")]
-        precision: PrecisionArg,
-        /// GPU backend.
-        #[arg(long, value_enum, default_value = "auto")]
-        backend: BackendArg,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
     Inspect {
@@ -68,15 +82,8 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// Plan for this device.
-        #[arg(long, value_enum, default_value = "auto")]
-        device: DeviceArg,
-        /// GPU precision.
-        #[arg(long, value_enum, default_value = "fp32")]
-        precision: PrecisionArg,
-        /// GPU backend.
-        #[arg(long, value_enum, default_value = "auto")]
-        backend: BackendArg,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
 }
 
@@ -90,8 +97,13 @@ fn load(model: &Option<PathBuf>) -> tflite_wgpu::Result<(Model, String)> {
     }
 }
 
-fn options(device: DeviceArg, precision: PrecisionArg, backend: BackendArg) -> Options {
+fn options(a: &ExecArgs) -> Options {
+    let (device, precision, backend) = (a.device, a.precision, a.backend);
     Options {
+        partitions: PartitionOptions {
+            max_partitions: a.max_delegated_partitions,
+            min_nodes: a.min_nodes_per_partition,
+        },
         device: match device {
             DeviceArg::Cpu => Device::Cpu,
             DeviceArg::Gpu => Device::Gpu,
@@ -116,12 +128,10 @@ fn run(
     model: &Option<PathBuf>,
     inputs: &[PathBuf],
     out_dir: &PathBuf,
-    device: DeviceArg,
-    precision: PrecisionArg,
-    backend: BackendArg,
+    exec: &ExecArgs,
 ) -> tflite_wgpu::Result<()> {
     let (m, _) = load(model)?;
-    let options = options(device, precision, backend);
+    let options = options(exec);
     let mut interp = Interpreter::with_options(&m, options)?;
     if inputs.is_empty() && model.is_none() {
         interp.set_input(0, tflite_wgpu::demo::demo_input())?;
@@ -353,17 +363,9 @@ fn main() -> ExitCode {
             model,
             inputs,
             out_dir,
-            device,
-            precision,
-            backend,
-        } => run(model, inputs, out_dir, *device, *precision, *backend),
-        Command::Inspect {
-            model,
-            json,
-            device,
-            precision,
-            backend,
-        } => inspect(model, *json, options(*device, *precision, *backend)),
+            exec,
+        } => run(model, inputs, out_dir, exec),
+        Command::Inspect { model, json, exec } => inspect(model, *json, options(exec)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,11 @@ fn run_all(fp16: bool) {
             precision_loss_allowed: fp16,
             ..Default::default()
         };
-        let precision = if fp16 { Precision::Fp16 } else { Precision::Fp32 };
+        let precision = if fp16 {
+            Precision::Fp16
+        } else {
+            Precision::Fp32
+        };
         match common::run_with(case, options, precision) {
             Ok(worst) => println!("ok   {} (max |d| {:?})", case.name, worst),
             Err(e) => {

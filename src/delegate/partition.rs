@@ -116,7 +116,7 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOption
                     .chain(&p.outputs)
                     .map(|&t| sg.tensors[t].num_elements() as f64)
                     .sum();
-                (i, work - 4.0 * transfer)
+                (i, work - transfer)
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -250,5 +250,112 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> Partition {
         nodes: nodes.to_vec(),
         inputs,
         outputs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::{Activation, Binary, Unary};
+    use crate::graph::{DType, Node, TensorInfo};
+
+    /// A chain t0 -> n0 -> t1 -> n1 -> ... with the given tensor sizes.
+    fn chain(sizes: &[usize]) -> Subgraph {
+        let tensors = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| TensorInfo::new(format!("t{i}"), DType::F32, vec![s]))
+            .collect();
+        let nodes = (0..sizes.len() - 1)
+            .map(|i| Node {
+                op: Op::Unary(Unary::Abs),
+                inputs: vec![Some(i)],
+                outputs: vec![i + 1],
+            })
+            .collect();
+        Subgraph {
+            name: "chain".into(),
+            tensors,
+            nodes,
+            inputs: vec![0],
+            outputs: vec![sizes.len() - 1],
+        }
+    }
+
+    fn verdicts(gpu: &[bool]) -> Vec<Result<(), String>> {
+        gpu.iter()
+            .map(|&g| if g { Ok(()) } else { Err("cpu only".into()) })
+            .collect()
+    }
+
+    #[test]
+    fn unsupported_nodes_split_partitions() {
+        let sg = chain(&[8, 8, 8, 8, 8]);
+        let p = plan(
+            &sg,
+            &verdicts(&[true, false, true, true]),
+            PartitionOptions::default(),
+        );
+        assert_eq!(p.partitions.len(), 2);
+        assert_eq!(p.steps, vec![Step::Gpu(0), Step::Cpu(1), Step::Gpu(1)]);
+        assert_eq!(p.partitions[1].nodes, vec![2, 3]);
+        assert_eq!(p.partitions[1].inputs, vec![2]);
+        assert_eq!(p.partitions[1].outputs, vec![4]);
+        assert_eq!(p.fallback, vec![(1, "cpu only".to_string())]);
+    }
+
+    #[test]
+    fn partition_limit_keeps_the_most_work() {
+        // The first GPU run is one cheap node, the second two big ones.
+        let sg = chain(&[4, 4, 4, 4096, 4096]);
+        let opts = PartitionOptions {
+            max_partitions: Some(1),
+            min_nodes: 1,
+        };
+        let p = plan(&sg, &verdicts(&[true, false, true, true]), opts);
+        assert_eq!(p.partitions.len(), 1);
+        assert_eq!(p.partitions[0].nodes, vec![2, 3]);
+        assert!(p
+            .fallback
+            .iter()
+            .any(|(n, why)| *n == 0 && why.contains("max_delegated")));
+    }
+
+    #[test]
+    fn small_partitions_stay_on_the_cpu() {
+        let sg = chain(&[8, 8, 8, 8, 8]);
+        let opts = PartitionOptions {
+            max_partitions: None,
+            min_nodes: 2,
+        };
+        let p = plan(&sg, &verdicts(&[true, false, true, true]), opts);
+        assert_eq!(p.partitions.len(), 1);
+        assert_eq!(p.steps[0], Step::Cpu(0));
+    }
+
+    #[test]
+    fn independent_branches_group_into_one_partition() {
+        // x -> a (gpu), x -> b (cpu), a -> c (gpu): order groups a and c together.
+        let mut sg = chain(&[8, 8]);
+        sg.tensors.push(TensorInfo::new("b", DType::F32, vec![8]));
+        sg.tensors.push(TensorInfo::new("c", DType::F32, vec![8]));
+        sg.nodes.push(Node {
+            op: Op::Binary(Binary::Add, Activation::None),
+            inputs: vec![Some(0), Some(0)],
+            outputs: vec![2],
+        });
+        sg.nodes.push(Node {
+            op: Op::Unary(Unary::Neg),
+            inputs: vec![Some(1)],
+            outputs: vec![3],
+        });
+        sg.outputs = vec![2, 3];
+        let p = plan(
+            &sg,
+            &verdicts(&[true, false, true]),
+            PartitionOptions::default(),
+        );
+        assert_eq!(p.partitions.len(), 1);
+        assert_eq!(p.partitions[0].nodes, vec![0, 2]);
     }
 }
