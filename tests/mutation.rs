@@ -1,0 +1,118 @@
+//! Deterministic mutation test: seeded bit flips, byte overwrites, truncations and
+//! duplicated chunks of the smaller shared models. Every mutant must give a typed
+//! error or a valid run — never a panic — within a bounded time.
+
+mod common;
+
+use std::time::{Duration, Instant};
+use tflite_wgpu::cpu::RunLimits;
+use tflite_wgpu::model::LoadOptions;
+use tflite_wgpu::{Interpreter, Model, Options, Tensor};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    match rng.below(4) {
+        0 => {
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+        }
+        1 => {
+            let i = rng.below(b.len());
+            let v = [0u8, 0xff, 0x7f, 0x80, 0x01][rng.below(5)];
+            for k in i..(i + 1 + rng.below(8)).min(b.len()) {
+                b[k] = v;
+            }
+        }
+        2 => b.truncate(rng.below(b.len())),
+        _ => {
+            let i = rng.below(b.len());
+            let len = (1 + rng.below(64)).min(b.len() - i);
+            let chunk = b[i..i + len].to_vec();
+            let at = rng.below(b.len());
+            b.splice(at..at, chunk);
+        }
+    }
+    b
+}
+
+/// Load, prepare and run one mutant on the CPU under tight limits.
+fn exercise(bytes: &[u8]) {
+    let load = LoadOptions {
+        max_tensor_bytes: 64 << 20,
+        max_total_bytes: 256 << 20,
+        ..Default::default()
+    };
+    let Ok(model) = Model::from_bytes_with(bytes, &load) else {
+        return;
+    };
+    let options = Options {
+        limits: RunLimits {
+            max_while_iterations: 1000,
+            max_tensor_bytes: 64 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let Ok(mut interp) = Interpreter::with_options(&model, options) else {
+        return;
+    };
+    for i in 0..interp.num_inputs() {
+        let Ok(info) = interp.input_info(i) else {
+            return;
+        };
+        let (dtype, shape) = (info.dtype, info.shape.clone());
+        if let Ok(t) = Tensor::zeros(dtype, shape) {
+            let _ = interp.set_input(i, t);
+        }
+    }
+    let _ = interp.invoke();
+}
+
+#[test]
+fn mutants_of_shared_models_never_panic() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let mut models: Vec<_> = std::fs::read_dir(shared.join("models/gen"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.metadata().map(|m| m.len() < 64 << 10).unwrap_or(false))
+        .collect();
+    models.sort();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let per_model = 2000 / models.len().max(1);
+    let mut slowest = Duration::ZERO;
+    let mut count = 0;
+    for path in &models {
+        let bytes = std::fs::read(path).unwrap();
+        for _ in 0..per_model {
+            let m = mutate(&bytes, &mut rng);
+            let t = Instant::now();
+            exercise(&m);
+            slowest = slowest.max(t.elapsed());
+            count += 1;
+        }
+    }
+    println!("{count} mutants, slowest {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(20),
+        "a mutant took {slowest:?}"
+    );
+}
