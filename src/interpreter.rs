@@ -92,9 +92,39 @@ pub struct DelegateReport {
     pub failed: Vec<(usize, String)>,
 }
 
+/// The GPU delegate: an opened device plus how to partition and at which precision.
+///
+/// ```no_run
+/// use tflite_wgpu::{GpuDelegate, Interpreter, Model};
+/// let model = Model::from_file("model.tflite")?;
+/// let mut interp = Interpreter::new(&model)?.with_delegate(GpuDelegate::new(Default::default())?)?;
+/// interp.invoke()?;
+/// # Ok::<(), tflite_wgpu::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct GpuDelegate {
+    /// fp16 storage and math when the adapter has SHADER_F16.
+    pub precision_loss_allowed: bool,
+    /// Adapter choice.
+    pub device: DeviceOptions,
+    /// Partitioning limits.
+    pub partitions: PartitionOptions,
+}
+
+impl GpuDelegate {
+    /// A delegate with these options; fails with [`Error::Device`] when no adapter
+    /// matches.
+    pub fn new(options: GpuDelegate) -> Result<GpuDelegate> {
+        crate::gpu::shared_device(options.device)?;
+        Ok(options)
+    }
+}
+
 /// Runs a model: set inputs, invoke, read outputs. `Send`, so it can move to a
 /// worker thread.
 pub struct Interpreter {
+    model: Model,
+    limits: RunLimits,
     program: Program,
     report: Option<DelegateReport>,
     inputs: Vec<Option<Tensor>>,
@@ -128,9 +158,11 @@ impl Interpreter {
                 Err(e) => return Err(e),
             },
         };
-        let program = Program::with_gpu(graph, options.limits, gpu)?;
+        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
+            model: model.clone(),
+            limits: options.limits,
             program,
             report,
             inputs: vec![None; n],
@@ -170,6 +202,21 @@ impl Interpreter {
             failed,
         };
         Ok((GpuPartitions { plan, programs }, report))
+    }
+
+    /// Re-prepare this interpreter with a GPU delegate: supported partitions run on
+    /// the GPU, the rest on the CPU. Inputs set so far are kept.
+    pub fn with_delegate(self, delegate: GpuDelegate) -> Result<Interpreter> {
+        let options = Options {
+            device: Device::Gpu,
+            precision_loss_allowed: delegate.precision_loss_allowed,
+            gpu: delegate.device,
+            partitions: delegate.partitions,
+            limits: self.limits.clone(),
+        };
+        let mut next = Interpreter::with_options(&self.model, options)?;
+        next.inputs = self.inputs;
+        Ok(next)
     }
 
     /// The delegate's plan, when the interpreter uses the GPU.

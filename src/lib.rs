@@ -26,4 +26,4 @@ pub mod npy;
 pub use cpu::{Data, Tensor};
 pub use error::{Error, Result};
 pub use graph::{DType, Graph};
-pub use interpreter::{DelegateReport, Device, Interpreter, Model, Options};
+pub use interpreter::{DelegateReport, Device, GpuDelegate, Interpreter, Model, Options};

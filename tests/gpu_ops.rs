@@ -173,3 +173,29 @@ fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
         assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{x} vs {y}");
     }
 }
+
+#[test]
+fn interpreter_is_send_and_the_delegate_builder_works() {
+    fn assert_send<T: Send>() {}
+    assert_send::<tflite_wgpu::Interpreter>();
+    if !gpu_available() {
+        return;
+    }
+    let model =
+        tflite_wgpu::Model::from_bytes(&tflite_wgpu::demo::demo_model_bytes().unwrap()).unwrap();
+    let mut interp = tflite_wgpu::Interpreter::new(&model)
+        .unwrap()
+        .with_delegate(tflite_wgpu::GpuDelegate::new(Default::default()).unwrap())
+        .unwrap();
+    assert!(interp.delegate_report().is_some());
+    interp
+        .set_input(0, tflite_wgpu::demo::demo_input())
+        .unwrap();
+    let worker = std::thread::spawn(move || {
+        interp.invoke().unwrap();
+        interp.output(0).unwrap().clone()
+    });
+    let out = worker.join().unwrap();
+    let sum: f32 = out.as_f32().unwrap().iter().sum();
+    assert!((sum - 1.0).abs() < 1e-4, "softmax sums to {sum}");
+}
