@@ -142,7 +142,11 @@ impl Interpreter {
     /// An interpreter with explicit options.
     pub fn with_options(model: &Model, options: Options) -> Result<Interpreter> {
         let cancel = options.limits.cancel.clone();
-        let graph = Arc::new(delegate::fold_constants(&model.graph)?);
+        let mut folded = delegate::fold_constants(&model.graph)?;
+        if options.device != Device::Cpu {
+            delegate::fuse_activations(&mut folded);
+        }
+        let graph = Arc::new(folded);
         let (gpu, report) = match options.device {
             Device::Cpu => (None, None),
             Device::Gpu => {

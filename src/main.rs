@@ -172,17 +172,7 @@ type PlanView = (
     String,
 );
 
-fn plan_view(m: &Model, options: Options) -> tflite_wgpu::Result<PlanView> {
-    let n = m.graph().main().nodes.len();
-    if options.device == Device::Cpu {
-        return Ok((
-            vec!["cpu"; n],
-            vec![("cpu".into(), (0..n).collect())],
-            vec![],
-            "cpu".into(),
-        ));
-    }
-    let interp = Interpreter::with_options(m, options)?;
+fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
     let g = interp.graph();
     let n = g.main().nodes.len();
     let Some(report) = interp.delegate_report() else {
@@ -232,9 +222,9 @@ fn plan_view(m: &Model, options: Options) -> tflite_wgpu::Result<PlanView> {
 
 fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_wgpu::Result<()> {
     let (m, name) = load(model)?;
-    let (device, parts, fallback, note) = plan_view(&m, options)?;
-    let folded = tflite_wgpu::delegate::fold_constants(m.graph())?;
-    let g = &folded;
+    let interp = Interpreter::with_options(&m, options)?;
+    let (device, parts, fallback, note) = plan_view(&interp)?;
+    let g = interp.graph();
     let sg = g.main();
     if json {
         let nodes: Vec<_> = sg
@@ -299,7 +289,7 @@ fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_wgpu
         println!("description: {}", g.description);
     }
     println!(
-        "subgraphs: {}, nodes in main: {} ({} after folding constants), tensors in main: {}",
+        "subgraphs: {}, nodes in main: {} ({} after folding constants and fusing activations), tensors in main: {}",
         g.subgraphs.len(),
         m.graph().main().nodes.len(),
         sg.nodes.len(),

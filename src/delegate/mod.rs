@@ -2,9 +2,11 @@
 //! and the compiled programs of the partitions.
 
 mod fold;
+mod fuse;
 pub mod partition;
 
 pub use fold::fold_constants;
+pub use fuse::fuse_activations;
 pub use partition::{Partition, PartitionOptions, Plan, Step};
 
 use crate::error::Result;
