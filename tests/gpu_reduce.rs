@@ -91,7 +91,13 @@ fn reductions() {
         reduce(kind, false, vec![3, 4, 5], vec![0], vec![4, 5]);
         // Rank 5; axes 1 and 3 become contiguous once the size-1 axis 2 is dropped.
         reduce(kind, false, vec![2, 3, 1, 4, 5], vec![1, 3], vec![2, 1, 5]);
-        reduce(kind, true, vec![2, 3, 1, 4, 5], vec![-4, 2, 3], vec![2, 1, 1, 1, 5]);
+        reduce(
+            kind,
+            true,
+            vec![2, 3, 1, 4, 5],
+            vec![-4, 2, 3],
+            vec![2, 1, 1, 1, 5],
+        );
         reduce(kind, false, vec![3, 70, 2], vec![0, 1, 2], vec![]);
     }
 }
@@ -183,11 +189,7 @@ fn resizes() {
     if !gpu_available() {
         return;
     }
-    let modes = [
-        (false, false),
-        (true, false),
-        (false, true),
-    ];
+    let modes = [(false, false), (true, false), (false, true)];
     for (align_corners, half_pixel_centers) in modes {
         let p = Resize {
             align_corners,

@@ -36,7 +36,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let shape = ctx.in_info(0)?.shape.clone();
     let depth = shape.last().copied().unwrap_or(1);
     let total = shape.iter().product::<usize>();
-    let rows = if depth == 0 { 0 } else { total / depth };
+    let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch_sized(

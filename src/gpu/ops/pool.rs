@@ -9,9 +9,7 @@ use crate::graph::{DType, Node, Op, Subgraph};
 /// Check that input 0 and every output are float32 (other inputs are constant
 /// parameters such as axes or sizes, read on the host).
 pub(super) fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node
-        .input(0)
-        .ok_or_else(|| "missing input 0".to_string())?;
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
     for &t in std::iter::once(&x).chain(&node.outputs) {
         let info = &sg.tensors[t];
         if info.dtype != DType::F32 {
@@ -100,18 +98,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         geometry(&p, &in_shape, &out_shape).map_err(|e| ctx.err(e))?;
     let n = out_shape.iter().product::<usize>();
     let words = [
-        n,
-        ih,
-        iw,
-        c,
-        oh,
-        ow,
-        p.filter_h,
-        p.filter_w,
-        p.stride_h,
-        p.stride_w,
-        pt,
-        pl,
+        n, ih, iw, c, oh, ow, p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl,
     ];
     let mut params: Vec<u32> = words.iter().map(|&w| w as u32).collect();
     params.extend([lo.to_bits(), hi.to_bits(), 0, 0]);

@@ -27,7 +27,12 @@ fn ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
                 i64::from_le_bytes(a)
             })
             .collect(),
-        other => return Err(format!("tensor {} is {other}, expected int32/int64", info.name)),
+        other => {
+            return Err(format!(
+                "tensor {} is {other}, expected int32/int64",
+                info.name
+            ))
+        }
     })
 }
 
@@ -149,7 +154,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let [outer, r, inner] = view(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     match ctx.node.op {
         Op::Reduce { kind, .. } => {
-            let (code, ident) = reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
+            let (code, ident) =
+                reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
             let n = outer * inner;
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;

@@ -35,7 +35,9 @@ fn dims(in_shape: &[usize], out_shape: &[usize]) -> Result<([usize; 4], [usize; 
     }
     match out_shape {
         &[on, oh, ow, oc] if on == n && oc == c && oh > 0 && ow > 0 => Ok(([n, h, w, c], [oh, ow])),
-        s => Err(format!("resize output shape {s:?} does not fit input {in_shape:?}")),
+        s => Err(format!(
+            "resize output shape {s:?} does not fit input {in_shape:?}"
+        )),
     }
 }
 
