@@ -1,15 +1,60 @@
-// Placeholder kernel of the reduce family.
+// Reductions over the middle axis of an [outer, r, inner] view: one workgroup of
+// 64 invocations per output element. Each invocation folds a strided slice of the
+// r elements in f32, then a shared-memory tree combines the 64 partials.
+// OP: 0 sum, 1 mean, 2 max, 3 min, 4 prod.
+
+override OP: u32 = 0u;
 
 struct Params {
+    // Number of output elements (outer * inner).
     n: u32,
+    r: u32,
+    inner: u32,
+    // The identity of the reduction (0, 1, -inf or +inf).
+    ident: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(1) var<storage, read> x: array<scalar>;
+@group(0) @binding(2) var<storage, read_write> out: array<scalar>;
+
+var<workgroup> part: array<f32, 64>;
+
+fn combine(a: f32, b: f32) -> f32 {
+    switch OP {
+        case 2u: { return max(a, b); }
+        case 3u: { return min(a, b); }
+        case 4u: { return a * b; }
+        default: { return a + b; }
+    }
+}
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x < p.n) {
-        out[id.x] = scalar(0.0);
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let o = wg.y * nw.x + wg.x;
+    if (o >= p.n) {
+        return;
+    }
+    let outer = o / p.inner;
+    let inner = o % p.inner;
+    let base = outer * p.r * p.inner + inner;
+    var acc = p.ident;
+    for (var k = li; k < p.r; k += 64u) {
+        acc = combine(acc, f32(x[base + k * p.inner]));
+    }
+    part[li] = acc;
+    for (var s = 32u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (li < s) {
+            part[li] = combine(part[li], part[li + s]);
+        }
+    }
+    if (li == 0u) {
+        var v = part[0];
+        if (OP == 1u) {
+            v = v / f32(max(p.r, 1u));
+        }
+        out[o] = scalar(v);
     }
 }

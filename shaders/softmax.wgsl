@@ -1,15 +1,90 @@
-// Placeholder kernel of the softmax family.
+// Row-wise normalizations along the last axis: one workgroup of 64 invocations per
+// row, shared-memory tree reductions in f32.
+// OP: 0 softmax (exp((x - max) * beta) / sum), 1 log-softmax
+// (x - max - log(sum(exp(x - max)))), 2 L2 normalization (x / max(|x|, 1e-6)),
+// each followed by the clamp [act_min, act_max].
+
+override OP: u32 = 0u;
 
 struct Params {
-    n: u32,
+    rows: u32,
+    depth: u32,
+    beta: f32,
+    // -inf, the identity of max.
+    neg_inf: f32,
+    act_min: f32,
+    act_max: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(1) var<storage, read> x: array<scalar>;
+@group(0) @binding(2) var<storage, read_write> out: array<scalar>;
+
+var<workgroup> part: array<f32, 64>;
+
+// Tree-combine part[0..64] (max when is_max, else sum); every invocation gets the result.
+fn tree(li: u32, is_max: bool) -> f32 {
+    for (var s = 32u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (li < s) {
+            let a = part[li];
+            let b = part[li + s];
+            part[li] = select(a + b, max(a, b), is_max);
+        }
+    }
+    workgroupBarrier();
+    let r = part[0];
+    workgroupBarrier();
+    return r;
+}
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x < p.n) {
-        out[id.x] = scalar(0.0);
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let row = wg.y * nw.x + wg.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let base = row * p.depth;
+    if (OP == 2u) {
+        var sq = 0.0;
+        for (var k = li; k < p.depth; k += 64u) {
+            let v = f32(x[base + k]);
+            sq += v * v;
+        }
+        part[li] = sq;
+        let norm = max(sqrt(tree(li, false)), 1e-6);
+        for (var k = li; k < p.depth; k += 64u) {
+            let v = f32(x[base + k]) / norm;
+            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+        }
+        return;
+    }
+    var m = p.neg_inf;
+    for (var k = li; k < p.depth; k += 64u) {
+        m = max(m, f32(x[base + k]));
+    }
+    part[li] = m;
+    m = tree(li, true);
+    let beta = select(p.beta, 1.0, OP == 1u);
+    var sum = 0.0;
+    for (var k = li; k < p.depth; k += 64u) {
+        sum += exp((f32(x[base + k]) - m) * beta);
+    }
+    part[li] = sum;
+    sum = tree(li, false);
+    if (OP == 1u) {
+        let log_sum = log(sum);
+        for (var k = li; k < p.depth; k += 64u) {
+            let v = f32(x[base + k]) - m - log_sum;
+            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+        }
+    } else {
+        for (var k = li; k < p.depth; k += 64u) {
+            let v = exp((f32(x[base + k]) - m) * beta) / sum;
+            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+        }
     }
 }

@@ -1,15 +1,59 @@
-//! SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION.
+//! SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION along the last axis:
+//! shaders/softmax.wgsl, one workgroup per row with f32 tree reductions.
 
+use super::pool::data_is_f32;
 use super::LowerCtx;
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::Activation;
+use crate::graph::{Node, Op, Subgraph};
 
-/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+/// Shader code, beta and fused activation of a node of this family.
+fn variant(op: &Op) -> Option<(u32, f32, Activation)> {
+    match op {
+        Op::Softmax { beta } => Some((0, *beta, Activation::None)),
+        Op::LogSoftmax => Some((1, 1.0, Activation::None)),
+        Op::L2Normalization(act) => Some((2, 1.0, *act)),
+        _ => None,
+    }
 }
 
-/// Record the dispatches of a node of this family.
+/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    let (_, _, act) =
+        variant(&node.op).ok_or_else(|| format!("{} is not a normalization", node.op.name()))?;
+    if act.range().is_none() {
+        return Err(format!("fused {act:?} runs on the CPU"));
+    }
+    data_is_f32(node, sg)
+}
+
+/// Record the dispatch of a normalization node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let (code, beta, act) = variant(&ctx.node.op).ok_or_else(|| ctx.err("not a normalization"))?;
+    let (lo, hi) = act
+        .range()
+        .ok_or_else(|| ctx.err("activation not fusable"))?;
+    let shape = ctx.in_info(0)?.shape.clone();
+    let depth = shape.last().copied().unwrap_or(1);
+    let total = shape.iter().product::<usize>();
+    let rows = total.checked_div(depth).unwrap_or(0);
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch_sized(
+        "softmax",
+        vec![("OP", code as f64)],
+        vec![
+            rows as u32,
+            depth as u32,
+            beta.to_bits(),
+            f32::NEG_INFINITY.to_bits(),
+            lo.to_bits(),
+            hi.to_bits(),
+            0,
+            0,
+        ],
+        vec![x, out],
+        rows as u64 * 64,
+        64,
+    )
 }

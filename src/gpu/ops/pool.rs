@@ -1,15 +1,114 @@
-//! AVERAGE_POOL_2D and MAX_POOL_2D.
+//! AVERAGE_POOL_2D and MAX_POOL_2D: shaders/pool.wgsl, one invocation per output
+//! element over NHWC, windows clipped to the input as the CPU kernel does.
 
 use super::LowerCtx;
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::{Padding, Pool2D};
+use crate::graph::{DType, Node, Op, Subgraph};
 
-/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+/// Check that input 0 and every output are float32 (other inputs are constant
+/// parameters such as axes or sizes, read on the host).
+pub(super) fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    for &t in std::iter::once(&x).chain(&node.outputs) {
+        let info = &sg.tensors[t];
+        if info.dtype != DType::F32 {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                info.name, info.dtype
+            ));
+        }
+    }
+    Ok(())
 }
 
-/// Record the dispatches of a node of this family.
+/// Output size and leading pad of one spatial axis (TFLite SAME/VALID rules).
+fn window(padding: Padding, input: usize, k: usize, stride: usize) -> Option<(usize, usize)> {
+    if stride == 0 || k == 0 {
+        return None;
+    }
+    let out = match padding {
+        Padding::Same => input.div_ceil(stride),
+        Padding::Valid => {
+            if input < k {
+                0
+            } else {
+                (input - k) / stride + 1
+            }
+        }
+    };
+    let total = (out.saturating_sub(1) * stride + k).saturating_sub(input);
+    Some((out, total / 2))
+}
+
+/// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
+type Geom = ([usize; 4], [usize; 2], [usize; 2]);
+
+fn geometry(p: &Pool2D, in_shape: &[usize], out_shape: &[usize]) -> Result<Geom, String> {
+    let [n, ih, iw, c] = match in_shape {
+        &[a, b, c, d] => [a, b, c, d],
+        s => return Err(format!("pool input must be 4-D, got {s:?}")),
+    };
+    let (oh, pt) = window(p.padding, ih, p.filter_h, p.stride_h)
+        .ok_or_else(|| "invalid pool stride or window".to_string())?;
+    let (ow, pl) = window(p.padding, iw, p.filter_w, p.stride_w)
+        .ok_or_else(|| "invalid pool stride or window".to_string())?;
+    if out_shape != [n, oh, ow, c] {
+        return Err(format!(
+            "pool output shape {out_shape:?} differs from the computed {:?}",
+            [n, oh, ow, c]
+        ));
+    }
+    Ok(([n, ih, iw, c], [oh, ow], [pt, pl]))
+}
+
+fn params(op: &Op) -> Option<(Pool2D, bool)> {
+    match op {
+        Op::AveragePool2D(p) => Some((*p, false)),
+        Op::MaxPool2D(p) => Some((*p, true)),
+        _ => None,
+    }
+}
+
+/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    let (p, _) = params(&node.op).ok_or_else(|| format!("{} is not a pool", node.op.name()))?;
+    data_is_f32(node, sg)?;
+    if p.activation.range().is_none() {
+        return Err(format!("fused {:?} runs on the CPU", p.activation));
+    }
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let y = *node
+        .outputs
+        .first()
+        .ok_or_else(|| "missing output 0".to_string())?;
+    geometry(&p, &sg.tensors[x].shape, &sg.tensors[y].shape).map(|_| ())
+}
+
+/// Record the dispatch of a pool node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let (p, is_max) = params(&ctx.node.op).ok_or_else(|| ctx.err("not a pool"))?;
+    let (lo, hi) = p
+        .activation
+        .range()
+        .ok_or_else(|| ctx.err("activation not fusable"))?;
+    let in_shape = ctx.in_info(0)?.shape.clone();
+    let out_shape = ctx.out_info(0)?.shape.clone();
+    let ([_, ih, iw, c], [oh, ow], [pt, pl]) =
+        geometry(&p, &in_shape, &out_shape).map_err(|e| ctx.err(e))?;
+    let n = out_shape.iter().product::<usize>();
+    let words = [
+        n, ih, iw, c, oh, ow, p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl,
+    ];
+    let mut params: Vec<u32> = words.iter().map(|&w| w as u32).collect();
+    params.extend([lo.to_bits(), hi.to_bits(), 0, 0]);
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch(
+        "pool",
+        vec![("IS_MAX", if is_max { 1.0 } else { 0.0 })],
+        params,
+        vec![x, out],
+        n as u64,
+    )
 }

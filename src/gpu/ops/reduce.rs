@@ -1,15 +1,203 @@
-//! Reductions (MEAN, SUM, REDUCE_MAX/MIN/PROD) and CUMSUM.
+//! Reductions (MEAN, SUM, REDUCE_MAX/MIN/PROD): shaders/reduce.wgsl over an
+//! [outer, reduced, inner] view of the input, one workgroup per output element.
+//! CUMSUM: shaders/cumsum.wgsl, one invocation per line along the axis.
 
+use super::pool::data_is_f32;
 use super::LowerCtx;
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::Reduce;
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
-/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+/// Integer values of a constant int32/int64 tensor.
+fn ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
+    let d = info
+        .data
+        .as_ref()
+        .ok_or_else(|| format!("tensor {} must be constant on the GPU path", info.name))?;
+    Ok(match info.dtype {
+        DType::I32 => d
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+            .collect(),
+        DType::I64 => d
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                i64::from_le_bytes(a)
+            })
+            .collect(),
+        other => {
+            return Err(format!(
+                "tensor {} is {other}, expected int32/int64",
+                info.name
+            ))
+        }
+    })
 }
 
-/// Record the dispatches of a node of this family.
+/// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
+/// reduced axes are not one contiguous run once size-1 axes are dropped.
+fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], String> {
+    let rank = shape.len() as i64;
+    let mut reduced = vec![false; shape.len()];
+    for &a in axes {
+        if rank == 0 && (a == 0 || a == -1) {
+            continue;
+        }
+        let r = if a < 0 { a + rank } else { a };
+        if r < 0 || r >= rank {
+            return Err(format!("axis {a} is out of range for {shape:?}"));
+        }
+        reduced[r as usize] = true;
+    }
+    // Drop size-1 axes: they neither separate runs nor change counts.
+    let kept: Vec<(usize, bool)> = shape
+        .iter()
+        .zip(&reduced)
+        .filter(|(&d, _)| d != 1)
+        .map(|(&d, &r)| (d, r))
+        .collect();
+    let first = kept.iter().position(|&(_, r)| r);
+    let last = kept.iter().rposition(|&(_, r)| r);
+    let (first, last) = match (first, last) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return Ok([kept.iter().map(|&(d, _)| d).product(), 1, 1]),
+    };
+    if kept[first..=last].iter().any(|&(_, r)| !r) {
+        return Err(format!(
+            "reduced axes {axes:?} of {shape:?} are not contiguous"
+        ));
+    }
+    let prod = |s: &[(usize, bool)]| s.iter().map(|&(d, _)| d).product::<usize>();
+    Ok([
+        prod(&kept[..first]),
+        prod(&kept[first..=last]),
+        prod(&kept[last + 1..]),
+    ])
+}
+
+/// Code of a float reduction in shaders/reduce.wgsl and its identity.
+fn reduce_code(kind: Reduce) -> Option<(u32, f32)> {
+    Some(match kind {
+        Reduce::Sum => (0, 0.0),
+        Reduce::Mean => (1, 0.0),
+        Reduce::Max => (2, f32::NEG_INFINITY),
+        Reduce::Min => (3, f32::INFINITY),
+        Reduce::Prod => (4, 1.0),
+        Reduce::Any | Reduce::All => return None,
+    })
+}
+
+/// The axis of CUMSUM as [outer, len, inner].
+fn cumsum_view(shape: &[usize], axis: &[i64]) -> Result<[usize; 3], String> {
+    let rank = shape.len() as i64;
+    let a = match axis {
+        [a] => *a,
+        _ => return Err("CUMSUM axis must hold exactly one value".to_string()),
+    };
+    let r = if a < 0 { a + rank } else { a };
+    if r < 0 || r >= rank {
+        return Err(format!("axis {a} is out of range for {shape:?}"));
+    }
+    let r = r as usize;
+    Ok([
+        shape[..r].iter().product(),
+        shape[r],
+        shape[r + 1..].iter().product(),
+    ])
+}
+
+fn view(node: &Node, sg: &Subgraph) -> Result<[usize; 3], String> {
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let a = node
+        .input(1)
+        .ok_or_else(|| "missing axis input".to_string())?;
+    let shape = &sg.tensors[x].shape;
+    let axes = ints(&sg.tensors[a])?;
+    match node.op {
+        Op::Cumsum { .. } => cumsum_view(shape, &axes),
+        _ => reduce_view(shape, &axes),
+    }
+}
+
+/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    match node.op {
+        Op::Reduce { kind, .. } => {
+            reduce_code(kind).ok_or_else(|| format!("{} runs on the CPU", node.op.name()))?;
+        }
+        Op::Cumsum { .. } => {}
+        _ => return Err(format!("{} is not a reduction", node.op.name())),
+    }
+    data_is_f32(node, sg)?;
+    let [outer, r, inner] = view(node, sg)?;
+    let y = *node
+        .outputs
+        .first()
+        .ok_or_else(|| "missing output 0".to_string())?;
+    let n_out = sg.tensors[y].num_elements();
+    let want = match node.op {
+        Op::Cumsum { .. } => outer * r * inner,
+        _ => outer * inner,
+    };
+    if n_out != want {
+        return Err(format!(
+            "output has {n_out} elements, the reduction gives {want}"
+        ));
+    }
+    Ok(())
+}
+
+/// Record the dispatch of a reduction or CUMSUM node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let [outer, r, inner] = view(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    match ctx.node.op {
+        Op::Reduce { kind, .. } => {
+            let (code, ident) =
+                reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
+            let n = outer * inner;
+            let x = ctx.input(0)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch_sized(
+                "reduce",
+                vec![("OP", code as f64)],
+                vec![n as u32, r as u32, inner as u32, ident.to_bits()],
+                vec![x, out],
+                n as u64 * 64,
+                64,
+            )
+        }
+        Op::Cumsum { exclusive, reverse } => {
+            let lines = outer * inner;
+            let flags = u32::from(exclusive) | (u32::from(reverse) << 1);
+            let x = ctx.input(0)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch(
+                "cumsum",
+                vec![],
+                vec![lines as u32, r as u32, inner as u32, flags],
+                vec![x, out],
+                lines as u64,
+            )
+        }
+        _ => Err(ctx.err("not a reduction")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views() {
+        assert_eq!(reduce_view(&[2, 3, 4], &[1]), Ok([2, 3, 4]));
+        assert_eq!(reduce_view(&[1, 7, 7, 8], &[1, 2]), Ok([1, 49, 8]));
+        assert_eq!(reduce_view(&[2, 3, 4], &[-1, 2]), Ok([6, 4, 1]));
+        assert_eq!(reduce_view(&[2, 1, 4], &[0, 2]), Ok([1, 8, 1]));
+        assert!(reduce_view(&[2, 3, 4], &[0, 2]).is_err());
+        assert!(reduce_view(&[2, 3, 4], &[3]).is_err());
+        assert_eq!(reduce_view(&[2, 1, 4], &[1]), Ok([8, 1, 1]));
+        assert_eq!(cumsum_view(&[2, 3, 4], &[-2]), Ok([2, 3, 4]));
+    }
 }

@@ -1,15 +1,99 @@
-//! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR.
+//! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR: shaders/resize.wgsl, one invocation
+//! per output element with the CPU kernel's float coordinate arithmetic.
 
+use super::pool::data_is_f32;
 use super::LowerCtx;
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::Resize;
+use crate::graph::{Node, Op, Subgraph};
 
-/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+/// The float input-over-output scale of one axis (as src/cpu/ops/resize.rs).
+fn scale(input: usize, output: usize, align_corners: bool) -> f32 {
+    if align_corners && output > 1 {
+        (input - 1) as f32 / (output - 1) as f32
+    } else {
+        input as f32 / output as f32
+    }
 }
 
-/// Record the dispatches of a node of this family.
+fn params(op: &Op) -> Option<(Resize, bool)> {
+    match op {
+        Op::ResizeBilinear(p) => Some((*p, false)),
+        Op::ResizeNearestNeighbor(p) => Some((*p, true)),
+        _ => None,
+    }
+}
+
+/// Input [n, h, w, c] and output [oh, ow], checked against the declared output.
+fn dims(in_shape: &[usize], out_shape: &[usize]) -> Result<([usize; 4], [usize; 2]), String> {
+    let [n, h, w, c] = match in_shape {
+        &[a, b, c, d] => [a, b, c, d],
+        s => return Err(format!("resize input must be 4-D, got {s:?}")),
+    };
+    if h == 0 || w == 0 {
+        return Err("resize input has an empty spatial dimension".to_string());
+    }
+    match out_shape {
+        &[on, oh, ow, oc] if on == n && oc == c && oh > 0 && ow > 0 => Ok(([n, h, w, c], [oh, ow])),
+        s => Err(format!(
+            "resize output shape {s:?} does not fit input {in_shape:?}"
+        )),
+    }
+}
+
+/// Why a node of this family stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    params(&node.op).ok_or_else(|| format!("{} is not a resize", node.op.name()))?;
+    data_is_f32(node, sg)?;
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let size = node
+        .input(1)
+        .ok_or_else(|| "missing size input".to_string())?;
+    if !sg.tensors[size].is_constant() {
+        return Err("the output size must be a constant".to_string());
+    }
+    let y = *node
+        .outputs
+        .first()
+        .ok_or_else(|| "missing output 0".to_string())?;
+    dims(&sg.tensors[x].shape, &sg.tensors[y].shape).map(|_| ())
+}
+
+/// Record the dispatch of a resize node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let (p, nearest) = params(&ctx.node.op).ok_or_else(|| ctx.err("not a resize"))?;
+    let size = ctx.const_ints(1)?;
+    let in_shape = ctx.in_info(0)?.shape.clone();
+    let out_shape = ctx.out_info(0)?.shape.clone();
+    let ([n, h, w, c], [oh, ow]) = dims(&in_shape, &out_shape).map_err(|e| ctx.err(e))?;
+    if size.as_slice() != [oh as i64, ow as i64] {
+        return Err(ctx.err(format!(
+            "size {size:?} differs from the output shape {out_shape:?}"
+        )));
+    }
+    let total = n * oh * ow * c;
+    let hs = scale(h, oh, p.align_corners);
+    let ws = scale(w, ow, p.align_corners);
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch(
+        "resize",
+        vec![("NEAREST", if nearest { 1.0 } else { 0.0 })],
+        vec![
+            total as u32,
+            h as u32,
+            w as u32,
+            c as u32,
+            oh as u32,
+            ow as u32,
+            u32::from(p.half_pixel_centers),
+            u32::from(p.align_corners),
+            hs.to_bits(),
+            ws.to_bits(),
+            0,
+            0,
+        ],
+        vec![x, out],
+        total as u64,
+    )
 }
