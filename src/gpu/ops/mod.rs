@@ -127,11 +127,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// True when every non-constant input and every output is float32.
+/// Ok when every non-constant input and every output is float32 (constants of any
+/// type are parameters the lowering reads, such as axes and shapes).
 pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
-        if info.dtype != DType::F32 && !(info.is_constant() && info.dtype == DType::F32) {
+        if info.dtype != DType::F32 && !info.is_constant() {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
