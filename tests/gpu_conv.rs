@@ -164,16 +164,20 @@ fn conv2d_shapes_and_options() {
     }
 }
 
-fn run_depthwise(
-    input: [usize; 4],
-    m: usize,
-    k: usize,
-    stride: usize,
-    dil: usize,
-    padding: Padding,
-    bias: bool,
-    act: Activation,
-) {
+/// input, depth multiplier, kernel, stride, dilation, padding, bias, activation.
+type DwCase = (
+    [usize; 4],
+    usize,
+    usize,
+    usize,
+    usize,
+    Padding,
+    bool,
+    Activation,
+);
+
+fn run_depthwise(c: DwCase) {
+    let (input, m, k, stride, dil, padding, bias, act) = c;
     let [n, ih, iw, ic] = input;
     let oc = ic * m;
     let oh = out_size(padding, ih, k, stride, dil);
@@ -192,11 +196,7 @@ fn run_depthwise(
         vec![
             Arg::Input(input.to_vec()),
             filter(&[1, k, k, oc], 31),
-            if bias {
-                filter(&[oc], 32)
-            } else {
-                Arg::Absent
-            },
+            if bias { filter(&[oc], 32) } else { Arg::Absent },
         ],
         vec![vec![n, oh, ow, oc]],
     );
@@ -209,57 +209,21 @@ fn depthwise_conv2d_multipliers() {
     if !gpu_available() {
         return;
     }
-    run_depthwise(
-        [1, 9, 7, 5],
-        1,
-        3,
-        1,
-        1,
-        Padding::Same,
-        true,
-        Activation::None,
-    );
-    run_depthwise(
-        [2, 9, 8, 3],
-        2,
-        3,
-        2,
-        1,
-        Padding::Same,
-        true,
-        Activation::Relu6,
-    );
-    run_depthwise(
-        [1, 11, 9, 4],
-        2,
-        5,
-        1,
-        1,
-        Padding::Valid,
-        false,
-        Activation::Relu,
-    );
-    run_depthwise(
-        [1, 10, 10, 3],
-        1,
-        3,
-        1,
-        2,
-        Padding::Same,
-        true,
-        Activation::ReluN1To1,
-    );
-    run_depthwise(
-        [1, 6, 7, 7],
-        1,
-        2,
-        2,
-        1,
-        Padding::Same,
-        false,
-        Activation::None,
-    );
+    use Activation::*;
+    let cases: [DwCase; 5] = [
+        ([1, 9, 7, 5], 1, 3, 1, 1, Padding::Same, true, None),
+        ([2, 9, 8, 3], 2, 3, 2, 1, Padding::Same, true, Relu6),
+        ([1, 11, 9, 4], 2, 5, 1, 1, Padding::Valid, false, Relu),
+        ([1, 10, 10, 3], 1, 3, 1, 2, Padding::Same, true, ReluN1To1),
+        ([1, 6, 7, 7], 1, 2, 2, 1, Padding::Same, false, None),
+    ];
+    for c in cases {
+        run_depthwise(c);
+    }
 }
+
+/// input, output channels, kernel, stride, padding, output (h, w).
+type TcCase = ([usize; 4], usize, usize, usize, Padding, (usize, usize));
 
 #[test]
 fn transpose_conv_stride_2() {
@@ -267,7 +231,7 @@ fn transpose_conv_stride_2() {
         return;
     }
     // (input, oc, k, stride, padding, output h/w)
-    let cases: Vec<([usize; 4], usize, usize, usize, Padding, (usize, usize))> = vec![
+    let cases: Vec<TcCase> = vec![
         ([1, 4, 5, 3], 5, 3, 2, Padding::Same, (8, 10)),
         ([1, 4, 5, 3], 5, 3, 2, Padding::Same, (7, 9)),
         ([2, 3, 4, 6], 7, 3, 2, Padding::Valid, (7, 9)),
@@ -331,7 +295,14 @@ fn fully_connected_variants() {
         (vec![1, 33], 9, false, false, true, Activation::Relu),
         (vec![2, 5, 7], 6, true, true, true, Activation::Relu6),
         (vec![2, 5, 7], 6, false, true, true, Activation::None),
-        (vec![2, 3, 2, 4], 3, false, true, true, Activation::ReluN1To1),
+        (
+            vec![2, 3, 2, 4],
+            3,
+            false,
+            true,
+            true,
+            Activation::ReluN1To1,
+        ),
         (vec![4, 13], 7, false, true, false, Activation::None),
         (vec![3, 2, 13], 11, true, false, false, Activation::Relu),
     ];
@@ -367,9 +338,15 @@ fn fully_connected_variants() {
             ],
             vec![out],
         );
-        check_gpu_matches_cpu(&format!("fc case {i} {shape:?} units={units} keep={keep}"), g);
+        check_gpu_matches_cpu(
+            &format!("fc case {i} {shape:?} units={units} keep={keep}"),
+            g,
+        );
     }
 }
+
+/// a shape, b shape, adj_x, adj_y, output shape, b constant.
+type BmmCase = (Vec<usize>, Vec<usize>, bool, bool, Vec<usize>, bool);
 
 #[test]
 fn batch_matmul_adjoints_and_broadcast() {
@@ -377,13 +354,48 @@ fn batch_matmul_adjoints_and_broadcast() {
         return;
     }
     // (a shape, b shape, adj_x, adj_y, out shape, b constant)
-    let cases: Vec<(Vec<usize>, Vec<usize>, bool, bool, Vec<usize>, bool)> = vec![
-        (vec![2, 3, 5], vec![2, 5, 7], false, false, vec![2, 3, 7], false),
-        (vec![2, 5, 3], vec![2, 5, 7], true, false, vec![2, 3, 7], false),
-        (vec![2, 3, 5], vec![2, 7, 5], false, true, vec![2, 3, 7], false),
+    let cases: Vec<BmmCase> = vec![
+        (
+            vec![2, 3, 5],
+            vec![2, 5, 7],
+            false,
+            false,
+            vec![2, 3, 7],
+            false,
+        ),
+        (
+            vec![2, 5, 3],
+            vec![2, 5, 7],
+            true,
+            false,
+            vec![2, 3, 7],
+            false,
+        ),
+        (
+            vec![2, 3, 5],
+            vec![2, 7, 5],
+            false,
+            true,
+            vec![2, 3, 7],
+            false,
+        ),
         (vec![3, 5, 3], vec![7, 5], true, true, vec![3, 3, 7], false),
-        (vec![2, 1, 3, 5], vec![1, 4, 5, 6], false, false, vec![2, 4, 3, 6], false),
-        (vec![4, 3, 5], vec![2, 1, 5, 9], false, false, vec![2, 4, 3, 9], true),
+        (
+            vec![2, 1, 3, 5],
+            vec![1, 4, 5, 6],
+            false,
+            false,
+            vec![2, 4, 3, 6],
+            false,
+        ),
+        (
+            vec![4, 3, 5],
+            vec![2, 1, 5, 9],
+            false,
+            false,
+            vec![2, 4, 3, 9],
+            true,
+        ),
         (
             vec![2, 1, 3, 4, 5],
             vec![1, 2, 1, 6, 5],
@@ -392,7 +404,14 @@ fn batch_matmul_adjoints_and_broadcast() {
             vec![2, 2, 3, 4, 6],
             false,
         ),
-        (vec![1, 9, 13], vec![13, 1], false, false, vec![1, 9, 1], true),
+        (
+            vec![1, 9, 13],
+            vec![13, 1],
+            false,
+            false,
+            vec![1, 9, 1],
+            true,
+        ),
     ];
     for (i, (a, b, ax, ay, out, bc)) in cases.into_iter().enumerate() {
         let barg = if bc {

@@ -211,10 +211,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let p = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let (lo, hi) = p
-        .act
-        .range()
-        .unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let (lo, hi) = p.act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
     let total = nb * p.m * nq;
@@ -256,5 +253,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     };
     let bias = ctx.b.constant_f32(&bias);
     let out = ctx.output(0)?;
-    ctx.dispatch("matmul", vec![], params, vec![a, b, bias, out], total as u64)
+    ctx.dispatch(
+        "matmul",
+        vec![],
+        params,
+        vec![a, b, bias, out],
+        total as u64,
+    )
 }
