@@ -1,15 +1,82 @@
-// Placeholder kernel of the conv2d family.
+// CONV_2D over NHWC input with weights re-laid out at lowering as
+// w[group][ky][kx][ci][oc4] (vec4 of 4 consecutive output channels of the group,
+// zero-padded), any stride/dilation/padding, grouped when ic = groups * fic.
+// Each invocation computes 4 consecutive output channels of one output pixel in
+// f32 (vec4 accumulator), adds the f32 bias and clamps (fused activation).
 
 struct Params {
-    n: u32,
+    total: u32,
+    ih: u32,
+    iw: u32,
+    ic: u32,
+    oh: u32,
+    ow: u32,
+    oc: u32,
+    kh: u32,
+    kw: u32,
+    fic: u32,
+    sh: u32,
+    sw: u32,
+    dh: u32,
+    dw: u32,
+    pt: u32,
+    pl: u32,
+    // Output channels per group and vec4 quads per group.
+    ocg: u32,
+    ocq: u32,
+    groups: u32,
+    act_min: f32,
+    act_max: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(1) var<storage, read> x: array<scalar>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<scalar>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x < p.n) {
-        out[id.x] = scalar(0.0);
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    if (i >= p.total) {
+        return;
+    }
+    let q = i % p.ocq;
+    let r = i / p.ocq;
+    let g = r % p.groups;
+    // Linear output pixel (b * oh + oy) * ow + ox.
+    let pix = r / p.groups;
+    let ox = pix % p.ow;
+    let t = pix / p.ow;
+    let oy = t % p.oh;
+    let b = t / p.oh;
+    let k = p.kh * p.kw * p.fic;
+    let wbase = g * k * p.ocq + q;
+    var acc = vec4<f32>(0.0);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pt);
+        if (iy < 0 || iy >= i32(p.ih)) {
+            continue;
+        }
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pl);
+            if (ix < 0 || ix >= i32(p.iw)) {
+                continue;
+            }
+            let xb = ((b * p.ih + u32(iy)) * p.iw + u32(ix)) * p.ic + g * p.fic;
+            let wb = wbase + (ky * p.kw + kx) * p.fic * p.ocq;
+            for (var ci = 0u; ci < p.fic; ci++) {
+                acc += f32(x[xb + ci]) * vec4<f32>(w[wb + ci * p.ocq]);
+            }
+        }
+    }
+    let ob = pix * p.oc + g * p.ocg;
+    for (var j = 0u; j < 4u; j++) {
+        let c = q * 4u + j;
+        if (c < p.ocg) {
+            let v = acc[j] + bias[g * p.ocg + c];
+            out[ob + c] = scalar(clamp(v, p.act_min, p.act_max));
+        }
     }
 }

@@ -1,15 +1,433 @@
-//! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and MediaPipe's Convolution2DTransposeBias.
+//! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and MediaPipe's
+//! Convolution2DTransposeBias (shaders/conv2d.wgsl, shaders/depthwise_conv2d.wgsl,
+//! shaders/transpose_conv.wgsl).
+//!
+//! Weights must be constants (constant folding turns DEQUANTIZE of float16 weights
+//! into constants): they are re-laid out here so that each invocation reads 4
+//! consecutive output channels as one vec4. Biases are kept in f32.
 
-use super::LowerCtx;
+use super::{float_io, LowerCtx};
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::{Activation, Padding};
+use crate::graph::{Node, Op, Subgraph, TensorInfo};
+
+/// Which kernel a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Conv,
+    Depthwise,
+    Transpose,
+}
+
+/// Geometry of one convolution node, checked.
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    kind: Kind,
+    n: usize,
+    ih: usize,
+    iw: usize,
+    ic: usize,
+    oh: usize,
+    ow: usize,
+    oc: usize,
+    kh: usize,
+    kw: usize,
+    /// Filter input channels (conv), depth multiplier (depthwise), ic (transpose).
+    fic: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+    act: Activation,
+    /// Index of the data input.
+    x_idx: usize,
+    /// Index of the (optional) bias input.
+    bias_idx: usize,
+}
+
+/// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
+fn window(padding: Padding, input: usize, k: usize, stride: usize, dil: usize) -> (usize, usize) {
+    let eff = (k.max(1) - 1) * dil + 1;
+    let out = match padding {
+        Padding::Same => input.div_ceil(stride.max(1)),
+        Padding::Valid => {
+            if input < eff {
+                0
+            } else {
+                (input - eff) / stride.max(1) + 1
+            }
+        }
+    };
+    let total = (out.saturating_sub(1) * stride + eff).saturating_sub(input);
+    (out, total / 2)
+}
+
+fn dims4(t: &TensorInfo, what: &str) -> Result<[usize; 4], String> {
+    match t.shape[..] {
+        [a, b, c, d] => Ok([a, b, c, d]),
+        _ => Err(format!("{what} {} must be 4-D, got {:?}", t.name, t.shape)),
+    }
+}
+
+fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+    node.input(i)
+        .map(|t| &sg.tensors[t])
+        .ok_or_else(|| format!("missing input {i}"))
+}
+
+/// Check the node and compute its geometry (the reason on failure).
+fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
+    let (kind, padding, sh, sw, dh, dw, act, mult) = match &node.op {
+        Op::Conv2D(p) => (
+            Kind::Conv,
+            p.padding,
+            p.stride_h,
+            p.stride_w,
+            p.dilation_h,
+            p.dilation_w,
+            p.activation,
+            0,
+        ),
+        Op::DepthwiseConv2D(p) => (
+            Kind::Depthwise,
+            p.padding,
+            p.stride_h,
+            p.stride_w,
+            p.dilation_h,
+            p.dilation_w,
+            p.activation,
+            p.depth_multiplier,
+        ),
+        Op::TransposeConv(p) | Op::TransposeConvBias(p) => (
+            Kind::Transpose,
+            p.padding,
+            p.stride_h,
+            p.stride_w,
+            1,
+            1,
+            p.activation,
+            0,
+        ),
+        op => return Err(format!("{} is not a convolution", op.name())),
+    };
+    if act.range().is_none() {
+        return Err(format!("fused {act:?} runs on the CPU"));
+    }
+    if sh == 0 || sw == 0 || dh == 0 || dw == 0 {
+        return Err("invalid stride or dilation".into());
+    }
+    let (x_idx, bias_idx) = match &node.op {
+        Op::TransposeConv(_) => (2, 3),
+        _ => (0, 2),
+    };
+    let x = tensor(node, sg, x_idx)?;
+    let f = tensor(node, sg, 1)?;
+    if !f.is_constant() {
+        return Err(format!(
+            "filter {} is computed at run time; the GPU kernels take constant weights",
+            f.name
+        ));
+    }
+    let out = sg
+        .tensors
+        .get(*node.outputs.first().ok_or("missing output")?)
+        .ok_or("missing output")?;
+    let [n, ih, iw, ic] = dims4(x, "input")?;
+    let [f0, kh, kw, f3] = dims4(f, "filter")?;
+    let [on, oh, ow, oc] = dims4(out, "output")?;
+    if kh == 0 || kw == 0 {
+        return Err("empty filter".into());
+    }
+    let mut g = Geom {
+        kind,
+        n,
+        ih,
+        iw,
+        ic,
+        oh,
+        ow,
+        oc,
+        kh,
+        kw,
+        fic: f3,
+        sh,
+        sw,
+        dh,
+        dw,
+        pt: 0,
+        pl: 0,
+        act,
+        x_idx,
+        bias_idx,
+    };
+    match kind {
+        Kind::Conv => {
+            if f3 == 0 || ic % f3 != 0 || f0 % (ic / f3) != 0 {
+                return Err(format!(
+                    "filter {:?} does not fit input channels {ic}",
+                    f.shape
+                ));
+            }
+            let (eh, pt) = window(padding, ih, kh, sh, dh);
+            let (ew, pl) = window(padding, iw, kw, sw, dw);
+            if [on, oh, ow, oc] != [n, eh, ew, f0] {
+                return Err(format!(
+                    "output shape {:?} differs from the computed {:?}",
+                    out.shape,
+                    [n, eh, ew, f0]
+                ));
+            }
+            g.pt = pt;
+            g.pl = pl;
+        }
+        Kind::Depthwise => {
+            if f0 != 1 || ic == 0 || f3 % ic != 0 {
+                return Err(format!(
+                    "filter {:?} does not fit input channels {ic}",
+                    f.shape
+                ));
+            }
+            let m = f3 / ic;
+            if mult != 0 && mult != m {
+                return Err(format!(
+                    "depth multiplier {mult} disagrees with filter channels {f3} / {ic}"
+                ));
+            }
+            let (eh, pt) = window(padding, ih, kh, sh, dh);
+            let (ew, pl) = window(padding, iw, kw, sw, dw);
+            if [on, oh, ow, oc] != [n, eh, ew, f3] {
+                return Err(format!(
+                    "output shape {:?} differs from the computed {:?}",
+                    out.shape,
+                    [n, eh, ew, f3]
+                ));
+            }
+            g.fic = m;
+            g.pt = pt;
+            g.pl = pl;
+        }
+        Kind::Transpose => {
+            if f3 != ic {
+                return Err(format!(
+                    "filter input channels {f3} differ from input channels {ic}"
+                ));
+            }
+            if on != n || oc != f0 {
+                return Err(format!(
+                    "output shape {:?} disagrees with input batch {n} / filter channels {f0}",
+                    out.shape
+                ));
+            }
+            // Padding as LiteRT computes it: a forward conv from the output size.
+            let pad = |o: usize, k: usize, s: usize| -> usize {
+                let (wo, _) = window(padding, o, k, s, 1);
+                (wo.saturating_sub(1) * s + k).saturating_sub(o) / 2
+            };
+            g.pt = pad(oh, kh, sh);
+            g.pl = pad(ow, kw, sw);
+        }
+    }
+    if let Some(b) = node.input(bias_idx).map(|t| &sg.tensors[t]) {
+        if !b.is_constant() {
+            return Err(format!(
+                "bias {} is computed at run time; the GPU kernels take constant biases",
+                b.name
+            ));
+        }
+        if b.num_elements() != oc {
+            return Err(format!(
+                "bias {} has {} elements, expected {oc}",
+                b.name,
+                b.num_elements()
+            ));
+        }
+    }
+    Ok(g)
+}
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    if let Op::TransposeConv(_) = node.op {
+        // The output-shape operand is an int32 constant; check the float tensors only.
+        for (k, t) in node.inputs.iter().enumerate() {
+            if let Some(t) = t {
+                let info = &sg.tensors[*t];
+                if k != 0 && info.dtype != crate::graph::DType::F32 {
+                    return Err(format!(
+                        "tensor {} is {}, the GPU path runs float32 tensors",
+                        info.name, info.dtype
+                    ));
+                }
+            }
+        }
+        for &t in &node.outputs {
+            let info = &sg.tensors[t];
+            if info.dtype != crate::graph::DType::F32 {
+                return Err(format!(
+                    "tensor {} is {}, the GPU path runs float32 tensors",
+                    info.name, info.dtype
+                ));
+            }
+        }
+    } else {
+        float_io(node, sg)?;
+    }
+    geom(node, sg).map(|_| ())
+}
+
+/// Bias values (zeros when absent) as an f32 constant buffer.
+fn bias_buf(ctx: &mut LowerCtx, g: &Geom) -> Result<super::BufId> {
+    let bias = if ctx.has_input(g.bias_idx) {
+        ctx.const_f32(g.bias_idx)?
+    } else {
+        vec![0.0; g.oc]
+    };
+    Ok(ctx.b.constant_f32(&bias))
+}
+
+fn clamp_words(act: Activation) -> [u32; 2] {
+    let (lo, hi) = act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    [lo.to_bits(), hi.to_bits()]
 }
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let g = geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let filter = ctx.const_f32(1)?;
+    let [lo, hi] = clamp_words(g.act);
+    let u = |v: usize| v as u32;
+    match g.kind {
+        Kind::Conv => {
+            let groups = g.ic / g.fic;
+            let ocg = g.oc / groups;
+            let ocq = ocg.div_ceil(4);
+            let k = g.kh * g.kw * g.fic;
+            // OHWI -> [group][k][ocq * 4], zero-padded.
+            let mut packed = vec![0.0f32; groups * k * ocq * 4];
+            for grp in 0..groups {
+                for o in 0..ocg {
+                    let src = &filter[(grp * ocg + o) * k..(grp * ocg + o + 1) * k];
+                    for (kk, &v) in src.iter().enumerate() {
+                        packed[(grp * k + kk) * ocq * 4 + o] = v;
+                    }
+                }
+            }
+            let total = g.n * g.oh * g.ow * groups * ocq;
+            let params = vec![
+                u(total),
+                u(g.ih),
+                u(g.iw),
+                u(g.ic),
+                u(g.oh),
+                u(g.ow),
+                u(g.oc),
+                u(g.kh),
+                u(g.kw),
+                u(g.fic),
+                u(g.sh),
+                u(g.sw),
+                u(g.dh),
+                u(g.dw),
+                u(g.pt),
+                u(g.pl),
+                u(ocg),
+                u(ocq),
+                u(groups),
+                lo,
+                hi,
+            ];
+            let x = ctx.input(g.x_idx)?;
+            let w = ctx.b.constant(&packed);
+            let bias = bias_buf(ctx, &g)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch(
+                "conv2d",
+                vec![],
+                params,
+                vec![x, w, bias, out],
+                total as u64,
+            )
+        }
+        Kind::Depthwise => {
+            let total = g.n * g.oh * g.ow * g.oc;
+            let params = vec![
+                u(total),
+                u(g.ih),
+                u(g.iw),
+                u(g.ic),
+                u(g.oh),
+                u(g.ow),
+                u(g.oc),
+                u(g.kh),
+                u(g.kw),
+                u(g.fic),
+                u(g.sh),
+                u(g.sw),
+                u(g.dh),
+                u(g.dw),
+                u(g.pt),
+                u(g.pl),
+                lo,
+                hi,
+            ];
+            let x = ctx.input(g.x_idx)?;
+            let w = ctx.input(1)?;
+            let bias = bias_buf(ctx, &g)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch(
+                "depthwise_conv2d",
+                vec![],
+                params,
+                vec![x, w, bias, out],
+                total as u64,
+            )
+        }
+        Kind::Transpose => {
+            let ocq = g.oc.div_ceil(4);
+            // OHWI -> [ky][kx][ci][ocq * 4], zero-padded.
+            let mut packed = vec![0.0f32; g.kh * g.kw * g.ic * ocq * 4];
+            for o in 0..g.oc {
+                for ky in 0..g.kh {
+                    for kx in 0..g.kw {
+                        for c in 0..g.ic {
+                            packed[((ky * g.kw + kx) * g.ic + c) * ocq * 4 + o] =
+                                filter[((o * g.kh + ky) * g.kw + kx) * g.ic + c];
+                        }
+                    }
+                }
+            }
+            let total = g.n * g.oh * g.ow * ocq;
+            let params = vec![
+                u(total),
+                u(g.ih),
+                u(g.iw),
+                u(g.ic),
+                u(g.oh),
+                u(g.ow),
+                u(g.oc),
+                u(g.kh),
+                u(g.kw),
+                u(ocq),
+                u(g.sh),
+                u(g.sw),
+                u(g.pt),
+                u(g.pl),
+                lo,
+                hi,
+            ];
+            let x = ctx.input(g.x_idx)?;
+            let w = ctx.b.constant(&packed);
+            let bias = bias_buf(ctx, &g)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch(
+                "transpose_conv",
+                vec![],
+                params,
+                vec![x, w, bias, out],
+                total as u64,
+            )
+        }
+    }
 }

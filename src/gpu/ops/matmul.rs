@@ -1,15 +1,263 @@
-//! FULLY_CONNECTED and BATCH_MATMUL.
+//! FULLY_CONNECTED and BATCH_MATMUL (shaders/matmul.wgsl).
+//!
+//! Both become one strided batched matmul: out[bt][m][n] = sum_k A[bt][m][k] *
+//! B[bt][k][n] + bias[n], with the operands addressed through element strides (so
+//! adjoints and FC's [out, in] weights need no copy) and per-operand batch strides
+//! that are 0 along broadcast dimensions.
 
-use super::LowerCtx;
+use super::{float_io, LowerCtx};
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::Activation;
+use crate::graph::{Node, Op, Subgraph, TensorInfo};
+
+/// Batch dims the shader indexes (rank 6 minus the two matrix dims).
+const BATCH_RANK: usize = 4;
+
+/// A checked matmul problem.
+#[derive(Debug, Clone)]
+struct Plan {
+    m: usize,
+    k: usize,
+    n: usize,
+    a_sm: usize,
+    a_sk: usize,
+    b_sk: usize,
+    b_sn: usize,
+    /// Output batch dims, padded to BATCH_RANK with leading 1s.
+    batch: [usize; BATCH_RANK],
+    a_bs: [usize; BATCH_RANK],
+    b_bs: [usize; BATCH_RANK],
+    act: Activation,
+    /// FULLY_CONNECTED with constant weights: upload them transposed to [in][out].
+    fc_const_weights: bool,
+    bias_idx: Option<usize>,
+}
+
+fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+    node.input(i)
+        .map(|t| &sg.tensors[t])
+        .ok_or_else(|| format!("missing input {i}"))
+}
+
+fn out_tensor<'a>(node: &Node, sg: &'a Subgraph) -> Result<&'a TensorInfo, String> {
+    node.outputs
+        .first()
+        .and_then(|&t| sg.tensors.get(t))
+        .ok_or_else(|| "missing output".to_string())
+}
+
+/// Batch strides (in elements) of an operand with batch dims `dims` and matrices of
+/// `mat` elements, aligned to the output batch dims `out` (0 where broadcast).
+fn batch_strides(dims: &[usize], out: &[usize; BATCH_RANK], mat: usize) -> [usize; BATCH_RANK] {
+    let mut s = [0usize; BATCH_RANK];
+    let mut stride = mat;
+    for (k, &d) in dims.iter().rev().enumerate() {
+        let pos = BATCH_RANK - 1 - k;
+        s[pos] = if d == 1 || out[pos] == 1 { 0 } else { stride };
+        stride *= d;
+    }
+    s
+}
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
+    let out = out_tensor(node, sg)?;
+    match &node.op {
+        Op::FullyConnected(p) => {
+            if p.activation.range().is_none() {
+                return Err(format!("fused {:?} runs on the CPU", p.activation));
+            }
+            let x = tensor(node, sg, 0)?;
+            let w = tensor(node, sg, 1)?;
+            let [units, inner] = match w.shape[..] {
+                [a, b] => [a, b],
+                _ => return Err(format!("weights must be 2-D, got {:?}", w.shape)),
+            };
+            let len = x.num_elements();
+            if inner == 0 || len % inner != 0 {
+                return Err(format!(
+                    "input of {len} elements does not divide into rows of {inner}"
+                ));
+            }
+            let rows = len / inner;
+            if p.keep_num_dims && x.shape.last() != Some(&inner) {
+                return Err(format!(
+                    "keep_num_dims needs the input's last dimension to be {inner}"
+                ));
+            }
+            if out.num_elements() != rows * units || out.shape.last() != Some(&units) {
+                return Err(format!(
+                    "output shape {:?} does not hold {rows} rows of {units}",
+                    out.shape
+                ));
+            }
+            let bias_idx = node.input(2).map(|_| 2);
+            if let Some(b) = node.input(2).map(|t| &sg.tensors[t]) {
+                if !b.is_constant() {
+                    return Err(format!(
+                        "bias {} is computed at run time; the GPU kernel takes a constant bias",
+                        b.name
+                    ));
+                }
+                if b.num_elements() != units {
+                    return Err(format!(
+                        "bias {} has {} elements, expected {units}",
+                        b.name,
+                        b.num_elements()
+                    ));
+                }
+            }
+            let fc_const_weights = w.is_constant();
+            let (b_sk, b_sn) = if fc_const_weights {
+                (units, 1)
+            } else {
+                (1, inner)
+            };
+            Ok(Plan {
+                m: rows,
+                k: inner,
+                n: units,
+                a_sm: inner,
+                a_sk: 1,
+                b_sk,
+                b_sn,
+                batch: [1; BATCH_RANK],
+                a_bs: [0; BATCH_RANK],
+                b_bs: [0; BATCH_RANK],
+                act: p.activation,
+                fc_const_weights,
+                bias_idx,
+            })
+        }
+        Op::BatchMatMul { adj_x, adj_y, .. } => {
+            let a = tensor(node, sg, 0)?;
+            let b = tensor(node, sg, 1)?;
+            let (ar, br) = (a.shape.len(), b.shape.len());
+            if ar < 2 || br < 2 {
+                return Err("operands must have rank 2 or more".into());
+            }
+            let (a0, a1) = (a.shape[ar - 2], a.shape[ar - 1]);
+            let (b0, b1) = (b.shape[br - 2], b.shape[br - 1]);
+            let (m, k, a_sm, a_sk) = if *adj_x {
+                (a1, a0, 1, a1)
+            } else {
+                (a0, a1, a1, 1)
+            };
+            let (kb, n, b_sk, b_sn) = if *adj_y {
+                (b1, b0, 1, b1)
+            } else {
+                (b0, b1, b1, 1)
+            };
+            if k != kb {
+                return Err(format!(
+                    "inner dimensions differ: {:?} x {:?}",
+                    a.shape, b.shape
+                ));
+            }
+            let abatch = &a.shape[..ar - 2];
+            let bbatch = &b.shape[..br - 2];
+            let r = abatch.len().max(bbatch.len());
+            if r > BATCH_RANK {
+                return Err(format!("more than {BATCH_RANK} batch dimensions"));
+            }
+            let mut batch = [1usize; BATCH_RANK];
+            for i in 0..r {
+                let da = abatch.len().checked_sub(r - i).map_or(1, |j| abatch[j]);
+                let db = bbatch.len().checked_sub(r - i).map_or(1, |j| bbatch[j]);
+                batch[BATCH_RANK - r + i] = if da == db || db == 1 {
+                    da
+                } else if da == 1 {
+                    db
+                } else {
+                    return Err(format!(
+                        "batch dims of {:?} and {:?} differ",
+                        a.shape, b.shape
+                    ));
+                };
+            }
+            let mut want: Vec<usize> = batch[BATCH_RANK - r..].to_vec();
+            want.extend([m, n]);
+            if out.shape != want {
+                return Err(format!(
+                    "output shape {:?} differs from the computed {want:?}",
+                    out.shape
+                ));
+            }
+            Ok(Plan {
+                m,
+                k,
+                n,
+                a_sm,
+                a_sk,
+                b_sk,
+                b_sn,
+                batch,
+                a_bs: batch_strides(abatch, &batch, m * k),
+                b_bs: batch_strides(bbatch, &batch, k * n),
+                act: Activation::None,
+                fc_const_weights: false,
+                bias_idx: None,
+            })
+        }
+        op => Err(format!("{} is not a matmul", op.name())),
+    }
+}
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    float_io(node, sg)?;
+    plan(node, sg).map(|_| ())
 }
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let p = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let (lo, hi) = p.act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let nb: usize = p.batch.iter().product();
+    let nq = p.n.div_ceil(4);
+    let total = nb * p.m * nq;
+    let u = |v: usize| v as u32;
+    let mut params = vec![
+        u(total),
+        u(p.m),
+        u(p.n),
+        u(p.k),
+        u(p.a_sm),
+        u(p.a_sk),
+        u(p.b_sk),
+        u(p.b_sn),
+        u(nq),
+        lo.to_bits(),
+        hi.to_bits(),
+        0,
+    ];
+    params.extend(p.batch.iter().map(|&v| u(v)));
+    params.extend(p.a_bs.iter().map(|&v| u(v)));
+    params.extend(p.b_bs.iter().map(|&v| u(v)));
+    let a = ctx.input(0)?;
+    let b = if p.fc_const_weights {
+        // [out, in] -> [in, out] so that neighbouring columns are adjacent.
+        let w = ctx.const_f32(1)?;
+        let mut t = vec![0.0f32; w.len()];
+        for o in 0..p.n {
+            for i in 0..p.k {
+                t[i * p.n + o] = w[o * p.k + i];
+            }
+        }
+        ctx.b.constant(&t)
+    } else {
+        ctx.input(1)?
+    };
+    let bias = match p.bias_idx {
+        Some(i) => ctx.const_f32(i)?,
+        None => vec![0.0; p.n],
+    };
+    let bias = ctx.b.constant_f32(&bias);
+    let out = ctx.output(0)?;
+    ctx.dispatch(
+        "matmul",
+        vec![],
+        params,
+        vec![a, b, bias, out],
+        total as u64,
+    )
 }
