@@ -25,7 +25,11 @@ pub struct Caps {
     pub max_binding_bytes: u64,
 }
 
-/// Why a node stays on the CPU (None: the GPU takes it).
+/// Why a node stays on the CPU (Ok: the GPU takes it).
+///
+/// Programs are planned for the tensors' static shapes; dimensions the shape
+/// signature marks dynamic are planned at their stored size, and an invoke whose
+/// inputs have other shapes runs that partition on the CPU instead.
 pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
@@ -35,11 +39,6 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
                 info.name,
                 info.shape.len()
             ));
-        }
-        if let Some(sig) = &info.shape_signature {
-            if sig.iter().any(|&d| d < 0) && !info.is_constant() {
-                return Err(format!("tensor {} has a dynamic shape", info.name));
-            }
         }
         let bytes = (info.num_elements() * 4) as u64;
         if bytes > caps.max_binding_bytes {
