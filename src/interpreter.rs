@@ -90,6 +90,14 @@ pub struct DelegateReport {
     pub f16_unavailable: bool,
     /// Partitions that failed to compile, with the reason (their nodes run on the CPU).
     pub failed: Vec<(usize, String)>,
+    /// GPU dispatches per invoke, over all compiled partitions.
+    pub dispatches: usize,
+    /// Bytes of GPU buffers the memory plan allocates.
+    pub planned_bytes: u64,
+    /// Bytes all GPU tensors would take without buffer reuse.
+    pub tensor_bytes: u64,
+    /// Distinct compute pipelines on the device after this prepare.
+    pub pipelines: usize,
 }
 
 /// The GPU delegate: an opened device plus how to partition and at which precision.
@@ -198,12 +206,17 @@ impl Interpreter {
                 }
             }
         }
+        let compiled = programs.iter().flatten();
         let report = DelegateReport {
             plan: plan.clone(),
             precision,
             adapter: gpu.describe(),
             f16_unavailable,
             failed,
+            dispatches: compiled.clone().map(|p| p.num_dispatches()).sum(),
+            planned_bytes: compiled.clone().map(|p| p.planned_bytes).sum(),
+            tensor_bytes: compiled.map(|p| p.tensor_bytes).sum(),
+            pipelines: cache.len(),
         };
         Ok((GpuPartitions { plan, programs }, report))
     }
