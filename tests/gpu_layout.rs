@@ -177,12 +177,7 @@ fn ss(
     check(
         name,
         Op::StridedSlice(p),
-        vec![
-            Arg::Input(shape),
-            Arg::Ints(b),
-            Arg::Ints(e),
-            Arg::Ints(s),
-        ],
+        vec![Arg::Input(shape), Arg::Ints(b), Arg::Ints(e), Arg::Ints(s)],
         vec![out],
     );
 }
@@ -377,10 +372,7 @@ fn pad_padv2_mirror_pad() {
     check_pad(
         "pad",
         Op::Pad,
-        vec![
-            Arg::Input(vec![2, 3, 5]),
-            Arg::Ints(vec![1, 0, 2, 3, 0, 1]),
-        ],
+        vec![Arg::Input(vec![2, 3, 5]), Arg::Ints(vec![1, 0, 2, 3, 0, 1])],
         vec![vec![3, 8, 6]],
     );
     check_pad(
@@ -398,10 +390,7 @@ fn pad_padv2_mirror_pad() {
         check_pad(
             &format!("mirror_pad symmetric={symmetric}"),
             Op::MirrorPad { symmetric },
-            vec![
-                Arg::Input(vec![2, 3, 4]),
-                Arg::Ints(vec![1, 1, b, a, 0, 3]),
-            ],
+            vec![Arg::Input(vec![2, 3, 4]), Arg::Ints(vec![1, 1, b, a, 0, 3])],
             vec![vec![4, 3 + b as usize + a as usize, 7]],
         );
     }

@@ -98,8 +98,7 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
         ));
     }
     let inner: usize = params.shape[a + 1..].iter().product();
-    if u32::try_from(out.num_elements()).is_err() || u32::try_from(params.num_elements()).is_err()
-    {
+    if u32::try_from(out.num_elements()).is_err() || u32::try_from(params.num_elements()).is_err() {
         return Err("tensor too large for u32 indexing".into());
     }
     Ok(GatherPlan {

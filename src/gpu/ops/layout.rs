@@ -399,7 +399,10 @@ fn plan_concat(v: &View, axis: i32, act: Activation) -> Res<Plan> {
     let axis = axis_of(axis as i64, rank)?;
     let clamp = match act {
         Activation::None => None,
-        a => Some(a.range().ok_or_else(|| format!("fused {a:?} runs on the CPU"))?),
+        a => Some(
+            a.range()
+                .ok_or_else(|| format!("fused {a:?} runs on the CPU"))?,
+        ),
     };
     let mut shape = first.clone();
     shape[axis] = 0;
@@ -703,11 +706,7 @@ fn plan_strided_slice(v: &View, p: &StridedSlice) -> Res<Plan> {
         None => vec![1; begin.len()],
     };
     let axes = strided_slice_axes(&t.shape, &begin, &end, &strides, p)?;
-    let out_shape: Vec<usize> = axes
-        .iter()
-        .filter(|a| !a.4)
-        .map(|a| a.0)
-        .collect();
+    let out_shape: Vec<usize> = axes.iter().filter(|a| !a.4).map(|a| a.0).collect();
     v.check_out(0, &out_shape)?;
     if out_shape.contains(&0) {
         return Ok(Plan::Copies(vec![]));
@@ -840,7 +839,9 @@ fn plan_pad(v: &View, v2: bool) -> Res<Plan> {
         Some(k) if v2 => {
             let c = &v.sg.tensors[k];
             match (&c.data, c.dtype) {
-                (Some(d), DType::F32) if d.len() == 4 => f32::from_le_bytes([d[0], d[1], d[2], d[3]]),
+                (Some(d), DType::F32) if d.len() == 4 => {
+                    f32::from_le_bytes([d[0], d[1], d[2], d[3]])
+                }
                 (None, _) => return Err(format!("pad value {} is computed at runtime", c.name)),
                 _ => return Err("pad value must be one float32 element".into()),
             }
@@ -922,7 +923,9 @@ fn plan_depth_to_space(v: &View, bs: usize) -> Res<Plan> {
         Dim::direct(bs, oc as i64),
         Dim::direct(oc, 1),
     ];
-    Ok(Plan::Copies(vec![CopySpec::new(0, 0, dims).contiguous_out()]))
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
 }
 
 fn plan_space_to_depth(v: &View, bs: usize) -> Res<Plan> {
@@ -942,7 +945,9 @@ fn plan_space_to_depth(v: &View, bs: usize) -> Res<Plan> {
         Dim::direct(bs, c as i64),
         Dim::direct(c, 1),
     ];
-    Ok(Plan::Copies(vec![CopySpec::new(0, 0, dims).contiguous_out()]))
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
 }
 
 fn plan_reverse(v: &View) -> Res<Plan> {
@@ -955,7 +960,9 @@ fn plan_reverse(v: &View) -> Res<Plan> {
         d.start = d.size as i64 - 1;
     }
     v.check_out(0, &t.shape)?;
-    Ok(Plan::Copies(vec![CopySpec::new(0, 0, dims).contiguous_out()]))
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
