@@ -463,3 +463,42 @@ fn gather_constant_indices() {
         vec![vec![2, 3, 3]],
     );
 }
+
+#[test]
+fn more_than_65535_workgroups() {
+    if !gpu_available() {
+        return;
+    }
+    // 3 * 1200 * 1200 elements > 65535 * 64: the dispatch becomes a 2-D grid.
+    check(
+        "large transpose",
+        Op::Transpose,
+        vec![Arg::Input(vec![3, 1200, 1200]), Arg::Ints(vec![2, 1, 0])],
+        vec![vec![1200, 1200, 3]],
+    );
+}
+
+#[test]
+fn rank_6_pad_and_tile() {
+    if !gpu_available() {
+        return;
+    }
+    check_pad(
+        "pad rank 6",
+        Op::Pad,
+        vec![
+            Arg::Input(vec![2, 1, 3, 2, 1, 3]),
+            Arg::Ints(vec![0, 1, 1, 0, 0, 0, 1, 1, 2, 0, 0, 1]),
+        ],
+        vec![vec![3, 2, 3, 4, 3, 4]],
+    );
+    check(
+        "tile rank 6",
+        Op::Tile,
+        vec![
+            Arg::Input(vec![2, 1, 3, 2, 1, 3]),
+            Arg::Ints(vec![1, 3, 1, 2, 2, 1]),
+        ],
+        vec![vec![2, 3, 3, 4, 2, 3]],
+    );
+}

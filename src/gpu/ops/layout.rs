@@ -1007,3 +1007,81 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ints(name: &str, v: &[i32], shape: Vec<usize>) -> TensorInfo {
+        let mut t = TensorInfo::new(name.to_string(), DType::I32, shape);
+        t.data = Some(Arc::from(
+            v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+        ));
+        t
+    }
+
+    fn graph(op: Op, tensors: Vec<TensorInfo>) -> (Node, Subgraph) {
+        let n = tensors.len();
+        let node = Node {
+            op,
+            inputs: (0..n - 1).map(Some).collect(),
+            outputs: vec![n - 1],
+        };
+        let sg = Subgraph {
+            name: "t".into(),
+            tensors,
+            nodes: vec![],
+            inputs: vec![0],
+            outputs: vec![n - 1],
+        };
+        (node, sg)
+    }
+
+    #[test]
+    fn runtime_parameters_are_refused_with_a_reason() {
+        let (node, sg) = graph(
+            Op::Transpose,
+            vec![
+                TensorInfo::new("x", DType::F32, vec![2, 3]),
+                TensorInfo::new("perm", DType::I32, vec![2]),
+                TensorInfo::new("y", DType::F32, vec![3, 2]),
+            ],
+        );
+        let e = support(&node, &sg).unwrap_err();
+        assert!(e.contains("runtime"), "{e}");
+        let (node, sg) = graph(
+            Op::Transpose,
+            vec![
+                TensorInfo::new("x", DType::F32, vec![2, 3]),
+                ints("perm", &[1, 0], vec![2]),
+                TensorInfo::new("y", DType::F32, vec![3, 2]),
+            ],
+        );
+        assert_eq!(support(&node, &sg), Ok(()));
+    }
+
+    #[test]
+    fn integer_data_is_refused() {
+        let (node, sg) = graph(
+            Op::Tile,
+            vec![
+                TensorInfo::new("x", DType::I32, vec![2, 3]),
+                ints("m", &[1, 2], vec![2]),
+                TensorInfo::new("y", DType::I32, vec![2, 6]),
+            ],
+        );
+        let e = support(&node, &sg).unwrap_err();
+        assert!(e.contains("float32"), "{e}");
+    }
+
+    #[test]
+    fn strided_slice_folds_single_element_axes() {
+        let p = StridedSlice {
+            shrink_axis_mask: 0b01,
+            ..Default::default()
+        };
+        let axes = strided_slice_axes(&[4, 5], &[-1, 4], &[0, 0], &[1, -2], &p).unwrap();
+        assert_eq!(axes, vec![(1, 3, 1, 5, true), (2, 4, -2, 1, false)]);
+    }
+}
