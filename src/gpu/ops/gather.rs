@@ -1,15 +1,140 @@
-//! GATHER with constant indices.
+//! GATHER along one axis with constant indices (shaders/gather.wgsl): the indices
+//! travel as a u32 table, validated on the host.
 
 use super::LowerCtx;
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+/// A planned gather: the index table and the (outer, axis, inner) sizes.
+struct GatherPlan {
+    indices: Vec<u32>,
+    axis_size: usize,
+    inner: usize,
+}
+
+/// Integer values of a constant int32/int64 tensor.
+fn const_ints(info: &TensorInfo) -> std::result::Result<Vec<i64>, String> {
+    let d = info
+        .data
+        .as_ref()
+        .ok_or_else(|| format!("indices {} are computed at runtime", info.name))?;
+    Ok(match info.dtype {
+        DType::I32 => d
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+            .collect(),
+        DType::I64 => d
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                i64::from_le_bytes(a)
+            })
+            .collect(),
+        other => return Err(format!("indices are {other}, expected int32/int64")),
+    })
+}
+
+fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
+    let Op::Gather { axis, batch_dims } = &node.op else {
+        return Err(format!("{} is not GATHER", node.op.name()));
+    };
+    let tensor = |i: usize| {
+        node.input(i)
+            .map(|t| &sg.tensors[t])
+            .ok_or_else(|| format!("missing input {i}"))
+    };
+    let params = tensor(0)?;
+    let indices = tensor(1)?;
+    let out = node
+        .outputs
+        .first()
+        .map(|&t| &sg.tensors[t])
+        .ok_or_else(|| "missing output".to_string())?;
+    for t in [params, out] {
+        if t.dtype != DType::F32 {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                t.name, t.dtype
+            ));
+        }
+    }
+    let rank = params.shape.len() as i64;
+    let a = if *axis < 0 {
+        *axis as i64 + rank
+    } else {
+        *axis as i64
+    };
+    if a < 0 || a >= rank {
+        return Err(format!("axis {axis} out of range for rank {rank}"));
+    }
+    let a = a as usize;
+    let bd = if *batch_dims < 0 {
+        *batch_dims as i64 + indices.shape.len() as i64
+    } else {
+        *batch_dims as i64
+    };
+    if bd != 0 {
+        return Err(format!("batch_dims {batch_dims} runs on the CPU"));
+    }
+    let axis_size = params.shape[a];
+    let idx = const_ints(indices)?
+        .into_iter()
+        .map(|v| {
+            if v < 0 || v >= axis_size as i64 {
+                Err(format!("index {v} is out of range [0, {axis_size})"))
+            } else {
+                Ok(v as u32)
+            }
+        })
+        .collect::<std::result::Result<Vec<u32>, String>>()?;
+    let mut shape = params.shape[..a].to_vec();
+    shape.extend_from_slice(&indices.shape);
+    shape.extend_from_slice(&params.shape[a + 1..]);
+    if out.shape != shape {
+        return Err(format!(
+            "output {} has shape {:?}, expected {shape:?}",
+            out.name, out.shape
+        ));
+    }
+    let inner: usize = params.shape[a + 1..].iter().product();
+    if u32::try_from(out.num_elements()).is_err() || u32::try_from(params.num_elements()).is_err() {
+        return Err("tensor too large for u32 indexing".into());
+    }
+    Ok(GatherPlan {
+        indices: idx,
+        axis_size,
+        inner,
+    })
+}
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    plan(node, sg).map(|_| ())
 }
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let p = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let n = ctx.out_info(0)?.num_elements();
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    if n == 0 || p.indices.is_empty() || p.inner == 0 {
+        return Ok(());
+    }
+    // The table is stored as raw u32 words (f32 bit patterns kept verbatim).
+    let words: Vec<f32> = p.indices.iter().map(|&i| f32::from_bits(i)).collect();
+    let idx = ctx.b.constant_f32(&words);
+    ctx.dispatch(
+        "gather",
+        vec![],
+        vec![
+            n as u32,
+            p.indices.len() as u32,
+            p.axis_size as u32,
+            p.inner as u32,
+        ],
+        vec![x, idx, out],
+        n as u64,
+    )
 }

@@ -1,15 +1,1087 @@
-//! Data movement: free reshapes, concatenation, splits, slices, transposes, tiling, packing, padding, depth/space rearrangement.
+//! Data movement: free reshapes, concatenation, splits, slices, transposes, tiling,
+//! packing, padding, depth/space rearrangement — all through one strided-copy kernel
+//! (shaders/copy.wgsl).
+//!
+//! Each op is planned on the host from the tensors' static shapes and constant
+//! parameters into a list of [`CopySpec`]s: one per dispatch, each copying (a view of)
+//! one input into (a sub-region of) one output. The same planner backs the support
+//! check, so a node is only accepted when it can be planned.
 
-use super::LowerCtx;
+use super::{LowerCtx, MAX_RANK};
 use crate::error::Result;
-use crate::graph::{Node, Subgraph};
+use crate::graph::op::{Activation, StridedSlice};
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+use std::collections::HashMap;
+
+/// Per-dimension source addressing mode of the copy kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// src = out * step + start.
+    Direct = 0,
+    /// (out * step + start) % in_dim (tile).
+    Modulo = 1,
+    /// Outside [0, in_dim) reads the pad value.
+    Pad = 2,
+    /// Mirror REFLECT (edge excluded).
+    Reflect = 3,
+    /// Mirror SYMMETRIC (edge included).
+    Symmetric = 4,
+}
+
+/// One dimension of a copy region.
+#[derive(Debug, Clone, Copy)]
+struct Dim {
+    /// Size of the region along this dimension.
+    size: usize,
+    /// Destination stride (elements).
+    out_stride: usize,
+    /// Source coordinate step.
+    step: i64,
+    /// Source coordinate start.
+    start: i64,
+    /// Source dimension size (modulo, pad and mirror modes).
+    in_dim: i64,
+    /// Source stride (elements).
+    in_stride: i64,
+    /// Addressing mode.
+    mode: Mode,
+}
+
+impl Dim {
+    /// A direct dimension: region size `size`, contiguous strides filled in later.
+    fn direct(size: usize, in_stride: i64) -> Dim {
+        Dim {
+            size,
+            out_stride: 0,
+            step: 1,
+            start: 0,
+            in_dim: size as i64,
+            in_stride,
+            mode: Mode::Direct,
+        }
+    }
+}
+
+/// One dispatch of the copy kernel: input `input` into output `output`.
+#[derive(Debug, Clone)]
+struct CopySpec {
+    input: usize,
+    output: usize,
+    dims: Vec<Dim>,
+    out_offset: usize,
+    base: i64,
+    pad_value: f32,
+    clamp: Option<(f32, f32)>,
+}
+
+impl CopySpec {
+    fn new(input: usize, output: usize, dims: Vec<Dim>) -> CopySpec {
+        CopySpec {
+            input,
+            output,
+            dims,
+            out_offset: 0,
+            base: 0,
+            pad_value: 0.0,
+            clamp: None,
+        }
+    }
+
+    /// Set destination strides to the row-major strides of the region itself.
+    fn contiguous_out(mut self) -> CopySpec {
+        let shape: Vec<usize> = self.dims.iter().map(|d| d.size).collect();
+        for (d, s) in self.dims.iter_mut().zip(strides_of(&shape)) {
+            d.out_stride = s;
+        }
+        self
+    }
+
+    /// Destination strides of an enclosing output of shape `shape` (same rank).
+    fn out_strides(mut self, shape: &[usize]) -> CopySpec {
+        for (d, s) in self.dims.iter_mut().zip(strides_of(shape)) {
+            d.out_stride = s;
+        }
+        self
+    }
+
+    fn elements(&self) -> usize {
+        self.dims.iter().map(|d| d.size).product()
+    }
+
+    /// Uniform words (layout of `Params` in shaders/copy.wgsl).
+    fn params(&self) -> std::result::Result<Vec<u32>, String> {
+        if self.dims.len() > MAX_RANK {
+            return Err(format!("copy of rank {} > {MAX_RANK}", self.dims.len()));
+        }
+        let fit_i = |v: i64| i32::try_from(v).map_err(|_| format!("offset {v} exceeds i32"));
+        let fit_u = |v: usize| u32::try_from(v).map_err(|_| format!("offset {v} exceeds u32"));
+        let (lo, hi) = self.clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        let mut w = vec![
+            fit_u(self.elements())?,
+            fit_u(self.out_offset)?,
+            fit_i(self.base)? as u32,
+            self.pad_value.to_bits(),
+            lo.to_bits(),
+            hi.to_bits(),
+            u32::from(self.clamp.is_some()),
+            0,
+        ];
+        let pad = MAX_RANK - self.dims.len();
+        let ones = Dim {
+            size: 1,
+            out_stride: 0,
+            step: 0,
+            start: 0,
+            in_dim: 1,
+            in_stride: 0,
+            mode: Mode::Direct,
+        };
+        let all: Vec<Dim> = std::iter::repeat_n(ones, pad)
+            .chain(self.dims.iter().copied())
+            .collect();
+        let mut field = |f: &dyn Fn(&Dim) -> std::result::Result<u32, String>| {
+            let mut v = Vec::with_capacity(8);
+            for d in &all {
+                v.push(f(d)?);
+            }
+            v.extend([0, 0]);
+            w.extend(v);
+            Ok::<(), String>(())
+        };
+        field(&|d| fit_u(d.size))?;
+        field(&|d| fit_u(d.out_stride))?;
+        field(&|d| fit_i(d.step).map(|v| v as u32))?;
+        field(&|d| fit_i(d.start).map(|v| v as u32))?;
+        field(&|d| fit_i(d.in_dim).map(|v| v as u32))?;
+        field(&|d| fit_i(d.in_stride).map(|v| v as u32))?;
+        field(&|d| Ok(d.mode as u32))?;
+        Ok(w)
+    }
+}
+
+/// What a node lowers to.
+enum Plan {
+    /// Output 0 shares input 0's storage.
+    Alias,
+    /// Copy dispatches.
+    Copies(Vec<CopySpec>),
+}
+
+/// Row-major strides of `shape`.
+fn strides_of(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Direct dims over a whole tensor of shape `shape`.
+fn ident(shape: &[usize]) -> Vec<Dim> {
+    shape
+        .iter()
+        .zip(strides_of(shape))
+        .map(|(&s, st)| Dim::direct(s, st as i64))
+        .collect()
+}
+
+type Res<T> = std::result::Result<T, String>;
+
+/// Read access to a node's tensors for planning.
+struct View<'a> {
+    node: &'a Node,
+    sg: &'a Subgraph,
+}
+
+impl View<'_> {
+    fn info(&self, i: usize) -> Res<&TensorInfo> {
+        self.node
+            .input(i)
+            .map(|t| &self.sg.tensors[t])
+            .ok_or_else(|| format!("missing input {i}"))
+    }
+
+    fn out(&self, i: usize) -> Res<&TensorInfo> {
+        self.node
+            .outputs
+            .get(i)
+            .map(|&t| &self.sg.tensors[t])
+            .ok_or_else(|| format!("missing output {i}"))
+    }
+
+    fn num_inputs(&self) -> usize {
+        self.node.inputs.len()
+    }
+
+    /// Integer values of constant input `i` (`what` names it in the refusal).
+    fn ints(&self, i: usize, what: &str) -> Res<Vec<i64>> {
+        let info = self.info(i)?;
+        let d = info
+            .data
+            .as_ref()
+            .ok_or_else(|| format!("{what} (tensor {}) is computed at runtime", info.name))?;
+        Ok(match info.dtype {
+            DType::I32 => d
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                .collect(),
+            DType::I64 => d
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(c);
+                    i64::from_le_bytes(a)
+                })
+                .collect(),
+            other => return Err(format!("{what} is {other}, expected int32/int64")),
+        })
+    }
+
+    /// A float32 data input (runtime or constant).
+    fn data(&self, i: usize) -> Res<&TensorInfo> {
+        let info = self.info(i)?;
+        if info.dtype != DType::F32 {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                info.name, info.dtype
+            ));
+        }
+        Ok(info)
+    }
+
+    /// Output `i`, which must be float32 with shape `shape`.
+    fn check_out(&self, i: usize, shape: &[usize]) -> Res<()> {
+        let o = self.out(i)?;
+        if o.dtype != DType::F32 {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                o.name, o.dtype
+            ));
+        }
+        if o.shape != shape {
+            return Err(format!(
+                "output {} has shape {:?}, expected {shape:?}",
+                o.name, o.shape
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Resolve a possibly negative axis against `rank`.
+fn axis_of(a: i64, rank: usize) -> Res<usize> {
+    let r = rank as i64;
+    let v = if a < 0 { a + r } else { a };
+    if v < 0 || v >= r {
+        return Err(format!("axis {a} out of range for rank {rank}"));
+    }
+    Ok(v as usize)
+}
+
+/// The single value of a one-element axis tensor.
+fn one_axis(v: &[i64]) -> Res<i64> {
+    match v {
+        [a] => Ok(*a),
+        _ => Err("axis must hold one value".into()),
+    }
+}
+
+/// Plan a node of this family.
+fn plan(v: &View) -> Res<Plan> {
+    match &v.node.op {
+        Op::Reshape { .. } | Op::Squeeze { .. } | Op::ExpandDims => plan_alias(v),
+        Op::Concatenation { axis, activation } => plan_concat(v, *axis, *activation),
+        Op::Split { num_splits } => {
+            let axis = one_axis(&v.ints(0, "split axis")?)?;
+            let t = v.data(1)?;
+            let axis = axis_of(axis, t.shape.len())?;
+            let n = if *num_splits == 0 {
+                v.node.outputs.len()
+            } else {
+                *num_splits
+            };
+            let dim = t.shape[axis];
+            if n == 0 || dim % n != 0 {
+                return Err(format!("dimension {dim} is not divisible into {n} pieces"));
+            }
+            plan_split(v, 1, axis, &vec![dim / n; n], false)
+        }
+        Op::SplitV { num_splits } => {
+            let t = v.data(0)?;
+            let spec = v.ints(1, "size_splits")?;
+            let axis = axis_of(one_axis(&v.ints(2, "split axis")?)?, t.shape.len())?;
+            if *num_splits != 0 && spec.len() != *num_splits {
+                return Err("size_splits length differs from num_splits".into());
+            }
+            let dim = t.shape[axis];
+            let mut unknown = None;
+            let mut sum = 0usize;
+            let mut sizes = Vec::with_capacity(spec.len());
+            for (i, &s) in spec.iter().enumerate() {
+                if s == -1 {
+                    if unknown.replace(i).is_some() {
+                        return Err("more than one -1 in size_splits".into());
+                    }
+                    sizes.push(0);
+                } else {
+                    let s = usize::try_from(s).map_err(|_| format!("split size {s} < 0"))?;
+                    sum = sum.saturating_add(s);
+                    sizes.push(s);
+                }
+            }
+            match unknown {
+                Some(u) if sum <= dim => sizes[u] = dim - sum,
+                None if sum == dim => {}
+                _ => return Err(format!("sizes {spec:?} do not fit dimension {dim}")),
+            }
+            plan_split(v, 0, axis, &sizes, false)
+        }
+        Op::Unpack { axis, num } => {
+            let t = v.data(0)?;
+            let a = axis_of(*axis as i64, t.shape.len())?;
+            let dim = t.shape[a];
+            if *num != 0 && *num != dim {
+                return Err(format!("num {num} differs from dimension {dim}"));
+            }
+            plan_split(v, 0, a, &vec![1; dim], true)
+        }
+        Op::Pack { axis } => plan_pack(v, *axis),
+        Op::Slice => plan_slice(v),
+        Op::StridedSlice(p) => plan_strided_slice(v, p),
+        Op::Transpose => plan_transpose(v),
+        Op::Tile => plan_tile(v),
+        Op::BroadcastTo => plan_broadcast(v),
+        Op::Pad | Op::PadV2 => plan_pad(v, matches!(v.node.op, Op::PadV2)),
+        Op::MirrorPad { symmetric } => plan_mirror_pad(v, *symmetric),
+        Op::DepthToSpace { block_size } => plan_depth_to_space(v, *block_size),
+        Op::SpaceToDepth { block_size } => plan_space_to_depth(v, *block_size),
+        Op::ReverseV2 => plan_reverse(v),
+        op => Err(format!("{} is not a layout op", op.name())),
+    }
+}
+
+fn plan_alias(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let o = v.out(0)?;
+    if o.dtype != DType::F32 {
+        return Err(format!("output {} is {}", o.name, o.dtype));
+    }
+    if o.num_elements() != t.num_elements() {
+        return Err(format!(
+            "output {:?} does not hold the {} elements of {:?}",
+            o.shape,
+            t.num_elements(),
+            t.shape
+        ));
+    }
+    if let (Op::Reshape { .. }, Some(s)) = (&v.node.op, v.node.input(1)) {
+        let s = &v.sg.tensors[s];
+        if !s.is_constant() && s.num_elements() > 0 {
+            return Err(format!("shape tensor {} is computed at runtime", s.name));
+        }
+    }
+    if let (Op::ExpandDims, Some(_)) = (&v.node.op, v.node.input(1)) {
+        v.ints(1, "expand_dims axis")?;
+    }
+    Ok(Plan::Alias)
+}
+
+fn plan_concat(v: &View, axis: i32, act: Activation) -> Res<Plan> {
+    let n = v.num_inputs();
+    if n == 0 {
+        return Err("concatenation needs inputs".into());
+    }
+    let first = v.data(0)?.shape.clone();
+    let rank = first.len();
+    if rank == 0 {
+        return Err("concatenation of scalars".into());
+    }
+    let axis = axis_of(axis as i64, rank)?;
+    let clamp = match act {
+        Activation::None => None,
+        a => Some(
+            a.range()
+                .ok_or_else(|| format!("fused {a:?} runs on the CPU"))?,
+        ),
+    };
+    let mut shape = first.clone();
+    shape[axis] = 0;
+    let mut parts = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = &v.data(i)?.shape;
+        if s.len() != rank || (0..rank).any(|d| d != axis && s[d] != first[d]) {
+            return Err(format!("input {i} of shape {s:?} does not match {first:?}"));
+        }
+        parts.push((i, s.clone(), shape[axis]));
+        shape[axis] += s[axis];
+    }
+    v.check_out(0, &shape)?;
+    let out_st = strides_of(&shape);
+    let specs = parts
+        .into_iter()
+        .map(|(i, s, off)| {
+            let mut c = CopySpec::new(i, 0, ident(&s)).out_strides(&shape);
+            c.out_offset = off * out_st[axis];
+            c.clamp = clamp;
+            c
+        })
+        .collect();
+    Ok(Plan::Copies(specs))
+}
+
+/// Split input `input` along `axis` into pieces of `sizes` (one per output); with
+/// `drop_axis` the outputs lose the axis (unpack).
+fn plan_split(v: &View, input: usize, axis: usize, sizes: &[usize], drop_axis: bool) -> Res<Plan> {
+    let t = v.data(input)?;
+    if sizes.len() != v.node.outputs.len() {
+        return Err(format!(
+            "{} pieces for {} outputs",
+            sizes.len(),
+            v.node.outputs.len()
+        ));
+    }
+    let mut specs = Vec::with_capacity(sizes.len());
+    let mut start = 0;
+    for (k, &s) in sizes.iter().enumerate() {
+        let mut view = t.shape.clone();
+        view[axis] = s;
+        let mut out_shape = view.clone();
+        if drop_axis {
+            out_shape.remove(axis);
+        }
+        v.check_out(k, &out_shape)?;
+        let mut dims = ident(&t.shape);
+        dims[axis].size = s;
+        dims[axis].start = start as i64;
+        specs.push(CopySpec::new(input, k, dims).contiguous_out());
+        start += s;
+    }
+    Ok(Plan::Copies(specs))
+}
+
+fn plan_pack(v: &View, axis: i32) -> Res<Plan> {
+    let n = v.num_inputs();
+    let first = v.data(0)?.shape.clone();
+    let rank = first.len();
+    let a = if axis < 0 {
+        axis as i64 + rank as i64 + 1
+    } else {
+        axis as i64
+    };
+    if a < 0 || a > rank as i64 {
+        return Err(format!("axis {axis} out of range for rank {rank}"));
+    }
+    let a = a as usize;
+    let mut view = first.clone();
+    view.insert(a, 1);
+    let mut shape = first.clone();
+    shape.insert(a, n);
+    v.check_out(0, &shape)?;
+    let out_st = strides_of(&shape);
+    let mut specs = Vec::with_capacity(n);
+    for i in 0..n {
+        if v.data(i)?.shape != first {
+            return Err(format!("input {i} differs from input 0"));
+        }
+        let mut c = CopySpec::new(i, 0, ident(&view)).out_strides(&shape);
+        c.out_offset = i * out_st[a];
+        specs.push(c);
+    }
+    Ok(Plan::Copies(specs))
+}
+
+fn plan_slice(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let begin = v.ints(1, "slice begin")?;
+    let size = v.ints(2, "slice size")?;
+    let rank = t.shape.len();
+    if begin.len() != rank || size.len() != rank {
+        return Err("begin and size must have one value per dimension".into());
+    }
+    let mut dims = ident(&t.shape);
+    for d in 0..rank {
+        let dim = t.shape[d] as i64;
+        let s = if size[d] == -1 {
+            dim - begin[d]
+        } else {
+            size[d]
+        };
+        if begin[d] < 0 || s < 0 || begin[d] + s > dim {
+            return Err(format!(
+                "begin {} size {} out of range for dimension {dim}",
+                begin[d], size[d]
+            ));
+        }
+        dims[d].start = begin[d];
+        dims[d].size = s as usize;
+    }
+    let spec = CopySpec::new(0, 0, dims).contiguous_out();
+    let shape: Vec<usize> = spec.dims.iter().map(|d| d.size).collect();
+    v.check_out(0, &shape)?;
+    Ok(Plan::Copies(vec![spec]))
+}
+
+/// Per effective axis of a strided slice: (count, start, step, input stride, shrink).
+type SliceAxes = Vec<(usize, i64, i64, i64, bool)>;
+
+/// Resolve STRIDED_SLICE begin/end/strides and masks against `in_shape` exactly as
+/// the CPU kernel (and LiteRT's BuildStridedSliceParams) does.
+fn strided_slice_axes(
+    in_shape: &[usize],
+    begin: &[i64],
+    end: &[i64],
+    strides: &[i64],
+    p: &StridedSlice,
+) -> Res<SliceAxes> {
+    let n = begin.len();
+    if end.len() != n || strides.len() != n || n > 31 {
+        return Err("begin, end and strides differ in length".into());
+    }
+    let bit = |m: i32, i: usize| i < 32 && (m >> i) & 1 != 0;
+    let in_rank = in_shape.len() as i64;
+    let num_add_axis = (0..n)
+        .filter(|&i| !bit(p.ellipsis_mask, i) && bit(p.new_axis_mask, i))
+        .count() as i64;
+    let eff = (in_rank + num_add_axis) as usize;
+    let real_specs = (0..n)
+        .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
+        .count() as i64;
+    if real_specs > in_rank {
+        return Err(format!("{n} indices for an input of rank {in_rank}"));
+    }
+    if eff > 31 {
+        return Err("too many dimensions".into());
+    }
+    let mut ell_mask = 0u64;
+    let mut new_mask = 0u64;
+    let mut ell_start = eff;
+    let mut expanded = 0usize;
+    let mut i = 0usize;
+    while i < eff {
+        if bit(p.ellipsis_mask, i) {
+            ell_start = i;
+            let e_end = ((i as i64 + 1 + num_add_axis + in_rank - n as i64).min(eff as i64))
+                .max(i as i64 + 1) as usize;
+            expanded = e_end - i - 1;
+            while i < e_end {
+                ell_mask |= 1 << i;
+                i += 1;
+            }
+            continue;
+        }
+        if i >= expanded && bit(p.new_axis_mask, i - expanded) {
+            new_mask |= 1 << i;
+        }
+        i += 1;
+    }
+    struct Ax {
+        dim: i64,
+        start: i64,
+        stop: i64,
+        stride: i64,
+        bm: bool,
+        em: bool,
+        shrink: bool,
+        new: bool,
+    }
+    let mut axes = Vec::with_capacity(eff);
+    let mut added_axes = 0usize;
+    let mut added_ell = 0usize;
+    for i in 0..eff {
+        let in_dim = |k: usize| {
+            in_shape
+                .get(k)
+                .map(|&d| d as i64)
+                .ok_or_else(|| "masks do not fit the input rank".to_string())
+        };
+        let full = |dim| Ax {
+            dim,
+            start: 0,
+            stop: 0,
+            stride: 1,
+            bm: true,
+            em: true,
+            shrink: false,
+            new: false,
+        };
+        if ell_mask >> i & 1 != 0 {
+            added_ell = i.saturating_sub(ell_start);
+            axes.push(full(in_dim(i - added_axes)?));
+        } else if new_mask >> i & 1 != 0 {
+            axes.push(Ax {
+                dim: 1,
+                start: 0,
+                stop: 1,
+                stride: 1,
+                bm: false,
+                em: false,
+                shrink: false,
+                new: true,
+            });
+            added_axes += 1;
+        } else if i >= n + expanded {
+            axes.push(full(in_dim(i - added_axes)?));
+        } else {
+            let o = i - added_ell;
+            if o >= n {
+                return Err("masks do not fit the index count".into());
+            }
+            axes.push(Ax {
+                dim: in_dim(i - added_axes)?,
+                start: begin[o],
+                stop: end[o],
+                stride: strides[o],
+                bm: bit(p.begin_mask, o),
+                em: bit(p.end_mask, o),
+                shrink: bit(p.shrink_axis_mask, o),
+                new: false,
+            });
+        }
+    }
+    if added_axes + in_shape.len() != eff {
+        return Err("masks do not fit the input rank".into());
+    }
+    let in_st = strides_of(in_shape);
+    let mut k = 0;
+    let mut out = Vec::with_capacity(eff);
+    for a in &axes {
+        if a.stride == 0 {
+            return Err("stride must be non-zero".into());
+        }
+        let clamp = |x: i64| {
+            if a.stride > 0 {
+                x.clamp(0, a.dim)
+            } else {
+                x.clamp(-1, a.dim - 1)
+            }
+        };
+        let mut start = a.start;
+        if start < 0 {
+            start += a.dim;
+        }
+        start = clamp(start);
+        if a.bm {
+            start = if a.stride > 0 { 0 } else { a.dim - 1 };
+        }
+        let count = if a.shrink {
+            if start < 0 || start >= a.dim {
+                return Err(format!(
+                    "index {} out of range for dimension {}",
+                    a.start, a.dim
+                ));
+            }
+            1
+        } else {
+            let mut stop = a.stop;
+            if p.offset {
+                stop = stop.saturating_add(start);
+            }
+            if stop < 0 {
+                stop += a.dim;
+            }
+            stop = clamp(stop);
+            if a.em {
+                stop = if a.stride > 0 { a.dim } else { -1 };
+            }
+            let c = ((stop - start) as f64 / a.stride as f64).ceil() as i64;
+            c.max(0)
+        };
+        let st = if a.new {
+            0
+        } else {
+            k += 1;
+            in_st[k - 1] as i64
+        };
+        out.push((count as usize, start, a.stride, st, a.shrink));
+    }
+    Ok(out)
+}
+
+fn plan_strided_slice(v: &View, p: &StridedSlice) -> Res<Plan> {
+    let t = v.data(0)?;
+    let begin = v.ints(1, "strided_slice begin")?;
+    let end = v.ints(2, "strided_slice end")?;
+    let strides = match v.node.input(3) {
+        Some(_) => v.ints(3, "strided_slice strides")?,
+        None => vec![1; begin.len()],
+    };
+    let axes = strided_slice_axes(&t.shape, &begin, &end, &strides, p)?;
+    let out_shape: Vec<usize> = axes.iter().filter(|a| !a.4).map(|a| a.0).collect();
+    v.check_out(0, &out_shape)?;
+    if out_shape.contains(&0) {
+        return Ok(Plan::Copies(vec![]));
+    }
+    // Fold axes of one element into the base offset; the rest index the region.
+    let mut base = 0i64;
+    let mut dims = Vec::new();
+    for &(count, start, step, st, _) in &axes {
+        if count == 1 {
+            base += start * st;
+        } else {
+            dims.push(Dim {
+                size: count,
+                out_stride: 0,
+                step,
+                start,
+                in_dim: 0,
+                in_stride: st,
+                mode: Mode::Direct,
+            });
+        }
+    }
+    let mut spec = CopySpec::new(0, 0, dims).contiguous_out();
+    spec.base = base;
+    Ok(Plan::Copies(vec![spec]))
+}
+
+fn plan_transpose(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let rank = t.shape.len();
+    let perm = v.ints(1, "transpose perm")?;
+    if perm.len() != rank {
+        return Err(format!("perm {perm:?} does not fit rank {rank}"));
+    }
+    let st = strides_of(&t.shape);
+    let mut seen = vec![false; rank];
+    let mut dims = Vec::with_capacity(rank);
+    for &p in &perm {
+        if p < 0 {
+            return Err(format!("perm {perm:?} is out of bounds"));
+        }
+        let a = axis_of(p, rank)?;
+        if std::mem::replace(&mut seen[a], true) {
+            return Err(format!("perm {perm:?} repeats an axis"));
+        }
+        dims.push(Dim::direct(t.shape[a], st[a] as i64));
+    }
+    let spec = CopySpec::new(0, 0, dims).contiguous_out();
+    let shape: Vec<usize> = spec.dims.iter().map(|d| d.size).collect();
+    v.check_out(0, &shape)?;
+    Ok(Plan::Copies(vec![spec]))
+}
+
+fn plan_tile(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let m = v.ints(1, "tile multiples")?;
+    let rank = t.shape.len();
+    if m.len() != rank {
+        return Err(format!("multiples {m:?} do not fit rank {rank}"));
+    }
+    let mut dims = ident(&t.shape);
+    for (d, &k) in dims.iter_mut().zip(&m) {
+        let k = usize::try_from(k).map_err(|_| format!("tile multiple {k} < 0"))?;
+        d.size = d
+            .size
+            .checked_mul(k)
+            .ok_or_else(|| "output shape overflows".to_string())?;
+        d.mode = Mode::Modulo;
+    }
+    let spec = CopySpec::new(0, 0, dims).contiguous_out();
+    let shape: Vec<usize> = spec.dims.iter().map(|d| d.size).collect();
+    v.check_out(0, &shape)?;
+    if shape.contains(&0) {
+        return Ok(Plan::Copies(vec![]));
+    }
+    Ok(Plan::Copies(vec![spec]))
+}
+
+fn plan_broadcast(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let target = v
+        .ints(1, "broadcast_to shape")?
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| format!("dimension {d} < 0")))
+        .collect::<Res<Vec<_>>>()?;
+    let r = target.len();
+    if t.shape.len() > r {
+        return Err(format!("{:?} does not broadcast to {target:?}", t.shape));
+    }
+    let mut ins = vec![1usize; r - t.shape.len()];
+    ins.extend_from_slice(&t.shape);
+    let st = strides_of(&ins);
+    let mut dims = Vec::with_capacity(r);
+    for d in 0..r {
+        let stride = if ins[d] == target[d] {
+            st[d] as i64
+        } else if ins[d] == 1 {
+            0
+        } else {
+            return Err(format!("{:?} does not broadcast to {target:?}", t.shape));
+        };
+        dims.push(Dim::direct(target[d], stride));
+    }
+    v.check_out(0, &target)?;
+    let spec = CopySpec::new(0, 0, dims).contiguous_out();
+    if target.contains(&0) {
+        return Ok(Plan::Copies(vec![]));
+    }
+    Ok(Plan::Copies(vec![spec]))
+}
+
+/// (before, after) pairs of the constant [rank, 2] paddings in input 1.
+fn paddings(v: &View, rank: usize) -> Res<Vec<(i64, i64)>> {
+    let p = v.info(1)?;
+    let vals = v.ints(1, "paddings")?;
+    if !(p.shape == [rank, 2] || (rank == 0 && vals.is_empty())) {
+        return Err(format!(
+            "paddings of shape {:?} do not fit rank {rank}",
+            p.shape
+        ));
+    }
+    Ok(vals.chunks_exact(2).map(|c| (c[0], c[1])).collect())
+}
+
+fn plan_pad(v: &View, v2: bool) -> Res<Plan> {
+    let t = v.data(0)?;
+    let rank = t.shape.len();
+    let pads = paddings(v, rank)?;
+    let value = match v.node.input(2) {
+        Some(k) if v2 => {
+            let c = &v.sg.tensors[k];
+            match (&c.data, c.dtype) {
+                (Some(d), DType::F32) if d.len() == 4 => {
+                    f32::from_le_bytes([d[0], d[1], d[2], d[3]])
+                }
+                (None, _) => return Err(format!("pad value {} is computed at runtime", c.name)),
+                _ => return Err("pad value must be one float32 element".into()),
+            }
+        }
+        _ => 0.0,
+    };
+    let mut dims = ident(&t.shape);
+    for (d, &(b, a)) in dims.iter_mut().zip(&pads) {
+        if b < 0 || a < 0 {
+            return Err(format!("negative padding {b},{a}"));
+        }
+        d.size = (d.in_dim + b + a) as usize;
+        d.start = -b;
+        d.mode = Mode::Pad;
+    }
+    let mut spec = CopySpec::new(0, 0, dims).contiguous_out();
+    spec.pad_value = value;
+    let shape: Vec<usize> = spec.dims.iter().map(|d| d.size).collect();
+    v.check_out(0, &shape)?;
+    if shape.contains(&0) {
+        return Ok(Plan::Copies(vec![]));
+    }
+    if t.num_elements() == 0 {
+        return Err("padding an empty tensor".into());
+    }
+    Ok(Plan::Copies(vec![spec]))
+}
+
+fn plan_mirror_pad(v: &View, symmetric: bool) -> Res<Plan> {
+    let t = v.data(0)?;
+    let rank = t.shape.len();
+    let pads = paddings(v, rank)?;
+    let mut dims = ident(&t.shape);
+    for (d, &(b, a)) in dims.iter_mut().zip(&pads) {
+        let n = d.in_dim;
+        let max = if symmetric { n } else { n - 1 };
+        if b < 0 || a < 0 || (b > max && b > 0) || (a > max && a > 0) {
+            return Err(format!("padding {b},{a} out of range for dimension {n}"));
+        }
+        d.size = (n + b + a) as usize;
+        d.start = -b;
+        d.mode = if symmetric {
+            Mode::Symmetric
+        } else {
+            Mode::Reflect
+        };
+    }
+    let spec = CopySpec::new(0, 0, dims).contiguous_out();
+    let shape: Vec<usize> = spec.dims.iter().map(|d| d.size).collect();
+    v.check_out(0, &shape)?;
+    if shape.contains(&0) {
+        return Ok(Plan::Copies(vec![]));
+    }
+    Ok(Plan::Copies(vec![spec]))
+}
+
+/// NHWC dims of a rank-4 input.
+fn nhwc(t: &TensorInfo) -> Res<[usize; 4]> {
+    match t.shape[..] {
+        [n, h, w, c] => Ok([n, h, w, c]),
+        _ => Err(format!("expected a 4-D NHWC input, got {:?}", t.shape)),
+    }
+}
+
+fn plan_depth_to_space(v: &View, bs: usize) -> Res<Plan> {
+    let t = v.data(0)?;
+    let [n, h, w, c] = nhwc(t)?;
+    if bs == 0 || c % (bs * bs) != 0 {
+        return Err(format!("depth {c} not divisible by block {bs} squared"));
+    }
+    let oc = c / (bs * bs);
+    v.check_out(0, &[n, h * bs, w * bs, oc])?;
+    // Output viewed as [n, h, by, w, bx, oc] (DCR order).
+    let dims = vec![
+        Dim::direct(n, (h * w * c) as i64),
+        Dim::direct(h, (w * c) as i64),
+        Dim::direct(bs, (bs * oc) as i64),
+        Dim::direct(w, c as i64),
+        Dim::direct(bs, oc as i64),
+        Dim::direct(oc, 1),
+    ];
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
+}
+
+fn plan_space_to_depth(v: &View, bs: usize) -> Res<Plan> {
+    let t = v.data(0)?;
+    let [n, h, w, c] = nhwc(t)?;
+    if bs == 0 || h % bs != 0 || w % bs != 0 {
+        return Err(format!("{h}x{w} not divisible by block {bs}"));
+    }
+    let (oh, ow) = (h / bs, w / bs);
+    v.check_out(0, &[n, oh, ow, bs * bs * c])?;
+    // Output viewed as [n, oh, ow, by, bx, c].
+    let dims = vec![
+        Dim::direct(n, (h * w * c) as i64),
+        Dim::direct(oh, (bs * w * c) as i64),
+        Dim::direct(ow, (bs * c) as i64),
+        Dim::direct(bs, (w * c) as i64),
+        Dim::direct(bs, c as i64),
+        Dim::direct(c, 1),
+    ];
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
+}
+
+fn plan_reverse(v: &View) -> Res<Plan> {
+    let t = v.data(0)?;
+    let rank = t.shape.len();
+    let mut dims = ident(&t.shape);
+    for a in v.ints(1, "reverse axes")? {
+        let d = &mut dims[axis_of(a, rank)?];
+        d.step = -1;
+        d.start = d.size as i64 - 1;
+    }
+    v.check_out(0, &t.shape)?;
+    Ok(Plan::Copies(vec![
+        CopySpec::new(0, 0, dims).contiguous_out()
+    ]))
+}
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, _sg: &Subgraph) -> Result<(), String> {
-    Err(format!("{} has no GPU kernel yet", node.op.name()))
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    match plan(&View { node, sg })? {
+        Plan::Alias => Ok(()),
+        Plan::Copies(specs) => {
+            for s in &specs {
+                s.params()?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    Err(ctx.err("no GPU kernel yet"))
+    let planned = plan(&View {
+        node: ctx.node,
+        sg: ctx.sg,
+    })
+    .map_err(|e| ctx.err(e))?;
+    let specs = match planned {
+        Plan::Alias => return ctx.alias_output(0, 0),
+        Plan::Copies(specs) => specs,
+    };
+    let mut outs = HashMap::new();
+    for k in 0..ctx.node.outputs.len() {
+        outs.insert(k, ctx.output(k)?);
+    }
+    for s in &specs {
+        let n = s.elements();
+        if n == 0 {
+            continue;
+        }
+        let params = s.params().map_err(|e| ctx.err(e))?;
+        let src = ctx.input(s.input)?;
+        let dst = *outs
+            .get(&s.output)
+            .ok_or_else(|| ctx.err(format!("missing output {}", s.output)))?;
+        ctx.dispatch("copy", vec![], params, vec![src, dst], n as u64)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn ints(name: &str, v: &[i32], shape: Vec<usize>) -> TensorInfo {
+        let mut t = TensorInfo::new(name.to_string(), DType::I32, shape);
+        t.data = Some(Arc::from(
+            v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+        ));
+        t
+    }
+
+    fn graph(op: Op, tensors: Vec<TensorInfo>) -> (Node, Subgraph) {
+        let n = tensors.len();
+        let node = Node {
+            op,
+            inputs: (0..n - 1).map(Some).collect(),
+            outputs: vec![n - 1],
+        };
+        let sg = Subgraph {
+            name: "t".into(),
+            tensors,
+            nodes: vec![],
+            inputs: vec![0],
+            outputs: vec![n - 1],
+        };
+        (node, sg)
+    }
+
+    #[test]
+    fn runtime_parameters_are_refused_with_a_reason() {
+        let (node, sg) = graph(
+            Op::Transpose,
+            vec![
+                TensorInfo::new("x", DType::F32, vec![2, 3]),
+                TensorInfo::new("perm", DType::I32, vec![2]),
+                TensorInfo::new("y", DType::F32, vec![3, 2]),
+            ],
+        );
+        let e = support(&node, &sg).unwrap_err();
+        assert!(e.contains("runtime"), "{e}");
+        let (node, sg) = graph(
+            Op::Transpose,
+            vec![
+                TensorInfo::new("x", DType::F32, vec![2, 3]),
+                ints("perm", &[1, 0], vec![2]),
+                TensorInfo::new("y", DType::F32, vec![3, 2]),
+            ],
+        );
+        assert_eq!(support(&node, &sg), Ok(()));
+    }
+
+    #[test]
+    fn integer_data_is_refused() {
+        let (node, sg) = graph(
+            Op::Tile,
+            vec![
+                TensorInfo::new("x", DType::I32, vec![2, 3]),
+                ints("m", &[1, 2], vec![2]),
+                TensorInfo::new("y", DType::I32, vec![2, 6]),
+            ],
+        );
+        let e = support(&node, &sg).unwrap_err();
+        assert!(e.contains("float32"), "{e}");
+    }
+
+    #[test]
+    fn strided_slice_folds_single_element_axes() {
+        let p = StridedSlice {
+            shrink_axis_mask: 0b01,
+            ..Default::default()
+        };
+        let axes = strided_slice_axes(&[4, 5], &[-1, 4], &[0, 0], &[1, -2], &p).unwrap();
+        assert_eq!(axes, vec![(1, 3, 1, 5, true), (2, 4, -2, 1, false)]);
+    }
 }
