@@ -63,5 +63,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         ib += c * dim(p.b_strides, u32(d));
     }
     let v = apply(f32(a[ia]), f32(b[ib]));
-    out[i] = scalar(clamp(v, p.act_min, p.act_max));
+    out[i] = to_scalar(clamp(v, p.act_min, p.act_max));
 }

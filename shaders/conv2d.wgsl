@@ -76,7 +76,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let c = q * 4u + j;
         if (c < p.ocg) {
             let v = acc[j] + bias[g * p.ocg + c];
-            out[ob + c] = scalar(clamp(v, p.act_min, p.act_max));
+            out[ob + c] = to_scalar(clamp(v, p.act_min, p.act_max));
         }
     }
 }

@@ -91,5 +91,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (p.do_clamp != 0u) {
         v = clamp(v, p.act_min, p.act_max);
     }
-    out[dst] = scalar(v);
+    out[dst] = to_scalar(v);
 }

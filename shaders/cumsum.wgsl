@@ -30,11 +30,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let off = base + kk * p.inner;
         let v = f32(x[off]);
         if (exclusive) {
-            out[off] = scalar(acc);
+            out[off] = to_scalar(acc);
             acc += v;
         } else {
             acc += v;
-            out[off] = scalar(acc);
+            out[off] = to_scalar(acc);
         }
     }
 }

@@ -59,5 +59,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             acc += xv * f32(w[(ky * p.kw + kx) * p.oc + c]);
         }
     }
-    out[i] = scalar(clamp(acc + bias[c], p.act_min, p.act_max));
+    out[i] = to_scalar(clamp(acc + bias[c], p.act_min, p.act_max));
 }

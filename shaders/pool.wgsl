@@ -68,5 +68,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let count = max((y1 - y0) * (x1 - x0), 1u);
         r = sum / f32(count);
     }
-    out[i] = scalar(clamp(r, p.act_min, p.act_max));
+    out[i] = to_scalar(clamp(r, p.act_min, p.act_max));
 }

@@ -55,6 +55,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         if (OP == 1u) {
             v = v / f32(max(p.r, 1u));
         }
-        out[o] = scalar(v);
+        out[o] = to_scalar(v);
     }
 }

@@ -83,5 +83,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         + at(b, iy.hi, ix.lo, ch) * dy * (1.0 - dx)
         + at(b, iy.lo, ix.hi, ch) * (1.0 - dy) * dx
         + at(b, iy.hi, ix.hi, ch) * dy * dx;
-    out[i] = scalar(v);
+    out[i] = to_scalar(v);
 }

@@ -58,7 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let norm = max(sqrt(tree(li, false)), 1e-6);
         for (var k = li; k < p.depth; k += 64u) {
             let v = f32(x[base + k]) / norm;
-            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+            out[base + k] = to_scalar(clamp(v, p.act_min, p.act_max));
         }
         return;
     }
@@ -79,12 +79,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let log_sum = log(sum);
         for (var k = li; k < p.depth; k += 64u) {
             let v = f32(x[base + k]) - m - log_sum;
-            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+            out[base + k] = to_scalar(clamp(v, p.act_min, p.act_max));
         }
     } else {
         for (var k = li; k < p.depth; k += 64u) {
             let v = exp((f32(x[base + k]) - m) * beta) / sum;
-            out[base + k] = scalar(clamp(v, p.act_min, p.act_max));
+            out[base + k] = to_scalar(clamp(v, p.act_min, p.act_max));
         }
     }
 }

@@ -73,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     for (var j = 0u; j < 4u; j++) {
         let c = q * 4u + j;
         if (c < p.oc) {
-            out[ob + c] = scalar(clamp(acc[j] + bias[c], p.act_min, p.act_max));
+            out[ob + c] = to_scalar(clamp(acc[j] + bias[c], p.act_min, p.act_max));
         }
     }
 }

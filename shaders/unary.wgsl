@@ -61,5 +61,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         return;
     }
     let v = apply(f32(x[i]));
-    out[i] = scalar(clamp(v, p.act_min, p.act_max));
+    out[i] = to_scalar(clamp(v, p.act_min, p.act_max));
 }

@@ -199,3 +199,31 @@ fn interpreter_is_send_and_the_delegate_builder_works() {
     let sum: f32 = out.as_f32().unwrap().iter().sum();
     assert!((sum - 1.0).abs() < 1e-4, "softmax sums to {sum}");
 }
+
+#[test]
+fn fp16_saturates_instead_of_overflowing() {
+    use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+    if !gpu_available() {
+        return;
+    }
+    // x * 50000 reaches 1e5, past f16's largest finite value 65504.
+    let g = one_node(
+        Op::Binary(Binary::Mul, Activation::None),
+        vec![Arg::Input(vec![64]), Arg::Const(vec![1], vec![50_000.0])],
+        vec![vec![64]],
+    );
+    let model = Model::from_graph(g);
+    let options = Options {
+        device: Device::Gpu,
+        precision_loss_allowed: true,
+        ..Default::default()
+    };
+    let mut interp = Interpreter::with_options(&model, options).unwrap();
+    let x: Vec<f32> = (0..64).map(|i| i as f32 / 32.0 - 1.0).collect();
+    interp.set_input(0, Tensor::f32(vec![64], x)).unwrap();
+    interp.invoke().unwrap();
+    let y = interp.output(0).unwrap().as_f32().unwrap().to_vec();
+    assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
+    assert_eq!(y[0], half::f16::from_f32(-50_000.0).to_f32());
+    assert_eq!(y[63], 65504.0);
+}

@@ -45,10 +45,20 @@ pub enum Precision {
 
 impl Precision {
     /// The prelude prepended to every shader.
+    ///
+    /// `to_scalar` stores an f32 result: in f16 it saturates finite values at
+    /// +-65504 so that nothing the CPU computes as finite becomes infinite on the
+    /// GPU (true infinities and NaN pass through).
     pub fn prelude(self) -> &'static str {
         match self {
-            Precision::F32 => "alias scalar = f32;\n",
-            Precision::F16 => "enable f16;\nalias scalar = f16;\n",
+            Precision::F32 => "alias scalar = f32;\nfn to_scalar(v: f32) -> scalar { return v; }\n",
+            Precision::F16 => {
+                "enable f16;\nalias scalar = f16;\n\
+                 fn to_scalar(v: f32) -> scalar {\n\
+                 \x20   if (abs(v) > 3.0e38 || v != v) { return scalar(v); }\n\
+                 \x20   return scalar(clamp(v, -65504.0, 65504.0));\n\
+                 }\n"
+            }
         }
     }
 
