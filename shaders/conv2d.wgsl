@@ -2,7 +2,11 @@
 // w[group][ky][kx][ci][oc4] (vec4 of 4 consecutive output channels of the group,
 // zero-padded), any stride/dilation/padding, grouped when ic = groups * fic.
 // Each invocation computes 4 consecutive output channels of one output pixel in
-// f32 (vec4 accumulator), adds the f32 bias and clamps (fused activation).
+// f32 (vec4 accumulator), adds the f32 bias, with RESIDUAL also the matching
+// element of `res` (a residual ADD fused into the convolution), and clamps
+// (fused activation).
+
+override RESIDUAL: bool = false;
 
 struct Params {
     total: u32,
@@ -33,7 +37,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(4) var<storage, read> res: array<scalar>;
+@group(0) @binding(5) var<storage, read_write> out: array<scalar>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
@@ -75,7 +80,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     for (var j = 0u; j < 4u; j++) {
         let c = q * 4u + j;
         if (c < p.ocg) {
-            let v = acc[j] + bias[g * p.ocg + c];
+            var v = acc[j] + bias[g * p.ocg + c];
+            if (RESIDUAL) {
+                v += f32(res[ob + c]);
+            }
             out[ob + c] = to_scalar(clamp(v, p.act_min, p.act_max));
         }
     }

@@ -228,3 +228,87 @@ fn fp16_saturates_instead_of_overflowing() {
     assert_eq!(y[32], 0.0);
     assert_eq!(y[63], 65504.0);
 }
+
+#[test]
+fn residual_add_fuses_into_the_convolution() {
+    use std::sync::Arc;
+    use tflite_wgpu::graph::op::{Conv2D, Padding};
+    use tflite_wgpu::graph::{DType, Graph, Node, Subgraph, TensorInfo};
+    use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+    if !gpu_available() {
+        return;
+    }
+    let konst = |name: &str, shape: Vec<usize>, seed: u32| {
+        let n = shape.iter().product();
+        let mut t = TensorInfo::new(name, DType::F32, shape);
+        let v = common::gpu::values(n, seed);
+        t.data = Some(Arc::from(
+            v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+        ));
+        t
+    };
+    // y = relu6(conv(x) + r), r a second input.
+    let tensors = vec![
+        TensorInfo::new("x", DType::F32, vec![1, 7, 5, 6]),
+        TensorInfo::new("r", DType::F32, vec![1, 7, 5, 9]),
+        konst("w", vec![9, 3, 3, 6], 3),
+        konst("b", vec![9], 4),
+        TensorInfo::new("c", DType::F32, vec![1, 7, 5, 9]),
+        TensorInfo::new("y", DType::F32, vec![1, 7, 5, 9]),
+    ];
+    let conv = Conv2D {
+        padding: Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        dilation_w: 1,
+        dilation_h: 1,
+        activation: Activation::None,
+    };
+    let nodes = vec![
+        Node {
+            op: Op::Conv2D(conv),
+            inputs: vec![Some(0), Some(2), Some(3)],
+            outputs: vec![4],
+        },
+        Node {
+            op: Op::Binary(Binary::Add, Activation::Relu6),
+            inputs: vec![Some(1), Some(4)],
+            outputs: vec![5],
+        },
+    ];
+    let model = Model::from_graph(Graph {
+        subgraphs: vec![Subgraph {
+            name: "residual".into(),
+            tensors,
+            nodes,
+            inputs: vec![0, 1],
+            outputs: vec![5],
+        }],
+        ..Default::default()
+    });
+    let x = Tensor::f32(vec![1, 7, 5, 6], common::gpu::values(210, 1));
+    let r = Tensor::f32(vec![1, 7, 5, 9], common::gpu::values(315, 2));
+    let mut cpu = Interpreter::new(&model).unwrap();
+    let mut gpu = Interpreter::with_options(
+        &model,
+        Options {
+            device: Device::Gpu,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        gpu.delegate_report().unwrap().dispatches,
+        1,
+        "ADD not fused"
+    );
+    for interp in [&mut cpu, &mut gpu] {
+        interp.set_input(0, x.clone()).unwrap();
+        interp.set_input(1, r.clone()).unwrap();
+        interp.invoke().unwrap();
+    }
+    let (a, b) = (cpu.output(0).unwrap(), gpu.output(0).unwrap());
+    for (p, q) in a.as_f32().unwrap().iter().zip(b.as_f32().unwrap()) {
+        assert!((p - q).abs() <= 1e-5, "{p} vs {q}");
+    }
+}

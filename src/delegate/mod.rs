@@ -32,6 +32,65 @@ pub fn caps_of(gpu: Option<&GpuDevice>) -> Caps {
     }
 }
 
+/// A residual ADD that CONV_2D node `n` can absorb: `n` has no fused activation,
+/// its output feeds only an ADD in the same partition, is not needed elsewhere, and
+/// the ADD's other operand has the same shape and is already on the GPU.
+fn residual_add(
+    sg: &Subgraph,
+    p: &Partition,
+    n: usize,
+    bufs: &HashMap<usize, crate::gpu::program::BufId>,
+) -> Option<(usize, ops::Residual)> {
+    use crate::graph::op::{Activation, Binary};
+    use crate::graph::Op;
+    let Op::Conv2D(c) = &sg.nodes[n].op else {
+        return None;
+    };
+    if c.activation != Activation::None {
+        return None;
+    }
+    let t = *sg.nodes[n].outputs.first()?;
+    if p.outputs.contains(&t) || sg.outputs.contains(&t) {
+        return None;
+    }
+    let readers: Vec<usize> = sg
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| node.inputs.contains(&Some(t)))
+        .map(|(i, _)| i)
+        .collect();
+    let [add] = readers[..] else {
+        return None;
+    };
+    let Op::Binary(Binary::Add, act) = sg.nodes[add].op else {
+        return None;
+    };
+    if !p.nodes.contains(&add) || act.range().is_none() {
+        return None;
+    }
+    let inputs = &sg.nodes[add].inputs;
+    let other = match (
+        inputs.first().copied().flatten(),
+        inputs.get(1).copied().flatten(),
+    ) {
+        (Some(a), Some(b)) if a == t && b != t => b,
+        (Some(a), Some(b)) if b == t && a != t => a,
+        _ => return None,
+    };
+    if sg.tensors[other].shape != sg.tensors[t].shape || !bufs.contains_key(&other) {
+        return None;
+    }
+    Some((
+        add,
+        ops::Residual {
+            tensor: other,
+            activation: act,
+            output: *sg.nodes[add].outputs.first()?,
+        },
+    ))
+}
+
 /// Compile one partition into a GPU program.
 pub fn compile(
     gpu: &Arc<GpuDevice>,
@@ -46,13 +105,22 @@ pub fn compile(
         let id = b.input(sg.tensors[t].num_elements(), slot);
         bufs.insert(t, id);
     }
+    let mut skip = std::collections::HashSet::new();
     for &n in &p.nodes {
+        if skip.contains(&n) {
+            continue;
+        }
+        let residual = residual_add(sg, p, n, &bufs);
+        if let Some((add, _)) = residual {
+            skip.insert(add);
+        }
         let mut ctx = LowerCtx {
             b: &mut b,
             sg,
             index: n,
             node: &sg.nodes[n],
             bufs: &mut bufs,
+            residual: residual.map(|(_, r)| r),
         };
         ops::lower(&mut ctx)?;
     }

@@ -296,7 +296,8 @@ fn clamp_words(act: Activation) -> [u32; 2] {
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let g = geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let filter = ctx.const_f32(1)?;
-    let [lo, hi] = clamp_words(g.act);
+    let act = ctx.residual.map_or(g.act, |r| r.activation);
+    let [lo, hi] = clamp_words(act);
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
@@ -341,12 +342,26 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let x = ctx.input(g.x_idx)?;
             let w = ctx.b.constant(&packed);
             let bias = bias_buf(ctx, &g)?;
+            let residual = match ctx.residual {
+                Some(r) => Some((
+                    *ctx.bufs
+                        .get(&r.tensor)
+                        .ok_or_else(|| ctx.err("residual operand is not on the GPU yet"))?,
+                    r.output,
+                )),
+                None => None,
+            };
             let out = ctx.output(0)?;
+            // Without a residual the binding still needs a buffer: the input serves.
+            let res = residual.map_or(x, |(b, _)| b);
+            if let Some((_, add_out)) = residual {
+                ctx.bufs.insert(add_out, out);
+            }
             ctx.dispatch(
                 "conv2d",
-                vec![],
+                vec![("RESIDUAL", residual.is_some() as u32 as f64)],
                 params,
-                vec![x, w, bias, out],
+                vec![x, w, bias, res, out],
                 total as u64,
             )
         }

@@ -153,6 +153,21 @@ pub struct LowerCtx<'a> {
     pub node: &'a Node,
     /// Buffers of tensors already on the GPU.
     pub bufs: &'a mut HashMap<usize, BufId>,
+    /// A residual ADD fused into this node (CONV_2D only).
+    pub residual: Option<Residual>,
+}
+
+/// An ADD folded into the convolution that produces one of its operands: the
+/// convolution adds `tensor` before its clamp, clamps with the ADD's activation and
+/// also stands for the ADD's output `output`.
+#[derive(Debug, Clone, Copy)]
+pub struct Residual {
+    /// The other operand of the ADD.
+    pub tensor: usize,
+    /// The ADD's fused activation.
+    pub activation: crate::graph::op::Activation,
+    /// The ADD's output tensor.
+    pub output: usize,
 }
 
 impl LowerCtx<'_> {
