@@ -6,6 +6,7 @@
 mod dtype;
 pub mod op;
 mod order;
+pub mod shape;
 
 pub use dtype::DType;
 pub use op::Op;

@@ -5,6 +5,7 @@ use super::{numel, OpCtx};
 use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::op::{Activation, StridedSlice};
+use crate::graph::shape::strided_slice_axes;
 use crate::graph::DType;
 
 /// Row-major strides of `shape`.
@@ -446,197 +447,15 @@ pub fn strided_slice(ctx: &mut OpCtx, p: &StridedSlice) -> Result<Vec<Tensor>> {
         Some(_) => ctx.ints(3)?,
         None => vec![1; begin.len()],
     };
-    let n = begin.len();
-    if end.len() != n || strides.len() != n || n > 31 {
-        return Err(ctx.err("strided_slice: begin, end and strides differ in length"));
-    }
-    let bit = |m: i32, i: usize| i < 32 && (m >> i) & 1 != 0;
-    let in_rank = t.rank() as i64;
-    let num_add_axis = (0..n)
-        .filter(|&i| !bit(p.ellipsis_mask, i) && bit(p.new_axis_mask, i))
-        .count() as i64;
-    let eff = (in_rank + num_add_axis) as usize;
-    let real_specs = (0..n)
-        .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
-        .count() as i64;
-    if real_specs > in_rank {
-        return Err(ctx.err(format!(
-            "strided_slice: {n} indices for an input of rank {in_rank}"
-        )));
-    }
-    if eff > 31 {
-        return Err(ctx.err("strided_slice: too many dimensions"));
-    }
-    // Expand the ellipsis and new axes as LiteRT's BuildStridedSliceParams does.
-    let mut ell_mask = 0u64;
-    let mut new_mask = 0u64;
-    let mut ell_start = eff;
-    let mut expanded = 0usize;
-    let mut i = 0usize;
-    while i < eff {
-        if bit(p.ellipsis_mask, i) {
-            ell_start = i;
-            let e_end = ((i as i64 + 1 + num_add_axis + in_rank - n as i64).min(eff as i64))
-                .max(i as i64 + 1) as usize;
-            expanded = e_end - i - 1;
-            while i < e_end {
-                ell_mask |= 1 << i;
-                i += 1;
-            }
-            continue;
-        }
-        if i >= expanded && bit(p.new_axis_mask, i - expanded) {
-            new_mask |= 1 << i;
-        }
-        i += 1;
-    }
-    // Per effective axis: (dim, start, end/stop, stride, begin_mask, end_mask, shrink, is_new).
-    struct Ax {
-        dim: i64,
-        start: i64,
-        stop: i64,
-        stride: i64,
-        bm: bool,
-        em: bool,
-        shrink: bool,
-        new: bool,
-    }
-    let mut axes = Vec::with_capacity(eff);
-    let mut added_axes = 0usize;
-    let mut added_ell = 0usize;
-    for i in 0..eff {
-        let in_dim = |k: usize| -> Result<i64> {
-            t.shape
-                .get(k)
-                .map(|&d| d as i64)
-                .ok_or_else(|| ctx.err("strided_slice: masks do not fit the input rank"))
-        };
-        if ell_mask >> i & 1 != 0 {
-            added_ell = i.saturating_sub(ell_start);
-            axes.push(Ax {
-                dim: in_dim(i - added_axes)?,
-                start: 0,
-                stop: 0,
-                stride: 1,
-                bm: true,
-                em: true,
-                shrink: false,
-                new: false,
-            });
-        } else if new_mask >> i & 1 != 0 {
-            axes.push(Ax {
-                dim: 1,
-                start: 0,
-                stop: 1,
-                stride: 1,
-                bm: false,
-                em: false,
-                shrink: false,
-                new: true,
-            });
-            added_axes += 1;
-        } else if i >= n + expanded {
-            axes.push(Ax {
-                dim: in_dim(i - added_axes)?,
-                start: 0,
-                stop: 0,
-                stride: 1,
-                bm: true,
-                em: true,
-                shrink: false,
-                new: false,
-            });
-        } else {
-            let o = i - added_ell;
-            if o >= n {
-                return Err(ctx.err("strided_slice: masks do not fit the index count"));
-            }
-            axes.push(Ax {
-                dim: in_dim(i - added_axes)?,
-                start: begin[o],
-                stop: end[o],
-                stride: strides[o],
-                bm: bit(p.begin_mask, o),
-                em: bit(p.end_mask, o),
-                shrink: bit(p.shrink_axis_mask, o),
-                new: false,
-            });
-        }
-    }
-    if added_axes + t.rank() != eff {
-        return Err(ctx.err("strided_slice: masks do not fit the input rank"));
-    }
-    // Resolve start, count and stride per effective axis.
-    let mut out_shape = Vec::new();
-    let mut eff_shape = Vec::with_capacity(eff);
-    let mut starts = Vec::with_capacity(eff);
-    let mut steps = Vec::with_capacity(eff);
-    for a in &axes {
-        if a.stride == 0 {
-            return Err(ctx.err("strided_slice: stride must be non-zero"));
-        }
-        let clamp = |v: i64| {
-            if a.stride > 0 {
-                v.clamp(0, a.dim)
-            } else {
-                v.clamp(-1, a.dim - 1)
-            }
-        };
-        let mut start = a.start;
-        if start < 0 {
-            start += a.dim;
-        }
-        start = clamp(start);
-        if a.bm {
-            start = if a.stride > 0 { 0 } else { a.dim - 1 };
-        }
-        let count = if a.shrink {
-            if start < 0 || start >= a.dim {
-                return Err(ctx.err(format!(
-                    "strided_slice: index {} out of range for dimension {}",
-                    a.start, a.dim
-                )));
-            }
-            1
-        } else {
-            let mut stop = a.stop;
-            if p.offset {
-                stop = stop.saturating_add(start);
-            }
-            if stop < 0 {
-                stop += a.dim;
-            }
-            stop = clamp(stop);
-            if a.em {
-                stop = if a.stride > 0 { a.dim } else { -1 };
-            }
-            let c = ((stop - start) as f64 / a.stride as f64).ceil() as i64;
-            c.max(0)
-        };
-        eff_shape.push(count as usize);
-        starts.push(start);
-        steps.push(a.stride);
-        if !a.shrink {
-            out_shape.push(count as usize);
-        }
-    }
+    let axes = strided_slice_axes(&t.shape, &begin, &end, &strides, p)
+        .map_err(|e| ctx.err(format!("strided_slice: {e}")))?;
+    let out_shape: Vec<usize> = axes.iter().filter(|a| !a.4).map(|a| a.0).collect();
     ctx.check_size(&out_shape, t.dtype())?;
-    // Input strides per effective axis (0 on new axes).
-    let in_st = strides_of(&t.shape);
-    let mut eff_st = Vec::with_capacity(eff);
-    let mut k = 0;
-    for a in &axes {
-        if a.new {
-            eff_st.push(0i64);
-        } else {
-            eff_st.push(in_st[k] as i64);
-            k += 1;
-        }
-    }
+    let eff_shape: Vec<usize> = axes.iter().map(|a| a.0).collect();
     let idx = map_indices(&eff_shape, |ix| {
         let mut off = 0i64;
-        for d in 0..ix.len() {
-            off += (starts[d] + ix[d] as i64 * steps[d]) * eff_st[d];
+        for (d, &(_, start, step, stride, _)) in axes.iter().enumerate() {
+            off += (start + ix[d] as i64 * step) * stride;
         }
         off as usize
     });

@@ -1,0 +1,190 @@
+//! Shape rules shared by every backend, so that the CPU kernels and the GPU
+//! lowerings resolve an op's parameters identically.
+
+use super::op::StridedSlice;
+
+/// Row-major strides of a shape.
+fn strides_of(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Per effective axis of a strided slice: (count, start, step, input stride, shrink).
+pub type SliceAxes = Vec<(usize, i64, i64, i64, bool)>;
+
+/// Resolve STRIDED_SLICE begin/end/strides and masks against `in_shape` exactly as
+/// LiteRT's BuildStridedSliceParams and reference kernel do: the ellipsis and new
+/// axes are expanded, starts and stops clamped per stride sign, shrunk axes checked.
+pub fn strided_slice_axes(
+    in_shape: &[usize],
+    begin: &[i64],
+    end: &[i64],
+    strides: &[i64],
+    p: &StridedSlice,
+) -> Result<SliceAxes, String> {
+    let n = begin.len();
+    if end.len() != n || strides.len() != n || n > 31 {
+        return Err("begin, end and strides differ in length".into());
+    }
+    let bit = |m: i32, i: usize| i < 32 && (m >> i) & 1 != 0;
+    let in_rank = in_shape.len() as i64;
+    let num_add_axis = (0..n)
+        .filter(|&i| !bit(p.ellipsis_mask, i) && bit(p.new_axis_mask, i))
+        .count() as i64;
+    let eff = (in_rank + num_add_axis) as usize;
+    let real_specs = (0..n)
+        .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
+        .count() as i64;
+    if real_specs > in_rank {
+        return Err(format!("{n} indices for an input of rank {in_rank}"));
+    }
+    if eff > 31 {
+        return Err("too many dimensions".into());
+    }
+    let mut ell_mask = 0u64;
+    let mut new_mask = 0u64;
+    let mut ell_start = eff;
+    let mut expanded = 0usize;
+    let mut i = 0usize;
+    while i < eff {
+        if bit(p.ellipsis_mask, i) {
+            ell_start = i;
+            let e_end = ((i as i64 + 1 + num_add_axis + in_rank - n as i64).min(eff as i64))
+                .max(i as i64 + 1) as usize;
+            expanded = e_end - i - 1;
+            while i < e_end {
+                ell_mask |= 1 << i;
+                i += 1;
+            }
+            continue;
+        }
+        if i >= expanded && bit(p.new_axis_mask, i - expanded) {
+            new_mask |= 1 << i;
+        }
+        i += 1;
+    }
+    struct Ax {
+        dim: i64,
+        start: i64,
+        stop: i64,
+        stride: i64,
+        bm: bool,
+        em: bool,
+        shrink: bool,
+        new: bool,
+    }
+    let mut axes = Vec::with_capacity(eff);
+    let mut added_axes = 0usize;
+    let mut added_ell = 0usize;
+    for i in 0..eff {
+        let in_dim = |k: usize| {
+            in_shape
+                .get(k)
+                .map(|&d| d as i64)
+                .ok_or_else(|| "masks do not fit the input rank".to_string())
+        };
+        let full = |dim| Ax {
+            dim,
+            start: 0,
+            stop: 0,
+            stride: 1,
+            bm: true,
+            em: true,
+            shrink: false,
+            new: false,
+        };
+        if ell_mask >> i & 1 != 0 {
+            added_ell = i.saturating_sub(ell_start);
+            axes.push(full(in_dim(i - added_axes)?));
+        } else if new_mask >> i & 1 != 0 {
+            axes.push(Ax {
+                dim: 1,
+                start: 0,
+                stop: 1,
+                stride: 1,
+                bm: false,
+                em: false,
+                shrink: false,
+                new: true,
+            });
+            added_axes += 1;
+        } else if i >= n + expanded {
+            axes.push(full(in_dim(i - added_axes)?));
+        } else {
+            let o = i - added_ell;
+            if o >= n {
+                return Err("masks do not fit the index count".into());
+            }
+            axes.push(Ax {
+                dim: in_dim(i - added_axes)?,
+                start: begin[o],
+                stop: end[o],
+                stride: strides[o],
+                bm: bit(p.begin_mask, o),
+                em: bit(p.end_mask, o),
+                shrink: bit(p.shrink_axis_mask, o),
+                new: false,
+            });
+        }
+    }
+    if added_axes + in_shape.len() != eff {
+        return Err("masks do not fit the input rank".into());
+    }
+    let in_st = strides_of(in_shape);
+    let mut k = 0;
+    let mut out = Vec::with_capacity(eff);
+    for a in &axes {
+        if a.stride == 0 {
+            return Err("stride must be non-zero".into());
+        }
+        let clamp = |x: i64| {
+            if a.stride > 0 {
+                x.clamp(0, a.dim)
+            } else {
+                x.clamp(-1, a.dim - 1)
+            }
+        };
+        let mut start = a.start;
+        if start < 0 {
+            start += a.dim;
+        }
+        start = clamp(start);
+        if a.bm {
+            start = if a.stride > 0 { 0 } else { a.dim - 1 };
+        }
+        let count = if a.shrink {
+            if start < 0 || start >= a.dim {
+                return Err(format!(
+                    "index {} out of range for dimension {}",
+                    a.start, a.dim
+                ));
+            }
+            1
+        } else {
+            let mut stop = a.stop;
+            if p.offset {
+                stop = stop.saturating_add(start);
+            }
+            if stop < 0 {
+                stop += a.dim;
+            }
+            stop = clamp(stop);
+            if a.em {
+                stop = if a.stride > 0 { a.dim } else { -1 };
+            }
+            let c = ((stop - start) as f64 / a.stride as f64).ceil() as i64;
+            c.max(0)
+        };
+        let st = if a.new {
+            0
+        } else {
+            k += 1;
+            in_st[k - 1] as i64
+        };
+        out.push((count as usize, start, a.stride, st, a.shrink));
+    }
+    Ok(out)
+}
