@@ -1,6 +1,7 @@
-// SELECT / SELECT_V2 of int32 or bool values (4-byte words): out = cond ? x : y with numpy broadcasting up to rank 6 (as
-// in binary.wgsl); cond is bool stored as u32 0/1. SELECT's rank-1 condition over
-// the first axis travels as a condition broadcast along every other axis.
+// SELECT / SELECT_V2 of int32/int64 or bool values (4-byte words): out = cond ? x : y
+// with numpy broadcasting up to rank 6 (as in binary.wgsl); cond is bool stored as
+// u32 0/1. SELECT's rank-1 condition over the first axis travels as a condition
+// broadcast along every other axis.
 
 struct Params {
     n: u32,
