@@ -301,9 +301,9 @@ impl Program {
         let sg = &self.graph.subgraphs[0];
         let program = gpu.programs.get(p).and_then(|o| o.as_ref());
         let shapes_match = part.inputs.iter().all(|&t| {
-            values[t]
-                .as_ref()
-                .is_some_and(|v| v.shape == sg.tensors[t].shape && v.as_f32().is_some())
+            values[t].as_ref().is_some_and(|v| {
+                v.shape == sg.tensors[t].shape && v.dtype() == sg.tensors[t].dtype && fits_gpu(v)
+            })
         });
         match program {
             Some(prog) if shapes_match => {
@@ -356,4 +356,12 @@ fn last_uses(sg: &Subgraph, steps: &[Step], partitions: &[Partition]) -> Vec<Vec
         }
     }
     frees
+}
+
+/// Whether the GPU can hold `v`: int64 values live there as int32.
+fn fits_gpu(v: &Tensor) -> bool {
+    match &v.data {
+        super::value::Data::I64(x) => x.iter().all(|&y| i32::try_from(y).is_ok()),
+        _ => true,
+    }
 }

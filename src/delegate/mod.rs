@@ -102,7 +102,8 @@ pub fn compile(
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision);
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {
-        let id = b.input(sg.tensors[t].num_elements(), slot);
+        let info = &sg.tensors[t];
+        let id = b.input(info.num_elements(), slot, info.dtype)?;
         bufs.insert(t, id);
     }
     let mut skip = std::collections::HashSet::new();
@@ -128,7 +129,8 @@ pub fn compile(
         let id = *bufs.get(&t).ok_or_else(|| {
             crate::Error::Device(format!("partition output tensor {t} was never produced"))
         })?;
-        b.mark_output(id, slot, sg.tensors[t].shape.clone());
+        let info = &sg.tensors[t];
+        b.mark_output(id, slot, info.shape.clone(), info.dtype);
     }
     b.finish()
 }

@@ -32,6 +32,21 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("resize", include_str!("../../shaders/resize.wgsl")),
     ("copy", include_str!("../../shaders/copy.wgsl")),
     ("gather", include_str!("../../shaders/gather.wgsl")),
+    ("compare", include_str!("../../shaders/compare.wgsl")),
+    (
+        "compare_int",
+        include_str!("../../shaders/compare_int.wgsl"),
+    ),
+    ("logical", include_str!("../../shaders/logical.wgsl")),
+    ("select", include_str!("../../shaders/select.wgsl")),
+    (
+        "select_word",
+        include_str!("../../shaders/select_word.wgsl"),
+    ),
+    ("cast_f2w", include_str!("../../shaders/cast_f2w.wgsl")),
+    ("cast_w2f", include_str!("../../shaders/cast_w2f.wgsl")),
+    ("cast_w2w", include_str!("../../shaders/cast_w2w.wgsl")),
+    ("argminmax", include_str!("../../shaders/argminmax.wgsl")),
 ];
 
 /// Storage precision of a compiled kernel.

@@ -6,6 +6,7 @@ use super::device::GpuDevice;
 use super::pipeline::{PipelineCache, Precision};
 use crate::cpu::{Data, Tensor};
 use crate::error::{Error, Result};
+use crate::graph::DType;
 use half::f16;
 use std::sync::Arc;
 
@@ -22,6 +23,29 @@ enum BufKind {
     Intermediate,
     /// Uploaded once at prepare.
     Constant,
+}
+
+/// What one element of a virtual buffer is stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    /// The float `scalar` of the shader prelude (f32 or f16 by precision).
+    Scalar,
+    /// A 4-byte signed word (`array<i32>`): int32 and int64 tensors.
+    I32,
+    /// A 4-byte unsigned word (`array<u32>`): bool tensors as 0/1.
+    U32,
+}
+
+impl Elem {
+    /// How a tensor of `dtype` is stored on the GPU, if it can be.
+    pub fn of(dtype: DType) -> Option<Elem> {
+        match dtype {
+            DType::F32 => Some(Elem::Scalar),
+            DType::I32 | DType::I64 => Some(Elem::I32),
+            DType::Bool => Some(Elem::U32),
+            _ => None,
+        }
+    }
 }
 
 struct VirtualBuf {
@@ -60,8 +84,8 @@ pub struct ProgramBuilder {
     precision: Precision,
     bufs: Vec<VirtualBuf>,
     dispatches: Vec<DispatchSpec>,
-    inputs: Vec<(BufId, usize)>,
-    outputs: Vec<(BufId, usize, Vec<usize>)>,
+    inputs: Vec<(BufId, usize, DType)>,
+    outputs: Vec<(BufId, usize, Vec<usize>, DType)>,
 }
 
 /// Largest number of workgroups along one dispatch dimension.
@@ -95,8 +119,12 @@ impl ProgramBuilder {
         &self.gpu
     }
 
-    fn push(&mut self, elements: usize, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
-        let bytes = align4((elements.max(1) * self.precision.bytes()) as u64);
+    fn push(&mut self, elements: usize, elem: Elem, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
+        let width = match elem {
+            Elem::Scalar => self.precision.bytes(),
+            Elem::I32 | Elem::U32 => 4,
+        };
+        let bytes = align4((elements.max(1) * width) as u64);
         self.bufs.push(VirtualBuf {
             bytes,
             kind,
@@ -108,23 +136,43 @@ impl ProgramBuilder {
         self.bufs.len() - 1
     }
 
-    /// A buffer the host fills with partition input `slot` before each invoke.
-    pub fn input(&mut self, elements: usize, slot: usize) -> BufId {
-        let id = self.push(elements, BufKind::Input, None);
-        self.inputs.push((id, slot));
-        id
+    /// A buffer the host fills with partition input `slot` (a tensor of `dtype`)
+    /// before each invoke; an error when `dtype` has no GPU storage.
+    pub fn input(&mut self, elements: usize, slot: usize, dtype: DType) -> Result<BufId> {
+        let elem = Elem::of(dtype)
+            .ok_or_else(|| Error::Device(format!("partition input {slot} is {dtype}")))?;
+        let id = self.push(elements, elem, BufKind::Input, None);
+        self.inputs.push((id, slot, dtype));
+        Ok(id)
     }
 
-    /// A buffer for an intermediate tensor.
+    /// A buffer for an intermediate float tensor.
     pub fn intermediate(&mut self, elements: usize) -> BufId {
-        self.push(elements, BufKind::Intermediate, None)
+        self.push(elements, Elem::Scalar, BufKind::Intermediate, None)
     }
 
-    /// Mark `buf` as partition output `slot` with the given shape.
-    pub fn mark_output(&mut self, buf: BufId, slot: usize, shape: Vec<usize>) {
+    /// A buffer for an intermediate tensor stored as `elem`.
+    pub fn intermediate_of(&mut self, elements: usize, elem: Elem) -> BufId {
+        self.push(elements, elem, BufKind::Intermediate, None)
+    }
+
+    /// Mark `buf` as partition output `slot` with the given shape, read back as a
+    /// tensor of `dtype` (float32, int32, int64 or bool).
+    pub fn mark_output(&mut self, buf: BufId, slot: usize, shape: Vec<usize>, dtype: DType) {
         let root = self.root(buf);
         self.bufs[root].kind = BufKind::Output;
-        self.outputs.push((buf, slot, shape));
+        self.outputs.push((buf, slot, shape, dtype));
+    }
+
+    /// A constant of 4-byte integer words (`Elem::I32` or `Elem::U32` storage).
+    pub fn constant_words(&mut self, values: &[u32], elem: Elem) -> BufId {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let elem = if elem == Elem::Scalar {
+            Elem::U32
+        } else {
+            elem
+        };
+        self.push(values.len(), elem, BufKind::Constant, Some(bytes))
     }
 
     /// A constant from f32 values, stored in the program's precision.
@@ -136,7 +184,7 @@ impl ProgramBuilder {
                 .flat_map(|v| f16::from_f32(*v).to_le_bytes())
                 .collect(),
         };
-        self.push(values.len(), BufKind::Constant, Some(bytes))
+        self.push(values.len(), Elem::Scalar, BufKind::Constant, Some(bytes))
     }
 
     /// A constant kept in f32 whatever the precision (biases of long sums, tables).
@@ -339,7 +387,7 @@ impl ProgramBuilder {
         let readbacks = self
             .outputs
             .iter()
-            .map(|(b, slot, shape)| {
+            .map(|(b, slot, shape, dtype)| {
                 let size = self.bufs[self.root(*b)].bytes;
                 let staging = dev.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("readback"),
@@ -353,13 +401,14 @@ impl ProgramBuilder {
                     size,
                     slot: *slot,
                     shape: shape.clone(),
+                    dtype: *dtype,
                 }
             })
             .collect();
         let inputs = self
             .inputs
             .iter()
-            .map(|&(b, slot)| (assign[b], slot))
+            .map(|&(b, slot, dtype)| (assign[b], slot, dtype))
             .collect();
         let planned_bytes = physical.iter().map(|(s, _)| s).sum();
         let tensor_bytes = self
@@ -395,6 +444,7 @@ struct Readback {
     size: u64,
     slot: usize,
     shape: Vec<usize>,
+    dtype: DType,
 }
 
 /// A prepared partition, ready to run.
@@ -404,7 +454,7 @@ pub struct GpuProgram {
     buffers: Vec<wgpu::Buffer>,
     _uniforms: wgpu::Buffer,
     steps: Vec<Step>,
-    inputs: Vec<(usize, usize)>,
+    inputs: Vec<(usize, usize, DType)>,
     readbacks: Vec<Readback>,
     /// Bytes of GPU memory the plan allocates.
     pub planned_bytes: u64,
@@ -423,23 +473,80 @@ impl GpuProgram {
         self.steps.iter().map(|s| s.node).collect()
     }
 
-    /// Run with the partition inputs (float tensors) and return its outputs.
-    pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
-        let q = &self.gpu.queue;
-        for &(buf, slot) in &self.inputs {
-            let t = inputs
-                .get(slot)
-                .ok_or_else(|| Error::Device(format!("partition input {slot} missing")))?;
-            let values = t
-                .as_f32()
-                .ok_or_else(|| Error::Device(format!("partition input {slot} is not float32")))?;
-            let mut bytes: Vec<u8> = match self.precision {
+    /// The bytes of partition input `slot` as stored on the GPU: floats in the
+    /// program's precision, int32/int64 as i32 words (int64 narrowed; values that
+    /// do not fit are an error), bool as u32 0/1.
+    fn upload_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<Vec<u8>> {
+        let wrong = || {
+            Error::Device(format!(
+                "partition input {slot} is {}, the program expects {dtype}",
+                t.dtype()
+            ))
+        };
+        Ok(match (&t.data, dtype) {
+            (Data::F32(values), DType::F32) => match self.precision {
                 Precision::F32 => bytemuck::cast_slice(values).to_vec(),
                 Precision::F16 => values
                     .iter()
                     .flat_map(|v| f16::from_f32(*v).to_le_bytes())
                     .collect(),
-            };
+            },
+            (Data::I32(values), DType::I32) => bytemuck::cast_slice(values).to_vec(),
+            (Data::I64(values), DType::I64) => {
+                let mut out = Vec::with_capacity(values.len() * 4);
+                for &v in values {
+                    let w = i32::try_from(v).map_err(|_| {
+                        Error::Device(format!(
+                            "partition input {slot} holds {v}, outside the int32 range the GPU stores"
+                        ))
+                    })?;
+                    out.extend(w.to_le_bytes());
+                }
+                out
+            }
+            (Data::Bool(values), DType::Bool) => values
+                .iter()
+                .flat_map(|&v| u32::from(v).to_le_bytes())
+                .collect(),
+            _ => return Err(wrong()),
+        })
+    }
+
+    /// `n` elements of a read-back buffer as a tensor of `dtype`.
+    fn decode(&self, view: &[u8], n: usize, dtype: DType) -> Result<Data> {
+        let words = |view: &[u8]| -> Vec<i32> {
+            view[..n * 4]
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        Ok(match dtype {
+            DType::F32 => Data::F32(match self.precision {
+                Precision::F32 => view[..n * 4]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                Precision::F16 => view[..n * 2]
+                    .chunks_exact(2)
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+            }),
+            DType::I32 => Data::I32(words(view)),
+            DType::I64 => Data::I64(words(view).into_iter().map(i64::from).collect()),
+            DType::Bool => Data::Bool(words(view).into_iter().map(|w| w != 0).collect()),
+            other => return Err(Error::Device(format!("cannot read back a {other} tensor"))),
+        })
+    }
+
+    /// Run with the partition inputs (float32, int32, int64 or bool tensors of the
+    /// dtypes the program was compiled for) and return its outputs.
+    pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
+        let q = &self.gpu.queue;
+        for &(buf, slot, dtype) in &self.inputs {
+            let t = inputs
+                .get(slot)
+                .ok_or_else(|| Error::Device(format!("partition input {slot} missing")))?;
+            let mut bytes = self.upload_bytes(t, slot, dtype)?;
             bytes.resize(align4(bytes.len() as u64) as usize, 0);
             q.write_buffer(&self.buffers[buf], 0, &bytes);
         }
@@ -475,25 +582,16 @@ impl GpuProgram {
         let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
         for r in &self.readbacks {
             let n: usize = r.shape.iter().product();
-            let values: Vec<f32> = {
+            let data = {
                 let view = r
                     .staging
                     .get_mapped_range(..)
                     .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
-                match self.precision {
-                    Precision::F32 => view[..n * 4]
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                    Precision::F16 => view[..n * 2]
-                        .chunks_exact(2)
-                        .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-                        .collect(),
-                }
+                self.decode(&view, n, r.dtype)?
             };
             r.staging.unmap();
             if let Some(o) = outputs.get_mut(r.slot) {
-                *o = Some(Tensor::new(r.shape.clone(), Data::F32(values)));
+                *o = Some(Tensor::new(r.shape.clone(), data));
             }
         }
         outputs

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use tflite_wgpu::cpu::Data;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
 
@@ -41,12 +42,38 @@ pub enum Arg {
     Const(Vec<usize>, Vec<f32>),
     /// An int32 constant (axes, shapes, paddings...).
     Ints(Vec<i32>),
+    /// A runtime input of any dtype with this shape.
+    Typed(DType, Vec<usize>),
+    /// A constant of an integer or bool dtype (values as i64; bool: != 0).
+    TypedConst(DType, Vec<usize>, Vec<i64>),
     /// An omitted optional input.
     Absent,
 }
 
 /// Build a one-node graph: `args` in order, float outputs with `out_shapes`.
 pub fn one_node(op: Op, args: Vec<Arg>, out_shapes: Vec<Vec<usize>>) -> Graph {
+    one_node_typed(
+        op,
+        args,
+        out_shapes.into_iter().map(|s| (s, DType::F32)).collect(),
+    )
+}
+
+/// Bytes of `values` stored as `dtype` (int32, int64 or bool).
+pub fn int_bytes(dtype: DType, values: &[i64]) -> Vec<u8> {
+    match dtype {
+        DType::I32 => values
+            .iter()
+            .flat_map(|&x| (x as i32).to_le_bytes())
+            .collect(),
+        DType::I64 => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        DType::Bool => values.iter().map(|&x| u8::from(x != 0)).collect(),
+        other => panic!("no integer bytes for {other}"),
+    }
+}
+
+/// Build a one-node graph: `args` in order, outputs with these shapes and dtypes.
+pub fn one_node_typed(op: Op, args: Vec<Arg>, outs: Vec<(Vec<usize>, DType)>) -> Graph {
     let mut tensors = Vec::new();
     let mut inputs = Vec::new();
     let mut node_inputs = Vec::new();
@@ -73,12 +100,23 @@ pub fn one_node(op: Op, args: Vec<Arg>, out_shapes: Vec<Vec<usize>>) -> Graph {
                 tensors.push(t);
                 node_inputs.push(Some(tensors.len() - 1));
             }
+            Arg::Typed(dtype, shape) => {
+                tensors.push(TensorInfo::new(format!("in{i}"), dtype, shape));
+                inputs.push(tensors.len() - 1);
+                node_inputs.push(Some(tensors.len() - 1));
+            }
+            Arg::TypedConst(dtype, shape, v) => {
+                let mut t = TensorInfo::new(format!("c{i}"), dtype, shape);
+                t.data = Some(Arc::from(int_bytes(dtype, &v)));
+                tensors.push(t);
+                node_inputs.push(Some(tensors.len() - 1));
+            }
             Arg::Absent => node_inputs.push(None),
         }
     }
     let mut outputs = Vec::new();
-    for (k, s) in out_shapes.into_iter().enumerate() {
-        tensors.push(TensorInfo::new(format!("out{k}"), DType::F32, s));
+    for (k, (s, dtype)) in outs.into_iter().enumerate() {
+        tensors.push(TensorInfo::new(format!("out{k}"), dtype, s));
         outputs.push(tensors.len() - 1);
     }
     Graph {
@@ -98,32 +136,52 @@ pub fn one_node(op: Op, args: Vec<Arg>, out_shapes: Vec<Vec<usize>>) -> Graph {
     }
 }
 
-/// Run `graph` on the CPU and on the GPU at fp32 and fp16, with seeded inputs,
-/// and check the GPU ran the node and matched: fp32 within `1e-4 * max(1, |ref|)`
-/// relative to the output's largest value, fp16 within `2e-2 * max(1, |ref|max)`.
-pub fn check_gpu_matches_cpu(name: &str, graph: Graph) {
-    let model = Model::from_graph(graph);
-    let sg = model.graph().main().clone();
-    let inputs: Vec<Tensor> = sg
-        .inputs
+/// Seeded inputs for every graph input: floats in [-1, 1), int32/int64 in
+/// [-20, 20], bool about half true.
+pub fn seeded_inputs(graph: &Graph) -> Vec<Tensor> {
+    let sg = graph.main();
+    sg.inputs
         .iter()
         .enumerate()
         .map(|(k, &t)| {
             let shape = sg.tensors[t].shape.clone();
             let n = shape.iter().product();
-            Tensor::f32(shape, values(n, 17 + k as u32))
+            let v = values(n, 17 + k as u32);
+            let ints = || v.iter().map(|x| (x * 20.0).round() as i64);
+            let data = match sg.tensors[t].dtype {
+                DType::F32 => Data::F32(v),
+                DType::I32 => Data::I32(ints().map(|x| x as i32).collect()),
+                DType::I64 => Data::I64(ints().collect()),
+                DType::Bool => Data::Bool(v.iter().map(|&x| x > 0.0).collect()),
+                other => panic!("no seeded inputs of {other}"),
+            };
+            Tensor::new(shape, data)
         })
-        .collect();
+        .collect()
+}
+
+/// Run `graph` on the CPU and on the GPU at fp32 and fp16, with seeded inputs,
+/// and check the GPU ran the node and matched: fp32 within `1e-4 * max(1, |ref|)`
+/// relative to the output's largest value, fp16 within `2e-2 * max(1, |ref|max)`.
+/// Integer and bool outputs must match exactly.
+pub fn check_gpu_matches_cpu(name: &str, graph: Graph) {
+    let inputs = seeded_inputs(&graph);
+    check_gpu_matches_cpu_on(name, graph, inputs);
+}
+
+/// [`check_gpu_matches_cpu`] with given inputs.
+pub fn check_gpu_matches_cpu_on(name: &str, graph: Graph, inputs: Vec<Tensor>) {
+    let model = Model::from_graph(graph);
     // fp16 is judged against the CPU on the same inputs rounded to f16, so that
     // discontinuous functions (floor, sign...) see the values the GPU stores.
     let rounded: Vec<Tensor> = inputs
         .iter()
-        .map(|t| {
-            let v = t.as_f32().unwrap().iter();
-            Tensor::f32(
+        .map(|t| match t.as_f32() {
+            Some(v) => Tensor::f32(
                 t.shape.clone(),
-                v.map(|x| half::f16::from_f32(*x).to_f32()).collect(),
-            )
+                v.iter().map(|x| half::f16::from_f32(*x).to_f32()).collect(),
+            ),
+            None => t.clone(),
         })
         .collect();
     let run = |options: Options, inputs: &[Tensor]| -> (Vec<Tensor>, bool) {
@@ -165,11 +223,19 @@ pub fn check_gpu_matches_cpu(name: &str, graph: Graph) {
         assert!(on_gpu, "{name}: not delegated");
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.shape, w.shape, "{name}");
-            let g = g.as_f32().unwrap();
-            let w = w.as_f32().unwrap();
-            let ref_max = w.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let tol = if fp16 { 2e-2 } else { 1e-4 } * ref_max.max(1.0);
-            for (i, (a, b)) in g.iter().zip(w).enumerate() {
+            assert_eq!(g.dtype(), w.dtype(), "{name}");
+            let exact = g.as_f32().is_none();
+            let g = g.data.to_f64();
+            let w = w.data.to_f64();
+            let ref_max = w.iter().fold(0f64, |m, v| m.max(v.abs()));
+            let tol = if exact {
+                0.0
+            } else if fp16 {
+                2e-2 * ref_max.max(1.0)
+            } else {
+                1e-4 * ref_max.max(1.0)
+            };
+            for (i, (a, b)) in g.iter().zip(&w).enumerate() {
                 assert!(
                     (a - b).abs() <= tol || (a.is_nan() && b.is_nan()),
                     "{name} fp16={fp16}: element {i}: gpu {a} vs cpu {b} (tol {tol})"

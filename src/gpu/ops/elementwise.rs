@@ -56,13 +56,13 @@ pub fn clamp_range(act: Activation) -> Option<(f32, f32)> {
 
 /// Support check for unary ops.
 pub fn support_unary(node: &Node, sg: &Subgraph, u: Unary) -> Result<(), String> {
-    unary_code(u).ok_or_else(|| "boolean ops run on the CPU".to_string())?;
+    unary_code(u).ok_or_else(|| format!("{u:?} has no float kernel"))?;
     float_io(node, sg)
 }
 
 /// Support check for binary ops.
 pub fn support_binary(node: &Node, sg: &Subgraph, b: Binary) -> Result<(), String> {
-    binary_code(b).ok_or_else(|| "comparisons and logical ops run on the CPU".to_string())?;
+    binary_code(b).ok_or_else(|| format!("{b:?} has no float kernel"))?;
     if let crate::graph::Op::Binary(_, act) = &node.op {
         clamp_range(*act).ok_or_else(|| format!("fused {act:?} runs on the CPU"))?;
     }

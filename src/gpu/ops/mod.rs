@@ -5,14 +5,16 @@ mod conv;
 mod elementwise;
 mod gather;
 mod layout;
+mod logic;
 mod matmul;
 mod normalize;
 mod pool;
 mod reduce;
 mod resize;
 
-use super::program::{BufId, DispatchSpec, ProgramBuilder};
+use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
 use crate::error::{Error, Result};
+use crate::graph::op::Unary;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 use std::collections::HashMap;
 
@@ -49,6 +51,10 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
         }
     }
     match &node.op {
+        Op::Unary(Unary::LogicalNot) => logic::support(node, sg),
+        Op::Binary(b, _) if b.is_comparison() => logic::support(node, sg),
+        Op::Select | Op::SelectV2 | Op::Cast => logic::support(node, sg),
+        Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::support(node, sg),
         Op::Unary(u) => elementwise::support_unary(node, sg, *u),
         Op::Binary(b, _) => elementwise::support_binary(node, sg, *b),
         Op::Prelu => elementwise::support_prelu(node, sg),
@@ -90,6 +96,10 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
 /// Record the dispatches of one node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     match &ctx.node.op {
+        Op::Unary(Unary::LogicalNot) => logic::lower(ctx),
+        Op::Binary(b, _) if b.is_comparison() => logic::lower(ctx),
+        Op::Select | Op::SelectV2 | Op::Cast => logic::lower(ctx),
+        Op::ArgMax { .. } | Op::ArgMin { .. } => reduce::lower(ctx),
         Op::Unary(u) => elementwise::lower_unary(ctx, *u),
         Op::Binary(b, act) => elementwise::lower_binary(ctx, *b, *act),
         Op::Prelu => elementwise::lower_prelu(ctx),
@@ -136,6 +146,35 @@ pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Ok when tensor `t` has a GPU storage (float32, int32, int64 that fits int32
+/// when constant, bool) and is not quantized.
+pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
+    let info = &sg.tensors[t];
+    if Elem::of(info.dtype).is_none() {
+        return Err(format!(
+            "tensor {} is {}, the GPU path holds float32, int32, int64 and bool",
+            info.name, info.dtype
+        ));
+    }
+    if info.quantization.is_some() && info.dtype != DType::F32 {
+        return Err(format!("tensor {} is quantized", info.name));
+    }
+    if let (DType::I64, Some(d)) = (info.dtype, &info.data) {
+        for c in d.chunks_exact(8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            let v = i64::from_le_bytes(a);
+            if i32::try_from(v).is_err() {
+                return Err(format!(
+                    "int64 constant {} holds {v}, outside the int32 range the GPU stores",
+                    info.name
+                ));
+            }
         }
     }
     Ok(())
@@ -243,8 +282,36 @@ impl LowerCtx<'_> {
         if let Some(&b) = self.bufs.get(&t) {
             return Ok(b);
         }
-        let values = self.const_f32(i)?;
-        let b = self.b.constant(&values);
+        let info = &self.sg.tensors[t];
+        let b = match info.dtype {
+            DType::F32 => {
+                let values = self.const_f32(i)?;
+                self.b.constant(&values)
+            }
+            DType::I32 | DType::I64 => {
+                let words = self
+                    .const_ints(i)?
+                    .into_iter()
+                    .map(|v| {
+                        i32::try_from(v)
+                            .map(|w| w as u32)
+                            .map_err(|_| self.err(format!("constant {v} does not fit int32")))
+                    })
+                    .collect::<Result<Vec<u32>>>()?;
+                self.b.constant_words(&words, Elem::I32)
+            }
+            DType::Bool => {
+                let words: Vec<u32> = info
+                    .data
+                    .as_ref()
+                    .ok_or_else(|| self.err(format!("input {i} is not constant")))?
+                    .iter()
+                    .map(|&v| u32::from(v != 0))
+                    .collect();
+                self.b.constant_words(&words, Elem::U32)
+            }
+            other => return Err(self.err(format!("input {i} is {other}, not a GPU type"))),
+        };
         self.bufs.insert(t, b);
         Ok(b)
     }
@@ -256,8 +323,10 @@ impl LowerCtx<'_> {
             .outputs
             .get(i)
             .ok_or_else(|| self.err(format!("missing output {i}")))?;
-        let n = self.sg.tensors[t].num_elements();
-        let b = self.b.intermediate(n);
+        let info = &self.sg.tensors[t];
+        let elem = Elem::of(info.dtype)
+            .ok_or_else(|| self.err(format!("output {i} is {}, not a GPU type", info.dtype)))?;
+        let b = self.b.intermediate_of(info.num_elements(), elem);
         self.bufs.insert(t, b);
         Ok(b)
     }

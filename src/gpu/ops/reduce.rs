@@ -1,6 +1,8 @@
 //! Reductions (MEAN, SUM, REDUCE_MAX/MIN/PROD): shaders/reduce.wgsl over an
 //! [outer, reduced, inner] view of the input, one workgroup per output element.
 //! CUMSUM: shaders/cumsum.wgsl, one invocation per line along the axis.
+//! ARG_MAX/ARG_MIN: shaders/argminmax.wgsl over the same view of one axis, with an
+//! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
 use super::LowerCtx;
@@ -116,7 +118,7 @@ fn view(node: &Node, sg: &Subgraph) -> Result<[usize; 3], String> {
     let shape = &sg.tensors[x].shape;
     let axes = ints(&sg.tensors[a])?;
     match node.op {
-        Op::Cumsum { .. } => cumsum_view(shape, &axes),
+        Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => cumsum_view(shape, &axes),
         _ => reduce_view(shape, &axes),
     }
 }
@@ -128,6 +130,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
             reduce_code(kind).ok_or_else(|| format!("{} runs on the CPU", node.op.name()))?;
         }
         Op::Cumsum { .. } => {}
+        Op::ArgMax { .. } | Op::ArgMin { .. } => return support_arg(node, sg),
         _ => return Err(format!("{} is not a reduction", node.op.name())),
     }
     data_is_f32(node, sg)?;
@@ -144,6 +147,44 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
     if n_out != want {
         return Err(format!(
             "output has {n_out} elements, the reduction gives {want}"
+        ));
+    }
+    Ok(())
+}
+
+/// Why an ARG_MAX/ARG_MIN node stays on the CPU (Ok: the GPU takes it).
+fn support_arg(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let info = &sg.tensors[x];
+    if info.dtype != DType::F32 {
+        return Err(format!(
+            "tensor {} is {}, the GPU ARG_MAX/ARG_MIN takes float32",
+            info.name, info.dtype
+        ));
+    }
+    let [outer, r, inner] = view(node, sg)?;
+    let y = *node
+        .outputs
+        .first()
+        .ok_or_else(|| "missing output 0".to_string())?;
+    let out = &sg.tensors[y];
+    if !matches!(out.dtype, DType::I32 | DType::I64) {
+        return Err(format!(
+            "output {} is {}, expected int32/int64",
+            out.name, out.dtype
+        ));
+    }
+    if r == 0 {
+        return Err("ARG_MAX/ARG_MIN over an empty axis".to_string());
+    }
+    if r > i32::MAX as usize {
+        return Err("the axis is too long for int32 indices".to_string());
+    }
+    if out.num_elements() != outer * inner {
+        return Err(format!(
+            "output has {} elements, the reduction gives {}",
+            out.num_elements(),
+            outer * inner
         ));
     }
     Ok(())
@@ -179,6 +220,20 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 vec![lines as u32, r as u32, inner as u32, flags],
                 vec![x, out],
                 lines as u64,
+            )
+        }
+        Op::ArgMax { .. } | Op::ArgMin { .. } => {
+            let code = u32::from(matches!(ctx.node.op, Op::ArgMin { .. }));
+            let n = outer * inner;
+            let x = ctx.input(0)?;
+            let out = ctx.output(0)?;
+            ctx.dispatch_sized(
+                "argminmax",
+                vec![("OP", code as f64)],
+                vec![n as u32, r as u32, inner as u32, 0],
+                vec![x, out],
+                n as u64 * 64,
+                64,
             )
         }
         _ => Err(ctx.err("not a reduction")),

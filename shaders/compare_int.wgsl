@@ -1,0 +1,56 @@
+// Comparisons of int32 tensors (int64 held as int32) with numpy broadcasting up to
+// rank 6 (as in binary.wgsl); the bool result is stored as u32 0/1.
+// OP: 0 less, 1 less_equal, 2 greater, 3 greater_equal, 4 equal, 5 not_equal.
+
+override OP: u32 = 0u;
+
+struct Params {
+    n: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    // Output dims, innermost last, padded with leading 1s to rank 6 (two vec4s).
+    shape: array<vec4<u32>, 2>,
+    a_strides: array<vec4<u32>, 2>,
+    b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<i32>;
+@group(0) @binding(2) var<storage, read> b: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+    return v[d / 4u][d % 4u];
+}
+
+fn apply(x: i32, y: i32) -> bool {
+    switch OP {
+        case 0u: { return x < y; }
+        case 1u: { return x <= y; }
+        case 2u: { return x > y; }
+        case 3u: { return x >= y; }
+        case 4u: { return x == y; }
+        default: { return x != y; }
+    }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    if (i >= p.n) {
+        return;
+    }
+    var rem = i;
+    var ia = 0u;
+    var ib = 0u;
+    for (var d = 5i; d >= 0; d--) {
+        let size = dim(p.shape, u32(d));
+        let c = rem % size;
+        rem = rem / size;
+        ia += c * dim(p.a_strides, u32(d));
+        ib += c * dim(p.b_strides, u32(d));
+    }
+    out[i] = select(0u, 1u, apply(a[ia], b[ib]));
+}

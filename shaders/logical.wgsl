@@ -1,0 +1,51 @@
+// LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT on bool tensors stored as u32 0/1, with
+// numpy broadcasting up to rank 6 (as in binary.wgsl).
+// OP: 0 and, 1 or, 2 not (reads a only).
+
+override OP: u32 = 0u;
+
+struct Params {
+    n: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    shape: array<vec4<u32>, 2>,
+    a_strides: array<vec4<u32>, 2>,
+    b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<u32>;
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+    return v[d / 4u][d % 4u];
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    if (i >= p.n) {
+        return;
+    }
+    var rem = i;
+    var ia = 0u;
+    var ib = 0u;
+    for (var d = 5i; d >= 0; d--) {
+        let size = dim(p.shape, u32(d));
+        let c = rem % size;
+        rem = rem / size;
+        ia += c * dim(p.a_strides, u32(d));
+        ib += c * dim(p.b_strides, u32(d));
+    }
+    let x = a[ia] != 0u;
+    var r: bool;
+    switch OP {
+        case 0u: { r = x && (b[ib] != 0u); }
+        case 1u: { r = x || (b[ib] != 0u); }
+        default: { r = !x; }
+    }
+    out[i] = select(0u, 1u, r);
+}

@@ -1,0 +1,51 @@
+// SELECT / SELECT_V2 of int32/int64 or bool values (4-byte words): out = cond ? x : y
+// with numpy broadcasting up to rank 6 (as in binary.wgsl); cond is bool stored as
+// u32 0/1. SELECT's rank-1 condition over the first axis travels as a condition
+// broadcast along every other axis.
+
+struct Params {
+    n: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    shape: array<vec4<u32>, 2>,
+    c_strides: array<vec4<u32>, 2>,
+    x_strides: array<vec4<u32>, 2>,
+    y_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> c: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<u32>;
+@group(0) @binding(3) var<storage, read> y: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+    return v[d / 4u][d % 4u];
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    if (i >= p.n) {
+        return;
+    }
+    var rem = i;
+    var ic = 0u;
+    var ix = 0u;
+    var iy = 0u;
+    for (var d = 5i; d >= 0; d--) {
+        let size = dim(p.shape, u32(d));
+        let k = rem % size;
+        rem = rem / size;
+        ic += k * dim(p.c_strides, u32(d));
+        ix += k * dim(p.x_strides, u32(d));
+        iy += k * dim(p.y_strides, u32(d));
+    }
+    if (c[ic] != 0u) {
+        out[i] = x[ix];
+    } else {
+        out[i] = y[iy];
+    }
+}
