@@ -1,38 +1,15 @@
 //! GATHER along one axis with constant indices (shaders/gather.wgsl): the indices
 //! travel as a u32 table, validated on the host.
 
-use super::LowerCtx;
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
-use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+use crate::graph::{DType, Node, Op, Subgraph};
 
 /// A planned gather: the index table and the (outer, axis, inner) sizes.
 struct GatherPlan {
     indices: Vec<u32>,
     axis_size: usize,
     inner: usize,
-}
-
-/// Integer values of a constant int32/int64 tensor.
-fn const_ints(info: &TensorInfo) -> std::result::Result<Vec<i64>, String> {
-    let d = info
-        .data
-        .as_ref()
-        .ok_or_else(|| format!("indices {} are computed at runtime", info.name))?;
-    Ok(match info.dtype {
-        DType::I32 => d
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-            .collect(),
-        DType::I64 => d
-            .chunks_exact(8)
-            .map(|c| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                i64::from_le_bytes(a)
-            })
-            .collect(),
-        other => return Err(format!("indices are {other}, expected int32/int64")),
-    })
 }
 
 fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {

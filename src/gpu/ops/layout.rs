@@ -216,26 +216,7 @@ impl View<'_> {
 
     /// Integer values of constant input `i` (`what` names it in the refusal).
     fn ints(&self, i: usize, what: &str) -> Res<Vec<i64>> {
-        let info = self.info(i)?;
-        let d = info
-            .data
-            .as_ref()
-            .ok_or_else(|| format!("{what} (tensor {}) is computed at runtime", info.name))?;
-        Ok(match info.dtype {
-            DType::I32 => d
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-                .collect(),
-            DType::I64 => d
-                .chunks_exact(8)
-                .map(|c| {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(c);
-                    i64::from_le_bytes(a)
-                })
-                .collect(),
-            other => return Err(format!("{what} is {other}, expected int32/int64")),
-        })
+        super::const_ints(self.info(i)?).map_err(|e| format!("{what}: {e}"))
     }
 
     /// A float32 data input (runtime or constant).

@@ -164,20 +164,48 @@ pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
     if info.quantization.is_some() && info.dtype != DType::F32 {
         return Err(format!("tensor {} is quantized", info.name));
     }
-    if let (DType::I64, Some(d)) = (info.dtype, &info.data) {
-        for c in d.chunks_exact(8) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            let v = i64::from_le_bytes(a);
-            if i32::try_from(v).is_err() {
-                return Err(format!(
-                    "int64 constant {} holds {v}, outside the int32 range the GPU stores",
-                    info.name
-                ));
-            }
+    if info.dtype == DType::I64 && info.is_constant() {
+        if let Some(v) = const_ints(info)?
+            .into_iter()
+            .find(|v| i32::try_from(*v).is_err())
+        {
+            return Err(format!(
+                "int64 constant {} holds {v}, outside the int32 range the GPU stores",
+                info.name
+            ));
         }
     }
     Ok(())
+}
+
+/// Integer values of a constant int32/int64 tensor (shapes, axes, indices).
+pub fn const_ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
+    let d = info.data.as_ref().ok_or_else(|| {
+        format!(
+            "tensor {} is computed at runtime, the GPU path needs a constant",
+            info.name
+        )
+    })?;
+    Ok(match info.dtype {
+        DType::I32 => d
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+            .collect(),
+        DType::I64 => d
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                i64::from_le_bytes(a)
+            })
+            .collect(),
+        other => {
+            return Err(format!(
+                "tensor {} is {other}, expected int32/int64",
+                info.name
+            ))
+        }
+    })
 }
 
 /// The lowering context of one node.
@@ -251,26 +279,7 @@ impl LowerCtx<'_> {
 
     /// Integer values of a constant input (shapes, axes, permutations).
     pub fn const_ints(&self, i: usize) -> Result<Vec<i64>> {
-        let info = self.in_info(i)?;
-        let d = info
-            .data
-            .as_ref()
-            .ok_or_else(|| self.err(format!("input {i} is not constant")))?;
-        Ok(match info.dtype {
-            DType::I32 => d
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-                .collect(),
-            DType::I64 => d
-                .chunks_exact(8)
-                .map(|c| {
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(c);
-                    i64::from_le_bytes(a)
-                })
-                .collect(),
-            other => return Err(self.err(format!("input {i} is {other}, expected int32/int64"))),
-        })
+        const_ints(self.in_info(i)?).map_err(|e| self.err(format!("input {i}: {e}")))
     }
 
     /// The buffer of input `i`: its producer's, or a constant uploaded once.

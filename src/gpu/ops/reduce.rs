@@ -5,38 +5,10 @@
 //! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
-use super::LowerCtx;
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
 use crate::graph::op::Reduce;
-use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
-
-/// Integer values of a constant int32/int64 tensor.
-fn ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
-    let d = info
-        .data
-        .as_ref()
-        .ok_or_else(|| format!("tensor {} must be constant on the GPU path", info.name))?;
-    Ok(match info.dtype {
-        DType::I32 => d
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
-            .collect(),
-        DType::I64 => d
-            .chunks_exact(8)
-            .map(|c| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                i64::from_le_bytes(a)
-            })
-            .collect(),
-        other => {
-            return Err(format!(
-                "tensor {} is {other}, expected int32/int64",
-                info.name
-            ))
-        }
-    })
-}
+use crate::graph::{DType, Node, Op, Subgraph};
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
 /// reduced axes are not one contiguous run once size-1 axes are dropped.
@@ -116,7 +88,7 @@ fn view(node: &Node, sg: &Subgraph) -> Result<[usize; 3], String> {
         .input(1)
         .ok_or_else(|| "missing axis input".to_string())?;
     let shape = &sg.tensors[x].shape;
-    let axes = ints(&sg.tensors[a])?;
+    let axes = const_ints(&sg.tensors[a])?;
     match node.op {
         Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. } => cumsum_view(shape, &axes),
         _ => reduce_view(shape, &axes),
