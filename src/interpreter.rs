@@ -150,6 +150,12 @@ impl Interpreter {
     /// An interpreter with explicit options.
     pub fn with_options(model: &Model, options: Options) -> Result<Interpreter> {
         let cancel = options.limits.cancel.clone();
+        if model.graph.subgraphs.is_empty() {
+            return Err(Error::Graph {
+                subgraph: 0,
+                what: "the model has no subgraphs".into(),
+            });
+        }
         let mut folded = delegate::fold_constants(&model.graph)?;
         if options.device != Device::Cpu {
             delegate::fuse_activations(&mut folded);

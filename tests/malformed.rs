@@ -380,3 +380,9 @@ fn model_reader_round_trips_the_writer() {
     assert_eq!(back.subgraphs[0].inputs, g.subgraphs[0].inputs);
     assert_eq!(back.subgraphs[0].outputs, g.subgraphs[0].outputs);
 }
+
+#[test]
+fn a_graph_without_subgraphs_is_an_error() {
+    let m = Model::from_graph(Default::default());
+    assert!(matches!(Interpreter::new(&m), Err(Error::Graph { .. })));
+}

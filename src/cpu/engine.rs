@@ -78,6 +78,12 @@ impl Program {
         limits: RunLimits,
         gpu: Option<GpuPartitions>,
     ) -> Result<Program> {
+        if graph.subgraphs.is_empty() {
+            return Err(Error::Graph {
+                subgraph: 0,
+                what: "the model has no subgraphs".into(),
+            });
+        }
         let mut subs = Vec::with_capacity(graph.subgraphs.len());
         for sg in &graph.subgraphs {
             for (n, node) in sg.nodes.iter().enumerate() {
