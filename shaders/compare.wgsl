@@ -1,5 +1,6 @@
-// Comparisons of float tensors with numpy broadcasting up to rank 6 (as in
-// binary.wgsl); the bool result is stored as u32 0/1.
+// Comparisons with numpy broadcasting up to rank 6 (as in binary.wgsl); the bool
+// result is stored as u32 0/1. `elem` is defined by the registry in
+// src/gpu/pipeline.rs: `scalar` for float tensors, `i32` for int32/int64 ones.
 // OP: 0 less, 1 less_equal, 2 greater, 3 greater_equal, 4 equal, 5 not_equal.
 
 override OP: u32 = 0u;
@@ -16,15 +17,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<scalar>;
-@group(0) @binding(2) var<storage, read> b: array<scalar>;
+@group(0) @binding(1) var<storage, read> a: array<elem>;
+@group(0) @binding(2) var<storage, read> b: array<elem>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
 fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
     return v[d / 4u][d % 4u];
 }
 
-fn apply(x: scalar, y: scalar) -> bool {
+fn apply(x: elem, y: elem) -> bool {
     switch OP {
         case 0u: { return x < y; }
         case 1u: { return x <= y; }

@@ -1,5 +1,7 @@
 // SELECT / SELECT_V2: out = cond ? x : y with numpy broadcasting up to rank 6 (as
-// in binary.wgsl); cond is bool stored as u32 0/1. SELECT's rank-1 condition over
+// in binary.wgsl); cond is bool stored as u32 0/1. `elem` is defined by the
+// registry in src/gpu/pipeline.rs: `scalar` for float values, `u32` for int32,
+// int64 and bool values (4-byte words). SELECT's rank-1 condition over
 // the first axis travels as a condition broadcast along every other axis.
 
 struct Params {
@@ -15,9 +17,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> c: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<scalar>;
-@group(0) @binding(3) var<storage, read> y: array<scalar>;
-@group(0) @binding(4) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(2) var<storage, read> x: array<elem>;
+@group(0) @binding(3) var<storage, read> y: array<elem>;
+@group(0) @binding(4) var<storage, read_write> out: array<elem>;
 
 fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
     return v[d / 4u][d % 4u];

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Every kernel family: name and WGSL source.
+/// Every kernel: name and WGSL source. A file that serves several element types
+/// is listed once per type, with a typed define (`alias elem = ...;`) in front.
 pub const SHADERS: &[(&str, &str)] = &[
     ("unary", include_str!("../../shaders/unary.wgsl")),
     ("binary", include_str!("../../shaders/binary.wgsl")),
@@ -32,16 +33,34 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("resize", include_str!("../../shaders/resize.wgsl")),
     ("copy", include_str!("../../shaders/copy.wgsl")),
     ("gather", include_str!("../../shaders/gather.wgsl")),
-    ("compare", include_str!("../../shaders/compare.wgsl")),
+    (
+        "compare",
+        concat!(
+            "alias elem = scalar;\n",
+            include_str!("../../shaders/compare.wgsl")
+        ),
+    ),
     (
         "compare_int",
-        include_str!("../../shaders/compare_int.wgsl"),
+        concat!(
+            "alias elem = i32;\n",
+            include_str!("../../shaders/compare.wgsl")
+        ),
     ),
     ("logical", include_str!("../../shaders/logical.wgsl")),
-    ("select", include_str!("../../shaders/select.wgsl")),
+    (
+        "select",
+        concat!(
+            "alias elem = scalar;\n",
+            include_str!("../../shaders/select.wgsl")
+        ),
+    ),
     (
         "select_word",
-        include_str!("../../shaders/select_word.wgsl"),
+        concat!(
+            "alias elem = u32;\n",
+            include_str!("../../shaders/select.wgsl")
+        ),
     ),
     ("cast_f2w", include_str!("../../shaders/cast_f2w.wgsl")),
     ("cast_w2f", include_str!("../../shaders/cast_w2f.wgsl")),

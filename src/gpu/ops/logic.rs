@@ -1,7 +1,7 @@
 //! Bool and integer element-wise ops: comparisons (shaders/compare.wgsl for float
-//! inputs, shaders/compare_int.wgsl for int32/int64), LOGICAL_AND/OR/NOT
+//! inputs, the same file as compare_int for int32/int64), LOGICAL_AND/OR/NOT
 //! (shaders/logical.wgsl), SELECT and SELECT_V2 (shaders/select.wgsl for float
-//! values, shaders/select_word.wgsl for int/bool values) and CAST
+//! values, the same file as select_word for int/bool values) and CAST
 //! (shaders/cast_*.wgsl). Bool tensors live on the GPU as u32 0/1, int32 and
 //! int64 tensors as i32.
 
@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
-/// Code of a comparison in shaders/compare.wgsl and compare_int.wgsl.
+/// Code of a comparison in shaders/compare.wgsl.
 fn compare_code(b: Binary) -> Option<u32> {
     Some(match b {
         Binary::Less => 0,
