@@ -166,6 +166,41 @@ fn gemm_impl<T: Num, const NB: usize>(
     }
 }
 
+/// The quantization of an integer convolution or FC: input scale, output scale,
+/// per-channel weight scales and zero points (weights are input 1), the int32 bias
+/// and the input widened to i32 with its zero point removed.
+pub(super) struct QuantArgs {
+    pub is: f32,
+    pub os: f32,
+    pub ws: Vec<f32>,
+    pub zps: Vec<i64>,
+    pub bias: Option<Vec<i32>>,
+    pub x: Vec<i32>,
+}
+
+/// Gather [`QuantArgs`] for input `x_idx`, bias `bias_idx` and `channels` outputs.
+pub(super) fn quant_args(
+    ctx: &OpCtx,
+    x_idx: usize,
+    bias_idx: usize,
+    channels: usize,
+) -> Result<QuantArgs> {
+    let (is, izp) = ctx.in_qparams(x_idx)?;
+    let (os, _) = ctx.out_qparams(0)?;
+    let x = widen(ctx.input(x_idx)?, izp).ok_or_else(|| ctx.unsupported_dtype(x_idx))?;
+    Ok(QuantArgs {
+        is,
+        os,
+        ws: weight_scales(ctx, 1, channels)?,
+        zps: ctx
+            .in_quant(1)
+            .map(|q| q.zero_point.clone())
+            .unwrap_or_default(),
+        bias: bias_i32(ctx, bias_idx, channels)?,
+        x,
+    })
+}
+
 /// The elements of an integer tensor widened to i32 with `zp` subtracted.
 pub(super) fn widen(t: &Tensor, zp: i32) -> Option<Vec<i32>> {
     Some(match &t.data {
@@ -771,15 +806,14 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
             Ok(vec![Tensor::f32(shape, out)])
         }
         Mode::Quant => {
-            let (is, izp) = ctx.in_qparams(0)?;
-            let (os, _) = ctx.out_qparams(0)?;
-            let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx
-                .in_quant(1)
-                .map(|q| q.zero_point.clone())
-                .unwrap_or_default();
-            let bias = bias_i32(ctx, 2, oc)?;
-            let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
+            let QuantArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = quant_args(ctx, 0, 2, oc)?;
             let mut slot = None;
             let pk = prepared(ctx, 1, &mut slot, || {
                 let wi = widen_weights(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
@@ -942,15 +976,14 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
             Ok(vec![Tensor::f32(shape, out)])
         }
         Mode::Quant => {
-            let (is, izp) = ctx.in_qparams(0)?;
-            let (os, _) = ctx.out_qparams(0)?;
-            let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx
-                .in_quant(1)
-                .map(|q| q.zero_point.clone())
-                .unwrap_or_default();
-            let bias = bias_i32(ctx, 2, oc)?;
-            let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
+            let QuantArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = quant_args(ctx, 0, 2, oc)?;
             let mut slot = None;
             let pk = prepared(ctx, 1, &mut slot, || {
                 let wi = widen_weights(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
@@ -1137,15 +1170,14 @@ pub fn transpose_conv(
             Ok(vec![Tensor::f32(shape, out)])
         }
         Mode::Quant => {
-            let (is, izp) = ctx.in_qparams(xi_idx)?;
-            let (os, _) = ctx.out_qparams(0)?;
-            let ws = weight_scales(ctx, 1, oc)?;
-            let zps = ctx
-                .in_quant(1)
-                .map(|q| q.zero_point.clone())
-                .unwrap_or_default();
-            let bias = bias_i32(ctx, bias_idx, oc)?;
-            let xq = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
+            let QuantArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xq,
+            } = quant_args(ctx, xi_idx, bias_idx, oc)?;
             let k = kh * kw * ic;
             let mut slot = None;
             let pk = prepared(ctx, 1, &mut slot, || {

@@ -1,8 +1,9 @@
 //! FULLY_CONNECTED and BATCH_MATMUL (float, int8, hybrid).
 
 use super::conv::{
-    bias_f32, bias_i32, channel_multipliers, check_act, finish_float, finish_hybrid, gemm_rows,
-    int_tensor, prepared, quantize_rows, requantize, weight_scales, widen, widen_weights,
+    bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, gemm_rows, int_tensor,
+    prepared, quant_args, quantize_rows, requantize, weight_scales, widen, widen_weights,
+    QuantArgs,
 };
 use super::OpCtx;
 use crate::cpu::quant::{quantize_multiplier, Multiplier};
@@ -108,15 +109,14 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
             Ok(vec![Tensor::f32(shape, out)])
         }
         (DType::I8 | DType::U8 | DType::I16, DType::I8 | DType::U8) => {
-            let (is, izp) = ctx.in_qparams(0)?;
-            let (os, _) = ctx.out_qparams(0)?;
-            let scales = weight_scales(ctx, 1, units)?;
-            let zps = ctx
-                .in_quant(1)
-                .map(|q| q.zero_point.clone())
-                .unwrap_or_default();
-            let bias = bias_i32(ctx, 2, units)?;
-            let xi = widen(x, izp).ok_or_else(|| ctx.unsupported_dtype(0))?;
+            let QuantArgs {
+                is,
+                os,
+                ws: scales,
+                zps,
+                bias,
+                x: xi,
+            } = quant_args(ctx, 0, 2, units)?;
             let mut slot = None;
             let pk = packed(ctx, &mut slot, || {
                 let wi =
