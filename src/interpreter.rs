@@ -156,10 +156,10 @@ impl Interpreter {
                 what: "the model has no subgraphs".into(),
             });
         }
+        // Both devices run the same prepared graph, so node indices (as `inspect`
+        // prints them) mean the same node on either.
         let mut folded = delegate::fold_constants(&model.graph)?;
-        if options.device != Device::Cpu {
-            delegate::fuse_activations(&mut folded);
-        }
+        delegate::fuse_activations(&mut folded);
         let graph = Arc::new(folded);
         let (gpu, report) = match options.device {
             Device::Cpu => (None, None),
@@ -194,7 +194,7 @@ impl Interpreter {
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
         let sg = graph.main();
         let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
-        let plan = delegate::partition::plan(sg, &verdicts, options.partitions);
+        let plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
         let f16_unavailable = options.precision_loss_allowed && !gpu.f16;
         let precision = if options.precision_loss_allowed && gpu.f16 {
             Precision::F16
@@ -204,6 +204,7 @@ impl Interpreter {
         let mut programs = Vec::new();
         let mut failed = Vec::new();
         for (i, p) in plan.partitions.iter().enumerate() {
+            let precision = if p.fp32 { Precision::F32 } else { precision };
             match delegate::compile(&gpu, &cache, precision, sg, p) {
                 Ok(prog) => programs.push(Some(prog)),
                 Err(e) => {
@@ -234,7 +235,7 @@ impl Interpreter {
             device: Device::Gpu,
             precision_loss_allowed: delegate.precision_loss_allowed,
             gpu: delegate.device,
-            partitions: delegate.partitions,
+            partitions: delegate.partitions.clone(),
             limits: self.limits.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;

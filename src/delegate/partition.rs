@@ -4,7 +4,8 @@
 //! device, so supported nodes cluster; each maximal run of supported nodes in that
 //! order is one partition (contiguous runs of a topological order cannot form a
 //! cycle). Partitions that are too small, or past `max_delegated_partitions` when
-//! ranked by estimated cost saved, go back to the CPU.
+//! ranked by estimated cost saved, go back to the CPU. Nodes asked to stay in fp32
+//! inside an fp16 run (`fp32_nodes`) form partitions of their own, compiled at fp32.
 
 use crate::graph::{Op, Subgraph};
 
@@ -17,6 +18,8 @@ pub struct Partition {
     pub inputs: Vec<usize>,
     /// Tensors produced inside and needed outside.
     pub outputs: Vec<usize>,
+    /// Compile at fp32 whatever the requested precision (its nodes are in `fp32_nodes`).
+    pub fp32: bool,
 }
 
 /// A step of execution.
@@ -39,13 +42,16 @@ pub struct Plan {
     pub fallback: Vec<(usize, String)>,
 }
 
-/// Partitioning limits.
-#[derive(Debug, Clone, Copy)]
+/// Partitioning limits and per-node precision.
+#[derive(Debug, Clone)]
 pub struct PartitionOptions {
     /// Most partitions to delegate (None: unlimited).
     pub max_partitions: Option<usize>,
     /// Fewest nodes a partition must have.
     pub min_nodes: usize,
+    /// Nodes (indices of the prepared graph, as `inspect` prints them) that run in
+    /// fp32 inside an fp16 run.
+    pub fp32_nodes: Vec<usize>,
 }
 
 impl Default for PartitionOptions {
@@ -53,8 +59,18 @@ impl Default for PartitionOptions {
         PartitionOptions {
             max_partitions: None,
             min_nodes: 1,
+            fp32_nodes: Vec::new(),
         }
     }
+}
+
+/// Where a node runs while partitioning: the CPU, the GPU at the requested precision,
+/// or the GPU forced to fp32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Cpu,
+    Gpu,
+    GpuFp32,
 }
 
 /// Estimated arithmetic of a node (multiply-adds or elements touched).
@@ -91,9 +107,17 @@ pub fn node_cost(sg: &Subgraph, n: usize) -> f64 {
 }
 
 /// Partition the main subgraph given each node's support verdict.
-pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOptions) -> Plan {
+pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptions) -> Plan {
     let nn = sg.nodes.len();
-    let mut on_gpu: Vec<bool> = support.iter().map(|s| s.is_ok()).collect();
+    let mut on_gpu: Vec<Class> = support
+        .iter()
+        .enumerate()
+        .map(|(n, s)| match s {
+            Err(_) => Class::Cpu,
+            Ok(()) if opts.fp32_nodes.contains(&n) => Class::GpuFp32,
+            Ok(()) => Class::Gpu,
+        })
+        .collect();
     let mut fallback: Vec<(usize, String)> = support
         .iter()
         .enumerate()
@@ -106,7 +130,7 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOption
         let mut scored: Vec<(usize, f64)> = segments
             .iter()
             .enumerate()
-            .filter(|(_, (gpu, _))| *gpu)
+            .filter(|(_, (class, _))| *class != Class::Cpu)
             .map(|(i, (_, nodes))| {
                 let p = boundary(sg, nodes);
                 let work: f64 = nodes.iter().map(|&n| node_cost(sg, n)).sum();
@@ -136,7 +160,7 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOption
             };
             if let Some(r) = reason {
                 for &n in nodes {
-                    on_gpu[n] = false;
+                    on_gpu[n] = Class::Cpu;
                     fallback.push((n, r.clone()));
                 }
                 demoted = true;
@@ -146,10 +170,12 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOption
             continue;
         }
         let mut plan = Plan::default();
-        for (gpu, nodes) in segments {
-            if gpu {
+        for (class, nodes) in segments {
+            if class != Class::Cpu {
                 plan.steps.push(Step::Gpu(plan.partitions.len()));
-                plan.partitions.push(boundary(sg, &nodes));
+                let mut p = boundary(sg, &nodes);
+                p.fp32 = class == Class::GpuFp32;
+                plan.partitions.push(p);
             } else {
                 plan.steps.extend(nodes.into_iter().map(Step::Cpu));
             }
@@ -161,9 +187,9 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: PartitionOption
     }
 }
 
-/// A topological order that keeps running nodes of the current device while any
+/// A topological order that keeps running nodes of the current class while any
 /// are ready.
-fn grouped_order(sg: &Subgraph, on_gpu: &[bool]) -> Vec<usize> {
+fn grouped_order(sg: &Subgraph, on_gpu: &[Class]) -> Vec<usize> {
     let nn = sg.nodes.len();
     let mut producer = vec![usize::MAX; sg.tensors.len()];
     for (n, node) in sg.nodes.iter().enumerate() {
@@ -184,12 +210,12 @@ fn grouped_order(sg: &Subgraph, on_gpu: &[bool]) -> Vec<usize> {
     }
     let mut ready: Vec<usize> = (0..nn).filter(|&n| pending[n] == 0).collect();
     let mut order = Vec::with_capacity(nn);
-    let mut current = ready.first().map(|&n| on_gpu[n]).unwrap_or(false);
+    let mut current = ready.first().map(|&n| on_gpu[n]).unwrap_or(Class::Cpu);
     while !ready.is_empty() {
         let pick = match ready.iter().position(|&n| on_gpu[n] == current) {
             Some(p) => p,
             None => {
-                current = !current;
+                current = on_gpu[ready[0]];
                 0
             }
         };
@@ -206,8 +232,8 @@ fn grouped_order(sg: &Subgraph, on_gpu: &[bool]) -> Vec<usize> {
     order
 }
 
-fn segments(order: &[usize], on_gpu: &[bool]) -> Vec<(bool, Vec<usize>)> {
-    let mut out: Vec<(bool, Vec<usize>)> = Vec::new();
+fn segments(order: &[usize], on_gpu: &[Class]) -> Vec<(Class, Vec<usize>)> {
+    let mut out: Vec<(Class, Vec<usize>)> = Vec::new();
     for &n in order {
         match out.last_mut() {
             Some((g, nodes)) if *g == on_gpu[n] => nodes.push(n),
@@ -250,6 +276,7 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> Partition {
         nodes: nodes.to_vec(),
         inputs,
         outputs,
+        fp32: false,
     }
 }
 
@@ -294,7 +321,7 @@ mod tests {
         let p = plan(
             &sg,
             &verdicts(&[true, false, true, true]),
-            PartitionOptions::default(),
+            &PartitionOptions::default(),
         );
         assert_eq!(p.partitions.len(), 2);
         assert_eq!(p.steps, vec![Step::Gpu(0), Step::Cpu(1), Step::Gpu(1)]);
@@ -310,9 +337,9 @@ mod tests {
         let sg = chain(&[4, 4, 4, 4096, 4096]);
         let opts = PartitionOptions {
             max_partitions: Some(1),
-            min_nodes: 1,
+            ..Default::default()
         };
-        let p = plan(&sg, &verdicts(&[true, false, true, true]), opts);
+        let p = plan(&sg, &verdicts(&[true, false, true, true]), &opts);
         assert_eq!(p.partitions.len(), 1);
         assert_eq!(p.partitions[0].nodes, vec![2, 3]);
         assert!(p
@@ -325,10 +352,10 @@ mod tests {
     fn small_partitions_stay_on_the_cpu() {
         let sg = chain(&[8, 8, 8, 8, 8]);
         let opts = PartitionOptions {
-            max_partitions: None,
             min_nodes: 2,
+            ..Default::default()
         };
-        let p = plan(&sg, &verdicts(&[true, false, true, true]), opts);
+        let p = plan(&sg, &verdicts(&[true, false, true, true]), &opts);
         assert_eq!(p.partitions.len(), 1);
         assert_eq!(p.steps[0], Step::Cpu(0));
     }
@@ -353,9 +380,28 @@ mod tests {
         let p = plan(
             &sg,
             &verdicts(&[true, false, true]),
-            PartitionOptions::default(),
+            &PartitionOptions::default(),
         );
         assert_eq!(p.partitions.len(), 1);
         assert_eq!(p.partitions[0].nodes, vec![0, 2]);
+    }
+
+    #[test]
+    fn fp32_nodes_get_partitions_of_their_own() {
+        let sg = chain(&[8, 8, 8, 8, 8]);
+        let opts = PartitionOptions {
+            fp32_nodes: vec![1, 2],
+            ..Default::default()
+        };
+        let p = plan(&sg, &verdicts(&[true, true, true, true]), &opts);
+        let parts: Vec<(Vec<usize>, bool)> = p
+            .partitions
+            .iter()
+            .map(|p| (p.nodes.clone(), p.fp32))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![(vec![0], false), (vec![1, 2], true), (vec![3], false)]
+        );
     }
 }
