@@ -82,7 +82,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         if (c < p.ocg) {
             var v = acc[j] + bias[g * p.ocg + c];
             if (RESIDUAL) {
-                v += f32(res[ob + c]);
+                // Rounded to storage first, so the fused sum equals CONV_2D then ADD.
+                v = f32(to_scalar(v)) + f32(res[ob + c]);
             }
             out[ob + c] = to_scalar(clamp(v, p.act_min, p.act_max));
         }

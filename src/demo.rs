@@ -129,3 +129,61 @@ pub fn demo_model_bytes() -> crate::Result<Vec<u8>> {
 pub fn demo_input() -> crate::Tensor {
     crate::Tensor::f32(vec![1, 32, 32, 3], weights(32 * 32 * 3, 7, 1.0))
 }
+
+/// A model that fp16 gets wrong, for trying `validate --auto-mixed`: a dense layer
+/// whose result is shifted by 1000 and back (catastrophic cancellation: near 1000
+/// an f16 has a step of 0.5), then scaled; a second, harmless dense branch.
+///
+/// Input `x` [1, 64] float32; outputs `shifted_back` [1, 64] and `branch` [1, 16].
+/// Nodes: 0 FULLY_CONNECTED, 1 ADD 1000, 2 SUB 1000, 3 MUL 0.5, 4 FULLY_CONNECTED.
+pub fn cancellation_graph() -> Graph {
+    use crate::graph::op::Binary;
+    let n = 64;
+    let tensors = vec![
+        TensorInfo::new("x", DType::F32, vec![1, n]),
+        constant("dense/weights", vec![n, n], weights(n * n, 11, 0.3)),
+        constant("dense/bias", vec![n], weights(n, 12, 0.1)),
+        TensorInfo::new("dense", DType::F32, vec![1, n]),
+        constant("offset", vec![1], vec![1000.0]),
+        TensorInfo::new("shifted", DType::F32, vec![1, n]),
+        TensorInfo::new("unshifted", DType::F32, vec![1, n]),
+        constant("half", vec![1], vec![0.5]),
+        TensorInfo::new("shifted_back", DType::F32, vec![1, n]),
+        constant("branch/weights", vec![16, n], weights(16 * n, 13, 0.3)),
+        constant("branch/bias", vec![16], weights(16, 14, 0.1)),
+        TensorInfo::new("branch", DType::F32, vec![1, 16]),
+    ];
+    let dense = |inputs: [usize; 3], out: usize| Node {
+        op: Op::FullyConnected(FullyConnected {
+            activation: Activation::None,
+            keep_num_dims: false,
+            asymmetric_quantize_inputs: false,
+        }),
+        inputs: inputs.iter().map(|&t| Some(t)).collect(),
+        outputs: vec![out],
+    };
+    let binary = |b: Binary, x: usize, y: usize, out: usize| Node {
+        op: Op::Binary(b, Activation::None),
+        inputs: vec![Some(x), Some(y)],
+        outputs: vec![out],
+    };
+    let nodes = vec![
+        dense([0, 1, 2], 3),
+        binary(Binary::Add, 3, 4, 5),
+        binary(Binary::Sub, 5, 4, 6),
+        binary(Binary::Mul, 6, 7, 8),
+        dense([0, 9, 10], 11),
+    ];
+    Graph {
+        subgraphs: vec![Subgraph {
+            name: "main".into(),
+            tensors,
+            nodes,
+            inputs: vec![0],
+            outputs: vec![8, 11],
+        }],
+        description: "tflite-wgpu fp16 cancellation example".into(),
+        version: 3,
+        ..Default::default()
+    }
+}

@@ -75,6 +75,10 @@ pub struct Options {
     pub partitions: PartitionOptions,
     /// Run limits (WHILE iterations, tensor size, cancellation).
     pub limits: RunLimits,
+    /// Read every node's outputs back from the GPU, so `invoke_observed` reports
+    /// the nodes inside partitions too (per-layer validation). The numbers are the
+    /// same as without it; invokes are slower.
+    pub expose_intermediates: bool,
 }
 
 /// What the delegate decided for a model: the plan, the precision and the device.
@@ -194,7 +198,12 @@ impl Interpreter {
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
         let sg = graph.main();
         let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
-        let plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
+        let mut plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
+        if options.expose_intermediates {
+            for p in &mut plan.partitions {
+                delegate::partition::expose_intermediates(sg, p);
+            }
+        }
         let f16_unavailable = options.precision_loss_allowed && !gpu.f16;
         let precision = if options.precision_loss_allowed && gpu.f16 {
             Precision::F16
@@ -237,6 +246,7 @@ impl Interpreter {
             gpu: delegate.device,
             partitions: delegate.partitions.clone(),
             limits: self.limits.clone(),
+            expose_intermediates: false,
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
         next.inputs = self.inputs;

@@ -22,6 +22,7 @@ pub mod graph;
 mod interpreter;
 pub mod model;
 pub mod npy;
+pub mod validate;
 
 pub use cpu::{Data, Tensor};
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-//! The `tflite-wgpu` command line: run, inspect, bench.
+//! The `tflite-wgpu` command line: run, inspect, bench, validate.
 
 mod cli;
 
@@ -49,6 +49,9 @@ enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
+    /// Compare the GPU with the CPU reference per output and per layer; exits
+    /// non-zero when a threshold fails.
+    Validate(cli::validate::ValidateArgs),
     /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
     Inspect {
         /// The .tflite model.
@@ -70,6 +73,11 @@ fn main() -> ExitCode {
             out_dir,
             exec,
         } => cli::run::run(model, inputs, out_dir, exec),
+        Command::Validate(args) => match cli::validate::validate(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Command::Inspect { model, json, exec } => {
             cli::inspect::inspect(model, *json, cli::options(exec))
         }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod inspect;
 pub mod run;
+pub mod validate;
 
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -87,15 +88,20 @@ pub fn options(a: &ExecArgs) -> Options {
         },
         precision_loss_allowed: matches!(precision, PrecisionArg::Fp16),
         gpu: DeviceOptions {
-            backend: match backend {
-                BackendArg::Auto => Backend::Auto,
-                BackendArg::Vulkan => Backend::Vulkan,
-                BackendArg::Metal => Backend::Metal,
-                BackendArg::Dx12 => Backend::Dx12,
-                BackendArg::Gl => Backend::Gl,
-            },
+            backend: self::backend(backend),
             high_performance: true,
         },
         ..Default::default()
+    }
+}
+
+/// The wgpu backend a `--backend` value names.
+pub fn backend(b: BackendArg) -> Backend {
+    match b {
+        BackendArg::Auto => Backend::Auto,
+        BackendArg::Vulkan => Backend::Vulkan,
+        BackendArg::Metal => Backend::Metal,
+        BackendArg::Dx12 => Backend::Dx12,
+        BackendArg::Gl => Backend::Gl,
     }
 }

@@ -36,6 +36,8 @@ impl Default for RunLimits {
 }
 
 /// Called after each node of the main subgraph with the node index and its outputs.
+/// Nodes inside a GPU partition are reported after the partition runs, those whose
+/// outputs the partition reads back (every node when intermediates are exposed).
 pub type NodeObserver<'a> = dyn FnMut(usize, &[Tensor]) + 'a;
 
 struct SubProgram {
@@ -327,6 +329,9 @@ impl Program {
                 for (&t, v) in part.outputs.iter().zip(outputs) {
                     values[t] = Some(v);
                 }
+                if let Some(obs) = observer {
+                    observe_partition(sg, part, values, obs);
+                }
                 Ok(())
             }
             _ => {
@@ -335,6 +340,26 @@ impl Program {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// Call `observer` for each node of a partition whose outputs were read back (all of
+/// them when the partition exposes its intermediates).
+fn observe_partition(
+    sg: &Subgraph,
+    part: &Partition,
+    values: &[Option<Tensor>],
+    observer: &mut NodeObserver<'_>,
+) {
+    for &n in &part.nodes {
+        let outputs: Option<Vec<Tensor>> = sg.nodes[n]
+            .outputs
+            .iter()
+            .map(|&t| values[t].clone())
+            .collect();
+        if let Some(outputs) = outputs {
+            observer(n, &outputs);
         }
     }
 }

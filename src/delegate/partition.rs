@@ -243,6 +243,18 @@ fn segments(order: &[usize], on_gpu: &[Class]) -> Vec<(Class, Vec<usize>)> {
     out
 }
 
+/// Make every non-constant tensor the partition's nodes produce one of its outputs,
+/// so each node's result is read back (for per-layer observation).
+pub fn expose_intermediates(sg: &Subgraph, p: &mut Partition) {
+    for &n in &p.nodes {
+        for &t in &sg.nodes[n].outputs {
+            if !p.outputs.contains(&t) && !sg.tensors[t].is_constant() {
+                p.outputs.push(t);
+            }
+        }
+    }
+}
+
 /// Inputs and outputs of a set of nodes.
 fn boundary(sg: &Subgraph, nodes: &[usize]) -> Partition {
     let inside: std::collections::HashSet<usize> = nodes.iter().copied().collect();

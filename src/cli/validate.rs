@@ -1,0 +1,290 @@
+//! `validate`: fp16 (or fp32) GPU results against the CPU reference, per output and
+//! per layer, with the fp32-node search; text, JSON, CSV and an HTML report.
+
+use super::{load, BackendArg, PrecisionArg};
+use std::path::{Path, PathBuf};
+use tflite_wgpu::delegate::PartitionOptions;
+use tflite_wgpu::gpu::device::DeviceOptions;
+use tflite_wgpu::validate::{self, LayerRow, Metrics, Thresholds, ValidateOptions, Validation};
+use tflite_wgpu::{npy, Error, Result};
+
+/// The `validate` flags.
+#[derive(clap::Args)]
+pub struct ValidateArgs {
+    /// The .tflite model (the demo model when omitted).
+    pub model: Option<PathBuf>,
+    /// Input files, one per model input, in model order (instead of random inputs).
+    #[arg(long = "input")]
+    pub inputs: Vec<PathBuf>,
+    /// Number of seeded random input sets.
+    #[arg(long, default_value_t = 3)]
+    pub random: usize,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// GPU precision to judge.
+    #[arg(long, value_enum, default_value = "fp16")]
+    pub precision: PrecisionArg,
+    /// GPU backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Compare every intermediate tensor, propagated and local.
+    #[arg(long)]
+    pub per_layer: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML report (implies --per-layer).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Write the per-layer table as CSV (implies --per-layer).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Largest allowed max error relative to an output's range.
+    #[arg(long, default_value_t = 0.02)]
+    pub max_rel: f64,
+    /// Smallest allowed cosine similarity of an output.
+    #[arg(long, default_value_t = 0.999)]
+    pub min_cosine: f64,
+    /// Nodes (indices as `inspect` prints them) kept in fp32 inside an fp16 run.
+    #[arg(long, value_delimiter = ',')]
+    pub fp32_nodes: Vec<usize>,
+    /// Search for a small set of fp32 nodes that makes every output pass.
+    #[arg(long)]
+    pub auto_mixed: bool,
+    /// Rows of the per-layer table printed as text.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+fn metrics_line(m: &Metrics) -> String {
+    format!(
+        "max_abs {:.3e}  mean_abs {:.3e}  rmse {:.3e}  max_rel {:.3e}  cosine {:.6}  snr {}{}{}",
+        m.max_abs_error,
+        m.mean_abs_error,
+        m.rmse,
+        m.max_rel_error,
+        m.cosine,
+        m.snr_db.map_or("inf".into(), |s| format!("{s:.1} dB")),
+        m.argmax_agreement
+            .map_or(String::new(), |a| format!("  argmax {:.1}%", a * 100.0)),
+        if m.nonfinite_reference + m.nonfinite_test > 0 {
+            format!(
+                "  non-finite cpu {} gpu {}",
+                m.nonfinite_reference, m.nonfinite_test
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+const CSV_METRICS: [&str; 10] = [
+    "num_elements",
+    "max_abs_error",
+    "mean_abs_error",
+    "mean_error",
+    "stddev",
+    "mean_squared_error",
+    "rmse",
+    "max_rel_error",
+    "cosine",
+    "snr_db",
+];
+
+fn csv_cells(m: Option<&Metrics>) -> Vec<String> {
+    match m {
+        None => vec![String::new(); CSV_METRICS.len()],
+        Some(m) => vec![
+            m.num_elements.to_string(),
+            m.max_abs_error.to_string(),
+            m.mean_abs_error.to_string(),
+            m.mean_error.to_string(),
+            m.stddev.to_string(),
+            m.mean_squared_error.to_string(),
+            m.rmse.to_string(),
+            m.max_rel_error.to_string(),
+            m.cosine.to_string(),
+            m.snr_db.map_or("inf".into(), |s| s.to_string()),
+        ],
+    }
+}
+
+/// The per-layer table as CSV, worst local error first.
+fn csv(rows: &[LayerRow]) -> String {
+    let mut head = vec!["node", "op", "tensor", "name", "shape", "device", "depth"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    for mode in ["local", "propagated"] {
+        head.extend(CSV_METRICS.iter().map(|m| format!("{mode}_{m}")));
+    }
+    let mut out = head.join(",") + "\n";
+    for r in validate::worst_first(rows) {
+        let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
+        let mut cells = vec![
+            r.node.to_string(),
+            r.op.clone(),
+            r.tensor.to_string(),
+            format!("\"{}\"", r.name.replace('"', "\"\"")),
+            shape.join("x"),
+            r.device.to_string(),
+            r.depth.to_string(),
+        ];
+        cells.extend(csv_cells(r.local.as_ref()));
+        cells.extend(csv_cells(r.propagated.as_ref()));
+        out += &(cells.join(",") + "\n");
+    }
+    out
+}
+
+fn print_text(name: &str, v: &Validation, top: usize) {
+    println!("model: {name}");
+    println!(
+        "gpu: {} at {}; {} input set(s); thresholds max_rel {} cosine {}",
+        v.adapter, v.precision, v.inputs, v.thresholds.max_rel, v.thresholds.min_cosine
+    );
+    if !v.fp32_nodes.is_empty() {
+        println!("fp32 nodes: {:?}", v.fp32_nodes);
+    }
+    for o in &v.outputs {
+        let verdict = if o.failures.is_empty() {
+            "PASS".to_string()
+        } else {
+            format!("FAIL ({})", o.failures.join("; "))
+        };
+        println!("output {} {} {:?}: {verdict}", o.index, o.name, o.shape);
+        println!("  {}", metrics_line(&o.metrics));
+    }
+    if v.layers.is_empty() {
+        return;
+    }
+    println!(
+        "layers, worst local error first ({} of {}):",
+        top.min(v.layers.len()),
+        v.layers.len()
+    );
+    println!(
+        "  {:>5} {:<24} {:<12} {:>4}  {:>10} {:>10}  {:>10} {:>10}  name",
+        "node", "op", "shape", "dev", "local_rel", "local_rmse", "prop_rel", "prop_cos"
+    );
+    for r in validate::worst_first(&v.layers).into_iter().take(top) {
+        let f = |m: Option<&Metrics>, g: fn(&Metrics) -> f64| {
+            m.map_or("-".to_string(), |m| format!("{:.3e}", g(m)))
+        };
+        let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
+        println!(
+            "  {:>5} {:<24} {:<12} {:>4}  {:>10} {:>10}  {:>10} {:>10}  {}",
+            r.node,
+            r.op,
+            shape.join("x"),
+            r.device,
+            f(r.local.as_ref(), |m| m.max_rel_error),
+            f(r.local.as_ref(), |m| m.rmse),
+            f(r.propagated.as_ref(), |m| m.max_rel_error),
+            r.propagated
+                .as_ref()
+                .map_or("-".to_string(), |m| format!("{:.6}", m.cosine)),
+            r.name
+        );
+    }
+}
+
+/// Run `validate`; `Ok(false)` when a threshold fails.
+pub fn validate(a: &ValidateArgs) -> Result<bool> {
+    let (model, name) = load(&a.model)?;
+    let per_layer = a.per_layer || a.report.is_some() || a.csv.is_some();
+    let sg = tflite_wgpu::Interpreter::new(&model)?.graph().main().clone();
+    let inputs = if a.inputs.is_empty() {
+        validate::random_inputs(&sg, a.random.max(1), a.seed)?
+    } else {
+        if a.inputs.len() != sg.inputs.len() {
+            return Err(Error::Input {
+                index: a.inputs.len(),
+                what: format!(
+                    "{} --input files given, the model has {} inputs",
+                    a.inputs.len(),
+                    sg.inputs.len()
+                ),
+            });
+        }
+        vec![a.inputs.iter().map(npy::read).collect::<Result<Vec<_>>>()?]
+    };
+    let opts = ValidateOptions {
+        precision_loss_allowed: matches!(a.precision, PrecisionArg::Fp16),
+        gpu: DeviceOptions {
+            backend: super::backend(a.backend),
+            high_performance: true,
+        },
+        partitions: PartitionOptions {
+            fp32_nodes: a.fp32_nodes.clone(),
+            ..Default::default()
+        },
+        per_layer,
+        thresholds: Thresholds {
+            max_rel: a.max_rel,
+            min_cosine: a.min_cosine,
+        },
+    };
+    let (v, mixed) = if a.auto_mixed {
+        let (search, v) = validate::auto_mixed(&model, &inputs, &opts)?;
+        (v, Some(search))
+    } else {
+        (validate::validate(&model, &inputs, &opts)?, None)
+    };
+    if let Some(path) = &a.csv {
+        write_file(path, &csv(&v.layers))?;
+    }
+    if let Some(path) = &a.report {
+        let mut other_opts = opts.clone();
+        other_opts.precision_loss_allowed = !opts.precision_loss_allowed;
+        other_opts.partitions.fp32_nodes = Vec::new();
+        let other = validate::validate(&model, &inputs, &other_opts)?;
+        let html = validate::html_report(&name, &v, Some(&other), mixed.as_ref());
+        write_file(path, &html)?;
+    }
+    if a.json {
+        let mut doc = serde_json::to_value(&v).unwrap_or_default();
+        if let Some(obj) = doc.as_object_mut() {
+            obj.insert("model".into(), name.clone().into());
+            obj.insert("pass".into(), v.pass().into());
+            if let Some(s) = &mixed {
+                obj.insert(
+                    "auto_mixed".into(),
+                    serde_json::to_value(s).unwrap_or_default(),
+                );
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        print_text(&name, &v, a.top);
+        if let Some(s) = &mixed {
+            let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
+            if s.baseline_pass {
+                println!("auto-mixed: the run passes without extra fp32 nodes");
+            } else if s.pass {
+                println!(
+                    "auto-mixed: keep nodes {} in fp32 ({} GPU runs): use --fp32-nodes {}",
+                    list.join(","),
+                    s.evaluations,
+                    list.join(",")
+                );
+            } else {
+                println!(
+                    "auto-mixed: no fp32 node set passes ({} GPU runs); the closest keeps {}",
+                    s.evaluations,
+                    list.join(",")
+                );
+            }
+        }
+        println!("{}", if v.pass() { "PASS" } else { "FAIL" });
+    }
+    Ok(v.pass())
+}
