@@ -27,7 +27,8 @@ fn per_layer_outputs_equal_a_plain_run() {
     if !gpu_available() {
         return;
     }
-    let model = Model::from_file(shared.join("models/real/face_detection_short_range.tflite")).unwrap();
+    let model =
+        Model::from_file(shared.join("models/real/face_detection_short_range.tflite")).unwrap();
     let sg = Interpreter::new(&model).unwrap().graph().main().clone();
     let inputs = validate::random_inputs(&sg, 1, 7).unwrap();
     let v = validate::validate(&model, &inputs, &fp16(true)).unwrap();
@@ -38,7 +39,12 @@ fn per_layer_outputs_equal_a_plain_run() {
         .iter()
         .filter(|r| r.propagated.is_some() && r.local.is_some())
         .count();
-    assert_eq!(rows_with_both, v.layers.len(), "{:?}", v.layers.iter().find(|r| r.local.is_none()));
+    assert_eq!(
+        rows_with_both,
+        v.layers.len(),
+        "{:?}",
+        v.layers.iter().find(|r| r.local.is_none())
+    );
     let mut seen: Vec<usize> = v.layers.iter().map(|r| r.node).collect();
     seen.dedup();
     assert_eq!(seen.len(), nodes);
@@ -67,7 +73,11 @@ fn per_layer_outputs_equal_a_plain_run() {
         stats.add(&r, &g, &out.shape);
         assert_eq!(stats.finish(), out.metrics, "output {i}");
         let row = v.layers.iter().find(|r| r.tensor == out.tensor).unwrap();
-        assert_eq!(row.propagated.as_ref(), Some(&out.metrics), "output {i} row");
+        assert_eq!(
+            row.propagated.as_ref(),
+            Some(&out.metrics),
+            "output {i} row"
+        );
         assert!(out.failures.is_empty(), "{:?}", out.failures);
     }
 }
@@ -109,7 +119,11 @@ fn cli_exit_code_and_exports() {
     let dir = std::env::temp_dir().join(format!("tflite-wgpu-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("cancel.tflite");
-    std::fs::write(&model, tflite_wgpu::model::write(&demo::cancellation_graph()).unwrap()).unwrap();
+    std::fs::write(
+        &model,
+        tflite_wgpu::model::write(&demo::cancellation_graph()).unwrap(),
+    )
+    .unwrap();
     let bin = env!("CARGO_BIN_EXE_tflite-wgpu");
     let failing = Command::new(bin)
         .args(["validate", "--json"])
@@ -120,7 +134,12 @@ fn cli_exit_code_and_exports() {
     let doc: serde_json::Value = serde_json::from_slice(&failing.stdout).unwrap();
     assert_eq!(doc["pass"], false);
     assert_eq!(doc["outputs"].as_array().unwrap().len(), 2);
-    assert!(doc["outputs"][0]["metrics"]["max_rel_error"].as_f64().unwrap() > 0.02);
+    assert!(
+        doc["outputs"][0]["metrics"]["max_rel_error"]
+            .as_f64()
+            .unwrap()
+            > 0.02
+    );
 
     let report = dir.join("report.html");
     let csv = dir.join("layers.csv");
@@ -132,7 +151,11 @@ fn cli_exit_code_and_exports() {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(passing.status.success(), "{}", String::from_utf8_lossy(&passing.stderr));
+    assert!(
+        passing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&passing.stderr)
+    );
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<svg") && html.contains("polyline") && html.contains("PASS"));
     assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));

@@ -201,7 +201,10 @@ fn print_text(name: &str, v: &Validation, top: usize) {
 pub fn validate(a: &ValidateArgs) -> Result<bool> {
     let (model, name) = load(&a.model)?;
     let per_layer = a.per_layer || a.report.is_some() || a.csv.is_some();
-    let sg = tflite_wgpu::Interpreter::new(&model)?.graph().main().clone();
+    let sg = tflite_wgpu::Interpreter::new(&model)?
+        .graph()
+        .main()
+        .clone();
     let inputs = if a.inputs.is_empty() {
         validate::random_inputs(&sg, a.random.max(1), a.seed)?
     } else {

@@ -40,12 +40,12 @@ pub fn random_inputs(sg: &Subgraph, count: usize, seed: u64) -> Result<Vec<Vec<T
                     let mut u = || rng.unit();
                     let data = match info.dtype {
                         DType::F32 => Data::F32((0..n).map(|_| (u() * 2.0 - 1.0) as f32).collect()),
-                        DType::F16 => Data::F16(
-                            (0..n)
-                                .map(|_| f16::from_f64(u() * 2.0 - 1.0))
-                                .collect(),
-                        ),
-                        DType::I8 => Data::I8((0..n).map(|_| (u() * 256.0 - 128.0) as i8).collect()),
+                        DType::F16 => {
+                            Data::F16((0..n).map(|_| f16::from_f64(u() * 2.0 - 1.0)).collect())
+                        }
+                        DType::I8 => {
+                            Data::I8((0..n).map(|_| (u() * 256.0 - 128.0) as i8).collect())
+                        }
                         DType::U8 => Data::U8((0..n).map(|_| (u() * 256.0) as u8).collect()),
                         DType::I16 => {
                             Data::I16((0..n).map(|_| (u() * 65536.0 - 32768.0) as i16).collect())

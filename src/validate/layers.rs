@@ -38,9 +38,12 @@ pub struct LayerRow {
     pub note: Option<String>,
 }
 
+/// A node compiled alone with the tensors it reads, or why it could not be.
+type Alone = std::result::Result<(GpuProgram, Vec<usize>), String>;
+
 /// Each GPU node compiled as a program of its own.
 pub struct LocalPrograms {
-    programs: Vec<Option<std::result::Result<(GpuProgram, Vec<usize>), String>>>,
+    programs: Vec<Option<Alone>>,
 }
 
 impl LocalPrograms {
@@ -101,7 +104,10 @@ fn compare(stats: &mut ErrorStats, sg: &Subgraph, t: usize, r: &Tensor, x: &Tens
     if r.shape != x.shape {
         return false;
     }
-    match (real_values(r, &sg.tensors[t]), real_values(x, &sg.tensors[t])) {
+    match (
+        real_values(r, &sg.tensors[t]),
+        real_values(x, &sg.tensors[t]),
+    ) {
         (Some(a), Some(b)) if a.len() == b.len() => {
             stats.add(&a, &b, &r.shape);
             true
@@ -163,9 +169,9 @@ impl LayerStats {
             let args: Option<Vec<&Tensor>> = inputs
                 .iter()
                 .map(|t| {
-                    reference
-                        .get(t)
-                        .filter(|v| v.shape == sg.tensors[*t].shape && v.dtype() == sg.tensors[*t].dtype)
+                    reference.get(t).filter(|v| {
+                        v.shape == sg.tensors[*t].shape && v.dtype() == sg.tensors[*t].dtype
+                    })
                 })
                 .collect();
             let Some(args) = args else {
@@ -198,9 +204,10 @@ impl LayerStats {
             for (k, &t) in node.outputs.iter().enumerate() {
                 let slot = &self.slots[n][k];
                 let on_gpu = local.is_some_and(|l| l.programs[n].is_some());
-                let note = slot.note.clone().or_else(|| {
-                    (!on_gpu).then(|| "runs on the CPU: no local error".to_string())
-                });
+                let note = slot
+                    .note
+                    .clone()
+                    .or_else(|| (!on_gpu).then(|| "runs on the CPU: no local error".to_string()));
                 rows.push(LayerRow {
                     node: n,
                     op: node.op.name().to_string(),

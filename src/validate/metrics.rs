@@ -68,7 +68,10 @@ pub fn real_values(t: &Tensor, info: &TensorInfo) -> Option<Vec<f64>> {
     let raw = t.data.to_f64();
     match &info.quantization {
         Some(q) if !info.dtype.is_float() && q.scale.len() == 1 => {
-            let (s, z) = (q.scale[0] as f64, q.zero_point.first().copied().unwrap_or(0) as f64);
+            let (s, z) = (
+                q.scale[0] as f64,
+                q.zero_point.first().copied().unwrap_or(0) as f64,
+            );
             Some(raw.into_iter().map(|v| (v - z) * s).collect())
         }
         _ => Some(raw),

@@ -267,7 +267,12 @@ pub fn evaluate(
             index: k,
             what: "no reference run for this input set".into(),
         })?;
-        for (i, ((r, t), stats)) in expected.iter().zip(&outputs).zip(&mut out_stats).enumerate() {
+        for (i, ((r, t), stats)) in expected
+            .iter()
+            .zip(&outputs)
+            .zip(&mut out_stats)
+            .enumerate()
+        {
             let info = &sg.tensors[sg.outputs[i]];
             if let (Some(r), Some(t)) = (real_values(r, info), real_values(t, info)) {
                 stats.add(&r, &t, &r_shape(expected, i));
@@ -337,7 +342,11 @@ fn r_shape(outputs: &[Tensor], i: usize) -> Vec<usize> {
 }
 
 /// Validate `model` on `inputs`: the CPU reference, then the GPU comparison.
-pub fn validate(model: &Model, inputs: &[Vec<Tensor>], opts: &ValidateOptions) -> Result<Validation> {
+pub fn validate(
+    model: &Model,
+    inputs: &[Vec<Tensor>],
+    opts: &ValidateOptions,
+) -> Result<Validation> {
     let reference = Reference::compute(model, inputs, opts.per_layer)?;
     evaluate(model, inputs, &reference, opts)
 }

@@ -35,9 +35,11 @@ fn series(rows: &[LayerRow]) -> Vec<(usize, f64)> {
     points
 }
 
-/// An SVG line plot of log10 error against depth, one line per `(label, colour,
-/// points)`.
-fn plot(lines: &[(&str, &str, Vec<(usize, f64)>)]) -> String {
+/// One line of the plot: label, colour, (depth, error) points.
+type Line<'a> = (&'a str, &'a str, Vec<(usize, f64)>);
+
+/// An SVG line plot of log10 error against depth.
+fn plot(lines: &[Line<'_>]) -> String {
     let (w, h, left, bottom, top, right) = (900.0, 340.0, 60.0, 40.0, 20.0, 150.0);
     let max_depth = lines
         .iter()
@@ -149,7 +151,11 @@ pub fn html_report(
             "<p>Auto-mixed search: {} evaluation(s); fp32 nodes {:?}; {}.</p>",
             s.evaluations,
             s.fp32_nodes,
-            if s.pass { "passes" } else { "no set found that passes" }
+            if s.pass {
+                "passes"
+            } else {
+                "no set found that passes"
+            }
         );
     }
     h.push_str("<h2>Outputs</h2><table><tr><th>#</th><th>name</th><th>shape</th><th>max abs</th><th>mean abs</th><th>RMSE</th><th>max rel</th><th>cosine</th><th>SNR dB</th><th>argmax</th><th>non-finite cpu/gpu</th><th>verdict</th></tr>");
@@ -184,16 +190,12 @@ pub fn html_report(
         h.push_str(&plot(&lines));
         h.push_str("<h2>Layers, worst local error first</h2><table><tr><th>node</th><th>op</th><th>tensor</th><th>shape</th><th>device</th><th>local max rel</th><th>local RMSE</th><th>propagated max rel</th><th>propagated cosine</th><th>note</th></tr>");
         for r in worst_first(&main.layers).into_iter().take(60) {
-            let (lr, lrmse) = r
-                .local
-                .as_ref()
-                .map_or(("-".into(), "-".into()), |m| (num(m.max_rel_error), num(m.rmse)));
-            let (pr, pc) = r
-                .propagated
-                .as_ref()
-                .map_or(("-".into(), "-".into()), |m| {
-                    (num(m.max_rel_error), format!("{:.6}", m.cosine))
-                });
+            let (lr, lrmse) = r.local.as_ref().map_or(("-".into(), "-".into()), |m| {
+                (num(m.max_rel_error), num(m.rmse))
+            });
+            let (pr, pc) = r.propagated.as_ref().map_or(("-".into(), "-".into()), |m| {
+                (num(m.max_rel_error), format!("{:.6}", m.cosine))
+            });
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:?}</td><td>{}</td><td>{lr}</td><td>{lrmse}</td><td>{pr}</td><td>{pc}</td><td class=\"l\">{}</td></tr>",
