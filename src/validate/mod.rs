@@ -267,15 +267,15 @@ pub fn evaluate(
             index: k,
             what: "no reference run for this input set".into(),
         })?;
-        for (i, ((r, t), stats)) in expected
+        for (i, ((cpu, gpu), stats)) in expected
             .iter()
             .zip(&outputs)
             .zip(&mut out_stats)
             .enumerate()
         {
             let info = &sg.tensors[sg.outputs[i]];
-            if let (Some(r), Some(t)) = (real_values(r, info), real_values(t, info)) {
-                stats.add(&r, &t, &r_shape(expected, i));
+            if let (Some(r), Some(t)) = (real_values(cpu, info), real_values(gpu, info)) {
+                stats.add(&r, &t, &cpu.shape);
             }
         }
         if per_layer {
@@ -335,10 +335,6 @@ pub fn evaluate(
         plan,
         fallback,
     })
-}
-
-fn r_shape(outputs: &[Tensor], i: usize) -> Vec<usize> {
-    outputs.get(i).map(|t| t.shape.clone()).unwrap_or_default()
 }
 
 /// Validate `model` on `inputs`: the CPU reference, then the GPU comparison.
