@@ -81,7 +81,8 @@ unsafe fn context_error(ctx: *mut TfLiteContext, msg: &str) {
         return;
     }
     if let Some(f) = (*ctx).ReportError {
-        let c = CString::new(format!("tflite-wgpu: {}", msg.replace('\0', " "))).unwrap_or_default();
+        let c =
+            CString::new(format!("tflite-wgpu: {}", msg.replace('\0', " "))).unwrap_or_default();
         f(ctx, c"%s".as_ptr(), c.as_ptr());
     }
 }
@@ -108,7 +109,10 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
             std::ptr::null_mut()
         }
         Err(_) => {
-            report(report_error, "tflite-wgpu: internal error while creating the delegate");
+            report(
+                report_error,
+                "tflite-wgpu: internal error while creating the delegate",
+            );
             std::ptr::null_mut()
         }
     }
@@ -128,8 +132,12 @@ unsafe fn create(
         if k.is_null() || v.is_null() {
             return Err(format!("option {i} has a NULL key or value"));
         }
-        let k = CStr::from_ptr(k).to_str().map_err(|_| format!("option {i}: key is not UTF-8"))?;
-        let v = CStr::from_ptr(v).to_str().map_err(|_| format!("option {k}: value is not UTF-8"))?;
+        let k = CStr::from_ptr(k)
+            .to_str()
+            .map_err(|_| format!("option {i}: key is not UTF-8"))?;
+        let v = CStr::from_ptr(v)
+            .to_str()
+            .map_err(|_| format!("option {k}: value is not UTF-8"))?;
         pairs.push((k, v));
     }
     let options = DelegateOptions::parse(pairs)?;
@@ -219,7 +227,10 @@ pub unsafe extern "C" fn tflite_wgpu_prepare_stats(index: u64, out: *mut u64) ->
     0
 }
 
-unsafe extern "C" fn prepare(ctx: *mut TfLiteContext, delegate: *mut TfLiteDelegate) -> TfLiteStatus {
+unsafe extern "C" fn prepare(
+    ctx: *mut TfLiteContext,
+    delegate: *mut TfLiteDelegate,
+) -> TfLiteStatus {
     let r = catch_unwind(AssertUnwindSafe(|| {
         if ctx.is_null() || delegate.is_null() || (*delegate).data_.is_null() {
             return Err("Prepare got a NULL context or delegate".to_string());
@@ -363,7 +374,11 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
     Kernel::build(&mapping.sg, &nodes, Some(&outputs), &kopts)
 }
 
-unsafe extern "C" fn kernel_init(ctx: *mut TfLiteContext, buffer: *const c_char, _len: usize) -> *mut c_void {
+unsafe extern "C" fn kernel_init(
+    ctx: *mut TfLiteContext,
+    buffer: *const c_char,
+    _len: usize,
+) -> *mut c_void {
     let r = catch_unwind(AssertUnwindSafe(|| {
         let plugin = CURRENT.with(|c| *c.borrow());
         if plugin.is_null() || buffer.is_null() {
@@ -389,10 +404,15 @@ unsafe extern "C" fn kernel_free(_ctx: *mut TfLiteContext, buffer: *mut c_void) 
     if buffer.is_null() {
         return;
     }
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(buffer.cast::<Kernel>()))));
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        drop(Box::from_raw(buffer.cast::<Kernel>()))
+    }));
 }
 
-unsafe extern "C" fn kernel_prepare(ctx: *mut TfLiteContext, node: *mut TfLiteNode) -> TfLiteStatus {
+unsafe extern "C" fn kernel_prepare(
+    ctx: *mut TfLiteContext,
+    node: *mut TfLiteNode,
+) -> TfLiteStatus {
     if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
         context_error(ctx, "the delegate kernel failed to initialise");
         return K_ERROR;

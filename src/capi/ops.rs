@@ -129,7 +129,8 @@ pub unsafe fn decode(
 ) -> Result<Op, String> {
     use code as c;
     let d = builtin_data;
-    let binary = |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
+    let binary =
+        |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
     let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
         Ok(Pool2D {
             padding: padding(p.padding)?,
@@ -233,9 +234,9 @@ pub unsafe fn decode(
         c::SOFTMAX => Op::Softmax {
             beta: *params::<f32>(d)?,
         },
-        c::L2_NORMALIZATION => Op::L2Normalization(activation(
-            params::<TfLiteActivationParams>(d)?.activation,
-        )?),
+        c::L2_NORMALIZATION => {
+            Op::L2Normalization(activation(params::<TfLiteActivationParams>(d)?.activation)?)
+        }
         c::RESHAPE => Op::Reshape {
             new_shape: params::<TfLiteReshapeParams>(d).ok().and_then(|p| {
                 let n = p.num_dimensions.clamp(0, 8) as usize;

@@ -18,7 +18,10 @@ pub struct DelegateOptions {
 pub const KEYS: &[(&str, &str)] = &[
     ("is_precision_loss_allowed", "0 or 1"),
     ("backend", "auto, vulkan, metal, dx12 or gl"),
-    ("max_delegated_partitions", "a non-negative integer (0: no limit)"),
+    (
+        "max_delegated_partitions",
+        "a non-negative integer (0: no limit)",
+    ),
     ("power_preference", "low_power, high_performance or default"),
     (
         "fp32_nodes",

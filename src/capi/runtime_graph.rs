@@ -4,7 +4,9 @@
 
 use super::abi::*;
 use super::ops;
-use crate::graph::{DType, DimensionMetadata, Node, Op, Quantization, Sparsity, Subgraph, TensorInfo};
+use crate::graph::{
+    DType, DimensionMetadata, Node, Op, Quantization, Sparsity, Subgraph, TensorInfo,
+};
 use std::ffi::{c_void, CStr};
 use std::sync::Arc;
 
@@ -41,10 +43,7 @@ unsafe fn quantization(t: &TfLiteTensor) -> Option<Quantization> {
         if scale.is_empty() {
             return None;
         }
-        let mut zero_point: Vec<i64> = int_array(a.zero_point)
-            .iter()
-            .map(|&z| z as i64)
-            .collect();
+        let mut zero_point: Vec<i64> = int_array(a.zero_point).iter().map(|&z| z as i64).collect();
         if zero_point.is_empty() {
             zero_point = vec![0; scale.len()];
         }
@@ -74,7 +73,8 @@ unsafe fn sparsity(t: &TfLiteTensor) -> Result<Option<Sparsity>, String> {
     }
     for k in 0..n {
         let m = &*s.dim_metadata.add(k);
-        let u32s = |a: *const TfLiteIntArray| int_array(a).iter().map(|&x| x.max(0) as u32).collect();
+        let u32s =
+            |a: *const TfLiteIntArray| int_array(a).iter().map(|&x| x.max(0) as u32).collect();
         dim_metadata.push(match m.format {
             0 => DimensionMetadata::Dense(m.dense_size.max(0) as usize),
             1 => DimensionMetadata::Sparse {
@@ -194,7 +194,11 @@ type PreviewFn = unsafe extern "C" fn(
 /// The graph's inputs and outputs: the runtime's own partitioning preview of all
 /// nodes reports what the whole graph reads from outside and what it produces for
 /// outside. Without a preview they are inferred from the nodes.
-unsafe fn graph_io(ctx: *mut TfLiteContext, plan: &[i32], sg: &Subgraph) -> (Vec<usize>, Vec<usize>) {
+unsafe fn graph_io(
+    ctx: *mut TfLiteContext,
+    plan: &[i32],
+    sg: &Subgraph,
+) -> (Vec<usize>, Vec<usize>) {
     let produced: Vec<bool> = {
         let mut p = vec![false; sg.tensors.len()];
         for n in &sg.nodes {
@@ -204,9 +208,8 @@ unsafe fn graph_io(ctx: *mut TfLiteContext, plan: &[i32], sg: &Subgraph) -> (Vec
         }
         p
     };
-    let is_input = |t: usize| {
-        !produced[t] && !sg.tensors[t].is_constant() && !sg.tensors[t].is_variable
-    };
+    let is_input =
+        |t: usize| !produced[t] && !sg.tensors[t].is_constant() && !sg.tensors[t].is_variable;
     let preview = (*ctx).PreviewDelegatePartitioning;
     if !preview.is_null() {
         let preview: PreviewFn = std::mem::transmute::<*const c_void, PreviewFn>(preview);
@@ -244,8 +247,12 @@ unsafe fn graph_io(ctx: *mut TfLiteContext, plan: &[i32], sg: &Subgraph) -> (Vec
         }
         r
     };
-    let inputs = (0..sg.tensors.len()).filter(|&t| is_input(t) && read[t]).collect();
-    let outputs = (0..sg.tensors.len()).filter(|&t| produced[t] && !read[t]).collect();
+    let inputs = (0..sg.tensors.len())
+        .filter(|&t| is_input(t) && read[t])
+        .collect();
+    let outputs = (0..sg.tensors.len())
+        .filter(|&t| produced[t] && !read[t])
+        .collect();
     (inputs, outputs)
 }
 
