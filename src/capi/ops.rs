@@ -144,7 +144,7 @@ pub unsafe fn decode(
     let reduce = |kind: Reduce| -> Result<Op, String> {
         Ok(Op::Reduce {
             kind,
-            keep_dims: params::<bool>(d).map(|k| *k).unwrap_or(false),
+            keep_dims: params::<bool>(d).copied().unwrap_or(false),
         })
     };
     let index_type = || output_dtype.unwrap_or(DType::I64);
@@ -327,7 +327,7 @@ pub unsafe fn decode(
             output_type: index_type(),
         },
         c::GELU => Op::Unary(Unary::Gelu {
-            approximate: params::<bool>(d).map(|a| *a).unwrap_or(false),
+            approximate: params::<bool>(d).copied().unwrap_or(false),
         }),
         c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
             alpha: *params::<f32>(d)?,
