@@ -127,3 +127,74 @@ pub fn plan(
     let verdicts = delegate::support(sg, caps);
     delegate::partition::plan(sg, &verdicts, options)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::{Activation, Conv2D, Padding, Unary};
+    use crate::graph::{DType, Node, Op, TensorInfo};
+    use std::sync::Arc;
+
+    /// DEQUANTIZE(fp16 weights) -> CONV_2D -> RELU, then a node the GPU lacks.
+    fn graph() -> Subgraph {
+        let t = |n: &str, s: Vec<usize>| TensorInfo::new(n, DType::F32, s);
+        let mut w16 = TensorInfo::new("w16", DType::F16, vec![2, 1, 1, 2]);
+        w16.data = Some(Arc::from(vec![0u8; 8]));
+        Subgraph {
+            name: "g".into(),
+            tensors: vec![
+                t("x", vec![1, 2, 2, 2]),
+                w16,
+                t("w", vec![2, 1, 1, 2]),
+                t("c", vec![1, 2, 2, 2]),
+                t("r", vec![1, 2, 2, 2]),
+                t("y", vec![1, 2, 2, 2]),
+            ],
+            nodes: vec![
+                Node {
+                    op: Op::Dequantize,
+                    inputs: vec![Some(1)],
+                    outputs: vec![2],
+                },
+                Node {
+                    op: Op::Conv2D(Conv2D {
+                        padding: Padding::Same,
+                        stride_w: 1,
+                        stride_h: 1,
+                        dilation_w: 1,
+                        dilation_h: 1,
+                        activation: Activation::None,
+                    }),
+                    inputs: vec![Some(0), Some(2), None],
+                    outputs: vec![3],
+                },
+                Node {
+                    op: Op::Unary(Unary::Relu),
+                    inputs: vec![Some(3)],
+                    outputs: vec![4],
+                },
+                Node {
+                    op: Op::Unknown {
+                        name: "CUSTOM_THING".into(),
+                    },
+                    inputs: vec![Some(4)],
+                    outputs: vec![5],
+                },
+            ],
+            inputs: vec![0],
+            outputs: vec![5],
+        }
+    }
+
+    #[test]
+    fn folded_and_fused_nodes_are_claimed_with_their_absorber() {
+        let pre = graph();
+        let m = prepare(&pre).unwrap();
+        assert_eq!(m.sg.nodes.len(), 2, "DEQUANTIZE folded, RELU fused");
+        assert_eq!(m.origin, vec![vec![1, 2], vec![3]]);
+        assert_eq!(m.folded, vec![0]);
+        assert_eq!(m.post_of, vec![None, Some(0), Some(0), Some(1)]);
+        assert_eq!(m.claims(&pre, &[0]), vec![0, 1, 2]);
+        assert_eq!(m.claims(&pre, &[]), Vec::<usize>::new());
+    }
+}
