@@ -13,6 +13,7 @@
 //! # Ok::<(), tflite_wgpu::Error>(())
 //! ```
 
+pub mod capi;
 pub mod cpu;
 pub mod delegate;
 pub mod demo;

@@ -48,3 +48,23 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Graph> {
     })?;
     read(&bytes, &LoadOptions::default())
 }
+
+/// Decode an operator from its builtin code, custom code and custom options alone,
+/// without a builtin options table (options take their schema defaults). The LiteRT
+/// delegate uses it for ops whose parameters are all in tensors or custom options.
+pub fn decode_op(
+    node: usize,
+    code: i32,
+    custom_code: Option<String>,
+    custom_options: Option<&[u8]>,
+) -> Result<crate::graph::Op> {
+    options::RawOp {
+        node,
+        code,
+        custom_code,
+        options_type: 0,
+        options: None,
+        custom_options,
+    }
+    .decode()
+}

@@ -1,0 +1,141 @@
+//! The delegate's string options, as `load_delegate(path, {...})` passes them.
+
+use crate::delegate::PartitionOptions;
+use crate::gpu::device::{Backend, DeviceOptions};
+
+/// Options of one delegate instance.
+#[derive(Debug, Clone, Default)]
+pub struct DelegateOptions {
+    /// fp16 storage and math when the adapter has SHADER_F16.
+    pub precision_loss_allowed: bool,
+    /// Adapter choice.
+    pub device: DeviceOptions,
+    /// Partitioning limits and fp32 nodes.
+    pub partitions: PartitionOptions,
+}
+
+/// The option keys this delegate accepts, with the values each takes.
+pub const KEYS: &[(&str, &str)] = &[
+    ("is_precision_loss_allowed", "0 or 1"),
+    ("backend", "auto, vulkan, metal, dx12 or gl"),
+    (
+        "max_delegated_partitions",
+        "a non-negative integer (0: no limit)",
+    ),
+    ("power_preference", "low_power, high_performance or default"),
+    (
+        "fp32_nodes",
+        "comma-separated node indices of the prepared graph",
+    ),
+    ("min_nodes_per_partition", "a positive integer"),
+];
+
+fn flag(key: &str, value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "0" | "false" => Ok(false),
+        "1" | "true" => Ok(true),
+        v => Err(format!("option {key}: \"{v}\" is not 0 or 1")),
+    }
+}
+
+fn count(key: &str, value: &str) -> Result<usize, String> {
+    value
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| format!("option {key}: \"{value}\" is not a non-negative integer"))
+}
+
+impl DelegateOptions {
+    /// Parse key/value pairs; an unknown key or a bad value is an error naming it.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<DelegateOptions, String> {
+        let mut o = DelegateOptions::default();
+        for (key, value) in pairs {
+            match key {
+                "is_precision_loss_allowed" => o.precision_loss_allowed = flag(key, value)?,
+                "backend" => {
+                    o.device.backend = Backend::parse(value.trim()).ok_or_else(|| {
+                        format!(
+                            "option backend: \"{value}\" is not one of auto, vulkan, metal, dx12, gl"
+                        )
+                    })?
+                }
+                "max_delegated_partitions" => {
+                    let n = count(key, value)?;
+                    o.partitions.max_partitions = (n > 0).then_some(n);
+                }
+                "power_preference" => {
+                    o.device.high_performance = match value.trim() {
+                        "high_performance" => true,
+                        "low_power" | "default" => false,
+                        v => {
+                            return Err(format!(
+                            "option power_preference: \"{v}\" is not low_power, high_performance or default"
+                        ))
+                        }
+                    }
+                }
+                "fp32_nodes" => {
+                    o.partitions.fp32_nodes = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| count(key, s))
+                        .collect::<Result<_, _>>()?
+                }
+                "min_nodes_per_partition" => {
+                    let n = count(key, value)?;
+                    if n == 0 {
+                        return Err("option min_nodes_per_partition: must be at least 1".into());
+                    }
+                    o.partitions.min_nodes = n;
+                }
+                _ => {
+                    let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+                    return Err(format!(
+                        "unknown option \"{key}\" (known: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_key() {
+        let o = DelegateOptions::parse([
+            ("is_precision_loss_allowed", "1"),
+            ("backend", "vulkan"),
+            ("max_delegated_partitions", "2"),
+            ("power_preference", "high_performance"),
+            ("fp32_nodes", "3, 5,7"),
+            ("min_nodes_per_partition", "2"),
+        ])
+        .unwrap();
+        assert!(o.precision_loss_allowed);
+        assert_eq!(o.device.backend, Backend::Vulkan);
+        assert!(o.device.high_performance);
+        assert_eq!(o.partitions.max_partitions, Some(2));
+        assert_eq!(o.partitions.fp32_nodes, vec![3, 5, 7]);
+        assert_eq!(o.partitions.min_nodes, 2);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        let e = DelegateOptions::parse([("colour", "red")]).unwrap_err();
+        assert!(e.contains("unknown option \"colour\""), "{e}");
+        let e = DelegateOptions::parse([("is_precision_loss_allowed", "yes")]).unwrap_err();
+        assert!(e.contains("is_precision_loss_allowed"), "{e}");
+        let e = DelegateOptions::parse([("backend", "cuda")]).unwrap_err();
+        assert!(e.contains("backend"), "{e}");
+        let e = DelegateOptions::parse([("fp32_nodes", "1,x")]).unwrap_err();
+        assert!(e.contains("fp32_nodes"), "{e}");
+    }
+}
