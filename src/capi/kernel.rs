@@ -147,6 +147,7 @@ impl Kernel {
                     fp32_nodes,
                 },
                 limits: Default::default(),
+                expose_intermediates: false,
             },
         )
         .map_err(|e| e.to_string())?;
