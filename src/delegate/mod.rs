@@ -50,6 +50,9 @@ fn residual_add(
         return None;
     }
     let t = *sg.nodes[n].outputs.first()?;
+    if sg.tensors[t].dtype != crate::graph::DType::F32 {
+        return None;
+    }
     if p.outputs.contains(&t) || sg.outputs.contains(&t) {
         return None;
     }
