@@ -154,11 +154,15 @@ fn weighted(op: Op, x: Vec<usize>, wshape: Vec<usize>, oc: usize, axis: usize, o
         op,
         vec![
             Arg::Typed(DType::I8, x),
-            Arg::TypedConst(DType::I8, wshape, w),
+            Arg::TypedConst(DType::I32, wshape, w.clone()),
             Arg::TypedConst(DType::I32, vec![oc], bias),
         ],
         vec![(out, DType::I8)],
     );
+    // The int8 weights: built as int32 above, stored as bytes here.
+    let wt = &mut g.subgraphs[0].tensors[1];
+    wt.dtype = DType::I8;
+    wt.data = Some(w.iter().map(|&v| v as i8 as u8).collect::<Vec<u8>>().into());
     quant(&mut g, 0, 0.04, -3);
     let scales: Vec<f32> = (0..oc).map(|c| 0.002 + 0.0013 * c as f32).collect();
     g.subgraphs[0].tensors[1].quantization = Some(Quantization {
@@ -355,4 +359,22 @@ fn layout_ops_move_raw_int8_values() {
     quant(&mut g, 0, 0.05, -17);
     quant(&mut g, 2, 0.05, -17);
     run_int8("pad fills the zero point", g, &[vec![1, 3, 3, 2]]);
+}
+
+#[test]
+fn activations_match_the_cpu_through_tables() {
+    use tflite_wgpu::graph::op::Unary;
+    let x = vec![2, 3, 50];
+    for (k, u) in [Unary::Logistic, Unary::Tanh, Unary::HardSwish, Unary::Relu6]
+        .into_iter()
+        .enumerate()
+    {
+        let (so, zo) = match u {
+            Unary::Logistic => (1.0 / 256.0, -128),
+            Unary::Tanh => (1.0 / 128.0, 0),
+            _ => (0.03, -20),
+        };
+        let g = int8_node(Op::Unary(u), &[(x.clone(), 0.05, 9)], (x.clone(), so, zo));
+        run_int8(&format!("unary case {k}"), g, &[x.clone()]);
+    }
 }

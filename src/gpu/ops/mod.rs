@@ -14,6 +14,7 @@ mod qelementwise;
 mod qpool;
 mod qresize;
 mod qsoftmax;
+mod qunary;
 pub mod quant;
 mod reduce;
 mod resize;
