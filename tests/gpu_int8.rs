@@ -49,7 +49,8 @@ fn int8_goldens_run_wholly_on_the_gpu() {
             ..Default::default()
         };
         let model = tflite_wgpu::Model::from_file(&case.model).expect("model");
-        let interp = tflite_wgpu::Interpreter::with_options(&model, options.clone()).expect("prepare");
+        let interp =
+            tflite_wgpu::Interpreter::with_options(&model, options.clone()).expect("prepare");
         let report = interp.delegate_report().expect("delegate report");
         if report.plan.partitions.len() != 1
             || !report.plan.fallback.is_empty()
@@ -146,7 +147,14 @@ fn add_sub_mul_match_the_cpu_with_broadcast_and_saturation() {
 
 /// A quantized CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED node with int8
 /// per-channel weights of `wshape` and an int32 bias of `oc` channels.
-fn weighted(op: Op, x: Vec<usize>, wshape: Vec<usize>, oc: usize, axis: usize, out: Vec<usize>) -> Graph {
+fn weighted(
+    op: Op,
+    x: Vec<usize>,
+    wshape: Vec<usize>,
+    oc: usize,
+    axis: usize,
+    out: Vec<usize>,
+) -> Graph {
     let nw: usize = wshape.iter().product();
     let w: Vec<i64> = int8_values(nw, 7).iter().map(|&v| v as i64).collect();
     let bias: Vec<i64> = values(oc, 9).iter().map(|v| (v * 3000.0) as i64).collect();
@@ -218,7 +226,14 @@ fn convolutions_match_the_cpu_per_channel() {
         dilation_h: 1,
         activation: Activation::Relu,
     });
-    let g = weighted(dw, vec![1, 9, 9, 3], vec![1, 3, 3, 6], 6, 3, vec![1, 5, 5, 6]);
+    let g = weighted(
+        dw,
+        vec![1, 9, 9, 3],
+        vec![1, 3, 3, 6],
+        6,
+        3,
+        vec![1, 5, 5, 6],
+    );
     run_int8("depthwise s2 mult2", g, &[vec![1, 9, 9, 3]]);
     let fc = Op::FullyConnected(FullyConnected {
         activation: Activation::None,
@@ -269,7 +284,10 @@ fn pools_means_resize_softmax_match_the_cpu() {
                 align_corners: align,
                 half_pixel_centers: half,
             }),
-            vec![Arg::Typed(DType::I8, vec![1, 5, 4, 3]), Arg::Ints(vec![9, 11])],
+            vec![
+                Arg::Typed(DType::I8, vec![1, 5, 4, 3]),
+                Arg::Ints(vec![9, 11]),
+            ],
             vec![(vec![1, 9, 11, 3], DType::I8)],
         );
         quant(&mut g, 0, 0.02, 1);
@@ -295,13 +313,21 @@ fn quantize_requantize_dequantize_round_ties_away_and_saturate() {
     let xs: Vec<f32> = (0..n)
         .map(|i| (i as f32 - 32.0) * 0.5 * scale * if i % 7 == 0 { 300.0 } else { 1.0 })
         .collect();
-    let mut g = one_node_typed(Op::Quantize, vec![Arg::Input(vec![n])], vec![(vec![n], DType::I8)]);
+    let mut g = one_node_typed(
+        Op::Quantize,
+        vec![Arg::Input(vec![n])],
+        vec![(vec![n], DType::I8)],
+    );
     quant(&mut g, 1, scale, 3);
     check_gpu_matches_cpu_on("quantize ties", g, vec![Tensor::f32(vec![n], xs)]);
     // int8 -> int8 requantization: ratio 1/2 and 3/2 put many values on ties,
     // ratio 40 saturates.
     for (k, ratio) in [0.5f32, 1.5, 0.75, 40.0, 0.0039].into_iter().enumerate() {
-        let g = int8_node(Op::Quantize, &[(vec![256], 0.1, -1)], (vec![256], 0.1 / ratio, 2));
+        let g = int8_node(
+            Op::Quantize,
+            &[(vec![256], 0.1, -1)],
+            (vec![256], 0.1 / ratio, 2),
+        );
         let all: Vec<i8> = (-128..=127).map(|v| v as i8).collect();
         check_gpu_matches_cpu_on(
             &format!("requantize case {k}"),
@@ -318,7 +344,11 @@ fn quantize_requantize_dequantize_round_ties_away_and_saturate() {
     quant(&mut g, 0, 1.0, 0);
     quant(&mut g, 1, 1.0 / 70000.0, 0);
     let v: Vec<i16> = vec![-32768, -32767, -1, 0, 1, 2, 3, 32766, 32767];
-    check_gpu_matches_cpu_on("requantize int16", g, vec![Tensor::new(vec![9], Data::I16(v))]);
+    check_gpu_matches_cpu_on(
+        "requantize int16",
+        g,
+        vec![Tensor::new(vec![9], Data::I16(v))],
+    );
     let g = {
         let mut g = one_node_typed(
             Op::Dequantize,
@@ -376,5 +406,51 @@ fn activations_match_the_cpu_through_tables() {
         };
         let g = int8_node(Op::Unary(u), &[(x.clone(), 0.05, 9)], (x.clone(), so, zo));
         run_int8(&format!("unary case {k}"), g, &[x.clone()]);
+    }
+}
+
+/// GPU bytes of one mobilenet form at `precision`: (constants, planned total).
+fn gpu_bytes(
+    shared: &std::path::Path,
+    form: &str,
+    precision: tflite_wgpu::gpu::pipeline::Precision,
+) -> (u64, u64) {
+    use tflite_wgpu::delegate;
+    let path = shared
+        .join("models/gen")
+        .join(format!("mobilenet_v2_035_128_{form}.tflite"));
+    let model = tflite_wgpu::Model::from_file(&path).expect("model");
+    let mut graph = delegate::fold_constants(model.graph()).expect("fold");
+    delegate::fuse_activations(&mut graph);
+    let (gpu, cache) = tflite_wgpu::gpu::shared_device(Default::default()).expect("device");
+    let sg = graph.main();
+    let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
+    let plan = delegate::partition::plan(sg, &verdicts, &Default::default());
+    assert_eq!(plan.partitions.len(), 1, "{form}: {:?}", plan.fallback);
+    let program = delegate::compile(&gpu, &cache, precision, sg, &plan.partitions[0])
+        .unwrap_or_else(|e| panic!("{form}: {e}"));
+    (program.constant_bytes, program.planned_bytes)
+}
+
+#[test]
+fn int8_weights_take_a_quarter_of_float32_weights_on_the_gpu() {
+    use tflite_wgpu::gpu::pipeline::Precision;
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !gpu_available() {
+        return;
+    }
+    let (fp32, _) = gpu_bytes(&shared, "fp32", Precision::F32);
+    let (fp16, _) = gpu_bytes(&shared, "fp16", Precision::F16);
+    for form in ["int8", "int8io", "dynint8"] {
+        let (w, planned) = gpu_bytes(&shared, form, Precision::F32);
+        println!(
+            "{form}: constants {w} bytes ({:.2} of fp32's {fp32}, {:.2} of fp16's {fp16}), planned {planned}",
+            w as f64 / fp32 as f64,
+            w as f64 / fp16 as f64
+        );
+        // Packed int8 weights plus per-channel parameters and f32 biases.
+        assert!(w * 10 < fp32 * 4, "{form}: {w} vs fp32 {fp32}");
     }
 }

@@ -179,7 +179,12 @@ impl ProgramBuilder {
     /// A constant of raw bytes (packed 8-bit weights), four to a `u32` word in
     /// little-endian order, so shaders read it as `array<u32>`.
     pub fn constant_packed(&mut self, bytes: &[u8]) -> BufId {
-        self.push(bytes.len().div_ceil(4), Elem::U32, BufKind::Constant, Some(bytes.to_vec()))
+        self.push(
+            bytes.len().div_ceil(4),
+            Elem::U32,
+            BufKind::Constant,
+            Some(bytes.to_vec()),
+        )
     }
 
     /// A constant from f32 values, stored in the program's precision.

@@ -471,13 +471,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(
-                shader,
-                vec![],
-                params,
-                vec![x, w, bias, out],
-                total as u64,
-            )
+            ctx.dispatch(shader, vec![], params, vec![x, w, bias, out], total as u64)
         }
         Kind::Transpose => {
             let ocq = g.oc.div_ceil(4);

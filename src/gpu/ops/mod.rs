@@ -14,8 +14,8 @@ mod qelementwise;
 mod qpool;
 mod qresize;
 mod qsoftmax;
-mod qunary;
 pub mod quant;
+mod qunary;
 mod reduce;
 mod resize;
 

@@ -91,8 +91,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
     let y = output(node, sg, 0)?;
     let (is, izp) = activation(x)?;
     let (os, ozp) = activation(y)?;
-    if x.dtype != y.dtype || !matches!(x.dtype, crate::graph::DType::I8 | crate::graph::DType::U8)
-    {
+    if x.dtype != y.dtype || !matches!(x.dtype, crate::graph::DType::I8 | crate::graph::DType::U8) {
         return Err(format!(
             "{} to {} convolutions run on the CPU",
             x.dtype, y.dtype

@@ -137,9 +137,7 @@ fn is_layout(op: &Op) -> bool {
 pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
     match &node.op {
         Op::Quantize | Op::Dequantize => plan_convert(node, sg).map(|_| ()),
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => {
-            qconv::support(node, sg)
-        }
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::support(node, sg),
         Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => qelementwise::support(node, sg),
         Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::support(node, sg),
         Op::ResizeBilinear(_) => qresize::support(node, sg),
@@ -200,7 +198,10 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), 
                 vec![n, zi as u32, zo as u32, mant, shift, lo as u32, hi as u32],
             ))
         }
-        (i, o) => Err(format!("{} from {i} to {o} runs on the CPU", node.op.name())),
+        (i, o) => Err(format!(
+            "{} from {i} to {o} runs on the CPU",
+            node.op.name()
+        )),
     }
 }
 

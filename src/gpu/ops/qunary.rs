@@ -90,9 +90,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (qmin, words) = table(ctx.node, ctx.sg).map_err(|e| ctx.err(e.to_string()))?;
     let n = ctx.out_info(0)?.num_elements();
     let x = ctx.input(0)?;
-    let t = ctx
-        .b
-        .constant_words(&words, crate::gpu::program::Elem::I32);
+    let t = ctx.b.constant_words(&words, crate::gpu::program::Elem::I32);
     let out = ctx.output(0)?;
     ctx.dispatch(
         "qlut",
