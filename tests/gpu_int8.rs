@@ -454,3 +454,24 @@ fn int8_weights_take_a_quarter_of_float32_weights_on_the_gpu() {
         assert!(w * 10 < fp32 * 4, "{form}: {w} vs fp32 {fp32}");
     }
 }
+
+#[test]
+fn batch_matmul_matches_the_cpu_with_adjoints_and_broadcast() {
+    for (adj_x, adj_y) in [(false, false), (true, true)] {
+        let (a, b) = if adj_x {
+            (vec![2, 1, 9, 5], vec![3, 7, 9])
+        } else {
+            (vec![2, 1, 5, 9], vec![3, 9, 7])
+        };
+        let g = int8_node(
+            Op::BatchMatMul {
+                adj_x,
+                adj_y,
+                asymmetric_quantize_inputs: false,
+            },
+            &[(a.clone(), 0.02, 3), (b.clone(), 0.03, -2)],
+            (vec![2, 3, 5, 7], 0.05, 1),
+        );
+        run_int8(&format!("batch matmul {adj_x} {adj_y}"), g, &[a, b]);
+    }
+}

@@ -133,6 +133,7 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("qmean", int_kernel!("qmean.wgsl")),
     ("qresize", int_kernel!("qresize.wgsl")),
     ("qsoftmax", int_kernel!("qsoftmax.wgsl")),
+    ("qmatmul", int_kernel!("qmatmul.wgsl")),
     ("qlut", include_str!("../../shaders/qlut.wgsl")),
 ];
 

@@ -11,6 +11,7 @@ mod normalize;
 mod pool;
 mod qconv;
 mod qelementwise;
+mod qmatmul;
 mod qpool;
 mod qresize;
 mod qsoftmax;

@@ -9,7 +9,7 @@
 //! (`crate::cpu::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use super::{qconv, qelementwise, qpool, qresize, qsoftmax, qunary, LowerCtx};
+use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
 use crate::cpu::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::error::Result;
 use crate::graph::op::{Activation, Binary};
@@ -142,6 +142,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::support(node, sg),
         Op::ResizeBilinear(_) => qresize::support(node, sg),
         Op::Softmax { .. } => qsoftmax::support(node, sg),
+        Op::BatchMatMul { .. } => qmatmul::support(node, sg),
         Op::Unary(_) => qunary::support(node, sg),
         op if is_layout(op) => super::layout::support(node, sg),
         op => Err(format!("quantized {} has no GPU kernel", op.name())),
@@ -157,6 +158,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::lower(ctx),
         Op::ResizeBilinear(_) => qresize::lower(ctx),
         Op::Softmax { .. } => qsoftmax::lower(ctx),
+        Op::BatchMatMul { .. } => qmatmul::lower(ctx),
         Op::Unary(_) => qunary::lower(ctx),
         op if is_layout(op) => super::layout::lower(ctx),
         op => Err(ctx.err(format!("quantized {} has no GPU kernel", op.name()))),
