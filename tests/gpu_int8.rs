@@ -260,13 +260,13 @@ fn pools_means_resize_softmax_match_the_cpu() {
         &[(x.clone(), 0.03, 2)],
         (vec![1, 5, 4, 5], 0.03, 2),
     );
-    run_int8("average pool", g, &[x.clone()]);
+    run_int8("average pool", g, std::slice::from_ref(&x));
     let g = int8_node(
         Op::MaxPool2D(pool(2, 2, Padding::Valid)),
         &[(x.clone(), 0.03, 2)],
         (vec![1, 4, 3, 5], 0.03, 2),
     );
-    run_int8("max pool", g, &[x.clone()]);
+    run_int8("max pool", g, std::slice::from_ref(&x));
     let mut g = one_node_typed(
         Op::Reduce {
             kind: Reduce::Mean,
@@ -277,7 +277,7 @@ fn pools_means_resize_softmax_match_the_cpu() {
     );
     quant(&mut g, 0, 0.03, -5);
     quant(&mut g, 2, 0.011, 3);
-    run_int8("mean over h, w", g, &[x.clone()]);
+    run_int8("mean over h, w", g, std::slice::from_ref(&x));
     for (align, half) in [(false, false), (true, false), (false, true)] {
         let mut g = one_node_typed(
             Op::ResizeBilinear(Resize {
@@ -405,7 +405,7 @@ fn activations_match_the_cpu_through_tables() {
             _ => (0.03, -20),
         };
         let g = int8_node(Op::Unary(u), &[(x.clone(), 0.05, 9)], (x.clone(), so, zo));
-        run_int8(&format!("unary case {k}"), g, &[x.clone()]);
+        run_int8(&format!("unary case {k}"), g, std::slice::from_ref(&x));
     }
 }
 
