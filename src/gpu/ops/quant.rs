@@ -12,6 +12,7 @@
 use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
 use crate::cpu::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::error::Result;
+use crate::gpu::pipeline::Precision;
 use crate::graph::op::{Activation, Binary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
@@ -30,6 +31,50 @@ pub fn is_quantized(node: &Node, sg: &Subgraph) -> bool {
     matches!(node.op, Op::Quantize | Op::Dequantize)
         || node.inputs.iter().flatten().any(runtime_int)
         || node.outputs.iter().any(runtime_int)
+}
+
+/// Whether the node is a hybrid one: float activations with int8 weights kept
+/// int8 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
+pub fn is_hybrid(node: &Node, sg: &Subgraph) -> bool {
+    matches!(
+        node.op,
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
+    ) && super::conv::has_int8_weights(node, sg)
+        && !is_quantized(node, sg)
+}
+
+/// The precision a partition of `nodes` compiles at when `requested` is asked for.
+///
+/// Integer kernels gain nothing from f16, and storing a QUANTIZE input in f16
+/// would move values across quantization steps, so partitions with quantized
+/// nodes run at f32. Hybrid kernels dequantize the weights where LiteRT quantizes
+/// the activations; that difference fits the fp32 tolerance (which allows for
+/// two float implementations differing) but not the fp16 one, so at fp16 their
+/// partitions are refused and run on the CPU interpreter.
+pub fn partition_precision(
+    sg: &Subgraph,
+    nodes: &[usize],
+    requested: Precision,
+) -> std::result::Result<Precision, String> {
+    if requested == Precision::F32 {
+        return Ok(Precision::F32);
+    }
+    let node = |n: &usize| sg.nodes.get(*n);
+    if let Some(n) = nodes
+        .iter()
+        .find(|n| node(n).is_some_and(|nd| is_hybrid(nd, sg)))
+    {
+        return Err(format!(
+            "node {n} has int8 weights with float activations; at fp16 hybrid nodes run on the CPU"
+        ));
+    }
+    if nodes
+        .iter()
+        .any(|n| node(n).is_some_and(|nd| is_quantized(nd, sg)))
+    {
+        return Ok(Precision::F32);
+    }
+    Ok(requested)
 }
 
 /// Per-tensor (scale, zero point) of a quantized tensor.
