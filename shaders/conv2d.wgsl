@@ -5,6 +5,10 @@
 // f32 (vec4 accumulator), adds the f32 bias, with RESIDUAL also the matching
 // element of `res` (a residual ADD fused into the convolution), and clamps
 // (fused activation).
+// The weights (binding 2) come from the registry's define: `weight4(i)` reads quad
+// i as vec4<f32> and `wscale(c)` scales channel c's sum (1 for float weights; for
+// int8 weights kept packed, four channels to a u32 word, the channel's scale,
+// stored after the biases).
 
 override RESIDUAL: bool = false;
 
@@ -35,7 +39,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> res: array<scalar>;
 @group(0) @binding(5) var<storage, read_write> out: array<scalar>;
@@ -72,7 +75,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             let xb = ((b * p.ih + u32(iy)) * p.iw + u32(ix)) * p.ic + g * p.fic;
             let wb = wbase + (ky * p.kw + kx) * p.fic * p.ocq;
             for (var ci = 0u; ci < p.fic; ci++) {
-                acc += f32(x[xb + ci]) * vec4<f32>(w[wb + ci * p.ocq]);
+                acc += f32(x[xb + ci]) * weight4(wb + ci * p.ocq);
             }
         }
     }
@@ -80,7 +83,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     for (var j = 0u; j < 4u; j++) {
         let c = q * 4u + j;
         if (c < p.ocg) {
-            var v = acc[j] + bias[g * p.ocg + c];
+            var v = acc[j] * wscale(g * p.ocg + c) + bias[g * p.ocg + c];
             if (RESIDUAL) {
                 // Rounded to storage first, so the fused sum equals CONV_2D then ADD.
                 v = f32(to_scalar(v)) + f32(res[ob + c]);

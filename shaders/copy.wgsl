@@ -6,6 +6,8 @@
 // Source offset = base + sum(src_d * in_stride_d); destination offset =
 // out_offset + sum(out_d * out_stride_d), so a dispatch can fill a sub-region of a
 // larger buffer (concatenation, pack). Optional clamp (fused activation).
+// Elements are `elem` (the float scalar, or i32 raw values of quantized tensors,
+// exact through f32), stored by `to_elem`; both come from the registry's define.
 // Host side: src/gpu/ops/layout.rs.
 
 struct Params {
@@ -27,8 +29,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
-@group(0) @binding(2) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(1) var<storage, read> x: array<elem>;
+@group(0) @binding(2) var<storage, read_write> out: array<elem>;
 
 fn dimu(v: array<vec4<u32>, 2>, d: u32) -> u32 {
     return v[d / 4u][d % 4u];
@@ -91,5 +93,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (p.do_clamp != 0u) {
         v = clamp(v, p.act_min, p.act_max);
     }
-    out[dst] = to_scalar(v);
+    out[dst] = to_elem(v);
 }

@@ -2,6 +2,10 @@
 // output channel c reads input channel c / M. One invocation per output element
 // (channel innermost, so neighbouring invocations read neighbouring memory);
 // f32 accumulation, f32 bias, clamp (fused activation).
+// The weights (binding 2) come from the registry's define: `weight1(e)` reads
+// element e as f32 and `wscale(c)` scales channel c's sum (1 for float weights;
+// for int8 weights kept packed four to a u32 word, the channel's scale, stored
+// after the biases).
 
 struct Params {
     total: u32,
@@ -26,7 +30,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
-@group(0) @binding(2) var<storage, read> w: array<scalar>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<scalar>;
 
@@ -56,8 +59,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
                 continue;
             }
             let xv = f32(x[((b * p.ih + u32(iy)) * p.iw + u32(ix)) * p.ic + ci]);
-            acc += xv * f32(w[(ky * p.kw + kx) * p.oc + c]);
+            acc += xv * weight1((ky * p.kw + kx) * p.oc + c);
         }
     }
-    out[i] = to_scalar(clamp(acc + bias[c], p.act_min, p.act_max));
+    out[i] = to_scalar(clamp(acc * wscale(c) + bias[c], p.act_min, p.act_max));
 }

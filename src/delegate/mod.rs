@@ -50,6 +50,9 @@ fn residual_add(
         return None;
     }
     let t = *sg.nodes[n].outputs.first()?;
+    if sg.tensors[t].dtype != crate::graph::DType::F32 {
+        return None;
+    }
     if p.outputs.contains(&t) || sg.outputs.contains(&t) {
         return None;
     }
@@ -99,6 +102,8 @@ pub fn compile(
     sg: &Subgraph,
     p: &Partition,
 ) -> Result<GpuProgram> {
+    let precision =
+        ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision);
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {

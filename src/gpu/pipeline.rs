@@ -11,15 +11,59 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// An integer kernel: shaders/qmath.wgsl (LiteRT's fixed-point arithmetic in
+/// 32-bit pieces) followed by the kernel file.
+macro_rules! int_kernel {
+    ($file:literal) => {
+        concat!(
+            include_str!("../../shaders/qmath.wgsl"),
+            include_str!(concat!("../../shaders/", $file))
+        )
+    };
+}
+
 /// Every kernel: name and WGSL source. A file that serves several element types
 /// is listed once per type, with a typed define (`alias elem = ...;`) in front.
 pub const SHADERS: &[(&str, &str)] = &[
     ("unary", include_str!("../../shaders/unary.wgsl")),
     ("binary", include_str!("../../shaders/binary.wgsl")),
-    ("conv2d", include_str!("../../shaders/conv2d.wgsl")),
+    (
+        "conv2d",
+        concat!(
+            "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;\n",
+            "fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }\n",
+            "fn wscale(c: u32) -> f32 { return 1.0; }\n",
+            include_str!("../../shaders/conv2d.wgsl")
+        ),
+    ),
+    (
+        "conv2d_w8",
+        concat!(
+            "@group(0) @binding(2) var<storage, read> w: array<u32>;\n",
+            "fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }\n",
+            "fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }\n",
+            include_str!("../../shaders/conv2d.wgsl")
+        ),
+    ),
     (
         "depthwise_conv2d",
-        include_str!("../../shaders/depthwise_conv2d.wgsl"),
+        concat!(
+            "@group(0) @binding(2) var<storage, read> w: array<scalar>;\n",
+            "fn weight1(e: u32) -> f32 { return f32(w[e]); }\n",
+            "fn wscale(c: u32) -> f32 { return 1.0; }\n",
+            include_str!("../../shaders/depthwise_conv2d.wgsl")
+        ),
+    ),
+    (
+        "depthwise_conv2d_w8",
+        concat!(
+            "@group(0) @binding(2) var<storage, read> w: array<u32>;\n",
+            "fn weight1(e: u32) -> f32 {\n",
+            "    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));\n",
+            "}\n",
+            "fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }\n",
+            include_str!("../../shaders/depthwise_conv2d.wgsl")
+        ),
     ),
     (
         "transpose_conv",
@@ -31,7 +75,20 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("cumsum", include_str!("../../shaders/cumsum.wgsl")),
     ("softmax", include_str!("../../shaders/softmax.wgsl")),
     ("resize", include_str!("../../shaders/resize.wgsl")),
-    ("copy", include_str!("../../shaders/copy.wgsl")),
+    (
+        "copy",
+        concat!(
+            "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
+            include_str!("../../shaders/copy.wgsl")
+        ),
+    ),
+    (
+        "copy_int",
+        concat!(
+            "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
+            include_str!("../../shaders/copy.wgsl")
+        ),
+    ),
     ("gather", include_str!("../../shaders/gather.wgsl")),
     (
         "compare",
@@ -66,6 +123,18 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("cast_w2f", include_str!("../../shaders/cast_w2f.wgsl")),
     ("cast_w2w", include_str!("../../shaders/cast_w2w.wgsl")),
     ("argminmax", include_str!("../../shaders/argminmax.wgsl")),
+    ("quantize", int_kernel!("quantize.wgsl")),
+    ("dequantize", int_kernel!("dequantize.wgsl")),
+    ("requantize", int_kernel!("requantize.wgsl")),
+    ("qconv2d", int_kernel!("qconv2d.wgsl")),
+    ("qdepthwise_conv2d", int_kernel!("qdepthwise_conv2d.wgsl")),
+    ("qbinary", int_kernel!("qbinary.wgsl")),
+    ("qpool", int_kernel!("qpool.wgsl")),
+    ("qmean", int_kernel!("qmean.wgsl")),
+    ("qresize", int_kernel!("qresize.wgsl")),
+    ("qsoftmax", int_kernel!("qsoftmax.wgsl")),
+    ("qmatmul", int_kernel!("qmatmul.wgsl")),
+    ("qlut", include_str!("../../shaders/qlut.wgsl")),
 ];
 
 /// Storage precision of a compiled kernel.

@@ -30,7 +30,8 @@ enum BufKind {
 pub enum Elem {
     /// The float `scalar` of the shader prelude (f32 or f16 by precision).
     Scalar,
-    /// A 4-byte signed word (`array<i32>`): int32 and int64 tensors.
+    /// A 4-byte signed word (`array<i32>`): int32 and int64 tensors, and the
+    /// quantized 8- and 16-bit activations (one raw integer value per word).
     I32,
     /// A 4-byte unsigned word (`array<u32>`): bool tensors as 0/1.
     U32,
@@ -41,7 +42,7 @@ impl Elem {
     pub fn of(dtype: DType) -> Option<Elem> {
         match dtype {
             DType::F32 => Some(Elem::Scalar),
-            DType::I32 | DType::I64 => Some(Elem::I32),
+            DType::I32 | DType::I64 | DType::I8 | DType::U8 | DType::I16 => Some(Elem::I32),
             DType::Bool => Some(Elem::U32),
             _ => None,
         }
@@ -157,7 +158,7 @@ impl ProgramBuilder {
     }
 
     /// Mark `buf` as partition output `slot` with the given shape, read back as a
-    /// tensor of `dtype` (float32, int32, int64 or bool).
+    /// tensor of `dtype` (float32, int32, int64, int8, uint8, int16 or bool).
     pub fn mark_output(&mut self, buf: BufId, slot: usize, shape: Vec<usize>, dtype: DType) {
         let root = self.root(buf);
         self.bufs[root].kind = BufKind::Output;
@@ -173,6 +174,17 @@ impl ProgramBuilder {
             elem
         };
         self.push(values.len(), elem, BufKind::Constant, Some(bytes))
+    }
+
+    /// A constant of raw bytes (packed 8-bit weights), four to a `u32` word in
+    /// little-endian order, so shaders read it as `array<u32>`.
+    pub fn constant_packed(&mut self, bytes: &[u8]) -> BufId {
+        self.push(
+            bytes.len().div_ceil(4),
+            Elem::U32,
+            BufKind::Constant,
+            Some(bytes.to_vec()),
+        )
     }
 
     /// A constant from f32 values, stored in the program's precision.
@@ -411,6 +423,12 @@ impl ProgramBuilder {
             .map(|&(b, slot, dtype)| (assign[b], slot, dtype))
             .collect();
         let planned_bytes = physical.iter().map(|(s, _)| s).sum();
+        let constant_bytes = self
+            .bufs
+            .iter()
+            .filter(|v| v.alias_of.is_none() && v.kind == BufKind::Constant)
+            .map(|v| v.bytes)
+            .sum();
         let tensor_bytes = self
             .bufs
             .iter()
@@ -427,6 +445,7 @@ impl ProgramBuilder {
             readbacks,
             planned_bytes,
             tensor_bytes,
+            constant_bytes,
         })
     }
 }
@@ -460,6 +479,9 @@ pub struct GpuProgram {
     pub planned_bytes: u64,
     /// Bytes all tensors would take without reuse.
     pub tensor_bytes: u64,
+    /// Bytes of the constants (weights, biases, quantization parameters), included
+    /// in `planned_bytes`.
+    pub constant_bytes: u64,
 }
 
 impl GpuProgram {
@@ -475,7 +497,8 @@ impl GpuProgram {
 
     /// The bytes of partition input `slot` as stored on the GPU: floats in the
     /// program's precision, int32/int64 as i32 words (int64 narrowed; values that
-    /// do not fit are an error), bool as u32 0/1.
+    /// do not fit are an error), int8/uint8/int16 widened to i32 words, bool as
+    /// u32 0/1.
     fn upload_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<Vec<u8>> {
         let wrong = || {
             Error::Device(format!(
@@ -492,6 +515,18 @@ impl GpuProgram {
                     .collect(),
             },
             (Data::I32(values), DType::I32) => bytemuck::cast_slice(values).to_vec(),
+            (Data::I8(values), DType::I8) => values
+                .iter()
+                .flat_map(|&v| i32::from(v).to_le_bytes())
+                .collect(),
+            (Data::U8(values), DType::U8) => values
+                .iter()
+                .flat_map(|&v| i32::from(v).to_le_bytes())
+                .collect(),
+            (Data::I16(values), DType::I16) => values
+                .iter()
+                .flat_map(|&v| i32::from(v).to_le_bytes())
+                .collect(),
             (Data::I64(values), DType::I64) => {
                 let mut out = Vec::with_capacity(values.len() * 4);
                 for &v in values {
@@ -532,6 +567,9 @@ impl GpuProgram {
                     .collect(),
             }),
             DType::I32 => Data::I32(words(view)),
+            DType::I8 => Data::I8(words(view).into_iter().map(|w| w as i8).collect()),
+            DType::U8 => Data::U8(words(view).into_iter().map(|w| w as u8).collect()),
+            DType::I16 => Data::I16(words(view).into_iter().map(|w| w as i16).collect()),
             DType::I64 => Data::I64(words(view).into_iter().map(i64::from).collect()),
             DType::Bool => Data::Bool(words(view).into_iter().map(|w| w != 0).collect()),
             other => return Err(Error::Device(format!("cannot read back a {other} tensor"))),

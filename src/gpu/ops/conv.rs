@@ -5,15 +5,23 @@
 //! Weights must be constants (constant folding turns DEQUANTIZE of float16 weights
 //! into constants): they are re-laid out here so that each invocation reads 4
 //! consecutive output channels as one vec4. Biases are kept in f32.
+//!
+//! Dynamic-range (hybrid) models give CONV_2D and DEPTHWISE_CONV_2D int8 weights
+//! with float activations: the weights stay int8 on the GPU, packed four to a u32
+//! word in the same layout, and are dequantized inside the kernel (the i8 weights
+//! accumulate in f32 and each channel's sum is multiplied by its scale), so they
+//! take a quarter of the memory of float32 weights.
 
+use super::qconv::pack_conv;
+use super::quant::{int8_weights, weight_scales};
 use super::{float_io, LowerCtx};
 use crate::error::Result;
 use crate::graph::op::{Activation, Padding};
-use crate::graph::{Node, Op, Subgraph, TensorInfo};
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
 /// Which kernel a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Conv,
     Depthwise,
     Transpose,
@@ -21,30 +29,30 @@ enum Kind {
 
 /// Geometry of one convolution node, checked.
 #[derive(Debug, Clone, Copy)]
-struct Geom {
-    kind: Kind,
-    n: usize,
-    ih: usize,
-    iw: usize,
-    ic: usize,
-    oh: usize,
-    ow: usize,
-    oc: usize,
-    kh: usize,
-    kw: usize,
+pub(super) struct Geom {
+    pub(super) kind: Kind,
+    pub(super) n: usize,
+    pub(super) ih: usize,
+    pub(super) iw: usize,
+    pub(super) ic: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
+    pub(super) oc: usize,
+    pub(super) kh: usize,
+    pub(super) kw: usize,
     /// Filter input channels (conv), depth multiplier (depthwise), ic (transpose).
-    fic: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
-    act: Activation,
+    pub(super) fic: usize,
+    pub(super) sh: usize,
+    pub(super) sw: usize,
+    pub(super) dh: usize,
+    pub(super) dw: usize,
+    pub(super) pt: usize,
+    pub(super) pl: usize,
+    pub(super) act: Activation,
     /// Index of the data input.
-    x_idx: usize,
+    pub(super) x_idx: usize,
     /// Index of the (optional) bias input.
-    bias_idx: usize,
+    pub(super) bias_idx: usize,
 }
 
 /// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
@@ -78,7 +86,7 @@ fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo,
 }
 
 /// Check the node and compute its geometry (the reason on failure).
-fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
+pub(super) fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
     let (kind, padding, sh, sw, dh, dw, act, mult) = match &node.op {
         Op::Conv2D(p) => (
             Kind::Conv,
@@ -254,7 +262,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         for (k, t) in node.inputs.iter().enumerate() {
             if let Some(t) = t {
                 let info = &sg.tensors[*t];
-                if k != 0 && info.dtype != crate::graph::DType::F32 {
+                if k != 0 && info.dtype != DType::F32 {
                     return Err(format!(
                         "tensor {} is {}, the GPU path runs float32 tensors",
                         info.name, info.dtype
@@ -264,7 +272,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         }
         for &t in &node.outputs {
             let info = &sg.tensors[t];
-            if info.dtype != crate::graph::DType::F32 {
+            if info.dtype != DType::F32 {
                 return Err(format!(
                     "tensor {} is {}, the GPU path runs float32 tensors",
                     info.name, info.dtype
@@ -274,17 +282,76 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
     } else {
         float_io(node, sg)?;
     }
-    geom(node, sg).map(|_| ())
+    let g = node_geom(node, sg)?;
+    let f = tensor(node, sg, 1)?;
+    match (f.dtype, g.kind) {
+        (DType::F32, _) => {}
+        (DType::I8, Kind::Conv | Kind::Depthwise) => {
+            hybrid_scales(node, sg, &g)?;
+        }
+        (d, _) => {
+            return Err(format!(
+                "filter {} is {d}; the GPU kernels take float32 or int8 weights",
+                f.name
+            ))
+        }
+    }
+    Ok(())
 }
 
-/// Bias values (zeros when absent) as an f32 constant buffer.
-fn bias_buf(ctx: &mut LowerCtx, g: &Geom) -> Result<super::BufId> {
-    let bias = if ctx.has_input(g.bias_idx) {
+/// The geometry of a convolution, or of FULLY_CONNECTED as a 1x1 convolution
+/// (hybrid FULLY_CONNECTED runs on the convolution kernel).
+fn node_geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
+    match &node.op {
+        Op::FullyConnected(p) => {
+            if p.activation.range().is_none() {
+                return Err(format!("fused {:?} runs on the CPU", p.activation));
+            }
+            super::qconv::fc_geom(node, sg, p.activation)
+        }
+        _ => geom(node, sg),
+    }
+}
+
+/// Whether node's weights (input 1) are an int8 constant (a hybrid node).
+pub(super) fn has_int8_weights(node: &Node, sg: &Subgraph) -> bool {
+    node.input(1)
+        .map(|t| sg.tensors[t].dtype == DType::I8 && sg.tensors[t].is_constant())
+        .unwrap_or(false)
+}
+
+/// The per-channel scales of hybrid (int8) weights, checked with the weights.
+fn hybrid_scales(node: &Node, sg: &Subgraph, g: &Geom) -> Result<Vec<f32>, String> {
+    let f = tensor(node, sg, 1)?;
+    int8_weights(f)?;
+    let axis = if g.kind == Kind::Depthwise { 3 } else { 0 };
+    weight_scales(f, g.oc, axis)
+}
+
+/// Bias values (zeros when absent) as an f32 constant buffer, followed by the
+/// per-channel weight scales of hybrid weights.
+fn bias_buf(ctx: &mut LowerCtx, g: &Geom, scales: &[f32]) -> Result<super::BufId> {
+    let mut bias = if ctx.has_input(g.bias_idx) {
         ctx.const_f32(g.bias_idx)?
     } else {
         vec![0.0; g.oc]
     };
+    bias.extend_from_slice(scales);
     Ok(ctx.b.constant_f32(&bias))
+}
+
+/// The int8 weights and their scales when the filter is int8 (hybrid), else None.
+fn hybrid(ctx: &LowerCtx, g: &Geom) -> Result<Option<(Vec<u8>, Vec<f32>)>> {
+    if ctx.in_info(1)?.dtype != DType::I8 {
+        return Ok(None);
+    }
+    let scales = hybrid_scales(ctx.node, ctx.sg, g).map_err(|e| ctx.err(e))?;
+    let bytes = int8_weights(ctx.in_info(1)?).map_err(|e| ctx.err(e))?;
+    let bytes = match g.kind {
+        Kind::Conv => pack_conv(bytes, g),
+        _ => bytes.to_vec(),
+    };
+    Ok(Some((bytes, scales)))
 }
 
 fn clamp_words(act: Activation) -> [u32; 2] {
@@ -294,8 +361,13 @@ fn clamp_words(act: Activation) -> [u32; 2] {
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let g = geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let filter = ctx.const_f32(1)?;
+    let g = node_geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let hybrid = hybrid(ctx, &g)?;
+    let filter = match hybrid {
+        Some(_) => Vec::new(),
+        None => ctx.const_f32(1)?,
+    };
+    let scales = hybrid.as_ref().map_or(&[][..], |(_, s)| &s[..]).to_vec();
     let act = ctx.residual.map_or(g.act, |r| r.activation);
     let [lo, hi] = clamp_words(act);
     let u = |v: usize| v as u32;
@@ -305,16 +377,6 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let ocg = g.oc / groups;
             let ocq = ocg.div_ceil(4);
             let k = g.kh * g.kw * g.fic;
-            // OHWI -> [group][k][ocq * 4], zero-padded.
-            let mut packed = vec![0.0f32; groups * k * ocq * 4];
-            for grp in 0..groups {
-                for o in 0..ocg {
-                    let src = &filter[(grp * ocg + o) * k..(grp * ocg + o + 1) * k];
-                    for (kk, &v) in src.iter().enumerate() {
-                        packed[(grp * k + kk) * ocq * 4 + o] = v;
-                    }
-                }
-            }
             let total = g.n * g.oh * g.ow * groups * ocq;
             let params = vec![
                 u(total),
@@ -340,8 +402,23 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 hi,
             ];
             let x = ctx.input(g.x_idx)?;
-            let w = ctx.b.constant(&packed);
-            let bias = bias_buf(ctx, &g)?;
+            let (w, shader) = match &hybrid {
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "conv2d_w8"),
+                None => {
+                    // OHWI -> [group][k][ocq * 4], zero-padded.
+                    let mut packed = vec![0.0f32; groups * k * ocq * 4];
+                    for grp in 0..groups {
+                        for o in 0..ocg {
+                            let src = &filter[(grp * ocg + o) * k..(grp * ocg + o + 1) * k];
+                            for (kk, &v) in src.iter().enumerate() {
+                                packed[(grp * k + kk) * ocq * 4 + o] = v;
+                            }
+                        }
+                    }
+                    (ctx.b.constant(&packed), "conv2d")
+                }
+            };
+            let bias = bias_buf(ctx, &g, &scales)?;
             let residual = match ctx.residual {
                 Some(r) => Some((
                     *ctx.bufs
@@ -358,7 +435,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 ctx.bufs.insert(add_out, out);
             }
             ctx.dispatch(
-                "conv2d",
+                shader,
                 vec![("RESIDUAL", residual.is_some() as u32 as f64)],
                 params,
                 vec![x, w, bias, res, out],
@@ -388,16 +465,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 hi,
             ];
             let x = ctx.input(g.x_idx)?;
-            let w = ctx.input(1)?;
-            let bias = bias_buf(ctx, &g)?;
+            let (w, shader) = match &hybrid {
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "depthwise_conv2d_w8"),
+                None => (ctx.input(1)?, "depthwise_conv2d"),
+            };
+            let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(
-                "depthwise_conv2d",
-                vec![],
-                params,
-                vec![x, w, bias, out],
-                total as u64,
-            )
+            ctx.dispatch(shader, vec![], params, vec![x, w, bias, out], total as u64)
         }
         Kind::Transpose => {
             let ocq = g.oc.div_ceil(4);
@@ -434,7 +508,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             ];
             let x = ctx.input(g.x_idx)?;
             let w = ctx.b.constant(&packed);
-            let bias = bias_buf(ctx, &g)?;
+            let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
                 "transpose_conv",

@@ -219,27 +219,47 @@ impl View<'_> {
         super::const_ints(self.info(i)?).map_err(|e| format!("{what}: {e}"))
     }
 
-    /// A float32 data input (runtime or constant).
-    fn data(&self, i: usize) -> Res<&TensorInfo> {
-        let info = self.info(i)?;
-        if info.dtype != DType::F32 {
+    /// Whether the node moves quantized integers (its first output is one).
+    fn quantized(&self) -> bool {
+        self.out(0)
+            .map(|o| super::quant::is_quant_dtype(o.dtype))
+            .unwrap_or(false)
+    }
+
+    /// Ok when `info` has the data type the node moves: float32, or the quantized
+    /// integer type of output 0 with the same quantization (the copy kernel moves
+    /// raw values and does not requantize).
+    fn check_type(&self, info: &TensorInfo) -> Res<()> {
+        if info.dtype == DType::F32 {
+            return Ok(());
+        }
+        let o = self.out(0)?;
+        if super::quant::is_quant_dtype(info.dtype) && info.dtype == o.dtype {
+            if info.quantization == o.quantization {
+                return Ok(());
+            }
             return Err(format!(
-                "tensor {} is {}, the GPU path runs float32 tensors",
-                info.name, info.dtype
+                "tensor {} is quantized differently from the output; requantizing runs on the CPU",
+                info.name
             ));
         }
+        Err(format!(
+            "tensor {} is {}, the GPU path runs float32 and quantized tensors",
+            info.name, info.dtype
+        ))
+    }
+
+    /// A data input (runtime or constant) of the node's data type.
+    fn data(&self, i: usize) -> Res<&TensorInfo> {
+        let info = self.info(i)?;
+        self.check_type(info)?;
         Ok(info)
     }
 
-    /// Output `i`, which must be float32 with shape `shape`.
+    /// Output `i`, which must have the node's data type and shape `shape`.
     fn check_out(&self, i: usize, shape: &[usize]) -> Res<()> {
         let o = self.out(i)?;
-        if o.dtype != DType::F32 {
-            return Err(format!(
-                "tensor {} is {}, the GPU path runs float32 tensors",
-                o.name, o.dtype
-            ));
-        }
+        self.check_type(o)?;
         if o.shape != shape {
             return Err(format!(
                 "output {} has shape {:?}, expected {shape:?}",
@@ -345,9 +365,7 @@ fn plan(v: &View) -> Res<Plan> {
 fn plan_alias(v: &View) -> Res<Plan> {
     let t = v.data(0)?;
     let o = v.out(0)?;
-    if o.dtype != DType::F32 {
-        return Err(format!("output {} is {}", o.name, o.dtype));
-    }
+    v.check_type(o)?;
     if o.num_elements() != t.num_elements() {
         return Err(format!(
             "output {:?} does not hold the {} elements of {:?}",
@@ -381,6 +399,7 @@ fn plan_concat(v: &View, axis: i32, act: Activation) -> Res<Plan> {
     let axis = axis_of(axis as i64, rank)?;
     let clamp = match act {
         Activation::None => None,
+        a if v.quantized() => return Err(format!("fused {a:?} on quantized data runs on the CPU")),
         a => Some(
             a.range()
                 .ok_or_else(|| format!("fused {a:?} runs on the CPU"))?,
@@ -648,10 +667,14 @@ fn plan_pad(v: &View, v2: bool) -> Res<Plan> {
                 (Some(d), DType::F32) if d.len() == 4 => {
                     f32::from_le_bytes([d[0], d[1], d[2], d[3]])
                 }
+                (Some(d), DType::I8) if d.len() == 1 && v.quantized() => d[0] as i8 as f32,
+                (Some(d), DType::U8) if d.len() == 1 && v.quantized() => d[0] as f32,
                 (None, _) => return Err(format!("pad value {} is computed at runtime", c.name)),
-                _ => return Err("pad value must be one float32 element".into()),
+                _ => return Err("pad value must be one element of the data type".into()),
             }
         }
+        // Quantized PAD fills with the output's zero point (real 0).
+        _ if v.quantized() => super::quant::qparams(v.out(0)?)?.1 as f32,
         _ => 0.0,
     };
     let mut dims = ident(&t.shape);
@@ -795,6 +818,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Plan::Alias => return ctx.alias_output(0, 0),
         Plan::Copies(specs) => specs,
     };
+    let quantized = View {
+        node: ctx.node,
+        sg: ctx.sg,
+    }
+    .quantized();
+    let shader = if quantized { "copy_int" } else { "copy" };
     let mut outs = HashMap::new();
     for k in 0..ctx.node.outputs.len() {
         outs.insert(k, ctx.output(k)?);
@@ -809,7 +838,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         let dst = *outs
             .get(&s.output)
             .ok_or_else(|| ctx.err(format!("missing output {}", s.output)))?;
-        ctx.dispatch("copy", vec![], params, vec![src, dst], n as u64)?;
+        ctx.dispatch(shader, vec![], params, vec![src, dst], n as u64)?;
     }
     Ok(())
 }

@@ -11,26 +11,26 @@ use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
 
 /// Batch dims the shader indexes (rank 6 minus the two matrix dims).
-const BATCH_RANK: usize = 4;
+pub(super) const BATCH_RANK: usize = 4;
 
 /// A checked matmul problem.
 #[derive(Debug, Clone)]
-struct Plan {
-    m: usize,
-    k: usize,
-    n: usize,
-    a_sm: usize,
-    a_sk: usize,
-    b_sk: usize,
-    b_sn: usize,
+pub(super) struct Plan {
+    pub(super) m: usize,
+    pub(super) k: usize,
+    pub(super) n: usize,
+    pub(super) a_sm: usize,
+    pub(super) a_sk: usize,
+    pub(super) b_sk: usize,
+    pub(super) b_sn: usize,
     /// Output batch dims, padded to BATCH_RANK with leading 1s.
-    batch: [usize; BATCH_RANK],
-    a_bs: [usize; BATCH_RANK],
-    b_bs: [usize; BATCH_RANK],
-    act: Activation,
+    pub(super) batch: [usize; BATCH_RANK],
+    pub(super) a_bs: [usize; BATCH_RANK],
+    pub(super) b_bs: [usize; BATCH_RANK],
+    pub(super) act: Activation,
     /// FULLY_CONNECTED with constant weights: upload them transposed to [in][out].
-    fc_const_weights: bool,
-    bias_idx: Option<usize>,
+    pub(super) fc_const_weights: bool,
+    pub(super) bias_idx: Option<usize>,
 }
 
 fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
@@ -59,7 +59,8 @@ fn batch_strides(dims: &[usize], out: &[usize; BATCH_RANK], mat: usize) -> [usiz
     s
 }
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
+/// Check a FULLY_CONNECTED or BATCH_MATMUL node and plan its strides.
+pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
     let out = out_tensor(node, sg)?;
     match &node.op {
         Op::FullyConnected(p) => {

@@ -9,6 +9,14 @@ mod logic;
 mod matmul;
 mod normalize;
 mod pool;
+mod qconv;
+mod qelementwise;
+mod qmatmul;
+mod qpool;
+mod qresize;
+mod qsoftmax;
+pub mod quant;
+mod qunary;
 mod reduce;
 mod resize;
 
@@ -50,6 +58,9 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
             ));
         }
     }
+    if quant::is_quantized(node, sg) {
+        return quant::support(node, sg);
+    }
     match &node.op {
         Op::Unary(Unary::LogicalNot) => logic::support(node, sg),
         Op::Binary(b, _) if b.is_comparison() => logic::support(node, sg),
@@ -62,6 +73,7 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
         | Op::DepthwiseConv2D(_)
         | Op::TransposeConv(_)
         | Op::TransposeConvBias(_) => conv::support(node, sg),
+        Op::FullyConnected(_) if conv::has_int8_weights(node, sg) => conv::support(node, sg),
         Op::FullyConnected(_) | Op::BatchMatMul { .. } => matmul::support(node, sg),
         Op::AveragePool2D(_) | Op::MaxPool2D(_) => pool::support(node, sg),
         Op::Reduce { .. } | Op::Cumsum { .. } => reduce::support(node, sg),
@@ -95,6 +107,9 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
 
 /// Record the dispatches of one node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    if quant::is_quantized(ctx.node, ctx.sg) {
+        return quant::lower(ctx);
+    }
     match &ctx.node.op {
         Op::Unary(Unary::LogicalNot) => logic::lower(ctx),
         Op::Binary(b, _) if b.is_comparison() => logic::lower(ctx),
@@ -107,6 +122,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         | Op::DepthwiseConv2D(_)
         | Op::TransposeConv(_)
         | Op::TransposeConvBias(_) => conv::lower(ctx),
+        Op::FullyConnected(_) if conv::has_int8_weights(ctx.node, ctx.sg) => conv::lower(ctx),
         Op::FullyConnected(_) | Op::BatchMatMul { .. } => matmul::lower(ctx),
         Op::AveragePool2D(_) | Op::MaxPool2D(_) => pool::lower(ctx),
         Op::Reduce { .. } | Op::Cumsum { .. } => reduce::lower(ctx),
@@ -155,7 +171,7 @@ pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
 /// when constant, bool) and is not quantized.
 pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
     let info = &sg.tensors[t];
-    if Elem::of(info.dtype).is_none() {
+    if Elem::of(info.dtype).is_none() || quant::is_quant_dtype(info.dtype) {
         return Err(format!(
             "tensor {} is {}, the GPU path holds float32, int32, int64 and bool",
             info.name, info.dtype
@@ -307,6 +323,21 @@ impl LowerCtx<'_> {
                             .map_err(|_| self.err(format!("constant {v} does not fit int32")))
                     })
                     .collect::<Result<Vec<u32>>>()?;
+                self.b.constant_words(&words, Elem::I32)
+            }
+            DType::I8 | DType::U8 | DType::I16 => {
+                let d = info
+                    .data
+                    .as_ref()
+                    .ok_or_else(|| self.err(format!("input {i} is not constant")))?;
+                let words: Vec<u32> = match info.dtype {
+                    DType::I8 => d.iter().map(|&v| v as i8 as i32 as u32).collect(),
+                    DType::U8 => d.iter().map(|&v| u32::from(v)).collect(),
+                    _ => d
+                        .chunks_exact(2)
+                        .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32 as u32)
+                        .collect(),
+                };
                 self.b.constant_words(&words, Elem::I32)
             }
             DType::Bool => {

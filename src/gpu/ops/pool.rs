@@ -42,9 +42,13 @@ fn window(padding: Padding, input: usize, k: usize, stride: usize) -> Option<(us
 }
 
 /// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
-type Geom = ([usize; 4], [usize; 2], [usize; 2]);
+pub(super) type Geom = ([usize; 4], [usize; 2], [usize; 2]);
 
-fn geometry(p: &Pool2D, in_shape: &[usize], out_shape: &[usize]) -> Result<Geom, String> {
+pub(super) fn geometry(
+    p: &Pool2D,
+    in_shape: &[usize],
+    out_shape: &[usize],
+) -> Result<Geom, String> {
     let [n, ih, iw, c] = match in_shape {
         &[a, b, c, d] => [a, b, c, d],
         s => return Err(format!("pool input must be 4-D, got {s:?}")),

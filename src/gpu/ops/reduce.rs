@@ -12,7 +12,7 @@ use crate::graph::{DType, Node, Op, Subgraph};
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
 /// reduced axes are not one contiguous run once size-1 axes are dropped.
-fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], String> {
+pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], String> {
     let rank = shape.len() as i64;
     let mut reduced = vec![false; shape.len()];
     for &a in axes {

@@ -1,0 +1,87 @@
+//! Integer ADD, SUB and MUL with numpy broadcasting (shaders/qbinary.wgsl), in
+//! LiteRT's reference arithmetic: ADD/SUB rescale both inputs (shifted left by 20
+//! bits, 15 for int16) to twice the larger input scale, combine them and
+//! requantize; MUL requantizes the product with one multiplier.
+
+use super::quant::{activation, input, mult_words, multiplier, out_range, output};
+use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
+use crate::error::Result;
+use crate::graph::op::Binary;
+use crate::graph::{DType, Node, Op, Subgraph};
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
+    let Op::Binary(b, act) = &node.op else {
+        return Err(format!("{} is not a binary op", node.op.name()));
+    };
+    let a = input(node, sg, 0)?;
+    let bt = input(node, sg, 1)?;
+    let y = output(node, sg, 0)?;
+    if a.dtype != y.dtype || bt.dtype != y.dtype {
+        return Err("input and output types differ".into());
+    }
+    for t in [a, bt] {
+        if t.shape.len() > MAX_RANK {
+            return Err(format!("tensor {} has rank > {MAX_RANK}", t.name));
+        }
+    }
+    let out_shape = crate::cpu::ops::broadcast::broadcast_shapes(&a.shape, &bt.shape)
+        .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape, bt.shape))?;
+    if out_shape != y.shape {
+        return Err(format!(
+            "output shape {:?} differs from the broadcast {out_shape:?}",
+            y.shape
+        ));
+    }
+    let (s1, z1) = activation(a)?;
+    let (s2, z2) = activation(bt)?;
+    let (so, zo) = activation(y)?;
+    let (lo, hi) = out_range(y, *act)?;
+    let (code, shift, ma, mb, mo) = match b {
+        Binary::Add | Binary::Sub => {
+            let shift = if y.dtype == DType::I16 { 15 } else { 20 };
+            let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
+            (
+                if *b == Binary::Add { 0 } else { 1 },
+                shift,
+                multiplier(s1 as f64 / twice_max),
+                multiplier(s2 as f64 / twice_max),
+                multiplier(twice_max / ((1i64 << shift) as f64 * so as f64)),
+            )
+        }
+        Binary::Mul => {
+            let m = multiplier(s1 as f64 * s2 as f64 / so as f64);
+            (2, 0, m, m, m)
+        }
+        _ => return Err(format!("quantized {b:?} runs on the CPU")),
+    };
+    let n = y.num_elements();
+    let mut params = vec![n as u32, shift, z1 as u32, z2 as u32];
+    params.extend(mult_words(ma));
+    params.extend(mult_words(mb));
+    params.extend(mult_words(mo));
+    params.extend([zo as u32, lo as u32, hi as u32, 0]);
+    params.extend(vec8(dims6(&y.shape)));
+    params.extend(vec8(broadcast_strides6(&a.shape, &y.shape)));
+    params.extend(vec8(broadcast_strides6(&bt.shape, &y.shape)));
+    Ok((code, params, n))
+}
+
+/// Why a quantized binary node stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    plan(node, sg).map(|_| ())
+}
+
+/// Record the dispatch of a quantized binary node.
+pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    let (code, params, n) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let a = ctx.input(0)?;
+    let b = ctx.input(1)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch(
+        "qbinary",
+        vec![("OP", code as f64)],
+        params,
+        vec![a, b, out],
+        n as u64,
+    )
+}

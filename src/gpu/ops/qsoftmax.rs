@@ -1,0 +1,53 @@
+//! Integer SOFTMAX along the last axis (shaders/qsoftmax.wgsl): the row is
+//! dequantized, normalized in f32 and requantized to the output's parameters, as
+//! the CPU kernel computes it.
+
+use super::quant::{activation, input, output};
+use super::LowerCtx;
+use crate::cpu::quant::type_range;
+use crate::error::Result;
+use crate::graph::{Node, Op, Subgraph};
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+    let Op::Softmax { beta } = &node.op else {
+        return Err(format!("{} is not SOFTMAX", node.op.name()));
+    };
+    let x = input(node, sg, 0)?;
+    let y = output(node, sg, 0)?;
+    if x.dtype != y.dtype || x.shape != y.shape {
+        return Err("input and output differ in type or shape".into());
+    }
+    let (si, zi) = activation(x)?;
+    let (so, zo) = activation(y)?;
+    let depth = x.shape.last().copied().unwrap_or(1);
+    if depth == 0 {
+        return Err("empty rows".into());
+    }
+    let rows = x.num_elements() / depth;
+    let (lo, hi) = type_range(y.dtype);
+    let params = vec![
+        rows as u32,
+        depth as u32,
+        zi as u32,
+        si.to_bits(),
+        beta.to_bits(),
+        zo as u32,
+        so.to_bits(),
+        lo as u32,
+        hi as u32,
+    ];
+    Ok((params, rows))
+}
+
+/// Why a quantized softmax stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    plan(node, sg).map(|_| ())
+}
+
+/// Record the dispatch of a quantized softmax.
+pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    let (params, rows) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch("qsoftmax", vec![], params, vec![x, out], rows as u64)
+}

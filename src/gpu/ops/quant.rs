@@ -1,0 +1,336 @@
+//! Quantized (full-integer) nodes: the routing of every node that reads or writes
+//! 8- or 16-bit quantized activations to its integer kernel, the shared helpers
+//! (quantization parameters, clamp ranges, packed int8 weights), and QUANTIZE /
+//! DEQUANTIZE (shaders/quantize.wgsl, dequantize.wgsl, requantize.wgsl).
+//!
+//! Quantized activations live on the GPU as raw integer values, one per i32 word;
+//! int8 weights stay int8, packed four to a u32 word. Multipliers, shifts and zero
+//! points are computed on the host with the CPU's fixed-point helpers
+//! (`crate::cpu::quant`) and travel as uniforms or per-channel constants; the
+//! shaders only do the integer arithmetic (shaders/qmath.wgsl).
+
+use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
+use crate::cpu::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
+use crate::error::Result;
+use crate::gpu::pipeline::Precision;
+use crate::graph::op::{Activation, Binary};
+use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+/// Whether `dtype` is an integer type of quantized activations.
+pub fn is_quant_dtype(dtype: DType) -> bool {
+    matches!(dtype, DType::I8 | DType::U8 | DType::I16)
+}
+
+/// Whether the node computes on quantized activations: QUANTIZE or DEQUANTIZE of
+/// a runtime tensor, or any runtime input or output of a quantized integer type.
+pub fn is_quantized(node: &Node, sg: &Subgraph) -> bool {
+    let runtime_int = |t: &usize| {
+        let info = &sg.tensors[*t];
+        !info.is_constant() && is_quant_dtype(info.dtype)
+    };
+    matches!(node.op, Op::Quantize | Op::Dequantize)
+        || node.inputs.iter().flatten().any(runtime_int)
+        || node.outputs.iter().any(runtime_int)
+}
+
+/// Whether the node is a hybrid one: float activations with int8 weights kept
+/// int8 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
+pub fn is_hybrid(node: &Node, sg: &Subgraph) -> bool {
+    matches!(
+        node.op,
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
+    ) && super::conv::has_int8_weights(node, sg)
+        && !is_quantized(node, sg)
+}
+
+/// The precision a partition of `nodes` compiles at when `requested` is asked for.
+///
+/// Integer kernels gain nothing from f16, and storing a QUANTIZE input in f16
+/// would move values across quantization steps, so partitions with quantized
+/// nodes run at f32. Hybrid kernels dequantize the weights where LiteRT quantizes
+/// the activations; that difference fits the fp32 tolerance (which allows for
+/// two float implementations differing) but not the fp16 one, so at fp16 their
+/// partitions are refused and run on the CPU interpreter.
+pub fn partition_precision(
+    sg: &Subgraph,
+    nodes: &[usize],
+    requested: Precision,
+) -> std::result::Result<Precision, String> {
+    if requested == Precision::F32 {
+        return Ok(Precision::F32);
+    }
+    let node = |n: &usize| sg.nodes.get(*n);
+    if let Some(n) = nodes
+        .iter()
+        .find(|n| node(n).is_some_and(|nd| is_hybrid(nd, sg)))
+    {
+        return Err(format!(
+            "node {n} has int8 weights with float activations; at fp16 hybrid nodes run on the CPU"
+        ));
+    }
+    if nodes
+        .iter()
+        .any(|n| node(n).is_some_and(|nd| is_quantized(nd, sg)))
+    {
+        return Ok(Precision::F32);
+    }
+    Ok(requested)
+}
+
+/// Per-tensor (scale, zero point) of a quantized tensor.
+pub fn qparams(info: &TensorInfo) -> Result<(f32, i32), String> {
+    let q = info
+        .quantization
+        .as_ref()
+        .ok_or_else(|| format!("tensor {} has no quantization parameters", info.name))?;
+    if q.scale.len() != 1 || q.zero_point.len() > 1 {
+        return Err(format!(
+            "tensor {} is quantized per channel; the GPU kernel takes one scale",
+            info.name
+        ));
+    }
+    let scale = q.scale[0];
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(format!("tensor {} has scale {scale}", info.name));
+    }
+    let zp = q.zero_point.first().copied().unwrap_or(0);
+    let zp = i32::try_from(zp).map_err(|_| format!("tensor {} zero point {zp}", info.name))?;
+    let (lo, hi) = type_range(info.dtype);
+    if zp < lo || zp > hi {
+        return Err(format!(
+            "tensor {} zero point {zp} is outside its type's range",
+            info.name
+        ));
+    }
+    Ok((scale, zp))
+}
+
+/// Input `i` of the node (present).
+pub fn input<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+    node.input(i)
+        .map(|t| &sg.tensors[t])
+        .ok_or_else(|| format!("missing input {i}"))
+}
+
+/// Output `i` of the node.
+pub fn output<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+    node.outputs
+        .get(i)
+        .map(|&t| &sg.tensors[t])
+        .ok_or_else(|| format!("missing output {i}"))
+}
+
+/// A runtime quantized activation: a quantized integer type with per-tensor
+/// parameters. Returns (scale, zero point).
+pub fn activation(info: &TensorInfo) -> Result<(f32, i32), String> {
+    if !is_quant_dtype(info.dtype) {
+        return Err(format!(
+            "tensor {} is {}, expected a quantized integer",
+            info.name, info.dtype
+        ));
+    }
+    qparams(info)
+}
+
+/// The clamp range of output `out` with fused activation `act`, in its integer
+/// domain (the type range narrowed by the activation).
+pub fn out_range(out: &TensorInfo, act: Activation) -> Result<(i32, i32), String> {
+    if act.range().is_none() {
+        return Err(format!("fused {act:?} runs on the CPU"));
+    }
+    let (scale, zp) = qparams(out)?;
+    Ok(activation_range(act, scale, zp, out.dtype))
+}
+
+/// A multiplier as its two uniform words.
+pub fn mult_words(m: Multiplier) -> [u32; 2] {
+    [m.mantissa as u32, m.shift as u32]
+}
+
+/// The fixed-point multiplier of a real ratio.
+pub fn multiplier(real: f64) -> Multiplier {
+    quantize_multiplier(real)
+}
+
+/// Whether `op` only moves data (the strided copy moves raw quantized values).
+fn is_layout(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Reshape { .. }
+            | Op::Squeeze { .. }
+            | Op::ExpandDims
+            | Op::Concatenation { .. }
+            | Op::Split { .. }
+            | Op::SplitV { .. }
+            | Op::Slice
+            | Op::StridedSlice(_)
+            | Op::Transpose
+            | Op::Tile
+            | Op::Pack { .. }
+            | Op::Unpack { .. }
+            | Op::Pad
+            | Op::PadV2
+            | Op::MirrorPad { .. }
+            | Op::DepthToSpace { .. }
+            | Op::SpaceToDepth { .. }
+            | Op::BroadcastTo
+            | Op::ReverseV2
+    )
+}
+
+/// Why a quantized node stays on the CPU (Ok: an integer kernel takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    match &node.op {
+        Op::Quantize | Op::Dequantize => plan_convert(node, sg).map(|_| ()),
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::support(node, sg),
+        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => qelementwise::support(node, sg),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::support(node, sg),
+        Op::ResizeBilinear(_) => qresize::support(node, sg),
+        Op::Softmax { .. } => qsoftmax::support(node, sg),
+        Op::BatchMatMul { .. } => qmatmul::support(node, sg),
+        Op::Unary(_) => qunary::support(node, sg),
+        op if is_layout(op) => super::layout::support(node, sg),
+        op => Err(format!("quantized {} has no GPU kernel", op.name())),
+    }
+}
+
+/// Record the dispatches of a quantized node.
+pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    match &ctx.node.op {
+        Op::Quantize | Op::Dequantize => lower_convert(ctx),
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::lower(ctx),
+        Op::Binary(..) => qelementwise::lower(ctx),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::lower(ctx),
+        Op::ResizeBilinear(_) => qresize::lower(ctx),
+        Op::Softmax { .. } => qsoftmax::lower(ctx),
+        Op::BatchMatMul { .. } => qmatmul::lower(ctx),
+        Op::Unary(_) => qunary::lower(ctx),
+        op if is_layout(op) => super::layout::lower(ctx),
+        op => Err(ctx.err(format!("quantized {} has no GPU kernel", op.name()))),
+    }
+}
+
+/// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
+fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), String> {
+    let x = input(node, sg, 0)?;
+    let y = output(node, sg, 0)?;
+    if x.num_elements() != y.num_elements() {
+        return Err("input and output sizes differ".into());
+    }
+    if x.is_constant() {
+        return Err(format!("tensor {} is a constant", x.name));
+    }
+    let n = y.num_elements() as u32;
+    match (x.dtype, y.dtype) {
+        (DType::F32, o) if is_quant_dtype(o) => {
+            let (scale, zp) = qparams(y)?;
+            let (lo, hi) = type_range(o);
+            Ok((
+                "quantize",
+                vec![n, zp as u32, scale.to_bits(), lo as u32, hi as u32],
+            ))
+        }
+        (i, DType::F32) if is_quant_dtype(i) => {
+            let (scale, zp) = qparams(x)?;
+            Ok(("dequantize", vec![n, zp as u32, scale.to_bits()]))
+        }
+        (i, o) if is_quant_dtype(i) && is_quant_dtype(o) && node.op == Op::Quantize => {
+            let (si, zi) = qparams(x)?;
+            let (so, zo) = qparams(y)?;
+            let (lo, hi) = type_range(o);
+            let m = multiplier(si as f64 / so as f64);
+            let [mant, shift] = mult_words(m);
+            Ok((
+                "requantize",
+                vec![n, zi as u32, zo as u32, mant, shift, lo as u32, hi as u32],
+            ))
+        }
+        (i, o) => Err(format!(
+            "{} from {i} to {o} runs on the CPU",
+            node.op.name()
+        )),
+    }
+}
+
+fn lower_convert(ctx: &mut LowerCtx) -> Result<()> {
+    let (shader, params) = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let n = params[0] as u64;
+    let x = ctx.input(0)?;
+    let out = ctx.output(0)?;
+    ctx.dispatch(shader, vec![], params, vec![x, out], n)
+}
+
+/// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points
+/// (the kernels take symmetric weights).
+pub fn int8_weights(info: &TensorInfo) -> Result<&[u8], String> {
+    if info.dtype != DType::I8 {
+        return Err(format!(
+            "weights {} are {}, the integer kernels take int8",
+            info.name, info.dtype
+        ));
+    }
+    let q = info
+        .quantization
+        .as_ref()
+        .ok_or_else(|| format!("weights {} have no quantization parameters", info.name))?;
+    if q.zero_point.iter().any(|&z| z != 0) {
+        return Err(format!("weights {} have a non-zero zero point", info.name));
+    }
+    let data = info
+        .data
+        .as_deref()
+        .ok_or_else(|| format!("weights {} are computed at run time", info.name))?;
+    if data.len() != info.num_elements() {
+        return Err(format!("weights {} have the wrong size", info.name));
+    }
+    Ok(data)
+}
+
+/// Per-channel weight scales of `channels` output channels (one scale repeated
+/// for per-tensor weights), checked to be finite and positive.
+pub fn weight_scales(info: &TensorInfo, channels: usize, axis: usize) -> Result<Vec<f32>, String> {
+    let q = info
+        .quantization
+        .as_ref()
+        .ok_or_else(|| format!("weights {} have no quantization parameters", info.name))?;
+    let scales = match q.scale.len() {
+        1 => vec![q.scale[0]; channels],
+        n if n == channels && q.axis == axis => q.scale.clone(),
+        n => {
+            return Err(format!(
+                "weights {} have {n} scales on axis {} for {channels} channels on axis {axis}",
+                info.name, q.axis
+            ))
+        }
+    };
+    if scales.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
+        return Err(format!("weights {} have an invalid scale", info.name));
+    }
+    Ok(scales)
+}
+
+/// Int32 bias values of a constant bias (zeros when absent).
+pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result<Vec<i32>, String> {
+    let Some(t) = node.input(i) else {
+        return Ok(vec![0; channels]);
+    };
+    let info = &sg.tensors[t];
+    if info.dtype != DType::I32 {
+        return Err(format!(
+            "bias {} is {}, the integer kernels take int32",
+            info.name, info.dtype
+        ));
+    }
+    let v: Vec<i32> = super::const_ints(info)?
+        .into_iter()
+        .map(|v| v as i32)
+        .collect();
+    if v.len() != channels {
+        return Err(format!(
+            "bias {} has {} elements, expected {channels}",
+            info.name,
+            v.len()
+        ));
+    }
+    Ok(v)
+}

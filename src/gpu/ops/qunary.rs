@@ -1,0 +1,102 @@
+//! Integer element-wise unary functions (LOGISTIC, TANH, HARD_SWISH, ELU, GELU,
+//! LEAKY_RELU, the math functions...) through a table (shaders/qlut.wgsl): at
+//! prepare the CPU interpreter evaluates the node on every value of the input's
+//! integer type, so the GPU reproduces it exactly with one lookup per element.
+
+use super::quant::{activation, input, output};
+use super::LowerCtx;
+use crate::cpu::quant::type_range;
+use crate::cpu::{Data, Program, RunLimits, Tensor};
+use crate::error::Result;
+use crate::graph::op::Unary;
+use crate::graph::{DType, Graph, Node, Op, Subgraph};
+use std::sync::Arc;
+
+fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    if !matches!(node.op, Op::Unary(_)) || matches!(node.op, Op::Unary(Unary::LogicalNot)) {
+        return Err(format!("{} is not a quantized unary op", node.op.name()));
+    }
+    let x = input(node, sg, 0)?;
+    let y = output(node, sg, 0)?;
+    if x.dtype != y.dtype || !matches!(x.dtype, DType::I8 | DType::U8) {
+        return Err(format!(
+            "quantized {} of {} runs on the CPU",
+            node.op.name(),
+            x.dtype
+        ));
+    }
+    activation(x)?;
+    activation(y)?;
+    Ok(())
+}
+
+/// The node's result for every value of its input type, from the CPU interpreter.
+fn table(node: &Node, sg: &Subgraph) -> crate::error::Result<(i32, Vec<u32>)> {
+    let x = input(node, sg, 0).map_err(crate::Error::Device)?;
+    let y = output(node, sg, 0).map_err(crate::Error::Device)?;
+    let (qmin, qmax) = type_range(x.dtype);
+    let size = (qmax - qmin + 1) as usize;
+    let mut xi = x.clone();
+    xi.shape = vec![size];
+    xi.data = None;
+    let mut yi = y.clone();
+    yi.shape = vec![size];
+    yi.data = None;
+    let graph = Graph {
+        subgraphs: vec![Subgraph {
+            name: "table".into(),
+            tensors: vec![xi, yi],
+            nodes: vec![Node {
+                op: node.op.clone(),
+                inputs: vec![Some(0)],
+                outputs: vec![1],
+            }],
+            inputs: vec![0],
+            outputs: vec![1],
+        }],
+        ..Default::default()
+    };
+    let data = match x.dtype {
+        DType::I8 => Data::I8((qmin..=qmax).map(|v| v as i8).collect()),
+        _ => Data::U8((qmin..=qmax).map(|v| v as u8).collect()),
+    };
+    let program = Program::new(Arc::new(graph), RunLimits::default())?;
+    let out = program
+        .run(
+            0,
+            vec![Tensor::new(vec![size], data)],
+            &mut Default::default(),
+            None,
+        )?
+        .pop()
+        .ok_or_else(|| crate::Error::Device("the table run produced nothing".into()))?;
+    let words = match &out.data {
+        Data::I8(v) => v.iter().map(|&q| q as i32 as u32).collect(),
+        Data::U8(v) => v.iter().map(|&q| u32::from(q)).collect(),
+        _ => return Err(crate::Error::Device("unexpected table type".into())),
+    };
+    Ok((qmin, words))
+}
+
+/// Why a quantized unary node stays on the CPU (Ok: the GPU takes it).
+pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    check(node, sg)?;
+    table(node, sg).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Record the table and the lookup dispatch of a quantized unary node.
+pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    check(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let (qmin, words) = table(ctx.node, ctx.sg).map_err(|e| ctx.err(e.to_string()))?;
+    let n = ctx.out_info(0)?.num_elements();
+    let x = ctx.input(0)?;
+    let t = ctx.b.constant_words(&words, crate::gpu::program::Elem::I32);
+    let out = ctx.output(0)?;
+    ctx.dispatch(
+        "qlut",
+        vec![],
+        vec![n as u32, qmin as u32, words.len() as u32],
+        vec![x, t, out],
+        n as u64,
+    )
+}
