@@ -34,6 +34,8 @@ pub enum BackendArg {
     Metal,
     Dx12,
     Gl,
+    /// Every backend with an adapter (`bench`; elsewhere the same as auto).
+    All,
 }
 
 /// Where and how a model runs.
@@ -88,7 +90,7 @@ pub fn options(a: &ExecArgs) -> Options {
         precision_loss_allowed: matches!(precision, PrecisionArg::Fp16),
         gpu: DeviceOptions {
             backend: match backend {
-                BackendArg::Auto => Backend::Auto,
+                BackendArg::Auto | BackendArg::All => Backend::Auto,
                 BackendArg::Vulkan => Backend::Vulkan,
                 BackendArg::Metal => Backend::Metal,
                 BackendArg::Dx12 => Backend::Dx12,
