@@ -26,15 +26,19 @@ fn run(
     inputs: &[Tensor],
     args: &BenchArgs,
 ) -> Result<(f64, Vec<Tensor>, String), String> {
+    let options_gpu = options.gpu;
     let mut interp = Interpreter::with_options(model, options).map_err(|e| e.to_string())?;
     let (_, times) = time_invokes(&mut interp, inputs, args).map_err(|e| e.to_string())?;
     let outputs = (0..interp.num_outputs())
         .map(|i| interp.output(i).cloned())
         .collect::<tflite_wgpu::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
-    let adapter = interp
-        .delegate_report()
-        .map_or_else(|| "cpu".to_string(), |r| r.adapter.clone());
+    let adapter = match interp.delegate_report() {
+        Some(_) => tflite_wgpu::gpu::shared_device(options_gpu)
+            .map(|(g, _)| format!("{} ({})", g.info.name, g.info.backend))
+            .unwrap_or_default(),
+        None => "cpu".to_string(),
+    };
     Ok((times[times.len() / 2] * 1e3, outputs, adapter))
 }
 
