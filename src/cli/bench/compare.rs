@@ -34,9 +34,16 @@ fn run(
         .collect::<tflite_wgpu::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
     let adapter = match interp.delegate_report() {
-        Some(_) => tflite_wgpu::gpu::shared_device(options_gpu)
-            .map(|(g, _)| format!("{} ({})", g.info.name, g.info.backend))
-            .unwrap_or_default(),
+        Some(r) => {
+            let name = tflite_wgpu::gpu::shared_device(options_gpu)
+                .map(|(g, _)| format!("{} ({})", g.info.name, g.info.backend))
+                .unwrap_or_default();
+            if r.f16_unavailable {
+                format!("{name}; no SHADER_F16, ran fp32")
+            } else {
+                name
+            }
+        }
         None => "cpu".to_string(),
     };
     Ok((times[times.len() / 2] * 1e3, outputs, adapter))
