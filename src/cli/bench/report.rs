@@ -215,14 +215,21 @@ pub fn print(doc: &Value, profile: bool) {
             doc["config"]["precision"].as_str().unwrap_or("?")
         );
     }
+    let split = if a.is_null() {
+        String::new()
+    } else {
+        format!(
+            " (adapter/device {:.1}, pipelines {:.1}, constant upload {:.1}, graph {:.1})",
+            f(&init["adapter_device"]),
+            f(&init["pipeline_creation"]),
+            f(&init["constant_upload"]),
+            f(&init["graph_prepare"]),
+        )
+    };
     println!(
-        "init: model load {:.1} ms, prepare {:.1} ms (adapter/device {:.1}, pipelines {:.1}, constant upload {:.1}, graph {:.1})",
+        "init: model load {:.1} ms, prepare {:.1} ms{split}",
         f(&init["model_load"]),
         f(&init["prepare"]),
-        f(&init["adapter_device"]),
-        f(&init["pipeline_creation"]),
-        f(&init["constant_upload"]),
-        f(&init["graph_prepare"]),
     );
     println!("first invoke: {:.2} ms", f(&doc["first_invoke_ms"]));
     println!(
