@@ -380,29 +380,7 @@ impl Program {
                     })
                     .collect::<Result<_>>()?;
                 let outputs = if self.profiling() {
-                    let (outputs, t) = prog.run_profiled(&inputs, part.outputs.len())?;
-                    let nodes = prog.dispatch_nodes();
-                    self.with_profile(|pr| {
-                        for (&node, &gpu_ns) in nodes.iter().zip(&t.dispatch_ns) {
-                            let op = sg.nodes.get(node).map_or("?", |n| n.op.name());
-                            let op = op.to_string();
-                            pr.dispatches.push(DispatchTime {
-                                partition: p,
-                                node,
-                                op,
-                                gpu_ns,
-                            });
-                        }
-                        pr.partitions.push(PartitionTime {
-                            partition: p,
-                            upload_ns: t.upload_ns,
-                            wait_ns: t.wait_ns,
-                            readback_ns: t.readback_ns,
-                            gpu_span_ns: t.gpu_span_ns,
-                            timestamps: t.timestamps,
-                        });
-                    });
-                    outputs
+                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len())?
                 } else {
                     prog.run(&inputs, part.outputs.len())?
                 };
@@ -418,6 +396,42 @@ impl Program {
                 Ok(())
             }
         }
+    }
+}
+
+impl Program {
+    /// Run partition `p`'s program, adding its dispatch and transfer times to the
+    /// profile.
+    fn run_partition_profiled(
+        &self,
+        p: usize,
+        prog: &GpuProgram,
+        inputs: &[&Tensor],
+        num_outputs: usize,
+    ) -> Result<Vec<Tensor>> {
+        let (outputs, t) = prog.run_profiled(inputs, num_outputs)?;
+        let sg = &self.graph.subgraphs[0];
+        let nodes = prog.dispatch_nodes();
+        self.with_profile(|pr| {
+            for (&node, &gpu_ns) in nodes.iter().zip(&t.dispatch_ns) {
+                let op = sg.nodes.get(node).map_or("?", |n| n.op.name()).to_string();
+                pr.dispatches.push(DispatchTime {
+                    partition: p,
+                    node,
+                    op,
+                    gpu_ns,
+                });
+            }
+            pr.partitions.push(PartitionTime {
+                partition: p,
+                upload_ns: t.upload_ns,
+                wait_ns: t.wait_ns,
+                readback_ns: t.readback_ns,
+                gpu_span_ns: t.gpu_span_ns,
+                timestamps: t.timestamps,
+            });
+        });
+        Ok(outputs)
     }
 }
 
