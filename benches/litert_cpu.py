@@ -1,19 +1,35 @@
-"""LiteRT's builtin CPU kernels on one thread, for comparison with `cargo bench`.
+"""LiteRT on the CPU, for comparison with `cargo bench` and `tflite-wgpu bench`:
+XNNPACK on all cores (LiteRT's default CPU path) and the builtin kernels on one
+thread (the reference the CPU interpreter matches).
 
 Usage: python benches/litert_cpu.py [SHARED_DIR]
 """
+import os
 import sys
 import time
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-shared = sys.argv[1] if len(sys.argv) > 1 else "../shared"
-for name in ["real/face_detection_short_range.tflite", "gen/mobilenet_v2_035_128_fp32.tflite"]:
+MODELS = [
+    "real/face_detection_short_range.tflite",
+    "real/face_detection_back.tflite",
+    "real/face_detection_full_range.tflite",
+    "real/face_detection_full_range_sparse.tflite",
+    "real/face_landmark.tflite",
+    "real/iris_landmark.tflite",
+    "gen/mobilenet_v2_035_128_fp32.tflite",
+]
+
+CONFIGS = [
+    ("xnnpack, all cores", os.cpu_count() or 1, OpResolverType.AUTO),
+    ("builtin, 1 thread", 1, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
+]
+
+
+def median_ms(path, threads, resolver):
     it = Interpreter(
-        model_path=f"{shared}/models/{name}",
-        num_threads=1,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        model_path=path, num_threads=threads, experimental_op_resolver_type=resolver
     )
     it.allocate_tensors()
     for d in it.get_input_details():
@@ -27,4 +43,14 @@ for name in ["real/face_detection_short_range.tflite", "gen/mobilenet_v2_035_128
         t = time.perf_counter()
         it.invoke()
         times.append(time.perf_counter() - t)
-    print(f"{name}: median {np.median(times) * 1e3:.3f} ms")
+    return np.median(times) * 1e3
+
+
+shared = sys.argv[1] if len(sys.argv) > 1 else "../shared"
+print(f"cores: {os.cpu_count()}")
+for name in MODELS:
+    cells = [
+        f"{label} {median_ms(f'{shared}/models/{name}', threads, resolver):.3f} ms"
+        for label, threads, resolver in CONFIGS
+    ]
+    print(f"{name}: median " + "; ".join(cells))

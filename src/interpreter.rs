@@ -10,6 +10,7 @@ use crate::model::{self, LoadOptions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A loaded and validated model. Cheap to clone; shareable across threads.
 #[derive(Debug, Clone)]
@@ -102,6 +103,25 @@ pub struct DelegateReport {
     pub tensor_bytes: u64,
     /// Distinct compute pipelines on the device after this prepare.
     pub pipelines: usize,
+    /// The liveness lower bound on GPU memory: over all partitions, the most bytes
+    /// of buffers live at one dispatch (constants, inputs and outputs always).
+    pub liveness_bytes: u64,
+    /// Where the prepare time went.
+    pub init: InitTimes,
+}
+
+/// The parts of preparing the GPU path that are timed separately.
+#[derive(Debug, Clone, Default)]
+pub struct InitTimes {
+    /// Choosing the adapter and opening the device in this prepare (near zero when
+    /// an earlier interpreter in the process opened it).
+    pub device: Duration,
+    /// How long opening the device took when it was opened.
+    pub device_opened: Duration,
+    /// Creating pipelines and bind groups, over all partitions.
+    pub pipelines: Duration,
+    /// Uploading constants until they reached the GPU, over all partitions.
+    pub constant_upload: Duration,
 }
 
 /// The GPU delegate: an opened device plus how to partition and at which precision.
@@ -195,7 +215,9 @@ impl Interpreter {
     }
 
     fn prepare_gpu(graph: &Graph, options: &Options) -> Result<(GpuPartitions, DelegateReport)> {
+        let start = Instant::now();
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
+        let device_time = start.elapsed();
         let sg = graph.main();
         let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
         let mut plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
@@ -231,8 +253,15 @@ impl Interpreter {
             failed,
             dispatches: compiled.clone().map(|p| p.num_dispatches()).sum(),
             planned_bytes: compiled.clone().map(|p| p.planned_bytes).sum(),
-            tensor_bytes: compiled.map(|p| p.tensor_bytes).sum(),
+            tensor_bytes: compiled.clone().map(|p| p.tensor_bytes).sum(),
             pipelines: cache.len(),
+            liveness_bytes: compiled.clone().map(|p| p.liveness_bytes).sum(),
+            init: InitTimes {
+                device: device_time,
+                device_opened: gpu.creation_time,
+                pipelines: compiled.clone().map(|p| p.pipeline_creation).sum(),
+                constant_upload: compiled.map(|p| p.constant_upload).sum(),
+            },
         };
         Ok((GpuPartitions { plan, programs }, report))
     }
@@ -355,9 +384,27 @@ impl Interpreter {
 
     /// Run the model, calling `observer` after each node of the main subgraph.
     pub fn invoke_observed(&mut self, observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
+        let inputs = self.take_inputs()?;
+        self.outputs = self.program.run(0, inputs, &mut self.state, observer)?;
+        Ok(())
+    }
+
+    /// Run the model and measure it: the CPU time of every node run on the CPU, the
+    /// host time of the GPU partitions' transfers and, where the adapter has
+    /// timestamp queries, the GPU time of every dispatch. Profiled invokes write
+    /// timestamps (and may split passes), so time plain [`Interpreter::invoke`]s
+    /// for latency.
+    pub fn invoke_profiled(&mut self) -> Result<crate::profile::Profile> {
+        let inputs = self.take_inputs()?;
+        let (outputs, profile) = self.program.run_profiled(inputs, &mut self.state, None)?;
+        self.outputs = outputs;
+        Ok(profile)
+    }
+
+    /// Reset cancellation and gather the inputs set so far.
+    fn take_inputs(&self) -> Result<Vec<Tensor>> {
         self.cancel.store(false, Ordering::Relaxed);
-        let inputs = self
-            .inputs
+        self.inputs
             .iter()
             .enumerate()
             .map(|(i, t)| {
@@ -366,9 +413,7 @@ impl Interpreter {
                     what: "not set".into(),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        self.outputs = self.program.run(0, inputs, &mut self.state, observer)?;
-        Ok(())
+            .collect::<Result<Vec<_>>>()
     }
 
     /// Output `i` of the last invoke.

@@ -23,9 +23,13 @@ pub mod graph;
 mod interpreter;
 pub mod model;
 pub mod npy;
+pub mod profile;
 pub mod validate;
 
 pub use cpu::{Data, Tensor};
 pub use error::{Error, Result};
 pub use graph::{DType, Graph};
-pub use interpreter::{DelegateReport, Device, GpuDelegate, Interpreter, Model, Options};
+pub use interpreter::{
+    DelegateReport, Device, GpuDelegate, InitTimes, Interpreter, Model, Options,
+};
+pub use profile::Profile;

@@ -33,19 +33,13 @@ enum Command {
         #[command(flatten)]
         exec: ExecArgs,
     },
-    /// Time a model: init, first invoke, steady-state latency (the demo model when omitted).
+    /// Time a model: init split, first invoke, steady-state latency, GPU memory,
+    /// a per-op GPU profile and device comparisons (the demo model when omitted).
     Bench {
         /// The .tflite model.
         model: Option<PathBuf>,
-        /// Untimed invokes before measuring.
-        #[arg(long, default_value_t = 3)]
-        warmup: usize,
-        /// Timed invokes.
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        bench: cli::bench::BenchArgs,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -81,13 +75,7 @@ fn main() -> ExitCode {
         Command::Inspect { model, json, exec } => {
             cli::inspect::inspect(model, *json, cli::options(exec))
         }
-        Command::Bench {
-            model,
-            warmup,
-            runs,
-            json,
-            exec,
-        } => cli::bench::bench(model, *warmup, *runs, *json, cli::options(exec)),
+        Command::Bench { model, bench, exec } => cli::bench::bench(model, bench, exec),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,6 +35,8 @@ pub enum BackendArg {
     Metal,
     Dx12,
     Gl,
+    /// Every backend with an adapter (`bench`; elsewhere the same as auto).
+    All,
 }
 
 /// Where and how a model runs.
@@ -98,7 +100,7 @@ pub fn options(a: &ExecArgs) -> Options {
 /// The wgpu backend a `--backend` value names.
 pub fn backend(b: BackendArg) -> Backend {
     match b {
-        BackendArg::Auto => Backend::Auto,
+        BackendArg::Auto | BackendArg::All => Backend::Auto,
         BackendArg::Vulkan => Backend::Vulkan,
         BackendArg::Metal => Backend::Metal,
         BackendArg::Dx12 => Backend::Dx12,

@@ -7,9 +7,11 @@ use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
 use crate::gpu::program::GpuProgram;
 use crate::graph::{Graph, Subgraph};
+use crate::profile::{CpuNodeTime, DispatchTime, PartitionTime, Profile};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Limits that keep a hostile model from hanging or exhausting the host.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ pub struct Program {
     subs: Vec<SubProgram>,
     limits: RunLimits,
     gpu: Option<GpuPartitions>,
+    /// Collects timings while [`Program::run_profiled`] runs.
+    profile: Mutex<Option<Profile>>,
 }
 
 /// Persistent values of variable tensors, per subgraph.
@@ -118,6 +122,7 @@ impl Program {
             subs,
             limits,
             gpu,
+            profile: Mutex::new(None),
         })
     }
 
@@ -145,6 +150,45 @@ impl Program {
         observer: Option<&mut NodeObserver<'_>>,
     ) -> Result<Vec<Tensor>> {
         self.run_at_depth(s, inputs, state, observer, 0)
+    }
+
+    /// Like [`Program::run`] on the main subgraph, also timing every CPU node of it,
+    /// the transfers of every GPU partition and (with timestamp queries) every
+    /// dispatch.
+    pub fn run_profiled(
+        &self,
+        inputs: Vec<Tensor>,
+        state: &mut VariableState,
+        observer: Option<&mut NodeObserver<'_>>,
+    ) -> Result<(Vec<Tensor>, Profile)> {
+        self.set_profile(Some(Profile::default()))?;
+        let start = Instant::now();
+        let result = self.run_at_depth(0, inputs, state, observer, 0);
+        let wall_ns = start.elapsed().as_secs_f64() * 1e9;
+        let profile = self.set_profile(None)?.unwrap_or_default();
+        Ok((result?, Profile { wall_ns, ..profile }))
+    }
+
+    /// Replace the profile being collected, returning the previous one.
+    fn set_profile(&self, p: Option<Profile>) -> Result<Option<Profile>> {
+        let mut guard = self
+            .profile
+            .lock()
+            .map_err(|_| Error::Device("profiling state poisoned".into()))?;
+        Ok(std::mem::replace(&mut *guard, p))
+    }
+
+    /// Add to the profile being collected, if any.
+    fn with_profile(&self, f: impl FnOnce(&mut Profile)) {
+        if let Ok(mut guard) = self.profile.lock() {
+            if let Some(p) = guard.as_mut() {
+                f(p);
+            }
+        }
+    }
+
+    fn profiling(&self) -> bool {
+        self.profile.lock().is_ok_and(|g| g.is_some())
     }
 
     pub(crate) fn run_at_depth(
@@ -265,7 +309,19 @@ impl Program {
             depth,
             variable_writes: Vec::new(),
         };
+        let timer = (s == 0 && depth == 0 && self.profiling()).then(Instant::now);
         let outputs = ops::eval(&mut ctx)?;
+        if let Some(t) = timer {
+            let cpu_ns = t.elapsed().as_secs_f64() * 1e9;
+            let op = node.op.name().to_string();
+            self.with_profile(|p| {
+                p.cpu_nodes.push(CpuNodeTime {
+                    node: n,
+                    op,
+                    cpu_ns,
+                })
+            });
+        }
         let writes = std::mem::take(&mut ctx.variable_writes);
         drop(ctx);
         if outputs.len() != node.outputs.len() {
@@ -325,7 +381,11 @@ impl Program {
                         })
                     })
                     .collect::<Result<_>>()?;
-                let outputs = prog.run(&inputs, part.outputs.len())?;
+                let outputs = if self.profiling() {
+                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len())?
+                } else {
+                    prog.run(&inputs, part.outputs.len())?
+                };
                 for (&t, v) in part.outputs.iter().zip(outputs) {
                     values[t] = Some(v);
                 }
@@ -361,6 +421,42 @@ fn observe_partition(
         if let Some(outputs) = outputs {
             observer(n, &outputs);
         }
+    }
+}
+
+impl Program {
+    /// Run partition `p`'s program, adding its dispatch and transfer times to the
+    /// profile.
+    fn run_partition_profiled(
+        &self,
+        p: usize,
+        prog: &GpuProgram,
+        inputs: &[&Tensor],
+        num_outputs: usize,
+    ) -> Result<Vec<Tensor>> {
+        let (outputs, t) = prog.run_profiled(inputs, num_outputs)?;
+        let sg = &self.graph.subgraphs[0];
+        let nodes = prog.dispatch_nodes();
+        self.with_profile(|pr| {
+            for (&node, &gpu_ns) in nodes.iter().zip(&t.dispatch_ns) {
+                let op = sg.nodes.get(node).map_or("?", |n| n.op.name()).to_string();
+                pr.dispatches.push(DispatchTime {
+                    partition: p,
+                    node,
+                    op,
+                    gpu_ns,
+                });
+            }
+            pr.partitions.push(PartitionTime {
+                partition: p,
+                upload_ns: t.upload_ns,
+                wait_ns: t.wait_ns,
+                readback_ns: t.readback_ns,
+                gpu_span_ns: t.gpu_span_ns,
+                timestamps: t.timestamps,
+            });
+        });
+        Ok(outputs)
     }
 }
 

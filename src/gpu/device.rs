@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Which graphics API to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,11 +75,14 @@ pub struct GpuDevice {
     pub timestamps_inside_passes: bool,
     /// SUBGROUP is enabled.
     pub subgroups: bool,
+    /// How long choosing the adapter and opening the device took.
+    pub creation_time: Duration,
 }
 
 impl GpuDevice {
     /// Open the adapter the options select, requesting every optional feature it has.
     pub fn new(options: DeviceOptions) -> Result<Arc<GpuDevice>> {
+        let start = Instant::now();
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         desc.backends = options.backend.backends();
         let instance = wgpu::Instance::new(desc);
@@ -120,6 +124,7 @@ impl GpuDevice {
             timestamps_inside_passes: features
                 .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            creation_time: start.elapsed(),
         }))
     }
 

@@ -5,6 +5,7 @@ pub mod device;
 pub mod ops;
 pub mod pipeline;
 pub mod program;
+pub mod timing;
 
 use crate::error::Result;
 use device::{DeviceOptions, GpuDevice};

@@ -4,11 +4,14 @@
 
 use super::device::GpuDevice;
 use super::pipeline::{PipelineCache, Precision};
+use super::timing::Timestamps;
 use crate::cpu::{Data, Tensor};
 use crate::error::{Error, Result};
 use crate::graph::DType;
+use crate::profile::TimestampMode;
 use half::f16;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A virtual buffer of the program before memory planning.
 pub type BufId = usize;
@@ -322,6 +325,7 @@ impl ProgramBuilder {
                 })
             })
             .collect();
+        let upload_start = Instant::now();
         for (b, v) in self.bufs.iter().enumerate() {
             if let Some(data) = &v.data {
                 let mut bytes = data.clone();
@@ -349,6 +353,14 @@ impl ProgramBuilder {
             mapped_at_creation: false,
         });
         gpu.queue.write_buffer(&uniforms, 0, &uniform_bytes);
+        gpu.queue.submit(None);
+        dev.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        })
+        .map_err(|e| Error::Device(format!("uploading constants failed: {e}")))?;
+        let constant_upload = upload_start.elapsed();
+        let pipeline_start = Instant::now();
 
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut steps = Vec::with_capacity(n);
@@ -396,6 +408,7 @@ impl ProgramBuilder {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!("building bind groups failed: {e}")));
         }
+        let pipeline_creation = pipeline_start.elapsed();
         let readbacks = self
             .outputs
             .iter()
@@ -435,6 +448,7 @@ impl ProgramBuilder {
             .filter(|v| v.alias_of.is_none())
             .map(|v| v.bytes)
             .sum();
+        let liveness_bytes = self.liveness_bound(n);
         Ok(GpuProgram {
             gpu,
             precision: self.precision,
@@ -446,7 +460,34 @@ impl ProgramBuilder {
             planned_bytes,
             tensor_bytes,
             constant_bytes,
+            liveness_bytes,
+            constant_upload,
+            pipeline_creation,
+            timestamps: Mutex::new(None),
         })
+    }
+
+    /// The most bytes of buffers live at any one of the `n` dispatches: every
+    /// constant, input and output, and the intermediates that dispatch lies within
+    /// the first and last use of. No allocator can do with less.
+    fn liveness_bound(&self, n: usize) -> u64 {
+        let roots: Vec<&VirtualBuf> = self.bufs.iter().filter(|v| v.alias_of.is_none()).collect();
+        let fixed: u64 = roots
+            .iter()
+            .filter(|v| v.kind != BufKind::Intermediate)
+            .map(|v| v.bytes)
+            .sum();
+        let mut live = vec![0u64; n.max(1)];
+        for v in roots.iter().filter(|v| v.kind == BufKind::Intermediate) {
+            for l in live
+                .iter_mut()
+                .take(v.last_use.saturating_add(1).min(n))
+                .skip(v.first_use)
+            {
+                *l += v.bytes;
+            }
+        }
+        fixed + live.into_iter().max().unwrap_or(0)
     }
 }
 
@@ -482,6 +523,15 @@ pub struct GpuProgram {
     /// Bytes of the constants (weights, biases, quantization parameters), included
     /// in `planned_bytes`.
     pub constant_bytes: u64,
+    /// The liveness lower bound: the most bytes of buffers live at one dispatch.
+    pub liveness_bytes: u64,
+    /// Host time writing the constants and waiting for them to reach the GPU.
+    pub constant_upload: Duration,
+    /// Host time creating (or fetching from the cache) pipelines and bind groups.
+    pub pipeline_creation: Duration,
+    /// Timestamp queries of profiled runs, created by the first one (inner None:
+    /// the adapter has none).
+    timestamps: Mutex<Option<Option<Timestamps>>>,
 }
 
 impl GpuProgram {
@@ -579,7 +629,82 @@ impl GpuProgram {
     /// Run with the partition inputs (float32, int32, int64 or bool tensors of the
     /// dtypes the program was compiled for) and return its outputs.
     pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
+        self.run_with(inputs, num_outputs, None)
+            .map(|(outputs, _)| outputs)
+    }
+
+    /// Like [`GpuProgram::run`], also measuring the host time of the transfers and,
+    /// where the adapter has timestamp queries, the GPU time of every dispatch (in
+    /// the order of [`GpuProgram::dispatch_nodes`]).
+    pub fn run_profiled(
+        &self,
+        inputs: &[&Tensor],
+        num_outputs: usize,
+    ) -> Result<(Vec<Tensor>, RunTimes)> {
+        let mut guard = self
+            .timestamps
+            .lock()
+            .map_err(|_| Error::Device("profiling state poisoned".into()))?;
+        if guard.is_none() {
+            *guard = Some(Timestamps::new(&self.gpu, self.steps.len())?);
+        }
+        let ts = guard.as_ref().and_then(|t| t.as_ref());
+        let (outputs, times) = self.run_with(inputs, num_outputs, Some(ts))?;
+        Ok((outputs, times.unwrap_or_default()))
+    }
+
+    /// Record the dispatches: one pass, or one pass per dispatch when timestamps
+    /// can only be written at pass boundaries.
+    fn record(&self, encoder: &mut wgpu::CommandEncoder, ts: Option<&Timestamps>) {
+        let encode = |pass: &mut wgpu::ComputePass<'_>, s: &Step| {
+            pass.set_pipeline(&s.pipeline);
+            pass.set_bind_group(0, &s.bind_group, &[]);
+            pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
+        };
+        match ts {
+            Some(ts) if ts.mode == TimestampMode::PerPass => {
+                for (i, s) in self.steps.iter().enumerate() {
+                    let (set, q) = ts.slot(i);
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(q),
+                            end_of_pass_write_index: Some(q + 1),
+                        }),
+                    });
+                    encode(&mut pass, s);
+                }
+            }
+            _ => {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: None,
+                });
+                for (i, s) in self.steps.iter().enumerate() {
+                    let slot = ts.map(|t| t.slot(i));
+                    if let Some((set, q)) = slot {
+                        pass.write_timestamp(set, q);
+                    }
+                    encode(&mut pass, s);
+                    if let Some((set, q)) = slot {
+                        pass.write_timestamp(set, q + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One invoke; `profile` is Some (holding the timestamp queries, if any) to
+    /// measure it.
+    fn run_with(
+        &self,
+        inputs: &[&Tensor],
+        num_outputs: usize,
+        profile: Option<Option<&Timestamps>>,
+    ) -> Result<(Vec<Tensor>, Option<RunTimes>)> {
         let q = &self.gpu.queue;
+        let start = Instant::now();
         for &(buf, slot, dtype) in &self.inputs {
             let t = inputs
                 .get(slot)
@@ -588,27 +713,25 @@ impl GpuProgram {
             bytes.resize(align4(bytes.len() as u64) as usize, 0);
             q.write_buffer(&self.buffers[buf], 0, &bytes);
         }
+        let uploaded = Instant::now();
+        let ts = profile.flatten();
         let mut encoder = self
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
-            for s in &self.steps {
-                pass.set_pipeline(&s.pipeline);
-                pass.set_bind_group(0, &s.bind_group, &[]);
-                pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
-            }
-        }
+        self.record(&mut encoder, ts);
         for r in &self.readbacks {
             encoder.copy_buffer_to_buffer(&self.buffers[r.source], 0, &r.staging, 0, r.size);
+        }
+        if let Some(ts) = ts {
+            ts.resolve(&mut encoder);
         }
         q.submit(Some(encoder.finish()));
         for r in &self.readbacks {
             r.staging.map_async(wgpu::MapMode::Read, .., |_| {});
+        }
+        if let Some(ts) = ts {
+            ts.map();
         }
         self.gpu
             .device
@@ -617,6 +740,7 @@ impl GpuProgram {
                 timeout: None,
             })
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
+        let finished = Instant::now();
         let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
         for r in &self.readbacks {
             let n: usize = r.shape.iter().product();
@@ -632,12 +756,51 @@ impl GpuProgram {
                 *o = Some(Tensor::new(r.shape.clone(), data));
             }
         }
-        outputs
+        let read = Instant::now();
+        let outputs = outputs
             .into_iter()
             .enumerate()
             .map(|(i, o)| {
                 o.ok_or_else(|| Error::Device(format!("partition output {i} not produced")))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let times = match profile {
+            None => None,
+            Some(ts) => {
+                let (dispatch_ns, span) = match ts {
+                    Some(ts) => {
+                        let (d, s) = ts.read(self.steps.len())?;
+                        (d, Some(s))
+                    }
+                    None => (Vec::new(), None),
+                };
+                Some(RunTimes {
+                    upload_ns: (uploaded - start).as_secs_f64() * 1e9,
+                    wait_ns: (finished - uploaded).as_secs_f64() * 1e9,
+                    readback_ns: (read - finished).as_secs_f64() * 1e9,
+                    gpu_span_ns: span,
+                    dispatch_ns,
+                    timestamps: ts.map_or(TimestampMode::None, |t| t.mode),
+                })
+            }
+        };
+        Ok((outputs, times))
     }
+}
+
+/// What a profiled run of one program measured.
+#[derive(Debug, Clone, Default)]
+pub struct RunTimes {
+    /// Host nanoseconds converting and writing the inputs.
+    pub upload_ns: f64,
+    /// Host nanoseconds from encoding until the GPU finished.
+    pub wait_ns: f64,
+    /// Host nanoseconds copying and decoding the mapped outputs.
+    pub readback_ns: f64,
+    /// GPU nanoseconds from the first timestamp to the last.
+    pub gpu_span_ns: Option<f64>,
+    /// GPU nanoseconds of each dispatch, in order (empty without timestamps).
+    pub dispatch_ns: Vec<f64>,
+    /// How the GPU times were measured.
+    pub timestamps: TimestampMode,
 }
