@@ -148,6 +148,7 @@ impl ErrorStats {
         };
         let scale = if scale.is_finite() { scale } else { 1.0 };
         let cosine = match (self.sum_ref2 > 0.0, self.sum_test2 > 0.0) {
+            _ if self.sum_err2 == 0.0 => 1.0,
             (false, false) => 1.0,
             (true, true) => self.sum_dot / (self.sum_ref2.sqrt() * self.sum_test2.sqrt()),
             _ => 0.0,
