@@ -1,9 +1,11 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
 use crate::cpu::{GpuPartitions, NodeObserver, Program, RunLimits, Tensor};
-use crate::delegate::{self, PartitionOptions, Plan};
+use crate::delegate::{self, FaultInjection, Partition, PartitionOptions, Plan};
 use crate::error::{Error, Result};
-use crate::gpu::device::DeviceOptions;
+use crate::gpu::device::{DeviceOptions, GpuDevice};
+use crate::gpu::pipeline::PipelineCache;
+use crate::gpu::program::GpuProgram;
 use crate::gpu::pipeline::Precision;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
@@ -75,6 +77,9 @@ pub struct Options {
     pub partitions: PartitionOptions,
     /// Run limits (WHILE iterations, tensor size, cancellation).
     pub limits: RunLimits,
+    /// Test hook: GPU compiles that must fail. Not part of the stable API.
+    #[doc(hidden)]
+    pub faults: FaultInjection,
 }
 
 /// What the delegate decided for a model: the plan, the precision and the device.
@@ -88,7 +93,9 @@ pub struct DelegateReport {
     pub adapter: String,
     /// Set when fp16 was asked for but the adapter lacks SHADER_F16.
     pub f16_unavailable: bool,
-    /// Partitions that failed to compile, with the reason (their nodes run on the CPU).
+    /// Partitions that failed to compile, with the reason (their nodes run on the
+    /// CPU). Normally empty: a node whose compile fails is moved to the CPU and the
+    /// graph re-planned, with the reason in `plan.fallback`.
     pub failed: Vec<(usize, String)>,
     /// GPU dispatches per invoke, over all compiled partitions.
     pub dispatches: usize,
@@ -139,6 +146,8 @@ pub struct Interpreter {
     outputs: Vec<Tensor>,
     state: HashMap<(usize, usize), Tensor>,
     cancel: Arc<AtomicBool>,
+    options: Options,
+    device: Option<Arc<GpuDevice>>,
 }
 
 impl Interpreter {
@@ -161,58 +170,93 @@ impl Interpreter {
         let mut folded = delegate::fold_constants(&model.graph)?;
         delegate::fuse_activations(&mut folded);
         let graph = Arc::new(folded);
-        let (gpu, report) = match options.device {
-            Device::Cpu => (None, None),
-            Device::Gpu => {
-                let (g, r) = Self::prepare_gpu(&graph, &options)?;
-                (Some(g), Some(r))
-            }
-            Device::Auto => match Self::prepare_gpu(&graph, &options) {
-                Ok((g, r)) => (Some(g), Some(r)),
-                Err(Error::Device(e)) => {
-                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
-                    (None, None)
-                }
-                Err(e) => return Err(e),
-            },
-        };
-        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
+        let (program, report, device) = Self::prepare(graph, &options)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
             model: model.clone(),
-            limits: options.limits,
+            limits: options.limits.clone(),
             program,
             report,
             inputs: vec![None; n],
             outputs: Vec::new(),
             state: HashMap::new(),
             cancel,
+            options,
+            device,
         })
     }
 
-    fn prepare_gpu(graph: &Graph, options: &Options) -> Result<(GpuPartitions, DelegateReport)> {
+    /// Build the program for the prepared `graph` on the device `options` ask for.
+    fn prepare(
+        graph: Arc<Graph>,
+        options: &Options,
+    ) -> Result<(Program, Option<DelegateReport>, Option<Arc<GpuDevice>>)> {
+        let (gpu, report, device) = match options.device {
+            Device::Cpu => (None, None, None),
+            Device::Gpu => {
+                let (g, r, d) = Self::prepare_gpu(&graph, options)?;
+                (Some(g), Some(r), Some(d))
+            }
+            Device::Auto => match Self::prepare_gpu(&graph, options) {
+                Ok((g, r, d)) => (Some(g), Some(r), Some(d)),
+                Err(Error::Device(e)) => {
+                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
+                    (None, None, None)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
+        Ok((program, report, device))
+    }
+
+    fn prepare_gpu(
+        graph: &Graph,
+        options: &Options,
+    ) -> Result<(GpuPartitions, DelegateReport, Arc<GpuDevice>)> {
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
         let sg = graph.main();
-        let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
-        let plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
+        let mut verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
         let f16_unavailable = options.precision_loss_allowed && !gpu.f16;
         let precision = if options.precision_loss_allowed && gpu.f16 {
             Precision::F16
         } else {
             Precision::F32
         };
-        let mut programs = Vec::new();
-        let mut failed = Vec::new();
-        for (i, p) in plan.partitions.iter().enumerate() {
-            let precision = if p.fp32 { Precision::F32 } else { precision };
-            match delegate::compile(&gpu, &cache, precision, sg, p) {
-                Ok(prog) => programs.push(Some(prog)),
-                Err(e) => {
-                    failed.push((i, e.to_string()));
-                    programs.push(None);
+        let compiler = Compiler {
+            gpu: &gpu,
+            cache: &cache,
+            precision,
+            sg,
+            faults: &options.faults,
+        };
+        // A partition that fails to compile is narrowed down to the nodes that fail
+        // on their own; those go to the CPU with the reason and the graph is
+        // re-planned. Each round moves at least one node, so this ends.
+        let (plan, programs, failed) = loop {
+            let plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
+            let mut programs = Vec::new();
+            let mut failed = Vec::new();
+            for (i, p) in plan.partitions.iter().enumerate() {
+                match compiler.compile(p) {
+                    Ok(prog) => programs.push(Some(prog)),
+                    Err(e) => {
+                        failed.push((i, e.to_string()));
+                        programs.push(None);
+                    }
                 }
             }
-        }
+            if gpu.is_lost() {
+                return Err(Error::Device("the GPU device was lost while compiling".into()));
+            }
+            let mut moved = false;
+            for &(i, ref why) in &failed {
+                moved |= compiler.blame(&plan.partitions[i], why, &options.partitions, &mut verdicts);
+            }
+            if !moved {
+                break (plan, programs, failed);
+            }
+        };
         let compiled = programs.iter().flatten();
         let report = DelegateReport {
             plan: plan.clone(),
@@ -225,7 +269,7 @@ impl Interpreter {
             tensor_bytes: compiled.map(|p| p.tensor_bytes).sum(),
             pipelines: cache.len(),
         };
-        Ok((GpuPartitions { plan, programs }, report))
+        Ok((GpuPartitions { plan, programs }, report, gpu))
     }
 
     /// Re-prepare this interpreter with a GPU delegate: supported partitions run on
@@ -237,6 +281,7 @@ impl Interpreter {
             gpu: delegate.device,
             partitions: delegate.partitions.clone(),
             limits: self.limits.clone(),
+            faults: self.options.faults.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
         next.inputs = self.inputs;
@@ -338,7 +383,31 @@ impl Interpreter {
         })
     }
 
+    /// When the GPU device this interpreter compiled for was lost, prepare again:
+    /// on a freshly opened device when one can be had, otherwise on the CPU.
+    fn recover_lost_device(&mut self) -> Result<()> {
+        if !self.device.as_ref().is_some_and(|d| d.is_lost()) {
+            return Ok(());
+        }
+        let graph = self.program.graph().clone();
+        let (program, report, device) = match Self::prepare(graph.clone(), &self.options) {
+            Ok(p) => p,
+            Err(Error::Device(e)) => {
+                eprintln!("warning: the GPU device was lost and cannot be reopened ({e}); running on the CPU");
+                (Program::new(graph, self.limits.clone())?, None, None)
+            }
+            Err(e) => return Err(e),
+        };
+        self.program = program;
+        self.report = report;
+        self.device = device;
+        Ok(())
+    }
+
     /// Run the model on the inputs set so far.
+    ///
+    /// When the GPU device is lost during the run the result is [`Error::Device`];
+    /// the next invoke opens a new device (or falls back to the CPU) first.
     pub fn invoke(&mut self) -> Result<()> {
         self.invoke_observed(None)
     }
@@ -346,6 +415,7 @@ impl Interpreter {
     /// Run the model, calling `observer` after each node of the main subgraph.
     pub fn invoke_observed(&mut self, observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
         self.cancel.store(false, Ordering::Relaxed);
+        self.recover_lost_device()?;
         let inputs = self
             .inputs
             .iter()
@@ -357,8 +427,18 @@ impl Interpreter {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        self.outputs = self.program.run(0, inputs, &mut self.state, observer)?;
-        Ok(())
+        match self.program.run(0, inputs, &mut self.state, observer) {
+            Ok(outputs) => {
+                self.outputs = outputs;
+                Ok(())
+            }
+            Err(e) => match &self.device {
+                Some(d) if d.is_lost() => Err(Error::Device(format!(
+                    "the GPU device was lost during invoke ({e}); the next invoke prepares again"
+                ))),
+                _ => Err(e),
+            },
+        }
     }
 
     /// Output `i` of the last invoke.
@@ -382,5 +462,67 @@ impl Interpreter {
     /// The underlying graph.
     pub fn graph(&self) -> &Graph {
         self.program.graph()
+    }
+}
+
+/// Compiles partitions of one subgraph and narrows failures down to nodes.
+struct Compiler<'a> {
+    gpu: &'a Arc<GpuDevice>,
+    cache: &'a Arc<PipelineCache>,
+    precision: Precision,
+    sg: &'a crate::graph::Subgraph,
+    faults: &'a FaultInjection,
+}
+
+impl Compiler<'_> {
+    fn compile(&self, p: &Partition) -> Result<GpuProgram> {
+        let precision = if p.fp32 { Precision::F32 } else { self.precision };
+        delegate::compile_with_faults(self.gpu, self.cache, precision, self.sg, p, self.faults)
+    }
+
+    /// Mark unsupported the nodes of failed partition `p` that fail to compile on
+    /// their own; when none does, every node of `p` (only their combination fails).
+    /// Returns whether any verdict changed.
+    fn blame(
+        &self,
+        p: &Partition,
+        why: &str,
+        options: &PartitionOptions,
+        verdicts: &mut [std::result::Result<(), String>],
+    ) -> bool {
+        let mut blamed = Vec::new();
+        if p.nodes.len() > 1 {
+            for &n in &p.nodes {
+                let alone: Vec<_> = (0..verdicts.len())
+                    .map(|k| if k == n { verdicts[k].clone() } else { Err(String::new()) })
+                    .collect();
+                let single = PartitionOptions {
+                    max_partitions: None,
+                    min_nodes: 1,
+                    fp32_nodes: options.fp32_nodes.clone(),
+                };
+                let solo = delegate::partition::plan(self.sg, &alone, &single);
+                if let Some(part) = solo.partitions.first() {
+                    if let Err(e) = self.compile(part) {
+                        blamed.push((n, e.to_string()));
+                    }
+                }
+            }
+        }
+        if blamed.is_empty() {
+            blamed = p
+                .nodes
+                .iter()
+                .map(|&n| (n, why.to_string()))
+                .collect();
+        }
+        let mut moved = false;
+        for (n, e) in blamed {
+            if verdicts[n].is_ok() {
+                verdicts[n] = Err(format!("GPU compile failed: {e}"));
+                moved = true;
+            }
+        }
+        moved
     }
 }
