@@ -5,8 +5,8 @@ use crate::delegate::{self, FaultInjection, Partition, PartitionOptions, Plan};
 use crate::error::{Error, Result};
 use crate::gpu::device::{DeviceOptions, GpuDevice};
 use crate::gpu::pipeline::PipelineCache;
-use crate::gpu::program::GpuProgram;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::program::GpuProgram;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
 use std::collections::HashMap;
@@ -247,11 +247,14 @@ impl Interpreter {
                 }
             }
             if gpu.is_lost() {
-                return Err(Error::Device("the GPU device was lost while compiling".into()));
+                return Err(Error::Device(
+                    "the GPU device was lost while compiling".into(),
+                ));
             }
             let mut moved = false;
             for &(i, ref why) in &failed {
-                moved |= compiler.blame(&plan.partitions[i], why, &options.partitions, &mut verdicts);
+                moved |=
+                    compiler.blame(&plan.partitions[i], why, &options.partitions, &mut verdicts);
             }
             if !moved {
                 break (plan, programs, failed);
@@ -476,7 +479,11 @@ struct Compiler<'a> {
 
 impl Compiler<'_> {
     fn compile(&self, p: &Partition) -> Result<GpuProgram> {
-        let precision = if p.fp32 { Precision::F32 } else { self.precision };
+        let precision = if p.fp32 {
+            Precision::F32
+        } else {
+            self.precision
+        };
         delegate::compile_with_faults(self.gpu, self.cache, precision, self.sg, p, self.faults)
     }
 
@@ -494,7 +501,13 @@ impl Compiler<'_> {
         if p.nodes.len() > 1 {
             for &n in &p.nodes {
                 let alone: Vec<_> = (0..verdicts.len())
-                    .map(|k| if k == n { verdicts[k].clone() } else { Err(String::new()) })
+                    .map(|k| {
+                        if k == n {
+                            verdicts[k].clone()
+                        } else {
+                            Err(String::new())
+                        }
+                    })
                     .collect();
                 let single = PartitionOptions {
                     max_partitions: None,
@@ -510,11 +523,7 @@ impl Compiler<'_> {
             }
         }
         if blamed.is_empty() {
-            blamed = p
-                .nodes
-                .iter()
-                .map(|&n| (n, why.to_string()))
-                .collect();
+            blamed = p.nodes.iter().map(|&n| (n, why.to_string())).collect();
         }
         let mut moved = false;
         for (n, e) in blamed {

@@ -1,7 +1,7 @@
 //! Mutants of the shared models through the built CLI: `inspect` and
 //! `run --device cpu` must exit with a status (no signal, no panic) within 20 s.
 //!
-//! `TFLITE_WGPU_CLI_MUTANTS` sets how many mutants (default 60; the acceptance run
+//! `TFLITE_WGPU_CLI_MUTANTS` sets how many mutants (default 200; the acceptance run
 //! uses 1000).
 
 mod common;
@@ -95,7 +95,7 @@ fn cli_survives_mutated_models() {
     let count: usize = std::env::var("TFLITE_WGPU_CLI_MUTANTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(200);
     let mut models: Vec<_> = std::fs::read_dir(shared.join("models/gen"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -115,7 +115,10 @@ fn cli_survives_mutated_models() {
         let name = source.file_name().unwrap().to_string_lossy().to_string();
         let out = dir.join("out");
         let out = out.to_str().unwrap();
-        for args in [&["inspect"][..], &["run", "--device", "cpu", "--out-dir", out][..]] {
+        for args in [
+            &["inspect"][..],
+            &["run", "--device", "cpu", "--out-dir", out][..],
+        ] {
             let what = format!("{} on mutant {k} of {name}", args.join(" "));
             let took = wait(cli(args, &path), &what);
             if took > slowest.0 {

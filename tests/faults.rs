@@ -67,7 +67,13 @@ fn input() -> Tensor {
 fn run(interp: &mut Interpreter) -> Result<Vec<f32>, Error> {
     interp.set_input(0, input())?;
     interp.invoke()?;
-    Ok(interp.output(0)?.data.to_f64().iter().map(|&x| x as f32).collect())
+    Ok(interp
+        .output(0)?
+        .data
+        .to_f64()
+        .iter()
+        .map(|&x| x as f32)
+        .collect())
 }
 
 fn cpu_result() -> Vec<f32> {
@@ -75,7 +81,10 @@ fn cpu_result() -> Vec<f32> {
 }
 
 fn close(a: &[f32], b: &[f32]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + y.abs()))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + y.abs()))
 }
 
 /// A backend this platform cannot have.

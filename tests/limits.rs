@@ -67,7 +67,9 @@ fn interpreter(model: &Model, limits: RunLimits) -> Interpreter {
         },
     )
     .unwrap();
-    interp.set_input(0, Tensor::new(vec![], Data::I32(vec![0]))).unwrap();
+    interp
+        .set_input(0, Tensor::new(vec![], Data::I32(vec![0])))
+        .unwrap();
     interp
 }
 
@@ -151,7 +153,10 @@ fn assert_refused(name: &str, model: Model) {
         }
         other => panic!("{name}: expected a memory limit error, got {other:?}"),
     }
-    assert!(start.elapsed() < Duration::from_secs(5), "{name} allocated first");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{name} allocated first"
+    );
 }
 
 #[test]
@@ -193,7 +198,11 @@ fn kernels_with_data_dependent_shapes_check_the_limit_first() {
         "RANGE",
         shaped_by_data(
             Op::Range,
-            vec![(vec![], vec![0]), (vec![], vec![i32::MAX]), (vec![], vec![1])],
+            vec![
+                (vec![], vec![0]),
+                (vec![], vec![i32::MAX]),
+                (vec![], vec![1]),
+            ],
             DType::I32,
         ),
     );

@@ -50,8 +50,8 @@ fn eight_threads_share_one_device_with_identical_outputs() {
     if !common::gpu::gpu_available() {
         return;
     }
-    let model = Model::from_file(shared.join("models/real/face_detection_short_range.tflite"))
-        .unwrap();
+    let model =
+        Model::from_file(shared.join("models/real/face_detection_short_range.tflite")).unwrap();
     let n = invokes();
     for fp16 in [false, true] {
         let expected = bits(&mut interpreter(&model, fp16));
@@ -67,6 +67,9 @@ fn eight_threads_share_one_device_with_identical_outputs() {
                                 bits(&mut interp) == *expected,
                                 "thread {t}, invoke {k}, fp16 {fp16}: outputs differ"
                             );
+                            if (k + 1) % 100 == 0 {
+                                eprintln!("fp16 {fp16}, thread {t}: {} invokes identical", k + 1);
+                            }
                         }
                     })
                 })
