@@ -430,18 +430,23 @@ impl Interpreter {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        match self.program.run(0, inputs, &mut self.state, observer) {
-            Ok(outputs) => {
-                self.outputs = outputs;
-                Ok(())
+        let result = self.program.run(0, inputs, &mut self.state, observer);
+        if let Some(d) = &self.device {
+            // Outputs read back from a device lost mid-run are not to be trusted.
+            if d.is_lost() {
+                let why = result.err().map(|e| format!(" ({e})")).unwrap_or_default();
+                return Err(Error::Device(format!(
+                    "the GPU device was lost during invoke{why}; the next invoke prepares again"
+                )));
             }
-            Err(e) => match &self.device {
-                Some(d) if d.is_lost() => Err(Error::Device(format!(
-                    "the GPU device was lost during invoke ({e}); the next invoke prepares again"
-                ))),
-                _ => Err(e),
-            },
+            if let Some(e) = d.take_uncaptured_error() {
+                return Err(Error::Device(format!(
+                    "the GPU reported an error during invoke: {e}"
+                )));
+            }
         }
+        self.outputs = result?;
+        Ok(())
     }
 
     /// Output `i` of the last invoke.
