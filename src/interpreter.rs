@@ -1,10 +1,12 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
 use crate::cpu::{GpuPartitions, NodeObserver, Program, RunLimits, Tensor};
-use crate::delegate::{self, PartitionOptions, Plan};
+use crate::delegate::{self, FaultInjection, Partition, PartitionOptions, Plan};
 use crate::error::{Error, Result};
-use crate::gpu::device::DeviceOptions;
+use crate::gpu::device::{DeviceOptions, GpuDevice};
+use crate::gpu::pipeline::PipelineCache;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::program::GpuProgram;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
 use std::collections::HashMap;
@@ -80,6 +82,9 @@ pub struct Options {
     /// the nodes inside partitions too (per-layer validation). The numbers are the
     /// same as without it; invokes are slower.
     pub expose_intermediates: bool,
+    /// Test hook: GPU compiles that must fail. Not part of the stable API.
+    #[doc(hidden)]
+    pub faults: FaultInjection,
 }
 
 /// What the delegate decided for a model: the plan, the precision and the device.
@@ -163,6 +168,8 @@ pub struct Interpreter {
     outputs: Vec<Tensor>,
     state: HashMap<(usize, usize), Tensor>,
     cancel: Arc<AtomicBool>,
+    options: Options,
+    device: Option<Arc<GpuDevice>>,
 }
 
 impl Interpreter {
@@ -185,65 +192,110 @@ impl Interpreter {
         let mut folded = delegate::fold_constants(&model.graph)?;
         delegate::fuse_activations(&mut folded);
         let graph = Arc::new(folded);
-        let (gpu, report) = match options.device {
-            Device::Cpu => (None, None),
-            Device::Gpu => {
-                let (g, r) = Self::prepare_gpu(&graph, &options)?;
-                (Some(g), Some(r))
-            }
-            Device::Auto => match Self::prepare_gpu(&graph, &options) {
-                Ok((g, r)) => (Some(g), Some(r)),
-                Err(Error::Device(e)) => {
-                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
-                    (None, None)
-                }
-                Err(e) => return Err(e),
-            },
-        };
-        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
+        let (program, report, device) = Self::prepare(graph, &options)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
             model: model.clone(),
-            limits: options.limits,
+            limits: options.limits.clone(),
             program,
             report,
             inputs: vec![None; n],
             outputs: Vec::new(),
             state: HashMap::new(),
             cancel,
+            options,
+            device,
         })
     }
 
-    fn prepare_gpu(graph: &Graph, options: &Options) -> Result<(GpuPartitions, DelegateReport)> {
+    /// Build the program for the prepared `graph` on the device `options` ask for.
+    fn prepare(
+        graph: Arc<Graph>,
+        options: &Options,
+    ) -> Result<(Program, Option<DelegateReport>, Option<Arc<GpuDevice>>)> {
+        let (gpu, report, device) = match options.device {
+            Device::Cpu => (None, None, None),
+            Device::Gpu => {
+                let (g, r, d) = Self::prepare_gpu(&graph, options)?;
+                (Some(g), Some(r), Some(d))
+            }
+            Device::Auto => match Self::prepare_gpu(&graph, options) {
+                Ok((g, r, d)) => (Some(g), Some(r), Some(d)),
+                Err(Error::Device(e)) => {
+                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
+                    (None, None, None)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
+        Ok((program, report, device))
+    }
+
+    fn prepare_gpu(
+        graph: &Graph,
+        options: &Options,
+    ) -> Result<(GpuPartitions, DelegateReport, Arc<GpuDevice>)> {
         let start = Instant::now();
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
         let device_time = start.elapsed();
         let sg = graph.main();
-        let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
-        let mut plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
-        if options.expose_intermediates {
-            for p in &mut plan.partitions {
-                delegate::partition::expose_intermediates(sg, p);
-            }
-        }
+        let mut verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
         let f16_unavailable = options.precision_loss_allowed && !gpu.f16;
         let precision = if options.precision_loss_allowed && gpu.f16 {
             Precision::F16
         } else {
             Precision::F32
         };
-        let mut programs = Vec::new();
-        let mut failed = Vec::new();
-        for (i, p) in plan.partitions.iter().enumerate() {
-            let precision = if p.fp32 { Precision::F32 } else { precision };
-            match delegate::compile(&gpu, &cache, precision, sg, p) {
-                Ok(prog) => programs.push(Some(prog)),
-                Err(e) => {
-                    failed.push((i, e.to_string()));
-                    programs.push(None);
+        if precision == Precision::F16 {
+            if let Some(why) = crate::gpu::ops::quant::fp16_model_blocker(sg) {
+                for v in verdicts.iter_mut().filter(|v| v.is_ok()) {
+                    *v = Err(why.clone());
                 }
             }
         }
+        let compiler = Compiler {
+            gpu: &gpu,
+            cache: &cache,
+            precision,
+            sg,
+            faults: &options.faults,
+        };
+        // A partition that fails to compile is narrowed down to the nodes that fail
+        // on their own; those go to the CPU with the reason and the graph is
+        // re-planned. Each round moves at least one node, so this ends.
+        let (plan, programs, failed) = loop {
+            let mut plan = delegate::partition::plan(sg, &verdicts, &options.partitions);
+            if options.expose_intermediates {
+                for p in &mut plan.partitions {
+                    delegate::partition::expose_intermediates(sg, p);
+                }
+            }
+            let mut programs = Vec::new();
+            let mut failed = Vec::new();
+            for (i, p) in plan.partitions.iter().enumerate() {
+                match compiler.compile(p) {
+                    Ok(prog) => programs.push(Some(prog)),
+                    Err(e) => {
+                        failed.push((i, e.to_string()));
+                        programs.push(None);
+                    }
+                }
+            }
+            if gpu.is_lost() {
+                return Err(Error::Device(
+                    "the GPU device was lost while compiling".into(),
+                ));
+            }
+            let mut moved = false;
+            for &(i, ref why) in &failed {
+                moved |=
+                    compiler.blame(&plan.partitions[i], why, &options.partitions, &mut verdicts);
+            }
+            if !moved {
+                break (plan, programs, failed);
+            }
+        };
         let compiled = programs.iter().flatten();
         let report = DelegateReport {
             plan: plan.clone(),
@@ -263,7 +315,7 @@ impl Interpreter {
                 constant_upload: compiled.map(|p| p.constant_upload).sum(),
             },
         };
-        Ok((GpuPartitions { plan, programs }, report))
+        Ok((GpuPartitions { plan, programs }, report, gpu))
     }
 
     /// Re-prepare this interpreter with a GPU delegate: supported partitions run on
@@ -276,6 +328,7 @@ impl Interpreter {
             partitions: delegate.partitions.clone(),
             limits: self.limits.clone(),
             expose_intermediates: false,
+            faults: self.options.faults.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
         next.inputs = self.inputs;
@@ -377,7 +430,31 @@ impl Interpreter {
         })
     }
 
+    /// When the GPU device this interpreter compiled for was lost, prepare again:
+    /// on a freshly opened device when one can be had, otherwise on the CPU.
+    fn recover_lost_device(&mut self) -> Result<()> {
+        if !self.device.as_ref().is_some_and(|d| d.is_lost()) {
+            return Ok(());
+        }
+        let graph = self.program.graph().clone();
+        let (program, report, device) = match Self::prepare(graph.clone(), &self.options) {
+            Ok(p) => p,
+            Err(Error::Device(e)) => {
+                eprintln!("warning: the GPU device was lost and cannot be reopened ({e}); running on the CPU");
+                (Program::new(graph, self.limits.clone())?, None, None)
+            }
+            Err(e) => return Err(e),
+        };
+        self.program = program;
+        self.report = report;
+        self.device = device;
+        Ok(())
+    }
+
     /// Run the model on the inputs set so far.
+    ///
+    /// When the GPU device is lost during the run the result is [`Error::Device`];
+    /// the next invoke opens a new device (or falls back to the CPU) first.
     pub fn invoke(&mut self) -> Result<()> {
         self.invoke_observed(None)
     }
@@ -385,7 +462,8 @@ impl Interpreter {
     /// Run the model, calling `observer` after each node of the main subgraph.
     pub fn invoke_observed(&mut self, observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
         let inputs = self.take_inputs()?;
-        self.outputs = self.program.run(0, inputs, &mut self.state, observer)?;
+        let result = self.program.run(0, inputs, &mut self.state, observer);
+        self.outputs = self.check_device(result)?;
         Ok(())
     }
 
@@ -396,14 +474,16 @@ impl Interpreter {
     /// for latency.
     pub fn invoke_profiled(&mut self) -> Result<crate::profile::Profile> {
         let inputs = self.take_inputs()?;
-        let (outputs, profile) = self.program.run_profiled(inputs, &mut self.state, None)?;
+        let result = self.program.run_profiled(inputs, &mut self.state, None);
+        let (outputs, profile) = self.check_device(result)?;
         self.outputs = outputs;
         Ok(profile)
     }
 
-    /// Reset cancellation and gather the inputs set so far.
-    fn take_inputs(&self) -> Result<Vec<Tensor>> {
+    /// Reset cancellation, reopen a lost device, and gather the inputs set so far.
+    fn take_inputs(&mut self) -> Result<Vec<Tensor>> {
         self.cancel.store(false, Ordering::Relaxed);
+        self.recover_lost_device()?;
         self.inputs
             .iter()
             .enumerate()
@@ -413,7 +493,26 @@ impl Interpreter {
                     what: "not set".into(),
                 })
             })
-            .collect::<Result<Vec<_>>>()
+            .collect()
+    }
+
+    /// The result of a run, unless the device was lost or reported an error during
+    /// it (outputs read back from a lost device are not to be trusted).
+    fn check_device<T>(&self, result: Result<T>) -> Result<T> {
+        if let Some(d) = &self.device {
+            if d.is_lost() {
+                let why = result.err().map(|e| format!(" ({e})")).unwrap_or_default();
+                return Err(Error::Device(format!(
+                    "the GPU device was lost during invoke{why}; the next invoke prepares again"
+                )));
+            }
+            if let Some(e) = d.take_uncaptured_error() {
+                return Err(Error::Device(format!(
+                    "the GPU reported an error during invoke: {e}"
+                )));
+            }
+        }
+        result
     }
 
     /// Output `i` of the last invoke.
@@ -437,5 +536,73 @@ impl Interpreter {
     /// The underlying graph.
     pub fn graph(&self) -> &Graph {
         self.program.graph()
+    }
+}
+
+/// Compiles partitions of one subgraph and narrows failures down to nodes.
+struct Compiler<'a> {
+    gpu: &'a Arc<GpuDevice>,
+    cache: &'a Arc<PipelineCache>,
+    precision: Precision,
+    sg: &'a crate::graph::Subgraph,
+    faults: &'a FaultInjection,
+}
+
+impl Compiler<'_> {
+    fn compile(&self, p: &Partition) -> Result<GpuProgram> {
+        let precision = if p.fp32 {
+            Precision::F32
+        } else {
+            self.precision
+        };
+        delegate::compile_with_faults(self.gpu, self.cache, precision, self.sg, p, self.faults)
+    }
+
+    /// Mark unsupported the nodes of failed partition `p` that fail to compile on
+    /// their own; when none does, every node of `p` (only their combination fails).
+    /// Returns whether any verdict changed.
+    fn blame(
+        &self,
+        p: &Partition,
+        why: &str,
+        options: &PartitionOptions,
+        verdicts: &mut [std::result::Result<(), String>],
+    ) -> bool {
+        let mut blamed = Vec::new();
+        if p.nodes.len() > 1 {
+            for &n in &p.nodes {
+                let alone: Vec<_> = (0..verdicts.len())
+                    .map(|k| {
+                        if k == n {
+                            verdicts[k].clone()
+                        } else {
+                            Err(String::new())
+                        }
+                    })
+                    .collect();
+                let single = PartitionOptions {
+                    max_partitions: None,
+                    min_nodes: 1,
+                    fp32_nodes: options.fp32_nodes.clone(),
+                };
+                let solo = delegate::partition::plan(self.sg, &alone, &single);
+                if let Some(part) = solo.partitions.first() {
+                    if let Err(e) = self.compile(part) {
+                        blamed.push((n, e.to_string()));
+                    }
+                }
+            }
+        }
+        if blamed.is_empty() {
+            blamed = p.nodes.iter().map(|&n| (n, why.to_string())).collect();
+        }
+        let mut moved = false;
+        for (n, e) in blamed {
+            if verdicts[n].is_ok() {
+                verdicts[n] = Err(format!("GPU compile failed: {e}"));
+                moved = true;
+            }
+        }
+        moved
     }
 }

@@ -15,12 +15,12 @@ fn err(path: &str, what: impl Into<String>) -> Error {
 
 fn dtype_of_descr(descr: &str) -> Option<(DType, bool)> {
     // Returns the dtype and whether the data is big-endian.
-    let (order, code) = descr.split_at(descr.len().min(1));
-    let big = order == ">";
-    let code = if matches!(order, "<" | ">" | "|" | "=") {
-        code
-    } else {
-        descr
+    // The byte-order mark, when present, is one ASCII character; anything else
+    // (including a multi-byte character) is part of the code.
+    let (big, code) = match descr.as_bytes().first() {
+        Some(b'<' | b'|' | b'=') => (false, &descr[1..]),
+        Some(b'>') => (true, &descr[1..]),
+        _ => (false, descr),
     };
     let dtype = match code {
         "f4" => DType::F32,

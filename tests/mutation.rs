@@ -51,15 +51,28 @@ fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
     b
 }
 
+/// How far a mutant got.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Outcome {
+    /// The reader refused it.
+    NotLoaded,
+    /// Loaded, but preparing failed.
+    NotPrepared,
+    /// Prepared, but the invoke failed with a typed error.
+    Failed,
+    /// Ran to the end.
+    Ran,
+}
+
 /// Load, prepare and run one mutant on the CPU under tight limits.
-fn exercise(bytes: &[u8]) {
+fn exercise(bytes: &[u8]) -> Outcome {
     let load = LoadOptions {
         max_tensor_bytes: 64 << 20,
         max_total_bytes: 256 << 20,
         ..Default::default()
     };
     let Ok(model) = Model::from_bytes_with(bytes, &load) else {
-        return;
+        return Outcome::NotLoaded;
     };
     let options = Options {
         limits: RunLimits {
@@ -70,18 +83,21 @@ fn exercise(bytes: &[u8]) {
         ..Default::default()
     };
     let Ok(mut interp) = Interpreter::with_options(&model, options) else {
-        return;
+        return Outcome::NotPrepared;
     };
     for i in 0..interp.num_inputs() {
         let Ok(info) = interp.input_info(i) else {
-            return;
+            return Outcome::Failed;
         };
         let (dtype, shape) = (info.dtype, info.shape.clone());
         if let Ok(t) = Tensor::zeros(dtype, shape) {
             let _ = interp.set_input(i, t);
         }
     }
-    let _ = interp.invoke();
+    match interp.invoke() {
+        Ok(()) => Outcome::Ran,
+        Err(_) => Outcome::Failed,
+    }
 }
 
 #[test]
@@ -97,7 +113,8 @@ fn mutants_of_shared_models_never_panic() {
         .collect();
     models.sort();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let per_model = 2000 / models.len().max(1);
+    let per_model = 4000 / models.len().max(1);
+    let mut outcomes = std::collections::BTreeMap::new();
     let mut slowest = Duration::ZERO;
     let mut count = 0;
     for path in &models {
@@ -105,12 +122,19 @@ fn mutants_of_shared_models_never_panic() {
         for _ in 0..per_model {
             let m = mutate(&bytes, &mut rng);
             let t = Instant::now();
-            exercise(&m);
+            *outcomes.entry(exercise(&m)).or_insert(0usize) += 1;
             slowest = slowest.max(t.elapsed());
             count += 1;
         }
     }
-    println!("{count} mutants, slowest {slowest:?}");
+    println!("{count} mutants ({outcomes:?}), slowest {slowest:?}");
+    // The mutants must reach every stage, or the test checks little.
+    for stage in [Outcome::NotLoaded, Outcome::Failed, Outcome::Ran] {
+        assert!(
+            outcomes.get(&stage).copied().unwrap_or(0) > 0,
+            "no mutant {stage:?}"
+        );
+    }
     assert!(
         slowest < Duration::from_secs(20),
         "a mutant took {slowest:?}"

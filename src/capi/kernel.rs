@@ -146,8 +146,7 @@ impl Kernel {
                     min_nodes: 1,
                     fp32_nodes,
                 },
-                limits: Default::default(),
-                expose_intermediates: false,
+                ..Default::default()
             },
         )
         .map_err(|e| e.to_string())?;

@@ -94,6 +94,30 @@ fn residual_add(
     ))
 }
 
+/// Test hook: GPU compilation of the named nodes or ops fails, as it would when a
+/// driver rejects their shaders. Not part of the stable API.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct FaultInjection {
+    /// Node indices (of the prepared graph, as `inspect` prints them) whose GPU
+    /// compile fails.
+    pub fail_nodes: Vec<usize>,
+    /// Op names (as `inspect` prints them) whose GPU compile fails.
+    pub fail_ops: Vec<String>,
+}
+
+impl FaultInjection {
+    fn check(&self, sg: &Subgraph, n: usize) -> Result<()> {
+        let name = sg.nodes[n].op.name();
+        if self.fail_nodes.contains(&n) || self.fail_ops.iter().any(|o| o.as_str() == name) {
+            return Err(crate::Error::Device(format!(
+                "injected fault: the pipeline of node {n} ({name}) failed to build"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Compile one partition into a GPU program.
 pub fn compile(
     gpu: &Arc<GpuDevice>,
@@ -101,6 +125,19 @@ pub fn compile(
     precision: Precision,
     sg: &Subgraph,
     p: &Partition,
+) -> Result<GpuProgram> {
+    compile_with_faults(gpu, cache, precision, sg, p, &FaultInjection::default())
+}
+
+/// [`compile`], failing where `faults` says.
+#[doc(hidden)]
+pub fn compile_with_faults(
+    gpu: &Arc<GpuDevice>,
+    cache: &Arc<PipelineCache>,
+    precision: Precision,
+    sg: &Subgraph,
+    p: &Partition,
+    faults: &FaultInjection,
 ) -> Result<GpuProgram> {
     let precision =
         ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
@@ -113,6 +150,7 @@ pub fn compile(
     }
     let mut skip = std::collections::HashSet::new();
     for &n in &p.nodes {
+        faults.check(sg, n)?;
         if skip.contains(&n) {
             continue;
         }

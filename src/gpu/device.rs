@@ -3,7 +3,8 @@
 //! own limits.
 
 use crate::error::{Error, Result};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which graphics API to run on.
@@ -77,6 +78,10 @@ pub struct GpuDevice {
     pub subgroups: bool,
     /// How long choosing the adapter and opening the device took.
     pub creation_time: Duration,
+    /// Set by wgpu's device-lost callback (or [`GpuDevice::mark_lost`]).
+    lost: Arc<AtomicBool>,
+    /// The last error no error scope caught (wgpu would otherwise panic on it).
+    uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuDevice {
@@ -114,6 +119,16 @@ impl GpuDevice {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| Error::Device(format!("cannot open the adapter: {e}")))?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut last) = sink.lock() {
+                *last = Some(e.to_string());
+            }
+        }));
         Ok(Arc::new(GpuDevice {
             device,
             queue,
@@ -125,7 +140,26 @@ impl GpuDevice {
                 .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             creation_time: start.elapsed(),
+            lost,
+            uncaptured,
         }))
+    }
+
+    /// True once the device is lost (driver reset, removal, or [`wgpu::Device::destroy`]);
+    /// a lost device never comes back, so its users must open a new one.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Record that the device is unusable (for example after an operation on it
+    /// failed in a way only a lost device explains).
+    pub fn mark_lost(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+    }
+
+    /// Take the last error that no error scope caught, if any.
+    pub fn take_uncaptured_error(&self) -> Option<String> {
+        self.uncaptured.lock().ok().and_then(|mut e| e.take())
     }
 
     /// One line describing the adapter.

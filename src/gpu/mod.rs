@@ -15,13 +15,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 type Shared = (DeviceOptions, Arc<GpuDevice>, Arc<PipelineCache>);
 
 /// The device (and its pipeline cache) for these options, opened once per process
-/// and shared by every interpreter.
+/// and shared by every interpreter. A device that was lost is dropped from the
+/// registry and a new one opened in its place.
 pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<PipelineCache>)> {
     static DEVICES: OnceLock<Mutex<Vec<Shared>>> = OnceLock::new();
     let devices = DEVICES.get_or_init(|| Mutex::new(Vec::new()));
     let mut list = devices
         .lock()
         .map_err(|_| crate::Error::Device("device registry poisoned".into()))?;
+    list.retain(|(_, d, _)| !d.is_lost());
     if let Some((_, d, c)) = list.iter().find(|(o, _, _)| *o == options) {
         return Ok((d.clone(), c.clone()));
     }

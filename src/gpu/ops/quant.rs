@@ -43,6 +43,18 @@ pub fn is_hybrid(node: &Node, sg: &Subgraph) -> bool {
         && !is_quantized(node, sg)
 }
 
+/// Why a model cannot run on the GPU at fp16, if so: a dynamic-range (hybrid)
+/// model, whose LiteRT kernels quantize the activations, runs on the CPU at fp16;
+/// mixing its CPU hybrid nodes with fp16 GPU nodes moves activations across
+/// quantization steps. At fp32 its hybrid nodes run on the GPU.
+pub fn fp16_model_blocker(sg: &Subgraph) -> Option<String> {
+    let n = sg.nodes.iter().position(|node| is_hybrid(node, sg))?;
+    Some(format!(
+        "node {n} has int8 weights with float activations (a dynamic-range model); \
+         at fp16 such a model runs on the CPU, at fp32 on the GPU"
+    ))
+}
+
 /// The precision a partition of `nodes` compiles at when `requested` is asked for.
 ///
 /// Integer kernels gain nothing from f16, and storing a QUANTIZE input in f16
