@@ -794,6 +794,33 @@ fn plan_reverse(v: &View) -> Res<Plan> {
     ]))
 }
 
+/// Whether `op` only moves data: the ops this file lowers (float, integer or raw
+/// quantized values alike).
+pub fn is_layout(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Reshape { .. }
+            | Op::Squeeze { .. }
+            | Op::ExpandDims
+            | Op::Concatenation { .. }
+            | Op::Split { .. }
+            | Op::SplitV { .. }
+            | Op::Slice
+            | Op::StridedSlice(_)
+            | Op::Transpose
+            | Op::Tile
+            | Op::Pack { .. }
+            | Op::Unpack { .. }
+            | Op::Pad
+            | Op::PadV2
+            | Op::MirrorPad { .. }
+            | Op::DepthToSpace { .. }
+            | Op::SpaceToDepth { .. }
+            | Op::BroadcastTo
+            | Op::ReverseV2
+    )
+}
+
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
 pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
     match plan(&View { node, sg })? {

@@ -81,25 +81,7 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
             normalize::support(node, sg)
         }
         Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => resize::support(node, sg),
-        Op::Reshape { .. }
-        | Op::Squeeze { .. }
-        | Op::ExpandDims
-        | Op::Concatenation { .. }
-        | Op::Split { .. }
-        | Op::SplitV { .. }
-        | Op::Slice
-        | Op::StridedSlice(_)
-        | Op::Transpose
-        | Op::Tile
-        | Op::Pack { .. }
-        | Op::Unpack { .. }
-        | Op::Pad
-        | Op::PadV2
-        | Op::MirrorPad { .. }
-        | Op::DepthToSpace { .. }
-        | Op::SpaceToDepth { .. }
-        | Op::BroadcastTo
-        | Op::ReverseV2 => layout::support(node, sg),
+        op if layout::is_layout(op) => layout::support(node, sg),
         Op::Gather { .. } => gather::support(node, sg),
         op => Err(format!("{} has no GPU kernel", op.name())),
     }
@@ -128,25 +110,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::Reduce { .. } | Op::Cumsum { .. } => reduce::lower(ctx),
         Op::Softmax { .. } | Op::LogSoftmax | Op::L2Normalization(_) => normalize::lower(ctx),
         Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => resize::lower(ctx),
-        Op::Reshape { .. }
-        | Op::Squeeze { .. }
-        | Op::ExpandDims
-        | Op::Concatenation { .. }
-        | Op::Split { .. }
-        | Op::SplitV { .. }
-        | Op::Slice
-        | Op::StridedSlice(_)
-        | Op::Transpose
-        | Op::Tile
-        | Op::Pack { .. }
-        | Op::Unpack { .. }
-        | Op::Pad
-        | Op::PadV2
-        | Op::MirrorPad { .. }
-        | Op::DepthToSpace { .. }
-        | Op::SpaceToDepth { .. }
-        | Op::BroadcastTo
-        | Op::ReverseV2 => layout::lower(ctx),
+        op if layout::is_layout(op) => layout::lower(ctx),
         Op::Gather { .. } => gather::lower(ctx),
         op => Err(ctx.err(format!("{} has no GPU kernel", op.name()))),
     }

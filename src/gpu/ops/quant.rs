@@ -164,32 +164,6 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
-/// Whether `op` only moves data (the strided copy moves raw quantized values).
-fn is_layout(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Reshape { .. }
-            | Op::Squeeze { .. }
-            | Op::ExpandDims
-            | Op::Concatenation { .. }
-            | Op::Split { .. }
-            | Op::SplitV { .. }
-            | Op::Slice
-            | Op::StridedSlice(_)
-            | Op::Transpose
-            | Op::Tile
-            | Op::Pack { .. }
-            | Op::Unpack { .. }
-            | Op::Pad
-            | Op::PadV2
-            | Op::MirrorPad { .. }
-            | Op::DepthToSpace { .. }
-            | Op::SpaceToDepth { .. }
-            | Op::BroadcastTo
-            | Op::ReverseV2
-    )
-}
-
 /// Why a quantized node stays on the CPU (Ok: an integer kernel takes it).
 pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
     match &node.op {
@@ -201,7 +175,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         Op::Softmax { .. } => qsoftmax::support(node, sg),
         Op::BatchMatMul { .. } => qmatmul::support(node, sg),
         Op::Unary(_) => qunary::support(node, sg),
-        op if is_layout(op) => super::layout::support(node, sg),
+        op if super::layout::is_layout(op) => super::layout::support(node, sg),
         op => Err(format!("quantized {} has no GPU kernel", op.name())),
     }
 }
@@ -217,7 +191,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::Softmax { .. } => qsoftmax::lower(ctx),
         Op::BatchMatMul { .. } => qmatmul::lower(ctx),
         Op::Unary(_) => qunary::lower(ctx),
-        op if is_layout(op) => super::layout::lower(ctx),
+        op if super::layout::is_layout(op) => super::layout::lower(ctx),
         op => Err(ctx.err(format!("quantized {} has no GPU kernel", op.name()))),
     }
 }
