@@ -55,6 +55,20 @@ pub(super) struct Geom {
     pub(super) bias_idx: usize,
 }
 
+impl Geom {
+    /// The uniform words the convolution and depthwise kernels (float and
+    /// integer) begin with: `total` invocations, then the input, output and filter
+    /// sizes, strides, dilations and the top/left padding.
+    pub(super) fn words(&self, total: usize) -> Vec<u32> {
+        [
+            total, self.ih, self.iw, self.ic, self.oh, self.ow, self.oc, self.kh, self.kw,
+            self.fic, self.sh, self.sw, self.dh, self.dw, self.pt, self.pl,
+        ]
+        .map(|v| v as u32)
+        .to_vec()
+    }
+}
+
 /// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
 fn window(padding: Padding, input: usize, k: usize, stride: usize, dil: usize) -> (usize, usize) {
     let eff = (k.max(1) - 1) * dil + 1;
@@ -378,29 +392,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let ocq = ocg.div_ceil(4);
             let k = g.kh * g.kw * g.fic;
             let total = g.n * g.oh * g.ow * groups * ocq;
-            let params = vec![
-                u(total),
-                u(g.ih),
-                u(g.iw),
-                u(g.ic),
-                u(g.oh),
-                u(g.ow),
-                u(g.oc),
-                u(g.kh),
-                u(g.kw),
-                u(g.fic),
-                u(g.sh),
-                u(g.sw),
-                u(g.dh),
-                u(g.dw),
-                u(g.pt),
-                u(g.pl),
-                u(ocg),
-                u(ocq),
-                u(groups),
-                lo,
-                hi,
-            ];
+            let mut params = g.words(total);
+            params.extend([u(ocg), u(ocq), u(groups), lo, hi]);
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), "conv2d_w8"),
@@ -444,26 +437,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         }
         Kind::Depthwise => {
             let total = g.n * g.oh * g.ow * g.oc;
-            let params = vec![
-                u(total),
-                u(g.ih),
-                u(g.iw),
-                u(g.ic),
-                u(g.oh),
-                u(g.ow),
-                u(g.oc),
-                u(g.kh),
-                u(g.kw),
-                u(g.fic),
-                u(g.sh),
-                u(g.sw),
-                u(g.dh),
-                u(g.dw),
-                u(g.pt),
-                u(g.pl),
-                lo,
-                hi,
-            ];
+            let mut params = g.words(total);
+            params.extend([lo, hi]);
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), "depthwise_conv2d_w8"),

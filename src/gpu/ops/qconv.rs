@@ -166,49 +166,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let ocg = g.oc / groups;
             let ocq = ocg.div_ceil(4);
             let total = g.n * g.oh * g.ow * groups * ocq;
-            let params = vec![
-                u(total),
-                u(g.ih),
-                u(g.iw),
-                u(g.ic),
-                u(g.oh),
-                u(g.ow),
-                u(g.oc),
-                u(g.kh),
-                u(g.kw),
-                u(g.fic),
-                u(g.sh),
-                u(g.sw),
-                u(g.dh),
-                u(g.dw),
-                u(g.pt),
-                u(g.pl),
-                u(ocg),
-                u(ocq),
-                u(groups),
-            ];
+            let mut params = g.words(total);
+            params.extend([u(ocg), u(ocq), u(groups)]);
             ("qconv2d", params, total)
         }
         _ => {
             let total = g.n * g.oh * g.ow * g.oc;
-            let params = vec![
-                u(total),
-                u(g.ih),
-                u(g.iw),
-                u(g.ic),
-                u(g.oh),
-                u(g.ow),
-                u(g.oc),
-                u(g.kh),
-                u(g.kw),
-                u(g.fic),
-                u(g.sh),
-                u(g.sw),
-                u(g.dh),
-                u(g.dw),
-                u(g.pt),
-                u(g.pl),
-            ];
+            let params = g.words(total);
             ("qdepthwise_conv2d", params, total)
         }
     };
