@@ -92,8 +92,10 @@ pub struct Options {
 pub struct DelegateReport {
     /// The partition plan of the main subgraph.
     pub plan: Plan,
-    /// The precision the partitions run in.
+    /// The precision asked for (f16 when allowed and the adapter has SHADER_F16).
     pub precision: Precision,
+    /// The precision each partition was compiled at (None: it failed to compile).
+    pub partition_precision: Vec<Option<Precision>>,
     /// One line describing the adapter.
     pub adapter: String,
     /// Set when fp16 was asked for but the adapter lacks SHADER_F16.
@@ -300,6 +302,10 @@ impl Interpreter {
         let report = DelegateReport {
             plan: plan.clone(),
             precision,
+            partition_precision: programs
+                .iter()
+                .map(|p| p.as_ref().map(|p| p.precision()))
+                .collect(),
             adapter: gpu.describe(),
             f16_unavailable,
             failed,

@@ -2,12 +2,17 @@
 
 use super::load;
 use std::path::PathBuf;
+use tflite_wgpu::gpu::pipeline::Precision;
 use tflite_wgpu::{Interpreter, Options};
 
-/// Per node: "gpu" or "cpu"; the partitions; the fallback reasons.
+/// One step of the plan: device ("gpu"/"cpu"), precision ("fp32"/"fp16"/"cpu")
+/// and its nodes.
+pub type PlanPart = (&'static str, &'static str, Vec<usize>);
+
+/// Per node: "gpu" or "cpu"; the partitions; the fallback reasons; the device line.
 pub type PlanView = (
     Vec<&'static str>,
-    Vec<(String, Vec<usize>)>,
+    Vec<PlanPart>,
     Vec<(usize, String)>,
     String,
 );
@@ -18,7 +23,7 @@ pub fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
     let Some(report) = interp.delegate_report() else {
         return Ok((
             vec!["cpu"; n],
-            vec![("cpu".into(), (0..n).collect())],
+            vec![("cpu", "cpu", (0..n).collect())],
             vec![],
             "cpu (no GPU)".into(),
         ));
@@ -31,21 +36,26 @@ pub fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
             tflite_wgpu::delegate::Step::Cpu(k) => cpu_run.push(*k),
             tflite_wgpu::delegate::Step::Gpu(p) => {
                 if !cpu_run.is_empty() {
-                    parts.push(("cpu".to_string(), std::mem::take(&mut cpu_run)));
+                    parts.push(("cpu", "cpu", std::mem::take(&mut cpu_run)));
                 }
                 let nodes = report.plan.partitions[*p].nodes.clone();
-                let failed = report.failed.iter().any(|(f, _)| f == p);
-                for &k in &nodes {
-                    if !failed {
+                let compiled = report.partition_precision.get(*p).copied().flatten();
+                if compiled.is_some() {
+                    for &k in &nodes {
                         device[k] = "gpu";
                     }
                 }
-                parts.push((if failed { "cpu" } else { "gpu" }.to_string(), nodes));
+                let (dev, precision) = match compiled {
+                    None => ("cpu", "cpu"),
+                    Some(Precision::F32) => ("gpu", "fp32"),
+                    Some(Precision::F16) => ("gpu", "fp16"),
+                };
+                parts.push((dev, precision, nodes));
             }
         }
     }
     if !cpu_run.is_empty() {
-        parts.push(("cpu".to_string(), cpu_run));
+        parts.push(("cpu", "cpu", cpu_run));
     }
     let mut fallback = report.plan.fallback.clone();
     for (p, why) in &report.failed {
@@ -98,7 +108,9 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_
             .collect();
         let partitions: Vec<_> = parts
             .iter()
-            .map(|(d, nodes)| serde_json::json!({"device": d, "nodes": nodes}))
+            .map(|(d, precision, nodes)| {
+                serde_json::json!({"device": d, "precision": precision, "nodes": nodes})
+            })
             .collect();
         let fallback: Vec<_> = fallback
             .iter()
@@ -160,8 +172,11 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_
         print_nodes(sub, &dev);
     }
     println!("device: {note}");
-    for (d, nodes) in &parts {
-        println!("partition on the {d}: {} nodes", nodes.len());
+    for (d, precision, nodes) in &parts {
+        match *d {
+            "gpu" => println!("partition on the gpu at {precision}: {} nodes", nodes.len()),
+            _ => println!("partition on the cpu: {} nodes", nodes.len()),
+        }
     }
     for (k, why) in &fallback {
         println!("  node {k} stays on the cpu: {why}");

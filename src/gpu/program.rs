@@ -535,6 +535,12 @@ pub struct GpuProgram {
 }
 
 impl GpuProgram {
+    /// The storage precision this program was compiled at (quantized and fp32-node
+    /// partitions compile at f32 whatever was asked for).
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
     /// Number of dispatches per invoke.
     pub fn num_dispatches(&self) -> usize {
         self.steps.len()

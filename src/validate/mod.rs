@@ -184,10 +184,6 @@ fn plan_view(interp: &Interpreter) -> (Vec<PlanPart>, Vec<usize>) {
             (0..n).collect(),
         );
     };
-    let requested = match report.precision {
-        crate::gpu::pipeline::Precision::F16 => "fp16",
-        crate::gpu::pipeline::Precision::F32 => "fp32",
-    };
     let mut order = Vec::with_capacity(n);
     for step in &report.plan.steps {
         match *step {
@@ -209,13 +205,13 @@ fn plan_view(interp: &Interpreter) -> (Vec<PlanPart>, Vec<usize>) {
             Step::Gpu(p) => {
                 let part = &report.plan.partitions[p];
                 order.extend(&part.nodes);
-                let failed = report.failed.iter().any(|(f, _)| *f == p);
+                let compiled = report.partition_precision.get(p).copied().flatten();
                 parts.push(PlanPart {
-                    device: if failed { "cpu" } else { "gpu" },
-                    precision: match (failed, part.fp32) {
-                        (true, _) => "cpu",
-                        (false, true) => "fp32",
-                        (false, false) => requested,
+                    device: if compiled.is_some() { "gpu" } else { "cpu" },
+                    precision: match compiled {
+                        None => "cpu",
+                        Some(crate::gpu::pipeline::Precision::F32) => "fp32",
+                        Some(crate::gpu::pipeline::Precision::F16) => "fp16",
                     },
                     nodes: part.nodes.clone(),
                 });
