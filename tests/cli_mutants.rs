@@ -6,52 +6,13 @@
 
 mod common;
 
+use common::mutate::{mutate, Rng};
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut b = bytes.to_vec();
-    match rng.below(4) {
-        0 => {
-            for _ in 0..1 + rng.below(8) {
-                let i = rng.below(b.len());
-                b[i] ^= 1 << rng.below(8);
-            }
-        }
-        1 => {
-            let i = rng.below(b.len());
-            let v = [0u8, 0xff, 0x7f, 0x80][rng.below(4)];
-            let end = (i + 1 + rng.below(8)).min(b.len());
-            b[i..end].fill(v);
-        }
-        2 => b.truncate(rng.below(b.len())),
-        _ => {
-            let i = rng.below(b.len());
-            let len = (1 + rng.below(64)).min(b.len() - i);
-            let chunk = b[i..i + len].to_vec();
-            let at = rng.below(b.len());
-            b.splice(at..at, chunk);
-        }
-    }
-    b
-}
 
 /// Wait for `child` at most `LIMIT`; kill it when it runs over.
 fn wait(mut child: Child, what: &str) -> Duration {

@@ -4,52 +4,12 @@
 
 mod common;
 
+use common::mutate::{mutate, Rng};
+
 use std::time::{Duration, Instant};
 use tflite_wgpu::cpu::RunLimits;
 use tflite_wgpu::model::LoadOptions;
 use tflite_wgpu::{Interpreter, Model, Options, Tensor};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut b = bytes.to_vec();
-    match rng.below(4) {
-        0 => {
-            for _ in 0..1 + rng.below(4) {
-                let i = rng.below(b.len());
-                b[i] ^= 1 << rng.below(8);
-            }
-        }
-        1 => {
-            let i = rng.below(b.len());
-            let v = [0u8, 0xff, 0x7f, 0x80, 0x01][rng.below(5)];
-            for k in i..(i + 1 + rng.below(8)).min(b.len()) {
-                b[k] = v;
-            }
-        }
-        2 => b.truncate(rng.below(b.len())),
-        _ => {
-            let i = rng.below(b.len());
-            let len = (1 + rng.below(64)).min(b.len() - i);
-            let chunk = b[i..i + len].to_vec();
-            let at = rng.below(b.len());
-            b.splice(at..at, chunk);
-        }
-    }
-    b
-}
 
 /// How far a mutant got.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]

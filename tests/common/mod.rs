@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gpu;
+pub mod mutate;
 
 use std::path::PathBuf;
 use tflite_wgpu::{npy, Interpreter, Model, Tensor};
