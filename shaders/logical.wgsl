@@ -19,10 +19,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
-fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
-    return v[d / 4u][d % 4u];
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -30,16 +26,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (i >= p.n) {
         return;
     }
-    var rem = i;
-    var ia = 0u;
-    var ib = 0u;
-    for (var d = 5i; d >= 0; d--) {
-        let size = dim(p.shape, u32(d));
-        let c = rem % size;
-        rem = rem / size;
-        ia += c * dim(p.a_strides, u32(d));
-        ib += c * dim(p.b_strides, u32(d));
-    }
+    let ia = broadcast_offset(i, p.shape, p.a_strides);
+    let ib = broadcast_offset(i, p.shape, p.b_strides);
     let x = a[ia] != 0u;
     var r: bool;
     switch OP {

@@ -32,10 +32,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;
 
-fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
-    return v[d / 4u][d % 4u];
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -43,17 +39,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (i >= p.n) {
         return;
     }
-    var rem = i;
-    var ia = 0u;
-    var ib = 0u;
-    for (var d = 5i; d >= 0; d--) {
-        let du = u32(d);
-        let size = dim(p.shape, du);
-        let c = rem % size;
-        rem = rem / size;
-        ia += c * dim(p.a_strides, du);
-        ib += c * dim(p.b_strides, du);
-    }
+    let ia = broadcast_offset(i, p.shape, p.a_strides);
+    let ib = broadcast_offset(i, p.shape, p.b_strides);
     let x = a[ia] - p.a_zp;
     let y = b[ib] - p.b_zp;
     var raw: i32;

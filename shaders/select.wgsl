@@ -21,10 +21,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> y: array<elem>;
 @group(0) @binding(4) var<storage, read_write> out: array<elem>;
 
-fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
-    return v[d / 4u][d % 4u];
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -32,18 +28,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (i >= p.n) {
         return;
     }
-    var rem = i;
-    var ic = 0u;
-    var ix = 0u;
-    var iy = 0u;
-    for (var d = 5i; d >= 0; d--) {
-        let size = dim(p.shape, u32(d));
-        let k = rem % size;
-        rem = rem / size;
-        ic += k * dim(p.c_strides, u32(d));
-        ix += k * dim(p.x_strides, u32(d));
-        iy += k * dim(p.y_strides, u32(d));
-    }
+    let ic = broadcast_offset(i, p.shape, p.c_strides);
+    let ix = broadcast_offset(i, p.shape, p.x_strides);
+    let iy = broadcast_offset(i, p.shape, p.y_strides);
     if (c[ic] != 0u) {
         out[i] = x[ix];
     } else {

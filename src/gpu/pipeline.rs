@@ -22,11 +22,23 @@ macro_rules! int_kernel {
     };
 }
 
+/// An element-wise kernel with numpy broadcasting: shaders/broadcast.wgsl (the
+/// operand offsets) followed by `prefix` (a typed define, or nothing) and the file.
+macro_rules! broadcast_kernel {
+    ($prefix:literal, $file:literal) => {
+        concat!(
+            include_str!("../../shaders/broadcast.wgsl"),
+            $prefix,
+            include_str!(concat!("../../shaders/", $file))
+        )
+    };
+}
+
 /// Every kernel: name and WGSL source. A file that serves several element types
 /// is listed once per type, with a typed define (`alias elem = ...;`) in front.
 pub const SHADERS: &[(&str, &str)] = &[
     ("unary", include_str!("../../shaders/unary.wgsl")),
-    ("binary", include_str!("../../shaders/binary.wgsl")),
+    ("binary", broadcast_kernel!("", "binary.wgsl")),
     (
         "conv2d",
         concat!(
@@ -92,32 +104,20 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("gather", include_str!("../../shaders/gather.wgsl")),
     (
         "compare",
-        concat!(
-            "alias elem = scalar;\n",
-            include_str!("../../shaders/compare.wgsl")
-        ),
+        broadcast_kernel!("alias elem = scalar;\n", "compare.wgsl"),
     ),
     (
         "compare_int",
-        concat!(
-            "alias elem = i32;\n",
-            include_str!("../../shaders/compare.wgsl")
-        ),
+        broadcast_kernel!("alias elem = i32;\n", "compare.wgsl"),
     ),
-    ("logical", include_str!("../../shaders/logical.wgsl")),
+    ("logical", broadcast_kernel!("", "logical.wgsl")),
     (
         "select",
-        concat!(
-            "alias elem = scalar;\n",
-            include_str!("../../shaders/select.wgsl")
-        ),
+        broadcast_kernel!("alias elem = scalar;\n", "select.wgsl"),
     ),
     (
         "select_word",
-        concat!(
-            "alias elem = u32;\n",
-            include_str!("../../shaders/select.wgsl")
-        ),
+        broadcast_kernel!("alias elem = u32;\n", "select.wgsl"),
     ),
     ("cast_f2w", include_str!("../../shaders/cast_f2w.wgsl")),
     ("cast_w2f", include_str!("../../shaders/cast_w2f.wgsl")),
@@ -128,7 +128,13 @@ pub const SHADERS: &[(&str, &str)] = &[
     ("requantize", int_kernel!("requantize.wgsl")),
     ("qconv2d", int_kernel!("qconv2d.wgsl")),
     ("qdepthwise_conv2d", int_kernel!("qdepthwise_conv2d.wgsl")),
-    ("qbinary", int_kernel!("qbinary.wgsl")),
+    (
+        "qbinary",
+        concat!(
+            include_str!("../../shaders/broadcast.wgsl"),
+            int_kernel!("qbinary.wgsl")
+        ),
+    ),
     ("qpool", int_kernel!("qpool.wgsl")),
     ("qmean", int_kernel!("qmean.wgsl")),
     ("qresize", int_kernel!("qresize.wgsl")),
