@@ -1,14 +1,16 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
-use crate::cpu::{GpuPartitions, NodeObserver, Program, RunLimits, Tensor};
+use crate::cpu::RunLimits;
 use crate::delegate::{self, FaultInjection, Partition, PartitionOptions, Plan};
 use crate::error::{Error, Result};
 use crate::gpu::device::{DeviceOptions, GpuDevice};
 use crate::gpu::pipeline::PipelineCache;
 use crate::gpu::pipeline::Precision;
 use crate::gpu::program::GpuProgram;
+use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
+use crate::runtime::{GpuPartitions, NodeObserver, Program};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -191,7 +193,7 @@ impl Interpreter {
         }
         // Both devices run the same prepared graph, so node indices (as `inspect`
         // prints them) mean the same node on either.
-        let mut folded = delegate::fold_constants(&model.graph)?;
+        let mut folded = delegate::fold_constants(&model.graph, &crate::cpu::Reference)?;
         delegate::fuse_activations(&mut folded);
         let graph = Arc::new(folded);
         let (program, report, device) = Self::prepare(graph, &options)?;
@@ -478,7 +480,7 @@ impl Interpreter {
     /// timestamp queries, the GPU time of every dispatch. Profiled invokes write
     /// timestamps (and may split passes), so time plain [`Interpreter::invoke`]s
     /// for latency.
-    pub fn invoke_profiled(&mut self) -> Result<crate::profile::Profile> {
+    pub fn invoke_profiled(&mut self) -> Result<crate::runtime::profile::Profile> {
         let inputs = self.take_inputs()?;
         let result = self.program.run_profiled(inputs, &mut self.state, None);
         let (outputs, profile) = self.check_device(result)?;

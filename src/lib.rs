@@ -23,7 +23,7 @@ pub mod graph;
 mod interpreter;
 pub mod model;
 pub mod npy;
-pub mod profile;
+pub mod runtime;
 pub mod validate;
 
 pub use cpu::{Data, Tensor};
@@ -32,4 +32,4 @@ pub use graph::{DType, Graph};
 pub use interpreter::{
     DelegateReport, Device, GpuDelegate, InitTimes, Interpreter, Model, Options,
 };
-pub use profile::Profile;
+pub use runtime::profile::Profile;

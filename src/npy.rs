@@ -1,8 +1,8 @@
 //! Reading and writing NumPy `.npy` files (format versions 1-3, C order).
 
-use crate::cpu::{Data, Tensor};
 use crate::error::{Error, Result};
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 

@@ -420,7 +420,8 @@ fn gpu_bytes(
         .join("models/gen")
         .join(format!("mobilenet_v2_035_128_{form}.tflite"));
     let model = tflite_wgpu::Model::from_file(&path).expect("model");
-    let mut graph = delegate::fold_constants(model.graph()).expect("fold");
+    let mut graph =
+        delegate::fold_constants(model.graph(), &tflite_wgpu::cpu::Reference).expect("fold");
     delegate::fuse_activations(&mut graph);
     let (gpu, cache) = tflite_wgpu::gpu::shared_device(Default::default()).expect("device");
     let sg = graph.main();

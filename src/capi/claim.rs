@@ -29,7 +29,8 @@ pub fn prepare(pre: &Subgraph) -> Result<Mapping, String> {
         subgraphs: vec![pre.clone()],
         ..Default::default()
     };
-    let mut folded_graph = delegate::fold_constants(&graph).map_err(|e| e.to_string())?;
+    let mut folded_graph =
+        delegate::fold_constants(&graph, &crate::cpu::Reference).map_err(|e| e.to_string())?;
     delegate::fuse_activations(&mut folded_graph);
     let sg = folded_graph
         .subgraphs

@@ -2,8 +2,8 @@
 //! over a small graph of just those nodes, compiled for the GPU once at init.
 
 use super::abi::TfLiteTensor;
-use crate::cpu::{Data, Tensor};
 use crate::delegate::PartitionOptions;
+use crate::graph::{Data, Tensor};
 use crate::graph::{Graph, Subgraph};
 use crate::{Device, Interpreter, Model, Options};
 use std::collections::HashMap;

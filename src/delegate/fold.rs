@@ -2,8 +2,8 @@
 //! DENSIFY of sparse constants run once on the CPU, so they never split a GPU
 //! partition and never run per invoke.
 
-use crate::cpu::{Program, RunLimits};
 use crate::error::Result;
+use crate::graph::eval::NodeEval;
 use crate::graph::{Graph, Op, Subgraph};
 use std::sync::Arc;
 
@@ -19,38 +19,16 @@ fn foldable(sg: &Subgraph, n: usize) -> bool {
         && !sg.outputs.contains(&node.outputs[0])
 }
 
-/// Evaluate foldable nodes of every subgraph and turn their outputs into constants.
-pub fn fold_constants(graph: &Graph) -> Result<Graph> {
+/// Evaluate foldable nodes of every subgraph with `eval` (the CPU reference
+/// kernels) and turn their outputs into constants.
+pub fn fold_constants(graph: &Graph, eval: &dyn NodeEval) -> Result<Graph> {
     let mut out = graph.clone();
     for sg in &mut out.subgraphs {
         // Repeat until nothing changes: a DEQUANTIZE may read a DENSIFY output.
         while let Some(n) = (0..sg.nodes.len()).find(|&n| foldable(sg, n)) {
             let node = sg.nodes[n].clone();
-            let single = Graph {
-                subgraphs: vec![Subgraph {
-                    name: "fold".into(),
-                    tensors: node
-                        .inputs
-                        .iter()
-                        .flatten()
-                        .chain(&node.outputs)
-                        .map(|&t| sg.tensors[t].clone())
-                        .collect(),
-                    nodes: vec![crate::graph::Node {
-                        op: node.op.clone(),
-                        inputs: (0..node.inputs.iter().flatten().count())
-                            .map(Some)
-                            .collect(),
-                        outputs: vec![node.inputs.iter().flatten().count()],
-                    }],
-                    inputs: vec![],
-                    outputs: vec![node.inputs.iter().flatten().count()],
-                }],
-                ..Default::default()
-            };
-            let program = Program::new(Arc::new(single), RunLimits::default())?;
-            let value = program
-                .run(0, vec![], &mut Default::default(), None)?
+            let value = eval
+                .eval(sg, &node, &[])?
                 .pop()
                 .ok_or_else(|| crate::Error::node(n, node.op.name(), "folding produced nothing"))?;
             let t = node.outputs[0];

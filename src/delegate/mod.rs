@@ -29,6 +29,7 @@ pub fn caps_of(gpu: Option<&GpuDevice>) -> Caps {
         max_binding_bytes: gpu
             .map(|g| g.limits.max_storage_buffer_binding_size)
             .unwrap_or(128 << 20),
+        eval: &crate::cpu::Reference,
     }
 }
 
@@ -165,6 +166,7 @@ pub fn compile_with_faults(
             node: &sg.nodes[n],
             bufs: &mut bufs,
             residual: residual.map(|(_, r)| r),
+            eval: &crate::cpu::Reference,
         };
         ops::lower(&mut ctx)?;
     }

@@ -4,11 +4,11 @@
 
 use super::device::GpuDevice;
 use super::pipeline::{PipelineCache, Precision};
+use super::timing::TimestampMode;
 use super::timing::Timestamps;
-use crate::cpu::{Data, Tensor};
 use crate::error::{Error, Result};
 use crate::graph::DType;
-use crate::profile::TimestampMode;
+use crate::graph::{Data, Tensor};
 use half::f16;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -5,7 +5,30 @@
 
 use super::device::GpuDevice;
 use crate::error::{Error, Result};
-use crate::profile::TimestampMode;
+
+/// How the GPU times of a partition were measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampMode {
+    /// Two timestamps around each dispatch inside one compute pass
+    /// (TIMESTAMP_QUERY_INSIDE_PASSES).
+    InsidePasses,
+    /// One compute pass per dispatch with pass timestamp writes (TIMESTAMP_QUERY).
+    PerPass,
+    /// The adapter has no timestamp queries: no GPU times.
+    #[default]
+    None,
+}
+
+impl TimestampMode {
+    /// "inside_passes", "per_pass" or "none".
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampMode::InsidePasses => "inside_passes",
+            TimestampMode::PerPass => "per_pass",
+            TimestampMode::None => "none",
+        }
+    }
+}
 
 /// Queries per query set (wgpu's `QUERY_SET_MAX_QUERIES`); even, so the two
 /// timestamps of one dispatch share a set.

@@ -3,14 +3,19 @@
 //! A [`Graph`] holds every subgraph of a model (the main one first, then WHILE/IF
 //! bodies). Each [`Subgraph`] owns its tensors and its nodes in execution order.
 
+pub mod broadcast;
 mod dtype;
+pub mod eval;
 pub mod op;
 mod order;
+pub mod quant;
 pub mod shape;
+mod value;
 
 pub use dtype::DType;
 pub use op::Op;
 pub use order::topological_order;
+pub use value::{Data, Tensor};
 
 use std::sync::Arc;
 

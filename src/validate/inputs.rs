@@ -1,8 +1,8 @@
 //! Seeded random inputs in each input's natural range.
 
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::{DType, Subgraph};
+use crate::graph::{Data, Tensor};
 use half::f16;
 
 /// A small deterministic generator (xorshift64*), so a seed gives the same inputs

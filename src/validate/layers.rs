@@ -3,12 +3,12 @@
 
 use super::metrics::{real_values, ErrorStats, Metrics};
 use super::ValidateOptions;
-use crate::cpu::Tensor;
 use crate::delegate::{self, Partition};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
 use crate::gpu::program::GpuProgram;
 use crate::graph::Subgraph;
+use crate::graph::Tensor;
 use crate::interpreter::DelegateReport;
 use serde::Serialize;
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Error metrics between a reference tensor (the CPU) and a test tensor (the GPU),
 //! accumulated over any number of pairs.
 
-use crate::cpu::Tensor;
+use crate::graph::Tensor;
 use crate::graph::TensorInfo;
 use serde::Serialize;
 
@@ -62,7 +62,7 @@ pub struct ErrorStats {
 /// The values of a tensor as real numbers: quantized integers are dequantized with
 /// the tensor's (per-tensor) scale and zero point. `None` for complex tensors.
 pub fn real_values(t: &Tensor, info: &TensorInfo) -> Option<Vec<f64>> {
-    if matches!(t.data, crate::cpu::Data::C64(_)) {
+    if matches!(t.data, crate::graph::Data::C64(_)) {
         return None;
     }
     let raw = t.data.to_f64();

@@ -6,8 +6,8 @@
 //! then drops every chosen node the outputs do not need.
 
 use super::{evaluate, Reference, ValidateOptions, Validation};
-use crate::cpu::Tensor;
 use crate::error::Result;
+use crate::graph::Tensor;
 use crate::interpreter::Model;
 use serde::Serialize;
 

@@ -20,10 +20,10 @@ pub use metrics::{real_values, ErrorStats, Metrics, Thresholds};
 pub use mixed::{auto_mixed, MixedSearch};
 pub use report::html_report;
 
-use crate::cpu::Tensor;
 use crate::delegate::{PartitionOptions, Step};
 use crate::error::{Error, Result};
 use crate::gpu::device::DeviceOptions;
+use crate::graph::Tensor;
 use crate::interpreter::{Device, Interpreter, Model, Options};
 use serde::Serialize;
 use std::collections::HashMap;

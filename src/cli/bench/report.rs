@@ -5,7 +5,7 @@ use super::measure::Measured;
 use super::BenchArgs;
 use serde_json::{json, Value};
 use tflite_wgpu::gpu::pipeline::Precision;
-use tflite_wgpu::profile::{summarize, OpSummary};
+use tflite_wgpu::runtime::profile::{summarize, OpSummary};
 use tflite_wgpu::{Model, Options};
 
 /// Version tag of the JSON document; bumped when a field changes meaning.

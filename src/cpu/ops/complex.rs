@@ -1,8 +1,8 @@
 //! RFFT2D and the complex64 accessors COMPLEX_ABS, REAL, IMAG.
 
 use super::OpCtx;
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
+use crate::graph::{Data, Tensor};
 use std::f64::consts::PI;
 
 /// Largest transform length whose twiddle table is precomputed.
@@ -116,8 +116,8 @@ pub fn real_part(ctx: &mut OpCtx, real: bool) -> Result<Vec<Tensor>> {
 #[cfg(test)]
 mod tests {
     use crate::cpu::ops::layout::testutil::*;
-    use crate::cpu::{Data, Tensor};
     use crate::graph::{DType, Op};
+    use crate::graph::{Data, Tensor};
 
     #[test]
     fn rfft2d_matches_dft() {

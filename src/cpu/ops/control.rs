@@ -1,8 +1,8 @@
 //! Control flow: WHILE and IF run nested subgraphs.
 
 use super::OpCtx;
-use crate::cpu::{Data, Tensor};
 use crate::error::{Error, Result};
+use crate::graph::{Data, Tensor};
 
 /// The truth value of a condition tensor (one element; non-zero is true).
 fn truth(ctx: &OpCtx, t: &Tensor) -> Result<bool> {

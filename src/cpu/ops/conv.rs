@@ -5,12 +5,12 @@
 //! input widening, per-row hybrid input quantization and requantization.
 
 use super::OpCtx;
-use crate::cpu::quant::{activation_range, quantize_multiplier, Multiplier};
-use crate::cpu::value::Data;
-use crate::cpu::Tensor;
 use crate::error::Result;
 use crate::graph::op::{Activation, Conv2D, DepthwiseConv2D, Padding, TransposeConv};
+use crate::graph::quant::{activation_range, quantize_multiplier, Multiplier};
 use crate::graph::DType;
+use crate::graph::Data;
+use crate::graph::Tensor;
 use std::ops::{AddAssign, Mul};
 
 /// Element type of the generic accumulation loops (f32 for float, i32 for integer).
@@ -1225,8 +1225,8 @@ pub fn transpose_conv(
 #[cfg(test)]
 pub(super) mod test_util {
     //! Run one op through a one-node graph.
-    use crate::cpu::{Data, Program, RunLimits, Tensor};
-    use crate::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
+    use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
+    use crate::graph::{Data, Tensor};
     use std::sync::Arc;
 
     /// A node input: a value, whether it is a model constant, and its quantization.
@@ -1328,15 +1328,9 @@ pub(super) mod test_util {
             outputs: outs,
             ..Default::default()
         };
-        let g = Graph {
-            subgraphs: vec![sg],
-            ..Default::default()
-        };
-        let p = Program::new(Arc::new(g), RunLimits::default())?;
-        let mut state = Default::default();
-        // Twice, so cached preparation is exercised.
-        let first = p.run(0, feed.clone(), &mut state, None)?;
-        let second = p.run(0, feed, &mut state, None)?;
+        // Twice, with the same result.
+        let first = crate::cpu::Reference.run_single(&sg, feed.clone())?;
+        let second = crate::cpu::Reference.run_single(&sg, feed)?;
         assert_eq!(first, second);
         Ok(first)
     }

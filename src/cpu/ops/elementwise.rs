@@ -1,12 +1,14 @@
 //! Element-wise unary and binary math, comparisons, SELECT, PRELU, ADD_N, CAST.
 
-use super::broadcast::{broadcast_offsets, broadcast_shapes, broadcast_strides};
 use super::{numel, OpCtx};
-use crate::cpu::quant::{activate, activation_range, quantize_multiplier, type_range, Multiplier};
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
+use crate::graph::broadcast::{broadcast_offsets, broadcast_shapes, broadcast_strides};
 use crate::graph::op::{Activation, Binary, Unary};
+use crate::graph::quant::{
+    activate, activation_range, quantize_multiplier, type_range, Multiplier,
+};
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 use half::f16;
 
 /// Check that a tensor's element count agrees with its shape.

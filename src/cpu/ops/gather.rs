@@ -2,9 +2,9 @@
 
 use super::layout::append_all;
 use super::OpCtx;
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 
 /// Check that an index lies in `0..size`.
 fn check_index(ctx: &OpCtx, v: i64, size: usize) -> Result<usize> {
@@ -283,8 +283,8 @@ pub fn top_k(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
 #[cfg(test)]
 mod tests {
     use crate::cpu::ops::layout::testutil::*;
-    use crate::cpu::{Data, Tensor};
     use crate::graph::{DType, Op};
+    use crate::graph::{Data, Tensor};
 
     #[test]
     fn gather_axis_batch_dims_and_range() {

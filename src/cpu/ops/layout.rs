@@ -1,12 +1,12 @@
 //! Ops that move data without arithmetic: reshapes, concatenation, splits, slices, transposes, padding, tiling and shape queries.
 
-use super::broadcast::{broadcast_offsets, broadcast_shapes};
 use super::{numel, OpCtx};
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
+use crate::graph::broadcast::{broadcast_offsets, broadcast_shapes};
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 
 /// Row-major strides of `shape`.
 pub(crate) fn strides_of(shape: &[usize]) -> Vec<usize> {
@@ -1008,11 +1008,9 @@ pub fn range(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
 /// Helpers that run one op through the CPU engine, for the kernel unit tests.
 #[cfg(test)]
 pub(crate) mod testutil {
-    use crate::cpu::engine::{Program, RunLimits};
-    use crate::cpu::{Data, Tensor};
     use crate::error::Result;
-    use crate::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
-    use std::sync::Arc;
+    use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
+    use crate::graph::{Data, Tensor};
 
     /// Run `op` on `inputs` with outputs of the given types (and optional quantization).
     pub fn run_q(
@@ -1044,12 +1042,7 @@ pub(crate) mod testutil {
             outputs: (n..n + outs.len()).collect(),
             ..Default::default()
         };
-        let graph = Graph {
-            subgraphs: vec![sg],
-            ..Default::default()
-        };
-        let p = Program::new(Arc::new(graph), RunLimits::default())?;
-        p.run(0, inputs, &mut Default::default(), None)
+        crate::cpu::Reference.run_single(&sg, inputs)
     }
 
     /// Run `op` with unquantized outputs of the given types.
@@ -1078,9 +1071,9 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::testutil::*;
-    use crate::cpu::{Data, Tensor};
     use crate::graph::op::{Activation, StridedSlice};
     use crate::graph::{DType, Op, Quantization};
+    use crate::graph::{Data, Tensor};
 
     fn ss(
         t: Tensor,

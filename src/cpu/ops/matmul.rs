@@ -6,11 +6,11 @@ use super::conv::{
     QuantArgs,
 };
 use super::OpCtx;
-use crate::cpu::quant::{quantize_multiplier, Multiplier};
-use crate::cpu::Tensor;
 use crate::error::Result;
 use crate::graph::op::{Activation, FullyConnected};
+use crate::graph::quant::{quantize_multiplier, Multiplier};
 use crate::graph::DType;
+use crate::graph::Tensor;
 
 /// Weights transposed to [in][out] (plus multipliers for the integer path).
 struct PackedFc<T> {
@@ -312,7 +312,7 @@ pub fn batch_matmul(ctx: &mut OpCtx, adj_x: bool, adj_y: bool) -> Result<Vec<Ten
 mod tests {
     use super::super::conv::test_util::*;
     use super::*;
-    use crate::cpu::Data;
+    use crate::graph::Data;
     use crate::graph::{Op, Quantization};
 
     #[test]

@@ -4,7 +4,6 @@
 //! reads its inputs, computes output shapes from the actual input shapes (as LiteRT's
 //! Prepare does) and returns one tensor per node output.
 
-pub mod broadcast;
 mod complex;
 mod control;
 mod conv;
@@ -19,10 +18,10 @@ mod quantize;
 mod reduce;
 mod resize;
 
-use super::engine::Program;
-use super::value::{Data, Tensor};
+use super::runner::SubgraphRunner;
 use crate::error::{Error, Result};
 use crate::graph::{DType, Op, Quantization, TensorInfo};
+use crate::graph::{Data, Tensor};
 use std::any::Any;
 use std::sync::OnceLock;
 
@@ -46,7 +45,7 @@ pub struct OpCtx<'a> {
     /// Model metadata of the outputs (dtype, quantization, declared shape).
     pub output_infos: Vec<&'a TensorInfo>,
     pub(crate) cache: &'a NodeCache,
-    pub(crate) program: &'a Program,
+    pub(crate) runner: &'a dyn SubgraphRunner,
     pub(crate) depth: usize,
     /// New values for variable inputs, by input position (stateful ops like LSTM).
     pub variable_writes: Vec<(usize, Tensor)>,
@@ -149,7 +148,7 @@ impl<'a> OpCtx<'a> {
 
     /// Check that a tensor of `shape` and `dtype` may be created under the limits.
     pub fn check_size(&self, shape: &[usize], dtype: DType) -> Result<usize> {
-        let limit = self.program.limits().max_tensor_bytes;
+        let limit = self.runner.limits().max_tensor_bytes;
         let n = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -190,19 +189,17 @@ impl<'a> OpCtx<'a> {
 
     /// Run subgraph `s` (WHILE/IF bodies) with the given inputs.
     pub fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
-        let mut state = Default::default();
-        self.program
-            .run_at_depth(s, inputs, &mut state, None, self.depth + 1)
+        self.runner.run_subgraph(s, inputs, self.depth + 1)
     }
 
     /// Most iterations a WHILE may run.
     pub fn max_while_iterations(&self) -> u64 {
-        self.program.limits().max_while_iterations
+        self.runner.limits().max_while_iterations
     }
 
     /// True when the run has been cancelled.
     pub fn cancelled(&self) -> bool {
-        self.program
+        self.runner
             .limits()
             .cancel
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -2,11 +2,11 @@
 
 use super::elementwise::check_tensor;
 use super::OpCtx;
-use crate::cpu::quant::{apply_activation, type_range};
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::op::{Activation, Lrn};
+use crate::graph::quant::{apply_activation, type_range};
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 
 /// Row-wise float transform over the last axis.
 type RowFn<'a> = &'a dyn Fn(&[f32], &mut [f32]);

@@ -2,12 +2,12 @@
 
 use super::conv::{check_act, float_range, int_tensor, window};
 use super::OpCtx;
-use crate::cpu::quant::activation_range;
-use crate::cpu::value::Data;
-use crate::cpu::Tensor;
 use crate::error::Result;
 use crate::graph::op::{Padding, Pool2D};
+use crate::graph::quant::activation_range;
 use crate::graph::DType;
+use crate::graph::Data;
+use crate::graph::Tensor;
 
 /// Pool geometry over an NHWC input.
 #[derive(Clone, Copy)]

@@ -1,10 +1,10 @@
 //! QUANTIZE, DEQUANTIZE and DENSIFY.
 
 use super::OpCtx;
-use crate::cpu::quant::{quantize_multiplier, type_range};
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
+use crate::graph::quant::{quantize_multiplier, type_range};
 use crate::graph::{DType, DimensionMetadata, Quantization};
+use crate::graph::{Data, Tensor};
 use half::f16;
 
 /// Channel index of flat element `i` for per-channel parameters along `axis`.

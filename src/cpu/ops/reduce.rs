@@ -2,11 +2,11 @@
 
 use super::elementwise::check_tensor;
 use super::OpCtx;
-use crate::cpu::quant::{quantize_multiplier, type_range, Multiplier};
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::op::Reduce;
+use crate::graph::quant::{quantize_multiplier, type_range, Multiplier};
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 
 /// The reduction plan: which input axes collapse and where each input element lands.
 struct Plan {
@@ -349,10 +349,9 @@ pub fn cumsum(ctx: &mut OpCtx, exclusive: bool, reverse: bool) -> Result<Vec<Ten
 mod tests {
     use super::*;
     use crate::graph::{Graph, Node, Op, Quantization, Subgraph, TensorInfo};
-    use crate::interpreter::{Interpreter, Model};
     use std::sync::Arc;
 
-    /// Run MEAN over `axes` of an int8 tensor through the interpreter.
+    /// Run MEAN over `axes` of an int8 tensor through the reference kernels.
     fn mean_int8(
         shape: Vec<usize>,
         x: Vec<i8>,
@@ -386,11 +385,10 @@ mod tests {
             version: 3,
             ..Default::default()
         };
-        let model = Model::from_graph(graph);
-        let mut it = Interpreter::new(&model).unwrap();
-        it.set_input(0, Tensor::new(shape, Data::I8(x))).unwrap();
-        it.invoke().unwrap();
-        match &it.output(0).unwrap().data {
+        let out = crate::cpu::Reference
+            .run_single(graph.main(), vec![Tensor::new(shape, Data::I8(x))])
+            .unwrap();
+        match &out[0].data {
             Data::I8(v) => v.clone(),
             other => panic!("unexpected {other:?}"),
         }

@@ -1,10 +1,10 @@
 //! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR with align_corners and half_pixel_centers.
 
 use super::OpCtx;
-use crate::cpu::{Data, Tensor};
 use crate::error::Result;
 use crate::graph::op::Resize;
 use crate::graph::DType;
+use crate::graph::{Data, Tensor};
 use half::f16;
 
 /// Input dims [n, h, w, c] and the requested output [new_h, new_w].
@@ -191,9 +191,9 @@ pub fn resize_nearest(ctx: &mut OpCtx, p: &Resize) -> Result<Vec<Tensor>> {
 #[cfg(test)]
 mod tests {
     use crate::cpu::ops::layout::testutil::*;
-    use crate::cpu::{Data, Tensor};
     use crate::graph::op::Resize;
     use crate::graph::Op;
+    use crate::graph::{Data, Tensor};
 
     fn bil(p: Resize, t: Tensor, h: i32, w: i32) -> Tensor {
         let d = t.dtype();

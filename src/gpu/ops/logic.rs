@@ -6,8 +6,8 @@
 //! int64 tensors as i32.
 
 use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
-use crate::cpu::ops::broadcast::broadcast_shapes;
 use crate::error::Result;
+use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 

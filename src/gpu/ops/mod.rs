@@ -22,6 +22,7 @@ mod resize;
 
 use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
 use crate::error::{Error, Result};
+use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 use std::collections::HashMap;
@@ -33,6 +34,8 @@ pub const MAX_RANK: usize = 6;
 pub struct Caps {
     /// Largest storage buffer binding in bytes.
     pub max_binding_bytes: u64,
+    /// Evaluates single nodes at prepare (integer lookup tables).
+    pub eval: &'static dyn NodeEval,
 }
 
 /// Why a node stays on the CPU (Ok: the GPU takes it).
@@ -59,7 +62,7 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
         }
     }
     if quant::is_quantized(node, sg) {
-        return quant::support(node, sg);
+        return quant::support(node, sg, caps.eval);
     }
     match &node.op {
         Op::Unary(Unary::LogicalNot) => logic::support(node, sg),
@@ -202,6 +205,8 @@ pub struct LowerCtx<'a> {
     pub bufs: &'a mut HashMap<usize, BufId>,
     /// A residual ADD fused into this node (CONV_2D only).
     pub residual: Option<Residual>,
+    /// Evaluates single nodes at prepare (integer lookup tables).
+    pub eval: &'a dyn NodeEval,
 }
 
 /// An ADD folded into the convolution that produces one of its operands: the
@@ -405,7 +410,7 @@ pub fn dims6(shape: &[usize]) -> [u32; MAX_RANK] {
 /// Row-major strides of `shape` padded to rank 6, with 0 along axes where `shape`
 /// is 1 but `out` is not (broadcasting).
 pub fn broadcast_strides6(shape: &[usize], out: &[usize]) -> [u32; MAX_RANK] {
-    let s = crate::cpu::ops::broadcast::broadcast_strides(shape, out);
+    let s = crate::graph::broadcast::broadcast_strides(shape, out);
     let mut d = [0u32; MAX_RANK];
     for (k, &v) in s.iter().rev().take(MAX_RANK).enumerate() {
         d[MAX_RANK - 1 - k] = v as u32;

@@ -24,7 +24,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
             return Err(format!("tensor {} has rank > {MAX_RANK}", t.name));
         }
     }
-    let out_shape = crate::cpu::ops::broadcast::broadcast_shapes(&a.shape, &bt.shape)
+    let out_shape = crate::graph::broadcast::broadcast_shapes(&a.shape, &bt.shape)
         .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape, bt.shape))?;
     if out_shape != y.shape {
         return Err(format!(

@@ -6,8 +6,8 @@
 use super::matmul::plan;
 use super::quant::{activation, input, mult_words, multiplier, output};
 use super::LowerCtx;
-use crate::cpu::quant::type_range;
 use crate::error::Result;
+use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {

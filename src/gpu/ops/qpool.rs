@@ -7,9 +7,9 @@ use super::pool::geometry;
 use super::quant::{activation, input, mult_words, multiplier, out_range, output};
 use super::reduce::reduce_view;
 use super::{const_ints, LowerCtx};
-use crate::cpu::quant::Multiplier;
 use crate::error::Result;
 use crate::graph::op::{Activation, Reduce};
+use crate::graph::quant::Multiplier;
 use crate::graph::{Node, Op, Subgraph};
 
 /// A planned node: shader, override constants, uniform words, invocations.

@@ -4,8 +4,8 @@
 
 use super::quant::{activation, input, output};
 use super::{const_ints, LowerCtx};
-use crate::cpu::quant::type_range;
 use crate::error::Result;
+use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {

@@ -6,14 +6,15 @@
 //! Quantized activations live on the GPU as raw integer values, one per i32 word;
 //! int8 weights stay int8, packed four to a u32 word. Multipliers, shifts and zero
 //! points are computed on the host with the CPU's fixed-point helpers
-//! (`crate::cpu::quant`) and travel as uniforms or per-channel constants; the
+//! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
 use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
-use crate::cpu::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
+use crate::graph::eval::NodeEval;
 use crate::graph::op::{Activation, Binary};
+use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
 /// Whether `dtype` is an integer type of quantized activations.
@@ -165,7 +166,7 @@ pub fn multiplier(real: f64) -> Multiplier {
 }
 
 /// Why a quantized node stays on the CPU (Ok: an integer kernel takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(), String> {
     match &node.op {
         Op::Quantize | Op::Dequantize => plan_convert(node, sg).map(|_| ()),
         Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::support(node, sg),
@@ -174,7 +175,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         Op::ResizeBilinear(_) => qresize::support(node, sg),
         Op::Softmax { .. } => qsoftmax::support(node, sg),
         Op::BatchMatMul { .. } => qmatmul::support(node, sg),
-        Op::Unary(_) => qunary::support(node, sg),
+        Op::Unary(_) => qunary::support(node, sg, eval),
         op if super::layout::is_layout(op) => super::layout::support(node, sg),
         op => Err(format!("quantized {} has no GPU kernel", op.name())),
     }

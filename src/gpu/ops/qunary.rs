@@ -5,12 +5,11 @@
 
 use super::quant::{activation, input, output};
 use super::LowerCtx;
-use crate::cpu::quant::type_range;
-use crate::cpu::{Data, Program, RunLimits, Tensor};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
-use crate::graph::{DType, Graph, Node, Op, Subgraph};
-use std::sync::Arc;
+use crate::graph::quant::type_range;
+use crate::graph::{DType, Data, Node, Op, Subgraph, Tensor};
 
 fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
     if !matches!(node.op, Op::Unary(_)) || matches!(node.op, Op::Unary(Unary::LogicalNot)) {
@@ -30,10 +29,12 @@ fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
     Ok(())
 }
 
-/// The node's result for every value of its input type, from the CPU interpreter.
-fn table(node: &Node, sg: &Subgraph) -> crate::error::Result<(i32, Vec<u32>)> {
-    let x = input(node, sg, 0).map_err(crate::Error::Device)?;
-    let y = output(node, sg, 0).map_err(crate::Error::Device)?;
+/// The node's result for every value of its input type, from `eval` (the CPU
+/// reference kernels).
+fn table(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(i32, Vec<u32>)> {
+    let bad = |e: String| Error::node(0, node.op.name(), e);
+    let x = input(node, sg, 0).map_err(bad)?;
+    let y = output(node, sg, 0).map_err(bad)?;
     let (qmin, qmax) = type_range(x.dtype);
     let size = (qmax - qmin + 1) as usize;
     let mut xi = x.clone();
@@ -42,52 +43,44 @@ fn table(node: &Node, sg: &Subgraph) -> crate::error::Result<(i32, Vec<u32>)> {
     let mut yi = y.clone();
     yi.shape = vec![size];
     yi.data = None;
-    let graph = Graph {
-        subgraphs: vec![Subgraph {
-            name: "table".into(),
-            tensors: vec![xi, yi],
-            nodes: vec![Node {
-                op: node.op.clone(),
-                inputs: vec![Some(0)],
-                outputs: vec![1],
-            }],
-            inputs: vec![0],
-            outputs: vec![1],
-        }],
-        ..Default::default()
+    let table = Subgraph {
+        name: "table".into(),
+        tensors: vec![xi, yi],
+        nodes: vec![],
+        inputs: vec![0],
+        outputs: vec![1],
+    };
+    let single = Node {
+        op: node.op.clone(),
+        inputs: vec![Some(0)],
+        outputs: vec![1],
     };
     let data = match x.dtype {
         DType::I8 => Data::I8((qmin..=qmax).map(|v| v as i8).collect()),
         _ => Data::U8((qmin..=qmax).map(|v| v as u8).collect()),
     };
-    let program = Program::new(Arc::new(graph), RunLimits::default())?;
-    let out = program
-        .run(
-            0,
-            vec![Tensor::new(vec![size], data)],
-            &mut Default::default(),
-            None,
-        )?
+    let out = eval
+        .eval(&table, &single, &[Some(Tensor::new(vec![size], data))])?
         .pop()
-        .ok_or_else(|| crate::Error::Device("the table run produced nothing".into()))?;
+        .ok_or_else(|| bad("the table run produced nothing".into()))?;
     let words = match &out.data {
         Data::I8(v) => v.iter().map(|&q| q as i32 as u32).collect(),
         Data::U8(v) => v.iter().map(|&q| u32::from(q)).collect(),
-        _ => return Err(crate::Error::Device("unexpected table type".into())),
+        _ => return Err(bad("the table run produced an unexpected type".into())),
     };
     Ok((qmin, words))
 }
 
 /// Why a quantized unary node stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(), String> {
     check(node, sg)?;
-    table(node, sg).map(|_| ()).map_err(|e| e.to_string())
+    table(node, sg, eval).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Record the table and the lookup dispatch of a quantized unary node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     check(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let (qmin, words) = table(ctx.node, ctx.sg).map_err(|e| ctx.err(e.to_string()))?;
+    let (qmin, words) = table(ctx.node, ctx.sg, ctx.eval).map_err(|e| ctx.err(e.to_string()))?;
     let n = ctx.out_info(0)?.num_elements();
     let x = ctx.input(0)?;
     let t = ctx.b.constant_words(&words, crate::gpu::program::Elem::I32);

@@ -44,16 +44,16 @@ pub struct Tensor {
 macro_rules! each_data {
     ($data:expr, $v:ident => $body:expr) => {
         match $data {
-            $crate::cpu::Data::F32($v) => $body,
-            $crate::cpu::Data::F16($v) => $body,
-            $crate::cpu::Data::I8($v) => $body,
-            $crate::cpu::Data::U8($v) => $body,
-            $crate::cpu::Data::I16($v) => $body,
-            $crate::cpu::Data::I32($v) => $body,
-            $crate::cpu::Data::U32($v) => $body,
-            $crate::cpu::Data::I64($v) => $body,
-            $crate::cpu::Data::Bool($v) => $body,
-            $crate::cpu::Data::C64($v) => $body,
+            $crate::graph::Data::F32($v) => $body,
+            $crate::graph::Data::F16($v) => $body,
+            $crate::graph::Data::I8($v) => $body,
+            $crate::graph::Data::U8($v) => $body,
+            $crate::graph::Data::I16($v) => $body,
+            $crate::graph::Data::I32($v) => $body,
+            $crate::graph::Data::U32($v) => $body,
+            $crate::graph::Data::I64($v) => $body,
+            $crate::graph::Data::Bool($v) => $body,
+            $crate::graph::Data::C64($v) => $body,
         }
     };
 }

@@ -2,29 +2,7 @@
 //! of every node that ran on the CPU, and the host time spent moving partition
 //! inputs and outputs. Filled by [`crate::Interpreter::invoke_profiled`].
 
-/// How the GPU times of a partition were measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimestampMode {
-    /// Two timestamps around each dispatch inside one compute pass
-    /// (TIMESTAMP_QUERY_INSIDE_PASSES).
-    InsidePasses,
-    /// One compute pass per dispatch with pass timestamp writes (TIMESTAMP_QUERY).
-    PerPass,
-    /// The adapter has no timestamp queries: no GPU times.
-    #[default]
-    None,
-}
-
-impl TimestampMode {
-    /// "inside_passes", "per_pass" or "none".
-    pub fn name(self) -> &'static str {
-        match self {
-            TimestampMode::InsidePasses => "inside_passes",
-            TimestampMode::PerPass => "per_pass",
-            TimestampMode::None => "none",
-        }
-    }
-}
+pub use crate::gpu::timing::TimestampMode;
 
 /// The GPU time of one dispatch.
 #[derive(Debug, Clone, PartialEq)]

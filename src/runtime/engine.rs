@@ -1,41 +1,19 @@
-//! Executing subgraphs: constants decoded once, values freed after their last use,
-//! control flow through nested subgraph runs.
+//! The mixed CPU/GPU scheduler: runs the steps of a plan (single CPU nodes or
+//! whole GPU partitions) with constants decoded once, values freed after their last
+//! use, and control flow through nested subgraph runs.
 
-use super::ops::{self, NodeCache, OpCtx};
-use super::value::Tensor;
+use super::profile::{CpuNodeTime, DispatchTime, PartitionTime, Profile};
+use crate::cpu::ops::{self, NodeCache, OpCtx};
+use crate::cpu::{RunLimits, SubgraphRunner};
 use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
 use crate::gpu::program::GpuProgram;
+use crate::graph::Tensor;
 use crate::graph::{Graph, Subgraph};
-use crate::profile::{CpuNodeTime, DispatchTime, PartitionTime, Profile};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// Limits that keep a hostile model from hanging or exhausting the host.
-#[derive(Debug, Clone)]
-pub struct RunLimits {
-    /// Most iterations one WHILE node may run.
-    pub max_while_iterations: u64,
-    /// Deepest nesting of WHILE/IF subgraph calls.
-    pub max_call_depth: usize,
-    /// Largest tensor a kernel may create, in bytes.
-    pub max_tensor_bytes: u64,
-    /// Set to true (from any thread) to stop a run at the next node.
-    pub cancel: Arc<AtomicBool>,
-}
-
-impl Default for RunLimits {
-    fn default() -> Self {
-        RunLimits {
-            max_while_iterations: 10_000_000,
-            max_call_depth: 64,
-            max_tensor_bytes: 2 << 30,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
 
 /// Called after each node of the main subgraph with the node index and its outputs.
 /// Nodes inside a GPU partition are reported after the partition runs, those whose
@@ -191,7 +169,7 @@ impl Program {
         self.profile.lock().is_ok_and(|g| g.is_some())
     }
 
-    pub(crate) fn run_at_depth(
+    fn run_at_depth(
         &self,
         s: usize,
         inputs: Vec<Tensor>,
@@ -305,7 +283,7 @@ impl Program {
                 .collect(),
             output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
             cache: &sub.caches[n],
-            program: self,
+            runner: self,
             depth,
             variable_writes: Vec::new(),
         };
@@ -485,10 +463,21 @@ fn last_uses(sg: &Subgraph, steps: &[Step], partitions: &[Partition]) -> Vec<Vec
     frees
 }
 
+impl SubgraphRunner for Program {
+    fn limits(&self) -> &RunLimits {
+        &self.limits
+    }
+
+    fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>> {
+        let mut state = Default::default();
+        self.run_at_depth(s, inputs, &mut state, None, depth)
+    }
+}
+
 /// Whether the GPU can hold `v`: int64 values live there as int32.
 fn fits_gpu(v: &Tensor) -> bool {
     match &v.data {
-        super::value::Data::I64(x) => x.iter().all(|&y| i32::try_from(y).is_ok()),
+        crate::graph::Data::I64(x) => x.iter().all(|&y| i32::try_from(y).is_ok()),
         _ => true,
     }
 }

@@ -1,0 +1,141 @@
+//! What the CPU kernels need from whatever runs them: limits, a way to run nested
+//! subgraphs (WHILE, IF), and [`Reference`], which runs one node on its own.
+
+use super::ops::{self, NodeCache, OpCtx};
+use crate::error::{Error, Result};
+use crate::graph::eval::NodeEval;
+use crate::graph::{Node, Subgraph, Tensor};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Limits that keep a hostile model from hanging or exhausting the host.
+#[derive(Debug, Clone)]
+pub struct RunLimits {
+    /// Most iterations one WHILE node may run.
+    pub max_while_iterations: u64,
+    /// Deepest nesting of WHILE/IF subgraph calls.
+    pub max_call_depth: usize,
+    /// Largest tensor a kernel may create, in bytes.
+    pub max_tensor_bytes: u64,
+    /// Set to true (from any thread) to stop a run at the next node.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            max_while_iterations: 10_000_000,
+            max_call_depth: 64,
+            max_tensor_bytes: 2 << 30,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The runner of a program as its kernels see it: limits and nested subgraphs.
+pub trait SubgraphRunner: Sync {
+    /// The limits of this run.
+    fn limits(&self) -> &RunLimits;
+
+    /// Run subgraph `s` on `inputs` at call depth `depth`.
+    fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>>;
+}
+
+/// The CPU reference kernels as a [`NodeEval`]: one node at a time, with default
+/// limits and no nested subgraphs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Reference;
+
+/// A runner for single nodes: control flow is refused.
+struct Single(RunLimits);
+
+impl SubgraphRunner for Single {
+    fn limits(&self) -> &RunLimits {
+        &self.0
+    }
+
+    fn run_subgraph(&self, s: usize, _: Vec<Tensor>, _: usize) -> Result<Vec<Tensor>> {
+        Err(Error::Graph {
+            subgraph: s,
+            what: "a single-node evaluation cannot run nested subgraphs".into(),
+        })
+    }
+}
+
+impl Reference {
+    /// Run the single node of a one-node subgraph on values for its inputs (in
+    /// `sg.inputs` order); tensors that are not subgraph inputs are constants.
+    pub fn run_single(&self, sg: &Subgraph, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
+        let node = sg.nodes.first().ok_or_else(|| Error::Graph {
+            subgraph: 0,
+            what: "the subgraph has no node".into(),
+        })?;
+        let mut by_tensor: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
+        for (&t, v) in sg.inputs.iter().zip(inputs) {
+            if let Some(slot) = by_tensor.get_mut(t) {
+                *slot = Some(v);
+            }
+        }
+        let values: Vec<Option<Tensor>> = node
+            .inputs
+            .iter()
+            .map(|i| i.and_then(|t| by_tensor.get(t).cloned().flatten()))
+            .collect();
+        self.eval(sg, node, &values)
+    }
+}
+
+impl NodeEval for Reference {
+    fn eval(&self, sg: &Subgraph, node: &Node, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
+        let consts = node
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Some(t) => Tensor::from_info(&sg.tensors[*t]),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let values: Vec<Option<&Tensor>> = node
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, _)| {
+                inputs
+                    .get(k)
+                    .and_then(Option::as_ref)
+                    .or(consts[k].as_ref())
+            })
+            .collect();
+        let runner = Single(RunLimits::default());
+        let cache = NodeCache::default();
+        let mut ctx = OpCtx {
+            node: 0,
+            op: &node.op,
+            subgraph: 0,
+            inputs: values,
+            input_infos: node
+                .inputs
+                .iter()
+                .map(|i| i.map(|t| &sg.tensors[t]))
+                .collect(),
+            output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
+            cache: &cache,
+            runner: &runner,
+            depth: 0,
+            variable_writes: Vec::new(),
+        };
+        let outputs = ops::eval(&mut ctx)?;
+        if outputs.len() != node.outputs.len() {
+            return Err(Error::node(
+                0,
+                node.op.name(),
+                format!(
+                    "kernel produced {} outputs, the node has {}",
+                    outputs.len(),
+                    node.outputs.len()
+                ),
+            ));
+        }
+        Ok(outputs)
+    }
+}

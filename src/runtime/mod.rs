@@ -1,0 +1,7 @@
+//! The mixed CPU/GPU scheduler (steps: a CPU node or a compiled GPU partition) and
+//! the per-invoke profiles it collects.
+
+mod engine;
+pub mod profile;
+
+pub use engine::{GpuPartitions, NodeObserver, Program, VariableState};

@@ -1,0 +1,172 @@
+//! The crate's layers import only layers below them (see the README's
+//! architecture section): `graph` < `model` < `cpu` | `gpu` < `delegate` <
+//! `runtime` < `interpreter` < `capi` | `cli` | `validate`, and `cpu` and `gpu`
+//! never import each other. This test reads every source file of the layers that
+//! must stay low and fails on a path that names a module above its layer.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Each checked layer and the top-level modules its files must not name.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "graph",
+        &[
+            "model",
+            "cpu",
+            "gpu",
+            "delegate",
+            "runtime",
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+            "demo",
+        ],
+    ),
+    (
+        "model",
+        &[
+            "cpu",
+            "gpu",
+            "delegate",
+            "runtime",
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+            "demo",
+        ],
+    ),
+    (
+        "cpu",
+        &[
+            "gpu",
+            "delegate",
+            "runtime",
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+            "demo",
+        ],
+    ),
+    (
+        "gpu",
+        &[
+            "cpu",
+            "delegate",
+            "runtime",
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+            "demo",
+        ],
+    ),
+    (
+        "delegate",
+        &[
+            "runtime",
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+        ],
+    ),
+    (
+        "runtime",
+        &[
+            "interpreter",
+            "capi",
+            "cli",
+            "validate",
+            "quantize",
+            "python",
+        ],
+    ),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The `crate::NAME` and `tflite_wgpu::NAME` module paths a source text names.
+fn named_modules(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (line_no, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        for prefix in ["crate::", "tflite_wgpu::"] {
+            let mut rest = code;
+            while let Some(i) = rest.find(prefix) {
+                let after = &rest[i + prefix.len()..];
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                found.push((line_no + 1, name));
+                rest = after;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn lower_layers_never_import_upward() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut violations = Vec::new();
+    for (layer, forbidden) in RULES {
+        let mut files = Vec::new();
+        let dir = src.join(layer);
+        rust_files(&dir, &mut files);
+        let single = src.join(format!("{layer}.rs"));
+        if single.exists() {
+            files.push(single);
+        }
+        assert!(!files.is_empty(), "layer {layer} has no source files");
+        for f in files {
+            let text = fs::read_to_string(&f).expect("read source");
+            for (line, name) in named_modules(&text) {
+                if forbidden.contains(&name.as_str()) {
+                    violations.push(format!(
+                        "{}:{line}: layer `{layer}` names `{name}`",
+                        f.strip_prefix(&src).unwrap_or(&f).display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "upward imports:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_rule_sees_both_path_forms() {
+    let found = named_modules("use crate::gpu::x; let y = tflite_wgpu::cpu::Data; // crate::cli");
+    let names: Vec<&str> = found.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["gpu", "cpu"]);
+}
