@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 /// Which graphics API to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The first adapter any backend offers (Vulkan, Metal, DX12, then GL).
+    /// The first adapter of Vulkan, Metal or DX12; GL only when none of them has
+    /// one (probing GL/EGL is slow and drivers print to stderr while doing it).
     #[default]
     Auto,
     /// Vulkan.
@@ -24,13 +25,14 @@ pub enum Backend {
 }
 
 impl Backend {
-    fn backends(self) -> wgpu::Backends {
+    /// The backend sets to try, in order.
+    fn attempts(self) -> &'static [wgpu::Backends] {
         match self {
-            Backend::Auto => wgpu::Backends::all(),
-            Backend::Vulkan => wgpu::Backends::VULKAN,
-            Backend::Metal => wgpu::Backends::METAL,
-            Backend::Dx12 => wgpu::Backends::DX12,
-            Backend::Gl => wgpu::Backends::GL,
+            Backend::Auto => &[wgpu::Backends::PRIMARY, wgpu::Backends::GL],
+            Backend::Vulkan => &[wgpu::Backends::VULKAN],
+            Backend::Metal => &[wgpu::Backends::METAL],
+            Backend::Dx12 => &[wgpu::Backends::DX12],
+            Backend::Gl => &[wgpu::Backends::GL],
         }
     }
 
@@ -88,20 +90,7 @@ impl GpuDevice {
     /// Open the adapter the options select, requesting every optional feature it has.
     pub fn new(options: DeviceOptions) -> Result<Arc<GpuDevice>> {
         let start = Instant::now();
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        desc.backends = options.backend.backends();
-        let instance = wgpu::Instance::new(desc);
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: if options.high_performance {
-                wgpu::PowerPreference::HighPerformance
-            } else {
-                wgpu::PowerPreference::None
-            },
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .map_err(|e| Error::Device(format!("no {:?} adapter: {e}", options.backend)))?;
+        let adapter = Self::adapter(options)?;
         let available = adapter.features();
         let wanted = wgpu::Features::SHADER_F16
             | wgpu::Features::TIMESTAMP_QUERY
@@ -145,6 +134,34 @@ impl GpuDevice {
         }))
     }
 
+    /// The first adapter of the option's backends, tried in order.
+    fn adapter(options: DeviceOptions) -> Result<wgpu::Adapter> {
+        let mut last = String::from("no backend to try");
+        for &backends in options.backend.attempts() {
+            let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+            desc.backends = backends;
+            let instance = wgpu::Instance::new(desc);
+            let request = instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: if options.high_performance {
+                    wgpu::PowerPreference::HighPerformance
+                } else {
+                    wgpu::PowerPreference::None
+                },
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                apply_limit_buckets: false,
+            });
+            match pollster::block_on(request) {
+                Ok(adapter) => return Ok(adapter),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(Error::Device(format!(
+            "no {:?} adapter: {last}",
+            options.backend
+        )))
+    }
+
     /// True once the device is lost (driver reset, removal, or [`wgpu::Device::destroy`]);
     /// a lost device never comes back, so its users must open a new one.
     pub fn is_lost(&self) -> bool {
@@ -173,5 +190,23 @@ impl GpuDevice {
             self.info.driver_info,
             if self.f16 { "yes" } else { "no" }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_tries_gl_only_after_the_primary_backends() {
+        let attempts = Backend::Auto.attempts();
+        assert_eq!(attempts, &[wgpu::Backends::PRIMARY, wgpu::Backends::GL]);
+        assert!(!attempts[0].contains(wgpu::Backends::GL));
+    }
+
+    #[test]
+    fn an_explicit_backend_is_tried_alone() {
+        assert_eq!(Backend::Vulkan.attempts(), &[wgpu::Backends::VULKAN]);
+        assert_eq!(Backend::Gl.attempts(), &[wgpu::Backends::GL]);
     }
 }
