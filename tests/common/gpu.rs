@@ -12,7 +12,7 @@ pub fn gpu_available() -> bool {
         Ok(_) => true,
         Err(e) => {
             assert!(
-                std::env::var("CI").is_err(),
+                !super::in_ci(),
                 "no GPU adapter in CI (install mesa-vulkan-drivers): {e}"
             );
             eprintln!("NOTE: no GPU adapter ({e}); skipping GPU tests");
