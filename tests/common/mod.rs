@@ -11,6 +11,7 @@ pub mod expected;
 pub mod gpu;
 pub mod mutate;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use tflite_wgpu::{npy, Interpreter, Model, Tensor};
 
@@ -21,9 +22,13 @@ pub fn in_ci() -> bool {
 
 /// A prerequisite of the calling test is missing: under CI this panics with `what`
 /// (the test fails); elsewhere it prints one note and the caller returns.
+///
+/// The note goes to the process's stderr directly, past the test harness's output
+/// capture, so that it shows in a plain `cargo test` run of a passing test.
 pub fn missing(what: &str) {
     assert!(!in_ci(), "{what} (CI is set: a missing prerequisite fails)");
-    eprintln!("NOTE: {what}; skipping");
+    let test = std::thread::current().name().unwrap_or("test").to_string();
+    let _ = writeln!(std::io::stderr(), "NOTE: {test}: {what}; skipping");
 }
 
 /// The shared test-data directory: $TFLITE_WGPU_SHARED, or ../shared beside the crate.
