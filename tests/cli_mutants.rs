@@ -60,8 +60,8 @@ fn cli(args: &[&str], inputs: &[PathBuf], model: &Path) -> Child {
         .unwrap()
 }
 
-/// Most elements of one generated input; a mutant declaring more gets no inputs
-/// (its `run` then stops at the input count).
+/// Most elements of one generated input; from an input declaring more on, a mutant
+/// gets no files (its `run` then stops at the input count).
 const MAX_INPUT_ELEMENTS: usize = 1 << 20;
 
 /// A seeded tensor of `shape` and `dtype`: floats in [-1, 1), integers in
