@@ -1,13 +1,14 @@
 //! LiteRT itself, with this crate loaded as its external delegate
 //! (`load_delegate("libtflite_wgpu.so", {...})`), runs every golden model within
-//! DESIGN.md's tolerances at fp32 and fp16, claims exactly the nodes of the crate's
-//! own plan, takes the real models whole, gives identical outputs over 100 invokes,
+//! DESIGN.md's tolerances at fp32 and fp16, claims exactly as many nodes as the
+//! crate's own plan and the checked-in placement table put on the GPU, takes the real models whole, gives identical outputs over 100 invokes,
 //! leaks neither memory nor GPU buffers over 50 interpreter lifetimes, and rejects
 //! bad options with a ValueError carrying the delegate's message.
 //!
 //! The checks live in tests/python/litert_delegate_check.py; this test finds the
-//! cdylib that cargo built beside the test binary, writes the crate's plan for each
-//! model, and runs the script with a time limit. Needs a Python with
+//! cdylib that cargo built beside the test binary, writes the number of nodes each
+//! model runs on the GPU as checked in (tests/data/gpu_expected.json, which the
+//! crate's own plan must match), and runs the script with a time limit. Needs a Python with
 //! `ai-edge-litert` ($TFLITE_WGPU_PYTHON or `.venv/bin/python`, which `.ci/run`
 //! creates): skipped with a note when absent, except under CI=true.
 
@@ -37,7 +38,7 @@ fn python() -> Option<PathBuf> {
         "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
         candidate.display()
     );
-    assert!(std::env::var("CI").is_err(), "{msg}");
+    assert!(!common::in_ci(), "{msg}");
     eprintln!("{msg}; skipping");
     None
 }
@@ -70,11 +71,20 @@ fn cdylib() -> PathBuf {
         })
 }
 
-/// Prepared nodes on the GPU for each golden model as the crate's interpreter (and
-/// so `tflite-wgpu inspect --device gpu`) runs them: the plan's partitions less
-/// those that failed to compile.
+/// Prepared nodes on the GPU for each golden model, from the checked-in table
+/// `tests/data/gpu_expected.json` (see `tests/common/expected.rs`), written as
+/// `{model: count}` for the script's `--expected`. The crate's own plan for each
+/// selected golden must agree with the table first, so that the delegate is held
+/// to the reviewed numbers rather than to whatever the crate plans today.
 fn expected_plan(shared: &Path, fp16: bool, out: &Path) {
+    let key = common::expected::precision_key(fp16);
+    let table = common::expected::load();
     let mut plan = serde_json::Map::new();
+    for (model, row) in &table {
+        if let Some(n) = row.get(key).and_then(|r| r.get("gpu_nodes")) {
+            plan.insert(model.clone(), n.clone());
+        }
+    }
     for g in common::goldens(shared) {
         let model = Model::from_file(&g.model).expect("model loads");
         let options = Options {
@@ -83,16 +93,23 @@ fn expected_plan(shared: &Path, fp16: bool, out: &Path) {
             ..Default::default()
         };
         let interp = Interpreter::with_options(&model, options).expect("GPU interpreter");
-        let report = interp.delegate_report().expect("a GPU plan");
-        let nodes: usize = report
-            .plan
-            .partitions
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| report.failed.iter().all(|(f, _)| f != i))
-            .map(|(_, p)| p.nodes.len())
-            .sum();
-        plan.insert(g.name.clone(), nodes.into());
+        let row = common::expected::placement(&interp).expect("a GPU plan");
+        let want = plan.get(&g.name).unwrap_or_else(|| {
+            panic!(
+                "{}: no row at {key} in {} (regenerate it with UPDATE_EXPECTED=1 cargo test \
+                 --test conformance_gpu)",
+                g.name,
+                common::expected::PATH
+            )
+        });
+        assert_eq!(
+            &row["gpu_nodes"],
+            want,
+            "{}: the crate's plan at {key} puts {} nodes on the GPU, {} says {want}",
+            g.name,
+            row["gpu_nodes"],
+            common::expected::PATH
+        );
     }
     std::fs::write(out, serde_json::to_string(&plan).unwrap()).unwrap();
 }

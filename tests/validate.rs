@@ -18,7 +18,8 @@ fn fp16(per_layer: bool) -> ValidateOptions {
 
 /// Per-layer validation of a real model at fp16: every node has both modes, and
 /// the propagated error of each output equals that of a plain GPU run (the
-/// exposed intermediates do not change the numbers).
+/// exposed intermediates do not change the numbers), which runs the model wholly
+/// on the GPU.
 #[test]
 fn per_layer_outputs_equal_a_plain_run() {
     let Some(shared) = common::shared_dir() else {
@@ -59,6 +60,13 @@ fn per_layer_outputs_equal_a_plain_run() {
         },
     )
     .unwrap();
+    let report = gpu.delegate_report().expect("a GPU plan");
+    assert!(
+        report.plan.fallback.is_empty() && report.failed.is_empty(),
+        "the real model is not wholly on the GPU: CPU nodes {:?}, failed {:?}",
+        report.plan.fallback,
+        report.failed
+    );
     for (i, t) in inputs[0].iter().enumerate() {
         cpu.set_input(i, t.clone()).unwrap();
         gpu.set_input(i, t.clone()).unwrap();

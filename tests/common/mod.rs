@@ -1,15 +1,41 @@
-//! Helpers shared by the integration tests: locating ../shared and judging outputs
-//! against LiteRT goldens with DESIGN.md's tolerances.
+//! Helpers shared by the integration tests: locating ../shared, selecting golden
+//! models with `GOLDEN_FILTER`, and judging outputs against LiteRT goldens with
+//! DESIGN.md's tolerances.
+//!
+//! A missing prerequisite (the shared data, a filter that selects nothing) is a
+//! failure under `CI=true` and one printed note elsewhere, so that a CI run cannot
+//! pass by skipping.
 #![allow(dead_code)]
 
+pub mod expected;
 pub mod gpu;
 pub mod mutate;
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use tflite_wgpu::{npy, Interpreter, Model, Tensor};
 
+/// True when the tests run under CI: `CI` is set to anything but "", "0" or "false".
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+}
+
+/// A prerequisite of the calling test is missing: under CI this panics with `what`
+/// (the test fails); elsewhere it prints one note and the caller returns.
+///
+/// The note goes to the process's stderr directly, past the test harness's output
+/// capture, so that it shows in a plain `cargo test` run of a passing test.
+pub fn missing(what: &str) {
+    assert!(!in_ci(), "{what} (CI is set: a missing prerequisite fails)");
+    let test = std::thread::current().name().unwrap_or("test").to_string();
+    let _ = writeln!(std::io::stderr(), "NOTE: {test}: {what}; skipping");
+}
+
 /// The shared test-data directory: $TFLITE_WGPU_SHARED, or ../shared beside the crate.
-/// Prints a clear note and returns None when it is absent.
+///
+/// When it is absent (no `goldens/` inside), this fails the test under CI and
+/// otherwise prints a note and returns None: every test that needs shared data
+/// starts with `let Some(shared) = common::shared_dir() else { return };`.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("TFLITE_WGPU_SHARED")
         .map(PathBuf::from)
@@ -17,12 +43,26 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.join("goldens").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "NOTE: shared test data not found at {} (set TFLITE_WGPU_SHARED); skipping",
+        missing(&format!(
+            "shared test data not found at {} (set TFLITE_WGPU_SHARED to the directory \
+             holding goldens/ and models/)",
             dir.display()
-        );
+        ));
         None
     }
+}
+
+/// $GOLDEN_FILTER, when set and not empty.
+pub fn golden_filter() -> Option<String> {
+    std::env::var("GOLDEN_FILTER")
+        .ok()
+        .filter(|f| !f.is_empty())
+}
+
+/// Whether golden `name` is selected by $GOLDEN_FILTER: one substring, or several
+/// separated by `|` (any of them); every golden when the variable is unset or empty.
+pub fn golden_selected(name: &str) -> bool {
+    golden_filter().is_none_or(|f| f.split('|').any(|part| name.contains(part)))
 }
 
 /// One golden case: model, inputs, expected outputs and tolerances.
@@ -35,16 +75,29 @@ pub struct Golden {
     pub stats: Vec<(f64, f64)>,
 }
 
-/// All golden cases whose name contains $GOLDEN_FILTER (all when unset).
-pub fn goldens(shared: &std::path::Path) -> Vec<Golden> {
-    let filter = std::env::var("GOLDEN_FILTER").unwrap_or_default();
+/// The golden cases selected by $GOLDEN_FILTER (see [`golden_selected`]), sorted
+/// by name.
+///
+/// When none is selected (a filter that matches no model, or an empty goldens
+/// directory) this fails the test under CI and otherwise prints a note and returns
+/// an empty list.
+pub fn goldens(shared: &Path) -> Vec<Golden> {
     let mut names: Vec<String> = std::fs::read_dir(shared.join("goldens"))
         .expect("goldens dir")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(&filter))
+        .filter(|n| golden_selected(n))
         .collect();
     names.sort();
+    if names.is_empty() {
+        missing(&match golden_filter() {
+            Some(f) => format!(
+                "GOLDEN_FILTER={f:?} matches no golden model in {}",
+                shared.join("goldens").display()
+            ),
+            None => format!("no golden model in {}", shared.join("goldens").display()),
+        });
+    }
     names
         .into_iter()
         .map(|name| {
@@ -149,6 +202,16 @@ pub fn run_with(
     let model = Model::from_file(&case.model).map_err(|e| format!("load: {e}"))?;
     let mut interp =
         Interpreter::with_options(&model, options).map_err(|e| format!("prepare: {e}"))?;
+    run_prepared(case, &mut interp, precision)
+}
+
+/// Run a golden on an interpreter prepared for its model, judged with
+/// `precision`'s tolerance.
+pub fn run_prepared(
+    case: &Golden,
+    interp: &mut Interpreter,
+    precision: Precision,
+) -> Result<Vec<f64>, String> {
     for (i, t) in case.inputs.iter().enumerate() {
         interp
             .set_input(i, t.clone())
