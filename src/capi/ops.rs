@@ -4,52 +4,8 @@
 use super::abi::*;
 use crate::graph::op::*;
 use crate::graph::{DType, Op};
-use crate::model::decode_op;
+use crate::model::{builtin_name, code, decode_op};
 use std::ffi::c_void;
-
-/// Builtin codes whose parameters come from `builtin_data` (schema `BuiltinOperator`).
-mod code {
-    pub const ADD: i32 = 0;
-    pub const AVERAGE_POOL_2D: i32 = 1;
-    pub const CONCATENATION: i32 = 2;
-    pub const CONV_2D: i32 = 3;
-    pub const DEPTHWISE_CONV_2D: i32 = 4;
-    pub const DEPTH_TO_SPACE: i32 = 5;
-    pub const FULLY_CONNECTED: i32 = 9;
-    pub const L2_NORMALIZATION: i32 = 11;
-    pub const L2_POOL_2D: i32 = 12;
-    pub const MAX_POOL_2D: i32 = 17;
-    pub const MUL: i32 = 18;
-    pub const RESHAPE: i32 = 22;
-    pub const RESIZE_BILINEAR: i32 = 23;
-    pub const SOFTMAX: i32 = 25;
-    pub const SPACE_TO_DEPTH: i32 = 26;
-    pub const GATHER: i32 = 36;
-    pub const MEAN: i32 = 40;
-    pub const SUB: i32 = 41;
-    pub const DIV: i32 = 42;
-    pub const SQUEEZE: i32 = 43;
-    pub const STRIDED_SLICE: i32 = 45;
-    pub const SPLIT: i32 = 49;
-    pub const ARG_MAX: i32 = 56;
-    pub const TRANSPOSE_CONV: i32 = 67;
-    pub const SUM: i32 = 74;
-    pub const ARG_MIN: i32 = 79;
-    pub const REDUCE_PROD: i32 = 81;
-    pub const REDUCE_MAX: i32 = 82;
-    pub const PACK: i32 = 83;
-    pub const UNPACK: i32 = 88;
-    pub const REDUCE_MIN: i32 = 89;
-    pub const REDUCE_ANY: i32 = 91;
-    pub const RESIZE_NEAREST_NEIGHBOR: i32 = 97;
-    pub const LEAKY_RELU: i32 = 98;
-    pub const MIRROR_PAD: i32 = 100;
-    pub const SPLIT_V: i32 = 102;
-    pub const BATCH_MATMUL: i32 = 126;
-    pub const CUMSUM: i32 = 128;
-    pub const REDUCE_ALL: i32 = 140;
-    pub const GELU: i32 = 150;
-}
 
 /// The crate's type for a `TfLiteType` code.
 pub fn dtype_of(t: i32) -> Option<DType> {
@@ -86,11 +42,7 @@ fn activation(code: i32) -> Result<Activation, String> {
 }
 
 fn padding(code: i32) -> Result<Padding, String> {
-    match code {
-        1 => Ok(Padding::Same),
-        2 => Ok(Padding::Valid),
-        _ => Err(format!("padding {code} is not SAME or VALID")),
-    }
+    Padding::from_c(code).ok_or_else(|| format!("padding {code} is not SAME or VALID"))
 }
 
 fn positive(what: &str, v: i32) -> Result<usize, String> {
@@ -335,7 +287,7 @@ pub unsafe fn decode(
         _ => match decode_op(node, builtin_code, custom_name.clone(), custom) {
             Ok(op) => op,
             Err(_) => Op::Unknown {
-                name: custom_name.unwrap_or_else(|| crate::model::builtin_name(builtin_code)),
+                name: custom_name.unwrap_or_else(|| builtin_name(builtin_code)),
             },
         },
     })
