@@ -101,7 +101,7 @@ impl GpuDevice {
             compatible_surface: None,
             apply_limit_buckets: false,
         }))
-        .map_err(|e| Error::Device(format!("no {:?} adapter: {e}", options.backend)))?;
+        .map_err(|e| Error::NoAdapter(format!("no {:?} adapter: {e}", options.backend)))?;
         let available = adapter.features();
         let wanted = wgpu::Features::SHADER_F16
             | wgpu::Features::TIMESTAMP_QUERY
@@ -118,7 +118,7 @@ impl GpuDevice {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::Device(format!("cannot open the adapter: {e}")))?;
+        .map_err(|e| Error::NoAdapter(format!("cannot open the adapter: {e}")))?;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
