@@ -17,6 +17,7 @@
 //! default `cli` feature, [`cli::main`]) installs a subscriber that prints warnings
 //! to stderr.
 
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod capi;
 #[cfg(feature = "cli")]

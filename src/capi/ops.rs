@@ -58,10 +58,13 @@ fn positive(what: &str, v: i32) -> Result<usize, String> {
 /// `data` is NULL or points to the runtime's parameter struct for this op, whose
 /// layout starts with `T`.
 unsafe fn params<'a, T>(data: *const c_void) -> Result<&'a T, String> {
-    if data.is_null() {
-        Err("the runtime gave no builtin parameters".into())
-    } else {
-        Ok(&*data.cast::<T>())
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if data.is_null() {
+            Err("the runtime gave no builtin parameters".into())
+        } else {
+            Ok(&*data.cast::<T>())
+        }
     }
 }
 
@@ -79,216 +82,219 @@ pub unsafe fn decode(
     custom: Option<&[u8]>,
     output_dtype: Option<DType>,
 ) -> Result<Op, String> {
-    use code as c;
-    let d = builtin_data;
-    let binary =
-        |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
-    let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
-        Ok(Pool2D {
-            padding: padding(p.padding)?,
-            stride_w: positive("stride_w", p.stride_width)?,
-            stride_h: positive("stride_h", p.stride_height)?,
-            filter_w: positive("filter_width", p.filter_width)?,
-            filter_h: positive("filter_height", p.filter_height)?,
-            activation: activation(p.activation)?,
-        })
-    };
-    let reduce = |kind: Reduce| -> Result<Op, String> {
-        Ok(Op::Reduce {
-            kind,
-            keep_dims: params::<bool>(d).copied().unwrap_or(false),
-        })
-    };
-    let index_type = || output_dtype.unwrap_or(DType::I64);
-    Ok(match builtin_code {
-        c::ADD | c::SUB => {
-            let p = params::<TfLiteAddParams>(d)?;
-            let b = if builtin_code == c::ADD {
-                Binary::Add
-            } else {
-                Binary::Sub
-            };
-            binary(b, p.activation)?
-        }
-        c::MUL | c::DIV => {
-            let p = params::<TfLiteActivationParams>(d)?;
-            let b = if builtin_code == c::MUL {
-                Binary::Mul
-            } else {
-                Binary::Div
-            };
-            binary(b, p.activation)?
-        }
-        c::CONV_2D => {
-            let p = params::<TfLiteConvParams>(d)?;
-            Op::Conv2D(Conv2D {
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        use code as c;
+        let d = builtin_data;
+        let binary =
+            |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
+        let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
+            Ok(Pool2D {
                 padding: padding(p.padding)?,
                 stride_w: positive("stride_w", p.stride_width)?,
                 stride_h: positive("stride_h", p.stride_height)?,
-                activation: activation(p.activation)?,
-                dilation_w: positive("dilation_w", p.dilation_width_factor)?,
-                dilation_h: positive("dilation_h", p.dilation_height_factor)?,
-            })
-        }
-        c::DEPTHWISE_CONV_2D => {
-            let p = params::<TfLiteDepthwiseConvParams>(d)?;
-            Op::DepthwiseConv2D(DepthwiseConv2D {
-                padding: padding(p.padding)?,
-                stride_w: positive("stride_w", p.stride_width)?,
-                stride_h: positive("stride_h", p.stride_height)?,
-                depth_multiplier: p.depth_multiplier.max(0) as usize,
-                activation: activation(p.activation)?,
-                dilation_w: positive("dilation_w", p.dilation_width_factor)?,
-                dilation_h: positive("dilation_h", p.dilation_height_factor)?,
-            })
-        }
-        c::TRANSPOSE_CONV => {
-            let p = params::<TfLiteTransposeConvParams>(d)?;
-            Op::TransposeConv(TransposeConv {
-                padding: padding(p.padding)?,
-                stride_w: positive("stride_w", p.stride_width)?,
-                stride_h: positive("stride_h", p.stride_height)?,
+                filter_w: positive("filter_width", p.filter_width)?,
+                filter_h: positive("filter_height", p.filter_height)?,
                 activation: activation(p.activation)?,
             })
-        }
-        c::AVERAGE_POOL_2D => Op::AveragePool2D(pool(params(d)?)?),
-        c::MAX_POOL_2D => Op::MaxPool2D(pool(params(d)?)?),
-        c::L2_POOL_2D => Op::L2Pool2D(pool(params(d)?)?),
-        c::FULLY_CONNECTED => {
-            let p = params::<TfLiteFullyConnectedParams>(d)?;
-            if p.weights_format != 0 {
-                return Err(format!(
-                    "weights format {} is not supported",
-                    p.weights_format
-                ));
-            }
-            Op::FullyConnected(FullyConnected {
-                activation: activation(p.activation)?,
-                keep_num_dims: p.keep_num_dims,
-                asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+        };
+        let reduce = |kind: Reduce| -> Result<Op, String> {
+            Ok(Op::Reduce {
+                kind,
+                keep_dims: params::<bool>(d).copied().unwrap_or(false),
             })
-        }
-        c::BATCH_MATMUL => {
-            let p = params::<TfLiteBatchMatMulParams>(d)?;
-            Op::BatchMatMul {
-                adj_x: p.adj_x,
-                adj_y: p.adj_y,
-                asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+        };
+        let index_type = || output_dtype.unwrap_or(DType::I64);
+        Ok(match builtin_code {
+            c::ADD | c::SUB => {
+                let p = params::<TfLiteAddParams>(d)?;
+                let b = if builtin_code == c::ADD {
+                    Binary::Add
+                } else {
+                    Binary::Sub
+                };
+                binary(b, p.activation)?
             }
-        }
-        c::MEAN => reduce(Reduce::Mean)?,
-        c::SUM => reduce(Reduce::Sum)?,
-        c::REDUCE_MAX => reduce(Reduce::Max)?,
-        c::REDUCE_MIN => reduce(Reduce::Min)?,
-        c::REDUCE_PROD => reduce(Reduce::Prod)?,
-        c::REDUCE_ANY => reduce(Reduce::Any)?,
-        c::REDUCE_ALL => reduce(Reduce::All)?,
-        c::SOFTMAX => Op::Softmax {
-            beta: *params::<f32>(d)?,
-        },
-        c::L2_NORMALIZATION => {
-            Op::L2Normalization(activation(params::<TfLiteActivationParams>(d)?.activation)?)
-        }
-        c::RESHAPE => Op::Reshape {
-            new_shape: params::<TfLiteReshapeParams>(d).ok().and_then(|p| {
-                let n = p.num_dimensions.clamp(0, 8) as usize;
-                (n > 0).then(|| p.shape[..n].to_vec())
-            }),
-        },
-        c::SQUEEZE => {
-            let p = params::<TfLiteSqueezeParams>(d)?;
-            let n = p.num_squeeze_dims.clamp(0, 8) as usize;
-            Op::Squeeze {
-                axes: p.squeeze_dims[..n].to_vec(),
+            c::MUL | c::DIV => {
+                let p = params::<TfLiteActivationParams>(d)?;
+                let b = if builtin_code == c::MUL {
+                    Binary::Mul
+                } else {
+                    Binary::Div
+                };
+                binary(b, p.activation)?
             }
-        }
-        c::CONCATENATION => {
-            let p = params::<TfLiteConcatenationParams>(d)?;
-            Op::Concatenation {
-                axis: p.axis,
-                activation: activation(p.activation)?,
+            c::CONV_2D => {
+                let p = params::<TfLiteConvParams>(d)?;
+                Op::Conv2D(Conv2D {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    activation: activation(p.activation)?,
+                    dilation_w: positive("dilation_w", p.dilation_width_factor)?,
+                    dilation_h: positive("dilation_h", p.dilation_height_factor)?,
+                })
             }
-        }
-        c::SPLIT => Op::Split {
-            num_splits: positive("num_splits", *params::<i32>(d)?)?,
-        },
-        c::SPLIT_V => Op::SplitV {
-            num_splits: positive("num_splits", *params::<i32>(d)?)?,
-        },
-        c::STRIDED_SLICE => {
-            let p = params::<TfLiteStridedSliceParams>(d)?;
-            Op::StridedSlice(StridedSlice {
-                begin_mask: p.begin_mask,
-                end_mask: p.end_mask,
-                ellipsis_mask: p.ellipsis_mask,
-                new_axis_mask: p.new_axis_mask,
-                shrink_axis_mask: p.shrink_axis_mask,
-                offset: p.offset,
-            })
-        }
-        c::GATHER => {
-            let p = params::<TfLiteTwoInts>(d)?;
-            Op::Gather {
-                axis: p.a,
-                batch_dims: p.b,
+            c::DEPTHWISE_CONV_2D => {
+                let p = params::<TfLiteDepthwiseConvParams>(d)?;
+                Op::DepthwiseConv2D(DepthwiseConv2D {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    depth_multiplier: p.depth_multiplier.max(0) as usize,
+                    activation: activation(p.activation)?,
+                    dilation_w: positive("dilation_w", p.dilation_width_factor)?,
+                    dilation_h: positive("dilation_h", p.dilation_height_factor)?,
+                })
             }
-        }
-        c::PACK => Op::Pack {
-            axis: params::<TfLiteTwoInts>(d)?.b,
-        },
-        c::UNPACK => {
-            let p = params::<TfLiteTwoInts>(d)?;
-            Op::Unpack {
-                num: p.a.max(0) as usize,
-                axis: p.b,
+            c::TRANSPOSE_CONV => {
+                let p = params::<TfLiteTransposeConvParams>(d)?;
+                Op::TransposeConv(TransposeConv {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    activation: activation(p.activation)?,
+                })
             }
-        }
-        c::MIRROR_PAD => Op::MirrorPad {
-            // kTfLiteMirrorPaddingSymmetric is 2 (Reflect 1).
-            symmetric: *params::<i32>(d)? == 2,
-        },
-        c::RESIZE_BILINEAR | c::RESIZE_NEAREST_NEIGHBOR => {
-            let p = params::<TfLiteTwoBools>(d)?;
-            let r = Resize {
-                align_corners: p.a,
-                half_pixel_centers: p.b,
-            };
-            if builtin_code == c::RESIZE_BILINEAR {
-                Op::ResizeBilinear(r)
-            } else {
-                Op::ResizeNearestNeighbor(r)
+            c::AVERAGE_POOL_2D => Op::AveragePool2D(pool(params(d)?)?),
+            c::MAX_POOL_2D => Op::MaxPool2D(pool(params(d)?)?),
+            c::L2_POOL_2D => Op::L2Pool2D(pool(params(d)?)?),
+            c::FULLY_CONNECTED => {
+                let p = params::<TfLiteFullyConnectedParams>(d)?;
+                if p.weights_format != 0 {
+                    return Err(format!(
+                        "weights format {} is not supported",
+                        p.weights_format
+                    ));
+                }
+                Op::FullyConnected(FullyConnected {
+                    activation: activation(p.activation)?,
+                    keep_num_dims: p.keep_num_dims,
+                    asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+                })
             }
-        }
-        c::DEPTH_TO_SPACE => Op::DepthToSpace {
-            block_size: positive("block_size", *params::<i32>(d)?)?,
-        },
-        c::SPACE_TO_DEPTH => Op::SpaceToDepth {
-            block_size: positive("block_size", *params::<i32>(d)?)?,
-        },
-        c::CUMSUM => {
-            let p = params::<TfLiteTwoBools>(d)?;
-            Op::Cumsum {
-                exclusive: p.a,
-                reverse: p.b,
+            c::BATCH_MATMUL => {
+                let p = params::<TfLiteBatchMatMulParams>(d)?;
+                Op::BatchMatMul {
+                    adj_x: p.adj_x,
+                    adj_y: p.adj_y,
+                    asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+                }
             }
-        }
-        c::ARG_MAX => Op::ArgMax {
-            output_type: index_type(),
-        },
-        c::ARG_MIN => Op::ArgMin {
-            output_type: index_type(),
-        },
-        c::GELU => Op::Unary(Unary::Gelu {
-            approximate: params::<bool>(d).copied().unwrap_or(false),
-        }),
-        c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
-            alpha: *params::<f32>(d)?,
-        }),
-        _ => match decode_op(node, builtin_code, custom_name.clone(), custom) {
-            Ok(op) => op,
-            Err(_) => Op::Unknown {
-                name: custom_name.unwrap_or_else(|| builtin_name(builtin_code)),
+            c::MEAN => reduce(Reduce::Mean)?,
+            c::SUM => reduce(Reduce::Sum)?,
+            c::REDUCE_MAX => reduce(Reduce::Max)?,
+            c::REDUCE_MIN => reduce(Reduce::Min)?,
+            c::REDUCE_PROD => reduce(Reduce::Prod)?,
+            c::REDUCE_ANY => reduce(Reduce::Any)?,
+            c::REDUCE_ALL => reduce(Reduce::All)?,
+            c::SOFTMAX => Op::Softmax {
+                beta: *params::<f32>(d)?,
             },
-        },
-    })
+            c::L2_NORMALIZATION => {
+                Op::L2Normalization(activation(params::<TfLiteActivationParams>(d)?.activation)?)
+            }
+            c::RESHAPE => Op::Reshape {
+                new_shape: params::<TfLiteReshapeParams>(d).ok().and_then(|p| {
+                    let n = p.num_dimensions.clamp(0, 8) as usize;
+                    (n > 0).then(|| p.shape[..n].to_vec())
+                }),
+            },
+            c::SQUEEZE => {
+                let p = params::<TfLiteSqueezeParams>(d)?;
+                let n = p.num_squeeze_dims.clamp(0, 8) as usize;
+                Op::Squeeze {
+                    axes: p.squeeze_dims[..n].to_vec(),
+                }
+            }
+            c::CONCATENATION => {
+                let p = params::<TfLiteConcatenationParams>(d)?;
+                Op::Concatenation {
+                    axis: p.axis,
+                    activation: activation(p.activation)?,
+                }
+            }
+            c::SPLIT => Op::Split {
+                num_splits: positive("num_splits", *params::<i32>(d)?)?,
+            },
+            c::SPLIT_V => Op::SplitV {
+                num_splits: positive("num_splits", *params::<i32>(d)?)?,
+            },
+            c::STRIDED_SLICE => {
+                let p = params::<TfLiteStridedSliceParams>(d)?;
+                Op::StridedSlice(StridedSlice {
+                    begin_mask: p.begin_mask,
+                    end_mask: p.end_mask,
+                    ellipsis_mask: p.ellipsis_mask,
+                    new_axis_mask: p.new_axis_mask,
+                    shrink_axis_mask: p.shrink_axis_mask,
+                    offset: p.offset,
+                })
+            }
+            c::GATHER => {
+                let p = params::<TfLiteTwoInts>(d)?;
+                Op::Gather {
+                    axis: p.a,
+                    batch_dims: p.b,
+                }
+            }
+            c::PACK => Op::Pack {
+                axis: params::<TfLiteTwoInts>(d)?.b,
+            },
+            c::UNPACK => {
+                let p = params::<TfLiteTwoInts>(d)?;
+                Op::Unpack {
+                    num: p.a.max(0) as usize,
+                    axis: p.b,
+                }
+            }
+            c::MIRROR_PAD => Op::MirrorPad {
+                // kTfLiteMirrorPaddingSymmetric is 2 (Reflect 1).
+                symmetric: *params::<i32>(d)? == 2,
+            },
+            c::RESIZE_BILINEAR | c::RESIZE_NEAREST_NEIGHBOR => {
+                let p = params::<TfLiteTwoBools>(d)?;
+                let r = Resize {
+                    align_corners: p.a,
+                    half_pixel_centers: p.b,
+                };
+                if builtin_code == c::RESIZE_BILINEAR {
+                    Op::ResizeBilinear(r)
+                } else {
+                    Op::ResizeNearestNeighbor(r)
+                }
+            }
+            c::DEPTH_TO_SPACE => Op::DepthToSpace {
+                block_size: positive("block_size", *params::<i32>(d)?)?,
+            },
+            c::SPACE_TO_DEPTH => Op::SpaceToDepth {
+                block_size: positive("block_size", *params::<i32>(d)?)?,
+            },
+            c::CUMSUM => {
+                let p = params::<TfLiteTwoBools>(d)?;
+                Op::Cumsum {
+                    exclusive: p.a,
+                    reverse: p.b,
+                }
+            }
+            c::ARG_MAX => Op::ArgMax {
+                output_type: index_type(),
+            },
+            c::ARG_MIN => Op::ArgMin {
+                output_type: index_type(),
+            },
+            c::GELU => Op::Unary(Unary::Gelu {
+                approximate: params::<bool>(d).copied().unwrap_or(false),
+            }),
+            c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
+                alpha: *params::<f32>(d)?,
+            }),
+            _ => match decode_op(node, builtin_code, custom_name.clone(), custom) {
+                Ok(op) => op,
+                Err(_) => Op::Unknown {
+                    name: custom_name.unwrap_or_else(|| builtin_name(builtin_code)),
+                },
+            },
+        })
+    }
 }
