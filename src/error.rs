@@ -90,9 +90,32 @@ pub enum Error {
         /// What went wrong.
         what: String,
     },
-    /// The requested device is not available.
-    #[error("device unavailable: {0}")]
+    /// No usable GPU: no adapter matches the requested backend, or the one found
+    /// cannot be opened. [`crate::Device::Auto`] runs on the CPU on this error only.
+    #[error("no usable GPU adapter: {0}")]
+    NoAdapter(String),
+    /// The GPU device or its driver failed: the device was lost, a transfer or a
+    /// submission failed, or a partition could not be built on it.
+    #[error("GPU device error: {0}")]
     Device(String),
+    /// A CPU kernel failed on a node in a way the model does not explain.
+    #[error("node {node} ({op}): kernel error: {what}")]
+    Kernel {
+        /// Index of the node.
+        node: usize,
+        /// The op's TFLite name.
+        op: String,
+        /// What went wrong.
+        what: String,
+    },
+    /// A value of a tensor type the CPU kernels cannot hold or compute.
+    #[error("unsupported tensor type {dtype}: {what}")]
+    UnsupportedType {
+        /// The tensor type's name.
+        dtype: String,
+        /// What was asked of it.
+        what: String,
+    },
     /// An I/O error with the path it concerns.
     #[error("{path}: {source}")]
     Io {
@@ -111,6 +134,15 @@ impl Error {
     /// Shorthand for [`Error::Malformed`].
     pub fn malformed(what: impl Into<String>) -> Self {
         Error::Malformed { what: what.into() }
+    }
+
+    /// Shorthand for [`Error::Kernel`].
+    pub fn kernel(node: usize, op: impl Into<String>, what: impl Into<String>) -> Self {
+        Error::Kernel {
+            node,
+            op: op.into(),
+            what: what.into(),
+        }
     }
 
     /// Shorthand for [`Error::Node`].

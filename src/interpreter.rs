@@ -63,7 +63,8 @@ pub enum Device {
     Cpu,
     /// The GPU delegate, falling back to the CPU for unsupported nodes.
     Gpu,
-    /// The GPU when an adapter exists, otherwise the CPU.
+    /// The GPU when a usable adapter exists; on [`Error::NoAdapter`] the CPU, with a
+    /// warning. Any other error (a device failure, a bad model) is returned.
     Auto,
 }
 
@@ -153,7 +154,7 @@ pub struct GpuDelegate {
 }
 
 impl GpuDelegate {
-    /// A delegate with these options; fails with [`Error::Device`] when no adapter
+    /// A delegate with these options; fails with [`Error::NoAdapter`] when no adapter
     /// matches.
     pub fn new(options: GpuDelegate) -> Result<GpuDelegate> {
         crate::gpu::shared_device(options.device)?;
@@ -225,8 +226,8 @@ impl Interpreter {
             }
             Device::Auto => match Self::prepare_gpu(&graph, options) {
                 Ok((g, r, d)) => (Some(g), Some(r), Some(d)),
-                Err(Error::Device(e)) => {
-                    eprintln!("warning: no usable GPU ({e}); running on the CPU");
+                Err(Error::NoAdapter(e)) => {
+                    tracing::warn!("no usable GPU ({e}); running on the CPU");
                     (None, None, None)
                 }
                 Err(e) => return Err(e),
@@ -447,8 +448,10 @@ impl Interpreter {
         let graph = self.program.graph().clone();
         let (program, report, device) = match Self::prepare(graph.clone(), &self.options) {
             Ok(p) => p,
-            Err(Error::Device(e)) => {
-                eprintln!("warning: the GPU device was lost and cannot be reopened ({e}); running on the CPU");
+            Err(Error::NoAdapter(e) | Error::Device(e)) => {
+                tracing::warn!(
+                    "the GPU device was lost and cannot be reopened ({e}); running on the CPU"
+                );
                 (Program::new(graph, self.limits.clone())?, None, None)
             }
             Err(e) => return Err(e),

@@ -12,8 +12,16 @@
 //! println!("{:?}", interp.output(0)?.shape);
 //! # Ok::<(), tflite_wgpu::Error>(())
 //! ```
+//!
+//! The library logs through [`tracing`] and never prints; the command line (the
+//! default `cli` feature, [`cli::main`]) installs a subscriber that prints warnings
+//! to stderr.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod capi;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod cpu;
 pub mod delegate;
 pub mod demo;

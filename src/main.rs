@@ -1,87 +1,11 @@
-//! The `tflite-wgpu` command line: run, inspect, bench, validate.
+//! The `tflite-wgpu` command line: run, inspect, bench, validate, quantize.
 
-mod cli;
-
-use clap::{Parser, Subcommand};
-use cli::ExecArgs;
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-#[derive(Parser)]
-#[command(
-    name = "tflite-wgpu",
-    version,
-    about = "Run and inspect TensorFlow Lite / LiteRT models"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a model on .npy inputs and write .npy outputs (the demo model when MODEL is omitted).
-    Run {
-        /// The .tflite model.
-        model: Option<PathBuf>,
-        /// Input files, one per model input, in model order.
-        #[arg(long = "input")]
-        inputs: Vec<PathBuf>,
-        /// Directory for output_<i>.npy.
-        #[arg(long, default_value = "out")]
-        out_dir: PathBuf,
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
-    /// Time a model: init split, first invoke, steady-state latency, GPU memory,
-    /// a per-op GPU profile and device comparisons (the demo model when omitted).
-    Bench {
-        /// The .tflite model.
-        model: Option<PathBuf>,
-        #[command(flatten)]
-        bench: cli::bench::BenchArgs,
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
-    /// Compare the GPU with the CPU reference per output and per layer; exits
-    /// non-zero when a threshold fails.
-    Validate(cli::validate::ValidateArgs),
-    /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
-    Inspect {
-        /// The .tflite model.
-        model: Option<PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        exec: ExecArgs,
-    },
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Run {
-            model,
-            inputs,
-            out_dir,
-            exec,
-        } => cli::run::run(model, inputs, out_dir, exec),
-        Command::Validate(args) => match cli::validate::validate(args) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
-            Err(e) => Err(e),
-        },
-        Command::Inspect { model, json, exec } => {
-            cli::inspect::inspect(model, *json, cli::options(exec))
-        }
-        Command::Bench { model, bench, exec } => cli::bench::bench(model, bench, exec),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+fn main() -> std::process::ExitCode {
+    // Mesa's Vulkan device-select layer probes Wayland and X11 to order devices and
+    // prints to stderr where no display runtime exists; adapters are chosen by the
+    // delegate itself, so the layer only adds noise. Set before any thread starts.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
     }
+    tflite_wgpu::cli::main()
 }

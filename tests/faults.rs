@@ -114,8 +114,8 @@ fn auto_without_an_adapter_runs_on_the_cpu() {
         ..options
     };
     match Interpreter::with_options(&chain(), gpu_only) {
-        Err(Error::Device(_)) => {}
-        Err(e) => panic!("expected a device error, got {e}"),
+        Err(Error::NoAdapter(_)) => {}
+        Err(e) => panic!("expected a no-adapter error, got {e}"),
         Ok(_) => panic!("a GPU interpreter without an adapter"),
     }
 }

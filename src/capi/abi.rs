@@ -21,9 +21,9 @@ pub const ALLOC_MMAP_RO: i32 = 1;
 /// `kTfLiteAffineQuantization`.
 pub const AFFINE_QUANTIZATION: i32 = 1;
 /// `kTfLiteBuiltinCustom`.
-pub const BUILTIN_CUSTOM: i32 = 32;
+pub const BUILTIN_CUSTOM: i32 = crate::model::code::CUSTOM;
 /// `kTfLiteBuiltinDelegate`: the builtin code of delegate kernel nodes.
-pub const BUILTIN_DELEGATE: i32 = 51;
+pub const BUILTIN_DELEGATE: i32 = crate::model::code::DELEGATE;
 
 /// `TfLiteIntArray { int size; int data[]; }`.
 #[repr(C)]
@@ -539,11 +539,14 @@ layout!(TfLiteTwoInts, 8, a @ 0, b @ 4);
 /// # Safety
 /// `a` is NULL or points to a valid `TfLiteIntArray` that outlives the result.
 pub unsafe fn int_array<'a>(a: *const TfLiteIntArray) -> &'a [i32] {
-    if a.is_null() {
-        return &[];
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if a.is_null() {
+            return &[];
+        }
+        let n = (*a).size.max(0) as usize;
+        std::slice::from_raw_parts(std::ptr::addr_of!((*a).data).cast::<i32>(), n)
     }
-    let n = (*a).size.max(0) as usize;
-    std::slice::from_raw_parts(std::ptr::addr_of!((*a).data).cast::<i32>(), n)
 }
 
 /// The elements of a runtime `TfLiteFloatArray` (empty for NULL).
@@ -551,11 +554,14 @@ pub unsafe fn int_array<'a>(a: *const TfLiteIntArray) -> &'a [i32] {
 /// # Safety
 /// `a` is NULL or points to a valid `TfLiteFloatArray` that outlives the result.
 pub unsafe fn float_array<'a>(a: *const TfLiteFloatArray) -> &'a [f32] {
-    if a.is_null() {
-        return &[];
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if a.is_null() {
+            return &[];
+        }
+        let n = (*a).size.max(0) as usize;
+        std::slice::from_raw_parts(std::ptr::addr_of!((*a).data).cast::<f32>(), n)
     }
-    let n = (*a).size.max(0) as usize;
-    std::slice::from_raw_parts(std::ptr::addr_of!((*a).data).cast::<f32>(), n)
 }
 
 /// A heap `TfLiteIntArray` owned by Rust, for arrays the delegate hands the runtime.

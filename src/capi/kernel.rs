@@ -179,49 +179,59 @@ impl Kernel {
         &mut self,
         tensor: &dyn Fn(usize) -> Result<*mut TfLiteTensor, String>,
     ) -> Result<(), String> {
-        for (slot, &t) in self.inputs.iter().enumerate() {
-            let rt = &*tensor(t)?;
-            let info = self.interp.input_info(slot).map_err(|e| e.to_string())?;
-            let shape: Vec<usize> = super::abi::int_array(rt.dims)
-                .iter()
-                .map(|&d| d.max(0) as usize)
-                .collect();
-            let need = shape.iter().product::<usize>() * info.dtype.size().unwrap_or(0);
-            if rt.data.is_null() || rt.bytes != need {
-                return Err(format!(
-                    "input tensor {t} holds {} bytes, {} of shape {shape:?} needs {need}",
-                    rt.bytes, info.dtype
-                ));
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            for (slot, &t) in self.inputs.iter().enumerate() {
+                let rt = &*tensor(t)?;
+                let info = self.interp.input_info(slot).map_err(|e| e.to_string())?;
+                let shape: Vec<usize> = super::abi::int_array(rt.dims)
+                    .iter()
+                    .map(|&d| d.max(0) as usize)
+                    .collect();
+                let need = shape.iter().product::<usize>() * info.dtype.size().unwrap_or(0);
+                if rt.data.is_null() || rt.bytes != need {
+                    return Err(format!(
+                        "input tensor {t} holds {} bytes, {} of shape {shape:?} needs {need}",
+                        rt.bytes, info.dtype
+                    ));
+                }
+                let bytes = std::slice::from_raw_parts(rt.data.cast::<u8>(), rt.bytes);
+                let data = Data::from_bytes(info.dtype, bytes).map_err(|e| e.to_string())?;
+                self.interp
+                    .set_input(slot, Tensor::new(shape, data))
+                    .map_err(|e| e.to_string())?;
             }
-            let bytes = std::slice::from_raw_parts(rt.data.cast::<u8>(), rt.bytes);
-            let data = Data::from_bytes(info.dtype, bytes).map_err(|e| e.to_string())?;
-            self.interp
-                .set_input(slot, Tensor::new(shape, data))
-                .map_err(|e| e.to_string())?;
+            self.interp.invoke().map_err(|e| e.to_string())?;
+            for (slot, &t) in self.outputs.iter().enumerate() {
+                let value = self.interp.output(slot).map_err(|e| e.to_string())?;
+                write(tensor(t)?, t, &value.data.to_bytes())?;
+            }
+            for (t, bytes) in &self.constant_outputs {
+                write(tensor(*t)?, *t, bytes)?;
+            }
+            Ok(())
         }
-        self.interp.invoke().map_err(|e| e.to_string())?;
-        for (slot, &t) in self.outputs.iter().enumerate() {
-            let value = self.interp.output(slot).map_err(|e| e.to_string())?;
-            write(tensor(t)?, t, &value.data.to_bytes())?;
-        }
-        for (t, bytes) in &self.constant_outputs {
-            write(tensor(*t)?, *t, bytes)?;
-        }
-        Ok(())
     }
 }
 
+/// Copy `bytes` into runtime tensor `rt` (tensor `t`, for errors).
+///
+/// # Safety
+/// `rt` is a tensor of the live context.
 unsafe fn write(rt: *mut TfLiteTensor, t: usize, bytes: &[u8]) -> Result<(), String> {
-    let rt = &mut *rt;
-    if rt.data.is_null() || rt.bytes != bytes.len() {
-        return Err(format!(
-            "output tensor {t} holds {} bytes, the kernel produced {}",
-            rt.bytes,
-            bytes.len()
-        ));
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let rt = &mut *rt;
+        if rt.data.is_null() || rt.bytes != bytes.len() {
+            return Err(format!(
+                "output tensor {t} holds {} bytes, the kernel produced {}",
+                rt.bytes,
+                bytes.len()
+            ));
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), rt.data.cast::<u8>(), bytes.len());
+        Ok(())
     }
-    std::ptr::copy_nonoverlapping(bytes.as_ptr(), rt.data.cast::<u8>(), bytes.len());
-    Ok(())
 }
 
 impl Kernel {

@@ -76,14 +76,20 @@ fn report(reporter: ErrorReporter, msg: &str) {
 }
 
 /// Report through the context's printf-style ReportError.
+///
+/// # Safety
+/// `ctx` is NULL or a valid context.
 unsafe fn context_error(ctx: *mut TfLiteContext, msg: &str) {
-    if ctx.is_null() {
-        return;
-    }
-    if let Some(f) = (*ctx).ReportError {
-        let c =
-            CString::new(format!("tflite-wgpu: {}", msg.replace('\0', " "))).unwrap_or_default();
-        f(ctx, c"%s".as_ptr(), c.as_ptr());
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if ctx.is_null() {
+            return;
+        }
+        if let Some(f) = (*ctx).ReportError {
+            let c = CString::new(format!("tflite-wgpu: {}", msg.replace('\0', " ")))
+                .unwrap_or_default();
+            f(ctx, c"%s".as_ptr(), c.as_ptr());
+        }
     }
 }
 
@@ -99,71 +105,82 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
     num_options: usize,
     report_error: ErrorReporter,
 ) -> *mut TfLiteDelegate {
-    let made = catch_unwind(AssertUnwindSafe(|| {
-        create(keys, values, num_options).map_err(|e| format!("tflite-wgpu: {e}"))
-    }));
-    match made {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            report(report_error, &e);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            report(
-                report_error,
-                "tflite-wgpu: internal error while creating the delegate",
-            );
-            std::ptr::null_mut()
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let made = catch_unwind(AssertUnwindSafe(|| {
+            create(keys, values, num_options).map_err(|e| format!("tflite-wgpu: {e}"))
+        }));
+        match made {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                report(report_error, &e);
+                std::ptr::null_mut()
+            }
+            Err(_) => {
+                report(
+                    report_error,
+                    "tflite-wgpu: internal error while creating the delegate",
+                );
+                std::ptr::null_mut()
+            }
         }
     }
 }
 
+/// Parse the plugin options and open the GPU.
+///
+/// # Safety
+/// As [`tflite_plugin_create_delegate`]: `keys` and `values` hold `num_options`
+/// NUL-terminated strings each.
 unsafe fn create(
     keys: *const *const c_char,
     values: *const *const c_char,
     n: usize,
 ) -> Result<*mut TfLiteDelegate, String> {
-    if n > 0 && (keys.is_null() || values.is_null()) {
-        return Err("option keys or values are NULL".into());
-    }
-    let mut pairs = Vec::with_capacity(n);
-    for i in 0..n {
-        let (k, v) = (*keys.add(i), *values.add(i));
-        if k.is_null() || v.is_null() {
-            return Err(format!("option {i} has a NULL key or value"));
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if n > 0 && (keys.is_null() || values.is_null()) {
+            return Err("option keys or values are NULL".into());
         }
-        let k = CStr::from_ptr(k)
-            .to_str()
-            .map_err(|_| format!("option {i}: key is not UTF-8"))?;
-        let v = CStr::from_ptr(v)
-            .to_str()
-            .map_err(|_| format!("option {k}: value is not UTF-8"))?;
-        pairs.push((k, v));
+        let mut pairs = Vec::with_capacity(n);
+        for i in 0..n {
+            let (k, v) = (*keys.add(i), *values.add(i));
+            if k.is_null() || v.is_null() {
+                return Err(format!("option {i} has a NULL key or value"));
+            }
+            let k = CStr::from_ptr(k)
+                .to_str()
+                .map_err(|_| format!("option {i}: key is not UTF-8"))?;
+            let v = CStr::from_ptr(v)
+                .to_str()
+                .map_err(|_| format!("option {k}: value is not UTF-8"))?;
+            pairs.push((k, v));
+        }
+        let options = DelegateOptions::parse(pairs)?;
+        if let Ok(mut p) = PREPARES.lock() {
+            p.clear();
+        }
+        crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
+        let plugin = Box::new(Plugin {
+            delegate: TfLiteDelegate {
+                data_: std::ptr::null_mut(),
+                Prepare: Some(prepare),
+                CopyFromBufferHandle: std::ptr::null(),
+                CopyToBufferHandle: std::ptr::null(),
+                FreeBufferHandle: std::ptr::null(),
+                flags: 0,
+                opaque_delegate_builder: std::ptr::null(),
+            },
+            state: Mutex::new(State {
+                options,
+                prepared: None,
+                compiled: HashMap::new(),
+            }),
+        });
+        let raw = Box::into_raw(plugin);
+        (*raw).delegate.data_ = raw.cast::<c_void>();
+        Ok(std::ptr::addr_of_mut!((*raw).delegate))
     }
-    let options = DelegateOptions::parse(pairs)?;
-    if let Ok(mut p) = PREPARES.lock() {
-        p.clear();
-    }
-    crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
-    let plugin = Box::new(Plugin {
-        delegate: TfLiteDelegate {
-            data_: std::ptr::null_mut(),
-            Prepare: Some(prepare),
-            CopyFromBufferHandle: std::ptr::null(),
-            CopyToBufferHandle: std::ptr::null(),
-            FreeBufferHandle: std::ptr::null(),
-            flags: 0,
-            opaque_delegate_builder: std::ptr::null(),
-        },
-        state: Mutex::new(State {
-            options,
-            prepared: None,
-            compiled: HashMap::new(),
-        }),
-    });
-    let raw = Box::into_raw(plugin);
-    (*raw).delegate.data_ = raw.cast::<c_void>();
-    Ok(std::ptr::addr_of_mut!((*raw).delegate))
 }
 
 /// Destroy a delegate made by [`tflite_plugin_create_delegate`]; NULL is allowed.
@@ -173,15 +190,18 @@ unsafe fn create(
 /// afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn tflite_plugin_destroy_delegate(delegate: *mut TfLiteDelegate) {
-    if delegate.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        let plugin = (*delegate).data_.cast::<Plugin>();
-        if !plugin.is_null() {
-            drop(Box::from_raw(plugin));
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if delegate.is_null() {
+            return;
         }
-    }));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let plugin = (*delegate).data_.cast::<Plugin>();
+            if !plugin.is_null() {
+                drop(Box::from_raw(plugin));
+            }
+        }));
+    }
 }
 
 /// Bytes of GPU buffers held by this library's live delegate kernels.
@@ -210,237 +230,292 @@ pub extern "C" fn tflite_wgpu_prepare_count() -> u64 {
 /// `out` is NULL or points to 4 writable `uint64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn tflite_wgpu_prepare_stats(index: u64, out: *mut u64) -> i32 {
-    let s = PREPARES
-        .lock()
-        .ok()
-        .and_then(|p| usize::try_from(index).ok().and_then(|i| p.get(i).copied()));
-    let (Some(s), false) = (s, out.is_null()) else {
-        return 1;
-    };
-    let v = [
-        s.prepared_nodes,
-        s.prepared_nodes_claimed,
-        s.runtime_nodes_claimed,
-        s.partitions,
-    ];
-    std::ptr::copy_nonoverlapping(v.as_ptr(), out, 4);
-    0
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let s = PREPARES
+            .lock()
+            .ok()
+            .and_then(|p| usize::try_from(index).ok().and_then(|i| p.get(i).copied()));
+        let (Some(s), false) = (s, out.is_null()) else {
+            return 1;
+        };
+        let v = [
+            s.prepared_nodes,
+            s.prepared_nodes_claimed,
+            s.runtime_nodes_claimed,
+            s.partitions,
+        ];
+        std::ptr::copy_nonoverlapping(v.as_ptr(), out, 4);
+        0
+    }
 }
 
+/// The delegate's Prepare: claim the nodes it runs and replace them by kernels.
+///
+/// # Safety
+/// Called by the runtime with a valid context and a delegate made by
+/// [`tflite_plugin_create_delegate`].
 unsafe extern "C" fn prepare(
     ctx: *mut TfLiteContext,
     delegate: *mut TfLiteDelegate,
 ) -> TfLiteStatus {
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        if ctx.is_null() || delegate.is_null() || (*delegate).data_.is_null() {
-            return Err("Prepare got a NULL context or delegate".to_string());
-        }
-        let plugin = (*delegate).data_.cast::<Plugin>().cast_const();
-        CURRENT.with(|c| *c.borrow_mut() = plugin);
-        let r = prepare_graph(ctx, delegate, &*plugin);
-        CURRENT.with(|c| *c.borrow_mut() = std::ptr::null());
-        if let Ok(mut s) = (*plugin).state.lock() {
-            s.prepared = None;
-            s.compiled.clear();
-        }
-        if let Err(e) = r {
-            // A graph the delegate cannot read runs on the runtime's CPU kernels.
-            context_error(ctx, &format!("delegating nothing: {e}"));
-        }
-        Ok(())
-    }));
-    match r {
-        Ok(Ok(())) => K_OK,
-        Ok(Err(e)) => {
-            context_error(ctx, &e);
-            K_DELEGATE_ERROR
-        }
-        Err(_) => {
-            context_error(ctx, "internal error in Prepare");
-            K_DELEGATE_ERROR
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if ctx.is_null() || delegate.is_null() || (*delegate).data_.is_null() {
+                return Err("Prepare got a NULL context or delegate".to_string());
+            }
+            let plugin = (*delegate).data_.cast::<Plugin>().cast_const();
+            CURRENT.with(|c| *c.borrow_mut() = plugin);
+            let r = prepare_graph(ctx, delegate, &*plugin);
+            CURRENT.with(|c| *c.borrow_mut() = std::ptr::null());
+            if let Ok(mut s) = (*plugin).state.lock() {
+                s.prepared = None;
+                s.compiled.clear();
+            }
+            if let Err(e) = r {
+                // A graph the delegate cannot read runs on the runtime's CPU kernels.
+                context_error(ctx, &format!("delegating nothing: {e}"));
+            }
+            Ok(())
+        }));
+        match r {
+            Ok(Ok(())) => K_OK,
+            Ok(Err(e)) => {
+                context_error(ctx, &e);
+                K_DELEGATE_ERROR
+            }
+            Err(_) => {
+                context_error(ctx, "internal error in Prepare");
+                K_DELEGATE_ERROR
+            }
         }
     }
 }
 
+/// # Safety
+/// `ctx` is a valid context during the delegate's Prepare and `delegate` was made
+/// by [`tflite_plugin_create_delegate`].
 unsafe fn prepare_graph(
     ctx: *mut TfLiteContext,
     delegate: *mut TfLiteDelegate,
     plugin: &Plugin,
 ) -> Result<(), String> {
-    let rg = runtime_graph::read(ctx)?;
-    let mapping = claim::prepare(&rg.sg)?;
-    let (options, kopts) = {
-        let s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
-        let o = s.options.clone();
-        let k = KernelOptions {
-            precision_loss_allowed: o.precision_loss_allowed,
-            device: o.device,
-            fp32_nodes: o.partitions.fp32_nodes.clone(),
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let rg = runtime_graph::read(ctx)?;
+        let mapping = claim::prepare(&rg.sg)?;
+        let (options, kopts) = {
+            let s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
+            let o = s.options.clone();
+            let k = KernelOptions {
+                precision_loss_allowed: o.precision_loss_allowed,
+                device: o.device,
+                fp32_nodes: o.partitions.fp32_nodes.clone(),
+            };
+            (o, k)
         };
-        (o, k)
-    };
-    let (gpu, _) = crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
-    let caps = crate::delegate::caps_of(Some(&gpu));
-    let plan = claim::plan(&mapping.sg, &caps, &options.partitions);
-    let mut compiled = HashMap::new();
-    let mut gpu_nodes = Vec::new();
-    for p in &plan.partitions {
-        match Kernel::build(&mapping.sg, &p.nodes, None, &kopts) {
-            Ok(k) => {
-                gpu_nodes.extend(p.nodes.iter().copied());
-                compiled.insert(p.nodes.clone(), k);
+        let (gpu, _) = crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
+        let caps = crate::delegate::caps_of(Some(&gpu));
+        let plan = claim::plan(&mapping.sg, &caps, &options.partitions);
+        let mut compiled = HashMap::new();
+        let mut gpu_nodes = Vec::new();
+        for p in &plan.partitions {
+            match Kernel::build(&mapping.sg, &p.nodes, None, &kopts) {
+                Ok(k) => {
+                    gpu_nodes.extend(p.nodes.iter().copied());
+                    compiled.insert(p.nodes.clone(), k);
+                }
+                Err(e) => context_error(ctx, &format!("a partition stays on the CPU: {e}")),
             }
-            Err(e) => context_error(ctx, &format!("a partition stays on the CPU: {e}")),
         }
+        let claims = mapping.claims(&rg.sg, &gpu_nodes);
+        let runtime_nodes: Vec<i32> = claims.iter().map(|&r| rg.plan[r]).collect();
+        if let Ok(mut p) = PREPARES.lock() {
+            p.push(PrepareStats {
+                prepared_nodes: mapping.sg.nodes.len() as u64,
+                prepared_nodes_claimed: gpu_nodes.len() as u64,
+                runtime_nodes_claimed: runtime_nodes.len() as u64,
+                partitions: compiled.len() as u64,
+            });
+        }
+        if runtime_nodes.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
+            s.prepared = Some((mapping, rg.plan.clone()));
+            s.compiled = compiled;
+        }
+        let replace = (*ctx)
+            .ReplaceNodeSubsetsWithDelegateKernels
+            .ok_or("the context has no ReplaceNodeSubsetsWithDelegateKernels")?;
+        let registration = TfLiteRegistration {
+            init: Some(kernel_init),
+            free: Some(kernel_free),
+            prepare: Some(kernel_prepare),
+            invoke: Some(kernel_invoke),
+            profiling_string: std::ptr::null(),
+            builtin_code: BUILTIN_DELEGATE,
+            custom_name: c"TfLiteWgpuDelegate".as_ptr(),
+            version: 1,
+            registration_external: std::ptr::null(),
+            async_kernel: std::ptr::null(),
+            inplace_operator: 0,
+        };
+        let nodes = OwnedIntArray::new(&runtime_nodes);
+        if replace(ctx, registration, nodes.as_ptr(), delegate) != K_OK {
+            return Err("ReplaceNodeSubsetsWithDelegateKernels failed".into());
+        }
+        Ok(())
     }
-    let claims = mapping.claims(&rg.sg, &gpu_nodes);
-    let runtime_nodes: Vec<i32> = claims.iter().map(|&r| rg.plan[r]).collect();
-    if let Ok(mut p) = PREPARES.lock() {
-        p.push(PrepareStats {
-            prepared_nodes: mapping.sg.nodes.len() as u64,
-            prepared_nodes_claimed: gpu_nodes.len() as u64,
-            runtime_nodes_claimed: runtime_nodes.len() as u64,
-            partitions: compiled.len() as u64,
-        });
-    }
-    if runtime_nodes.is_empty() {
-        return Ok(());
-    }
-    {
-        let mut s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
-        s.prepared = Some((mapping, rg.plan.clone()));
-        s.compiled = compiled;
-    }
-    let replace = (*ctx)
-        .ReplaceNodeSubsetsWithDelegateKernels
-        .ok_or("the context has no ReplaceNodeSubsetsWithDelegateKernels")?;
-    let registration = TfLiteRegistration {
-        init: Some(kernel_init),
-        free: Some(kernel_free),
-        prepare: Some(kernel_prepare),
-        invoke: Some(kernel_invoke),
-        profiling_string: std::ptr::null(),
-        builtin_code: BUILTIN_DELEGATE,
-        custom_name: c"TfLiteWgpuDelegate".as_ptr(),
-        version: 1,
-        registration_external: std::ptr::null(),
-        async_kernel: std::ptr::null(),
-        inplace_operator: 0,
-    };
-    let nodes = OwnedIntArray::new(&runtime_nodes);
-    if replace(ctx, registration, nodes.as_ptr(), delegate) != K_OK {
-        return Err("ReplaceNodeSubsetsWithDelegateKernels failed".into());
-    }
-    Ok(())
 }
 
 /// Build (or take the one compiled at Prepare) the kernel for `params`.
+///
+/// # Safety
+/// `params` is the runtime's delegate parameters for one kernel node, its arrays
+/// valid for the call.
 unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel, String> {
-    let mut s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
-    let State {
-        options,
-        prepared,
-        compiled,
-    } = &mut *s;
-    let (mapping, plan) = prepared.as_ref().ok_or("kernel init outside Prepare")?;
-    let mut nodes = Vec::new();
-    for &n in int_array(params.nodes_to_replace) {
-        let pos = plan
-            .iter()
-            .position(|&p| p == n)
-            .ok_or_else(|| format!("runtime node {n} is not in the execution plan"))?;
-        if let Some(j) = mapping.post_of[pos] {
-            if !nodes.contains(&j) {
-                nodes.push(j);
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let mut s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
+        let State {
+            options,
+            prepared,
+            compiled,
+        } = &mut *s;
+        let (mapping, plan) = prepared.as_ref().ok_or("kernel init outside Prepare")?;
+        let mut nodes = Vec::new();
+        for &n in int_array(params.nodes_to_replace) {
+            let pos = plan
+                .iter()
+                .position(|&p| p == n)
+                .ok_or_else(|| format!("runtime node {n} is not in the execution plan"))?;
+            if let Some(j) = mapping.post_of[pos] {
+                if !nodes.contains(&j) {
+                    nodes.push(j);
+                }
             }
         }
-    }
-    nodes.sort_unstable();
-    let outputs: Vec<usize> = int_array(params.output_tensors)
-        .iter()
-        .filter_map(|&t| usize::try_from(t).ok())
-        .filter(|&t| t < mapping.sg.tensors.len())
-        .collect();
-    if let Some(k) = compiled.remove(&nodes) {
-        if k.writes_exactly(&outputs) {
-            return Ok(k);
+        nodes.sort_unstable();
+        let outputs: Vec<usize> = int_array(params.output_tensors)
+            .iter()
+            .filter_map(|&t| usize::try_from(t).ok())
+            .filter(|&t| t < mapping.sg.tensors.len())
+            .collect();
+        if let Some(k) = compiled.remove(&nodes) {
+            if k.writes_exactly(&outputs) {
+                return Ok(k);
+            }
         }
+        let kopts = KernelOptions {
+            precision_loss_allowed: options.precision_loss_allowed,
+            device: options.device,
+            fp32_nodes: options.partitions.fp32_nodes.clone(),
+        };
+        Kernel::build(&mapping.sg, &nodes, Some(&outputs), &kopts)
     }
-    let kopts = KernelOptions {
-        precision_loss_allowed: options.precision_loss_allowed,
-        device: options.device,
-        fp32_nodes: options.partitions.fp32_nodes.clone(),
-    };
-    Kernel::build(&mapping.sg, &nodes, Some(&outputs), &kopts)
 }
 
+/// The kernel's Init.
+///
+/// # Safety
+/// Called by the runtime with a valid context and `buffer` pointing to the
+/// `TfLiteDelegateParams` of the node.
 unsafe extern "C" fn kernel_init(
     ctx: *mut TfLiteContext,
     buffer: *const c_char,
     _len: usize,
 ) -> *mut c_void {
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        let plugin = CURRENT.with(|c| *c.borrow());
-        if plugin.is_null() || buffer.is_null() {
-            return Err("kernel init without delegate parameters".to_string());
-        }
-        let params = &*buffer.cast::<TfLiteDelegateParams>();
-        init(&*plugin, params)
-    }));
-    match r {
-        Ok(Ok(k)) => Box::into_raw(Box::new(k)).cast(),
-        Ok(Err(e)) => {
-            context_error(ctx, &e);
-            std::ptr::null_mut()
-        }
-        Err(_) => {
-            context_error(ctx, "internal error in kernel init");
-            std::ptr::null_mut()
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let plugin = CURRENT.with(|c| *c.borrow());
+            if plugin.is_null() || buffer.is_null() {
+                return Err("kernel init without delegate parameters".to_string());
+            }
+            let params = &*buffer.cast::<TfLiteDelegateParams>();
+            init(&*plugin, params)
+        }));
+        match r {
+            Ok(Ok(k)) => Box::into_raw(Box::new(k)).cast(),
+            Ok(Err(e)) => {
+                context_error(ctx, &e);
+                std::ptr::null_mut()
+            }
+            Err(_) => {
+                context_error(ctx, "internal error in kernel init");
+                std::ptr::null_mut()
+            }
         }
     }
 }
 
+/// The kernel's Free.
+///
+/// # Safety
+/// `buffer` is NULL or what `kernel_init` returned, not used afterwards.
 unsafe extern "C" fn kernel_free(_ctx: *mut TfLiteContext, buffer: *mut c_void) {
-    if buffer.is_null() {
-        return;
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if buffer.is_null() {
+            return;
+        }
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            drop(Box::from_raw(buffer.cast::<Kernel>()))
+        }));
     }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        drop(Box::from_raw(buffer.cast::<Kernel>()))
-    }));
 }
 
+/// The kernel's Prepare.
+///
+/// # Safety
+/// Called by the runtime with a valid context and a node whose `user_data` is
+/// what `kernel_init` returned.
 unsafe extern "C" fn kernel_prepare(
     ctx: *mut TfLiteContext,
     node: *mut TfLiteNode,
 ) -> TfLiteStatus {
-    if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
-        context_error(ctx, "the delegate kernel failed to initialise");
-        return K_ERROR;
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
+            context_error(ctx, "the delegate kernel failed to initialise");
+            return K_ERROR;
+        }
+        K_OK
     }
-    K_OK
 }
 
+/// The kernel's Invoke.
+///
+/// # Safety
+/// Called by the runtime with a valid context and a node whose `user_data` is
+/// what `kernel_init` returned.
 unsafe extern "C" fn kernel_invoke(ctx: *mut TfLiteContext, node: *mut TfLiteNode) -> TfLiteStatus {
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
-            return Err("invoke of an uninitialised delegate kernel".to_string());
-        }
-        let k = &mut *(*node).user_data.cast::<Kernel>();
-        let tensor = |t: usize| -> Result<*mut TfLiteTensor, String> {
-            let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
-            runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
-        };
-        k.invoke(&tensor)
-    }));
-    match r {
-        Ok(Ok(())) => K_OK,
-        Ok(Err(e)) => {
-            context_error(ctx, &e);
-            K_ERROR
-        }
-        Err(_) => {
-            context_error(ctx, "internal error in invoke");
-            K_ERROR
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
+                return Err("invoke of an uninitialised delegate kernel".to_string());
+            }
+            let k = &mut *(*node).user_data.cast::<Kernel>();
+            let tensor = |t: usize| -> Result<*mut TfLiteTensor, String> {
+                let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
+                runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
+            };
+            k.invoke(&tensor)
+        }));
+        match r {
+            Ok(Ok(())) => K_OK,
+            Ok(Err(e)) => {
+                context_error(ctx, &e);
+                K_ERROR
+            }
+            Err(_) => {
+                context_error(ctx, "internal error in invoke");
+                K_ERROR
+            }
         }
     }
 }

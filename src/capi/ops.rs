@@ -4,52 +4,8 @@
 use super::abi::*;
 use crate::graph::op::*;
 use crate::graph::{DType, Op};
-use crate::model::decode_op;
+use crate::model::{builtin_name, code, decode_op};
 use std::ffi::c_void;
-
-/// Builtin codes whose parameters come from `builtin_data` (schema `BuiltinOperator`).
-mod code {
-    pub const ADD: i32 = 0;
-    pub const AVERAGE_POOL_2D: i32 = 1;
-    pub const CONCATENATION: i32 = 2;
-    pub const CONV_2D: i32 = 3;
-    pub const DEPTHWISE_CONV_2D: i32 = 4;
-    pub const DEPTH_TO_SPACE: i32 = 5;
-    pub const FULLY_CONNECTED: i32 = 9;
-    pub const L2_NORMALIZATION: i32 = 11;
-    pub const L2_POOL_2D: i32 = 12;
-    pub const MAX_POOL_2D: i32 = 17;
-    pub const MUL: i32 = 18;
-    pub const RESHAPE: i32 = 22;
-    pub const RESIZE_BILINEAR: i32 = 23;
-    pub const SOFTMAX: i32 = 25;
-    pub const SPACE_TO_DEPTH: i32 = 26;
-    pub const GATHER: i32 = 36;
-    pub const MEAN: i32 = 40;
-    pub const SUB: i32 = 41;
-    pub const DIV: i32 = 42;
-    pub const SQUEEZE: i32 = 43;
-    pub const STRIDED_SLICE: i32 = 45;
-    pub const SPLIT: i32 = 49;
-    pub const ARG_MAX: i32 = 56;
-    pub const TRANSPOSE_CONV: i32 = 67;
-    pub const SUM: i32 = 74;
-    pub const ARG_MIN: i32 = 79;
-    pub const REDUCE_PROD: i32 = 81;
-    pub const REDUCE_MAX: i32 = 82;
-    pub const PACK: i32 = 83;
-    pub const UNPACK: i32 = 88;
-    pub const REDUCE_MIN: i32 = 89;
-    pub const REDUCE_ANY: i32 = 91;
-    pub const RESIZE_NEAREST_NEIGHBOR: i32 = 97;
-    pub const LEAKY_RELU: i32 = 98;
-    pub const MIRROR_PAD: i32 = 100;
-    pub const SPLIT_V: i32 = 102;
-    pub const BATCH_MATMUL: i32 = 126;
-    pub const CUMSUM: i32 = 128;
-    pub const REDUCE_ALL: i32 = 140;
-    pub const GELU: i32 = 150;
-}
 
 /// The crate's type for a `TfLiteType` code.
 pub fn dtype_of(t: i32) -> Option<DType> {
@@ -86,11 +42,7 @@ fn activation(code: i32) -> Result<Activation, String> {
 }
 
 fn padding(code: i32) -> Result<Padding, String> {
-    match code {
-        1 => Ok(Padding::Same),
-        2 => Ok(Padding::Valid),
-        _ => Err(format!("padding {code} is not SAME or VALID")),
-    }
+    Padding::from_c(code).ok_or_else(|| format!("padding {code} is not SAME or VALID"))
 }
 
 fn positive(what: &str, v: i32) -> Result<usize, String> {
@@ -106,10 +58,13 @@ fn positive(what: &str, v: i32) -> Result<usize, String> {
 /// `data` is NULL or points to the runtime's parameter struct for this op, whose
 /// layout starts with `T`.
 unsafe fn params<'a, T>(data: *const c_void) -> Result<&'a T, String> {
-    if data.is_null() {
-        Err("the runtime gave no builtin parameters".into())
-    } else {
-        Ok(&*data.cast::<T>())
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        if data.is_null() {
+            Err("the runtime gave no builtin parameters".into())
+        } else {
+            Ok(&*data.cast::<T>())
+        }
     }
 }
 
@@ -127,216 +82,219 @@ pub unsafe fn decode(
     custom: Option<&[u8]>,
     output_dtype: Option<DType>,
 ) -> Result<Op, String> {
-    use code as c;
-    let d = builtin_data;
-    let binary =
-        |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
-    let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
-        Ok(Pool2D {
-            padding: padding(p.padding)?,
-            stride_w: positive("stride_w", p.stride_width)?,
-            stride_h: positive("stride_h", p.stride_height)?,
-            filter_w: positive("filter_width", p.filter_width)?,
-            filter_h: positive("filter_height", p.filter_height)?,
-            activation: activation(p.activation)?,
-        })
-    };
-    let reduce = |kind: Reduce| -> Result<Op, String> {
-        Ok(Op::Reduce {
-            kind,
-            keep_dims: params::<bool>(d).copied().unwrap_or(false),
-        })
-    };
-    let index_type = || output_dtype.unwrap_or(DType::I64);
-    Ok(match builtin_code {
-        c::ADD | c::SUB => {
-            let p = params::<TfLiteAddParams>(d)?;
-            let b = if builtin_code == c::ADD {
-                Binary::Add
-            } else {
-                Binary::Sub
-            };
-            binary(b, p.activation)?
-        }
-        c::MUL | c::DIV => {
-            let p = params::<TfLiteActivationParams>(d)?;
-            let b = if builtin_code == c::MUL {
-                Binary::Mul
-            } else {
-                Binary::Div
-            };
-            binary(b, p.activation)?
-        }
-        c::CONV_2D => {
-            let p = params::<TfLiteConvParams>(d)?;
-            Op::Conv2D(Conv2D {
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        use code as c;
+        let d = builtin_data;
+        let binary =
+            |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
+        let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
+            Ok(Pool2D {
                 padding: padding(p.padding)?,
                 stride_w: positive("stride_w", p.stride_width)?,
                 stride_h: positive("stride_h", p.stride_height)?,
-                activation: activation(p.activation)?,
-                dilation_w: positive("dilation_w", p.dilation_width_factor)?,
-                dilation_h: positive("dilation_h", p.dilation_height_factor)?,
-            })
-        }
-        c::DEPTHWISE_CONV_2D => {
-            let p = params::<TfLiteDepthwiseConvParams>(d)?;
-            Op::DepthwiseConv2D(DepthwiseConv2D {
-                padding: padding(p.padding)?,
-                stride_w: positive("stride_w", p.stride_width)?,
-                stride_h: positive("stride_h", p.stride_height)?,
-                depth_multiplier: p.depth_multiplier.max(0) as usize,
-                activation: activation(p.activation)?,
-                dilation_w: positive("dilation_w", p.dilation_width_factor)?,
-                dilation_h: positive("dilation_h", p.dilation_height_factor)?,
-            })
-        }
-        c::TRANSPOSE_CONV => {
-            let p = params::<TfLiteTransposeConvParams>(d)?;
-            Op::TransposeConv(TransposeConv {
-                padding: padding(p.padding)?,
-                stride_w: positive("stride_w", p.stride_width)?,
-                stride_h: positive("stride_h", p.stride_height)?,
+                filter_w: positive("filter_width", p.filter_width)?,
+                filter_h: positive("filter_height", p.filter_height)?,
                 activation: activation(p.activation)?,
             })
-        }
-        c::AVERAGE_POOL_2D => Op::AveragePool2D(pool(params(d)?)?),
-        c::MAX_POOL_2D => Op::MaxPool2D(pool(params(d)?)?),
-        c::L2_POOL_2D => Op::L2Pool2D(pool(params(d)?)?),
-        c::FULLY_CONNECTED => {
-            let p = params::<TfLiteFullyConnectedParams>(d)?;
-            if p.weights_format != 0 {
-                return Err(format!(
-                    "weights format {} is not supported",
-                    p.weights_format
-                ));
-            }
-            Op::FullyConnected(FullyConnected {
-                activation: activation(p.activation)?,
-                keep_num_dims: p.keep_num_dims,
-                asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+        };
+        let reduce = |kind: Reduce| -> Result<Op, String> {
+            Ok(Op::Reduce {
+                kind,
+                keep_dims: params::<bool>(d).copied().unwrap_or(false),
             })
-        }
-        c::BATCH_MATMUL => {
-            let p = params::<TfLiteBatchMatMulParams>(d)?;
-            Op::BatchMatMul {
-                adj_x: p.adj_x,
-                adj_y: p.adj_y,
-                asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+        };
+        let index_type = || output_dtype.unwrap_or(DType::I64);
+        Ok(match builtin_code {
+            c::ADD | c::SUB => {
+                let p = params::<TfLiteAddParams>(d)?;
+                let b = if builtin_code == c::ADD {
+                    Binary::Add
+                } else {
+                    Binary::Sub
+                };
+                binary(b, p.activation)?
             }
-        }
-        c::MEAN => reduce(Reduce::Mean)?,
-        c::SUM => reduce(Reduce::Sum)?,
-        c::REDUCE_MAX => reduce(Reduce::Max)?,
-        c::REDUCE_MIN => reduce(Reduce::Min)?,
-        c::REDUCE_PROD => reduce(Reduce::Prod)?,
-        c::REDUCE_ANY => reduce(Reduce::Any)?,
-        c::REDUCE_ALL => reduce(Reduce::All)?,
-        c::SOFTMAX => Op::Softmax {
-            beta: *params::<f32>(d)?,
-        },
-        c::L2_NORMALIZATION => {
-            Op::L2Normalization(activation(params::<TfLiteActivationParams>(d)?.activation)?)
-        }
-        c::RESHAPE => Op::Reshape {
-            new_shape: params::<TfLiteReshapeParams>(d).ok().and_then(|p| {
-                let n = p.num_dimensions.clamp(0, 8) as usize;
-                (n > 0).then(|| p.shape[..n].to_vec())
-            }),
-        },
-        c::SQUEEZE => {
-            let p = params::<TfLiteSqueezeParams>(d)?;
-            let n = p.num_squeeze_dims.clamp(0, 8) as usize;
-            Op::Squeeze {
-                axes: p.squeeze_dims[..n].to_vec(),
+            c::MUL | c::DIV => {
+                let p = params::<TfLiteActivationParams>(d)?;
+                let b = if builtin_code == c::MUL {
+                    Binary::Mul
+                } else {
+                    Binary::Div
+                };
+                binary(b, p.activation)?
             }
-        }
-        c::CONCATENATION => {
-            let p = params::<TfLiteConcatenationParams>(d)?;
-            Op::Concatenation {
-                axis: p.axis,
-                activation: activation(p.activation)?,
+            c::CONV_2D => {
+                let p = params::<TfLiteConvParams>(d)?;
+                Op::Conv2D(Conv2D {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    activation: activation(p.activation)?,
+                    dilation_w: positive("dilation_w", p.dilation_width_factor)?,
+                    dilation_h: positive("dilation_h", p.dilation_height_factor)?,
+                })
             }
-        }
-        c::SPLIT => Op::Split {
-            num_splits: positive("num_splits", *params::<i32>(d)?)?,
-        },
-        c::SPLIT_V => Op::SplitV {
-            num_splits: positive("num_splits", *params::<i32>(d)?)?,
-        },
-        c::STRIDED_SLICE => {
-            let p = params::<TfLiteStridedSliceParams>(d)?;
-            Op::StridedSlice(StridedSlice {
-                begin_mask: p.begin_mask,
-                end_mask: p.end_mask,
-                ellipsis_mask: p.ellipsis_mask,
-                new_axis_mask: p.new_axis_mask,
-                shrink_axis_mask: p.shrink_axis_mask,
-                offset: p.offset,
-            })
-        }
-        c::GATHER => {
-            let p = params::<TfLiteTwoInts>(d)?;
-            Op::Gather {
-                axis: p.a,
-                batch_dims: p.b,
+            c::DEPTHWISE_CONV_2D => {
+                let p = params::<TfLiteDepthwiseConvParams>(d)?;
+                Op::DepthwiseConv2D(DepthwiseConv2D {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    depth_multiplier: p.depth_multiplier.max(0) as usize,
+                    activation: activation(p.activation)?,
+                    dilation_w: positive("dilation_w", p.dilation_width_factor)?,
+                    dilation_h: positive("dilation_h", p.dilation_height_factor)?,
+                })
             }
-        }
-        c::PACK => Op::Pack {
-            axis: params::<TfLiteTwoInts>(d)?.b,
-        },
-        c::UNPACK => {
-            let p = params::<TfLiteTwoInts>(d)?;
-            Op::Unpack {
-                num: p.a.max(0) as usize,
-                axis: p.b,
+            c::TRANSPOSE_CONV => {
+                let p = params::<TfLiteTransposeConvParams>(d)?;
+                Op::TransposeConv(TransposeConv {
+                    padding: padding(p.padding)?,
+                    stride_w: positive("stride_w", p.stride_width)?,
+                    stride_h: positive("stride_h", p.stride_height)?,
+                    activation: activation(p.activation)?,
+                })
             }
-        }
-        c::MIRROR_PAD => Op::MirrorPad {
-            // kTfLiteMirrorPaddingSymmetric is 2 (Reflect 1).
-            symmetric: *params::<i32>(d)? == 2,
-        },
-        c::RESIZE_BILINEAR | c::RESIZE_NEAREST_NEIGHBOR => {
-            let p = params::<TfLiteTwoBools>(d)?;
-            let r = Resize {
-                align_corners: p.a,
-                half_pixel_centers: p.b,
-            };
-            if builtin_code == c::RESIZE_BILINEAR {
-                Op::ResizeBilinear(r)
-            } else {
-                Op::ResizeNearestNeighbor(r)
+            c::AVERAGE_POOL_2D => Op::AveragePool2D(pool(params(d)?)?),
+            c::MAX_POOL_2D => Op::MaxPool2D(pool(params(d)?)?),
+            c::L2_POOL_2D => Op::L2Pool2D(pool(params(d)?)?),
+            c::FULLY_CONNECTED => {
+                let p = params::<TfLiteFullyConnectedParams>(d)?;
+                if p.weights_format != 0 {
+                    return Err(format!(
+                        "weights format {} is not supported",
+                        p.weights_format
+                    ));
+                }
+                Op::FullyConnected(FullyConnected {
+                    activation: activation(p.activation)?,
+                    keep_num_dims: p.keep_num_dims,
+                    asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+                })
             }
-        }
-        c::DEPTH_TO_SPACE => Op::DepthToSpace {
-            block_size: positive("block_size", *params::<i32>(d)?)?,
-        },
-        c::SPACE_TO_DEPTH => Op::SpaceToDepth {
-            block_size: positive("block_size", *params::<i32>(d)?)?,
-        },
-        c::CUMSUM => {
-            let p = params::<TfLiteTwoBools>(d)?;
-            Op::Cumsum {
-                exclusive: p.a,
-                reverse: p.b,
+            c::BATCH_MATMUL => {
+                let p = params::<TfLiteBatchMatMulParams>(d)?;
+                Op::BatchMatMul {
+                    adj_x: p.adj_x,
+                    adj_y: p.adj_y,
+                    asymmetric_quantize_inputs: p.asymmetric_quantize_inputs,
+                }
             }
-        }
-        c::ARG_MAX => Op::ArgMax {
-            output_type: index_type(),
-        },
-        c::ARG_MIN => Op::ArgMin {
-            output_type: index_type(),
-        },
-        c::GELU => Op::Unary(Unary::Gelu {
-            approximate: params::<bool>(d).copied().unwrap_or(false),
-        }),
-        c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
-            alpha: *params::<f32>(d)?,
-        }),
-        _ => match decode_op(node, builtin_code, custom_name.clone(), custom) {
-            Ok(op) => op,
-            Err(_) => Op::Unknown {
-                name: custom_name.unwrap_or_else(|| crate::model::builtin_name(builtin_code)),
+            c::MEAN => reduce(Reduce::Mean)?,
+            c::SUM => reduce(Reduce::Sum)?,
+            c::REDUCE_MAX => reduce(Reduce::Max)?,
+            c::REDUCE_MIN => reduce(Reduce::Min)?,
+            c::REDUCE_PROD => reduce(Reduce::Prod)?,
+            c::REDUCE_ANY => reduce(Reduce::Any)?,
+            c::REDUCE_ALL => reduce(Reduce::All)?,
+            c::SOFTMAX => Op::Softmax {
+                beta: *params::<f32>(d)?,
             },
-        },
-    })
+            c::L2_NORMALIZATION => {
+                Op::L2Normalization(activation(params::<TfLiteActivationParams>(d)?.activation)?)
+            }
+            c::RESHAPE => Op::Reshape {
+                new_shape: params::<TfLiteReshapeParams>(d).ok().and_then(|p| {
+                    let n = p.num_dimensions.clamp(0, 8) as usize;
+                    (n > 0).then(|| p.shape[..n].to_vec())
+                }),
+            },
+            c::SQUEEZE => {
+                let p = params::<TfLiteSqueezeParams>(d)?;
+                let n = p.num_squeeze_dims.clamp(0, 8) as usize;
+                Op::Squeeze {
+                    axes: p.squeeze_dims[..n].to_vec(),
+                }
+            }
+            c::CONCATENATION => {
+                let p = params::<TfLiteConcatenationParams>(d)?;
+                Op::Concatenation {
+                    axis: p.axis,
+                    activation: activation(p.activation)?,
+                }
+            }
+            c::SPLIT => Op::Split {
+                num_splits: positive("num_splits", *params::<i32>(d)?)?,
+            },
+            c::SPLIT_V => Op::SplitV {
+                num_splits: positive("num_splits", *params::<i32>(d)?)?,
+            },
+            c::STRIDED_SLICE => {
+                let p = params::<TfLiteStridedSliceParams>(d)?;
+                Op::StridedSlice(StridedSlice {
+                    begin_mask: p.begin_mask,
+                    end_mask: p.end_mask,
+                    ellipsis_mask: p.ellipsis_mask,
+                    new_axis_mask: p.new_axis_mask,
+                    shrink_axis_mask: p.shrink_axis_mask,
+                    offset: p.offset,
+                })
+            }
+            c::GATHER => {
+                let p = params::<TfLiteTwoInts>(d)?;
+                Op::Gather {
+                    axis: p.a,
+                    batch_dims: p.b,
+                }
+            }
+            c::PACK => Op::Pack {
+                axis: params::<TfLiteTwoInts>(d)?.b,
+            },
+            c::UNPACK => {
+                let p = params::<TfLiteTwoInts>(d)?;
+                Op::Unpack {
+                    num: p.a.max(0) as usize,
+                    axis: p.b,
+                }
+            }
+            c::MIRROR_PAD => Op::MirrorPad {
+                // kTfLiteMirrorPaddingSymmetric is 2 (Reflect 1).
+                symmetric: *params::<i32>(d)? == 2,
+            },
+            c::RESIZE_BILINEAR | c::RESIZE_NEAREST_NEIGHBOR => {
+                let p = params::<TfLiteTwoBools>(d)?;
+                let r = Resize {
+                    align_corners: p.a,
+                    half_pixel_centers: p.b,
+                };
+                if builtin_code == c::RESIZE_BILINEAR {
+                    Op::ResizeBilinear(r)
+                } else {
+                    Op::ResizeNearestNeighbor(r)
+                }
+            }
+            c::DEPTH_TO_SPACE => Op::DepthToSpace {
+                block_size: positive("block_size", *params::<i32>(d)?)?,
+            },
+            c::SPACE_TO_DEPTH => Op::SpaceToDepth {
+                block_size: positive("block_size", *params::<i32>(d)?)?,
+            },
+            c::CUMSUM => {
+                let p = params::<TfLiteTwoBools>(d)?;
+                Op::Cumsum {
+                    exclusive: p.a,
+                    reverse: p.b,
+                }
+            }
+            c::ARG_MAX => Op::ArgMax {
+                output_type: index_type(),
+            },
+            c::ARG_MIN => Op::ArgMin {
+                output_type: index_type(),
+            },
+            c::GELU => Op::Unary(Unary::Gelu {
+                approximate: params::<bool>(d).copied().unwrap_or(false),
+            }),
+            c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
+                alpha: *params::<f32>(d)?,
+            }),
+            _ => match decode_op(node, builtin_code, custom_name.clone(), custom) {
+                Ok(op) => op,
+                Err(_) => Op::Unknown {
+                    name: custom_name.unwrap_or_else(|| builtin_name(builtin_code)),
+                },
+            },
+        })
+    }
 }

@@ -1,9 +1,9 @@
 //! `inspect`: ops, tensors and the execution plan, as text or JSON.
 
 use super::load;
+use crate::gpu::pipeline::Precision;
+use crate::{Interpreter, Options};
 use std::path::PathBuf;
-use tflite_wgpu::gpu::pipeline::Precision;
-use tflite_wgpu::{Interpreter, Options};
 
 /// One step of the plan: device ("gpu"/"cpu"), precision ("fp32"/"fp16"/"cpu")
 /// and its nodes.
@@ -17,7 +17,7 @@ pub type PlanView = (
     String,
 );
 
-pub fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
+pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
     let g = interp.graph();
     let n = g.main().nodes.len();
     let Some(report) = interp.delegate_report() else {
@@ -33,8 +33,8 @@ pub fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
     let mut cpu_run: Vec<usize> = Vec::new();
     for step in &report.plan.steps {
         match step {
-            tflite_wgpu::delegate::Step::Cpu(k) => cpu_run.push(*k),
-            tflite_wgpu::delegate::Step::Gpu(p) => {
+            crate::delegate::Step::Cpu(k) => cpu_run.push(*k),
+            crate::delegate::Step::Gpu(p) => {
                 if !cpu_run.is_empty() {
                     parts.push(("cpu", "cpu", std::mem::take(&mut cpu_run)));
                 }
@@ -71,7 +71,7 @@ pub fn plan_view(interp: &Interpreter) -> tflite_wgpu::Result<PlanView> {
 }
 
 /// Print the model and its plan.
-pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_wgpu::Result<()> {
+pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
     let (m, name) = load(model)?;
     let interp = Interpreter::with_options(&m, options)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
@@ -184,7 +184,7 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> tflite_
     Ok(())
 }
 
-fn print_nodes(sg: &tflite_wgpu::graph::Subgraph, device: &[&str]) {
+fn print_nodes(sg: &crate::graph::Subgraph, device: &[&str]) {
     for (i, n) in sg.nodes.iter().enumerate() {
         let ins: Vec<String> = n
             .inputs

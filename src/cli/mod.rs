@@ -1,16 +1,159 @@
-//! The pieces of the command line shared by its subcommands: how a model is chosen
-//! and where it runs.
+//! The `tflite-wgpu` command line (run, inspect, bench, validate) and the pieces its
+//! subcommands share: how a model is chosen and where it runs.
 
-pub mod bench;
-pub mod inspect;
-pub mod run;
-pub mod validate;
+mod bench;
+mod inspect;
+mod run;
+mod validate;
 
-use clap::ValueEnum;
+use crate::delegate::PartitionOptions;
+use crate::gpu::device::{Backend, DeviceOptions};
+use crate::{Device, Model, Options};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use tflite_wgpu::delegate::PartitionOptions;
-use tflite_wgpu::gpu::device::{Backend, DeviceOptions};
-use tflite_wgpu::{Device, Model, Options};
+use std::process::ExitCode;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+#[derive(Parser)]
+#[command(
+    name = "tflite-wgpu",
+    version,
+    about = "Run and inspect TensorFlow Lite / LiteRT models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a model on .npy inputs and write .npy outputs (the demo model when MODEL is omitted).
+    Run {
+        /// The .tflite model.
+        model: Option<PathBuf>,
+        /// Input files, one per model input, in model order.
+        #[arg(long = "input")]
+        inputs: Vec<PathBuf>,
+        /// Directory for output_<i>.npy.
+        #[arg(long, default_value = "out")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Time a model: init split, first invoke, steady-state latency, GPU memory,
+    /// a per-op GPU profile and device comparisons (the demo model when omitted).
+    Bench {
+        /// The .tflite model.
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        bench: bench::BenchArgs,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+    /// Compare the GPU with the CPU reference per output and per layer; exits
+    /// non-zero when a threshold fails.
+    Validate(validate::ValidateArgs),
+    /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
+    Inspect {
+        /// The .tflite model.
+        model: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
+    },
+}
+
+/// Run the command line on the process arguments: parse them, install the
+/// subscriber that prints the library's warnings to stderr, and run the subcommand.
+pub fn main() -> ExitCode {
+    ExitCode::from(run(std::env::args_os()))
+}
+
+/// Run the command line on `args` (the first is the program name) and return the
+/// process exit status: 0 on success, 1 on a failure, 2 on a usage error. Help and
+/// version requests print and return 0. Used by the binary and the Python console
+/// script.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    install_subscriber();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match &cli.command {
+        Command::Run {
+            model,
+            inputs,
+            out_dir,
+            exec,
+        } => run::run(model, inputs, out_dir, exec),
+        Command::Validate(args) => match validate::validate(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return 1,
+            Err(e) => Err(e),
+        },
+        Command::Inspect { model, json, exec } => inspect::inspect(model, *json, options(exec)),
+        Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Prints the library's events as `warning: ...` (or `error: ...`, `info: ...`)
+/// lines, the way the command line has always reported them.
+struct PlainFormat;
+
+impl<S, N> FormatEvent<S, N> for PlainFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let level = *event.metadata().level();
+        let prefix = match level {
+            Level::ERROR => "error",
+            Level::WARN => "warning",
+            Level::INFO => "info",
+            Level::DEBUG => "debug",
+            Level::TRACE => "trace",
+        };
+        write!(writer, "{prefix}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// Send warnings and errors of the library to stderr.
+fn install_subscriber() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(Level::WARN)
+        .with_writer(std::io::stderr)
+        .event_format(PlainFormat)
+        .finish();
+    // Only fails when a subscriber is already installed; that one is kept.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
 
 /// `--device`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,11 +207,11 @@ pub struct ExecArgs {
 }
 
 /// The model at `model`, or the demo model; with a display name.
-pub fn load(model: &Option<PathBuf>) -> tflite_wgpu::Result<(Model, String)> {
+pub fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
     match model {
         Some(p) => Ok((Model::from_file(p)?, p.display().to_string())),
         None => Ok((
-            Model::from_bytes(&tflite_wgpu::demo::demo_model_bytes()?)?,
+            Model::from_bytes(&crate::demo::demo_model_bytes()?)?,
             "<demo>".to_string(),
         )),
     }

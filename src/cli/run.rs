@@ -1,8 +1,8 @@
 //! `run`: one invoke on .npy inputs, outputs written as .npy.
 
 use super::{load, options, ExecArgs};
+use crate::{npy, Interpreter};
 use std::path::PathBuf;
-use tflite_wgpu::{npy, Interpreter};
 
 /// Run `model` once.
 pub fn run(
@@ -10,15 +10,15 @@ pub fn run(
     inputs: &[PathBuf],
     out_dir: &PathBuf,
     exec: &ExecArgs,
-) -> tflite_wgpu::Result<()> {
+) -> crate::Result<()> {
     let (m, _) = load(model)?;
     let options = options(exec);
     let mut interp = Interpreter::with_options(&m, options)?;
     if inputs.is_empty() && model.is_none() {
-        interp.set_input(0, tflite_wgpu::demo::demo_input())?;
+        interp.set_input(0, crate::demo::demo_input())?;
     } else {
         if inputs.len() != interp.num_inputs() {
-            return Err(tflite_wgpu::Error::Input {
+            return Err(crate::Error::Input {
                 index: inputs.len(),
                 what: format!(
                     "{} --input files given, the model has {} inputs",
@@ -32,7 +32,7 @@ pub fn run(
         }
     }
     interp.invoke()?;
-    std::fs::create_dir_all(out_dir).map_err(|source| tflite_wgpu::Error::Io {
+    std::fs::create_dir_all(out_dir).map_err(|source| crate::Error::Io {
         path: out_dir.display().to_string(),
         source,
     })?;

@@ -2,11 +2,11 @@
 //! per layer, with the fp32-node search; text, JSON, CSV and an HTML report.
 
 use super::{load, BackendArg, PrecisionArg};
+use crate::delegate::PartitionOptions;
+use crate::gpu::device::DeviceOptions;
+use crate::validate::{self, LayerRow, Metrics, Thresholds, ValidateOptions, Validation};
+use crate::{npy, Error, Result};
 use std::path::{Path, PathBuf};
-use tflite_wgpu::delegate::PartitionOptions;
-use tflite_wgpu::gpu::device::DeviceOptions;
-use tflite_wgpu::validate::{self, LayerRow, Metrics, Thresholds, ValidateOptions, Validation};
-use tflite_wgpu::{npy, Error, Result};
 
 /// The `validate` flags.
 #[derive(clap::Args)]
@@ -201,10 +201,7 @@ fn print_text(name: &str, v: &Validation, top: usize) {
 pub fn validate(a: &ValidateArgs) -> Result<bool> {
     let (model, name) = load(&a.model)?;
     let per_layer = a.per_layer || a.report.is_some() || a.csv.is_some();
-    let sg = tflite_wgpu::Interpreter::new(&model)?
-        .graph()
-        .main()
-        .clone();
+    let sg = crate::Interpreter::new(&model)?.graph().main().clone();
     let inputs = if a.inputs.is_empty() {
         validate::random_inputs(&sg, a.random.max(1), a.seed)?
     } else {

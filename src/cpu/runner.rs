@@ -126,7 +126,7 @@ impl NodeEval for Reference {
         };
         let outputs = ops::eval(&mut ctx)?;
         if outputs.len() != node.outputs.len() {
-            return Err(Error::node(
+            return Err(Error::kernel(
                 0,
                 node.op.name(),
                 format!(

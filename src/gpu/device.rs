@@ -107,7 +107,7 @@ impl GpuDevice {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::Device(format!("cannot open the adapter: {e}")))?;
+        .map_err(|e| Error::NoAdapter(format!("cannot open the adapter: {e}")))?;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
@@ -156,7 +156,7 @@ impl GpuDevice {
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(Error::Device(format!(
+        Err(Error::NoAdapter(format!(
             "no {:?} adapter: {last}",
             options.backend
         )))

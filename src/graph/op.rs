@@ -61,6 +61,36 @@ pub enum Padding {
     Valid,
 }
 
+impl Padding {
+    /// Decode the schema's `Padding` code (0 SAME, 1 VALID); unknown codes are None.
+    pub fn from_schema(code: i8) -> Option<Self> {
+        match code {
+            0 => Some(Padding::Same),
+            1 => Some(Padding::Valid),
+            _ => None,
+        }
+    }
+
+    /// The schema's `Padding` code.
+    pub fn schema_code(self) -> i8 {
+        match self {
+            Padding::Same => 0,
+            Padding::Valid => 1,
+        }
+    }
+
+    /// Decode the C API's `TfLitePadding` (1 SAME, 2 VALID), used by the runtime's
+    /// parameter structs and by MediaPipe custom options; `kTfLitePaddingUnknown`
+    /// (0) and other codes are None.
+    pub fn from_c(code: i32) -> Option<Self> {
+        match code {
+            1 => Some(Padding::Same),
+            2 => Some(Padding::Valid),
+            _ => None,
+        }
+    }
+}
+
 /// CONV_2D parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Conv2D {

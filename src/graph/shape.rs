@@ -1,7 +1,47 @@
 //! Shape rules shared by every backend, so that the CPU kernels and the GPU
 //! lowerings resolve an op's parameters identically.
 
-use super::op::StridedSlice;
+use super::op::{Padding, StridedSlice};
+
+/// Output size and leading (top or left) pad of one spatial axis of a convolution
+/// or pool (TFLite `ComputePaddingHeightWidth`): SAME gives ceil(input / stride)
+/// outputs, VALID the windows that fit; the total pad is split with the extra pixel
+/// at the end. `kernel` is the filter size before dilation. None when the stride,
+/// dilation or kernel is zero or the dilated kernel overflows.
+pub fn padding(
+    padding: Padding,
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+) -> Option<(usize, usize)> {
+    if stride == 0 || dilation == 0 || kernel == 0 {
+        return None;
+    }
+    let eff = (kernel - 1).checked_mul(dilation)?.checked_add(1)?;
+    let out = match padding {
+        Padding::Same => input.div_ceil(stride),
+        Padding::Valid => {
+            if input < eff {
+                0
+            } else {
+                (input - eff) / stride + 1
+            }
+        }
+    };
+    let total = (out.saturating_sub(1) * stride + eff).saturating_sub(input);
+    Some((out, total / 2))
+}
+
+/// Output size of one spatial axis of a transposed convolution or unpooling whose
+/// output shape is not given: SAME gives input * stride, VALID
+/// (input - 1) * stride + kernel.
+pub fn transposed_size(padding: Padding, input: usize, kernel: usize, stride: usize) -> usize {
+    match padding {
+        Padding::Same => input * stride,
+        Padding::Valid => input.saturating_sub(1) * stride + kernel,
+    }
+}
 
 /// Row-major strides of a shape.
 fn strides_of(shape: &[usize]) -> Vec<usize> {
@@ -187,4 +227,30 @@ pub fn strided_slice_axes(
         out.push((count as usize, start, a.stride, st, a.shrink));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_and_valid_padding_follow_tflite() {
+        // 7 wide, 3x3 kernel, stride 2: SAME 4 outputs with one pixel each side.
+        assert_eq!(padding(Padding::Same, 7, 3, 2, 1), Some((4, 1)));
+        assert_eq!(padding(Padding::Valid, 7, 3, 2, 1), Some((3, 0)));
+        // Even total pad: the extra pixel goes at the end.
+        assert_eq!(padding(Padding::Same, 8, 3, 2, 1), Some((4, 0)));
+        assert_eq!(padding(Padding::Same, 5, 3, 1, 2), Some((5, 2)));
+        assert_eq!(padding(Padding::Valid, 2, 3, 1, 1), Some((0, 0)));
+        assert_eq!(padding(Padding::Same, 5, 3, 0, 1), None);
+        assert_eq!(padding(Padding::Same, 5, 0, 1, 1), None);
+        assert_eq!(padding(Padding::Same, 5, usize::MAX, 1, 2), None);
+    }
+
+    #[test]
+    fn transposed_sizes() {
+        assert_eq!(transposed_size(Padding::Same, 4, 3, 2), 8);
+        assert_eq!(transposed_size(Padding::Valid, 4, 3, 2), 9);
+        assert_eq!(transposed_size(Padding::Valid, 0, 3, 2), 3);
+    }
 }

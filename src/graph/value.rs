@@ -102,9 +102,10 @@ impl Data {
             DType::Bool => Data::Bool(vec![false; n]),
             DType::Complex64 => Data::C64(vec![0.0; 2 * n]),
             other => {
-                return Err(Error::Device(format!(
-                    "the CPU interpreter has no {other} tensors"
-                )))
+                return Err(Error::UnsupportedType {
+                    dtype: other.to_string(),
+                    what: "the CPU interpreter cannot create a tensor of it".into(),
+                })
             }
         })
     }
@@ -132,9 +133,10 @@ impl Data {
             DType::Bool => Data::Bool(bytes.iter().map(|&b| b != 0).collect()),
             DType::Complex64 => Data::C64(conv(bytes, f32::from_le_bytes)),
             other => {
-                return Err(Error::Device(format!(
-                    "the CPU interpreter has no {other} tensors"
-                )))
+                return Err(Error::UnsupportedType {
+                    dtype: other.to_string(),
+                    what: "the CPU interpreter cannot decode its bytes".into(),
+                })
             }
         })
     }

@@ -6,7 +6,9 @@ mod options;
 mod reader;
 mod writer;
 
-pub use codes::{builtin_code, builtin_name};
+pub use codes::{
+    builtin, builtin_code, builtin_name, code, options_tag, tag, BuiltinOp, BUILTIN_OPS,
+};
 pub use reader::FILE_IDENTIFIER;
 pub use writer::write;
 

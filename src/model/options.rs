@@ -1,173 +1,10 @@
 //! Decoding an operator's code and builtin/custom options into a typed [`Op`].
 
-use super::codes::builtin_name;
+use super::codes::{builtin_name, code, options_tag, tag};
 use super::fb::Table;
 use crate::error::{Error, Result};
 use crate::graph::op::*;
 use crate::graph::{DType, Op};
-
-/// Builtin codes of the ops this module decodes (schema `BuiltinOperator`).
-pub mod code {
-    #![allow(missing_docs)]
-    pub const ADD: i32 = 0;
-    pub const AVERAGE_POOL_2D: i32 = 1;
-    pub const CONCATENATION: i32 = 2;
-    pub const CONV_2D: i32 = 3;
-    pub const DEPTHWISE_CONV_2D: i32 = 4;
-    pub const DEPTH_TO_SPACE: i32 = 5;
-    pub const DEQUANTIZE: i32 = 6;
-    pub const EMBEDDING_LOOKUP: i32 = 7;
-    pub const FLOOR: i32 = 8;
-    pub const FULLY_CONNECTED: i32 = 9;
-    pub const L2_NORMALIZATION: i32 = 11;
-    pub const L2_POOL_2D: i32 = 12;
-    pub const LOCAL_RESPONSE_NORMALIZATION: i32 = 13;
-    pub const LOGISTIC: i32 = 14;
-    pub const MAX_POOL_2D: i32 = 17;
-    pub const MUL: i32 = 18;
-    pub const RELU: i32 = 19;
-    pub const RELU_N1_TO_1: i32 = 20;
-    pub const RELU6: i32 = 21;
-    pub const RESHAPE: i32 = 22;
-    pub const RESIZE_BILINEAR: i32 = 23;
-    pub const SOFTMAX: i32 = 25;
-    pub const SPACE_TO_DEPTH: i32 = 26;
-    pub const TANH: i32 = 28;
-    pub const CUSTOM: i32 = 32;
-    pub const PAD: i32 = 34;
-    pub const GATHER: i32 = 36;
-    pub const BATCH_TO_SPACE_ND: i32 = 37;
-    pub const SPACE_TO_BATCH_ND: i32 = 38;
-    pub const TRANSPOSE: i32 = 39;
-    pub const MEAN: i32 = 40;
-    pub const SUB: i32 = 41;
-    pub const DIV: i32 = 42;
-    pub const SQUEEZE: i32 = 43;
-    pub const UNIDIRECTIONAL_SEQUENCE_LSTM: i32 = 44;
-    pub const STRIDED_SLICE: i32 = 45;
-    pub const EXP: i32 = 47;
-    pub const TOPK_V2: i32 = 48;
-    pub const SPLIT: i32 = 49;
-    pub const LOG_SOFTMAX: i32 = 50;
-    pub const CAST: i32 = 53;
-    pub const PRELU: i32 = 54;
-    pub const MAXIMUM: i32 = 55;
-    pub const ARG_MAX: i32 = 56;
-    pub const MINIMUM: i32 = 57;
-    pub const LESS: i32 = 58;
-    pub const NEG: i32 = 59;
-    pub const PADV2: i32 = 60;
-    pub const GREATER: i32 = 61;
-    pub const GREATER_EQUAL: i32 = 62;
-    pub const LESS_EQUAL: i32 = 63;
-    pub const SELECT: i32 = 64;
-    pub const SLICE: i32 = 65;
-    pub const SIN: i32 = 66;
-    pub const TRANSPOSE_CONV: i32 = 67;
-    pub const TILE: i32 = 69;
-    pub const EXPAND_DIMS: i32 = 70;
-    pub const EQUAL: i32 = 71;
-    pub const NOT_EQUAL: i32 = 72;
-    pub const LOG: i32 = 73;
-    pub const SUM: i32 = 74;
-    pub const SQRT: i32 = 75;
-    pub const RSQRT: i32 = 76;
-    pub const SHAPE: i32 = 77;
-    pub const POW: i32 = 78;
-    pub const ARG_MIN: i32 = 79;
-    pub const REDUCE_PROD: i32 = 81;
-    pub const REDUCE_MAX: i32 = 82;
-    pub const PACK: i32 = 83;
-    pub const LOGICAL_OR: i32 = 84;
-    pub const ONE_HOT: i32 = 85;
-    pub const LOGICAL_AND: i32 = 86;
-    pub const LOGICAL_NOT: i32 = 87;
-    pub const UNPACK: i32 = 88;
-    pub const REDUCE_MIN: i32 = 89;
-    pub const FLOOR_DIV: i32 = 90;
-    pub const REDUCE_ANY: i32 = 91;
-    pub const SQUARE: i32 = 92;
-    pub const ZEROS_LIKE: i32 = 93;
-    pub const FILL: i32 = 94;
-    pub const FLOOR_MOD: i32 = 95;
-    pub const RANGE: i32 = 96;
-    pub const RESIZE_NEAREST_NEIGHBOR: i32 = 97;
-    pub const LEAKY_RELU: i32 = 98;
-    pub const SQUARED_DIFFERENCE: i32 = 99;
-    pub const MIRROR_PAD: i32 = 100;
-    pub const ABS: i32 = 101;
-    pub const SPLIT_V: i32 = 102;
-    pub const CEIL: i32 = 104;
-    pub const REVERSE_V2: i32 = 105;
-    pub const ADD_N: i32 = 106;
-    pub const GATHER_ND: i32 = 107;
-    pub const COS: i32 = 108;
-    pub const RANK: i32 = 110;
-    pub const ELU: i32 = 111;
-    pub const QUANTIZE: i32 = 114;
-    pub const ROUND: i32 = 116;
-    pub const HARD_SWISH: i32 = 117;
-    pub const IF: i32 = 118;
-    pub const WHILE: i32 = 119;
-    pub const SCATTER_ND: i32 = 122;
-    pub const SELECT_V2: i32 = 123;
-    pub const DENSIFY: i32 = 124;
-    pub const BATCH_MATMUL: i32 = 126;
-    pub const CUMSUM: i32 = 128;
-    pub const BROADCAST_TO: i32 = 130;
-    pub const RFFT2D: i32 = 131;
-    pub const IMAG: i32 = 133;
-    pub const REAL: i32 = 134;
-    pub const COMPLEX_ABS: i32 = 135;
-    pub const REDUCE_ALL: i32 = 140;
-    pub const BROADCAST_ARGS: i32 = 145;
-    pub const GELU: i32 = 150;
-    pub const RELU_0_TO_1: i32 = 152;
-    pub const SIGN: i32 = 158;
-}
-
-/// Schema `BuiltinOptions` union tags of the option tables read here.
-pub mod tag {
-    #![allow(missing_docs)]
-    pub const CONV_2D: u8 = 1;
-    pub const DEPTHWISE_CONV_2D: u8 = 2;
-    pub const POOL_2D: u8 = 5;
-    pub const FULLY_CONNECTED: u8 = 8;
-    pub const SOFTMAX: u8 = 9;
-    pub const CONCATENATION: u8 = 10;
-    pub const ADD: u8 = 11;
-    pub const L2_NORM: u8 = 12;
-    pub const LRN: u8 = 13;
-    pub const RESIZE_BILINEAR: u8 = 15;
-    pub const RESHAPE: u8 = 17;
-    pub const SPACE_TO_DEPTH: u8 = 19;
-    pub const MUL: u8 = 21;
-    pub const GATHER: u8 = 23;
-    pub const REDUCER: u8 = 27;
-    pub const SUB: u8 = 28;
-    pub const DIV: u8 = 29;
-    pub const SQUEEZE: u8 = 30;
-    pub const STRIDED_SLICE: u8 = 32;
-    pub const SPLIT: u8 = 35;
-    pub const ARG_MAX: u8 = 40;
-    pub const TRANSPOSE_CONV: u8 = 49;
-    pub const SHAPE: u8 = 55;
-    pub const ARG_MIN: u8 = 57;
-    pub const PACK: u8 = 59;
-    pub const ONE_HOT: u8 = 61;
-    pub const UNPACK: u8 = 64;
-    pub const UNIDIRECTIONAL_SEQUENCE_LSTM: u8 = 71;
-    pub const RESIZE_NEAREST_NEIGHBOR: u8 = 74;
-    pub const LEAKY_RELU: u8 = 75;
-    pub const MIRROR_PAD: u8 = 77;
-    pub const SPLIT_V: u8 = 79;
-    pub const IF: u8 = 92;
-    pub const WHILE: u8 = 93;
-    pub const DEPTH_TO_SPACE: u8 = 94;
-    pub const BATCH_MATMUL: u8 = 101;
-    pub const CUMSUM: u8 = 102;
-    pub const GELU: u8 = 116;
-}
 
 /// Everything the file says about one operator, before decoding.
 pub struct RawOp<'a> {
@@ -220,11 +57,13 @@ impl RawOp<'_> {
         }
     }
 
-    /// The options table when its tag is `expected`; otherwise defaults are used,
-    /// exactly as LiteRT does for a missing or mismatched options table.
-    fn opts(&self, expected: u8) -> Opts<'_> {
+    /// The options table when its tag is the one the builtin table gives for this
+    /// op; otherwise defaults are used, exactly as LiteRT does for a missing or
+    /// mismatched options table.
+    fn opts(&self) -> Opts<'_> {
         Opts {
-            table: if self.options_type == expected {
+            table: if self.options_type != tag::NONE && self.options_type == options_tag(self.code)
+            {
                 self.options
             } else {
                 None
@@ -238,11 +77,7 @@ impl RawOp<'_> {
     }
 
     fn padding(&self, code: i8) -> Result<Padding> {
-        match code {
-            0 => Ok(Padding::Same),
-            1 => Ok(Padding::Valid),
-            _ => Err(self.err(format!("unknown padding code {code}"))),
-        }
+        Padding::from_schema(code).ok_or_else(|| self.err(format!("unknown padding code {code}")))
     }
 
     fn positive(&self, what: &str, v: i32) -> Result<usize> {
@@ -260,21 +95,21 @@ impl RawOp<'_> {
     /// Decode into a typed op. Ops this crate does not know become [`Op::Unknown`].
     pub fn decode(&self) -> Result<Op> {
         use code as c;
-        let binary = |b: Binary, tag: u8| -> Result<Op> {
-            let o = self.opts(tag);
+        let binary = |b: Binary| -> Result<Op> {
+            let o = self.opts();
             Ok(Op::Binary(b, self.activation(o.i8(0, 0)?)?))
         };
         let reduce = |kind: Reduce| -> Result<Op> {
             Ok(Op::Reduce {
                 kind,
-                keep_dims: self.opts(tag::REDUCER).bool(0)?,
+                keep_dims: self.opts().bool(0)?,
             })
         };
         Ok(match self.code {
-            c::ADD => binary(Binary::Add, tag::ADD)?,
-            c::SUB => binary(Binary::Sub, tag::SUB)?,
-            c::MUL => binary(Binary::Mul, tag::MUL)?,
-            c::DIV => binary(Binary::Div, tag::DIV)?,
+            c::ADD => binary(Binary::Add)?,
+            c::SUB => binary(Binary::Sub)?,
+            c::MUL => binary(Binary::Mul)?,
+            c::DIV => binary(Binary::Div)?,
             c::MAXIMUM => Op::Binary(Binary::Maximum, Activation::None),
             c::MINIMUM => Op::Binary(Binary::Minimum, Activation::None),
             c::SQUARED_DIFFERENCE => Op::Binary(Binary::SquaredDifference, Activation::None),
@@ -312,13 +147,13 @@ impl RawOp<'_> {
             c::ELU => Op::Unary(Unary::Elu),
             c::LOGICAL_NOT => Op::Unary(Unary::LogicalNot),
             c::GELU => Op::Unary(Unary::Gelu {
-                approximate: self.opts(tag::GELU).bool(0)?,
+                approximate: self.opts().bool(0)?,
             }),
             c::LEAKY_RELU => Op::Unary(Unary::LeakyRelu {
-                alpha: self.opts(tag::LEAKY_RELU).f32(0, 0.0)?,
+                alpha: self.opts().f32(0, 0.0)?,
             }),
             c::CONV_2D => {
-                let o = self.opts(tag::CONV_2D);
+                let o = self.opts();
                 Op::Conv2D(Conv2D {
                     padding: self.padding(o.i8(0, 0)?)?,
                     stride_w: self.positive("stride_w", o.i32(1, 0)?)?,
@@ -329,7 +164,7 @@ impl RawOp<'_> {
                 })
             }
             c::DEPTHWISE_CONV_2D => {
-                let o = self.opts(tag::DEPTHWISE_CONV_2D);
+                let o = self.opts();
                 let m = o.i32(3, 0)?;
                 Op::DepthwiseConv2D(DepthwiseConv2D {
                     padding: self.padding(o.i8(0, 0)?)?,
@@ -342,7 +177,7 @@ impl RawOp<'_> {
                 })
             }
             c::TRANSPOSE_CONV => {
-                let o = self.opts(tag::TRANSPOSE_CONV);
+                let o = self.opts();
                 Op::TransposeConv(TransposeConv {
                     padding: self.padding(o.i8(0, 0)?)?,
                     stride_w: self.positive("stride_w", o.i32(1, 0)?)?,
@@ -350,11 +185,11 @@ impl RawOp<'_> {
                     activation: self.activation(o.i8(3, 0)?)?,
                 })
             }
-            c::AVERAGE_POOL_2D => Op::AveragePool2D(self.pool(self.opts(tag::POOL_2D))?),
-            c::MAX_POOL_2D => Op::MaxPool2D(self.pool(self.opts(tag::POOL_2D))?),
-            c::L2_POOL_2D => Op::L2Pool2D(self.pool(self.opts(tag::POOL_2D))?),
+            c::AVERAGE_POOL_2D => Op::AveragePool2D(self.pool(self.opts())?),
+            c::MAX_POOL_2D => Op::MaxPool2D(self.pool(self.opts())?),
+            c::L2_POOL_2D => Op::L2Pool2D(self.pool(self.opts())?),
             c::FULLY_CONNECTED => {
-                let o = self.opts(tag::FULLY_CONNECTED);
+                let o = self.opts();
                 let format = o.i8(1, 0)?;
                 if format != 0 {
                     return Err(self.err(format!("weights format {format} is not supported")));
@@ -366,7 +201,7 @@ impl RawOp<'_> {
                 })
             }
             c::BATCH_MATMUL => {
-                let o = self.opts(tag::BATCH_MATMUL);
+                let o = self.opts();
                 Op::BatchMatMul {
                     adj_x: o.bool(0)?,
                     adj_y: o.bool(1)?,
@@ -381,14 +216,12 @@ impl RawOp<'_> {
             c::REDUCE_ANY => reduce(Reduce::Any)?,
             c::REDUCE_ALL => reduce(Reduce::All)?,
             c::SOFTMAX => Op::Softmax {
-                beta: self.opts(tag::SOFTMAX).f32(0, 0.0)?,
+                beta: self.opts().f32(0, 0.0)?,
             },
             c::LOG_SOFTMAX => Op::LogSoftmax,
-            c::L2_NORMALIZATION => {
-                Op::L2Normalization(self.activation(self.opts(tag::L2_NORM).i8(0, 0)?)?)
-            }
+            c::L2_NORMALIZATION => Op::L2Normalization(self.activation(self.opts().i8(0, 0)?)?),
             c::LOCAL_RESPONSE_NORMALIZATION => {
-                let o = self.opts(tag::LRN);
+                let o = self.opts();
                 Op::LocalResponseNormalization(Lrn {
                     radius: o.i32(0, 0)?,
                     bias: o.f32(1, 0.0)?,
@@ -398,28 +231,28 @@ impl RawOp<'_> {
             }
             c::PRELU => Op::Prelu,
             c::RESHAPE => Op::Reshape {
-                new_shape: self.opts(tag::RESHAPE).ints(0)?,
+                new_shape: self.opts().ints(0)?,
             },
             c::SQUEEZE => Op::Squeeze {
-                axes: self.opts(tag::SQUEEZE).ints(0)?.unwrap_or_default(),
+                axes: self.opts().ints(0)?.unwrap_or_default(),
             },
             c::EXPAND_DIMS => Op::ExpandDims,
             c::CONCATENATION => {
-                let o = self.opts(tag::CONCATENATION);
+                let o = self.opts();
                 Op::Concatenation {
                     axis: o.i32(0, 0)?,
                     activation: self.activation(o.i8(1, 0)?)?,
                 }
             }
             c::SPLIT => Op::Split {
-                num_splits: self.positive("num_splits", self.opts(tag::SPLIT).i32(0, 0)?)?,
+                num_splits: self.positive("num_splits", self.opts().i32(0, 0)?)?,
             },
             c::SPLIT_V => Op::SplitV {
-                num_splits: self.positive("num_splits", self.opts(tag::SPLIT_V).i32(0, 0)?)?,
+                num_splits: self.positive("num_splits", self.opts().i32(0, 0)?)?,
             },
             c::SLICE => Op::Slice,
             c::STRIDED_SLICE => {
-                let o = self.opts(tag::STRIDED_SLICE);
+                let o = self.opts();
                 Op::StridedSlice(StridedSlice {
                     begin_mask: o.i32(0, 0)?,
                     end_mask: o.i32(1, 0)?,
@@ -431,7 +264,7 @@ impl RawOp<'_> {
             }
             c::TRANSPOSE => Op::Transpose,
             c::GATHER => {
-                let o = self.opts(tag::GATHER);
+                let o = self.opts();
                 Op::Gather {
                     axis: o.i32(0, 0)?,
                     batch_dims: o.i32(1, 0)?,
@@ -441,10 +274,10 @@ impl RawOp<'_> {
             c::SCATTER_ND => Op::ScatterNd,
             c::TILE => Op::Tile,
             c::PACK => Op::Pack {
-                axis: self.opts(tag::PACK).i32(1, 0)?,
+                axis: self.opts().i32(1, 0)?,
             },
             c::UNPACK => {
-                let o = self.opts(tag::UNPACK);
+                let o = self.opts();
                 Op::Unpack {
                     num: o.i32(0, 0)?.max(0) as usize,
                     axis: o.i32(1, 0)?,
@@ -453,44 +286,42 @@ impl RawOp<'_> {
             c::PAD => Op::Pad,
             c::PADV2 => Op::PadV2,
             c::MIRROR_PAD => Op::MirrorPad {
-                symmetric: self.opts(tag::MIRROR_PAD).i8(0, 0)? == 1,
+                symmetric: self.opts().i8(0, 0)? == 1,
             },
             c::RESIZE_BILINEAR => {
-                let o = self.opts(tag::RESIZE_BILINEAR);
+                let o = self.opts();
                 Op::ResizeBilinear(Resize {
                     align_corners: o.bool(2)?,
                     half_pixel_centers: o.bool(3)?,
                 })
             }
             c::RESIZE_NEAREST_NEIGHBOR => {
-                let o = self.opts(tag::RESIZE_NEAREST_NEIGHBOR);
+                let o = self.opts();
                 Op::ResizeNearestNeighbor(Resize {
                     align_corners: o.bool(0)?,
                     half_pixel_centers: o.bool(1)?,
                 })
             }
             c::DEPTH_TO_SPACE => Op::DepthToSpace {
-                block_size: self
-                    .positive("block_size", self.opts(tag::DEPTH_TO_SPACE).i32(0, 0)?)?,
+                block_size: self.positive("block_size", self.opts().i32(0, 0)?)?,
             },
             c::SPACE_TO_DEPTH => Op::SpaceToDepth {
-                block_size: self
-                    .positive("block_size", self.opts(tag::SPACE_TO_DEPTH).i32(0, 0)?)?,
+                block_size: self.positive("block_size", self.opts().i32(0, 0)?)?,
             },
             c::BATCH_TO_SPACE_ND => Op::BatchToSpaceNd,
             c::SPACE_TO_BATCH_ND => Op::SpaceToBatchNd,
             c::CUMSUM => {
-                let o = self.opts(tag::CUMSUM);
+                let o = self.opts();
                 Op::Cumsum {
                     exclusive: o.bool(0)?,
                     reverse: o.bool(1)?,
                 }
             }
             c::ARG_MAX => Op::ArgMax {
-                output_type: self.dtype(self.opts(tag::ARG_MAX).i8(0, 4)?)?,
+                output_type: self.dtype(self.opts().i8(0, 4)?)?,
             },
             c::ARG_MIN => Op::ArgMin {
-                output_type: self.dtype(self.opts(tag::ARG_MIN).i8(0, 4)?)?,
+                output_type: self.dtype(self.opts().i8(0, 4)?)?,
             },
             c::CAST => Op::Cast,
             c::SELECT => Op::Select,
@@ -500,14 +331,14 @@ impl RawOp<'_> {
             c::DENSIFY => Op::Densify,
             c::RANGE => Op::Range,
             c::SHAPE => Op::Shape {
-                out_type: self.dtype(self.opts(tag::SHAPE).i8(0, 2)?)?,
+                out_type: self.dtype(self.opts().i8(0, 2)?)?,
             },
             c::RANK => Op::Rank,
             c::FILL => Op::Fill,
             c::ZEROS_LIKE => Op::ZerosLike,
             c::REVERSE_V2 => Op::ReverseV2,
             c::ONE_HOT => Op::OneHot {
-                axis: self.opts(tag::ONE_HOT).i32(0, -1)?,
+                axis: self.opts().i32(0, -1)?,
             },
             c::TOPK_V2 => Op::TopKV2,
             c::BROADCAST_TO => Op::BroadcastTo,
@@ -519,7 +350,7 @@ impl RawOp<'_> {
             c::REAL => Op::Real,
             c::IMAG => Op::Imag,
             c::UNIDIRECTIONAL_SEQUENCE_LSTM => {
-                let o = self.opts(tag::UNIDIRECTIONAL_SEQUENCE_LSTM);
+                let o = self.opts();
                 Op::UnidirectionalSequenceLstm(Lstm {
                     activation: self.activation(o.i8(0, 0)?)?,
                     cell_clip: o.f32(1, 0.0)?,
@@ -529,14 +360,14 @@ impl RawOp<'_> {
                 })
             }
             c::WHILE => {
-                let o = self.opts(tag::WHILE);
+                let o = self.opts();
                 Op::While {
                     cond: self.subgraph_index(o.i32(0, -1)?)?,
                     body: self.subgraph_index(o.i32(1, -1)?)?,
                 }
             }
             c::IF => {
-                let o = self.opts(tag::IF);
+                let o = self.opts();
                 Op::If {
                     then_branch: self.subgraph_index(o.i32(0, -1)?)?,
                     else_branch: self.subgraph_index(o.i32(1, -1)?)?,
@@ -574,10 +405,9 @@ impl RawOp<'_> {
             .chunks_exact(4)
             .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let padding = |w: i32| match w {
-            1 => Ok(Padding::Same),
-            2 => Ok(Padding::Valid),
-            _ => Err(self.err(format!("unknown padding {w} in custom options"))),
+        let padding = |w: i32| {
+            Padding::from_c(w)
+                .ok_or_else(|| self.err(format!("unknown padding {w} in custom options")))
         };
         let need = |n: usize| {
             if words.len() < n {

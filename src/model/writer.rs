@@ -1,6 +1,6 @@
 //! Writing the IR back to a `.tflite` FlatBuffer that LiteRT loads.
 
-use super::options::{code, tag};
+use super::codes::{code, options_tag, tag};
 use super::reader::FILE_IDENTIFIER;
 use crate::error::{Error, Result};
 use crate::graph::op::*;
@@ -23,24 +23,27 @@ struct Encoded {
     fields: Vec<Field>,
 }
 
+/// An op stored without an options table.
 fn plain(code: i32) -> Encoded {
     Encoded {
         code,
-        tag: 0,
+        tag: tag::NONE,
         fields: Vec::new(),
     }
 }
 
-fn padding(p: Padding) -> i8 {
-    match p {
-        Padding::Same => 0,
-        Padding::Valid => 1,
+/// An op stored with these fields in the options table the builtin table names.
+fn options(code: i32, fields: Vec<Field>) -> Encoded {
+    Encoded {
+        code,
+        tag: options_tag(code),
+        fields,
     }
 }
 
 fn encode(op: &Op) -> Option<Encoded> {
     use Field::*;
-    let with = |code, tag, fields| Some(Encoded { code, tag, fields });
+    let with = |code, fields| Some(options(code, fields));
     match op {
         Op::Unary(u) => Some(match u {
             Unary::Abs => plain(code::ABS),
@@ -65,40 +68,16 @@ fn encode(op: &Op) -> Option<Encoded> {
             Unary::HardSwish => plain(code::HARD_SWISH),
             Unary::Elu => plain(code::ELU),
             Unary::LogicalNot => plain(code::LOGICAL_NOT),
-            Unary::Gelu { approximate } => Encoded {
-                code: code::GELU,
-                tag: tag::GELU,
-                fields: vec![Bool(0, *approximate)],
-            },
-            Unary::LeakyRelu { alpha } => Encoded {
-                code: code::LEAKY_RELU,
-                tag: tag::LEAKY_RELU,
-                fields: vec![F32(0, *alpha)],
-            },
+            Unary::Gelu { approximate } => options(code::GELU, vec![Bool(0, *approximate)]),
+            Unary::LeakyRelu { alpha } => options(code::LEAKY_RELU, vec![F32(0, *alpha)]),
         }),
         Op::Binary(b, act) => {
             let act = vec![I8(0, act.code())];
             Some(match b {
-                Binary::Add => Encoded {
-                    code: code::ADD,
-                    tag: tag::ADD,
-                    fields: act,
-                },
-                Binary::Sub => Encoded {
-                    code: code::SUB,
-                    tag: tag::SUB,
-                    fields: act,
-                },
-                Binary::Mul => Encoded {
-                    code: code::MUL,
-                    tag: tag::MUL,
-                    fields: act,
-                },
-                Binary::Div => Encoded {
-                    code: code::DIV,
-                    tag: tag::DIV,
-                    fields: act,
-                },
+                Binary::Add => options(code::ADD, act),
+                Binary::Sub => options(code::SUB, act),
+                Binary::Mul => options(code::MUL, act),
+                Binary::Div => options(code::DIV, act),
                 Binary::Maximum => plain(code::MAXIMUM),
                 Binary::Minimum => plain(code::MINIMUM),
                 Binary::SquaredDifference => plain(code::SQUARED_DIFFERENCE),
@@ -117,9 +96,8 @@ fn encode(op: &Op) -> Option<Encoded> {
         }
         Op::Conv2D(c) => with(
             code::CONV_2D,
-            tag::CONV_2D,
             vec![
-                I8(0, padding(c.padding)),
+                I8(0, c.padding.schema_code()),
                 I32(1, c.stride_w as i32),
                 I32(2, c.stride_h as i32),
                 I8(3, c.activation.code()),
@@ -129,9 +107,8 @@ fn encode(op: &Op) -> Option<Encoded> {
         ),
         Op::DepthwiseConv2D(c) => with(
             code::DEPTHWISE_CONV_2D,
-            tag::DEPTHWISE_CONV_2D,
             vec![
-                I8(0, padding(c.padding)),
+                I8(0, c.padding.schema_code()),
                 I32(1, c.stride_w as i32),
                 I32(2, c.stride_h as i32),
                 I32(3, c.depth_multiplier as i32),
@@ -142,9 +119,8 @@ fn encode(op: &Op) -> Option<Encoded> {
         ),
         Op::TransposeConv(c) => with(
             code::TRANSPOSE_CONV,
-            tag::TRANSPOSE_CONV,
             vec![
-                I8(0, padding(c.padding)),
+                I8(0, c.padding.schema_code()),
                 I32(1, c.stride_w as i32),
                 I32(2, c.stride_h as i32),
                 I8(3, c.activation.code()),
@@ -156,9 +132,8 @@ fn encode(op: &Op) -> Option<Encoded> {
                 Op::MaxPool2D(_) => code::MAX_POOL_2D,
                 _ => code::L2_POOL_2D,
             },
-            tag::POOL_2D,
             vec![
-                I8(0, padding(p.padding)),
+                I8(0, p.padding.schema_code()),
                 I32(1, p.stride_w as i32),
                 I32(2, p.stride_h as i32),
                 I32(3, p.filter_w as i32),
@@ -168,7 +143,6 @@ fn encode(op: &Op) -> Option<Encoded> {
         ),
         Op::FullyConnected(f) => with(
             code::FULLY_CONNECTED,
-            tag::FULLY_CONNECTED,
             vec![
                 I8(0, f.activation.code()),
                 Bool(2, f.keep_num_dims),
@@ -181,7 +155,6 @@ fn encode(op: &Op) -> Option<Encoded> {
             asymmetric_quantize_inputs,
         } => with(
             code::BATCH_MATMUL,
-            tag::BATCH_MATMUL,
             vec![
                 Bool(0, *adj_x),
                 Bool(1, *adj_y),
@@ -198,37 +171,26 @@ fn encode(op: &Op) -> Option<Encoded> {
                 Reduce::Any => code::REDUCE_ANY,
                 Reduce::All => code::REDUCE_ALL,
             },
-            tag::REDUCER,
             vec![Bool(0, *keep_dims)],
         ),
-        Op::Softmax { beta } => with(code::SOFTMAX, tag::SOFTMAX, vec![F32(0, *beta)]),
+        Op::Softmax { beta } => with(code::SOFTMAX, vec![F32(0, *beta)]),
         Op::LogSoftmax => Some(plain(code::LOG_SOFTMAX)),
         Op::Prelu => Some(plain(code::PRELU)),
         Op::Reshape { new_shape } => Some(match new_shape {
-            Some(s) => Encoded {
-                code: code::RESHAPE,
-                tag: tag::RESHAPE,
-                fields: vec![Ints(0, s.clone())],
-            },
+            Some(s) => options(code::RESHAPE, vec![Ints(0, s.clone())]),
             None => plain(code::RESHAPE),
         }),
-        Op::Squeeze { axes } => with(code::SQUEEZE, tag::SQUEEZE, vec![Ints(0, axes.clone())]),
+        Op::Squeeze { axes } => with(code::SQUEEZE, vec![Ints(0, axes.clone())]),
         Op::ExpandDims => Some(plain(code::EXPAND_DIMS)),
         Op::Concatenation { axis, activation } => with(
             code::CONCATENATION,
-            tag::CONCATENATION,
             vec![I32(0, *axis), I8(1, activation.code())],
         ),
-        Op::Split { num_splits } => with(code::SPLIT, tag::SPLIT, vec![I32(0, *num_splits as i32)]),
-        Op::SplitV { num_splits } => with(
-            code::SPLIT_V,
-            tag::SPLIT_V,
-            vec![I32(0, *num_splits as i32)],
-        ),
+        Op::Split { num_splits } => with(code::SPLIT, vec![I32(0, *num_splits as i32)]),
+        Op::SplitV { num_splits } => with(code::SPLIT_V, vec![I32(0, *num_splits as i32)]),
         Op::Slice => Some(plain(code::SLICE)),
         Op::StridedSlice(s) => with(
             code::STRIDED_SLICE,
-            tag::STRIDED_SLICE,
             vec![
                 I32(0, s.begin_mask),
                 I32(1, s.end_mask),
@@ -239,72 +201,49 @@ fn encode(op: &Op) -> Option<Encoded> {
             ],
         ),
         Op::Transpose => Some(plain(code::TRANSPOSE)),
-        Op::Gather { axis, batch_dims } => with(
-            code::GATHER,
-            tag::GATHER,
-            vec![I32(0, *axis), I32(1, *batch_dims)],
-        ),
+        Op::Gather { axis, batch_dims } => {
+            with(code::GATHER, vec![I32(0, *axis), I32(1, *batch_dims)])
+        }
         Op::Tile => Some(plain(code::TILE)),
-        Op::Pack { axis } => with(code::PACK, tag::PACK, vec![I32(1, *axis)]),
-        Op::Unpack { axis, num } => with(
-            code::UNPACK,
-            tag::UNPACK,
-            vec![I32(0, *num as i32), I32(1, *axis)],
-        ),
+        Op::Pack { axis } => with(code::PACK, vec![I32(1, *axis)]),
+        Op::Unpack { axis, num } => with(code::UNPACK, vec![I32(0, *num as i32), I32(1, *axis)]),
         Op::Pad => Some(plain(code::PAD)),
         Op::PadV2 => Some(plain(code::PADV2)),
-        Op::MirrorPad { symmetric } => with(
-            code::MIRROR_PAD,
-            tag::MIRROR_PAD,
-            vec![I8(0, *symmetric as i8)],
-        ),
+        Op::MirrorPad { symmetric } => with(code::MIRROR_PAD, vec![I8(0, *symmetric as i8)]),
         Op::ResizeBilinear(r) => with(
             code::RESIZE_BILINEAR,
-            tag::RESIZE_BILINEAR,
             vec![Bool(2, r.align_corners), Bool(3, r.half_pixel_centers)],
         ),
         Op::ResizeNearestNeighbor(r) => with(
             code::RESIZE_NEAREST_NEIGHBOR,
-            tag::RESIZE_NEAREST_NEIGHBOR,
             vec![Bool(0, r.align_corners), Bool(1, r.half_pixel_centers)],
         ),
-        Op::DepthToSpace { block_size } => with(
-            code::DEPTH_TO_SPACE,
-            tag::DEPTH_TO_SPACE,
-            vec![I32(0, *block_size as i32)],
-        ),
-        Op::SpaceToDepth { block_size } => with(
-            code::SPACE_TO_DEPTH,
-            tag::SPACE_TO_DEPTH,
-            vec![I32(0, *block_size as i32)],
-        ),
-        Op::Cumsum { exclusive, reverse } => with(
-            code::CUMSUM,
-            tag::CUMSUM,
-            vec![Bool(0, *exclusive), Bool(1, *reverse)],
-        ),
-        Op::ArgMax { output_type } => {
-            with(code::ARG_MAX, tag::ARG_MAX, vec![I8(0, output_type.code())])
+        Op::DepthToSpace { block_size } => {
+            with(code::DEPTH_TO_SPACE, vec![I32(0, *block_size as i32)])
         }
-        Op::ArgMin { output_type } => {
-            with(code::ARG_MIN, tag::ARG_MIN, vec![I8(0, output_type.code())])
+        Op::SpaceToDepth { block_size } => {
+            with(code::SPACE_TO_DEPTH, vec![I32(0, *block_size as i32)])
         }
+        Op::Cumsum { exclusive, reverse } => {
+            with(code::CUMSUM, vec![Bool(0, *exclusive), Bool(1, *reverse)])
+        }
+        Op::ArgMax { output_type } => with(code::ARG_MAX, vec![I8(0, output_type.code())]),
+        Op::ArgMin { output_type } => with(code::ARG_MIN, vec![I8(0, output_type.code())]),
         Op::Cast => Some(plain(code::CAST)),
         Op::Select => Some(plain(code::SELECT)),
         Op::SelectV2 => Some(plain(code::SELECT_V2)),
         Op::Quantize => Some(plain(code::QUANTIZE)),
         Op::Dequantize => Some(plain(code::DEQUANTIZE)),
-        Op::Shape { out_type } => with(code::SHAPE, tag::SHAPE, vec![I8(0, out_type.code())]),
+        Op::Shape { out_type } => with(code::SHAPE, vec![I8(0, out_type.code())]),
         Op::Fill => Some(plain(code::FILL)),
         Op::ZerosLike => Some(plain(code::ZEROS_LIKE)),
         Op::Range => Some(plain(code::RANGE)),
         Op::ReverseV2 => Some(plain(code::REVERSE_V2)),
         Op::GatherNd => Some(plain(code::GATHER_ND)),
         Op::BroadcastTo => Some(plain(code::BROADCAST_TO)),
-        Op::L2Normalization(a) => with(code::L2_NORMALIZATION, tag::L2_NORM, vec![I8(0, a.code())]),
+        Op::L2Normalization(a) => with(code::L2_NORMALIZATION, vec![I8(0, a.code())]),
         Op::While { cond, body } => with(
             code::WHILE,
-            tag::WHILE,
             vec![I32(0, *cond as i32), I32(1, *body as i32)],
         ),
         _ => None,

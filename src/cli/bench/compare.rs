@@ -5,9 +5,9 @@
 use super::measure::time_invokes;
 use super::report::SCHEMA;
 use super::{bench_inputs, on_backend, BenchArgs};
+use crate::gpu::device::Backend;
+use crate::{Device, Interpreter, Model, Options, Tensor};
 use serde_json::{json, Value};
-use tflite_wgpu::gpu::device::Backend;
-use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
 
 /// One configuration's result.
 struct Row {
@@ -31,11 +31,11 @@ fn run(
     let (_, times) = time_invokes(&mut interp, inputs, args).map_err(|e| e.to_string())?;
     let outputs = (0..interp.num_outputs())
         .map(|i| interp.output(i).cloned())
-        .collect::<tflite_wgpu::Result<Vec<_>>>()
+        .collect::<crate::Result<Vec<_>>>()
         .map_err(|e| e.to_string())?;
     let adapter = match interp.delegate_report() {
         Some(r) => {
-            let name = tflite_wgpu::gpu::shared_device(options_gpu)
+            let name = crate::gpu::shared_device(options_gpu)
                 .map(|(g, _)| format!("{} ({})", g.info.name, g.info.backend))
                 .unwrap_or_default();
             if r.f16_unavailable {
@@ -81,7 +81,7 @@ pub fn compare(
     args: &BenchArgs,
     base: &Options,
     backends: &[(String, Backend)],
-) -> tflite_wgpu::Result<()> {
+) -> crate::Result<()> {
     let cpu_options = Options {
         device: Device::Cpu,
         ..base.clone()

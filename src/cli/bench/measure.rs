@@ -2,9 +2,9 @@
 //! progress bar on a terminal), then a few profiled invokes.
 
 use super::{bench_inputs, BenchArgs, Budget};
+use crate::{Interpreter, Model, Options, Profile, Tensor};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
-use tflite_wgpu::{Interpreter, Model, Options, Profile, Tensor};
 
 /// Profiled invokes after the timed ones (more with `--profile`).
 const PROFILED_RUNS: usize = 5;
@@ -43,7 +43,7 @@ pub fn measure(
     options: Options,
     args: &BenchArgs,
     load: Duration,
-) -> tflite_wgpu::Result<Measured> {
+) -> crate::Result<Measured> {
     let start = Instant::now();
     let mut interp = Interpreter::with_options(model, options)?;
     let prepare = start.elapsed();
@@ -56,7 +56,7 @@ pub fn measure(
     };
     let profiles = (0..k.min(times.len()).max(1))
         .map(|_| interp.invoke_profiled())
-        .collect::<tflite_wgpu::Result<_>>()?;
+        .collect::<crate::Result<_>>()?;
     Ok(Measured {
         interp,
         load,
@@ -73,7 +73,7 @@ pub fn time_invokes(
     interp: &mut Interpreter,
     inputs: &[Tensor],
     args: &BenchArgs,
-) -> tflite_wgpu::Result<(Duration, Vec<f64>)> {
+) -> crate::Result<(Duration, Vec<f64>)> {
     for (i, t) in inputs.iter().enumerate() {
         interp.set_input(i, t.clone())?;
     }

@@ -7,10 +7,10 @@ mod measure;
 mod report;
 
 use super::{load, options, BackendArg, ExecArgs};
+use crate::gpu::device::{Backend, DeviceOptions};
+use crate::{Interpreter, Options};
 use clap::ValueEnum;
 use std::path::PathBuf;
-use tflite_wgpu::gpu::device::{Backend, DeviceOptions};
-use tflite_wgpu::{Interpreter, Options};
 
 /// The flags of `bench` besides the model and [`ExecArgs`].
 #[derive(clap::Args, Clone)]
@@ -57,8 +57,8 @@ impl BenchArgs {
 }
 
 /// Seeded inputs in each input's natural range.
-pub fn bench_inputs(interp: &Interpreter) -> tflite_wgpu::Result<Vec<tflite_wgpu::Tensor>> {
-    use tflite_wgpu::{DType, Data, Tensor};
+pub fn bench_inputs(interp: &Interpreter) -> crate::Result<Vec<crate::Tensor>> {
+    use crate::{DType, Data, Tensor};
     (0..interp.num_inputs())
         .map(|i| {
             let info = interp.input_info(i)?;
@@ -91,7 +91,7 @@ fn backends(arg: BackendArg) -> Vec<(String, Backend)> {
         ]
         .into_iter()
         .filter(|&(_, backend)| {
-            tflite_wgpu::gpu::shared_device(DeviceOptions {
+            crate::gpu::shared_device(DeviceOptions {
                 backend,
                 high_performance: true,
             })
@@ -115,23 +115,17 @@ fn on_backend(base: &Options, backend: Backend) -> Options {
 }
 
 /// Time `model` as the flags say.
-pub fn bench(
-    model: &Option<PathBuf>,
-    args: &BenchArgs,
-    exec: &ExecArgs,
-) -> tflite_wgpu::Result<()> {
+pub fn bench(model: &Option<PathBuf>, args: &BenchArgs, exec: &ExecArgs) -> crate::Result<()> {
     let start = std::time::Instant::now();
     let (m, name) = load(model)?;
     let load_time = start.elapsed();
     let base = options(exec);
     let mut list = backends(exec.backend);
-    if matches!(base.device, tflite_wgpu::Device::Cpu) && !args.compare {
+    if matches!(base.device, crate::Device::Cpu) && !args.compare {
         list.truncate(1);
     }
     if list.is_empty() {
-        return Err(tflite_wgpu::Error::Device(
-            "no backend has an adapter".into(),
-        ));
+        return Err(crate::Error::NoAdapter("no backend has an adapter".into()));
     }
     if args.compare {
         return compare::compare(&m, &name, args, &base, &list);

@@ -3,10 +3,10 @@
 
 use super::measure::Measured;
 use super::BenchArgs;
+use crate::gpu::pipeline::Precision;
+use crate::runtime::profile::{summarize, OpSummary};
+use crate::{Model, Options};
 use serde_json::{json, Value};
-use tflite_wgpu::gpu::pipeline::Precision;
-use tflite_wgpu::runtime::profile::{summarize, OpSummary};
-use tflite_wgpu::{Model, Options};
 
 /// Version tag of the JSON document; bumped when a field changes meaning.
 pub const SCHEMA: &str = "tflite-wgpu-bench/1";
@@ -30,7 +30,7 @@ fn adapter(options: &Options, m: &Measured) -> Value {
     if m.interp.delegate_report().is_none() {
         return Value::Null;
     }
-    let Ok((gpu, _)) = tflite_wgpu::gpu::shared_device(options.gpu) else {
+    let Ok((gpu, _)) = crate::gpu::shared_device(options.gpu) else {
         return Value::Null;
     };
     let i = &gpu.info;
