@@ -8,6 +8,7 @@
 //! `RuntimeError` for device failures and stopped runs.
 
 mod convert;
+mod documents;
 mod interpreter;
 
 use crate::capi::options::DelegateOptions;
@@ -91,5 +92,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<interpreter::PyInterpreter>()?;
     m.add_function(wrap_pyfunction!(delegate_options, m)?)?;
     m.add_function(wrap_pyfunction!(delegate_option_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(documents::inspect_json, m)?)?;
+    m.add_function(wrap_pyfunction!(documents::validate_json, m)?)?;
     Ok(())
 }

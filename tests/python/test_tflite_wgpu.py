@@ -71,6 +71,16 @@ def test_interpreter_matches_golden(golden, device, request):
     golden.check(it.run(golden.inputs[0]))
 
 
+def test_auto_without_adapter_warns_and_runs_on_cpu(golden):
+    absent = "metal" if sys.platform.startswith("linux") else "gl"
+    with pytest.warns(RuntimeWarning, match="no usable GPU"):
+        it = tflite_wgpu.Interpreter(golden.model, device="auto", backend=absent)
+    assert it.device == "cpu"
+    golden.check(it.run(golden.inputs))
+    with pytest.raises(RuntimeError, match="device unavailable"):
+        tflite_wgpu.Interpreter(golden.model, device="gpu", backend=absent)
+
+
 def test_interpreter_fp16_within_fp16_tolerance(golden, gpu):
     it = tflite_wgpu.Interpreter(golden.model, device="gpu", precision="fp16")
     assert it.device == "gpu"
