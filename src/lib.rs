@@ -31,6 +31,8 @@ pub mod graph;
 mod interpreter;
 pub mod model;
 pub mod npy;
+#[cfg(feature = "python")]
+mod python;
 pub mod runtime;
 pub mod validate;
 
