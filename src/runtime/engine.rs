@@ -152,7 +152,7 @@ impl Program {
         let mut guard = self
             .profile
             .lock()
-            .map_err(|_| Error::Device("profiling state poisoned".into()))?;
+            .map_err(|_| Error::Stopped("a profiled run panicked on another thread".into()))?;
         Ok(std::mem::replace(&mut *guard, p))
     }
 
@@ -337,7 +337,10 @@ impl Program {
         depth: usize,
     ) -> Result<()> {
         let Some(gpu) = &self.gpu else {
-            return Err(Error::Device("no GPU partitions prepared".into()));
+            return Err(Error::Graph {
+                subgraph: 0,
+                what: format!("step runs GPU partition {p}, but no partitions were prepared"),
+            });
         };
         let part = &gpu.plan.partitions[p];
         let sg = &self.graph.subgraphs[0];

@@ -248,7 +248,7 @@ pub fn evaluate(
     let report = gpu
         .delegate_report()
         .cloned()
-        .ok_or_else(|| Error::Device("the GPU interpreter has no delegate".into()))?;
+        .ok_or_else(|| Error::NoAdapter("the GPU interpreter runs without a delegate".into()))?;
     let sg = gpu.graph().main().clone();
     let mut out_stats = vec![ErrorStats::default(); sg.outputs.len()];
     let mut layer_stats = layers::LayerStats::new(&sg, per_layer);
