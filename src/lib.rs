@@ -23,6 +23,7 @@ pub mod graph;
 mod interpreter;
 pub mod model;
 pub mod npy;
+pub mod quantize;
 pub mod runtime;
 pub mod validate;
 

@@ -1,4 +1,4 @@
-//! The `tflite-wgpu` command line: run, inspect, bench, validate.
+//! The `tflite-wgpu` command line: run, inspect, bench, validate, quantize.
 
 mod cli;
 
@@ -46,6 +46,9 @@ enum Command {
     /// Compare the GPU with the CPU reference per output and per layer; exits
     /// non-zero when a threshold fails.
     Validate(cli::validate::ValidateArgs),
+    /// Post-training quantization of a float model: fp16, int8 weights, dynamic
+    /// range or full integer with calibration.
+    Quantize(cli::quantize::QuantizeArgs),
     /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
     Inspect {
         /// The .tflite model.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),
         },
+        Command::Quantize(args) => cli::quantize::quantize(args),
         Command::Inspect { model, json, exec } => {
             cli::inspect::inspect(model, *json, cli::options(exec))
         }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod inspect;
+pub mod quantize;
 pub mod run;
 pub mod validate;
 
