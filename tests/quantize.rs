@@ -282,3 +282,48 @@ fn int8_matches_the_converters_full_integer_form() {
         true,
     );
 }
+
+#[test]
+fn int8_runs_fully_on_the_gpu_int8_path_like_the_cpu() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !common::gpu::gpu_available() {
+        eprintln!("NOTE: no GPU adapter; skipping");
+        return;
+    }
+    let float_path = shared.join("models/gen/mobilenet_v2_035_128_fp32.tflite");
+    let dir = scratch("gpu-int8");
+    let out = dir.join("q.tflite");
+    let mut options = QuantizeOptions::new(Mode::Int8);
+    options.calibration = Calibration::Random(4);
+    options.io = IoType::Int8;
+    quantize::quantize_file(&float_path, &out, &options).unwrap();
+    let model = Model::from_file(&out).unwrap();
+    let input = random_inputs(model.graph().main(), 1, 3)
+        .unwrap()
+        .remove(0)
+        .remove(0);
+    let mut cpu = Interpreter::new(&model).unwrap();
+    cpu.set_input(0, input.clone()).unwrap();
+    cpu.invoke().unwrap();
+    let options = tflite_wgpu::Options {
+        device: tflite_wgpu::Device::Gpu,
+        ..Default::default()
+    };
+    let mut gpu = Interpreter::with_options(&model, options).unwrap();
+    let report = gpu.delegate_report().unwrap().clone();
+    assert!(
+        report.plan.fallback.is_empty(),
+        "on the CPU: {:?}",
+        report.plan.fallback
+    );
+    gpu.set_input(0, input).unwrap();
+    gpu.invoke().unwrap();
+    let (a, b) = (cpu.output(0).unwrap(), gpu.output(0).unwrap());
+    assert_eq!(a.dtype(), tflite_wgpu::DType::I8);
+    for (x, y) in a.data.to_i64().iter().zip(b.data.to_i64()) {
+        assert!((x - y).abs() <= 1, "CPU {x} vs GPU {y}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
