@@ -55,14 +55,15 @@ fn int8_rule(op: &Op) -> Option<OutParams> {
 }
 
 /// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
-/// with the zero point nudged onto the integer grid as TFLite does.
+/// with the zero point nudged onto the integer grid as the converter does: on the
+/// uint8 grid (ties round up), then shifted by 128.
 pub(crate) fn affine_int8(min: f32, max: f32) -> (f32, i64) {
     let (min, max) = (min.min(0.0) as f64, max.max(0.0) as f64);
     let scale = (max - min) / 255.0;
     if scale <= 0.0 || !scale.is_finite() {
         return (1.0 / 255.0, -128);
     }
-    let zp = (-128.0 - min / scale).round().clamp(-128.0, 127.0) as i64;
+    let zp = (-min / scale).round().clamp(0.0, 255.0) as i64 - 128;
     (scale as f32, zp)
 }
 
