@@ -33,6 +33,7 @@ pub mod model;
 pub mod npy;
 #[cfg(feature = "python")]
 mod python;
+pub mod quantize;
 pub mod runtime;
 pub mod validate;
 

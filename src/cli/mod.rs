@@ -1,8 +1,9 @@
-//! The `tflite-wgpu` command line (run, inspect, bench, validate) and the pieces its
+//! The `tflite-wgpu` command line (run, inspect, bench, validate, quantize) and the pieces its
 //! subcommands share: how a model is chosen and where it runs.
 
 mod bench;
 mod inspect;
+mod quantize;
 mod run;
 mod validate;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Compare the GPU with the CPU reference per output and per layer; exits
     /// non-zero when a threshold fails.
     Validate(validate::ValidateArgs),
+    /// Post-training quantization of a float model: fp16 weights, int8 weights,
+    /// dynamic-range int8 or full integer int8 with calibration.
+    Quantize(quantize::QuantizeArgs),
     /// Show ops, tensors and the execution plan of a model (the demo model when omitted).
     Inspect {
         /// The .tflite model.
@@ -103,6 +107,7 @@ where
             Ok(false) => return 1,
             Err(e) => Err(e),
         },
+        Command::Quantize(args) => quantize::quantize(args),
         Command::Inspect { model, json, exec } => inspect::inspect(model, *json, options(exec)),
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };

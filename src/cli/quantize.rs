@@ -1,0 +1,118 @@
+//! `quantize`: post-training quantization of a float model (the library's
+//! `tflite_wgpu::quantize::quantize_file`), printing its report.
+
+use std::path::PathBuf;
+use crate::quantize::{self, Calibration, IoType, KeepFloat, Mode, QuantizeOptions, Recipe};
+
+/// `--mode`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    /// float16 weights behind DEQUANTIZE.
+    Fp16,
+    /// int8 weights behind DEQUANTIZE, float compute.
+    WeightInt8,
+    /// int8 weights read by the hybrid kernels (dynamic range).
+    DynamicInt8,
+    /// Full integer with calibrated activations.
+    Int8,
+}
+
+/// `--io`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum IoArg {
+    Float,
+    Int8,
+    Uint8,
+}
+
+/// Arguments of `quantize`.
+#[derive(clap::Args)]
+pub struct QuantizeArgs {
+    /// The float .tflite model (never modified).
+    pub model: PathBuf,
+    /// The quantized model to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// What to quantize.
+    #[arg(long, value_enum)]
+    pub mode: ModeArg,
+    /// Calibration samples: one .npy per sample (one input), or one directory of
+    /// input_<i>.npy per sample.
+    #[arg(long, conflicts_with = "calibration_random")]
+    pub calibration: Option<PathBuf>,
+    /// Calibrate on this many seeded random samples.
+    #[arg(long)]
+    pub calibration_random: Option<usize>,
+    /// The model interface in int8 mode.
+    #[arg(long, value_enum, default_value = "float")]
+    pub io: IoArg,
+    /// Keep nodes float: node indices, op types (e.g. SOFTMAX) or output-name
+    /// regexes (prefix `re:`), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub keep_float: Vec<String>,
+    /// An AI Edge Quantizer recipe (the subset in the README).
+    #[arg(long)]
+    pub recipe: Option<PathBuf>,
+    /// Percentile of activations the calibrated ranges keep.
+    #[arg(long, default_value_t = 100.0)]
+    pub percentile: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the per-layer error table to this CSV file.
+    #[arg(long)]
+    pub per_layer: Option<PathBuf>,
+}
+
+/// Run `quantize`.
+pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
+    let mut keep = KeepFloat::default();
+    for k in &a.keep_float {
+        if let Ok(n) = k.parse::<usize>() {
+            keep.nodes.push(n);
+        } else if let Some(r) = k.strip_prefix("re:") {
+            keep.names.push(r.to_string());
+        } else {
+            keep.ops.push(k.clone());
+        }
+    }
+    keep.recipe = a.recipe.as_deref().map(Recipe::from_file).transpose()?;
+    let options = QuantizeOptions {
+        mode: match a.mode {
+            ModeArg::Fp16 => Mode::Fp16,
+            ModeArg::WeightInt8 => Mode::WeightInt8,
+            ModeArg::DynamicInt8 => Mode::DynamicInt8,
+            ModeArg::Int8 => Mode::Int8,
+        },
+        calibration: match (&a.calibration, a.calibration_random) {
+            (Some(d), _) => Calibration::Dir(d.clone()),
+            (None, Some(n)) => Calibration::Random(n),
+            (None, None) => Calibration::None,
+        },
+        io: match a.io {
+            IoArg::Float => IoType::Float,
+            IoArg::Int8 => IoType::Int8,
+            IoArg::Uint8 => IoType::Uint8,
+        },
+        keep_float: keep,
+        percentile: a.percentile,
+        per_layer: a.per_layer.is_some(),
+    };
+    let report = quantize::quantize_file(&a.model, &a.output, &options)?;
+    if let Some(csv) = &a.per_layer {
+        std::fs::write(csv, report.per_layer_csv()).map_err(|source| crate::Error::Io {
+            path: csv.display().to_string(),
+            source,
+        })?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.text());
+        println!("wrote {}", a.output.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! Full integer quantization: int8 activations from calibrated ranges, symmetric
+//! per-channel int8 weights, int32 biases, and the output parameters LiteRT's int8
+//! kernels require. Ops without an int8 kernel stay float between DEQUANTIZE and
+//! QUANTIZE.
+
+use super::calibrate::Ranges;
+use super::weights::{const_f32, consumers, i8_bytes, symmetric_int8, weight_slot};
+use super::IoType;
+use crate::error::Result;
+use crate::graph::op::{Binary, Reduce, Unary};
+use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
+use std::collections::HashSet;
+
+/// How an int8 node's output parameters are chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OutParams {
+    /// From the output's calibrated range.
+    Calibrated,
+    /// The same as the data input's (data-movement ops, pools).
+    SameAsInput,
+    /// Fixed by the kernel: (scale, zero point).
+    Fixed(f32, i64),
+}
+
+/// The output rule of an op with a LiteRT int8 kernel; None for ops that stay float.
+fn int8_rule(op: &Op) -> Option<OutParams> {
+    use OutParams::*;
+    Some(match op {
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
+        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
+        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Calibrated,
+        Op::Concatenation { .. } => Calibrated,
+        Op::Reduce {
+            kind: Reduce::Mean | Reduce::Sum,
+            ..
+        } => Calibrated,
+        Op::Reduce {
+            kind: Reduce::Max | Reduce::Min,
+            ..
+        } => SameAsInput,
+        Op::Unary(Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::HardSwish) => Calibrated,
+        Op::Unary(Unary::LeakyRelu { .. }) => Calibrated,
+        Op::Unary(Unary::Logistic) => Fixed(1.0 / 256.0, -128),
+        Op::Unary(Unary::Tanh) => Fixed(1.0 / 128.0, 0),
+        Op::Softmax { .. } => Fixed(1.0 / 256.0, -128),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) => SameAsInput,
+        Op::Reshape { .. } | Op::Squeeze { .. } | Op::ExpandDims | Op::Transpose => SameAsInput,
+        Op::Pad | Op::Slice | Op::StridedSlice(_) | Op::Gather { .. } => SameAsInput,
+        Op::SpaceToDepth { .. } | Op::DepthToSpace { .. } => SameAsInput,
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => SameAsInput,
+        Op::Split { .. } | Op::SplitV { .. } | Op::Unpack { .. } => SameAsInput,
+        Op::BatchToSpaceNd | Op::SpaceToBatchNd | Op::Tile => SameAsInput,
+        _ => return None,
+    })
+}
+
+/// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
+/// with the zero point nudged onto the integer grid as the converter does: on the
+/// uint8 grid (ties round up), then shifted by 128.
+pub(crate) fn affine_int8(min: f32, max: f32) -> (f32, i64) {
+    let (min, max) = (min.min(0.0) as f64, max.max(0.0) as f64);
+    let scale = (max - min) / 255.0;
+    if scale <= 0.0 || !scale.is_finite() {
+        return (1.0 / 255.0, -128);
+    }
+    let zp = (-min / scale).round().clamp(0.0, 255.0) as i64 - 128;
+    (scale as f32, zp)
+}
+
+/// Builds the int8 subgraph node by node, keeping for each original tensor the
+/// index of its float and of its int8 form.
+struct Builder<'a> {
+    src: &'a Subgraph,
+    sg: Subgraph,
+    params: Vec<Option<(f32, i64)>>,
+    float_of: Vec<Option<usize>>,
+    int8_of: Vec<Option<usize>>,
+}
+
+impl Builder<'_> {
+    fn push_tensor(&mut self, info: TensorInfo) -> usize {
+        self.sg.tensors.push(info);
+        self.sg.tensors.len() - 1
+    }
+
+    fn emit(&mut self, op: Op, input: usize, output: usize) {
+        self.sg.nodes.push(Node {
+            op,
+            inputs: vec![Some(input)],
+            outputs: vec![output],
+        });
+    }
+
+    /// The int8 form of activation `t`, quantized from its float form when needed.
+    fn int8(&mut self, t: usize) -> usize {
+        if let Some(q) = self.int8_of[t] {
+            return q;
+        }
+        let (scale, zp) = self.params[t].unwrap_or((1.0 / 255.0, -128));
+        let f = self.float_of[t].unwrap_or(t);
+        let mut info = TensorInfo::new(
+            format!("{}_int8", self.src.tensors[t].name),
+            DType::I8,
+            self.src.tensors[t].shape.clone(),
+        );
+        info.shape_signature = self.src.tensors[t].shape_signature.clone();
+        info.quantization = Some(Quantization::per_tensor(scale, zp));
+        let q = self.push_tensor(info);
+        self.emit(Op::Quantize, f, q);
+        self.int8_of[t] = Some(q);
+        q
+    }
+
+    /// The float form of activation `t`, dequantized from its int8 form when needed.
+    fn float(&mut self, t: usize) -> usize {
+        if let Some(f) = self.float_of[t] {
+            return f;
+        }
+        let q = self.int8_of[t].unwrap_or(t);
+        let mut info = TensorInfo::new(
+            format!("{}_float", self.src.tensors[t].name),
+            DType::F32,
+            self.src.tensors[t].shape.clone(),
+        );
+        info.shape_signature = self.src.tensors[t].shape_signature.clone();
+        let f = self.push_tensor(info);
+        self.emit(Op::Dequantize, q, f);
+        self.float_of[t] = Some(f);
+        f
+    }
+
+    /// A quantized copy of constant `t` in place of the float one (in place when
+    /// this node is its only reader).
+    fn constant(&mut self, t: usize, only_reader: bool, info: TensorInfo) -> usize {
+        if only_reader {
+            self.sg.tensors[t] = info;
+            t
+        } else {
+            self.push_tensor(info)
+        }
+    }
+}
+
+/// A node left float: (index, op name, reason).
+pub(crate) type FloatNode = (usize, String, String);
+
+/// Whether node `n` can run in int8: an int8 kernel, not kept float, and every
+/// float activation input calibrated. Err gives the reason it stays float.
+fn int8_ok(src: &Subgraph, n: usize, ranges: &Ranges, keep: &HashSet<usize>) -> Result<(), String> {
+    let node = &src.nodes[n];
+    if keep.contains(&n) {
+        return Err("kept float".into());
+    }
+    if int8_rule(&node.op).is_none() {
+        return Err("no int8 kernel".into());
+    }
+    for t in node.inputs.iter().flatten().chain(&node.outputs) {
+        let info = &src.tensors[*t];
+        if info.dtype == DType::F32 && !info.is_constant() && ranges.range[*t].is_none() {
+            return Err(format!("tensor {} has no calibrated range", info.name));
+        }
+    }
+    let float_out = node
+        .outputs
+        .iter()
+        .all(|&o| src.tensors[o].dtype == DType::F32);
+    let float_in = node
+        .inputs
+        .iter()
+        .flatten()
+        .any(|&t| src.tensors[t].dtype == DType::F32 && !src.tensors[t].is_constant());
+    if !float_out || !float_in {
+        return Err("not a float op".into());
+    }
+    Ok(())
+}
+
+/// Quantize `src` to full integer. Returns the new subgraph (original tensors keep
+/// their indices) and the nodes that stayed float with the reason.
+pub(crate) fn full_integer(
+    src: &Subgraph,
+    ranges: &Ranges,
+    keep: &HashSet<usize>,
+    io: IoType,
+) -> Result<(Subgraph, Vec<FloatNode>)> {
+    let n_tensors = src.tensors.len();
+    let mut b = Builder {
+        src,
+        sg: Subgraph {
+            nodes: Vec::new(),
+            ..src.clone()
+        },
+        params: ranges
+            .range
+            .iter()
+            .map(|r| r.map(|(lo, hi)| affine_int8(lo, hi)))
+            .collect(),
+        float_of: vec![None; n_tensors],
+        int8_of: vec![None; n_tensors],
+    };
+    for t in 0..n_tensors {
+        if src.tensors[t].is_constant() || src.tensors[t].dtype != DType::F32 {
+            b.float_of[t] = Some(t);
+        }
+    }
+    for &t in &src.inputs {
+        let info = &mut b.sg.tensors[t];
+        match (io, b.params[t]) {
+            (IoType::Float, _) | (_, None) => b.float_of[t] = Some(t),
+            (IoType::Int8, Some((s, z))) => {
+                info.dtype = DType::I8;
+                info.quantization = Some(Quantization::per_tensor(s, z));
+                b.int8_of[t] = Some(t);
+            }
+            (IoType::Uint8, Some((s, z))) => {
+                info.dtype = DType::U8;
+                info.quantization = Some(Quantization::per_tensor(s, z + 128));
+                b.float_of[t] = Some(t);
+                let mut q = info.clone();
+                q.name = format!("{}_int8", q.name);
+                q.dtype = DType::I8;
+                q.quantization = Some(Quantization::per_tensor(s, z));
+                let q = b.push_tensor(q);
+                b.emit(Op::Quantize, t, q);
+                b.int8_of[t] = Some(q);
+            }
+        }
+    }
+    let readers = consumers(src);
+    let mut left_float = Vec::new();
+    for (n, node) in src.nodes.iter().enumerate() {
+        match int8_ok(src, n, ranges, keep) {
+            Ok(()) => int8_node(&mut b, node, &readers),
+            Err(why) => {
+                if !matches!(why.as_str(), "not a float op") {
+                    left_float.push((n, node.op.name().to_string(), why));
+                }
+                let mut node = node.clone();
+                for t in node.inputs.iter_mut().flatten() {
+                    *t = b.float(*t);
+                }
+                for &o in &node.outputs {
+                    b.float_of[o] = Some(o);
+                }
+                b.sg.nodes.push(node);
+            }
+        }
+    }
+    let outputs = src.outputs.clone();
+    b.sg.outputs = outputs
+        .iter()
+        .map(|&t| interface_output(&mut b, t, io))
+        .collect();
+    drop_unread_constants(&mut b.sg);
+    Ok((b.sg, left_float))
+}
+
+/// The tensor that holds model output `t` in the interface type.
+fn interface_output(b: &mut Builder, t: usize, io: IoType) -> usize {
+    if src_is_float(b, t) && io != IoType::Float && b.params[t].is_some() {
+        let q = b.int8(t);
+        return match io {
+            IoType::Uint8 => {
+                let mut info = b.sg.tensors[q].clone();
+                info.dtype = DType::U8;
+                info.name = format!("{}_uint8", b.src.tensors[t].name);
+                if let Some(qp) = info.quantization.as_mut() {
+                    qp.zero_point = qp.zero_point.iter().map(|z| z + 128).collect();
+                }
+                let u = b.push_tensor(info);
+                b.emit(Op::Quantize, q, u);
+                u
+            }
+            _ => q,
+        };
+    }
+    let f = b.float(t);
+    if f != t {
+        let name = b.src.tensors[t].name.clone();
+        b.sg.tensors[t].name = format!("{name}_int8");
+        b.sg.tensors[f].name = name;
+    }
+    f
+}
+
+fn src_is_float(b: &Builder, t: usize) -> bool {
+    b.src.tensors[t].dtype == DType::F32
+}
+
+/// Clear the data of constants no node reads any more (float weights replaced by
+/// quantized copies).
+fn drop_unread_constants(sg: &mut Subgraph) {
+    let read: HashSet<usize> = sg
+        .nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().flatten().copied())
+        .collect();
+    for (t, info) in sg.tensors.iter_mut().enumerate() {
+        if info.data.is_some() && !read.contains(&t) && !sg.outputs.contains(&t) {
+            info.data = None;
+        }
+    }
+}
+
+/// Emit `node` in int8.
+fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
+    let src = b.src;
+    let rule = int8_rule(&node.op).unwrap_or(OutParams::Calibrated);
+    let mut out = node.clone();
+    let mut data_params = None;
+    let mut weight_quant: Option<Quantization> = None;
+    let weight = weight_slot(&node.op).filter(|_| !matches!(node.op, Op::BatchMatMul { .. }));
+    for (k, slot) in node.inputs.iter().enumerate() {
+        let Some(t) = *slot else { continue };
+        let info = &src.tensors[t];
+        let only = readers[t].len() == 1;
+        if !info.is_constant() {
+            if info.dtype == DType::F32 {
+                let q = b.int8(t);
+                data_params = data_params.or(b.params[t]);
+                out.inputs[k] = Some(q);
+            } else {
+                out.inputs[k] = Some(b.float(t));
+            }
+            continue;
+        }
+        let Some(values) = const_f32(info) else {
+            continue;
+        };
+        let mut qinfo = info.clone();
+        if weight.is_some_and(|(slot, _)| slot == k) {
+            let axis = weight.and_then(|(_, a)| a);
+            let (q, quant) = symmetric_int8(&values, &info.shape, axis);
+            qinfo.dtype = DType::I8;
+            qinfo.data = Some(i8_bytes(&q));
+            weight_quant = Some(quant.clone());
+            qinfo.quantization = Some(quant);
+        } else if weight.is_some() && k == 2 {
+            let in_scale = data_params.map_or(1.0, |(s, _)| s) as f64;
+            let wq = weight_quant
+                .clone()
+                .unwrap_or_else(|| Quantization::per_tensor(1.0, 0));
+            let scales: Vec<f32> = (0..values.len().max(1))
+                .map(|c| (in_scale * wq.scale_at(c) as f64) as f32)
+                .take(if wq.is_per_channel() { values.len() } else { 1 })
+                .collect();
+            let q: Vec<i32> = values
+                .iter()
+                .enumerate()
+                .map(|(c, &v)| {
+                    let s = in_scale * wq.scale_at(c) as f64;
+                    (v as f64 / s)
+                        .round()
+                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+                })
+                .collect();
+            qinfo.dtype = DType::I32;
+            qinfo.data = Some(
+                q.iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<u8>>()
+                    .into(),
+            );
+            qinfo.quantization = Some(Quantization {
+                zero_point: vec![0; scales.len()],
+                scale: scales,
+                axis: 0,
+            });
+        } else {
+            let (lo, hi) = values
+                .iter()
+                .fold((0f32, 0f32), |(a, z), &v| (a.min(v), z.max(v)));
+            let (s, z) = affine_int8(lo, hi);
+            let q: Vec<i8> = values
+                .iter()
+                .map(|&v| ((v / s).round() + z as f32).clamp(-128.0, 127.0) as i8)
+                .collect();
+            qinfo.dtype = DType::I8;
+            qinfo.data = Some(i8_bytes(&q));
+            qinfo.quantization = Some(Quantization::per_tensor(s, z));
+        }
+        out.inputs[k] = Some(b.constant(t, only, qinfo));
+    }
+    for &o in &node.outputs {
+        let (s, z) = match rule {
+            OutParams::Fixed(s, z) => (s, z),
+            OutParams::SameAsInput => data_params.or(b.params[o]).unwrap_or((1.0 / 255.0, -128)),
+            OutParams::Calibrated => b.params[o].unwrap_or((1.0 / 255.0, -128)),
+        };
+        b.params[o] = Some((s, z));
+        let info = &mut b.sg.tensors[o];
+        info.dtype = DType::I8;
+        info.quantization = Some(Quantization::per_tensor(s, z));
+        b.int8_of[o] = Some(o);
+    }
+    b.sg.nodes.push(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu6_range_maps_to_the_converters_parameters() {
+        let (s, z) = affine_int8(0.0, 6.0);
+        assert!((s - 6.0 / 255.0).abs() < 1e-9);
+        assert_eq!(z, -128);
+        let (s, z) = affine_int8(-1.0, 1.0);
+        assert!((s - 2.0 / 255.0).abs() < 1e-9);
+        assert_eq!(z, 0);
+    }
+}

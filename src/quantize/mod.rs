@@ -1,0 +1,268 @@
+//! Post-training quantization of a float `.tflite` model, without TensorFlow.
+//!
+//! Four modes reproduce the forms the TensorFlow Lite converter writes:
+//! - [`Mode::Fp16`]: every float32 constant becomes a float16 buffer behind a
+//!   DEQUANTIZE node;
+//! - [`Mode::WeightInt8`]: the weights of convolutions, fully-connected and
+//!   batch-matmul ops become symmetric int8 (per channel where the op has output
+//!   channels) behind DEQUANTIZE, compute stays float (tensors under 1024
+//!   elements stay float, as in the dynamic-range form);
+//! - [`Mode::DynamicInt8`]: the converter's dynamic-range form, int8 weights read
+//!   directly by the hybrid kernels (tensors under 1024 elements stay float);
+//! - [`Mode::Int8`]: full integer, with activation ranges calibrated by running the
+//!   CPU reference kernels over representative inputs.
+//!
+//! [`quantize_file`] is the whole tool: it reads, quantizes, measures the result
+//! against the float model and writes the output atomically.
+
+mod calibrate;
+mod int8;
+mod report;
+mod select;
+mod weights;
+
+pub use calibrate::{load_calibration, random_calibration, Ranges};
+pub use report::{LayerError, OutputError, Report};
+pub use select::{KeepFloat, Recipe};
+
+use crate::error::{Error, Result};
+use crate::graph::{DType, Graph, Op, Tensor};
+use std::path::{Path, PathBuf};
+
+/// The quantization to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// float16 constants behind DEQUANTIZE.
+    Fp16,
+    /// int8 weights behind DEQUANTIZE; float compute.
+    WeightInt8,
+    /// int8 weights consumed by the hybrid (dynamic-range) kernels.
+    DynamicInt8,
+    /// Full integer int8 with calibrated activations.
+    Int8,
+}
+
+impl Mode {
+    /// The mode's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Fp16 => "fp16",
+            Mode::WeightInt8 => "weight-int8",
+            Mode::DynamicInt8 => "dynamic-int8",
+            Mode::Int8 => "int8",
+        }
+    }
+}
+
+/// The element type of the model's inputs and outputs in [`Mode::Int8`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoType {
+    /// float32 interface: QUANTIZE after each input, DEQUANTIZE before each output.
+    #[default]
+    Float,
+    /// int8 inputs and outputs.
+    Int8,
+    /// uint8 inputs and outputs (zero point shifted by 128), converted with QUANTIZE.
+    Uint8,
+}
+
+/// Where calibration inputs come from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Calibration {
+    /// None given (an error for [`Mode::Int8`]; the report then uses one seeded
+    /// random sample).
+    #[default]
+    None,
+    /// A directory of `.npy` samples (see [`load_calibration`]).
+    Dir(PathBuf),
+    /// This many seeded random samples in each input's natural range.
+    Random(usize),
+}
+
+/// Everything that controls one quantization.
+#[derive(Debug, Clone)]
+pub struct QuantizeOptions {
+    /// The mode.
+    pub mode: Mode,
+    /// Calibration inputs (also the inputs the report measures on).
+    pub calibration: Calibration,
+    /// The interface type for [`Mode::Int8`].
+    pub io: IoType,
+    /// Nodes that stay float.
+    pub keep_float: KeepFloat,
+    /// Percentile of |activation| kept by the calibrated ranges (100: min/max).
+    pub percentile: f64,
+    /// Compute the per-layer error table.
+    pub per_layer: bool,
+}
+
+impl QuantizeOptions {
+    /// Options for `mode` with min/max calibration and a float interface.
+    pub fn new(mode: Mode) -> Self {
+        QuantizeOptions {
+            mode,
+            calibration: Calibration::None,
+            io: IoType::Float,
+            keep_float: KeepFloat::default(),
+            percentile: 100.0,
+            per_layer: false,
+        }
+    }
+}
+
+/// The error type for a problem with the quantization request or its inputs.
+pub(crate) fn invalid(what: impl Into<String>) -> Error {
+    Error::Input {
+        index: 0,
+        what: what.into(),
+    }
+}
+
+/// Refuse a model that is already quantized: quantized tensors, float16 or int8
+/// constants, or QUANTIZE/DEQUANTIZE nodes.
+pub fn check_float_model(graph: &Graph) -> Result<()> {
+    for sg in &graph.subgraphs {
+        for (t, info) in sg.tensors.iter().enumerate() {
+            let quantized_const = info.data.is_some()
+                && matches!(info.dtype, DType::F16 | DType::I8 | DType::U8 | DType::Int4);
+            if info.quantization.is_some() || quantized_const {
+                return Err(Error::Tensor {
+                    index: t,
+                    name: info.name.clone(),
+                    what:
+                        "the model is already quantized (this tensor is); quantize the float model"
+                            .into(),
+                });
+            }
+        }
+        for (n, node) in sg.nodes.iter().enumerate() {
+            if matches!(node.op, Op::Quantize | Op::Dequantize) {
+                return Err(Error::node(
+                    n,
+                    node.op.name(),
+                    "the model is already quantized; quantize the float model",
+                ));
+            }
+        }
+    }
+    if graph.subgraphs.is_empty() {
+        return Err(Error::malformed("the model has no subgraph"));
+    }
+    Ok(())
+}
+
+/// The result of [`quantize`]: the new graph and what the int8 pass left float.
+#[derive(Debug, Clone)]
+pub struct Quantized {
+    /// The quantized model.
+    pub graph: Graph,
+    /// Nodes (index in the input model, op name, reason) that stayed float.
+    pub float_nodes: Vec<(usize, String, String)>,
+}
+
+/// Quantize `graph` in memory. `samples` are the calibration inputs (required for
+/// [`Mode::Int8`], unused otherwise).
+pub fn quantize(
+    graph: &Graph,
+    options: &QuantizeOptions,
+    samples: &[Vec<Tensor>],
+) -> Result<Quantized> {
+    check_float_model(graph)?;
+    let keep = options.keep_float.resolve(graph.main())?;
+    let mut out = graph.clone();
+    let mut float_nodes = Vec::new();
+    match options.mode {
+        Mode::Fp16 => weights::fp16(&mut out.subgraphs[0], &keep),
+        Mode::WeightInt8 => weights::weight_int8(&mut out.subgraphs[0], &keep),
+        Mode::DynamicInt8 => weights::dynamic_int8(&mut out.subgraphs[0], &keep),
+        Mode::Int8 => {
+            if samples.is_empty() {
+                return Err(invalid(
+                    "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
+                ));
+            }
+            let ranges = calibrate::ranges(graph.main(), samples, options.percentile)?;
+            let (sg, left) = int8::full_integer(graph.main(), &ranges, &keep, options.io)?;
+            out.subgraphs[0] = sg;
+            let main = &mut out.subgraphs[0];
+            let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
+            for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
+                remap(&mut sig.inputs, &graph.main().inputs, &inputs);
+                remap(&mut sig.outputs, &graph.main().outputs, &outputs);
+            }
+            float_nodes = left;
+        }
+    }
+    Ok(Quantized {
+        graph: out,
+        float_nodes,
+    })
+}
+
+/// Point signature entries at the tensor that took the place of each old one.
+fn remap(entries: &mut [(String, usize)], old: &[usize], new: &[usize]) {
+    for (_, t) in entries.iter_mut() {
+        if let Some(k) = old.iter().position(|o| o == t) {
+            if let Some(&n) = new.get(k) {
+                *t = n;
+            }
+        }
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory, renamed
+/// into place, so a failure never leaves a partial file at `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model.tflite".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+/// Read `input`, quantize it, measure it against the float model on the
+/// calibration inputs and write it to `output` (never over `input`). Nothing is
+/// written when any step fails.
+pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> Result<Report> {
+    if input
+        .canonicalize()
+        .ok()
+        .is_some_and(|a| output.canonicalize().ok() == Some(a))
+    {
+        return Err(invalid("the output would overwrite the input model"));
+    }
+    let bytes = std::fs::read(input).map_err(|source| Error::Io {
+        path: input.display().to_string(),
+        source,
+    })?;
+    let graph = crate::model::read(&bytes, &crate::model::LoadOptions::default())?;
+    check_float_model(&graph)?;
+    let samples = match &options.calibration {
+        Calibration::Dir(dir) => load_calibration(graph.main(), dir)?,
+        Calibration::Random(n) => random_calibration(graph.main(), *n)?,
+        Calibration::None if options.mode == Mode::Int8 => {
+            return Err(invalid(
+                "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
+            ))
+        }
+        Calibration::None => random_calibration(graph.main(), 1)?,
+    };
+    let q = quantize(&graph, options, &samples)?;
+    let out_bytes = crate::model::write(&q.graph)?;
+    let report = report::measure(&graph, &q, &samples, options, bytes.len(), out_bytes.len())?;
+    write_atomic(output, &out_bytes)?;
+    Ok(report)
+}

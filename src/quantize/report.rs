@@ -1,0 +1,219 @@
+//! What a quantization cost: sizes, the error of each output against the float
+//! model on the calibration inputs, and the per-layer quantization debugger table.
+
+use super::calibrate::run_all;
+use super::{QuantizeOptions, Quantized};
+use crate::error::Result;
+use crate::graph::{DType, Data, Graph, Subgraph, Tensor, TensorInfo};
+use crate::validate::{real_values, ErrorStats, Metrics};
+use serde::Serialize;
+
+/// The error of one model output.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputError {
+    /// The output tensor's name.
+    pub name: String,
+    /// Quantized against float, over all samples.
+    pub metrics: Metrics,
+}
+
+/// One row of the per-layer table: a node's output in the quantized model against
+/// the same tensor of the float model (both run on the same inputs).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerError {
+    /// Node index in the float model.
+    pub node: usize,
+    /// The op's TFLite name.
+    pub op: String,
+    /// The output tensor's name.
+    pub tensor: String,
+    /// Elements compared.
+    pub num_elements: u64,
+    /// Standard deviation of the error.
+    pub stddev: f64,
+    /// Mean signed error.
+    pub mean_error: f64,
+    /// Largest absolute error.
+    pub max_abs_error: f64,
+    /// Mean squared error.
+    pub mean_squared_error: f64,
+}
+
+/// The report of one quantization.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The mode's name.
+    pub mode: String,
+    /// Bytes of the float model.
+    pub input_bytes: usize,
+    /// Bytes of the quantized model.
+    pub output_bytes: usize,
+    /// output_bytes / input_bytes.
+    pub size_ratio: f64,
+    /// Samples the errors were measured on.
+    pub samples: usize,
+    /// Per model output.
+    pub outputs: Vec<OutputError>,
+    /// Nodes left in float by the int8 pass: (node, op, reason).
+    pub float_nodes: Vec<(usize, String, String)>,
+    /// The per-layer table (empty unless asked for).
+    pub per_layer: Vec<LayerError>,
+}
+
+/// `x` (float) in the type of the quantized model's input `info`.
+fn to_interface(x: &Tensor, info: &TensorInfo) -> Tensor {
+    let (Some(q), Some(v)) = (&info.quantization, x.as_f32()) else {
+        return x.clone();
+    };
+    let (s, z) = (q.scale_at(0), q.zero_point_at(0) as f32);
+    let level = |v: &f32| (v / s).round() + z;
+    let data = match info.dtype {
+        DType::I8 => Data::I8(
+            v.iter()
+                .map(|v| level(v).clamp(-128.0, 127.0) as i8)
+                .collect(),
+        ),
+        DType::U8 => Data::U8(v.iter().map(|v| level(v).clamp(0.0, 255.0) as u8).collect()),
+        _ => return x.clone(),
+    };
+    Tensor::new(x.shape.clone(), data)
+}
+
+/// Run both models on every sample and gather the errors.
+pub(crate) fn measure(
+    float: &Graph,
+    q: &Quantized,
+    samples: &[Vec<Tensor>],
+    options: &QuantizeOptions,
+    input_bytes: usize,
+    output_bytes: usize,
+) -> Result<Report> {
+    let (fsg, qsg): (&Subgraph, &Subgraph) = (float.main(), q.graph.main());
+    let mut outs = vec![ErrorStats::default(); fsg.outputs.len()];
+    let mut layers: Vec<ErrorStats> = vec![ErrorStats::default(); fsg.tensors.len()];
+    for sample in samples {
+        let fv = run_all(fsg, sample)?;
+        let qin: Vec<Tensor> = sample
+            .iter()
+            .zip(&qsg.inputs)
+            .map(|(x, &t)| to_interface(x, &qsg.tensors[t]))
+            .collect();
+        let qv = run_all(qsg, &qin)?;
+        for (k, (&ft, &qt)) in fsg.outputs.iter().zip(&qsg.outputs).enumerate() {
+            if let (Some(a), Some(b)) = (&fv[ft], &qv[qt]) {
+                compare(&mut outs[k], a, &fsg.tensors[ft], b, &qsg.tensors[qt]);
+            }
+        }
+        if options.per_layer {
+            for node in &fsg.nodes {
+                for &t in &node.outputs {
+                    if let (Some(a), Some(Some(b))) = (&fv[t], qv.get(t)) {
+                        compare(&mut layers[t], a, &fsg.tensors[t], b, &qsg.tensors[t]);
+                    }
+                }
+            }
+        }
+    }
+    let per_layer = if options.per_layer {
+        fsg.nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(n, node)| node.outputs.iter().map(move |&t| (n, node, t)))
+            .filter(|&(_, _, t)| fsg.tensors[t].dtype == DType::F32)
+            .map(|(n, node, t)| {
+                let m = layers[t].finish();
+                LayerError {
+                    node: n,
+                    op: node.op.name().to_string(),
+                    tensor: fsg.tensors[t].name.clone(),
+                    num_elements: m.num_elements,
+                    stddev: m.stddev,
+                    mean_error: m.mean_error,
+                    max_abs_error: m.max_abs_error,
+                    mean_squared_error: m.mean_squared_error,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Report {
+        mode: options.mode.name().to_string(),
+        input_bytes,
+        output_bytes,
+        size_ratio: output_bytes as f64 / input_bytes.max(1) as f64,
+        samples: samples.len(),
+        outputs: fsg
+            .outputs
+            .iter()
+            .zip(&outs)
+            .map(|(&t, s)| OutputError {
+                name: fsg.tensors[t].name.clone(),
+                metrics: s.finish(),
+            })
+            .collect(),
+        float_nodes: q.float_nodes.clone(),
+        per_layer,
+    })
+}
+
+/// Add one float/quantized pair of the same tensor to `stats`.
+fn compare(stats: &mut ErrorStats, a: &Tensor, ai: &TensorInfo, b: &Tensor, bi: &TensorInfo) {
+    if let (Some(x), Some(y)) = (real_values(a, ai), real_values(b, bi)) {
+        if x.len() == y.len() {
+            stats.add(&x, &y, &a.shape);
+        }
+    }
+}
+
+impl Report {
+    /// The report as text.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "mode {}: {} -> {} bytes ({:.3}x)\n",
+            self.mode, self.input_bytes, self.output_bytes, self.size_ratio
+        );
+        s += &format!("against the float model on {} sample(s):\n", self.samples);
+        for o in &self.outputs {
+            let m = &o.metrics;
+            s += &format!(
+                "  {}: cosine {:.6}  max_abs {:.4e}  rmse {:.4e}  snr {}{}\n",
+                o.name,
+                m.cosine,
+                m.max_abs_error,
+                m.rmse,
+                m.snr_db.map_or("inf".to_string(), |v| format!("{v:.1} dB")),
+                m.argmax_agreement
+                    .map_or(String::new(), |a| format!("  argmax agreement {a:.3}"))
+            );
+        }
+        if !self.float_nodes.is_empty() {
+            s += &format!("{} node(s) stay float:\n", self.float_nodes.len());
+            for (n, op, why) in &self.float_nodes {
+                s += &format!("  node {n} {op}: {why}\n");
+            }
+        }
+        s
+    }
+
+    /// The per-layer table as CSV (the quantization debugger's columns).
+    pub fn per_layer_csv(&self) -> String {
+        let mut s = String::from(
+            "node,op,tensor,num_elements,stddev,mean_error,max_abs_error,mean_squared_error\n",
+        );
+        for r in &self.per_layer {
+            s += &format!(
+                "{},{},\"{}\",{},{:e},{:e},{:e},{:e}\n",
+                r.node,
+                r.op,
+                r.tensor.replace('"', "\"\""),
+                r.num_elements,
+                r.stddev,
+                r.mean_error,
+                r.max_abs_error,
+                r.mean_squared_error
+            );
+        }
+        s
+    }
+}
