@@ -1,0 +1,472 @@
+//! Integer and hybrid helpers shared by the convolution and matmul kernels: input
+//! widening, per-row hybrid input quantization, biases, per-channel multipliers,
+//! requantization and the float epilogues.
+
+use super::OpCtx;
+use crate::error::Result;
+use crate::graph::op::Activation;
+use crate::graph::quant::{activation_range, quantize_multiplier, Multiplier};
+use crate::graph::DType;
+use crate::graph::Data;
+use crate::graph::Tensor;
+
+/// The quantization of an integer convolution or FC: input scale, output scale,
+/// per-channel weight scales and zero points (weights are input 1), the int32 bias
+/// and the input widened to i32 with its zero point removed.
+pub(in crate::cpu::ops) struct QuantArgs {
+    pub is: f32,
+    pub os: f32,
+    pub ws: Vec<f32>,
+    pub zps: Vec<i64>,
+    pub bias: Option<Vec<i32>>,
+    pub x: Vec<i32>,
+}
+
+/// Gather [`QuantArgs`] for input `x_idx`, bias `bias_idx` and `channels` outputs.
+pub(in crate::cpu::ops) fn quant_args(
+    ctx: &OpCtx,
+    x_idx: usize,
+    bias_idx: usize,
+    channels: usize,
+) -> Result<QuantArgs> {
+    let (is, izp) = ctx.in_qparams(x_idx)?;
+    let (os, _) = ctx.out_qparams(0)?;
+    let x = widen(ctx.input(x_idx)?, izp).ok_or_else(|| ctx.unsupported_dtype(x_idx))?;
+    Ok(QuantArgs {
+        is,
+        os,
+        ws: weight_scales(ctx, 1, channels)?,
+        zps: ctx
+            .in_quant(1)
+            .map(|q| q.zero_point.clone())
+            .unwrap_or_default(),
+        bias: bias_i32(ctx, bias_idx, channels)?,
+        x,
+    })
+}
+
+/// The elements of an integer tensor widened to i32 with `zp` subtracted.
+pub(in crate::cpu::ops) fn widen(t: &Tensor, zp: i32) -> Option<Vec<i32>> {
+    Some(match &t.data {
+        Data::I8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        Data::U8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        Data::I16(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        _ => return None,
+    })
+}
+
+/// The elements of an integer weight tensor widened to i32, with the zero point of
+/// each element's channel (along `axis` of `shape`) subtracted.
+pub(in crate::cpu::ops) fn widen_weights(
+    t: &Tensor,
+    zps: &[i64],
+    axis_stride: usize,
+    axis_len: usize,
+) -> Option<Vec<i32>> {
+    let zp = |i: usize| -> i32 {
+        if zps.len() <= 1 {
+            zps.first().copied().unwrap_or(0) as i32
+        } else {
+            let c = (i / axis_stride.max(1)) % axis_len.max(1);
+            zps.get(c).copied().unwrap_or(0) as i32
+        }
+    };
+    Some(match &t.data {
+        Data::I8(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x as i32 - zp(i))
+            .collect(),
+        Data::U8(v) => v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| x as i32 - zp(i))
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Symmetric per-row quantization of float inputs (LiteRT `SymmetricQuantizeFloats`),
+/// or asymmetric (`AsymmetricQuantizeFloats`, returned with the offset already
+/// subtracted). Returns the quantized values and one scaling factor per row.
+pub(in crate::cpu::ops) fn quantize_rows(
+    x: &[f32],
+    row_len: usize,
+    asymmetric: bool,
+) -> (Vec<i32>, Vec<f32>) {
+    let mut q = vec![0i32; x.len()];
+    let mut scales = Vec::new();
+    if row_len == 0 {
+        return (q, scales);
+    }
+    for (row, qr) in x.chunks(row_len).zip(q.chunks_mut(row_len)) {
+        let (mn, mx) = row
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        if row.is_empty() {
+            scales.push(1.0);
+            continue;
+        }
+        if !asymmetric {
+            let range = mn.abs().max(mx.abs());
+            if range == 0.0 {
+                scales.push(1.0);
+                continue;
+            }
+            let inv = 127.0f32 / range;
+            for (o, &v) in qr.iter_mut().zip(row) {
+                *o = ((v * inv).round() as i32).clamp(-127, 127);
+            }
+            scales.push(range / 127.0);
+        } else {
+            let rmin = mn.min(0.0) as f64;
+            let rmax = mx.max(0.0) as f64;
+            if rmin == rmax {
+                scales.push(1.0);
+                continue;
+            }
+            let (qmin, qmax) = (-128.0f64, 127.0f64);
+            let scale = (rmax - rmin) / (qmax - qmin);
+            let zp_min = qmin - rmin / scale;
+            let zp_max = qmax - rmax / scale;
+            let err_min = qmin.abs() + (rmin / scale).abs();
+            let err_max = qmax.abs() + (rmax / scale).abs();
+            let zp = if err_min < err_max { zp_min } else { zp_max };
+            let offset = if zp <= qmin {
+                qmin as i32
+            } else if zp >= qmax {
+                qmax as i32
+            } else {
+                zp.round() as i32
+            };
+            let inv = (1.0 / scale) as f32;
+            for (o, &v) in qr.iter_mut().zip(row) {
+                let qv = ((offset as f32 + v * inv).round() as i32).clamp(-128, 127);
+                *o = qv - offset;
+            }
+            scales.push(scale as f32);
+        }
+    }
+    (q, scales)
+}
+
+/// Pack clamped i32 values into an integer tensor of `dtype`.
+pub(in crate::cpu::ops) fn int_tensor(
+    dtype: DType,
+    shape: Vec<usize>,
+    v: &[i32],
+) -> Option<Tensor> {
+    let data = match dtype {
+        DType::I8 => Data::I8(v.iter().map(|&x| x.clamp(-128, 127) as i8).collect()),
+        DType::U8 => Data::U8(v.iter().map(|&x| x.clamp(0, 255) as u8).collect()),
+        DType::I16 => Data::I16(
+            v.iter()
+                .map(|&x| x.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+                .collect(),
+        ),
+        DType::I32 => Data::I32(v.to_vec()),
+        _ => return None,
+    };
+    Some(Tensor::new(shape, data))
+}
+
+/// Float clamp bounds of a fused activation (tanh/sign-bit are rejected by callers).
+pub(in crate::cpu::ops) fn float_range(act: Activation) -> (f32, f32) {
+    act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY))
+}
+
+/// Check a fused activation is one a kernel can fuse (clamping kinds only).
+pub(in crate::cpu::ops) fn check_act(ctx: &OpCtx, act: Activation) -> Result<()> {
+    if act.range().is_none() {
+        return Err(ctx.err(format!("fused activation {act:?} is not supported")));
+    }
+    Ok(())
+}
+
+/// An optional float bias of `n` elements at input `i`.
+pub(in crate::cpu::ops) fn bias_f32<'a>(
+    ctx: &OpCtx<'a>,
+    i: usize,
+    n: usize,
+) -> Result<Option<&'a [f32]>> {
+    match ctx.opt_input(i) {
+        None => Ok(None),
+        Some(b) => {
+            let v = b
+                .as_f32()
+                .ok_or_else(|| ctx.err(format!("bias is {}, expected float32", b.dtype())))?;
+            if v.len() != n {
+                return Err(ctx.err(format!("bias has {} elements, expected {n}", v.len())));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+/// An optional integer bias of `n` elements at input `i`, as i32.
+fn bias_i32(ctx: &OpCtx, i: usize, n: usize) -> Result<Option<Vec<i32>>> {
+    match ctx.opt_input(i) {
+        None => Ok(None),
+        Some(b) => {
+            let v: Vec<i32> = match &b.data {
+                Data::I32(v) => v.clone(),
+                Data::I64(v) => v
+                    .iter()
+                    .map(|&x| x.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+                    .collect(),
+                _ => return Err(ctx.err(format!("bias is {}, expected int32", b.dtype()))),
+            };
+            if v.len() != n {
+                return Err(ctx.err(format!("bias has {} elements, expected {n}", v.len())));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+/// Per-output-channel multipliers in_scale * w_scale[c] / out_scale.
+pub(in crate::cpu::ops) fn channel_multipliers(
+    in_scale: f32,
+    w_scales: &[f32],
+    out_scale: f32,
+    n: usize,
+) -> Vec<Multiplier> {
+    (0..n)
+        .map(|c| {
+            let ws = if w_scales.len() == 1 {
+                w_scales[0]
+            } else {
+                w_scales.get(c).copied().unwrap_or(0.0)
+            };
+            quantize_multiplier(in_scale as f64 * ws as f64 / out_scale as f64)
+        })
+        .collect()
+}
+
+/// The scales of a weight input, checked to be per-tensor or one per channel.
+pub(in crate::cpu::ops) fn weight_scales(
+    ctx: &OpCtx,
+    i: usize,
+    channels: usize,
+) -> Result<Vec<f32>> {
+    let q = ctx
+        .in_quant(i)
+        .ok_or_else(|| ctx.err(format!("input {i} has no quantization parameters")))?;
+    if q.scale.len() != 1 && q.scale.len() != channels {
+        return Err(ctx.err(format!(
+            "input {i} has {} scales for {channels} channels",
+            q.scale.len()
+        )));
+    }
+    Ok(q.scale.clone())
+}
+
+/// Requantize accumulators (bias already added) to the output's integer type.
+pub(in crate::cpu::ops) fn requantize(
+    ctx: &OpCtx,
+    acc: &[i32],
+    bias: Option<&[i32]>,
+    mult: &[Multiplier],
+    act: Activation,
+    shape: Vec<usize>,
+) -> Result<Tensor> {
+    let dtype = ctx.out_dtype(0)?;
+    let (os, ozp) = ctx.out_qparams(0)?;
+    let (lo, hi) = activation_range(act, os, ozp, dtype);
+    // Parameters repeat with the channel; a period of at least 256 elements keeps the
+    // loop long enough to vectorize when there are few channels.
+    let nch = mult.len().max(1);
+    let c = nch * 256usize.div_ceil(nch);
+    let mut p = RequantParams {
+        bias: vec![0; c],
+        mant: vec![0; c],
+        left: vec![1; c],
+        right: vec![0; c],
+        ozp,
+        lo,
+        hi,
+    };
+    for i in 0..c {
+        let ch = i % nch;
+        p.bias[i] = bias.and_then(|b| b.get(ch)).copied().unwrap_or(0);
+        let m = mult.get(ch).copied().unwrap_or_default();
+        p.mant[i] = m.mantissa;
+        p.left[i] = 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32);
+        p.right[i] = (-m.shift).clamp(0, 31);
+    }
+    let mut v = vec![0i32; acc.len()];
+    requant_all(acc, &p, &mut v);
+    int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
+}
+
+/// Per-channel requantization constants, laid out for a branch-free loop.
+struct RequantParams {
+    bias: Vec<i32>,
+    mant: Vec<i32>,
+    left: Vec<i32>,
+    right: Vec<i32>,
+    ozp: i32,
+    lo: i32,
+    hi: i32,
+}
+
+fn requant_all(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { requant_avx2(acc, p, out) };
+            return;
+        }
+    }
+    requant_impl(acc, p, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn requant_avx2(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    requant_impl(acc, p, out)
+}
+
+/// MultiplyByQuantizedMultiplier + zero point + clamp, written without branches
+/// (the mantissa is never i32::MIN, so the doubling high multiply cannot saturate).
+#[inline(always)]
+fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+    let c = p.mant.len();
+    if c == 0 {
+        return;
+    }
+    let (bias, mant, left, right) = (&p.bias[..c], &p.mant[..c], &p.left[..c], &p.right[..c]);
+    // clamp(q + zp, lo, hi) == clamp(q, lo - zp, hi - zp) + zp without overflow.
+    let (lo, hi) = (
+        (p.lo as i64 - p.ozp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        (p.hi as i64 - p.ozp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+    );
+    for (row, orow) in acc.chunks(c).zip(out.chunks_mut(c)) {
+        let n = row.len().min(orow.len()).min(c);
+        let (row, orow) = (&row[..n], &mut orow[..n]);
+        let (bias, mant, left, right) = (&bias[..n], &mant[..n], &left[..n], &right[..n]);
+        for j in 0..n {
+            let x = row[j].wrapping_add(bias[j]).wrapping_mul(left[j]);
+            let ab = (x as i64).wrapping_mul(mant[j] as i64);
+            let nudge = if ab >= 0 {
+                1i64 << 30
+            } else {
+                1 - (1i64 << 30)
+            };
+            let v = ab.wrapping_add(nudge);
+            // Division by 2^31 truncating toward zero.
+            let hm = (v.wrapping_add((v >> 63) & ((1i64 << 31) - 1)) >> 31) as i32;
+            let r = right[j] as u32;
+            let mask = (1i64.wrapping_shl(r) - 1) as i32;
+            let rem = hm & mask;
+            let thr = (mask >> 1).wrapping_add((hm >> 31) & 1);
+            let q = hm.wrapping_shr(r).wrapping_add((rem > thr) as i32);
+            orow[j] = q.max(lo).min(hi).wrapping_add(p.ozp);
+        }
+    }
+}
+
+/// Add bias and clamp float results in place.
+pub(in crate::cpu::ops) fn finish_float(out: &mut [f32], bias: Option<&[f32]>, act: Activation) {
+    let (lo, hi) = float_range(act);
+    match bias {
+        Some(b) if !b.is_empty() => {
+            for row in out.chunks_mut(b.len()) {
+                for (o, &bv) in row.iter_mut().zip(b) {
+                    *o = (*o + bv).max(lo).min(hi);
+                }
+            }
+        }
+        _ => out.iter_mut().for_each(|o| *o = o.max(lo).min(hi)),
+    }
+}
+
+/// Hybrid output: acc * (w_scale[c] * row_scale[batch]) + bias, clamped.
+#[allow(clippy::too_many_arguments)]
+pub(in crate::cpu::ops) fn finish_hybrid(
+    acc: &[i32],
+    per_batch: usize,
+    row_scales: &[f32],
+    w_scales: &[f32],
+    channels: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    dw_order: bool,
+) -> Vec<f32> {
+    let (lo, hi) = float_range(act);
+    let c = channels.max(1);
+    let ws: Vec<f32> = (0..c)
+        .map(|ch| {
+            if w_scales.len() == 1 {
+                w_scales[0]
+            } else {
+                w_scales.get(ch).copied().unwrap_or(0.0)
+            }
+        })
+        .collect();
+    let zero = vec![0.0f32; c];
+    let bias = bias.filter(|b| b.len() == c).unwrap_or(&zero);
+    let mut out = Vec::with_capacity(acc.len());
+    for (bi, batch) in acc.chunks(per_batch.max(1)).enumerate() {
+        let sf = row_scales.get(bi).copied().unwrap_or(1.0);
+        for row in batch.chunks(c) {
+            for (((&a, &w), &b), _) in row.iter().zip(&ws).zip(bias).zip(0..c) {
+                let v = if dw_order {
+                    a as f32 * (w * sf)
+                } else {
+                    a as f32 * w * sf
+                };
+                out.push((v + b).max(lo).min(hi));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_free_requant_matches_reference() {
+        let mults = [1e-6, 0.00123, 0.3, 0.5, 0.9999, 1.0, 1.7, 3.5, 100.0];
+        let vals: Vec<i32> = super::super::test_util::rand(4000, 7)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match i % 4 {
+                0 => (v * 1e9) as i32,
+                1 => (v * 1e4) as i32,
+                2 => (v * 50.0) as i32,
+                _ => [i32::MIN, i32::MAX, -1, 0, 1][i % 5],
+            })
+            .collect();
+        let ms: Vec<Multiplier> = mults.iter().map(|&m| quantize_multiplier(m)).collect();
+        let c = ms.len();
+        let p = RequantParams {
+            bias: (0..c as i32).map(|i| i * 1000 - 3000).collect(),
+            mant: ms.iter().map(|m| m.mantissa).collect(),
+            left: ms
+                .iter()
+                .map(|m| 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32))
+                .collect(),
+            right: ms.iter().map(|m| (-m.shift).clamp(0, 31)).collect(),
+            ozp: -5,
+            lo: -128,
+            hi: 127,
+        };
+        let n = vals.len() / c * c;
+        let mut out = vec![0; n];
+        requant_all(&vals[..n], &p, &mut out);
+        for i in 0..n {
+            let ch = i % c;
+            let want = ms[ch]
+                .apply(vals[i].wrapping_add(p.bias[ch]))
+                .saturating_add(-5)
+                .clamp(-128, 127);
+            assert_eq!(out[i], want, "value {} multiplier {}", vals[i], mults[ch]);
+        }
+    }
+}

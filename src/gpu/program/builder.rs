@@ -1,0 +1,352 @@
+//! The program builder: op lowerings allocate virtual buffers and record
+//! dispatches; `finish` plans memory, uploads constants and builds pipelines and
+//! bind groups.
+
+use super::executor::{GpuProgram, Readback, Step};
+use super::planner::{self, BufDesc, BufKind};
+use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
+use crate::error::{Error, Result};
+use crate::gpu::device::GpuDevice;
+use crate::gpu::pipeline::{PipelineCache, Precision};
+use crate::graph::DType;
+use half::f16;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A virtual buffer: what the planner sees of it, and constant contents.
+struct VirtualBuf {
+    desc: BufDesc,
+    /// Constant contents (already in storage precision).
+    data: Option<Vec<u8>>,
+}
+
+/// Builds a program: op lowerings allocate buffers and record dispatches.
+pub struct ProgramBuilder {
+    gpu: Arc<GpuDevice>,
+    cache: Arc<PipelineCache>,
+    precision: Precision,
+    bufs: Vec<VirtualBuf>,
+    dispatches: Vec<DispatchSpec>,
+    inputs: Vec<(BufId, usize, DType)>,
+    outputs: Vec<(BufId, usize, Vec<usize>, DType)>,
+}
+
+impl ProgramBuilder {
+    /// A builder for one partition.
+    pub fn new(gpu: Arc<GpuDevice>, cache: Arc<PipelineCache>, precision: Precision) -> Self {
+        ProgramBuilder {
+            gpu,
+            cache,
+            precision,
+            bufs: Vec::new(),
+            dispatches: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// The storage precision of this program.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The device.
+    pub fn gpu(&self) -> &GpuDevice {
+        &self.gpu
+    }
+
+    fn push(&mut self, elements: usize, elem: Elem, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
+        let width = match elem {
+            Elem::Scalar => self.precision.bytes(),
+            Elem::I32 | Elem::U32 => 4,
+        };
+        let bytes = align4((elements.max(1) * width) as u64);
+        self.bufs.push(VirtualBuf {
+            desc: BufDesc {
+                bytes,
+                kind,
+                alias_of: None,
+            },
+            data,
+        });
+        self.bufs.len() - 1
+    }
+
+    /// A buffer the host fills with partition input `slot` (a tensor of `dtype`)
+    /// before each invoke; an error when `dtype` has no GPU storage.
+    pub fn input(&mut self, elements: usize, slot: usize, dtype: DType) -> Result<BufId> {
+        let elem = Elem::of(dtype)
+            .ok_or_else(|| Error::Device(format!("partition input {slot} is {dtype}")))?;
+        let id = self.push(elements, elem, BufKind::Input, None);
+        self.inputs.push((id, slot, dtype));
+        Ok(id)
+    }
+
+    /// A buffer for an intermediate float tensor.
+    pub fn intermediate(&mut self, elements: usize) -> BufId {
+        self.push(elements, Elem::Scalar, BufKind::Intermediate, None)
+    }
+
+    /// A buffer for an intermediate tensor stored as `elem`.
+    pub fn intermediate_of(&mut self, elements: usize, elem: Elem) -> BufId {
+        self.push(elements, elem, BufKind::Intermediate, None)
+    }
+
+    /// Mark `buf` as partition output `slot` with the given shape, read back as a
+    /// tensor of `dtype` (float32, int32, int64, int8, uint8, int16 or bool).
+    pub fn mark_output(&mut self, buf: BufId, slot: usize, shape: Vec<usize>, dtype: DType) {
+        let root = self.root(buf);
+        self.bufs[root].desc.kind = BufKind::Output;
+        self.outputs.push((buf, slot, shape, dtype));
+    }
+
+    /// A constant of 4-byte integer words (`Elem::I32` or `Elem::U32` storage).
+    pub fn constant_words(&mut self, values: &[u32], elem: Elem) -> BufId {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let elem = if elem == Elem::Scalar {
+            Elem::U32
+        } else {
+            elem
+        };
+        self.push(values.len(), elem, BufKind::Constant, Some(bytes))
+    }
+
+    /// A constant of raw bytes (packed 8-bit weights), four to a `u32` word in
+    /// little-endian order, so shaders read it as `array<u32>`.
+    pub fn constant_packed(&mut self, bytes: &[u8]) -> BufId {
+        self.push(
+            bytes.len().div_ceil(4),
+            Elem::U32,
+            BufKind::Constant,
+            Some(bytes.to_vec()),
+        )
+    }
+
+    /// A constant from f32 values, stored in the program's precision.
+    pub fn constant(&mut self, values: &[f32]) -> BufId {
+        let bytes: Vec<u8> = match self.precision {
+            Precision::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Precision::F16 => values
+                .iter()
+                .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+                .collect(),
+        };
+        self.push(values.len(), Elem::Scalar, BufKind::Constant, Some(bytes))
+    }
+
+    /// A constant kept in f32 whatever the precision (biases of long sums, tables).
+    pub fn constant_f32(&mut self, values: &[f32]) -> BufId {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let n = bytes.len() as u64;
+        self.bufs.push(VirtualBuf {
+            desc: BufDesc {
+                bytes: align4(n.max(4)),
+                kind: BufKind::Constant,
+                alias_of: None,
+            },
+            data: Some(bytes),
+        });
+        self.bufs.len() - 1
+    }
+
+    /// A buffer that shares `of`'s storage (free reshape).
+    pub fn alias(&mut self, of: BufId) -> BufId {
+        let root = self.root(of);
+        let (bytes, kind) = (self.bufs[root].desc.bytes, self.bufs[root].desc.kind);
+        self.bufs.push(VirtualBuf {
+            desc: BufDesc {
+                bytes,
+                kind,
+                alias_of: Some(root),
+            },
+            data: None,
+        });
+        self.bufs.len() - 1
+    }
+
+    fn root(&self, mut b: BufId) -> BufId {
+        while let Some(a) = self.bufs[b].desc.alias_of {
+            b = a;
+        }
+        b
+    }
+
+    /// Record a dispatch.
+    pub fn dispatch(&mut self, spec: DispatchSpec) -> Result<()> {
+        let limit = self.gpu.limits.max_storage_buffer_binding_size;
+        for &b in &spec.buffers {
+            let r = self.root(b);
+            if self.bufs[r].desc.bytes > limit {
+                return Err(Error::Device(format!(
+                    "a buffer of {} bytes exceeds the adapter's storage binding limit of {limit}",
+                    self.bufs[r].desc.bytes
+                )));
+            }
+        }
+        self.dispatches.push(spec);
+        Ok(())
+    }
+
+    /// Plan memory, upload constants, build pipelines and bind groups.
+    pub fn finish(self) -> Result<GpuProgram> {
+        let gpu = self.gpu.clone();
+        let dev = &gpu.device;
+        let n = self.dispatches.len();
+        let descs: Vec<BufDesc> = self.bufs.iter().map(|v| v.desc).collect();
+        let bindings: Vec<&[BufId]> = self.dispatches.iter().map(|d| &d.buffers[..]).collect();
+        let plan = planner::plan(&descs, &bindings);
+        let assign = &plan.assign;
+        let buffers: Vec<wgpu::Buffer> = plan
+            .sizes
+            .iter()
+            .map(|size| {
+                dev.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size: *size,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_DST
+                        | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        let upload_start = Instant::now();
+        for (b, v) in self.bufs.iter().enumerate() {
+            if let Some(data) = &v.data {
+                let mut bytes = data.clone();
+                bytes.resize(v.desc.bytes as usize, 0);
+                gpu.queue.write_buffer(&buffers[assign[b]], 0, &bytes);
+            }
+        }
+        // Uniforms: one buffer, one aligned slice per dispatch.
+        let align = gpu.limits.min_uniform_buffer_offset_alignment.max(16) as u64;
+        let mut offsets = Vec::with_capacity(n);
+        let mut uniform_bytes: Vec<u8> = Vec::new();
+        for d in &self.dispatches {
+            let off = (uniform_bytes.len() as u64).div_ceil(align) * align;
+            uniform_bytes.resize(off as usize, 0);
+            offsets.push(off);
+            let mut words = d.params.clone();
+            words.resize(words.len().div_ceil(4).max(1) * 4, 0);
+            uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+        }
+        uniform_bytes.resize(uniform_bytes.len().max(16), 0);
+        let uniforms = dev.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("uniforms"),
+            size: uniform_bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        gpu.queue.write_buffer(&uniforms, 0, &uniform_bytes);
+        gpu.queue.submit(None);
+        dev.poll(wgpu::PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        })
+        .map_err(|e| Error::Device(format!("uploading constants failed: {e}")))?;
+        let constant_upload = upload_start.elapsed();
+        let pipeline_start = Instant::now();
+
+        let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut steps = Vec::with_capacity(n);
+        for (i, d) in self.dispatches.iter().enumerate() {
+            let pipeline = self
+                .cache
+                .get(&gpu, d.shader, self.precision, &d.constants)?;
+            let layout = pipeline.get_bind_group_layout(0);
+            let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms,
+                    offset: offsets[i],
+                    size: std::num::NonZeroU64::new(param_size),
+                }),
+            }];
+            for (k, &b) in d.buffers.iter().enumerate() {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: k as u32 + 1,
+                    resource: buffers[assign[b]].as_entire_binding(),
+                });
+            }
+            let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &layout,
+                entries: &entries,
+            });
+            let groups = d.invocations.div_ceil(d.workgroup_size as u64).max(1);
+            let x = groups.min(MAX_GROUPS);
+            let y = groups.div_ceil(MAX_GROUPS);
+            if y > MAX_GROUPS {
+                return Err(Error::Device(format!(
+                    "dispatch of {} invocations is too large",
+                    d.invocations
+                )));
+            }
+            steps.push(Step {
+                pipeline,
+                bind_group,
+                groups: (x as u32, y as u32),
+                node: d.node,
+            });
+        }
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!("building bind groups failed: {e}")));
+        }
+        let pipeline_creation = pipeline_start.elapsed();
+        let readbacks = self
+            .outputs
+            .iter()
+            .map(|(b, slot, shape, dtype)| {
+                let size = self.bufs[self.root(*b)].desc.bytes;
+                let staging = dev.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                Readback {
+                    source: assign[*b],
+                    staging,
+                    size,
+                    slot: *slot,
+                    shape: shape.clone(),
+                    dtype: *dtype,
+                }
+            })
+            .collect();
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|&(b, slot, dtype)| (assign[b], slot, dtype))
+            .collect();
+        let planned_bytes = plan.sizes.iter().sum();
+        let constant_bytes = descs
+            .iter()
+            .filter(|v| v.alias_of.is_none() && v.kind == BufKind::Constant)
+            .map(|v| v.bytes)
+            .sum();
+        let tensor_bytes = descs
+            .iter()
+            .filter(|v| v.alias_of.is_none())
+            .map(|v| v.bytes)
+            .sum();
+        let liveness_bytes = plan.liveness_bytes;
+        Ok(GpuProgram {
+            gpu,
+            precision: self.precision,
+            buffers,
+            _uniforms: uniforms,
+            steps,
+            inputs,
+            readbacks,
+            planned_bytes,
+            tensor_bytes,
+            constant_bytes,
+            liveness_bytes,
+            constant_upload,
+            pipeline_creation,
+            timestamps: Mutex::new(None),
+        })
+    }
+}
