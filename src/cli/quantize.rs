@@ -1,8 +1,8 @@
 //! `quantize`: post-training quantization of a float model (the library's
 //! `tflite_wgpu::quantize::quantize_file`), printing its report.
 
-use std::path::PathBuf;
 use crate::quantize::{self, Calibration, IoType, KeepFloat, Mode, QuantizeOptions, Recipe};
+use std::path::PathBuf;
 
 /// `--mode`.
 #[derive(Clone, Copy, clap::ValueEnum)]

@@ -75,8 +75,10 @@ impl ProgramBuilder {
     /// A buffer the host fills with partition input `slot` (a tensor of `dtype`)
     /// before each invoke; an error when `dtype` has no GPU storage.
     pub fn input(&mut self, elements: usize, slot: usize, dtype: DType) -> Result<BufId> {
-        let elem = Elem::of(dtype)
-            .ok_or_else(|| Error::Device(format!("partition input {slot} is {dtype}")))?;
+        let elem = Elem::of(dtype).ok_or_else(|| Error::UnsupportedType {
+            dtype: dtype.to_string(),
+            what: format!("partition input {slot} needs a GPU storage type"),
+        })?;
         let id = self.push(elements, elem, BufKind::Input, None);
         self.inputs.push((id, slot, dtype));
         Ok(id)

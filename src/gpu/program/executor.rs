@@ -152,7 +152,12 @@ impl GpuProgram {
             DType::I16 => Data::I16(words(view).into_iter().map(|w| w as i16).collect()),
             DType::I64 => Data::I64(words(view).into_iter().map(i64::from).collect()),
             DType::Bool => Data::Bool(words(view).into_iter().map(|w| w != 0).collect()),
-            other => return Err(Error::Device(format!("cannot read back a {other} tensor"))),
+            other => {
+                return Err(Error::UnsupportedType {
+                    dtype: other.to_string(),
+                    what: "reading back a GPU tensor".into(),
+                })
+            }
         })
     }
 
@@ -236,9 +241,10 @@ impl GpuProgram {
         let q = &self.gpu.queue;
         let start = Instant::now();
         for &(buf, slot, dtype) in &self.inputs {
-            let t = inputs
-                .get(slot)
-                .ok_or_else(|| Error::Device(format!("partition input {slot} missing")))?;
+            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
+                subgraph: 0,
+                what: format!("partition input {slot} was not given"),
+            })?;
             let mut bytes = self.upload_bytes(t, slot, dtype)?;
             bytes.resize(align4(bytes.len() as u64) as usize, 0);
             q.write_buffer(&self.buffers[buf], 0, &bytes);
@@ -291,7 +297,10 @@ impl GpuProgram {
             .into_iter()
             .enumerate()
             .map(|(i, o)| {
-                o.ok_or_else(|| Error::Device(format!("partition output {i} not produced")))
+                o.ok_or_else(|| Error::Graph {
+                    subgraph: 0,
+                    what: format!("partition output {i} was not produced"),
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let times = match profile {
