@@ -13,11 +13,67 @@
 //! take a quarter of the memory of float32 weights.
 
 use super::qconv::pack_conv;
+use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
-use super::{float_io, LowerCtx};
+use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Activation, Padding};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+/// Float weights: four output channels per vec4.
+const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
+fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }
+fn wscale(c: u32) -> f32 { return 1.0; }
+";
+
+/// Int8 weights packed four to a word; the bias buffer holds the channel scales
+/// after the biases.
+const INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
+fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }
+fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }
+";
+
+/// Depthwise float weights, one per element.
+const DW_FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<scalar>;
+fn weight1(e: u32) -> f32 { return f32(w[e]); }
+fn wscale(c: u32) -> f32 { return 1.0; }
+";
+
+/// Depthwise int8 weights packed four to a word.
+const DW_INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
+fn weight1(e: u32) -> f32 {
+    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));
+}
+fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }
+";
+
+const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+
+static CONV2D: Shader = Shader {
+    name: "conv2d",
+    parts: &[FLOAT_WEIGHTS, CONV2D_WGSL],
+};
+
+static CONV2D_W8: Shader = Shader {
+    name: "conv2d_w8",
+    parts: &[INT8_WEIGHTS, CONV2D_WGSL],
+};
+
+static DEPTHWISE_CONV2D: Shader = Shader {
+    name: "depthwise_conv2d",
+    parts: &[DW_FLOAT_WEIGHTS, DEPTHWISE_WGSL],
+};
+
+static DEPTHWISE_CONV2D_W8: Shader = Shader {
+    name: "depthwise_conv2d_w8",
+    parts: &[DW_INT8_WEIGHTS, DEPTHWISE_WGSL],
+};
+
+static TRANSPOSE_CONV: Shader = Shader {
+    name: "transpose_conv",
+    parts: &[include_str!("../../../shaders/transpose_conv.wgsl")],
+};
 
 /// Which kernel a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,7 +452,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             params.extend([u(ocg), u(ocq), u(groups), lo, hi]);
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "conv2d_w8"),
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
                 None => {
                     // OHWI -> [group][k][ocq * 4], zero-padded.
                     let mut packed = vec![0.0f32; groups * k * ocq * 4];
@@ -408,7 +464,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                             }
                         }
                     }
-                    (ctx.b.constant(&packed), "conv2d")
+                    (ctx.b.constant(&packed), &CONV2D)
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
@@ -441,8 +497,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             params.extend([lo, hi]);
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "depthwise_conv2d_w8"),
-                None => (ctx.input(1)?, "depthwise_conv2d"),
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8),
+                None => (ctx.input(1)?, &DEPTHWISE_CONV2D),
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
@@ -486,12 +542,57 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "transpose_conv",
+                &TRANSPOSE_CONV,
                 vec![],
                 params,
                 vec![x, w, bias, out],
                 total as u64,
             )
         }
+    }
+}
+
+/// Float convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and its bias
+/// variant), including hybrid ones with int8 weights, and FULLY_CONNECTED with
+/// int8 weights.
+pub(crate) struct Conv;
+
+/// The convolution family.
+pub(crate) static OP: Conv = Conv;
+
+impl GpuOp for Conv {
+    fn name(&self) -> &'static str {
+        "conv"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match node.op {
+            Op::Conv2D(_)
+            | Op::DepthwiseConv2D(_)
+            | Op::TransposeConv(_)
+            | Op::TransposeConvBias(_) => true,
+            Op::FullyConnected(_) => has_int8_weights(node, sg),
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[
+            &CONV2D,
+            &CONV2D_W8,
+            &DEPTHWISE_CONV2D,
+            &DEPTHWISE_CONV2D_W8,
+            &TRANSPOSE_CONV,
+        ];
+        LIST
     }
 }

@@ -1,10 +1,21 @@
 //! Element-wise unary and binary ops (with broadcasting and fused activation):
 //! shaders/unary.wgsl and shaders/binary.wgsl.
 
-use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx};
+use super::{broadcast_strides6, dims6, float_io, vec8, Caps, GpuOp, LowerCtx, Shader};
+use super::{quant::is_quantized, BROADCAST_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Binary, Unary};
-use crate::graph::{Node, Subgraph};
+use crate::graph::{Node, Op, Subgraph};
+
+static UNARY: Shader = Shader {
+    name: "unary",
+    parts: &[include_str!("../../../shaders/unary.wgsl")],
+};
+
+static BINARY: Shader = Shader {
+    name: "binary",
+    parts: &[BROADCAST_WGSL, include_str!("../../../shaders/binary.wgsl")],
+};
 
 fn unary_code(u: Unary) -> Option<u32> {
     Some(match u {
@@ -92,7 +103,7 @@ pub fn lower_unary(ctx: &mut LowerCtx, u: Unary) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "unary",
+        &UNARY,
         vec![("OP", code as f64)],
         vec![n as u32, alpha.to_bits(), lo.to_bits(), hi.to_bits()],
         vec![x, out],
@@ -114,7 +125,7 @@ fn lower_broadcast(ctx: &mut LowerCtx, code: u32, act: Activation) -> Result<()>
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "binary",
+        &BINARY,
         vec![("OP", code as f64)],
         params,
         vec![a, b, out],
@@ -131,4 +142,48 @@ pub fn lower_binary(ctx: &mut LowerCtx, b: Binary, act: Activation) -> Result<()
 /// Lower PRELU (x >= 0 ? x : alpha * x, alpha broadcast).
 pub fn lower_prelu(ctx: &mut LowerCtx) -> Result<()> {
     lower_broadcast(ctx, 10, Activation::None)
+}
+
+/// Float element-wise ops: every unary op but LOGICAL_NOT, every binary op but
+/// the comparisons and logical ones, and PRELU.
+pub(crate) struct Elementwise;
+
+/// The element-wise family.
+pub(crate) static OP: Elementwise = Elementwise;
+
+impl GpuOp for Elementwise {
+    fn name(&self) -> &'static str {
+        "elementwise"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match &node.op {
+            Op::Unary(u) => *u != Unary::LogicalNot,
+            Op::Binary(b, _) => !b.is_comparison(),
+            Op::Prelu => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        match &node.op {
+            Op::Unary(u) => support_unary(node, sg, *u),
+            Op::Binary(b, _) => support_binary(node, sg, *b),
+            _ => support_prelu(node, sg),
+        }
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        match &ctx.node.op {
+            Op::Unary(u) => lower_unary(ctx, *u),
+            Op::Binary(b, act) => lower_binary(ctx, *b, *act),
+            _ => lower_prelu(ctx),
+        }
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&UNARY, &BINARY];
+        LIST
+    }
 }

@@ -7,12 +7,30 @@
 //! one input into (a sub-region of) one output. The same planner backs the support
 //! check, so a node is only accepted when it can be planned.
 
-use super::{LowerCtx, MAX_RANK};
+use super::{Caps, GpuOp, LowerCtx, Shader, MAX_RANK};
 use crate::error::Result;
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 use std::collections::HashMap;
+
+const COPY_WGSL: &str = include_str!("../../../shaders/copy.wgsl");
+
+static COPY: Shader = Shader {
+    name: "copy",
+    parts: &[
+        "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
+        COPY_WGSL,
+    ],
+};
+
+static COPY_INT: Shader = Shader {
+    name: "copy_int",
+    parts: &[
+        "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
+        COPY_WGSL,
+    ],
+};
 
 /// Per-dimension source addressing mode of the copy kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -850,7 +868,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         sg: ctx.sg,
     }
     .quantized();
-    let shader = if quantized { "copy_int" } else { "copy" };
+    let shader = if quantized { &COPY_INT } else { &COPY };
     let mut outs = HashMap::new();
     for k in 0..ctx.node.outputs.len() {
         outs.insert(k, ctx.output(k)?);
@@ -868,6 +886,35 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         ctx.dispatch(shader, vec![], params, vec![src, dst], n as u64)?;
     }
     Ok(())
+}
+
+/// Data movement on float or quantized data (see [`is_layout`]).
+pub(crate) struct Layout;
+
+/// The layout family.
+pub(crate) static OP: Layout = Layout;
+
+impl GpuOp for Layout {
+    fn name(&self) -> &'static str {
+        "layout"
+    }
+
+    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
+        is_layout(&node.op)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&COPY, &COPY_INT];
+        LIST
+    }
 }
 
 #[cfg(test)]

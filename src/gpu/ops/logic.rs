@@ -5,11 +5,59 @@
 //! (shaders/cast_*.wgsl). Bool tensors live on the GPU as u32 0/1, int32 and
 //! int64 tensors as i32.
 
-use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
+use super::quant::is_quantized;
+use super::BROADCAST_WGSL;
+use super::{broadcast_strides6, dims6, gpu_typed, vec8, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+const COMPARE_WGSL: &str = include_str!("../../../shaders/compare.wgsl");
+const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
+
+static COMPARE: Shader = Shader {
+    name: "compare",
+    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
+};
+
+static COMPARE_INT: Shader = Shader {
+    name: "compare_int",
+    parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
+};
+
+static LOGICAL: Shader = Shader {
+    name: "logical",
+    parts: &[
+        BROADCAST_WGSL,
+        include_str!("../../../shaders/logical.wgsl"),
+    ],
+};
+
+static SELECT: Shader = Shader {
+    name: "select",
+    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", SELECT_WGSL],
+};
+
+static SELECT_WORD: Shader = Shader {
+    name: "select_word",
+    parts: &[BROADCAST_WGSL, "alias elem = u32;\n", SELECT_WGSL],
+};
+
+static CAST_F2W: Shader = Shader {
+    name: "cast_f2w",
+    parts: &[include_str!("../../../shaders/cast_f2w.wgsl")],
+};
+
+static CAST_W2F: Shader = Shader {
+    name: "cast_w2f",
+    parts: &[include_str!("../../../shaders/cast_w2f.wgsl")],
+};
+
+static CAST_W2W: Shader = Shader {
+    name: "cast_w2w",
+    parts: &[include_str!("../../../shaders/cast_w2w.wgsl")],
+};
 
 /// Code of a comparison in shaders/compare.wgsl.
 fn compare_code(b: Binary) -> Option<u32> {
@@ -167,9 +215,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::Binary(b, _) => {
             let a_info = ctx.in_info(0)?;
             let (shader, code) = match (compare_code(*b), logical_code(&ctx.node.op)) {
-                (Some(c), _) if a_info.dtype == DType::F32 => ("compare", c),
-                (Some(c), _) => ("compare_int", c),
-                (None, Some(c)) => ("logical", c),
+                (Some(c), _) if a_info.dtype == DType::F32 => (&COMPARE, c),
+                (Some(c), _) => (&COMPARE_INT, c),
+                (None, Some(c)) => (&LOGICAL, c),
                 _ => return Err(ctx.err("not a bool op")),
             };
             let a_shape = a_info.shape.clone();
@@ -198,7 +246,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let a = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "logical",
+                &LOGICAL,
                 vec![("OP", 2.0)],
                 params,
                 vec![a, a, out],
@@ -224,9 +272,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             params.extend(vec8(broadcast_strides6(&x_shape, &out_shape)));
             params.extend(vec8(broadcast_strides6(&y_shape, &out_shape)));
             let shader = if out_info.dtype == DType::F32 {
-                "select"
+                &SELECT
             } else {
-                "select_word"
+                &SELECT_WORD
             };
             let c = ctx.input(0)?;
             let x = ctx.input(1)?;
@@ -241,13 +289,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 return ctx.alias_output(0, 0);
             }
             let (shader, code) = match (from == DType::F32, to) {
-                (true, DType::Bool) => ("cast_f2w", 1.0),
-                (true, _) => ("cast_f2w", 0.0),
-                (false, DType::F32) => ("cast_w2f", 0.0),
-                (false, DType::Bool) => ("cast_w2w", 1.0),
-                (false, _) => ("cast_w2w", 0.0),
+                (true, DType::Bool) => (&CAST_F2W, 1.0),
+                (true, _) => (&CAST_F2W, 0.0),
+                (false, DType::F32) => (&CAST_W2F, 0.0),
+                (false, DType::Bool) => (&CAST_W2W, 1.0),
+                (false, _) => (&CAST_W2W, 0.0),
             };
-            let constants = if shader == "cast_w2f" {
+            let constants = if std::ptr::eq(shader, &CAST_W2F) {
                 vec![]
             } else {
                 vec![("OP", code)]
@@ -257,6 +305,50 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             ctx.dispatch(shader, constants, vec![n as u32], vec![x, out], n as u64)
         }
         _ => Err(ctx.err("not a bool/int op")),
+    }
+}
+
+/// Comparisons, LOGICAL_AND/OR/NOT, SELECT, SELECT_V2 and CAST on float, integer and bool data.
+pub(crate) struct Logic;
+
+/// The logic family.
+pub(crate) static OP: Logic = Logic;
+
+impl GpuOp for Logic {
+    fn name(&self) -> &'static str {
+        "logic"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match &node.op {
+            Op::Unary(u) => *u == Unary::LogicalNot,
+            Op::Binary(b, _) => b.is_comparison(),
+            Op::Select | Op::SelectV2 | Op::Cast => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[
+            &COMPARE,
+            &COMPARE_INT,
+            &LOGICAL,
+            &SELECT,
+            &SELECT_WORD,
+            &CAST_F2W,
+            &CAST_W2F,
+            &CAST_W2W,
+        ];
+        LIST
     }
 }
 

@@ -5,10 +5,16 @@
 //! adjoints and FC's [out, in] weights need no copy) and per-operand batch strides
 //! that are 0 along broadcast dimensions.
 
-use super::{float_io, LowerCtx};
+use super::quant::is_quantized;
+use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
+
+static MATMUL: Shader = Shader {
+    name: "matmul",
+    parts: &[include_str!("../../../shaders/matmul.wgsl")],
+};
 
 /// Batch dims the shader indexes (rank 6 minus the two matrix dims).
 pub(super) const BATCH_RANK: usize = 4;
@@ -254,11 +260,39 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     };
     let bias = ctx.b.constant_f32(&bias);
     let out = ctx.output(0)?;
-    ctx.dispatch(
-        "matmul",
-        vec![],
-        params,
-        vec![a, b, bias, out],
-        total as u64,
-    )
+    ctx.dispatch(&MATMUL, vec![], params, vec![a, b, bias, out], total as u64)
+}
+
+/// FULLY_CONNECTED with float weights and BATCH_MATMUL on float data.
+pub(crate) struct MatMul;
+
+/// The matmul family.
+pub(crate) static OP: MatMul = MatMul;
+
+impl GpuOp for MatMul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match node.op {
+            Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
+            Op::BatchMatMul { .. } => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&MATMUL];
+        LIST
+    }
 }

@@ -2,10 +2,16 @@
 //! shaders/softmax.wgsl, one workgroup per row with f32 tree reductions.
 
 use super::pool::data_is_f32;
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
+
+static SOFTMAX: Shader = Shader {
+    name: "softmax",
+    parts: &[include_str!("../../../shaders/softmax.wgsl")],
+};
 
 /// Shader code, beta and fused activation of a node of this family.
 fn variant(op: &Op) -> Option<(u32, f32, Activation)> {
@@ -40,7 +46,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch_sized(
-        "softmax",
+        &SOFTMAX,
         vec![("OP", code as f64)],
         vec![
             rows as u32,
@@ -56,4 +62,33 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         rows as u64 * 64,
         64,
     )
+}
+
+/// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
+pub(crate) struct Normalize;
+
+/// The normalize family.
+pub(crate) static OP: Normalize = Normalize;
+
+impl GpuOp for Normalize {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        variant(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&SOFTMAX];
+        LIST
+    }
 }

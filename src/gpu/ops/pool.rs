@@ -1,10 +1,16 @@
 //! AVERAGE_POOL_2D and MAX_POOL_2D: shaders/pool.wgsl, one invocation per output
 //! element over NHWC, windows clipped to the input as the CPU kernel does.
 
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Padding, Pool2D};
 use crate::graph::{DType, Node, Op, Subgraph};
+
+static POOL: Shader = Shader {
+    name: "pool",
+    parts: &[include_str!("../../../shaders/pool.wgsl")],
+};
 
 /// Check that input 0 and every output are float32 (other inputs are constant
 /// parameters such as axes or sizes, read on the host).
@@ -109,10 +115,39 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "pool",
+        &POOL,
         vec![("IS_MAX", if is_max { 1.0 } else { 0.0 })],
         params,
         vec![x, out],
         n as u64,
     )
+}
+
+/// AVERAGE_POOL_2D and MAX_POOL_2D on float data.
+pub(crate) struct Pool;
+
+/// The pool family.
+pub(crate) static OP: Pool = Pool;
+
+impl GpuOp for Pool {
+    fn name(&self) -> &'static str {
+        "pool"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        params(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&POOL];
+        LIST
+    }
 }

@@ -9,12 +9,26 @@
 //! weights keep their order, packed four to a word.
 
 use super::conv::{geom, Geom, Kind};
+use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
+
+static QCONV2D: Shader = Shader {
+    name: "qconv2d",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qconv2d.wgsl")],
+};
+
+static QDEPTHWISE_CONV2D: Shader = Shader {
+    name: "qdepthwise_conv2d",
+    parts: &[
+        QMATH_WGSL,
+        include_str!("../../../shaders/qdepthwise_conv2d.wgsl"),
+    ],
+};
 
 /// A checked integer convolution: geometry, weight bytes and per-channel
 /// (bias, mantissa, shift, 0) words, zero points and clamp range.
@@ -168,12 +182,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let total = g.n * g.oh * g.ow * groups * ocq;
             let mut params = g.words(total);
             params.extend([u(ocg), u(ocq), u(groups)]);
-            ("qconv2d", params, total)
+            (&QCONV2D, params, total)
         }
         _ => {
             let total = g.n * g.oh * g.ow * g.oc;
             let params = g.words(total);
-            ("qdepthwise_conv2d", params, total)
+            (&QDEPTHWISE_CONV2D, params, total)
         }
     };
     params.extend(tail);
@@ -184,4 +198,36 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         .constant_words(&pl.channel, crate::gpu::program::Elem::I32);
     let out = ctx.output(0)?;
     ctx.dispatch(shader, vec![], params, vec![x, w, q, out], total as u64)
+}
+
+/// Quantized CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+pub(crate) struct QConv;
+
+/// The qconv family.
+pub(crate) static OP: QConv = QConv;
+
+impl GpuOp for QConv {
+    fn name(&self) -> &'static str {
+        "qconv"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QCONV2D, &QDEPTHWISE_CONV2D];
+        LIST
+    }
 }

@@ -3,11 +3,22 @@
 //! bits, 15 for int16) to twice the larger input scale, combine them and
 //! requantize; MUL requantizes the product with one multiplier.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, mult_words, multiplier, out_range, output};
 use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
+use super::{Caps, GpuOp, Shader, BROADCAST_WGSL, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Binary;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+static QBINARY: Shader = Shader {
+    name: "qbinary",
+    parts: &[
+        BROADCAST_WGSL,
+        QMATH_WGSL,
+        include_str!("../../../shaders/qbinary.wgsl"),
+    ],
+};
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
     let Op::Binary(b, act) = &node.op else {
@@ -78,10 +89,42 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "qbinary",
+        &QBINARY,
         vec![("OP", code as f64)],
         params,
         vec![a, b, out],
         n as u64,
     )
+}
+
+/// Quantized ADD, SUB and MUL.
+pub(crate) struct QElementwise;
+
+/// The qelementwise family.
+pub(crate) static OP: QElementwise = QElementwise;
+
+impl GpuOp for QElementwise {
+    fn name(&self) -> &'static str {
+        "qelementwise"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _)
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QBINARY];
+        LIST
+    }
 }

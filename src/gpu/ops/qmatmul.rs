@@ -4,11 +4,17 @@
 //! a_scale * b_scale / out_scale.
 
 use super::matmul::plan;
+use super::quant::is_quantized;
 use super::quant::{activation, input, mult_words, multiplier, output};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+static QMATMUL: Shader = Shader {
+    name: "qmatmul",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qmatmul.wgsl")],
+};
 
 fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
@@ -63,5 +69,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qmatmul", vec![], words, vec![a, b, out], total as u64)
+    ctx.dispatch(&QMATMUL, vec![], words, vec![a, b, out], total as u64)
+}
+
+/// Quantized BATCH_MATMUL.
+pub(crate) struct QMatMul;
+
+/// The qmatmul family.
+pub(crate) static OP: QMatMul = QMatMul;
+
+impl GpuOp for QMatMul {
+    fn name(&self) -> &'static str {
+        "qmatmul"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::BatchMatMul { .. }) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QMATMUL];
+        LIST
+    }
 }

@@ -4,16 +4,27 @@
 //! holds the division by the count (`QuantizedMeanOrSum`).
 
 use super::pool::geometry;
+use super::quant::is_quantized;
 use super::quant::{activation, input, mult_words, multiplier, out_range, output};
 use super::reduce::reduce_view;
-use super::{const_ints, LowerCtx};
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Reduce};
 use crate::graph::quant::Multiplier;
 use crate::graph::{Node, Op, Subgraph};
 
+static QPOOL: Shader = Shader {
+    name: "qpool",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qpool.wgsl")],
+};
+
+static QMEAN: Shader = Shader {
+    name: "qmean",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qmean.wgsl")],
+};
+
 /// A planned node: shader, override constants, uniform words, invocations.
-type Planned = (&'static str, Vec<(&'static str, f64)>, Vec<u32>, usize);
+type Planned = (&'static Shader, Vec<(&'static str, f64)>, Vec<u32>, usize);
 
 fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
     let (p, is_max) = match &node.op {
@@ -36,7 +47,7 @@ fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
     let mut params: Vec<u32> = words.iter().map(|&w| w as u32).collect();
     params.extend([lo as u32, hi as u32]);
     Ok((
-        "qpool",
+        &QPOOL,
         vec![("OP", if is_max { 1.0 } else { 0.0 })],
         params,
         n,
@@ -81,7 +92,7 @@ fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
     let mut params = vec![n as u32, r as u32, inner as u32, offset as u32];
     params.extend(mult_words(m));
     params.extend([zo as u32, lo as u32, hi as u32]);
-    Ok(("qmean", vec![], params, n))
+    Ok((&QMEAN, vec![], params, n))
 }
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
@@ -108,4 +119,36 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(shader, constants, params, vec![x, out], n as u64)
+}
+
+/// Quantized AVERAGE_POOL_2D, MAX_POOL_2D and reductions (MEAN and SUM run here).
+pub(crate) struct QPool;
+
+/// The qpool family.
+pub(crate) static OP: QPool = QPool;
+
+impl GpuOp for QPool {
+    fn name(&self) -> &'static str {
+        "qpool"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. }
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QPOOL, &QMEAN];
+        LIST
+    }
 }

@@ -2,11 +2,17 @@
 //! fixed-point arithmetic (positions with 10 fractional bits), as the CPU kernel
 //! computes it; align_corners and half_pixel_centers.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{const_ints, LowerCtx};
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+static QRESIZE: Shader = Shader {
+    name: "qresize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qresize.wgsl")],
+};
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     let Op::ResizeBilinear(p) = &node.op else {
@@ -74,5 +80,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (params, n) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qresize", vec![], params, vec![x, out], n as u64)
+    ctx.dispatch(&QRESIZE, vec![], params, vec![x, out], n as u64)
+}
+
+/// Quantized RESIZE_BILINEAR.
+pub(crate) struct QResize;
+
+/// The qresize family.
+pub(crate) static OP: QResize = QResize;
+
+impl GpuOp for QResize {
+    fn name(&self) -> &'static str {
+        "qresize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::ResizeBilinear(_)) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QRESIZE];
+        LIST
+    }
 }

@@ -2,11 +2,17 @@
 //! dequantized, normalized in f32 and requantized to the output's parameters, as
 //! the CPU kernel computes it.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
+
+static QSOFTMAX: Shader = Shader {
+    name: "qsoftmax",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qsoftmax.wgsl")],
+};
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     let Op::Softmax { beta } = &node.op else {
@@ -49,5 +55,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (params, rows) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qsoftmax", vec![], params, vec![x, out], rows as u64)
+    ctx.dispatch(&QSOFTMAX, vec![], params, vec![x, out], rows as u64)
+}
+
+/// Quantized SOFTMAX.
+pub(crate) struct QSoftmax;
+
+/// The qsoftmax family.
+pub(crate) static OP: QSoftmax = QSoftmax;
+
+impl GpuOp for QSoftmax {
+    fn name(&self) -> &'static str {
+        "qsoftmax"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::Softmax { .. }) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QSOFTMAX];
+        LIST
+    }
 }

@@ -1,5 +1,5 @@
-//! Quantized (full-integer) nodes: the routing of every node that reads or writes
-//! 8- or 16-bit quantized activations to its integer kernel, the shared helpers
+//! Quantized (full-integer) nodes: which nodes compute on 8- or 16-bit quantized
+//! activations (each integer family claims only those), the shared helpers
 //! (quantization parameters, clamp ranges, packed int8 weights), and QUANTIZE /
 //! DEQUANTIZE (shaders/quantize.wgsl, dequantize.wgsl, requantize.wgsl).
 //!
@@ -9,13 +9,27 @@
 //! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
-use crate::graph::eval::NodeEval;
-use crate::graph::op::{Activation, Binary};
+use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+static QUANTIZE: Shader = Shader {
+    name: "quantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
+};
+
+static DEQUANTIZE: Shader = Shader {
+    name: "dequantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
+};
+
+static REQUANTIZE: Shader = Shader {
+    name: "requantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
+};
 
 /// Whether `dtype` is an integer type of quantized activations.
 pub fn is_quant_dtype(dtype: DType) -> bool {
@@ -165,40 +179,8 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
-/// Why a quantized node stays on the CPU (Ok: an integer kernel takes it).
-pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(), String> {
-    match &node.op {
-        Op::Quantize | Op::Dequantize => plan_convert(node, sg).map(|_| ()),
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::support(node, sg),
-        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => qelementwise::support(node, sg),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::support(node, sg),
-        Op::ResizeBilinear(_) => qresize::support(node, sg),
-        Op::Softmax { .. } => qsoftmax::support(node, sg),
-        Op::BatchMatMul { .. } => qmatmul::support(node, sg),
-        Op::Unary(_) => qunary::support(node, sg, eval),
-        op if super::layout::is_layout(op) => super::layout::support(node, sg),
-        op => Err(format!("quantized {} has no GPU kernel", op.name())),
-    }
-}
-
-/// Record the dispatches of a quantized node.
-pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    match &ctx.node.op {
-        Op::Quantize | Op::Dequantize => lower_convert(ctx),
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::lower(ctx),
-        Op::Binary(..) => qelementwise::lower(ctx),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::lower(ctx),
-        Op::ResizeBilinear(_) => qresize::lower(ctx),
-        Op::Softmax { .. } => qsoftmax::lower(ctx),
-        Op::BatchMatMul { .. } => qmatmul::lower(ctx),
-        Op::Unary(_) => qunary::lower(ctx),
-        op if super::layout::is_layout(op) => super::layout::lower(ctx),
-        op => Err(ctx.err(format!("quantized {} has no GPU kernel", op.name()))),
-    }
-}
-
 /// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
-fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), String> {
+fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static Shader, Vec<u32>), String> {
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
     if x.num_elements() != y.num_elements() {
@@ -213,13 +195,13 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), 
             let (scale, zp) = qparams(y)?;
             let (lo, hi) = type_range(o);
             Ok((
-                "quantize",
+                &QUANTIZE,
                 vec![n, zp as u32, scale.to_bits(), lo as u32, hi as u32],
             ))
         }
         (i, DType::F32) if is_quant_dtype(i) => {
             let (scale, zp) = qparams(x)?;
-            Ok(("dequantize", vec![n, zp as u32, scale.to_bits()]))
+            Ok((&DEQUANTIZE, vec![n, zp as u32, scale.to_bits()]))
         }
         (i, o) if is_quant_dtype(i) && is_quant_dtype(o) && node.op == Op::Quantize => {
             let (si, zi) = qparams(x)?;
@@ -228,7 +210,7 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), 
             let m = multiplier(si as f64 / so as f64);
             let [mant, shift] = mult_words(m);
             Ok((
-                "requantize",
+                &REQUANTIZE,
                 vec![n, zi as u32, zo as u32, mant, shift, lo as u32, hi as u32],
             ))
         }
@@ -320,4 +302,33 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
         ));
     }
     Ok(v)
+}
+
+/// QUANTIZE and DEQUANTIZE of runtime tensors (float <-> quantized, and requantization).
+pub(crate) struct Convert;
+
+/// The convert family.
+pub(crate) static OP: Convert = Convert;
+
+impl GpuOp for Convert {
+    fn name(&self) -> &'static str {
+        "convert"
+    }
+
+    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
+        matches!(node.op, Op::Quantize | Op::Dequantize)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        plan_convert(node, sg).map(|_| ())
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower_convert(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QUANTIZE, &DEQUANTIZE, &REQUANTIZE];
+        LIST
+    }
 }

@@ -5,10 +5,26 @@
 //! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
-use super::{const_ints, LowerCtx};
+use super::quant::is_quantized;
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+static REDUCE: Shader = Shader {
+    name: "reduce",
+    parts: &[include_str!("../../../shaders/reduce.wgsl")],
+};
+
+static CUMSUM: Shader = Shader {
+    name: "cumsum",
+    parts: &[include_str!("../../../shaders/cumsum.wgsl")],
+};
+
+static ARGMINMAX: Shader = Shader {
+    name: "argminmax",
+    parts: &[include_str!("../../../shaders/argminmax.wgsl")],
+};
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
 /// reduced axes are not one contiguous run once size-1 axes are dropped.
@@ -173,7 +189,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch_sized(
-                "reduce",
+                &REDUCE,
                 vec![("OP", code as f64)],
                 vec![n as u32, r as u32, inner as u32, ident.to_bits()],
                 vec![x, out],
@@ -187,7 +203,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "cumsum",
+                &CUMSUM,
                 vec![],
                 vec![lines as u32, r as u32, inner as u32, flags],
                 vec![x, out],
@@ -200,7 +216,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch_sized(
-                "argminmax",
+                &ARGMINMAX,
                 vec![("OP", code as f64)],
                 vec![n as u32, r as u32, inner as u32, 0],
                 vec![x, out],
@@ -209,6 +225,38 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         _ => Err(ctx.err("not a reduction")),
+    }
+}
+
+/// Float reductions (SUM, MEAN, REDUCE_MAX/MIN/PROD), CUMSUM, ARG_MAX and ARG_MIN.
+pub(crate) struct Reductions;
+
+/// The reduce family.
+pub(crate) static OP: Reductions = Reductions;
+
+impl GpuOp for Reductions {
+    fn name(&self) -> &'static str {
+        "reduce"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Reduce { .. } | Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. }
+        ) && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&REDUCE, &CUMSUM, &ARGMINMAX];
+        LIST
     }
 }
 

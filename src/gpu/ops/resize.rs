@@ -2,10 +2,16 @@
 //! per output element with the CPU kernel's float coordinate arithmetic.
 
 use super::pool::data_is_f32;
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
+
+static RESIZE: Shader = Shader {
+    name: "resize",
+    parts: &[include_str!("../../../shaders/resize.wgsl")],
+};
 
 /// The float input-over-output scale of one axis (as src/cpu/ops/resize.rs).
 fn scale(input: usize, output: usize, align_corners: bool) -> f32 {
@@ -77,7 +83,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "resize",
+        &RESIZE,
         vec![("NEAREST", if nearest { 1.0 } else { 0.0 })],
         vec![
             total as u32,
@@ -96,4 +102,33 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         vec![x, out],
         total as u64,
     )
+}
+
+/// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on float data.
+pub(crate) struct ResizeFamily;
+
+/// The resize family.
+pub(crate) static OP: ResizeFamily = ResizeFamily;
+
+impl GpuOp for ResizeFamily {
+    fn name(&self) -> &'static str {
+        "resize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        params(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&RESIZE];
+        LIST
+    }
 }
