@@ -18,7 +18,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(2) var<storage, read_write> out: array<scalar>;
 
-var<workgroup> part: array<f32, 64>;
+var<workgroup> part: array<f32, WORKGROUP_SIZE>;
 
 fn combine(a: f32, b: f32) -> f32 {
     switch OP {
@@ -29,7 +29,7 @@ fn combine(a: f32, b: f32) -> f32 {
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let o = wg.y * nw.x + wg.x;
@@ -40,11 +40,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let inner = o % p.inner;
     let base = outer * p.r * p.inner + inner;
     var acc = p.ident;
-    for (var k = li; k < p.r; k += 64u) {
+    for (var k = li; k < p.r; k += WORKGROUP_SIZE) {
         acc = combine(acc, f32(x[base + k * p.inner]));
     }
     part[li] = acc;
-    for (var s = 32u; s > 0u; s >>= 1u) {
+    for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
         workgroupBarrier();
         if (li < s) {
             part[li] = combine(part[li], part[li + s]);

@@ -13,6 +13,10 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Invocations per workgroup of every kernel: dispatches split their invocations
+/// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
+pub const WORKGROUP_SIZE: u32 = 64;
+
 /// Storage precision of a compiled kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Precision {
@@ -54,7 +58,11 @@ impl Precision {
 /// body), if a GPU op family owns a kernel of that name.
 pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
     let shader = super::ops::shader(name)?;
-    Some(format!("{}{}", precision.prelude(), shader.body()))
+    Some(format!(
+        "{}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
+        precision.prelude(),
+        shader.body()
+    ))
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -6,9 +6,21 @@ use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::{DType, Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/gather.wgsl.
+    struct GatherParams {
+        n: u32,
+        count: u32,
+        axis_size: u32,
+        inner: u32,
+    }
+}
+
 static GATHER: Shader = Shader {
     name: "gather",
     parts: &[include_str!("../../../shaders/gather.wgsl")],
+    selectors: &[],
+    params: GatherParams::LAYOUT,
 };
 
 /// A planned gather: the index table and the (outer, axis, inner) sizes.
@@ -111,12 +123,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ctx.dispatch(
         &GATHER,
         vec![],
-        vec![
-            n as u32,
-            p.indices.len() as u32,
-            p.axis_size as u32,
-            p.inner as u32,
-        ],
+        GatherParams {
+            n: n as u32,
+            count: p.indices.len() as u32,
+            axis_size: p.axis_size as u32,
+            inner: p.inner as u32,
+        },
         vec![x, idx, out],
         n as u64,
     )

@@ -13,17 +13,55 @@ use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
+uniforms! {
+    /// `Params` of shaders/compare.wgsl and shaders/logical.wgsl.
+    struct BroadcastParams {
+        n: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        a_strides: [u32; 8],
+        b_strides: [u32; 8],
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/select.wgsl.
+    struct SelectParams {
+        n: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        c_strides: [u32; 8],
+        x_strides: [u32; 8],
+        y_strides: [u32; 8],
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/cast_*.wgsl.
+    struct CastParams {
+        n: u32,
+    }
+}
+
 const COMPARE_WGSL: &str = include_str!("../../../shaders/compare.wgsl");
 const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
 
 static COMPARE: Shader = Shader {
     name: "compare",
     parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
+    selectors: &[],
+    params: BroadcastParams::LAYOUT,
 };
 
 static COMPARE_INT: Shader = Shader {
     name: "compare_int",
     parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
+    selectors: &[],
+    params: BroadcastParams::LAYOUT,
 };
 
 static LOGICAL: Shader = Shader {
@@ -32,31 +70,43 @@ static LOGICAL: Shader = Shader {
         BROADCAST_WGSL,
         include_str!("../../../shaders/logical.wgsl"),
     ],
+    selectors: &[],
+    params: BroadcastParams::LAYOUT,
 };
 
 static SELECT: Shader = Shader {
     name: "select",
     parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", SELECT_WGSL],
+    selectors: &[],
+    params: SelectParams::LAYOUT,
 };
 
 static SELECT_WORD: Shader = Shader {
     name: "select_word",
     parts: &[BROADCAST_WGSL, "alias elem = u32;\n", SELECT_WGSL],
+    selectors: &[],
+    params: SelectParams::LAYOUT,
 };
 
 static CAST_F2W: Shader = Shader {
     name: "cast_f2w",
     parts: &[include_str!("../../../shaders/cast_f2w.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
 };
 
 static CAST_W2F: Shader = Shader {
     name: "cast_w2f",
     parts: &[include_str!("../../../shaders/cast_w2f.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
 };
 
 static CAST_W2W: Shader = Shader {
     name: "cast_w2w",
     parts: &[include_str!("../../../shaders/cast_w2w.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
 };
 
 /// Code of a comparison in shaders/compare.wgsl.
@@ -222,10 +272,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let a_shape = a_info.shape.clone();
             let b_shape = ctx.in_info(1)?.shape.clone();
-            let mut params = vec![n as u32, 0, 0, 0];
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(broadcast_strides6(&a_shape, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&b_shape, &out_shape)));
+            let params = BroadcastParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                a_strides: vec8(broadcast_strides6(&a_shape, &out_shape)),
+                b_strides: vec8(broadcast_strides6(&b_shape, &out_shape)),
+                ..Default::default()
+            };
             let a = ctx.input(0)?;
             let bb = ctx.input(1)?;
             let out = ctx.output(0)?;
@@ -238,11 +291,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         Op::Unary(Unary::LogicalNot) => {
-            let mut params = vec![n as u32, 0, 0, 0];
             let strides = broadcast_strides6(&ctx.in_info(0)?.shape.clone(), &out_shape);
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(strides));
-            params.extend(vec8(strides));
+            let params = BroadcastParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                a_strides: vec8(strides),
+                b_strides: vec8(strides),
+                ..Default::default()
+            };
             let a = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
@@ -266,11 +322,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             } else {
                 c_shape
             };
-            let mut params = vec![n as u32, 0, 0, 0];
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(broadcast_strides6(&c_view, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&x_shape, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&y_shape, &out_shape)));
+            let params = SelectParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                c_strides: vec8(broadcast_strides6(&c_view, &out_shape)),
+                x_strides: vec8(broadcast_strides6(&x_shape, &out_shape)),
+                y_strides: vec8(broadcast_strides6(&y_shape, &out_shape)),
+                ..Default::default()
+            };
             let shader = if out_info.dtype == DType::F32 {
                 &SELECT
             } else {
@@ -302,7 +361,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(shader, constants, vec![n as u32], vec![x, out], n as u64)
+            ctx.dispatch(
+                shader,
+                constants,
+                CastParams { n: n as u32 },
+                vec![x, out],
+                n as u64,
+            )
         }
         _ => Err(ctx.err("not a bool/int op")),
     }

@@ -11,9 +11,32 @@ use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
 
+uniforms! {
+    /// `Params` of shaders/matmul.wgsl (batch dims and strides padded to 4).
+    struct MatMulParams {
+        total: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        a_sm: u32,
+        a_sk: u32,
+        b_sk: u32,
+        b_sn: u32,
+        nq: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad: u32,
+        batch: [u32; 4],
+        a_bs: [u32; 4],
+        b_bs: [u32; 4],
+    }
+}
+
 static MATMUL: Shader = Shader {
     name: "matmul",
     parts: &[include_str!("../../../shaders/matmul.wgsl")],
+    selectors: &[],
+    params: MatMulParams::LAYOUT,
 };
 
 /// Batch dims the shader indexes (rank 6 minus the two matrix dims).
@@ -223,23 +246,23 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let nq = p.n.div_ceil(4);
     let total = nb * p.m * nq;
     let u = |v: usize| v as u32;
-    let mut params = vec![
-        u(total),
-        u(p.m),
-        u(p.n),
-        u(p.k),
-        u(p.a_sm),
-        u(p.a_sk),
-        u(p.b_sk),
-        u(p.b_sn),
-        u(nq),
-        lo.to_bits(),
-        hi.to_bits(),
-        0,
-    ];
-    params.extend(p.batch.iter().map(|&v| u(v)));
-    params.extend(p.a_bs.iter().map(|&v| u(v)));
-    params.extend(p.b_bs.iter().map(|&v| u(v)));
+    let params = MatMulParams {
+        total: u(total),
+        m: u(p.m),
+        n: u(p.n),
+        k: u(p.k),
+        a_sm: u(p.a_sm),
+        a_sk: u(p.a_sk),
+        b_sk: u(p.b_sk),
+        b_sn: u(p.b_sn),
+        nq: u(nq),
+        act_min: lo,
+        act_max: hi,
+        _pad: 0,
+        batch: p.batch.map(u),
+        a_bs: p.a_bs.map(u),
+        b_bs: p.b_bs.map(u),
+    };
     let a = ctx.input(0)?;
     let b = if p.fc_const_weights {
         // [out, in] -> [in, out] so that neighbouring columns are adjacent.

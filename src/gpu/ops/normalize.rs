@@ -8,9 +8,25 @@ use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/softmax.wgsl.
+    struct SoftmaxParams {
+        rows: u32,
+        depth: u32,
+        beta: f32,
+        neg_inf: f32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
 static SOFTMAX: Shader = Shader {
     name: "softmax",
     parts: &[include_str!("../../../shaders/softmax.wgsl")],
+    selectors: &[],
+    params: SoftmaxParams::LAYOUT,
 };
 
 /// Shader code, beta and fused activation of a node of this family.
@@ -45,22 +61,20 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch_sized(
+    ctx.dispatch_groups(
         &SOFTMAX,
         vec![("OP", code as f64)],
-        vec![
-            rows as u32,
-            depth as u32,
-            beta.to_bits(),
-            f32::NEG_INFINITY.to_bits(),
-            lo.to_bits(),
-            hi.to_bits(),
-            0,
-            0,
-        ],
+        SoftmaxParams {
+            rows: rows as u32,
+            depth: depth as u32,
+            beta,
+            neg_inf: f32::NEG_INFINITY,
+            act_min: lo,
+            act_max: hi,
+            ..Default::default()
+        },
         vec![x, out],
-        rows as u64 * 64,
-        64,
+        rows as u64,
     )
 }
 

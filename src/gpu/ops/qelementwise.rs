@@ -4,12 +4,35 @@
 //! requantize; MUL requantizes the product with one multiplier.
 
 use super::quant::is_quantized;
-use super::quant::{activation, input, mult_words, multiplier, out_range, output};
+use super::quant::{activation, input, multiplier, out_range, output};
 use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
 use super::{Caps, GpuOp, Shader, BROADCAST_WGSL, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Binary;
+use crate::graph::quant::Multiplier;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/qbinary.wgsl: multipliers as (mantissa, shift) of input a, input b and the output.
+    struct QBinaryParams {
+        n: u32,
+        left_shift: u32,
+        a_zp: i32,
+        b_zp: i32,
+        ma: [i32; 2],
+        mb: [i32; 2],
+        mo: [i32; 2],
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        a_strides: [u32; 8],
+        b_strides: [u32; 8],
+    }
+}
 
 static QBINARY: Shader = Shader {
     name: "qbinary",
@@ -18,9 +41,11 @@ static QBINARY: Shader = Shader {
         QMATH_WGSL,
         include_str!("../../../shaders/qbinary.wgsl"),
     ],
+    selectors: &[],
+    params: QBinaryParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), String> {
     let Op::Binary(b, act) = &node.op else {
         return Err(format!("{} is not a binary op", node.op.name()));
     };
@@ -66,14 +91,25 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
         _ => return Err(format!("quantized {b:?} runs on the CPU")),
     };
     let n = y.num_elements();
-    let mut params = vec![n as u32, shift, z1 as u32, z2 as u32];
-    params.extend(mult_words(ma));
-    params.extend(mult_words(mb));
-    params.extend(mult_words(mo));
-    params.extend([zo as u32, lo as u32, hi as u32, 0]);
-    params.extend(vec8(dims6(&y.shape)));
-    params.extend(vec8(broadcast_strides6(&a.shape, &y.shape)));
-    params.extend(vec8(broadcast_strides6(&bt.shape, &y.shape)));
+    let pair = |m: Multiplier| [m.mantissa, m.shift];
+    let params = QBinaryParams {
+        n: n as u32,
+        left_shift: shift,
+        a_zp: z1,
+        b_zp: z2,
+        ma: pair(ma),
+        mb: pair(mb),
+        mo: pair(mo),
+        out_zp: zo,
+        lo,
+        hi,
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
+        shape: vec8(dims6(&y.shape)),
+        a_strides: vec8(broadcast_strides6(&a.shape, &y.shape)),
+        b_strides: vec8(broadcast_strides6(&bt.shape, &y.shape)),
+    };
     Ok((code, params, n))
 }
 

@@ -5,18 +5,45 @@
 
 use super::matmul::plan;
 use super::quant::is_quantized;
-use super::quant::{activation, input, mult_words, multiplier, output};
+use super::quant::{activation, input, multiplier, output};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/qmatmul.wgsl (batch dims and strides padded to 4).
+    struct QMatMulParams {
+        total: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        a_sm: u32,
+        a_sk: u32,
+        b_sk: u32,
+        b_sn: u32,
+        a_zp: i32,
+        b_zp: i32,
+        mantissa: i32,
+        shift: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+        _pad: u32,
+        batch: [u32; 4],
+        a_bs: [u32; 4],
+        b_bs: [u32; 4],
+    }
+}
+
 static QMATMUL: Shader = Shader {
     name: "qmatmul",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qmatmul.wgsl")],
+    selectors: &[],
+    params: QMatMulParams::LAYOUT,
 };
 
-fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
         return Err(format!("{} is not BATCH_MATMUL", node.op.name()));
     }
@@ -38,23 +65,27 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     let nb: usize = p.batch.iter().product();
     let total = nb * p.m * p.n;
     let u = |v: usize| v as u32;
-    let mut words = vec![
-        u(total),
-        u(p.m),
-        u(p.n),
-        u(p.k),
-        u(p.a_sm),
-        u(p.a_sk),
-        u(p.b_sk),
-        u(p.b_sn),
-        za as u32,
-        zb as u32,
-    ];
-    words.extend(mult_words(m));
-    words.extend([zo as u32, lo as u32, hi as u32, 0]);
-    words.extend(p.batch.iter().map(|&v| u(v)));
-    words.extend(p.a_bs.iter().map(|&v| u(v)));
-    words.extend(p.b_bs.iter().map(|&v| u(v)));
+    let words = QMatMulParams {
+        total: u(total),
+        m: u(p.m),
+        n: u(p.n),
+        k: u(p.k),
+        a_sm: u(p.a_sm),
+        a_sk: u(p.a_sk),
+        b_sk: u(p.b_sk),
+        b_sn: u(p.b_sn),
+        a_zp: za,
+        b_zp: zb,
+        mantissa: m.mantissa,
+        shift: m.shift,
+        out_zp: zo,
+        lo,
+        hi,
+        _pad: 0,
+        batch: p.batch.map(u),
+        a_bs: p.a_bs.map(u),
+        b_bs: p.b_bs.map(u),
+    };
     Ok((words, total))
 }
 

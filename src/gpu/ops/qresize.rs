@@ -9,12 +9,31 @@ use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/qresize.wgsl (scales with 10 fractional bits).
+    struct QResizeParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        hs: i32,
+        ws: i32,
+        half_pixel: u32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
 static QRESIZE: Shader = Shader {
     name: "qresize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qresize.wgsl")],
+    selectors: &[],
+    params: QResizeParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Result<(QResizeParams, usize), String> {
     let Op::ResizeBilinear(p) = &node.op else {
         return Err(format!("{} is not RESIZE_BILINEAR", node.op.name()));
     };
@@ -54,19 +73,19 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     }
     let (lo, hi) = type_range(DType::I8);
     let total = y.num_elements();
-    let params = vec![
-        total as u32,
-        h as u32,
-        w as u32,
-        c as u32,
-        oh as u32,
-        ow as u32,
-        hs as u32,
-        ws as u32,
-        u32::from(p.half_pixel_centers),
-        lo as u32,
-        hi as u32,
-    ];
+    let params = QResizeParams {
+        total: total as u32,
+        ih: h as u32,
+        iw: w as u32,
+        c: c as u32,
+        oh: oh as u32,
+        ow: ow as u32,
+        hs: hs as i32,
+        ws: ws as i32,
+        half_pixel: u32::from(p.half_pixel_centers),
+        lo,
+        hi,
+    };
     Ok((params, total))
 }
 

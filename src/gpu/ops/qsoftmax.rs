@@ -9,12 +9,29 @@ use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/qsoftmax.wgsl.
+    struct QSoftmaxParams {
+        rows: u32,
+        depth: u32,
+        in_zp: i32,
+        in_scale: f32,
+        beta: f32,
+        out_zp: i32,
+        out_scale: f32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
 static QSOFTMAX: Shader = Shader {
     name: "qsoftmax",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qsoftmax.wgsl")],
+    selectors: &[],
+    params: QSoftmaxParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Result<(QSoftmaxParams, usize), String> {
     let Op::Softmax { beta } = &node.op else {
         return Err(format!("{} is not SOFTMAX", node.op.name()));
     };
@@ -31,17 +48,17 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     }
     let rows = x.num_elements() / depth;
     let (lo, hi) = type_range(y.dtype);
-    let params = vec![
-        rows as u32,
-        depth as u32,
-        zi as u32,
-        si.to_bits(),
-        beta.to_bits(),
-        zo as u32,
-        so.to_bits(),
-        lo as u32,
-        hi as u32,
-    ];
+    let params = QSoftmaxParams {
+        rows: rows as u32,
+        depth: depth as u32,
+        in_zp: zi,
+        in_scale: si,
+        beta: *beta,
+        out_zp: zo,
+        out_scale: so,
+        lo,
+        hi,
+    };
     Ok((params, rows))
 }
 

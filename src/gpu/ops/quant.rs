@@ -16,19 +16,65 @@ use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
+uniforms! {
+    /// `Params` of shaders/quantize.wgsl.
+    struct QuantizeParams {
+        n: u32,
+        zp: i32,
+        scale: f32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/dequantize.wgsl.
+    struct DequantizeParams {
+        n: u32,
+        zp: i32,
+        scale: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/requantize.wgsl.
+    struct RequantizeParams {
+        n: u32,
+        in_zp: i32,
+        out_zp: i32,
+        mantissa: i32,
+        shift: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+/// A planned QUANTIZE or DEQUANTIZE: its kernel and uniforms.
+enum Conversion {
+    Quantize(QuantizeParams),
+    Dequantize(DequantizeParams),
+    Requantize(RequantizeParams),
+}
+
 static QUANTIZE: Shader = Shader {
     name: "quantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
+    selectors: &[],
+    params: QuantizeParams::LAYOUT,
 };
 
 static DEQUANTIZE: Shader = Shader {
     name: "dequantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
+    selectors: &[],
+    params: DequantizeParams::LAYOUT,
 };
 
 static REQUANTIZE: Shader = Shader {
     name: "requantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
+    selectors: &[],
+    params: RequantizeParams::LAYOUT,
 };
 
 /// Whether `dtype` is an integer type of quantized activations.
@@ -180,7 +226,7 @@ pub fn multiplier(real: f64) -> Multiplier {
 }
 
 /// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
-fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static Shader, Vec<u32>), String> {
+fn plan_convert(node: &Node, sg: &Subgraph) -> Result<Conversion, String> {
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
     if x.num_elements() != y.num_elements() {
@@ -194,25 +240,32 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static Shader, Vec<u32>
         (DType::F32, o) if is_quant_dtype(o) => {
             let (scale, zp) = qparams(y)?;
             let (lo, hi) = type_range(o);
-            Ok((
-                &QUANTIZE,
-                vec![n, zp as u32, scale.to_bits(), lo as u32, hi as u32],
-            ))
+            Ok(Conversion::Quantize(QuantizeParams {
+                n,
+                zp,
+                scale,
+                lo,
+                hi,
+            }))
         }
         (i, DType::F32) if is_quant_dtype(i) => {
             let (scale, zp) = qparams(x)?;
-            Ok((&DEQUANTIZE, vec![n, zp as u32, scale.to_bits()]))
+            Ok(Conversion::Dequantize(DequantizeParams { n, zp, scale }))
         }
         (i, o) if is_quant_dtype(i) && is_quant_dtype(o) && node.op == Op::Quantize => {
             let (si, zi) = qparams(x)?;
             let (so, zo) = qparams(y)?;
             let (lo, hi) = type_range(o);
             let m = multiplier(si as f64 / so as f64);
-            let [mant, shift] = mult_words(m);
-            Ok((
-                &REQUANTIZE,
-                vec![n, zi as u32, zo as u32, mant, shift, lo as u32, hi as u32],
-            ))
+            Ok(Conversion::Requantize(RequantizeParams {
+                n,
+                in_zp: zi,
+                out_zp: zo,
+                mantissa: m.mantissa,
+                shift: m.shift,
+                lo,
+                hi,
+            }))
         }
         (i, o) => Err(format!(
             "{} from {i} to {o} runs on the CPU",
@@ -222,11 +275,14 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static Shader, Vec<u32>
 }
 
 fn lower_convert(ctx: &mut LowerCtx) -> Result<()> {
-    let (shader, params) = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let n = params[0] as u64;
+    let planned = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch(shader, vec![], params, vec![x, out], n)
+    match planned {
+        Conversion::Quantize(p) => ctx.dispatch(&QUANTIZE, vec![], p, vec![x, out], p.n.into()),
+        Conversion::Dequantize(p) => ctx.dispatch(&DEQUANTIZE, vec![], p, vec![x, out], p.n.into()),
+        Conversion::Requantize(p) => ctx.dispatch(&REQUANTIZE, vec![], p, vec![x, out], p.n.into()),
+    }
 }
 
 /// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points

@@ -12,9 +12,20 @@ use crate::graph::op::Unary;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Data, Node, Op, Subgraph, Tensor};
 
+uniforms! {
+    /// `Params` of shaders/qlut.wgsl.
+    struct LutParams {
+        n: u32,
+        qmin: i32,
+        size: u32,
+    }
+}
+
 static QLUT: Shader = Shader {
     name: "qlut",
     parts: &[include_str!("../../../shaders/qlut.wgsl")],
+    selectors: &[],
+    params: LutParams::LAYOUT,
 };
 
 fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
@@ -94,7 +105,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ctx.dispatch(
         &QLUT,
         vec![],
-        vec![n as u32, qmin as u32, words.len() as u32],
+        LutParams {
+            n: n as u32,
+            qmin,
+            size: words.len() as u32,
+        },
         vec![x, t, out],
         n as u64,
     )

@@ -11,19 +11,55 @@ use crate::error::Result;
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/reduce.wgsl.
+    struct ReduceParams {
+        n: u32,
+        r: u32,
+        inner: u32,
+        ident: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/cumsum.wgsl.
+    struct CumsumParams {
+        lines: u32,
+        len: u32,
+        inner: u32,
+        flags: u32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/argminmax.wgsl.
+    struct ArgParams {
+        n: u32,
+        r: u32,
+        inner: u32,
+        _pad: u32,
+    }
+}
+
 static REDUCE: Shader = Shader {
     name: "reduce",
     parts: &[include_str!("../../../shaders/reduce.wgsl")],
+    selectors: &[],
+    params: ReduceParams::LAYOUT,
 };
 
 static CUMSUM: Shader = Shader {
     name: "cumsum",
     parts: &[include_str!("../../../shaders/cumsum.wgsl")],
+    selectors: &[],
+    params: CumsumParams::LAYOUT,
 };
 
 static ARGMINMAX: Shader = Shader {
     name: "argminmax",
     parts: &[include_str!("../../../shaders/argminmax.wgsl")],
+    selectors: &[],
+    params: ArgParams::LAYOUT,
 };
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
@@ -188,13 +224,17 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let n = outer * inner;
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_sized(
+            ctx.dispatch_groups(
                 &REDUCE,
                 vec![("OP", code as f64)],
-                vec![n as u32, r as u32, inner as u32, ident.to_bits()],
+                ReduceParams {
+                    n: n as u32,
+                    r: r as u32,
+                    inner: inner as u32,
+                    ident,
+                },
                 vec![x, out],
-                n as u64 * 64,
-                64,
+                n as u64,
             )
         }
         Op::Cumsum { exclusive, reverse } => {
@@ -205,7 +245,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             ctx.dispatch(
                 &CUMSUM,
                 vec![],
-                vec![lines as u32, r as u32, inner as u32, flags],
+                CumsumParams {
+                    lines: lines as u32,
+                    len: r as u32,
+                    inner: inner as u32,
+                    flags,
+                },
                 vec![x, out],
                 lines as u64,
             )
@@ -215,13 +260,17 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let n = outer * inner;
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_sized(
+            ctx.dispatch_groups(
                 &ARGMINMAX,
                 vec![("OP", code as f64)],
-                vec![n as u32, r as u32, inner as u32, 0],
+                ArgParams {
+                    n: n as u32,
+                    r: r as u32,
+                    inner: inner as u32,
+                    _pad: 0,
+                },
                 vec![x, out],
-                n as u64 * 64,
-                64,
+                n as u64,
             )
         }
         _ => Err(ctx.err("not a reduction")),

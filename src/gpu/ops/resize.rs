@@ -8,9 +8,29 @@ use crate::error::Result;
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/resize.wgsl.
+    struct ResizeParams {
+        n: u32,
+        h: u32,
+        w: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        half_pixel: u32,
+        align_corners: u32,
+        h_scale: f32,
+        w_scale: f32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
 static RESIZE: Shader = Shader {
     name: "resize",
     parts: &[include_str!("../../../shaders/resize.wgsl")],
+    selectors: &[],
+    params: ResizeParams::LAYOUT,
 };
 
 /// The float input-over-output scale of one axis (as src/cpu/ops/resize.rs).
@@ -85,20 +105,19 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ctx.dispatch(
         &RESIZE,
         vec![("NEAREST", if nearest { 1.0 } else { 0.0 })],
-        vec![
-            total as u32,
-            h as u32,
-            w as u32,
-            c as u32,
-            oh as u32,
-            ow as u32,
-            u32::from(p.half_pixel_centers),
-            u32::from(p.align_corners),
-            hs.to_bits(),
-            ws.to_bits(),
-            0,
-            0,
-        ],
+        ResizeParams {
+            n: total as u32,
+            h: h as u32,
+            w: w as u32,
+            c: c as u32,
+            oh: oh as u32,
+            ow: ow as u32,
+            half_pixel: u32::from(p.half_pixel_centers),
+            align_corners: u32::from(p.align_corners),
+            h_scale: hs,
+            w_scale: ws,
+            ..Default::default()
+        },
         vec![x, out],
         total as u64,
     )
