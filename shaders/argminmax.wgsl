@@ -1,5 +1,5 @@
 // ARG_MAX / ARG_MIN over the middle axis of an [outer, r, inner] view: one
-// workgroup of 64 invocations per output element. Each invocation scans a strided
+// workgroup of WORKGROUP_SIZE invocations per output element. Each invocation scans a strided
 // slice of the r elements, then a shared-memory tree keeps the best value, the
 // lowest index on ties (like the CPU's first-index rule). The index is stored as
 // i32 (int64 outputs are held as int32). OP: 0 max, 1 min.

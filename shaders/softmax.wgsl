@@ -1,7 +1,8 @@
-// Row-wise normalizations along the last axis: one workgroup of 64 invocations per
-// row, shared-memory tree reductions in f32.
-// OP: 0 softmax (exp((x - max) * beta) / sum), 1 log-softmax
-// (x - max - log(sum(exp(x - max)))), 2 L2 normalization (x / max(|x|, 1e-6)),
+// Row-wise normalizations along the last axis: one workgroup of WORKGROUP_SIZE
+// invocations per row, shared-memory tree reductions in f32.
+// OP (constants from NormOp in src/gpu/ops/normalize.rs): NORM_SOFTMAX
+// (exp((x - max) * beta) / sum), NORM_LOG_SOFTMAX (x - max - log(sum(exp(x - max)))),
+// NORM_L2 (x / max(|x|, 1e-6)),
 // each followed by the clamp [act_min, act_max].
 
 override OP: u32 = 0u;
@@ -24,7 +25,8 @@ struct Params {
 
 var<workgroup> part: array<f32, WORKGROUP_SIZE>;
 
-// Tree-combine part[0..64] (max when is_max, else sum); every invocation gets the result.
+// Tree-combine part[0..WORKGROUP_SIZE] (max when is_max, else sum); every invocation
+// gets the result.
 fn tree(li: u32, is_max: bool) -> f32 {
     for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
         workgroupBarrier();
@@ -48,7 +50,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         return;
     }
     let base = row * p.depth;
-    if (OP == 2u) {
+    if (OP == NORM_L2) {
         var sq = 0.0;
         for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
             let v = f32(x[base + k]);
@@ -68,14 +70,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     }
     part[li] = m;
     m = tree(li, true);
-    let beta = select(p.beta, 1.0, OP == 1u);
+    let beta = select(p.beta, 1.0, OP == NORM_LOG_SOFTMAX);
     var sum = 0.0;
     for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
         sum += exp((f32(x[base + k]) - m) * beta);
     }
     part[li] = sum;
     sum = tree(li, false);
-    if (OP == 1u) {
+    if (OP == NORM_LOG_SOFTMAX) {
         let log_sum = log(sum);
         for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
             let v = f32(x[base + k]) - m - log_sum;

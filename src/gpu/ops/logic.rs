@@ -53,14 +53,14 @@ const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
 static COMPARE: Shader = Shader {
     name: "compare",
     parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
-    selectors: &[],
+    selectors: COMPARE_OPS,
     params: BroadcastParams::LAYOUT,
 };
 
 static COMPARE_INT: Shader = Shader {
     name: "compare_int",
     parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
-    selectors: &[],
+    selectors: COMPARE_OPS,
     params: BroadcastParams::LAYOUT,
 };
 
@@ -70,7 +70,7 @@ static LOGICAL: Shader = Shader {
         BROADCAST_WGSL,
         include_str!("../../../shaders/logical.wgsl"),
     ],
-    selectors: &[],
+    selectors: LOGICAL_OPS,
     params: BroadcastParams::LAYOUT,
 };
 
@@ -109,27 +109,50 @@ static CAST_W2W: Shader = Shader {
     params: CastParams::LAYOUT,
 };
 
+selectors! {
+    /// The comparison shaders/compare.wgsl makes (`OP`).
+    enum CompareOp in COMPARE_OPS {
+        Less = 0 => "COMPARE_LESS",
+        LessEqual = 1 => "COMPARE_LESS_EQUAL",
+        Greater = 2 => "COMPARE_GREATER",
+        GreaterEqual = 3 => "COMPARE_GREATER_EQUAL",
+        Equal = 4 => "COMPARE_EQUAL",
+        NotEqual = 5 => "COMPARE_NOT_EQUAL",
+    }
+}
+
+selectors! {
+    /// The function shaders/logical.wgsl applies (`OP`).
+    enum LogicalOp in LOGICAL_OPS {
+        And = 0 => "LOGICAL_AND",
+        Or = 1 => "LOGICAL_OR",
+        Not = 2 => "LOGICAL_NOT",
+    }
+}
+
 /// Code of a comparison in shaders/compare.wgsl.
 fn compare_code(b: Binary) -> Option<u32> {
-    Some(match b {
-        Binary::Less => 0,
-        Binary::LessEqual => 1,
-        Binary::Greater => 2,
-        Binary::GreaterEqual => 3,
-        Binary::Equal => 4,
-        Binary::NotEqual => 5,
+    let op = match b {
+        Binary::Less => CompareOp::Less,
+        Binary::LessEqual => CompareOp::LessEqual,
+        Binary::Greater => CompareOp::Greater,
+        Binary::GreaterEqual => CompareOp::GreaterEqual,
+        Binary::Equal => CompareOp::Equal,
+        Binary::NotEqual => CompareOp::NotEqual,
         _ => return None,
-    })
+    };
+    Some(op as u32)
 }
 
 /// Code of a logical op in shaders/logical.wgsl.
 fn logical_code(op: &Op) -> Option<u32> {
-    match op {
-        Op::Binary(Binary::LogicalAnd, _) => Some(0),
-        Op::Binary(Binary::LogicalOr, _) => Some(1),
-        Op::Unary(Unary::LogicalNot) => Some(2),
-        _ => None,
-    }
+    let op = match op {
+        Op::Binary(Binary::LogicalAnd, _) => LogicalOp::And,
+        Op::Binary(Binary::LogicalOr, _) => LogicalOp::Or,
+        Op::Unary(Unary::LogicalNot) => LogicalOp::Not,
+        _ => return None,
+    };
+    Some(op as u32)
 }
 
 fn is_int(d: DType) -> bool {
@@ -303,7 +326,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let out = ctx.output(0)?;
             ctx.dispatch(
                 &LOGICAL,
-                vec![("OP", 2.0)],
+                vec![("OP", f64::from(LogicalOp::Not as u32))],
                 params,
                 vec![a, a, out],
                 n as u64,

@@ -1,5 +1,8 @@
-//! GPU lowerings: for each op family, a support check that says why not, and a
-//! lowering that records dispatches into a [`ProgramBuilder`].
+//! GPU lowerings, one file per op family: each implements [`GpuOp`] (the nodes it
+//! claims, a support check that says why not, a lowering that records dispatches
+//! into a [`ProgramBuilder`], and the [`Shader`]s it owns with their typed
+//! uniforms). build.rs declares the files as modules and lists the families in
+//! [`FAMILIES`]; nothing here matches on ops.
 
 use super::pipeline::WORKGROUP_SIZE;
 use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
@@ -161,7 +164,7 @@ pub fn all_shaders() -> impl Iterator<Item = &'static Shader> {
     FAMILIES.iter().flat_map(|f| f.shaders().iter().copied())
 }
 
-/// Why no family takes a node: the reason the old routing gave.
+/// Why no family takes a node.
 fn unclaimed(node: &Node, sg: &Subgraph) -> String {
     if quant::is_quantized(node, sg) {
         format!("quantized {} has no GPU kernel", node.op.name())

@@ -25,16 +25,25 @@ uniforms! {
 static SOFTMAX: Shader = Shader {
     name: "softmax",
     parts: &[include_str!("../../../shaders/softmax.wgsl")],
-    selectors: &[],
+    selectors: NORM_OPS,
     params: SoftmaxParams::LAYOUT,
 };
+
+selectors! {
+    /// The normalization shaders/softmax.wgsl computes (`OP`).
+    enum NormOp in NORM_OPS {
+        Softmax = 0 => "NORM_SOFTMAX",
+        LogSoftmax = 1 => "NORM_LOG_SOFTMAX",
+        L2 = 2 => "NORM_L2",
+    }
+}
 
 /// Shader code, beta and fused activation of a node of this family.
 fn variant(op: &Op) -> Option<(u32, f32, Activation)> {
     match op {
-        Op::Softmax { beta } => Some((0, *beta, Activation::None)),
-        Op::LogSoftmax => Some((1, 1.0, Activation::None)),
-        Op::L2Normalization(act) => Some((2, 1.0, *act)),
+        Op::Softmax { beta } => Some((NormOp::Softmax as u32, *beta, Activation::None)),
+        Op::LogSoftmax => Some((NormOp::LogSoftmax as u32, 1.0, Activation::None)),
+        Op::L2Normalization(act) => Some((NormOp::L2 as u32, 1.0, *act)),
         _ => None,
     }
 }

@@ -34,6 +34,15 @@ uniforms! {
     }
 }
 
+selectors! {
+    /// The function shaders/qbinary.wgsl applies (`OP`).
+    enum QBinaryOp in QBINARY_OPS {
+        Add = 0 => "QBINARY_ADD",
+        Sub = 1 => "QBINARY_SUB",
+        Mul = 2 => "QBINARY_MUL",
+    }
+}
+
 static QBINARY: Shader = Shader {
     name: "qbinary",
     parts: &[
@@ -41,7 +50,7 @@ static QBINARY: Shader = Shader {
         QMATH_WGSL,
         include_str!("../../../shaders/qbinary.wgsl"),
     ],
-    selectors: &[],
+    selectors: QBINARY_OPS,
     params: QBinaryParams::LAYOUT,
 };
 
@@ -77,7 +86,11 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
             let shift = if y.dtype == DType::I16 { 15 } else { 20 };
             let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
             (
-                if *b == Binary::Add { 0 } else { 1 },
+                if *b == Binary::Add {
+                    QBinaryOp::Add
+                } else {
+                    QBinaryOp::Sub
+                },
                 shift,
                 multiplier(s1 as f64 / twice_max),
                 multiplier(s2 as f64 / twice_max),
@@ -86,7 +99,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
         }
         Binary::Mul => {
             let m = multiplier(s1 as f64 * s2 as f64 / so as f64);
-            (2, 0, m, m, m)
+            (QBinaryOp::Mul, 0, m, m, m)
         }
         _ => return Err(format!("quantized {b:?} runs on the CPU")),
     };
@@ -110,7 +123,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
         a_strides: vec8(broadcast_strides6(&a.shape, &y.shape)),
         b_strides: vec8(broadcast_strides6(&bt.shape, &y.shape)),
     };
-    Ok((code, params, n))
+    Ok((code as u32, params, n))
 }
 
 /// Why a quantized binary node stays on the CPU (Ok: the GPU takes it).

@@ -44,7 +44,7 @@ uniforms! {
 static REDUCE: Shader = Shader {
     name: "reduce",
     parts: &[include_str!("../../../shaders/reduce.wgsl")],
-    selectors: &[],
+    selectors: REDUCE_OPS,
     params: ReduceParams::LAYOUT,
 };
 
@@ -103,16 +103,28 @@ pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], S
     ])
 }
 
+selectors! {
+    /// The reduction shaders/reduce.wgsl computes (`OP`).
+    enum ReduceOp in REDUCE_OPS {
+        Sum = 0 => "REDUCE_SUM",
+        Mean = 1 => "REDUCE_MEAN",
+        Max = 2 => "REDUCE_MAX",
+        Min = 3 => "REDUCE_MIN",
+        Prod = 4 => "REDUCE_PROD",
+    }
+}
+
 /// Code of a float reduction in shaders/reduce.wgsl and its identity.
 fn reduce_code(kind: Reduce) -> Option<(u32, f32)> {
-    Some(match kind {
-        Reduce::Sum => (0, 0.0),
-        Reduce::Mean => (1, 0.0),
-        Reduce::Max => (2, f32::NEG_INFINITY),
-        Reduce::Min => (3, f32::INFINITY),
-        Reduce::Prod => (4, 1.0),
+    let (op, ident) = match kind {
+        Reduce::Sum => (ReduceOp::Sum, 0.0),
+        Reduce::Mean => (ReduceOp::Mean, 0.0),
+        Reduce::Max => (ReduceOp::Max, f32::NEG_INFINITY),
+        Reduce::Min => (ReduceOp::Min, f32::INFINITY),
+        Reduce::Prod => (ReduceOp::Prod, 1.0),
         Reduce::Any | Reduce::All => return None,
-    })
+    };
+    Some((op as u32, ident))
 }
 
 /// The axis of CUMSUM as [outer, len, inner].
