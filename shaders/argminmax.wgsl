@@ -1,5 +1,5 @@
 // ARG_MAX / ARG_MIN over the middle axis of an [outer, r, inner] view: one
-// workgroup of 64 invocations per output element. Each invocation scans a strided
+// workgroup of WORKGROUP_SIZE invocations per output element. Each invocation scans a strided
 // slice of the r elements, then a shared-memory tree keeps the best value, the
 // lowest index on ties (like the CPU's first-index rule). The index is stored as
 // i32 (int64 outputs are held as int32). OP: 0 max, 1 min.
@@ -18,8 +18,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
 
-var<workgroup> best_v: array<f32, 64>;
-var<workgroup> best_i: array<u32, 64>;
+var<workgroup> best_v: array<f32, WORKGROUP_SIZE>;
+var<workgroup> best_i: array<u32, WORKGROUP_SIZE>;
 
 const NONE: u32 = 0xffffffffu;
 
@@ -41,7 +41,7 @@ fn beats(v: f32, i: u32, w: f32, j: u32) -> bool {
     return strictly || (v == w && i < j);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let o = wg.y * nw.x + wg.x;
@@ -52,7 +52,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     var v = 0.0;
     var bi = NONE;
     if (live) {
-        for (var k = li; k < p.r; k += 64u) {
+        for (var k = li; k < p.r; k += WORKGROUP_SIZE) {
             let e = f32(x[base + k * p.inner]);
             if (beats(e, k, v, bi)) {
                 v = e;
@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     }
     best_v[li] = v;
     best_i[li] = bi;
-    for (var s = 32u; s > 0u; s >>= 1u) {
+    for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
         workgroupBarrier();
         if (li < s && beats(best_v[li + s], best_i[li + s], best_v[li], best_i[li])) {
             best_v[li] = best_v[li + s];

@@ -1,7 +1,8 @@
 // Element-wise binary functions with numpy broadcasting up to rank 6:
 // out[i] = f(a[ia], b[ib]) where ia, ib come from the output index through strides
 // that are 0 along broadcast axes; then clamp to [act_min, act_max] (fused
-// activation). OP codes are in src/gpu/ops/elementwise.rs.
+// activation). OP is one of the BINARY_* constants
+// (generated from BinaryOp in src/gpu/ops/elementwise.rs).
 
 override OP: u32 = 0u;
 
@@ -23,28 +24,28 @@ struct Params {
 
 fn apply(x: f32, y: f32) -> f32 {
     switch OP {
-        case 0u: { return x + y; }
-        case 1u: { return x - y; }
-        case 2u: { return x * y; }
-        case 3u: { return x / y; }
-        case 4u: { return max(x, y); }
-        case 5u: { return min(x, y); }
-        case 6u: { return (x - y) * (x - y); }
-        case 7u: { return pow(x, y); }
-        case 8u: { return floor(x / y); }
-        case 9u: {
+        case BINARY_ADD: { return x + y; }
+        case BINARY_SUB: { return x - y; }
+        case BINARY_MUL: { return x * y; }
+        case BINARY_DIV: { return x / y; }
+        case BINARY_MAXIMUM: { return max(x, y); }
+        case BINARY_MINIMUM: { return min(x, y); }
+        case BINARY_SQUARED_DIFFERENCE: { return (x - y) * (x - y); }
+        case BINARY_POW: { return pow(x, y); }
+        case BINARY_FLOOR_DIV: { return floor(x / y); }
+        case BINARY_FLOOR_MOD: {
             let r = x - y * trunc(x / y);
             return select(r, r + y, r != 0.0 && ((r < 0.0) != (y < 0.0)));
         }
-        case 10u: { return select(x * y, x, x >= 0.0); }
+        case BINARY_PRELU: { return select(x * y, x, x >= 0.0); }
         default: { return x; }
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }

@@ -1,7 +1,7 @@
 // Comparisons with numpy broadcasting up to rank 6 (as in binary.wgsl); the bool
 // result is stored as u32 0/1. `elem` is defined by the registry in
 // src/gpu/pipeline.rs: `scalar` for float tensors, `i32` for int32/int64 ones.
-// OP: 0 less, 1 less_equal, 2 greater, 3 greater_equal, 4 equal, 5 not_equal.
+// OP: one of the COMPARE_* constants (from CompareOp in src/gpu/ops/logic.rs).
 
 override OP: u32 = 0u;
 
@@ -23,19 +23,19 @@ struct Params {
 
 fn apply(x: elem, y: elem) -> bool {
     switch OP {
-        case 0u: { return x < y; }
-        case 1u: { return x <= y; }
-        case 2u: { return x > y; }
-        case 3u: { return x >= y; }
-        case 4u: { return x == y; }
+        case COMPARE_LESS: { return x < y; }
+        case COMPARE_LESS_EQUAL: { return x <= y; }
+        case COMPARE_GREATER: { return x > y; }
+        case COMPARE_GREATER_EQUAL: { return x >= y; }
+        case COMPARE_EQUAL: { return x == y; }
         default: { return x != y; }
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }

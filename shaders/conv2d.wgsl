@@ -13,22 +13,7 @@
 override RESIDUAL: bool = false;
 
 struct Params {
-    total: u32,
-    ih: u32,
-    iw: u32,
-    ic: u32,
-    oh: u32,
-    ow: u32,
-    oc: u32,
-    kh: u32,
-    kw: u32,
-    fic: u32,
-    sh: u32,
-    sw: u32,
-    dh: u32,
-    dw: u32,
-    pt: u32,
-    pl: u32,
+    g: ConvGeom,
     // Output channels per group and vec4 quads per group.
     ocg: u32,
     ocq: u32,
@@ -43,11 +28,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read> res: array<scalar>;
 @group(0) @binding(5) var<storage, read_write> out: array<scalar>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
-    if (i >= p.total) {
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
+    if (i >= p.g.total) {
         return;
     }
     let q = i % p.ocq;
@@ -55,31 +40,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let g = r % p.groups;
     // Linear output pixel (b * oh + oy) * ow + ox.
     let pix = r / p.groups;
-    let ox = pix % p.ow;
-    let t = pix / p.ow;
-    let oy = t % p.oh;
-    let b = t / p.oh;
-    let k = p.kh * p.kw * p.fic;
+    let ox = pix % p.g.ow;
+    let t = pix / p.g.ow;
+    let oy = t % p.g.oh;
+    let b = t / p.g.oh;
+    let k = p.g.kh * p.g.kw * p.g.fic;
     let wbase = g * k * p.ocq + q;
     var acc = vec4<f32>(0.0);
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pt);
-        if (iy < 0 || iy >= i32(p.ih)) {
+    for (var ky = 0u; ky < p.g.kh; ky++) {
+        let iy = i32(oy * p.g.sh + ky * p.g.dh) - i32(p.g.pt);
+        if (iy < 0 || iy >= i32(p.g.ih)) {
             continue;
         }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pl);
-            if (ix < 0 || ix >= i32(p.iw)) {
+        for (var kx = 0u; kx < p.g.kw; kx++) {
+            let ix = i32(ox * p.g.sw + kx * p.g.dw) - i32(p.g.pl);
+            if (ix < 0 || ix >= i32(p.g.iw)) {
                 continue;
             }
-            let xb = ((b * p.ih + u32(iy)) * p.iw + u32(ix)) * p.ic + g * p.fic;
-            let wb = wbase + (ky * p.kw + kx) * p.fic * p.ocq;
-            for (var ci = 0u; ci < p.fic; ci++) {
+            let xb = ((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + g * p.g.fic;
+            let wb = wbase + (ky * p.g.kw + kx) * p.g.fic * p.ocq;
+            for (var ci = 0u; ci < p.g.fic; ci++) {
                 acc += f32(x[xb + ci]) * weight4(wb + ci * p.ocq);
             }
         }
     }
-    let ob = pix * p.oc + g * p.ocg;
+    let ob = pix * p.g.oc + g * p.ocg;
     for (var j = 0u; j < 4u; j++) {
         let c = q * 4u + j;
         if (c < p.ocg) {

@@ -40,10 +40,10 @@ fn dimi(v: array<vec4<i32>, 2>, d: u32) -> i32 {
     return v[d / 4u][d % 4u];
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }

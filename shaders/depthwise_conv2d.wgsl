@@ -8,22 +8,7 @@
 // after the biases).
 
 struct Params {
-    total: u32,
-    ih: u32,
-    iw: u32,
-    ic: u32,
-    oh: u32,
-    ow: u32,
-    oc: u32,
-    kh: u32,
-    kw: u32,
-    m: u32,
-    sh: u32,
-    sw: u32,
-    dh: u32,
-    dw: u32,
-    pt: u32,
-    pl: u32,
+    g: ConvGeom,
     act_min: f32,
     act_max: f32,
 }
@@ -33,33 +18,33 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<scalar>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
-    if (i >= p.total) {
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
+    if (i >= p.g.total) {
         return;
     }
-    let c = i % p.oc;
-    let pix = i / p.oc;
-    let ox = pix % p.ow;
-    let t = pix / p.ow;
-    let oy = t % p.oh;
-    let b = t / p.oh;
-    let ci = c / p.m;
+    let c = i % p.g.oc;
+    let pix = i / p.g.oc;
+    let ox = pix % p.g.ow;
+    let t = pix / p.g.ow;
+    let oy = t % p.g.oh;
+    let b = t / p.g.oh;
+    let ci = c / p.g.fic;
     var acc = 0.0;
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pt);
-        if (iy < 0 || iy >= i32(p.ih)) {
+    for (var ky = 0u; ky < p.g.kh; ky++) {
+        let iy = i32(oy * p.g.sh + ky * p.g.dh) - i32(p.g.pt);
+        if (iy < 0 || iy >= i32(p.g.ih)) {
             continue;
         }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pl);
-            if (ix < 0 || ix >= i32(p.iw)) {
+        for (var kx = 0u; kx < p.g.kw; kx++) {
+            let ix = i32(ox * p.g.sw + kx * p.g.dw) - i32(p.g.pl);
+            if (ix < 0 || ix >= i32(p.g.iw)) {
                 continue;
             }
-            let xv = f32(x[((b * p.ih + u32(iy)) * p.iw + u32(ix)) * p.ic + ci]);
-            acc += xv * weight1((ky * p.kw + kx) * p.oc + c);
+            let xv = f32(x[((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + ci]);
+            acc += xv * weight1((ky * p.g.kw + kx) * p.g.oc + c);
         }
     }
     out[i] = to_scalar(clamp(acc * wscale(c) + bias[c], p.act_min, p.act_max));

@@ -1,6 +1,7 @@
 // LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT on bool tensors stored as u32 0/1, with
 // numpy broadcasting up to rank 6 (as in binary.wgsl).
-// OP: 0 and, 1 or, 2 not (reads a only).
+// OP: LOGICAL_AND, LOGICAL_OR or LOGICAL_NOT (which reads a only); the constants come
+// from LogicalOp in src/gpu/ops/logic.rs.
 
 override OP: u32 = 0u;
 
@@ -19,10 +20,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }
@@ -31,8 +32,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let x = a[ia] != 0u;
     var r: bool;
     switch OP {
-        case 0u: { r = x && (b[ib] != 0u); }
-        case 1u: { r = x || (b[ib] != 0u); }
+        case LOGICAL_AND: { r = x && (b[ib] != 0u); }
+        case LOGICAL_OR: { r = x || (b[ib] != 0u); }
         default: { r = !x; }
     }
     out[i] = select(0u, 1u, r);

@@ -34,10 +34,10 @@ fn interp(v: u32, scale: i32, size: u32) -> vec3<i32> {
     return vec3<i32>(s, lo, hi);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.total) {
         return;
     }

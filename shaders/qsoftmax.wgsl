@@ -23,10 +23,10 @@ fn real(k: u32) -> f32 {
     return f32(x[k] - p.in_zp) * p.in_scale;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let row = (wg.y * nw.x + wg.x) * 64u + li;
+    let row = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (row >= p.rows) {
         return;
     }

@@ -56,10 +56,10 @@ fn at(b: u32, y: u32, xx: u32, ch: u32) -> f32 {
     return f32(x[((b * p.h + y) * p.w + xx) * p.c + ch]);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }

@@ -1,5 +1,6 @@
 // Element-wise unary functions: out[i] = f(x[i]), then clamp to [act_min, act_max].
-// OP selects the function (codes in src/gpu/ops/elementwise.rs). Math runs in f32 and
+// OP selects the function (the UNARY_* constants, generated from UnaryOp in
+// src/gpu/ops/elementwise.rs and put in front of this file). Math runs in f32 and
 // is stored in `scalar` (f32 or f16, from the prelude).
 
 override OP: u32 = 0u;
@@ -26,37 +27,37 @@ fn erf_approx(v: f32) -> f32 {
 
 fn apply(v: f32) -> f32 {
     switch OP {
-        case 0u: { return abs(v); }
-        case 1u: { return -v; }
-        case 2u: { return exp(v); }
-        case 3u: { return log(v); }
-        case 4u: { return sqrt(v); }
-        case 5u: { return inverseSqrt(v); }
-        case 6u: { return v * v; }
-        case 7u: { return sin(v); }
-        case 8u: { return cos(v); }
-        case 9u: { return floor(v); }
-        case 10u: { return ceil(v); }
-        case 11u: { return round(v); }
-        case 12u: { return sign(v); }
-        case 13u: { return 1.0 / (1.0 + exp(-v)); }
-        case 14u: { return tanh(clamp(v, -20.0, 20.0)); }
-        case 15u: { return v * clamp(v + 3.0, 0.0, 6.0) / 6.0; }
-        case 16u: { return select(exp(v) - 1.0, v, v > 0.0); }
-        case 17u: { return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752)); }
-        case 18u: {
+        case UNARY_ABS: { return abs(v); }
+        case UNARY_NEG: { return -v; }
+        case UNARY_EXP: { return exp(v); }
+        case UNARY_LOG: { return log(v); }
+        case UNARY_SQRT: { return sqrt(v); }
+        case UNARY_RSQRT: { return inverseSqrt(v); }
+        case UNARY_SQUARE: { return v * v; }
+        case UNARY_SIN: { return sin(v); }
+        case UNARY_COS: { return cos(v); }
+        case UNARY_FLOOR: { return floor(v); }
+        case UNARY_CEIL: { return ceil(v); }
+        case UNARY_ROUND: { return round(v); }
+        case UNARY_SIGN: { return sign(v); }
+        case UNARY_LOGISTIC: { return 1.0 / (1.0 + exp(-v)); }
+        case UNARY_TANH: { return tanh(clamp(v, -20.0, 20.0)); }
+        case UNARY_HARD_SWISH: { return v * clamp(v + 3.0, 0.0, 6.0) / 6.0; }
+        case UNARY_ELU: { return select(exp(v) - 1.0, v, v > 0.0); }
+        case UNARY_GELU: { return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752)); }
+        case UNARY_GELU_TANH: {
             let c = 0.7978845608028654 * (v + 0.044715 * v * v * v);
             return 0.5 * v * (1.0 + tanh(clamp(c, -20.0, 20.0)));
         }
-        case 19u: { return select(p.alpha * v, v, v >= 0.0); }
+        case UNARY_LEAKY_RELU: { return select(p.alpha * v, v, v >= 0.0); }
         default: { return v; }
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nw.x + wg.x) * 64u + li;
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
     if (i >= p.n) {
         return;
     }

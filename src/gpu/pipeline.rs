@@ -1,6 +1,8 @@
 //! Shaders and the pipeline cache.
 //!
-//! Kernels are plain `.wgsl` files under `shaders/`. At pipeline creation a small
+//! Kernels are plain `.wgsl` files under `shaders/`, owned by the GPU op family
+//! that dispatches them (`ops::Shader`); the cache finds a kernel's source through
+//! the families (`ops::shader`). At pipeline creation a small
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
@@ -11,137 +13,9 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// An integer kernel: shaders/qmath.wgsl (LiteRT's fixed-point arithmetic in
-/// 32-bit pieces) followed by the kernel file.
-macro_rules! int_kernel {
-    ($file:literal) => {
-        concat!(
-            include_str!("../../shaders/qmath.wgsl"),
-            include_str!(concat!("../../shaders/", $file))
-        )
-    };
-}
-
-/// An element-wise kernel with numpy broadcasting: shaders/broadcast.wgsl (the
-/// operand offsets) followed by `prefix` (a typed define, or nothing) and the file.
-macro_rules! broadcast_kernel {
-    ($prefix:literal, $file:literal) => {
-        concat!(
-            include_str!("../../shaders/broadcast.wgsl"),
-            $prefix,
-            include_str!(concat!("../../shaders/", $file))
-        )
-    };
-}
-
-/// Every kernel: name and WGSL source. A file that serves several element types
-/// is listed once per type, with a typed define (`alias elem = ...;`) in front.
-pub const SHADERS: &[(&str, &str)] = &[
-    ("unary", include_str!("../../shaders/unary.wgsl")),
-    ("binary", broadcast_kernel!("", "binary.wgsl")),
-    (
-        "conv2d",
-        concat!(
-            "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;\n",
-            "fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }\n",
-            "fn wscale(c: u32) -> f32 { return 1.0; }\n",
-            include_str!("../../shaders/conv2d.wgsl")
-        ),
-    ),
-    (
-        "conv2d_w8",
-        concat!(
-            "@group(0) @binding(2) var<storage, read> w: array<u32>;\n",
-            "fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }\n",
-            "fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }\n",
-            include_str!("../../shaders/conv2d.wgsl")
-        ),
-    ),
-    (
-        "depthwise_conv2d",
-        concat!(
-            "@group(0) @binding(2) var<storage, read> w: array<scalar>;\n",
-            "fn weight1(e: u32) -> f32 { return f32(w[e]); }\n",
-            "fn wscale(c: u32) -> f32 { return 1.0; }\n",
-            include_str!("../../shaders/depthwise_conv2d.wgsl")
-        ),
-    ),
-    (
-        "depthwise_conv2d_w8",
-        concat!(
-            "@group(0) @binding(2) var<storage, read> w: array<u32>;\n",
-            "fn weight1(e: u32) -> f32 {\n",
-            "    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));\n",
-            "}\n",
-            "fn wscale(c: u32) -> f32 { return bias[p.oc + c]; }\n",
-            include_str!("../../shaders/depthwise_conv2d.wgsl")
-        ),
-    ),
-    (
-        "transpose_conv",
-        include_str!("../../shaders/transpose_conv.wgsl"),
-    ),
-    ("matmul", include_str!("../../shaders/matmul.wgsl")),
-    ("pool", include_str!("../../shaders/pool.wgsl")),
-    ("reduce", include_str!("../../shaders/reduce.wgsl")),
-    ("cumsum", include_str!("../../shaders/cumsum.wgsl")),
-    ("softmax", include_str!("../../shaders/softmax.wgsl")),
-    ("resize", include_str!("../../shaders/resize.wgsl")),
-    (
-        "copy",
-        concat!(
-            "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
-            include_str!("../../shaders/copy.wgsl")
-        ),
-    ),
-    (
-        "copy_int",
-        concat!(
-            "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
-            include_str!("../../shaders/copy.wgsl")
-        ),
-    ),
-    ("gather", include_str!("../../shaders/gather.wgsl")),
-    (
-        "compare",
-        broadcast_kernel!("alias elem = scalar;\n", "compare.wgsl"),
-    ),
-    (
-        "compare_int",
-        broadcast_kernel!("alias elem = i32;\n", "compare.wgsl"),
-    ),
-    ("logical", broadcast_kernel!("", "logical.wgsl")),
-    (
-        "select",
-        broadcast_kernel!("alias elem = scalar;\n", "select.wgsl"),
-    ),
-    (
-        "select_word",
-        broadcast_kernel!("alias elem = u32;\n", "select.wgsl"),
-    ),
-    ("cast_f2w", include_str!("../../shaders/cast_f2w.wgsl")),
-    ("cast_w2f", include_str!("../../shaders/cast_w2f.wgsl")),
-    ("cast_w2w", include_str!("../../shaders/cast_w2w.wgsl")),
-    ("argminmax", include_str!("../../shaders/argminmax.wgsl")),
-    ("quantize", int_kernel!("quantize.wgsl")),
-    ("dequantize", int_kernel!("dequantize.wgsl")),
-    ("requantize", int_kernel!("requantize.wgsl")),
-    ("qconv2d", int_kernel!("qconv2d.wgsl")),
-    ("qdepthwise_conv2d", int_kernel!("qdepthwise_conv2d.wgsl")),
-    (
-        "qbinary",
-        concat!(
-            include_str!("../../shaders/broadcast.wgsl"),
-            int_kernel!("qbinary.wgsl")
-        ),
-    ),
-    ("qpool", int_kernel!("qpool.wgsl")),
-    ("qmean", int_kernel!("qmean.wgsl")),
-    ("qresize", int_kernel!("qresize.wgsl")),
-    ("qsoftmax", int_kernel!("qsoftmax.wgsl")),
-    ("qmatmul", int_kernel!("qmatmul.wgsl")),
-    ("qlut", include_str!("../../shaders/qlut.wgsl")),
-];
+/// Invocations per workgroup of every kernel: dispatches split their invocations
+/// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
+pub const WORKGROUP_SIZE: u32 = 64;
 
 /// Storage precision of a compiled kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -180,9 +54,15 @@ impl Precision {
     }
 }
 
-/// The WGSL source of a kernel family, if it exists.
-pub fn shader_source(name: &str) -> Option<&'static str> {
-    SHADERS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+/// The full WGSL source of the kernel named `name` at `precision` (prelude and
+/// body), if a GPU op family owns a kernel of that name.
+pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
+    let shader = super::ops::shader(name)?;
+    Some(format!(
+        "{}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
+        precision.prelude(),
+        shader.body()
+    ))
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -276,9 +156,8 @@ impl PipelineCache {
         {
             return Ok(m);
         }
-        let body = shader_source(shader)
+        let source = shader_source(shader, precision)
             .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
-        let source = format!("{}{}", precision.prelude(), body);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = gpu
             .device

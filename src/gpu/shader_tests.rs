@@ -1,12 +1,16 @@
 //! Every shader parses and validates with naga under both preludes.
 
-use super::pipeline::{Precision, SHADERS};
+use super::ops::all_shaders;
+use super::pipeline::{shader_source, Precision};
 
 #[test]
 fn every_shader_validates_under_every_prelude() {
-    for (name, body) in SHADERS {
+    let mut names = std::collections::HashSet::new();
+    for shader in all_shaders() {
+        let name = shader.name;
+        assert!(names.insert(name), "two shaders are named {name}");
         for p in [Precision::F32, Precision::F16] {
-            let source = format!("{}{}", p.prelude(), body);
+            let source = shader_source(name, p).expect("the shader is registered");
             let module = naga::front::wgsl::parse_str(&source)
                 .unwrap_or_else(|e| panic!("{name} ({p:?}): {}", e.emit_to_string(&source)));
             naga::valid::Validator::new(
@@ -15,6 +19,52 @@ fn every_shader_validates_under_every_prelude() {
             )
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name} ({p:?}): {e:?}"));
+        }
+    }
+    assert!(names.len() == 37, "only {} shaders registered", names.len());
+}
+
+/// Every shader's WGSL `Params` struct has the size and member offsets of the
+/// Rust uniform struct its family dispatches it with.
+#[test]
+fn every_params_struct_matches_its_rust_struct() {
+    for shader in all_shaders() {
+        let name = shader.name;
+        let source = shader_source(name, Precision::F32).expect("the shader is registered");
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let (members, span) = module
+            .types
+            .iter()
+            .find_map(|(_, ty)| match &ty.inner {
+                naga::TypeInner::Struct { members, span }
+                    if ty.name.as_deref() == Some("Params") =>
+                {
+                    Some((members, *span))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name} has no Params struct"));
+        let offsets: Vec<usize> = members.iter().map(|m| m.offset as usize).collect();
+        assert_eq!(
+            (span as usize, offsets.as_slice()),
+            (shader.params.size, shader.params.offsets),
+            "{name}: WGSL Params (size, offsets) vs the Rust struct"
+        );
+    }
+}
+
+/// The op codes the shaders switch on are the Rust enums' (generated constants).
+#[test]
+fn selector_constants_are_in_front_of_their_shaders() {
+    for shader in all_shaders() {
+        let source = shader_source(shader.name, Precision::F32).expect("registered");
+        for (name, code) in shader.selectors {
+            assert!(
+                source.contains(&format!("const {name}: u32 = {code}u;")),
+                "{}: {name}",
+                shader.name
+            );
         }
     }
 }

@@ -13,11 +13,146 @@
 //! take a quarter of the memory of float32 weights.
 
 use super::qconv::pack_conv;
+use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
-use super::{float_io, LowerCtx};
+use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Activation, Padding};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+/// Float weights: four output channels per vec4.
+const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
+fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }
+fn wscale(c: u32) -> f32 { return 1.0; }
+";
+
+/// Int8 weights packed four to a word; the bias buffer holds the channel scales
+/// after the biases.
+const INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
+fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }
+fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
+";
+
+/// Depthwise float weights, one per element.
+const DW_FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<scalar>;
+fn weight1(e: u32) -> f32 { return f32(w[e]); }
+fn wscale(c: u32) -> f32 { return 1.0; }
+";
+
+/// Depthwise int8 weights packed four to a word.
+const DW_INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
+fn weight1(e: u32) -> f32 {
+    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));
+}
+fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
+";
+
+/// shaders/conv_geom.wgsl: the WGSL of [`ConvGeom`], put in front of every
+/// convolution kernel (float and integer).
+pub(super) const CONV_GEOM_WGSL: &str = include_str!("../../../shaders/conv_geom.wgsl");
+
+uniforms! {
+    /// The geometry every convolution kernel's `Params` begins with (`ConvGeom` in shaders/conv_geom.wgsl): invocations, input, output and filter sizes, strides, dilations and the top/left padding; `fic` is the depth multiplier of a depthwise kernel.
+    struct ConvGeom {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        ic: u32,
+        oh: u32,
+        ow: u32,
+        oc: u32,
+        kh: u32,
+        kw: u32,
+        fic: u32,
+        sh: u32,
+        sw: u32,
+        dh: u32,
+        dw: u32,
+        pt: u32,
+        pl: u32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/conv2d.wgsl: output channels per group and vec4 quads per group after the geometry.
+    struct Conv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/depthwise_conv2d.wgsl.
+    struct DepthwiseParams {
+        g: ConvGeom,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/transpose_conv.wgsl.
+    struct TransposeConvParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        ic: u32,
+        oh: u32,
+        ow: u32,
+        oc: u32,
+        kh: u32,
+        kw: u32,
+        ocq: u32,
+        sh: u32,
+        sw: u32,
+        pt: u32,
+        pl: u32,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+
+static CONV2D: Shader = Shader {
+    name: "conv2d",
+    parts: &[CONV_GEOM_WGSL, FLOAT_WEIGHTS, CONV2D_WGSL],
+    selectors: &[],
+    params: Conv2dParams::LAYOUT,
+};
+
+static CONV2D_W8: Shader = Shader {
+    name: "conv2d_w8",
+    parts: &[CONV_GEOM_WGSL, INT8_WEIGHTS, CONV2D_WGSL],
+    selectors: &[],
+    params: Conv2dParams::LAYOUT,
+};
+
+static DEPTHWISE_CONV2D: Shader = Shader {
+    name: "depthwise_conv2d",
+    parts: &[CONV_GEOM_WGSL, DW_FLOAT_WEIGHTS, DEPTHWISE_WGSL],
+    selectors: &[],
+    params: DepthwiseParams::LAYOUT,
+};
+
+static DEPTHWISE_CONV2D_W8: Shader = Shader {
+    name: "depthwise_conv2d_w8",
+    parts: &[CONV_GEOM_WGSL, DW_INT8_WEIGHTS, DEPTHWISE_WGSL],
+    selectors: &[],
+    params: DepthwiseParams::LAYOUT,
+};
+
+static TRANSPOSE_CONV: Shader = Shader {
+    name: "transpose_conv",
+    parts: &[include_str!("../../../shaders/transpose_conv.wgsl")],
+    selectors: &[],
+    params: TransposeConvParams::LAYOUT,
+};
 
 /// Which kernel a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,16 +191,28 @@ pub(super) struct Geom {
 }
 
 impl Geom {
-    /// The uniform words the convolution and depthwise kernels (float and
-    /// integer) begin with: `total` invocations, then the input, output and filter
-    /// sizes, strides, dilations and the top/left padding.
-    pub(super) fn words(&self, total: usize) -> Vec<u32> {
-        [
-            total, self.ih, self.iw, self.ic, self.oh, self.ow, self.oc, self.kh, self.kw,
-            self.fic, self.sh, self.sw, self.dh, self.dw, self.pt, self.pl,
-        ]
-        .map(|v| v as u32)
-        .to_vec()
+    /// The uniforms the convolution and depthwise kernels (float and integer)
+    /// begin with, for `total` invocations.
+    pub(super) fn uniforms(&self, total: usize) -> ConvGeom {
+        let u = |v: usize| v as u32;
+        ConvGeom {
+            total: u(total),
+            ih: u(self.ih),
+            iw: u(self.iw),
+            ic: u(self.ic),
+            oh: u(self.oh),
+            ow: u(self.ow),
+            oc: u(self.oc),
+            kh: u(self.kh),
+            kw: u(self.kw),
+            fic: u(self.fic),
+            sh: u(self.sh),
+            sw: u(self.sw),
+            dh: u(self.dh),
+            dw: u(self.dw),
+            pt: u(self.pt),
+            pl: u(self.pl),
+        }
     }
 }
 
@@ -368,9 +515,9 @@ fn hybrid(ctx: &LowerCtx, g: &Geom) -> Result<Option<(Vec<u8>, Vec<f32>)>> {
     Ok(Some((bytes, scales)))
 }
 
-fn clamp_words(act: Activation) -> [u32; 2] {
-    let (lo, hi) = act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-    [lo.to_bits(), hi.to_bits()]
+/// The clamp range of a fused activation (none: unbounded).
+fn clamp_range(act: Activation) -> (f32, f32) {
+    act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY))
 }
 
 /// Record the dispatches of a node of this family.
@@ -383,7 +530,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     };
     let scales = hybrid.as_ref().map_or(&[][..], |(_, s)| &s[..]).to_vec();
     let act = ctx.residual.map_or(g.act, |r| r.activation);
-    let [lo, hi] = clamp_words(act);
+    let (lo, hi) = clamp_range(act);
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
@@ -392,11 +539,17 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let ocq = ocg.div_ceil(4);
             let k = g.kh * g.kw * g.fic;
             let total = g.n * g.oh * g.ow * groups * ocq;
-            let mut params = g.words(total);
-            params.extend([u(ocg), u(ocq), u(groups), lo, hi]);
+            let params = Conv2dParams {
+                g: g.uniforms(total),
+                ocg: u(ocg),
+                ocq: u(ocq),
+                groups: u(groups),
+                act_min: lo,
+                act_max: hi,
+            };
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "conv2d_w8"),
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
                 None => {
                     // OHWI -> [group][k][ocq * 4], zero-padded.
                     let mut packed = vec![0.0f32; groups * k * ocq * 4];
@@ -408,7 +561,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                             }
                         }
                     }
-                    (ctx.b.constant(&packed), "conv2d")
+                    (ctx.b.constant(&packed), &CONV2D)
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
@@ -437,12 +590,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         }
         Kind::Depthwise => {
             let total = g.n * g.oh * g.ow * g.oc;
-            let mut params = g.words(total);
-            params.extend([lo, hi]);
+            let params = DepthwiseParams {
+                g: g.uniforms(total),
+                act_min: lo,
+                act_max: hi,
+            };
             let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), "depthwise_conv2d_w8"),
-                None => (ctx.input(1)?, "depthwise_conv2d"),
+                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8),
+                None => (ctx.input(1)?, &DEPTHWISE_CONV2D),
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
@@ -463,35 +619,80 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 }
             }
             let total = g.n * g.oh * g.ow * ocq;
-            let params = vec![
-                u(total),
-                u(g.ih),
-                u(g.iw),
-                u(g.ic),
-                u(g.oh),
-                u(g.ow),
-                u(g.oc),
-                u(g.kh),
-                u(g.kw),
-                u(ocq),
-                u(g.sh),
-                u(g.sw),
-                u(g.pt),
-                u(g.pl),
-                lo,
-                hi,
-            ];
+            let params = TransposeConvParams {
+                total: u(total),
+                ih: u(g.ih),
+                iw: u(g.iw),
+                ic: u(g.ic),
+                oh: u(g.oh),
+                ow: u(g.ow),
+                oc: u(g.oc),
+                kh: u(g.kh),
+                kw: u(g.kw),
+                ocq: u(ocq),
+                sh: u(g.sh),
+                sw: u(g.sw),
+                pt: u(g.pt),
+                pl: u(g.pl),
+                act_min: lo,
+                act_max: hi,
+            };
             let x = ctx.input(g.x_idx)?;
             let w = ctx.b.constant(&packed);
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "transpose_conv",
+                &TRANSPOSE_CONV,
                 vec![],
                 params,
                 vec![x, w, bias, out],
                 total as u64,
             )
         }
+    }
+}
+
+/// Float convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and its bias
+/// variant), including hybrid ones with int8 weights, and FULLY_CONNECTED with
+/// int8 weights.
+pub(crate) struct Conv;
+
+/// The convolution family.
+pub(crate) static OP: Conv = Conv;
+
+impl GpuOp for Conv {
+    fn name(&self) -> &'static str {
+        "conv"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match node.op {
+            Op::Conv2D(_)
+            | Op::DepthwiseConv2D(_)
+            | Op::TransposeConv(_)
+            | Op::TransposeConvBias(_) => true,
+            Op::FullyConnected(_) => has_int8_weights(node, sg),
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[
+            &CONV2D,
+            &CONV2D_W8,
+            &DEPTHWISE_CONV2D,
+            &DEPTHWISE_CONV2D_W8,
+            &TRANSPOSE_CONV,
+        ];
+        LIST
     }
 }

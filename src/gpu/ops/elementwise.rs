@@ -1,52 +1,137 @@
 //! Element-wise unary and binary ops (with broadcasting and fused activation):
 //! shaders/unary.wgsl and shaders/binary.wgsl.
 
-use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx};
+use super::{broadcast_strides6, dims6, float_io, vec8, Caps, GpuOp, LowerCtx, Shader};
+use super::{quant::is_quantized, BROADCAST_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Binary, Unary};
-use crate::graph::{Node, Subgraph};
+use crate::graph::{Node, Op, Subgraph};
+
+static UNARY: Shader = Shader {
+    name: "unary",
+    parts: &[include_str!("../../../shaders/unary.wgsl")],
+    selectors: UNARY_OPS,
+    params: UnaryParams::LAYOUT,
+};
+
+static BINARY: Shader = Shader {
+    name: "binary",
+    parts: &[BROADCAST_WGSL, include_str!("../../../shaders/binary.wgsl")],
+    selectors: BINARY_OPS,
+    params: BinaryParams::LAYOUT,
+};
+
+uniforms! {
+    /// `Params` of shaders/unary.wgsl.
+    struct UnaryParams {
+        n: u32,
+        alpha: f32,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/binary.wgsl (dims and strides padded to rank 6).
+    struct BinaryParams {
+        n: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad: u32,
+        shape: [u32; 8],
+        a_strides: [u32; 8],
+        b_strides: [u32; 8],
+    }
+}
+
+selectors! {
+    /// The function shaders/unary.wgsl applies (`OP`).
+    enum UnaryOp in UNARY_OPS {
+        Abs = 0 => "UNARY_ABS",
+        Neg = 1 => "UNARY_NEG",
+        Exp = 2 => "UNARY_EXP",
+        Log = 3 => "UNARY_LOG",
+        Sqrt = 4 => "UNARY_SQRT",
+        Rsqrt = 5 => "UNARY_RSQRT",
+        Square = 6 => "UNARY_SQUARE",
+        Sin = 7 => "UNARY_SIN",
+        Cos = 8 => "UNARY_COS",
+        Floor = 9 => "UNARY_FLOOR",
+        Ceil = 10 => "UNARY_CEIL",
+        Round = 11 => "UNARY_ROUND",
+        Sign = 12 => "UNARY_SIGN",
+        Logistic = 13 => "UNARY_LOGISTIC",
+        Tanh = 14 => "UNARY_TANH",
+        HardSwish = 15 => "UNARY_HARD_SWISH",
+        Elu = 16 => "UNARY_ELU",
+        Gelu = 17 => "UNARY_GELU",
+        GeluTanh = 18 => "UNARY_GELU_TANH",
+        LeakyRelu = 19 => "UNARY_LEAKY_RELU",
+        /// The identity: RELU and its variants are the clamp alone.
+        Clamp = 99 => "UNARY_CLAMP",
+    }
+}
+
+selectors! {
+    /// The function shaders/binary.wgsl applies (`OP`).
+    enum BinaryOp in BINARY_OPS {
+        Add = 0 => "BINARY_ADD",
+        Sub = 1 => "BINARY_SUB",
+        Mul = 2 => "BINARY_MUL",
+        Div = 3 => "BINARY_DIV",
+        Maximum = 4 => "BINARY_MAXIMUM",
+        Minimum = 5 => "BINARY_MINIMUM",
+        SquaredDifference = 6 => "BINARY_SQUARED_DIFFERENCE",
+        Pow = 7 => "BINARY_POW",
+        FloorDiv = 8 => "BINARY_FLOOR_DIV",
+        FloorMod = 9 => "BINARY_FLOOR_MOD",
+        Prelu = 10 => "BINARY_PRELU",
+    }
+}
 
 fn unary_code(u: Unary) -> Option<u32> {
-    Some(match u {
-        Unary::Abs => 0,
-        Unary::Neg => 1,
-        Unary::Exp => 2,
-        Unary::Log => 3,
-        Unary::Sqrt => 4,
-        Unary::Rsqrt => 5,
-        Unary::Square => 6,
-        Unary::Sin => 7,
-        Unary::Cos => 8,
-        Unary::Floor => 9,
-        Unary::Ceil => 10,
-        Unary::Round => 11,
-        Unary::Sign => 12,
-        Unary::Logistic => 13,
-        Unary::Tanh => 14,
-        Unary::HardSwish => 15,
-        Unary::Elu => 16,
-        Unary::Gelu { approximate: false } => 17,
-        Unary::Gelu { approximate: true } => 18,
-        Unary::LeakyRelu { .. } => 19,
-        Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::Relu0To1 => 99,
+    let op = match u {
+        Unary::Abs => UnaryOp::Abs,
+        Unary::Neg => UnaryOp::Neg,
+        Unary::Exp => UnaryOp::Exp,
+        Unary::Log => UnaryOp::Log,
+        Unary::Sqrt => UnaryOp::Sqrt,
+        Unary::Rsqrt => UnaryOp::Rsqrt,
+        Unary::Square => UnaryOp::Square,
+        Unary::Sin => UnaryOp::Sin,
+        Unary::Cos => UnaryOp::Cos,
+        Unary::Floor => UnaryOp::Floor,
+        Unary::Ceil => UnaryOp::Ceil,
+        Unary::Round => UnaryOp::Round,
+        Unary::Sign => UnaryOp::Sign,
+        Unary::Logistic => UnaryOp::Logistic,
+        Unary::Tanh => UnaryOp::Tanh,
+        Unary::HardSwish => UnaryOp::HardSwish,
+        Unary::Elu => UnaryOp::Elu,
+        Unary::Gelu { approximate: false } => UnaryOp::Gelu,
+        Unary::Gelu { approximate: true } => UnaryOp::GeluTanh,
+        Unary::LeakyRelu { .. } => UnaryOp::LeakyRelu,
+        Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::Relu0To1 => UnaryOp::Clamp,
         Unary::LogicalNot => return None,
-    })
+    };
+    Some(op as u32)
 }
 
 fn binary_code(b: Binary) -> Option<u32> {
-    Some(match b {
-        Binary::Add => 0,
-        Binary::Sub => 1,
-        Binary::Mul => 2,
-        Binary::Div => 3,
-        Binary::Maximum => 4,
-        Binary::Minimum => 5,
-        Binary::SquaredDifference => 6,
-        Binary::Pow => 7,
-        Binary::FloorDiv => 8,
-        Binary::FloorMod => 9,
+    let op = match b {
+        Binary::Add => BinaryOp::Add,
+        Binary::Sub => BinaryOp::Sub,
+        Binary::Mul => BinaryOp::Mul,
+        Binary::Div => BinaryOp::Div,
+        Binary::Maximum => BinaryOp::Maximum,
+        Binary::Minimum => BinaryOp::Minimum,
+        Binary::SquaredDifference => BinaryOp::SquaredDifference,
+        Binary::Pow => BinaryOp::Pow,
+        Binary::FloorDiv => BinaryOp::FloorDiv,
+        Binary::FloorMod => BinaryOp::FloorMod,
         _ => return None,
-    })
+    };
+    Some(op as u32)
 }
 
 /// The clamp range of a fused activation (tanh/sign-bit are not fused on the GPU).
@@ -92,9 +177,14 @@ pub fn lower_unary(ctx: &mut LowerCtx, u: Unary) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "unary",
+        &UNARY,
         vec![("OP", code as f64)],
-        vec![n as u32, alpha.to_bits(), lo.to_bits(), hi.to_bits()],
+        UnaryParams {
+            n: n as u32,
+            alpha,
+            act_min: lo,
+            act_max: hi,
+        },
         vec![x, out],
         n as u64,
     )
@@ -106,15 +196,20 @@ fn lower_broadcast(ctx: &mut LowerCtx, code: u32, act: Activation) -> Result<()>
     let a_shape = ctx.in_info(0)?.shape.clone();
     let b_shape = ctx.in_info(1)?.shape.clone();
     let n = out_shape.iter().product::<usize>();
-    let mut params = vec![n as u32, lo.to_bits(), hi.to_bits(), 0];
-    params.extend(vec8(dims6(&out_shape)));
-    params.extend(vec8(broadcast_strides6(&a_shape, &out_shape)));
-    params.extend(vec8(broadcast_strides6(&b_shape, &out_shape)));
+    let params = BinaryParams {
+        n: n as u32,
+        act_min: lo,
+        act_max: hi,
+        _pad: 0,
+        shape: vec8(dims6(&out_shape)),
+        a_strides: vec8(broadcast_strides6(&a_shape, &out_shape)),
+        b_strides: vec8(broadcast_strides6(&b_shape, &out_shape)),
+    };
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "binary",
+        &BINARY,
         vec![("OP", code as f64)],
         params,
         vec![a, b, out],
@@ -130,5 +225,49 @@ pub fn lower_binary(ctx: &mut LowerCtx, b: Binary, act: Activation) -> Result<()
 
 /// Lower PRELU (x >= 0 ? x : alpha * x, alpha broadcast).
 pub fn lower_prelu(ctx: &mut LowerCtx) -> Result<()> {
-    lower_broadcast(ctx, 10, Activation::None)
+    lower_broadcast(ctx, BinaryOp::Prelu as u32, Activation::None)
+}
+
+/// Float element-wise ops: every unary op but LOGICAL_NOT, every binary op but
+/// the comparisons and logical ones, and PRELU.
+pub(crate) struct Elementwise;
+
+/// The element-wise family.
+pub(crate) static OP: Elementwise = Elementwise;
+
+impl GpuOp for Elementwise {
+    fn name(&self) -> &'static str {
+        "elementwise"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match &node.op {
+            Op::Unary(u) => *u != Unary::LogicalNot,
+            Op::Binary(b, _) => !b.is_comparison(),
+            Op::Prelu => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        match &node.op {
+            Op::Unary(u) => support_unary(node, sg, *u),
+            Op::Binary(b, _) => support_binary(node, sg, *b),
+            _ => support_prelu(node, sg),
+        }
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        match &ctx.node.op {
+            Op::Unary(u) => lower_unary(ctx, *u),
+            Op::Binary(b, act) => lower_binary(ctx, *b, *act),
+            _ => lower_prelu(ctx),
+        }
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&UNARY, &BINARY];
+        LIST
+    }
 }

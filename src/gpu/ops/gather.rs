@@ -1,9 +1,27 @@
 //! GATHER along one axis with constant indices (shaders/gather.wgsl): the indices
 //! travel as a u32 table, validated on the host.
 
-use super::{const_ints, LowerCtx};
+use super::quant::is_quantized;
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/gather.wgsl.
+    struct GatherParams {
+        n: u32,
+        count: u32,
+        axis_size: u32,
+        inner: u32,
+    }
+}
+
+static GATHER: Shader = Shader {
+    name: "gather",
+    parts: &[include_str!("../../../shaders/gather.wgsl")],
+    selectors: &[],
+    params: GatherParams::LAYOUT,
+};
 
 /// A planned gather: the index table and the (outer, axis, inner) sizes.
 struct GatherPlan {
@@ -103,15 +121,44 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let words: Vec<f32> = p.indices.iter().map(|&i| f32::from_bits(i)).collect();
     let idx = ctx.b.constant_f32(&words);
     ctx.dispatch(
-        "gather",
+        &GATHER,
         vec![],
-        vec![
-            n as u32,
-            p.indices.len() as u32,
-            p.axis_size as u32,
-            p.inner as u32,
-        ],
+        GatherParams {
+            n: n as u32,
+            count: p.indices.len() as u32,
+            axis_size: p.axis_size as u32,
+            inner: p.inner as u32,
+        },
         vec![x, idx, out],
         n as u64,
     )
+}
+
+/// GATHER of float or integer data.
+pub(crate) struct Gather;
+
+/// The gather family.
+pub(crate) static OP: Gather = Gather;
+
+impl GpuOp for Gather {
+    fn name(&self) -> &'static str {
+        "gather"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::Gather { .. }) && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&GATHER];
+        LIST
+    }
 }

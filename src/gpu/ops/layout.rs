@@ -7,286 +7,37 @@
 //! one input into (a sub-region of) one output. The same planner backs the support
 //! check, so a node is only accepted when it can be planned.
 
-use super::{LowerCtx, MAX_RANK};
+use super::copy_spec::{
+    axis_of, ident, one_axis, strides_of, CopyParams, CopySpec, Dim, Mode, Plan, Res, View,
+};
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 use std::collections::HashMap;
 
-/// Per-dimension source addressing mode of the copy kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// src = out * step + start.
-    Direct = 0,
-    /// (out * step + start) % in_dim (tile).
-    Modulo = 1,
-    /// Outside [0, in_dim) reads the pad value.
-    Pad = 2,
-    /// Mirror REFLECT (edge excluded).
-    Reflect = 3,
-    /// Mirror SYMMETRIC (edge included).
-    Symmetric = 4,
-}
+const COPY_WGSL: &str = include_str!("../../../shaders/copy.wgsl");
 
-/// One dimension of a copy region.
-#[derive(Debug, Clone, Copy)]
-struct Dim {
-    /// Size of the region along this dimension.
-    size: usize,
-    /// Destination stride (elements).
-    out_stride: usize,
-    /// Source coordinate step.
-    step: i64,
-    /// Source coordinate start.
-    start: i64,
-    /// Source dimension size (modulo, pad and mirror modes).
-    in_dim: i64,
-    /// Source stride (elements).
-    in_stride: i64,
-    /// Addressing mode.
-    mode: Mode,
-}
+static COPY: Shader = Shader {
+    name: "copy",
+    parts: &[
+        "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
+        COPY_WGSL,
+    ],
+    selectors: &[],
+    params: CopyParams::LAYOUT,
+};
 
-impl Dim {
-    /// A direct dimension: region size `size`, contiguous strides filled in later.
-    fn direct(size: usize, in_stride: i64) -> Dim {
-        Dim {
-            size,
-            out_stride: 0,
-            step: 1,
-            start: 0,
-            in_dim: size as i64,
-            in_stride,
-            mode: Mode::Direct,
-        }
-    }
-}
-
-/// One dispatch of the copy kernel: input `input` into output `output`.
-#[derive(Debug, Clone)]
-struct CopySpec {
-    input: usize,
-    output: usize,
-    dims: Vec<Dim>,
-    out_offset: usize,
-    base: i64,
-    pad_value: f32,
-    clamp: Option<(f32, f32)>,
-}
-
-impl CopySpec {
-    fn new(input: usize, output: usize, dims: Vec<Dim>) -> CopySpec {
-        CopySpec {
-            input,
-            output,
-            dims,
-            out_offset: 0,
-            base: 0,
-            pad_value: 0.0,
-            clamp: None,
-        }
-    }
-
-    /// Set destination strides to the row-major strides of the region itself.
-    fn contiguous_out(mut self) -> CopySpec {
-        let shape: Vec<usize> = self.dims.iter().map(|d| d.size).collect();
-        for (d, s) in self.dims.iter_mut().zip(strides_of(&shape)) {
-            d.out_stride = s;
-        }
-        self
-    }
-
-    /// Destination strides of an enclosing output of shape `shape` (same rank).
-    fn out_strides(mut self, shape: &[usize]) -> CopySpec {
-        for (d, s) in self.dims.iter_mut().zip(strides_of(shape)) {
-            d.out_stride = s;
-        }
-        self
-    }
-
-    fn elements(&self) -> usize {
-        self.dims.iter().map(|d| d.size).product()
-    }
-
-    /// Uniform words (layout of `Params` in shaders/copy.wgsl).
-    fn params(&self) -> std::result::Result<Vec<u32>, String> {
-        if self.dims.len() > MAX_RANK {
-            return Err(format!("copy of rank {} > {MAX_RANK}", self.dims.len()));
-        }
-        let fit_i = |v: i64| i32::try_from(v).map_err(|_| format!("offset {v} exceeds i32"));
-        let fit_u = |v: usize| u32::try_from(v).map_err(|_| format!("offset {v} exceeds u32"));
-        let (lo, hi) = self.clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-        let mut w = vec![
-            fit_u(self.elements())?,
-            fit_u(self.out_offset)?,
-            fit_i(self.base)? as u32,
-            self.pad_value.to_bits(),
-            lo.to_bits(),
-            hi.to_bits(),
-            u32::from(self.clamp.is_some()),
-            0,
-        ];
-        let pad = MAX_RANK - self.dims.len();
-        let ones = Dim {
-            size: 1,
-            out_stride: 0,
-            step: 0,
-            start: 0,
-            in_dim: 1,
-            in_stride: 0,
-            mode: Mode::Direct,
-        };
-        let all: Vec<Dim> = std::iter::repeat_n(ones, pad)
-            .chain(self.dims.iter().copied())
-            .collect();
-        let mut field = |f: &dyn Fn(&Dim) -> std::result::Result<u32, String>| {
-            let mut v = Vec::with_capacity(8);
-            for d in &all {
-                v.push(f(d)?);
-            }
-            v.extend([0, 0]);
-            w.extend(v);
-            Ok::<(), String>(())
-        };
-        field(&|d| fit_u(d.size))?;
-        field(&|d| fit_u(d.out_stride))?;
-        field(&|d| fit_i(d.step).map(|v| v as u32))?;
-        field(&|d| fit_i(d.start).map(|v| v as u32))?;
-        field(&|d| fit_i(d.in_dim).map(|v| v as u32))?;
-        field(&|d| fit_i(d.in_stride).map(|v| v as u32))?;
-        field(&|d| Ok(d.mode as u32))?;
-        Ok(w)
-    }
-}
-
-/// What a node lowers to.
-enum Plan {
-    /// Output 0 shares input 0's storage.
-    Alias,
-    /// Copy dispatches.
-    Copies(Vec<CopySpec>),
-}
-
-/// Row-major strides of `shape`.
-fn strides_of(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
-
-/// Direct dims over a whole tensor of shape `shape`.
-fn ident(shape: &[usize]) -> Vec<Dim> {
-    shape
-        .iter()
-        .zip(strides_of(shape))
-        .map(|(&s, st)| Dim::direct(s, st as i64))
-        .collect()
-}
-
-type Res<T> = std::result::Result<T, String>;
-
-/// Read access to a node's tensors for planning.
-struct View<'a> {
-    node: &'a Node,
-    sg: &'a Subgraph,
-}
-
-impl View<'_> {
-    fn info(&self, i: usize) -> Res<&TensorInfo> {
-        self.node
-            .input(i)
-            .map(|t| &self.sg.tensors[t])
-            .ok_or_else(|| format!("missing input {i}"))
-    }
-
-    fn out(&self, i: usize) -> Res<&TensorInfo> {
-        self.node
-            .outputs
-            .get(i)
-            .map(|&t| &self.sg.tensors[t])
-            .ok_or_else(|| format!("missing output {i}"))
-    }
-
-    fn num_inputs(&self) -> usize {
-        self.node.inputs.len()
-    }
-
-    /// Integer values of constant input `i` (`what` names it in the refusal).
-    fn ints(&self, i: usize, what: &str) -> Res<Vec<i64>> {
-        super::const_ints(self.info(i)?).map_err(|e| format!("{what}: {e}"))
-    }
-
-    /// Whether the node moves quantized integers (its first output is one).
-    fn quantized(&self) -> bool {
-        self.out(0)
-            .map(|o| super::quant::is_quant_dtype(o.dtype))
-            .unwrap_or(false)
-    }
-
-    /// Ok when `info` has the data type the node moves: float32, or the quantized
-    /// integer type of output 0 with the same quantization (the copy kernel moves
-    /// raw values and does not requantize).
-    fn check_type(&self, info: &TensorInfo) -> Res<()> {
-        if info.dtype == DType::F32 {
-            return Ok(());
-        }
-        let o = self.out(0)?;
-        if super::quant::is_quant_dtype(info.dtype) && info.dtype == o.dtype {
-            if info.quantization == o.quantization {
-                return Ok(());
-            }
-            return Err(format!(
-                "tensor {} is quantized differently from the output; requantizing runs on the CPU",
-                info.name
-            ));
-        }
-        Err(format!(
-            "tensor {} is {}, the GPU path runs float32 and quantized tensors",
-            info.name, info.dtype
-        ))
-    }
-
-    /// A data input (runtime or constant) of the node's data type.
-    fn data(&self, i: usize) -> Res<&TensorInfo> {
-        let info = self.info(i)?;
-        self.check_type(info)?;
-        Ok(info)
-    }
-
-    /// Output `i`, which must have the node's data type and shape `shape`.
-    fn check_out(&self, i: usize, shape: &[usize]) -> Res<()> {
-        let o = self.out(i)?;
-        self.check_type(o)?;
-        if o.shape != shape {
-            return Err(format!(
-                "output {} has shape {:?}, expected {shape:?}",
-                o.name, o.shape
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Resolve a possibly negative axis against `rank`.
-fn axis_of(a: i64, rank: usize) -> Res<usize> {
-    let r = rank as i64;
-    let v = if a < 0 { a + r } else { a };
-    if v < 0 || v >= r {
-        return Err(format!("axis {a} out of range for rank {rank}"));
-    }
-    Ok(v as usize)
-}
-
-/// The single value of a one-element axis tensor.
-fn one_axis(v: &[i64]) -> Res<i64> {
-    match v {
-        [a] => Ok(*a),
-        _ => Err("axis must hold one value".into()),
-    }
-}
+static COPY_INT: Shader = Shader {
+    name: "copy_int",
+    parts: &[
+        "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
+        COPY_WGSL,
+    ],
+    selectors: &[],
+    params: CopyParams::LAYOUT,
+};
 
 /// Plan a node of this family.
 fn plan(v: &View) -> Res<Plan> {
@@ -850,7 +601,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         sg: ctx.sg,
     }
     .quantized();
-    let shader = if quantized { "copy_int" } else { "copy" };
+    let shader = if quantized { &COPY_INT } else { &COPY };
     let mut outs = HashMap::new();
     for k in 0..ctx.node.outputs.len() {
         outs.insert(k, ctx.output(k)?);
@@ -868,6 +619,35 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         ctx.dispatch(shader, vec![], params, vec![src, dst], n as u64)?;
     }
     Ok(())
+}
+
+/// Data movement on float or quantized data (see [`is_layout`]).
+pub(crate) struct Layout;
+
+/// The layout family.
+pub(crate) static OP: Layout = Layout;
+
+impl GpuOp for Layout {
+    fn name(&self) -> &'static str {
+        "layout"
+    }
+
+    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
+        is_layout(&node.op)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&COPY, &COPY_INT];
+        LIST
+    }
 }
 
 #[cfg(test)]

@@ -5,33 +5,154 @@
 //! (shaders/cast_*.wgsl). Bool tensors live on the GPU as u32 0/1, int32 and
 //! int64 tensors as i32.
 
-use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
+use super::quant::is_quantized;
+use super::BROADCAST_WGSL;
+use super::{broadcast_strides6, dims6, gpu_typed, vec8, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
+uniforms! {
+    /// `Params` of shaders/compare.wgsl and shaders/logical.wgsl.
+    struct BroadcastParams {
+        n: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        a_strides: [u32; 8],
+        b_strides: [u32; 8],
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/select.wgsl.
+    struct SelectParams {
+        n: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        c_strides: [u32; 8],
+        x_strides: [u32; 8],
+        y_strides: [u32; 8],
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/cast_*.wgsl.
+    struct CastParams {
+        n: u32,
+    }
+}
+
+const COMPARE_WGSL: &str = include_str!("../../../shaders/compare.wgsl");
+const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
+
+static COMPARE: Shader = Shader {
+    name: "compare",
+    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
+    selectors: COMPARE_OPS,
+    params: BroadcastParams::LAYOUT,
+};
+
+static COMPARE_INT: Shader = Shader {
+    name: "compare_int",
+    parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
+    selectors: COMPARE_OPS,
+    params: BroadcastParams::LAYOUT,
+};
+
+static LOGICAL: Shader = Shader {
+    name: "logical",
+    parts: &[
+        BROADCAST_WGSL,
+        include_str!("../../../shaders/logical.wgsl"),
+    ],
+    selectors: LOGICAL_OPS,
+    params: BroadcastParams::LAYOUT,
+};
+
+static SELECT: Shader = Shader {
+    name: "select",
+    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", SELECT_WGSL],
+    selectors: &[],
+    params: SelectParams::LAYOUT,
+};
+
+static SELECT_WORD: Shader = Shader {
+    name: "select_word",
+    parts: &[BROADCAST_WGSL, "alias elem = u32;\n", SELECT_WGSL],
+    selectors: &[],
+    params: SelectParams::LAYOUT,
+};
+
+static CAST_F2W: Shader = Shader {
+    name: "cast_f2w",
+    parts: &[include_str!("../../../shaders/cast_f2w.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
+};
+
+static CAST_W2F: Shader = Shader {
+    name: "cast_w2f",
+    parts: &[include_str!("../../../shaders/cast_w2f.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
+};
+
+static CAST_W2W: Shader = Shader {
+    name: "cast_w2w",
+    parts: &[include_str!("../../../shaders/cast_w2w.wgsl")],
+    selectors: &[],
+    params: CastParams::LAYOUT,
+};
+
+selectors! {
+    /// The comparison shaders/compare.wgsl makes (`OP`).
+    enum CompareOp in COMPARE_OPS {
+        Less = 0 => "COMPARE_LESS",
+        LessEqual = 1 => "COMPARE_LESS_EQUAL",
+        Greater = 2 => "COMPARE_GREATER",
+        GreaterEqual = 3 => "COMPARE_GREATER_EQUAL",
+        Equal = 4 => "COMPARE_EQUAL",
+        NotEqual = 5 => "COMPARE_NOT_EQUAL",
+    }
+}
+
+selectors! {
+    /// The function shaders/logical.wgsl applies (`OP`).
+    enum LogicalOp in LOGICAL_OPS {
+        And = 0 => "LOGICAL_AND",
+        Or = 1 => "LOGICAL_OR",
+        Not = 2 => "LOGICAL_NOT",
+    }
+}
+
 /// Code of a comparison in shaders/compare.wgsl.
 fn compare_code(b: Binary) -> Option<u32> {
-    Some(match b {
-        Binary::Less => 0,
-        Binary::LessEqual => 1,
-        Binary::Greater => 2,
-        Binary::GreaterEqual => 3,
-        Binary::Equal => 4,
-        Binary::NotEqual => 5,
+    let op = match b {
+        Binary::Less => CompareOp::Less,
+        Binary::LessEqual => CompareOp::LessEqual,
+        Binary::Greater => CompareOp::Greater,
+        Binary::GreaterEqual => CompareOp::GreaterEqual,
+        Binary::Equal => CompareOp::Equal,
+        Binary::NotEqual => CompareOp::NotEqual,
         _ => return None,
-    })
+    };
+    Some(op as u32)
 }
 
 /// Code of a logical op in shaders/logical.wgsl.
 fn logical_code(op: &Op) -> Option<u32> {
-    match op {
-        Op::Binary(Binary::LogicalAnd, _) => Some(0),
-        Op::Binary(Binary::LogicalOr, _) => Some(1),
-        Op::Unary(Unary::LogicalNot) => Some(2),
-        _ => None,
-    }
+    let op = match op {
+        Op::Binary(Binary::LogicalAnd, _) => LogicalOp::And,
+        Op::Binary(Binary::LogicalOr, _) => LogicalOp::Or,
+        Op::Unary(Unary::LogicalNot) => LogicalOp::Not,
+        _ => return None,
+    };
+    Some(op as u32)
 }
 
 fn is_int(d: DType) -> bool {
@@ -167,17 +288,20 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Op::Binary(b, _) => {
             let a_info = ctx.in_info(0)?;
             let (shader, code) = match (compare_code(*b), logical_code(&ctx.node.op)) {
-                (Some(c), _) if a_info.dtype == DType::F32 => ("compare", c),
-                (Some(c), _) => ("compare_int", c),
-                (None, Some(c)) => ("logical", c),
+                (Some(c), _) if a_info.dtype == DType::F32 => (&COMPARE, c),
+                (Some(c), _) => (&COMPARE_INT, c),
+                (None, Some(c)) => (&LOGICAL, c),
                 _ => return Err(ctx.err("not a bool op")),
             };
             let a_shape = a_info.shape.clone();
             let b_shape = ctx.in_info(1)?.shape.clone();
-            let mut params = vec![n as u32, 0, 0, 0];
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(broadcast_strides6(&a_shape, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&b_shape, &out_shape)));
+            let params = BroadcastParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                a_strides: vec8(broadcast_strides6(&a_shape, &out_shape)),
+                b_strides: vec8(broadcast_strides6(&b_shape, &out_shape)),
+                ..Default::default()
+            };
             let a = ctx.input(0)?;
             let bb = ctx.input(1)?;
             let out = ctx.output(0)?;
@@ -190,16 +314,19 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         Op::Unary(Unary::LogicalNot) => {
-            let mut params = vec![n as u32, 0, 0, 0];
             let strides = broadcast_strides6(&ctx.in_info(0)?.shape.clone(), &out_shape);
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(strides));
-            params.extend(vec8(strides));
+            let params = BroadcastParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                a_strides: vec8(strides),
+                b_strides: vec8(strides),
+                ..Default::default()
+            };
             let a = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "logical",
-                vec![("OP", 2.0)],
+                &LOGICAL,
+                vec![("OP", f64::from(LogicalOp::Not as u32))],
                 params,
                 vec![a, a, out],
                 n as u64,
@@ -218,15 +345,18 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             } else {
                 c_shape
             };
-            let mut params = vec![n as u32, 0, 0, 0];
-            params.extend(vec8(dims6(&out_shape)));
-            params.extend(vec8(broadcast_strides6(&c_view, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&x_shape, &out_shape)));
-            params.extend(vec8(broadcast_strides6(&y_shape, &out_shape)));
+            let params = SelectParams {
+                n: n as u32,
+                shape: vec8(dims6(&out_shape)),
+                c_strides: vec8(broadcast_strides6(&c_view, &out_shape)),
+                x_strides: vec8(broadcast_strides6(&x_shape, &out_shape)),
+                y_strides: vec8(broadcast_strides6(&y_shape, &out_shape)),
+                ..Default::default()
+            };
             let shader = if out_info.dtype == DType::F32 {
-                "select"
+                &SELECT
             } else {
-                "select_word"
+                &SELECT_WORD
             };
             let c = ctx.input(0)?;
             let x = ctx.input(1)?;
@@ -241,22 +371,72 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 return ctx.alias_output(0, 0);
             }
             let (shader, code) = match (from == DType::F32, to) {
-                (true, DType::Bool) => ("cast_f2w", 1.0),
-                (true, _) => ("cast_f2w", 0.0),
-                (false, DType::F32) => ("cast_w2f", 0.0),
-                (false, DType::Bool) => ("cast_w2w", 1.0),
-                (false, _) => ("cast_w2w", 0.0),
+                (true, DType::Bool) => (&CAST_F2W, 1.0),
+                (true, _) => (&CAST_F2W, 0.0),
+                (false, DType::F32) => (&CAST_W2F, 0.0),
+                (false, DType::Bool) => (&CAST_W2W, 1.0),
+                (false, _) => (&CAST_W2W, 0.0),
             };
-            let constants = if shader == "cast_w2f" {
+            let constants = if std::ptr::eq(shader, &CAST_W2F) {
                 vec![]
             } else {
                 vec![("OP", code)]
             };
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(shader, constants, vec![n as u32], vec![x, out], n as u64)
+            ctx.dispatch(
+                shader,
+                constants,
+                CastParams { n: n as u32 },
+                vec![x, out],
+                n as u64,
+            )
         }
         _ => Err(ctx.err("not a bool/int op")),
+    }
+}
+
+/// Comparisons, LOGICAL_AND/OR/NOT, SELECT, SELECT_V2 and CAST on float, integer and bool data.
+pub(crate) struct Logic;
+
+/// The logic family.
+pub(crate) static OP: Logic = Logic;
+
+impl GpuOp for Logic {
+    fn name(&self) -> &'static str {
+        "logic"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match &node.op {
+            Op::Unary(u) => *u == Unary::LogicalNot,
+            Op::Binary(b, _) => b.is_comparison(),
+            Op::Select | Op::SelectV2 | Op::Cast => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[
+            &COMPARE,
+            &COMPARE_INT,
+            &LOGICAL,
+            &SELECT,
+            &SELECT_WORD,
+            &CAST_F2W,
+            &CAST_W2F,
+            &CAST_W2W,
+        ];
+        LIST
     }
 }
 

@@ -5,10 +5,39 @@
 //! adjoints and FC's [out, in] weights need no copy) and per-operand batch strides
 //! that are 0 along broadcast dimensions.
 
-use super::{float_io, LowerCtx};
+use super::quant::is_quantized;
+use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
+
+uniforms! {
+    /// `Params` of shaders/matmul.wgsl (batch dims and strides padded to 4).
+    struct MatMulParams {
+        total: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        a_sm: u32,
+        a_sk: u32,
+        b_sk: u32,
+        b_sn: u32,
+        nq: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad: u32,
+        batch: [u32; 4],
+        a_bs: [u32; 4],
+        b_bs: [u32; 4],
+    }
+}
+
+static MATMUL: Shader = Shader {
+    name: "matmul",
+    parts: &[include_str!("../../../shaders/matmul.wgsl")],
+    selectors: &[],
+    params: MatMulParams::LAYOUT,
+};
 
 /// Batch dims the shader indexes (rank 6 minus the two matrix dims).
 pub(super) const BATCH_RANK: usize = 4;
@@ -217,23 +246,23 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let nq = p.n.div_ceil(4);
     let total = nb * p.m * nq;
     let u = |v: usize| v as u32;
-    let mut params = vec![
-        u(total),
-        u(p.m),
-        u(p.n),
-        u(p.k),
-        u(p.a_sm),
-        u(p.a_sk),
-        u(p.b_sk),
-        u(p.b_sn),
-        u(nq),
-        lo.to_bits(),
-        hi.to_bits(),
-        0,
-    ];
-    params.extend(p.batch.iter().map(|&v| u(v)));
-    params.extend(p.a_bs.iter().map(|&v| u(v)));
-    params.extend(p.b_bs.iter().map(|&v| u(v)));
+    let params = MatMulParams {
+        total: u(total),
+        m: u(p.m),
+        n: u(p.n),
+        k: u(p.k),
+        a_sm: u(p.a_sm),
+        a_sk: u(p.a_sk),
+        b_sk: u(p.b_sk),
+        b_sn: u(p.b_sn),
+        nq: u(nq),
+        act_min: lo,
+        act_max: hi,
+        _pad: 0,
+        batch: p.batch.map(u),
+        a_bs: p.a_bs.map(u),
+        b_bs: p.b_bs.map(u),
+    };
     let a = ctx.input(0)?;
     let b = if p.fc_const_weights {
         // [out, in] -> [in, out] so that neighbouring columns are adjacent.
@@ -254,11 +283,39 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     };
     let bias = ctx.b.constant_f32(&bias);
     let out = ctx.output(0)?;
-    ctx.dispatch(
-        "matmul",
-        vec![],
-        params,
-        vec![a, b, bias, out],
-        total as u64,
-    )
+    ctx.dispatch(&MATMUL, vec![], params, vec![a, b, bias, out], total as u64)
+}
+
+/// FULLY_CONNECTED with float weights and BATCH_MATMUL on float data.
+pub(crate) struct MatMul;
+
+/// The matmul family.
+pub(crate) static OP: MatMul = MatMul;
+
+impl GpuOp for MatMul {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        let ours = match node.op {
+            Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
+            Op::BatchMatMul { .. } => true,
+            _ => false,
+        };
+        ours && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&MATMUL];
+        LIST
+    }
 }

@@ -2,17 +2,48 @@
 //! shaders/softmax.wgsl, one workgroup per row with f32 tree reductions.
 
 use super::pool::data_is_f32;
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
+uniforms! {
+    /// `Params` of shaders/softmax.wgsl.
+    struct SoftmaxParams {
+        rows: u32,
+        depth: u32,
+        beta: f32,
+        neg_inf: f32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
+static SOFTMAX: Shader = Shader {
+    name: "softmax",
+    parts: &[include_str!("../../../shaders/softmax.wgsl")],
+    selectors: NORM_OPS,
+    params: SoftmaxParams::LAYOUT,
+};
+
+selectors! {
+    /// The normalization shaders/softmax.wgsl computes (`OP`).
+    enum NormOp in NORM_OPS {
+        Softmax = 0 => "NORM_SOFTMAX",
+        LogSoftmax = 1 => "NORM_LOG_SOFTMAX",
+        L2 = 2 => "NORM_L2",
+    }
+}
+
 /// Shader code, beta and fused activation of a node of this family.
 fn variant(op: &Op) -> Option<(u32, f32, Activation)> {
     match op {
-        Op::Softmax { beta } => Some((0, *beta, Activation::None)),
-        Op::LogSoftmax => Some((1, 1.0, Activation::None)),
-        Op::L2Normalization(act) => Some((2, 1.0, *act)),
+        Op::Softmax { beta } => Some((NormOp::Softmax as u32, *beta, Activation::None)),
+        Op::LogSoftmax => Some((NormOp::LogSoftmax as u32, 1.0, Activation::None)),
+        Op::L2Normalization(act) => Some((NormOp::L2 as u32, 1.0, *act)),
         _ => None,
     }
 }
@@ -39,21 +70,48 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch_sized(
-        "softmax",
+    ctx.dispatch_groups(
+        &SOFTMAX,
         vec![("OP", code as f64)],
-        vec![
-            rows as u32,
-            depth as u32,
-            beta.to_bits(),
-            f32::NEG_INFINITY.to_bits(),
-            lo.to_bits(),
-            hi.to_bits(),
-            0,
-            0,
-        ],
+        SoftmaxParams {
+            rows: rows as u32,
+            depth: depth as u32,
+            beta,
+            neg_inf: f32::NEG_INFINITY,
+            act_min: lo,
+            act_max: hi,
+            ..Default::default()
+        },
         vec![x, out],
-        rows as u64 * 64,
-        64,
+        rows as u64,
     )
+}
+
+/// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
+pub(crate) struct Normalize;
+
+/// The normalize family.
+pub(crate) static OP: Normalize = Normalize;
+
+impl GpuOp for Normalize {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        variant(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&SOFTMAX];
+        LIST
+    }
 }

@@ -1,10 +1,40 @@
 //! AVERAGE_POOL_2D and MAX_POOL_2D: shaders/pool.wgsl, one invocation per output
 //! element over NHWC, windows clipped to the input as the CPU kernel does.
 
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Padding, Pool2D};
 use crate::graph::{DType, Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/pool.wgsl.
+    struct PoolParams {
+        n: u32,
+        ih: u32,
+        iw: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        fh: u32,
+        fw: u32,
+        sh: u32,
+        sw: u32,
+        pt: u32,
+        pl: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
+static POOL: Shader = Shader {
+    name: "pool",
+    parts: &[include_str!("../../../shaders/pool.wgsl")],
+    selectors: &[],
+    params: PoolParams::LAYOUT,
+};
 
 /// Check that input 0 and every output are float32 (other inputs are constant
 /// parameters such as axes or sizes, read on the host).
@@ -101,18 +131,60 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let ([_, ih, iw, c], [oh, ow], [pt, pl]) =
         geometry(&p, &in_shape, &out_shape).map_err(|e| ctx.err(e))?;
     let n = out_shape.iter().product::<usize>();
-    let words = [
-        n, ih, iw, c, oh, ow, p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl,
-    ];
-    let mut params: Vec<u32> = words.iter().map(|&w| w as u32).collect();
-    params.extend([lo.to_bits(), hi.to_bits(), 0, 0]);
+    let u = |v: usize| v as u32;
+    let params = PoolParams {
+        n: u(n),
+        ih: u(ih),
+        iw: u(iw),
+        c: u(c),
+        oh: u(oh),
+        ow: u(ow),
+        fh: u(p.filter_h),
+        fw: u(p.filter_w),
+        sh: u(p.stride_h),
+        sw: u(p.stride_w),
+        pt: u(pt),
+        pl: u(pl),
+        act_min: lo,
+        act_max: hi,
+        ..Default::default()
+    };
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "pool",
+        &POOL,
         vec![("IS_MAX", if is_max { 1.0 } else { 0.0 })],
         params,
         vec![x, out],
         n as u64,
     )
+}
+
+/// AVERAGE_POOL_2D and MAX_POOL_2D on float data.
+pub(crate) struct Pool;
+
+/// The pool family.
+pub(crate) static OP: Pool = Pool;
+
+impl GpuOp for Pool {
+    fn name(&self) -> &'static str {
+        "pool"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        params(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&POOL];
+        LIST
+    }
 }

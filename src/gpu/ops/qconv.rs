@@ -8,13 +8,61 @@
 //! the float kernel's, four output channels to one packed u32 word; depthwise
 //! weights keep their order, packed four to a word.
 
-use super::conv::{geom, Geom, Kind};
+use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
+use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/qconv2d.wgsl.
+    struct QConv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qdepthwise_conv2d.wgsl.
+    struct QDepthwiseParams {
+        g: ConvGeom,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+static QCONV2D: Shader = Shader {
+    name: "qconv2d",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        include_str!("../../../shaders/qconv2d.wgsl"),
+    ],
+    selectors: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+static QDEPTHWISE_CONV2D: Shader = Shader {
+    name: "qdepthwise_conv2d",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        include_str!("../../../shaders/qdepthwise_conv2d.wgsl"),
+    ],
+    selectors: &[],
+    params: QDepthwiseParams::LAYOUT,
+};
 
 /// A checked integer convolution: geometry, weight bytes and per-channel
 /// (bias, mantissa, shift, 0) words, zero points and clamp range.
@@ -154,34 +202,73 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let pl = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let g = pl.g;
     let u = |v: usize| v as u32;
-    let tail = [
-        pl.in_zp as u32,
-        pl.out_zp as u32,
-        pl.lo as u32,
-        pl.hi as u32,
-    ];
-    let (shader, mut params, total) = match g.kind {
-        Kind::Conv => {
-            let groups = g.ic / g.fic;
-            let ocg = g.oc / groups;
-            let ocq = ocg.div_ceil(4);
-            let total = g.n * g.oh * g.ow * groups * ocq;
-            let mut params = g.words(total);
-            params.extend([u(ocg), u(ocq), u(groups)]);
-            ("qconv2d", params, total)
-        }
-        _ => {
-            let total = g.n * g.oh * g.ow * g.oc;
-            let params = g.words(total);
-            ("qdepthwise_conv2d", params, total)
-        }
-    };
-    params.extend(tail);
     let x = ctx.input(g.x_idx)?;
     let w = ctx.b.constant_packed(&pl.weights);
     let q = ctx
         .b
         .constant_words(&pl.channel, crate::gpu::program::Elem::I32);
     let out = ctx.output(0)?;
-    ctx.dispatch(shader, vec![], params, vec![x, w, q, out], total as u64)
+    match g.kind {
+        Kind::Conv => {
+            let groups = g.ic / g.fic;
+            let ocg = g.oc / groups;
+            let ocq = ocg.div_ceil(4);
+            let total = g.n * g.oh * g.ow * groups * ocq;
+            let params = QConv2dParams {
+                g: g.uniforms(total),
+                ocg: u(ocg),
+                ocq: u(ocq),
+                groups: u(groups),
+                in_zp: pl.in_zp,
+                out_zp: pl.out_zp,
+                lo: pl.lo,
+                hi: pl.hi,
+            };
+            ctx.dispatch(&QCONV2D, vec![], params, vec![x, w, q, out], total as u64)
+        }
+        _ => {
+            let total = g.n * g.oh * g.ow * g.oc;
+            let params = QDepthwiseParams {
+                g: g.uniforms(total),
+                in_zp: pl.in_zp,
+                out_zp: pl.out_zp,
+                lo: pl.lo,
+                hi: pl.hi,
+            };
+            let buffers = vec![x, w, q, out];
+            ctx.dispatch(&QDEPTHWISE_CONV2D, vec![], params, buffers, total as u64)
+        }
+    }
+}
+
+/// Quantized CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+pub(crate) struct QConv;
+
+/// The qconv family.
+pub(crate) static OP: QConv = QConv;
+
+impl GpuOp for QConv {
+    fn name(&self) -> &'static str {
+        "qconv"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QCONV2D, &QDEPTHWISE_CONV2D];
+        LIST
+    }
 }

@@ -3,13 +3,58 @@
 //! bits, 15 for int16) to twice the larger input scale, combine them and
 //! requantize; MUL requantizes the product with one multiplier.
 
-use super::quant::{activation, input, mult_words, multiplier, out_range, output};
+use super::quant::is_quantized;
+use super::quant::{activation, input, multiplier, out_range, output};
 use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
+use super::{Caps, GpuOp, Shader, BROADCAST_WGSL, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Binary;
+use crate::graph::quant::Multiplier;
 use crate::graph::{DType, Node, Op, Subgraph};
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
+uniforms! {
+    /// `Params` of shaders/qbinary.wgsl: multipliers as (mantissa, shift) of input a, input b and the output.
+    struct QBinaryParams {
+        n: u32,
+        left_shift: u32,
+        a_zp: i32,
+        b_zp: i32,
+        ma: [i32; 2],
+        mb: [i32; 2],
+        mo: [i32; 2],
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        shape: [u32; 8],
+        a_strides: [u32; 8],
+        b_strides: [u32; 8],
+    }
+}
+
+selectors! {
+    /// The function shaders/qbinary.wgsl applies (`OP`).
+    enum QBinaryOp in QBINARY_OPS {
+        Add = 0 => "QBINARY_ADD",
+        Sub = 1 => "QBINARY_SUB",
+        Mul = 2 => "QBINARY_MUL",
+    }
+}
+
+static QBINARY: Shader = Shader {
+    name: "qbinary",
+    parts: &[
+        BROADCAST_WGSL,
+        QMATH_WGSL,
+        include_str!("../../../shaders/qbinary.wgsl"),
+    ],
+    selectors: QBINARY_OPS,
+    params: QBinaryParams::LAYOUT,
+};
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), String> {
     let Op::Binary(b, act) = &node.op else {
         return Err(format!("{} is not a binary op", node.op.name()));
     };
@@ -41,7 +86,11 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
             let shift = if y.dtype == DType::I16 { 15 } else { 20 };
             let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
             (
-                if *b == Binary::Add { 0 } else { 1 },
+                if *b == Binary::Add {
+                    QBinaryOp::Add
+                } else {
+                    QBinaryOp::Sub
+                },
                 shift,
                 multiplier(s1 as f64 / twice_max),
                 multiplier(s2 as f64 / twice_max),
@@ -50,20 +99,31 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, Vec<u32>, usize), String> {
         }
         Binary::Mul => {
             let m = multiplier(s1 as f64 * s2 as f64 / so as f64);
-            (2, 0, m, m, m)
+            (QBinaryOp::Mul, 0, m, m, m)
         }
         _ => return Err(format!("quantized {b:?} runs on the CPU")),
     };
     let n = y.num_elements();
-    let mut params = vec![n as u32, shift, z1 as u32, z2 as u32];
-    params.extend(mult_words(ma));
-    params.extend(mult_words(mb));
-    params.extend(mult_words(mo));
-    params.extend([zo as u32, lo as u32, hi as u32, 0]);
-    params.extend(vec8(dims6(&y.shape)));
-    params.extend(vec8(broadcast_strides6(&a.shape, &y.shape)));
-    params.extend(vec8(broadcast_strides6(&bt.shape, &y.shape)));
-    Ok((code, params, n))
+    let pair = |m: Multiplier| [m.mantissa, m.shift];
+    let params = QBinaryParams {
+        n: n as u32,
+        left_shift: shift,
+        a_zp: z1,
+        b_zp: z2,
+        ma: pair(ma),
+        mb: pair(mb),
+        mo: pair(mo),
+        out_zp: zo,
+        lo,
+        hi,
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
+        shape: vec8(dims6(&y.shape)),
+        a_strides: vec8(broadcast_strides6(&a.shape, &y.shape)),
+        b_strides: vec8(broadcast_strides6(&bt.shape, &y.shape)),
+    };
+    Ok((code as u32, params, n))
 }
 
 /// Why a quantized binary node stays on the CPU (Ok: the GPU takes it).
@@ -78,10 +138,42 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "qbinary",
+        &QBINARY,
         vec![("OP", code as f64)],
         params,
         vec![a, b, out],
         n as u64,
     )
+}
+
+/// Quantized ADD, SUB and MUL.
+pub(crate) struct QElementwise;
+
+/// The qelementwise family.
+pub(crate) static OP: QElementwise = QElementwise;
+
+impl GpuOp for QElementwise {
+    fn name(&self) -> &'static str {
+        "qelementwise"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _)
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QBINARY];
+        LIST
+    }
 }

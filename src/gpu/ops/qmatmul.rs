@@ -4,13 +4,46 @@
 //! a_scale * b_scale / out_scale.
 
 use super::matmul::plan;
-use super::quant::{activation, input, mult_words, multiplier, output};
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::quant::{activation, input, multiplier, output};
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
-fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+uniforms! {
+    /// `Params` of shaders/qmatmul.wgsl (batch dims and strides padded to 4).
+    struct QMatMulParams {
+        total: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        a_sm: u32,
+        a_sk: u32,
+        b_sk: u32,
+        b_sn: u32,
+        a_zp: i32,
+        b_zp: i32,
+        mantissa: i32,
+        shift: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+        _pad: u32,
+        batch: [u32; 4],
+        a_bs: [u32; 4],
+        b_bs: [u32; 4],
+    }
+}
+
+static QMATMUL: Shader = Shader {
+    name: "qmatmul",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qmatmul.wgsl")],
+    selectors: &[],
+    params: QMatMulParams::LAYOUT,
+};
+
+fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
         return Err(format!("{} is not BATCH_MATMUL", node.op.name()));
     }
@@ -32,23 +65,27 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     let nb: usize = p.batch.iter().product();
     let total = nb * p.m * p.n;
     let u = |v: usize| v as u32;
-    let mut words = vec![
-        u(total),
-        u(p.m),
-        u(p.n),
-        u(p.k),
-        u(p.a_sm),
-        u(p.a_sk),
-        u(p.b_sk),
-        u(p.b_sn),
-        za as u32,
-        zb as u32,
-    ];
-    words.extend(mult_words(m));
-    words.extend([zo as u32, lo as u32, hi as u32, 0]);
-    words.extend(p.batch.iter().map(|&v| u(v)));
-    words.extend(p.a_bs.iter().map(|&v| u(v)));
-    words.extend(p.b_bs.iter().map(|&v| u(v)));
+    let words = QMatMulParams {
+        total: u(total),
+        m: u(p.m),
+        n: u(p.n),
+        k: u(p.k),
+        a_sm: u(p.a_sm),
+        a_sk: u(p.a_sk),
+        b_sk: u(p.b_sk),
+        b_sn: u(p.b_sn),
+        a_zp: za,
+        b_zp: zb,
+        mantissa: m.mantissa,
+        shift: m.shift,
+        out_zp: zo,
+        lo,
+        hi,
+        _pad: 0,
+        batch: p.batch.map(u),
+        a_bs: p.a_bs.map(u),
+        b_bs: p.b_bs.map(u),
+    };
     Ok((words, total))
 }
 
@@ -63,5 +100,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qmatmul", vec![], words, vec![a, b, out], total as u64)
+    ctx.dispatch(&QMATMUL, vec![], words, vec![a, b, out], total as u64)
+}
+
+/// Quantized BATCH_MATMUL.
+pub(crate) struct QMatMul;
+
+/// The qmatmul family.
+pub(crate) static OP: QMatMul = QMatMul;
+
+impl GpuOp for QMatMul {
+    fn name(&self) -> &'static str {
+        "qmatmul"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::BatchMatMul { .. }) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QMATMUL];
+        LIST
+    }
 }

@@ -4,16 +4,69 @@
 //! holds the division by the count (`QuantizedMeanOrSum`).
 
 use super::pool::geometry;
-use super::quant::{activation, input, mult_words, multiplier, out_range, output};
+use super::quant::is_quantized;
+use super::quant::{activation, input, multiplier, out_range, output};
 use super::reduce::reduce_view;
-use super::{const_ints, LowerCtx};
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Reduce};
 use crate::graph::quant::Multiplier;
 use crate::graph::{Node, Op, Subgraph};
 
-/// A planned node: shader, override constants, uniform words, invocations.
-type Planned = (&'static str, Vec<(&'static str, f64)>, Vec<u32>, usize);
+uniforms! {
+    /// `Params` of shaders/qpool.wgsl.
+    struct QPoolParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        fh: u32,
+        fw: u32,
+        sh: u32,
+        sw: u32,
+        pt: u32,
+        pl: u32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qmean.wgsl.
+    struct QMeanParams {
+        n: u32,
+        r: u32,
+        inner: u32,
+        offset: i32,
+        mantissa: i32,
+        shift: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+/// A planned node: its kernel, override constants and uniforms.
+enum Planned {
+    Pool(f64, QPoolParams),
+    Mean(QMeanParams),
+}
+
+static QPOOL: Shader = Shader {
+    name: "qpool",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qpool.wgsl")],
+    selectors: &[],
+    params: QPoolParams::LAYOUT,
+};
+
+static QMEAN: Shader = Shader {
+    name: "qmean",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qmean.wgsl")],
+    selectors: &[],
+    params: QMeanParams::LAYOUT,
+};
 
 fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
     let (p, is_max) = match &node.op {
@@ -30,17 +83,24 @@ fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
     let (lo, hi) = out_range(y, p.activation)?;
     let ([_, ih, iw, c], [oh, ow], [pt, pl]) = geometry(&p, &x.shape, &y.shape)?;
     let n = y.num_elements();
-    let words = [
-        n, ih, iw, c, oh, ow, p.filter_h, p.filter_w, p.stride_h, p.stride_w, pt, pl,
-    ];
-    let mut params: Vec<u32> = words.iter().map(|&w| w as u32).collect();
-    params.extend([lo as u32, hi as u32]);
-    Ok((
-        "qpool",
-        vec![("OP", if is_max { 1.0 } else { 0.0 })],
-        params,
-        n,
-    ))
+    let u = |v: usize| v as u32;
+    let params = QPoolParams {
+        total: u(n),
+        ih: u(ih),
+        iw: u(iw),
+        c: u(c),
+        oh: u(oh),
+        ow: u(ow),
+        fh: u(p.filter_h),
+        fw: u(p.filter_w),
+        sh: u(p.stride_h),
+        sw: u(p.stride_w),
+        pt: u(pt),
+        pl: u(pl),
+        lo,
+        hi,
+    };
+    Ok(Planned::Pool(if is_max { 1.0 } else { 0.0 }, params))
 }
 
 fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
@@ -78,10 +138,17 @@ fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
     }
     let offset = (zi as i64).saturating_mul(r as i64) as i32;
     let n = outer * inner;
-    let mut params = vec![n as u32, r as u32, inner as u32, offset as u32];
-    params.extend(mult_words(m));
-    params.extend([zo as u32, lo as u32, hi as u32]);
-    Ok(("qmean", vec![], params, n))
+    Ok(Planned::Mean(QMeanParams {
+        n: n as u32,
+        r: r as u32,
+        inner: inner as u32,
+        offset,
+        mantissa: m.mantissa,
+        shift: m.shift,
+        out_zp: zo,
+        lo,
+        hi,
+    }))
 }
 
 fn plan(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
@@ -104,8 +171,45 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Record the dispatch of a quantized pool or mean.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let (shader, constants, params, n) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let planned = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch(shader, constants, params, vec![x, out], n as u64)
+    match planned {
+        Planned::Pool(op, p) => {
+            ctx.dispatch(&QPOOL, vec![("OP", op)], p, vec![x, out], p.total.into())
+        }
+        Planned::Mean(p) => ctx.dispatch(&QMEAN, vec![], p, vec![x, out], p.n.into()),
+    }
+}
+
+/// Quantized AVERAGE_POOL_2D, MAX_POOL_2D and reductions (MEAN and SUM run here).
+pub(crate) struct QPool;
+
+/// The qpool family.
+pub(crate) static OP: QPool = QPool;
+
+impl GpuOp for QPool {
+    fn name(&self) -> &'static str {
+        "qpool"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. }
+        ) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QPOOL, &QMEAN];
+        LIST
+    }
 }

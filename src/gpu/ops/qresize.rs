@@ -2,13 +2,38 @@
 //! fixed-point arithmetic (positions with 10 fractional bits), as the CPU kernel
 //! computes it; align_corners and half_pixel_centers.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{const_ints, LowerCtx};
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+uniforms! {
+    /// `Params` of shaders/qresize.wgsl (scales with 10 fractional bits).
+    struct QResizeParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        hs: i32,
+        ws: i32,
+        half_pixel: u32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+static QRESIZE: Shader = Shader {
+    name: "qresize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qresize.wgsl")],
+    selectors: &[],
+    params: QResizeParams::LAYOUT,
+};
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<(QResizeParams, usize), String> {
     let Op::ResizeBilinear(p) = &node.op else {
         return Err(format!("{} is not RESIZE_BILINEAR", node.op.name()));
     };
@@ -48,19 +73,19 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     }
     let (lo, hi) = type_range(DType::I8);
     let total = y.num_elements();
-    let params = vec![
-        total as u32,
-        h as u32,
-        w as u32,
-        c as u32,
-        oh as u32,
-        ow as u32,
-        hs as u32,
-        ws as u32,
-        u32::from(p.half_pixel_centers),
-        lo as u32,
-        hi as u32,
-    ];
+    let params = QResizeParams {
+        total: total as u32,
+        ih: h as u32,
+        iw: w as u32,
+        c: c as u32,
+        oh: oh as u32,
+        ow: ow as u32,
+        hs: hs as i32,
+        ws: ws as i32,
+        half_pixel: u32::from(p.half_pixel_centers),
+        lo,
+        hi,
+    };
     Ok((params, total))
 }
 
@@ -74,5 +99,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (params, n) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qresize", vec![], params, vec![x, out], n as u64)
+    ctx.dispatch(&QRESIZE, vec![], params, vec![x, out], n as u64)
+}
+
+/// Quantized RESIZE_BILINEAR.
+pub(crate) struct QResize;
+
+/// The qresize family.
+pub(crate) static OP: QResize = QResize;
+
+impl GpuOp for QResize {
+    fn name(&self) -> &'static str {
+        "qresize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::ResizeBilinear(_)) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QRESIZE];
+        LIST
+    }
 }

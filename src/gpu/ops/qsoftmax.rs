@@ -2,13 +2,36 @@
 //! dequantized, normalized in f32 and requantized to the output's parameters, as
 //! the CPU kernel computes it.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
+uniforms! {
+    /// `Params` of shaders/qsoftmax.wgsl.
+    struct QSoftmaxParams {
+        rows: u32,
+        depth: u32,
+        in_zp: i32,
+        in_scale: f32,
+        beta: f32,
+        out_zp: i32,
+        out_scale: f32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+static QSOFTMAX: Shader = Shader {
+    name: "qsoftmax",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/qsoftmax.wgsl")],
+    selectors: &[],
+    params: QSoftmaxParams::LAYOUT,
+};
+
+fn plan(node: &Node, sg: &Subgraph) -> Result<(QSoftmaxParams, usize), String> {
     let Op::Softmax { beta } = &node.op else {
         return Err(format!("{} is not SOFTMAX", node.op.name()));
     };
@@ -25,17 +48,17 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(Vec<u32>, usize), String> {
     }
     let rows = x.num_elements() / depth;
     let (lo, hi) = type_range(y.dtype);
-    let params = vec![
-        rows as u32,
-        depth as u32,
-        zi as u32,
-        si.to_bits(),
-        beta.to_bits(),
-        zo as u32,
-        so.to_bits(),
-        lo as u32,
-        hi as u32,
-    ];
+    let params = QSoftmaxParams {
+        rows: rows as u32,
+        depth: depth as u32,
+        in_zp: zi,
+        in_scale: si,
+        beta: *beta,
+        out_zp: zo,
+        out_scale: so,
+        lo,
+        hi,
+    };
     Ok((params, rows))
 }
 
@@ -49,5 +72,34 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (params, rows) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch("qsoftmax", vec![], params, vec![x, out], rows as u64)
+    ctx.dispatch(&QSOFTMAX, vec![], params, vec![x, out], rows as u64)
+}
+
+/// Quantized SOFTMAX.
+pub(crate) struct QSoftmax;
+
+/// The qsoftmax family.
+pub(crate) static OP: QSoftmax = QSoftmax;
+
+impl GpuOp for QSoftmax {
+    fn name(&self) -> &'static str {
+        "qsoftmax"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::Softmax { .. }) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QSOFTMAX];
+        LIST
+    }
 }

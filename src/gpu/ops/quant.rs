@@ -1,5 +1,5 @@
-//! Quantized (full-integer) nodes: the routing of every node that reads or writes
-//! 8- or 16-bit quantized activations to its integer kernel, the shared helpers
+//! Quantized (full-integer) nodes: which nodes compute on 8- or 16-bit quantized
+//! activations (each integer family claims only those), the shared helpers
 //! (quantization parameters, clamp ranges, packed int8 weights), and QUANTIZE /
 //! DEQUANTIZE (shaders/quantize.wgsl, dequantize.wgsl, requantize.wgsl).
 //!
@@ -9,13 +9,73 @@
 //! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use super::{qconv, qelementwise, qmatmul, qpool, qresize, qsoftmax, qunary, LowerCtx};
+use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
-use crate::graph::eval::NodeEval;
-use crate::graph::op::{Activation, Binary};
+use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
+
+uniforms! {
+    /// `Params` of shaders/quantize.wgsl.
+    struct QuantizeParams {
+        n: u32,
+        zp: i32,
+        scale: f32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/dequantize.wgsl.
+    struct DequantizeParams {
+        n: u32,
+        zp: i32,
+        scale: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/requantize.wgsl.
+    struct RequantizeParams {
+        n: u32,
+        in_zp: i32,
+        out_zp: i32,
+        mantissa: i32,
+        shift: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+/// A planned QUANTIZE or DEQUANTIZE: its kernel and uniforms.
+enum Conversion {
+    Quantize(QuantizeParams),
+    Dequantize(DequantizeParams),
+    Requantize(RequantizeParams),
+}
+
+static QUANTIZE: Shader = Shader {
+    name: "quantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
+    selectors: &[],
+    params: QuantizeParams::LAYOUT,
+};
+
+static DEQUANTIZE: Shader = Shader {
+    name: "dequantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
+    selectors: &[],
+    params: DequantizeParams::LAYOUT,
+};
+
+static REQUANTIZE: Shader = Shader {
+    name: "requantize",
+    parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
+    selectors: &[],
+    params: RequantizeParams::LAYOUT,
+};
 
 /// Whether `dtype` is an integer type of quantized activations.
 pub fn is_quant_dtype(dtype: DType) -> bool {
@@ -165,40 +225,8 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
-/// Why a quantized node stays on the CPU (Ok: an integer kernel takes it).
-pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(), String> {
-    match &node.op {
-        Op::Quantize | Op::Dequantize => plan_convert(node, sg).map(|_| ()),
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::support(node, sg),
-        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => qelementwise::support(node, sg),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::support(node, sg),
-        Op::ResizeBilinear(_) => qresize::support(node, sg),
-        Op::Softmax { .. } => qsoftmax::support(node, sg),
-        Op::BatchMatMul { .. } => qmatmul::support(node, sg),
-        Op::Unary(_) => qunary::support(node, sg, eval),
-        op if super::layout::is_layout(op) => super::layout::support(node, sg),
-        op => Err(format!("quantized {} has no GPU kernel", op.name())),
-    }
-}
-
-/// Record the dispatches of a quantized node.
-pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    match &ctx.node.op {
-        Op::Quantize | Op::Dequantize => lower_convert(ctx),
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => qconv::lower(ctx),
-        Op::Binary(..) => qelementwise::lower(ctx),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. } => qpool::lower(ctx),
-        Op::ResizeBilinear(_) => qresize::lower(ctx),
-        Op::Softmax { .. } => qsoftmax::lower(ctx),
-        Op::BatchMatMul { .. } => qmatmul::lower(ctx),
-        Op::Unary(_) => qunary::lower(ctx),
-        op if super::layout::is_layout(op) => super::layout::lower(ctx),
-        op => Err(ctx.err(format!("quantized {} has no GPU kernel", op.name()))),
-    }
-}
-
 /// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
-fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), String> {
+fn plan_convert(node: &Node, sg: &Subgraph) -> Result<Conversion, String> {
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
     if x.num_elements() != y.num_elements() {
@@ -212,25 +240,32 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), 
         (DType::F32, o) if is_quant_dtype(o) => {
             let (scale, zp) = qparams(y)?;
             let (lo, hi) = type_range(o);
-            Ok((
-                "quantize",
-                vec![n, zp as u32, scale.to_bits(), lo as u32, hi as u32],
-            ))
+            Ok(Conversion::Quantize(QuantizeParams {
+                n,
+                zp,
+                scale,
+                lo,
+                hi,
+            }))
         }
         (i, DType::F32) if is_quant_dtype(i) => {
             let (scale, zp) = qparams(x)?;
-            Ok(("dequantize", vec![n, zp as u32, scale.to_bits()]))
+            Ok(Conversion::Dequantize(DequantizeParams { n, zp, scale }))
         }
         (i, o) if is_quant_dtype(i) && is_quant_dtype(o) && node.op == Op::Quantize => {
             let (si, zi) = qparams(x)?;
             let (so, zo) = qparams(y)?;
             let (lo, hi) = type_range(o);
             let m = multiplier(si as f64 / so as f64);
-            let [mant, shift] = mult_words(m);
-            Ok((
-                "requantize",
-                vec![n, zi as u32, zo as u32, mant, shift, lo as u32, hi as u32],
-            ))
+            Ok(Conversion::Requantize(RequantizeParams {
+                n,
+                in_zp: zi,
+                out_zp: zo,
+                mantissa: m.mantissa,
+                shift: m.shift,
+                lo,
+                hi,
+            }))
         }
         (i, o) => Err(format!(
             "{} from {i} to {o} runs on the CPU",
@@ -240,11 +275,14 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<(&'static str, Vec<u32>), 
 }
 
 fn lower_convert(ctx: &mut LowerCtx) -> Result<()> {
-    let (shader, params) = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let n = params[0] as u64;
+    let planned = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    ctx.dispatch(shader, vec![], params, vec![x, out], n)
+    match planned {
+        Conversion::Quantize(p) => ctx.dispatch(&QUANTIZE, vec![], p, vec![x, out], p.n.into()),
+        Conversion::Dequantize(p) => ctx.dispatch(&DEQUANTIZE, vec![], p, vec![x, out], p.n.into()),
+        Conversion::Requantize(p) => ctx.dispatch(&REQUANTIZE, vec![], p, vec![x, out], p.n.into()),
+    }
 }
 
 /// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points
@@ -320,4 +358,33 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
         ));
     }
     Ok(v)
+}
+
+/// QUANTIZE and DEQUANTIZE of runtime tensors (float <-> quantized, and requantization).
+pub(crate) struct Convert;
+
+/// The convert family.
+pub(crate) static OP: Convert = Convert;
+
+impl GpuOp for Convert {
+    fn name(&self) -> &'static str {
+        "convert"
+    }
+
+    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
+        matches!(node.op, Op::Quantize | Op::Dequantize)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        plan_convert(node, sg).map(|_| ())
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower_convert(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QUANTIZE, &DEQUANTIZE, &REQUANTIZE];
+        LIST
+    }
 }

@@ -3,13 +3,30 @@
 //! prepare the CPU interpreter evaluates the node on every value of the input's
 //! integer type, so the GPU reproduces it exactly with one lookup per element.
 
+use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::LowerCtx;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::{Error, Result};
 use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Data, Node, Op, Subgraph, Tensor};
+
+uniforms! {
+    /// `Params` of shaders/qlut.wgsl.
+    struct LutParams {
+        n: u32,
+        qmin: i32,
+        size: u32,
+    }
+}
+
+static QLUT: Shader = Shader {
+    name: "qlut",
+    parts: &[include_str!("../../../shaders/qlut.wgsl")],
+    selectors: &[],
+    params: LutParams::LAYOUT,
+};
 
 fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
     if !matches!(node.op, Op::Unary(_)) || matches!(node.op, Op::Unary(Unary::LogicalNot)) {
@@ -86,10 +103,43 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let t = ctx.b.constant_words(&words, crate::gpu::program::Elem::I32);
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "qlut",
+        &QLUT,
         vec![],
-        vec![n as u32, qmin as u32, words.len() as u32],
+        LutParams {
+            n: n as u32,
+            qmin,
+            size: words.len() as u32,
+        },
         vec![x, t, out],
         n as u64,
     )
+}
+
+/// Quantized unary ops, as lookup tables the CPU kernels fill at prepare.
+pub(crate) struct QUnary;
+
+/// The qunary family.
+pub(crate) static OP: QUnary = QUnary;
+
+impl GpuOp for QUnary {
+    fn name(&self) -> &'static str {
+        "qunary"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(node.op, Op::Unary(_)) && is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
+        support(node, sg, caps.eval)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&QLUT];
+        LIST
+    }
 }

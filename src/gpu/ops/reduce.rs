@@ -5,10 +5,62 @@
 //! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
-use super::{const_ints, LowerCtx};
+use super::quant::is_quantized;
+use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/reduce.wgsl.
+    struct ReduceParams {
+        n: u32,
+        r: u32,
+        inner: u32,
+        ident: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/cumsum.wgsl.
+    struct CumsumParams {
+        lines: u32,
+        len: u32,
+        inner: u32,
+        flags: u32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/argminmax.wgsl.
+    struct ArgParams {
+        n: u32,
+        r: u32,
+        inner: u32,
+        _pad: u32,
+    }
+}
+
+static REDUCE: Shader = Shader {
+    name: "reduce",
+    parts: &[include_str!("../../../shaders/reduce.wgsl")],
+    selectors: REDUCE_OPS,
+    params: ReduceParams::LAYOUT,
+};
+
+static CUMSUM: Shader = Shader {
+    name: "cumsum",
+    parts: &[include_str!("../../../shaders/cumsum.wgsl")],
+    selectors: &[],
+    params: CumsumParams::LAYOUT,
+};
+
+static ARGMINMAX: Shader = Shader {
+    name: "argminmax",
+    parts: &[include_str!("../../../shaders/argminmax.wgsl")],
+    selectors: &[],
+    params: ArgParams::LAYOUT,
+};
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
 /// reduced axes are not one contiguous run once size-1 axes are dropped.
@@ -51,16 +103,28 @@ pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], S
     ])
 }
 
+selectors! {
+    /// The reduction shaders/reduce.wgsl computes (`OP`).
+    enum ReduceOp in REDUCE_OPS {
+        Sum = 0 => "REDUCE_SUM",
+        Mean = 1 => "REDUCE_MEAN",
+        Max = 2 => "REDUCE_MAX",
+        Min = 3 => "REDUCE_MIN",
+        Prod = 4 => "REDUCE_PROD",
+    }
+}
+
 /// Code of a float reduction in shaders/reduce.wgsl and its identity.
 fn reduce_code(kind: Reduce) -> Option<(u32, f32)> {
-    Some(match kind {
-        Reduce::Sum => (0, 0.0),
-        Reduce::Mean => (1, 0.0),
-        Reduce::Max => (2, f32::NEG_INFINITY),
-        Reduce::Min => (3, f32::INFINITY),
-        Reduce::Prod => (4, 1.0),
+    let (op, ident) = match kind {
+        Reduce::Sum => (ReduceOp::Sum, 0.0),
+        Reduce::Mean => (ReduceOp::Mean, 0.0),
+        Reduce::Max => (ReduceOp::Max, f32::NEG_INFINITY),
+        Reduce::Min => (ReduceOp::Min, f32::INFINITY),
+        Reduce::Prod => (ReduceOp::Prod, 1.0),
         Reduce::Any | Reduce::All => return None,
-    })
+    };
+    Some((op as u32, ident))
 }
 
 /// The axis of CUMSUM as [outer, len, inner].
@@ -172,13 +236,17 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let n = outer * inner;
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_sized(
-                "reduce",
+            ctx.dispatch_groups(
+                &REDUCE,
                 vec![("OP", code as f64)],
-                vec![n as u32, r as u32, inner as u32, ident.to_bits()],
+                ReduceParams {
+                    n: n as u32,
+                    r: r as u32,
+                    inner: inner as u32,
+                    ident,
+                },
                 vec![x, out],
-                n as u64 * 64,
-                64,
+                n as u64,
             )
         }
         Op::Cumsum { exclusive, reverse } => {
@@ -187,9 +255,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch(
-                "cumsum",
+                &CUMSUM,
                 vec![],
-                vec![lines as u32, r as u32, inner as u32, flags],
+                CumsumParams {
+                    lines: lines as u32,
+                    len: r as u32,
+                    inner: inner as u32,
+                    flags,
+                },
                 vec![x, out],
                 lines as u64,
             )
@@ -199,16 +272,52 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let n = outer * inner;
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_sized(
-                "argminmax",
+            ctx.dispatch_groups(
+                &ARGMINMAX,
                 vec![("OP", code as f64)],
-                vec![n as u32, r as u32, inner as u32, 0],
+                ArgParams {
+                    n: n as u32,
+                    r: r as u32,
+                    inner: inner as u32,
+                    _pad: 0,
+                },
                 vec![x, out],
-                n as u64 * 64,
-                64,
+                n as u64,
             )
         }
         _ => Err(ctx.err("not a reduction")),
+    }
+}
+
+/// Float reductions (SUM, MEAN, REDUCE_MAX/MIN/PROD), CUMSUM, ARG_MAX and ARG_MIN.
+pub(crate) struct Reductions;
+
+/// The reduce family.
+pub(crate) static OP: Reductions = Reductions;
+
+impl GpuOp for Reductions {
+    fn name(&self) -> &'static str {
+        "reduce"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        matches!(
+            node.op,
+            Op::Reduce { .. } | Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. }
+        ) && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&REDUCE, &CUMSUM, &ARGMINMAX];
+        LIST
     }
 }
 

@@ -2,10 +2,36 @@
 //! per output element with the CPU kernel's float coordinate arithmetic.
 
 use super::pool::data_is_f32;
-use super::LowerCtx;
+use super::quant::is_quantized;
+use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
+
+uniforms! {
+    /// `Params` of shaders/resize.wgsl.
+    struct ResizeParams {
+        n: u32,
+        h: u32,
+        w: u32,
+        c: u32,
+        oh: u32,
+        ow: u32,
+        half_pixel: u32,
+        align_corners: u32,
+        h_scale: f32,
+        w_scale: f32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+}
+
+static RESIZE: Shader = Shader {
+    name: "resize",
+    parts: &[include_str!("../../../shaders/resize.wgsl")],
+    selectors: &[],
+    params: ResizeParams::LAYOUT,
+};
 
 /// The float input-over-output scale of one axis (as src/cpu/ops/resize.rs).
 fn scale(input: usize, output: usize, align_corners: bool) -> f32 {
@@ -77,23 +103,51 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
     ctx.dispatch(
-        "resize",
+        &RESIZE,
         vec![("NEAREST", if nearest { 1.0 } else { 0.0 })],
-        vec![
-            total as u32,
-            h as u32,
-            w as u32,
-            c as u32,
-            oh as u32,
-            ow as u32,
-            u32::from(p.half_pixel_centers),
-            u32::from(p.align_corners),
-            hs.to_bits(),
-            ws.to_bits(),
-            0,
-            0,
-        ],
+        ResizeParams {
+            n: total as u32,
+            h: h as u32,
+            w: w as u32,
+            c: c as u32,
+            oh: oh as u32,
+            ow: ow as u32,
+            half_pixel: u32::from(p.half_pixel_centers),
+            align_corners: u32::from(p.align_corners),
+            h_scale: hs,
+            w_scale: ws,
+            ..Default::default()
+        },
         vec![x, out],
         total as u64,
     )
+}
+
+/// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on float data.
+pub(crate) struct ResizeFamily;
+
+/// The resize family.
+pub(crate) static OP: ResizeFamily = ResizeFamily;
+
+impl GpuOp for ResizeFamily {
+    fn name(&self) -> &'static str {
+        "resize"
+    }
+
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        params(&node.op).is_some() && !is_quantized(node, sg)
+    }
+
+    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
+        support(node, sg)
+    }
+
+    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
+        lower(ctx)
+    }
+
+    fn shaders(&self) -> &'static [&'static Shader] {
+        static LIST: &[&Shader] = &[&RESIZE];
+        LIST
+    }
 }
