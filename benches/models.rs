@@ -58,7 +58,7 @@ fn bench_models(c: &mut Criterion) {
         eprintln!("NOTE: {} not found; set TFLITE_WGPU_SHARED", dir.display());
         return;
     }
-    let gpu = match tflite_wgpu::gpu::shared_device(Default::default()) {
+    let gpu = match tflite_wgpu::gpu_adapter(Default::default()) {
         Ok(_) => true,
         Err(e) => {
             eprintln!("NOTE: no GPU adapter ({e}); benchmarking the CPU only");

@@ -16,6 +16,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The adapter `options` select, opened (once per process, shared with every
+/// interpreter) to read its features; [`Error::NoAdapter`](crate::Error::NoAdapter)
+/// when there is none.
+pub fn gpu_adapter(options: DeviceOptions) -> Result<crate::AdapterInfo> {
+    let (gpu, _) = crate::gpu::shared_device(options)?;
+    Ok(gpu.adapter_info())
+}
+
+/// Test hook: destroy the shared device `options` select, as a driver reset
+/// would, so that the next invoke on it must recover. Not part of the stable API.
+#[doc(hidden)]
+pub fn simulate_device_loss(options: DeviceOptions) -> Result<()> {
+    let (gpu, _) = crate::gpu::shared_device(options)?;
+    gpu.device.destroy();
+    Ok(())
+}
+
 /// A loaded and validated model. Cheap to clone; shareable across threads.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -109,6 +126,8 @@ pub struct DelegateReport {
     pub dispatches: usize,
     /// Bytes of GPU buffers the memory plan allocates.
     pub planned_bytes: u64,
+    /// Bytes of constants (weights) uploaded to the GPU, as stored there.
+    pub constant_bytes: u64,
     /// Bytes all GPU tensors would take without buffer reuse.
     pub tensor_bytes: u64,
     /// Distinct compute pipelines on the device after this prepare.
@@ -314,6 +333,7 @@ impl Interpreter {
             failed,
             dispatches: compiled.clone().map(|p| p.num_dispatches()).sum(),
             planned_bytes: compiled.clone().map(|p| p.planned_bytes).sum(),
+            constant_bytes: compiled.clone().map(|p| p.constant_bytes).sum(),
             tensor_bytes: compiled.clone().map(|p| p.tensor_bytes).sum(),
             pipelines: cache.len(),
             liveness_bytes: compiled.clone().map(|p| p.liveness_bytes).sum(),

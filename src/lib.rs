@@ -17,16 +17,17 @@
 //! default `cli` feature, [`cli::main`]) installs a subscriber that prints warnings
 //! to stderr.
 
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod capi;
+pub(crate) mod capi;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod cpu;
-pub mod delegate;
+pub(crate) mod cpu;
+pub(crate) mod delegate;
 pub mod demo;
 mod error;
-pub mod gpu;
+pub(crate) mod gpu;
 pub mod graph;
 mod interpreter;
 pub mod model;
@@ -34,13 +35,20 @@ pub mod npy;
 #[cfg(feature = "python")]
 mod python;
 pub mod quantize;
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod validate;
 
-pub use cpu::{Data, Tensor};
+pub use cpu::RunLimits;
+pub use delegate::{FaultInjection, Partition, PartitionOptions, Plan, Step};
 pub use error::{Error, Result};
+pub use gpu::device::{AdapterInfo, Backend, DeviceOptions};
+pub use gpu::pipeline::Precision;
 pub use graph::{DType, Graph};
+pub use graph::{Data, Tensor};
 pub use interpreter::{
-    DelegateReport, Device, GpuDelegate, InitTimes, Interpreter, Model, Options,
+    gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Interpreter,
+    Model, Options,
 };
-pub use runtime::profile::Profile;
+pub use runtime::profile::{
+    summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, Profile, TimestampMode,
+};

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tflite_wgpu::cpu::RunLimits;
 use tflite_wgpu::model::LoadOptions;
+use tflite_wgpu::RunLimits;
 use tflite_wgpu::{npy, Interpreter, Model, Options, Tensor};
 
 fn data(name: &str) -> Vec<u8> {

@@ -8,11 +8,11 @@ mod common;
 
 use common::gpu::{check_gpu_matches_cpu_on, gpu_available, one_node_typed, values, Arg};
 use common::Precision;
-use tflite_wgpu::cpu::Data;
 use tflite_wgpu::graph::op::{
     Activation, Binary, Conv2D, DepthwiseConv2D, FullyConnected, Padding, Pool2D, Reduce, Resize,
 };
 use tflite_wgpu::graph::{DType, Graph, Op, Quantization};
+use tflite_wgpu::Data;
 use tflite_wgpu::{Device, Options, Tensor};
 
 const GOLDENS: &[&str] = &[
@@ -413,29 +413,32 @@ fn activations_match_the_cpu_through_tables() {
 fn gpu_bytes(
     shared: &std::path::Path,
     form: &str,
-    precision: tflite_wgpu::gpu::pipeline::Precision,
+    precision: tflite_wgpu::Precision,
 ) -> (u64, u64) {
-    use tflite_wgpu::delegate;
     let path = shared
         .join("models/gen")
         .join(format!("mobilenet_v2_035_128_{form}.tflite"));
     let model = tflite_wgpu::Model::from_file(&path).expect("model");
-    let mut graph =
-        delegate::fold_constants(model.graph(), &tflite_wgpu::cpu::Reference).expect("fold");
-    delegate::fuse_activations(&mut graph);
-    let (gpu, cache) = tflite_wgpu::gpu::shared_device(Default::default()).expect("device");
-    let sg = graph.main();
-    let verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
-    let plan = delegate::partition::plan(sg, &verdicts, &Default::default());
-    assert_eq!(plan.partitions.len(), 1, "{form}: {:?}", plan.fallback);
-    let program = delegate::compile(&gpu, &cache, precision, sg, &plan.partitions[0])
-        .unwrap_or_else(|e| panic!("{form}: {e}"));
-    (program.constant_bytes, program.planned_bytes)
+    let options = Options {
+        device: Device::Gpu,
+        precision_loss_allowed: precision == tflite_wgpu::Precision::F16,
+        ..Default::default()
+    };
+    let interp = tflite_wgpu::Interpreter::with_options(&model, options).expect("interpreter");
+    let report = interp.delegate_report().expect("delegate report");
+    assert_eq!(
+        report.plan.partitions.len(),
+        1,
+        "{form}: {:?}",
+        report.plan.fallback
+    );
+    assert!(report.failed.is_empty(), "{form}: {:?}", report.failed);
+    (report.constant_bytes, report.planned_bytes)
 }
 
 #[test]
 fn int8_weights_take_a_quarter_of_float32_weights_on_the_gpu() {
-    use tflite_wgpu::gpu::pipeline::Precision;
+    use tflite_wgpu::Precision;
     let Some(shared) = common::shared_dir() else {
         return;
     };

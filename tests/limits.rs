@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tflite_wgpu::cpu::{Data, RunLimits};
 use tflite_wgpu::graph::op::{Activation, Binary};
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
+use tflite_wgpu::{Data, RunLimits};
 use tflite_wgpu::{Error, Interpreter, Model, Options, Tensor};
 
 fn constant(name: &str, dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> TensorInfo {

@@ -7,8 +7,8 @@ mod common;
 use common::mutate::{mutate, Rng};
 
 use std::time::{Duration, Instant};
-use tflite_wgpu::cpu::RunLimits;
 use tflite_wgpu::model::LoadOptions;
+use tflite_wgpu::RunLimits;
 use tflite_wgpu::{Interpreter, Model, Options, Tensor};
 
 /// How far a mutant got.

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tflite_wgpu::cpu::RunLimits;
+use tflite_wgpu::RunLimits;
 use tflite_wgpu::model::LoadOptions;
 use tflite_wgpu::{Interpreter, Model, Options, Tensor};
 

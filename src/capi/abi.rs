@@ -20,8 +20,6 @@ pub const K_DELEGATE_ERROR: TfLiteStatus = 2;
 pub const ALLOC_MMAP_RO: i32 = 1;
 /// `kTfLiteAffineQuantization`.
 pub const AFFINE_QUANTIZATION: i32 = 1;
-/// `kTfLiteBuiltinCustom`.
-pub const BUILTIN_CUSTOM: i32 = crate::model::code::CUSTOM;
 /// `kTfLiteBuiltinDelegate`: the builtin code of delegate kernel nodes.
 pub const BUILTIN_DELEGATE: i32 = crate::model::code::DELEGATE;
 

@@ -162,7 +162,7 @@ fn install_subscriber() {
 
 /// `--device`.
 #[derive(Clone, Copy, ValueEnum)]
-pub enum DeviceArg {
+pub(crate) enum DeviceArg {
     Cpu,
     Gpu,
     Auto,
@@ -170,14 +170,14 @@ pub enum DeviceArg {
 
 /// `--precision`.
 #[derive(Clone, Copy, ValueEnum)]
-pub enum PrecisionArg {
+pub(crate) enum PrecisionArg {
     Fp32,
     Fp16,
 }
 
 /// `--backend`.
 #[derive(Clone, Copy, ValueEnum)]
-pub enum BackendArg {
+pub(crate) enum BackendArg {
     Auto,
     Vulkan,
     Metal,
@@ -189,7 +189,7 @@ pub enum BackendArg {
 
 /// Where and how a model runs.
 #[derive(clap::Args, Clone)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Device: the GPU delegate (with CPU fallback), the CPU, or the GPU when one exists.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceArg,
@@ -212,7 +212,7 @@ pub struct ExecArgs {
 }
 
 /// The model at `model`, or the demo model; with a display name.
-pub fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
+pub(crate) fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
     match model {
         Some(p) => Ok((Model::from_file(p)?, p.display().to_string())),
         None => Ok((
@@ -223,7 +223,7 @@ pub fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
 }
 
 /// Interpreter options from the command-line flags.
-pub fn options(a: &ExecArgs) -> Options {
+pub(crate) fn options(a: &ExecArgs) -> Options {
     let (device, precision, backend) = (a.device, a.precision, a.backend);
     Options {
         partitions: PartitionOptions {
@@ -246,7 +246,7 @@ pub fn options(a: &ExecArgs) -> Options {
 }
 
 /// The wgpu backend a `--backend` value names.
-pub fn backend(b: BackendArg) -> Backend {
+pub(crate) fn backend(b: BackendArg) -> Backend {
     match b {
         BackendArg::Auto | BackendArg::All => Backend::Auto,
         BackendArg::Vulkan => Backend::Vulkan,

@@ -4,6 +4,4 @@
 pub mod ops;
 mod runner;
 
-pub use crate::graph::{Data, Tensor};
-pub use ops::OpCtx;
 pub use runner::{Reference, RunLimits, SubgraphRunner};

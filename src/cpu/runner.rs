@@ -65,6 +65,7 @@ impl SubgraphRunner for Single {
 impl Reference {
     /// Run the single node of a one-node subgraph on values for its inputs (in
     /// `sg.inputs` order); tensors that are not subgraph inputs are constants.
+    #[cfg(test)]
     pub fn run_single(&self, sg: &Subgraph, inputs: Vec<Tensor>) -> Result<Vec<Tensor>> {
         let node = sg.nodes.first().ok_or_else(|| Error::Graph {
             subgraph: 0,
@@ -111,7 +112,6 @@ impl NodeEval for Reference {
         let mut ctx = OpCtx {
             node: 0,
             op: &node.op,
-            subgraph: 0,
             inputs: values,
             input_infos: node
                 .inputs

@@ -49,6 +49,30 @@ impl Backend {
     }
 }
 
+/// The adapter a [`DeviceOptions`] selects and the optional features it offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterInfo {
+    /// One line: name, backend, device type, driver, f16.
+    pub description: String,
+    /// The adapter's name.
+    pub name: String,
+    /// The graphics API it runs on.
+    pub backend: String,
+    /// "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu" (a software renderer
+    /// such as lavapipe) or "Other".
+    pub device_type: String,
+    /// Nanoseconds per timestamp tick.
+    pub timestamp_period_ns: f32,
+    /// SHADER_F16: fp16 storage and math are possible.
+    pub f16: bool,
+    /// TIMESTAMP_QUERY: GPU times per pass.
+    pub timestamps: bool,
+    /// TIMESTAMP_QUERY_INSIDE_PASSES: GPU times per dispatch inside one pass.
+    pub timestamps_inside_passes: bool,
+    /// SUBGROUP operations.
+    pub subgroups: bool,
+}
+
 /// How to choose an adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeviceOptions {
@@ -168,15 +192,24 @@ impl GpuDevice {
         self.lost.load(Ordering::SeqCst)
     }
 
-    /// Record that the device is unusable (for example after an operation on it
-    /// failed in a way only a lost device explains).
-    pub fn mark_lost(&self) {
-        self.lost.store(true, Ordering::SeqCst);
-    }
-
     /// Take the last error that no error scope caught, if any.
     pub fn take_uncaptured_error(&self) -> Option<String> {
         self.uncaptured.lock().ok().and_then(|mut e| e.take())
+    }
+
+    /// What the delegate knows of this device's adapter.
+    pub fn adapter_info(&self) -> AdapterInfo {
+        AdapterInfo {
+            description: self.describe(),
+            name: self.info.name.clone(),
+            backend: format!("{:?}", self.info.backend),
+            device_type: format!("{:?}", self.info.device_type),
+            timestamp_period_ns: self.queue.get_timestamp_period(),
+            f16: self.f16,
+            timestamps: self.timestamps,
+            timestamps_inside_passes: self.timestamps_inside_passes,
+            subgroups: self.subgroups,
+        }
     }
 
     /// One line describing the adapter.

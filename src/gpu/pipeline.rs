@@ -85,11 +85,6 @@ impl PipelineCache {
         self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
     }
 
-    /// True when no pipeline has been built.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The pipeline for `shader` at `precision` with override `constants`, built on
     /// first use. Shader or pipeline errors are returned, not raised.
     pub fn get(

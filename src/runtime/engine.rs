@@ -109,16 +109,6 @@ impl Program {
         &self.graph
     }
 
-    /// The GPU partitions, when the main subgraph has any.
-    pub fn gpu(&self) -> Option<&GpuPartitions> {
-        self.gpu.as_ref()
-    }
-
-    /// The run limits.
-    pub fn limits(&self) -> &RunLimits {
-        &self.limits
-    }
-
     /// Run subgraph `s` on `inputs`, returning its outputs.
     pub fn run(
         &self,
@@ -274,7 +264,6 @@ impl Program {
         let mut ctx = OpCtx {
             node: n,
             op: &node.op,
-            subgraph: s,
             inputs,
             input_infos: node
                 .inputs

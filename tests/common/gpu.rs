@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use tflite_wgpu::cpu::Data;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
+use tflite_wgpu::Data;
 use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
 
 /// True when a GPU adapter is available; prints a note (and fails in CI) when not.
 pub fn gpu_available() -> bool {
-    match tflite_wgpu::gpu::shared_device(Default::default()) {
+    match tflite_wgpu::gpu_adapter(Default::default()) {
         Ok(_) => true,
         Err(e) => {
             super::missing(&format!(

@@ -20,8 +20,8 @@ mod resize;
 
 use super::runner::SubgraphRunner;
 use crate::error::{Error, Result};
+use crate::graph::Tensor;
 use crate::graph::{DType, Op, Quantization, TensorInfo};
-use crate::graph::{Data, Tensor};
 use std::any::Any;
 use std::sync::OnceLock;
 
@@ -36,8 +36,6 @@ pub struct OpCtx<'a> {
     pub node: usize,
     /// The op with its parameters.
     pub op: &'a Op,
-    /// Index of the subgraph being run.
-    pub subgraph: usize,
     /// Input values; None for omitted optional inputs.
     pub inputs: Vec<Option<&'a Tensor>>,
     /// Model metadata of the inputs (dtype, quantization, constant data).
@@ -168,13 +166,6 @@ impl<'a> OpCtx<'a> {
         Ok(n)
     }
 
-    /// A zero tensor of `shape` for output `i`'s dtype, after the size check.
-    pub fn zeros_for_output(&self, i: usize, shape: Vec<usize>) -> Result<Tensor> {
-        let dtype = self.out_dtype(i)?;
-        self.check_size(&shape, dtype)?;
-        Tensor::zeros(dtype, shape)
-    }
-
     /// The node's prepared data, built by `build` on first use.
     pub fn cached<T: Any + Send + Sync>(&self, build: impl FnOnce() -> Result<T>) -> Result<&'a T> {
         let cell = &self.cache.0;
@@ -203,15 +194,6 @@ impl<'a> OpCtx<'a> {
             .limits()
             .cancel
             .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Check that input `i` has the given dtype.
-    pub fn expect_dtype(&self, i: usize, dtype: DType) -> Result<&'a Tensor> {
-        let t = self.input(i)?;
-        if t.dtype() != dtype {
-            return Err(self.err(format!("input {i} is {}, expected {dtype}", t.dtype())));
-        }
-        Ok(t)
     }
 
     /// Error for an input dtype the kernel does not handle.
@@ -312,10 +294,4 @@ pub fn eval(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
             op: name.clone(),
         }),
     }
-}
-
-/// Build an output tensor of the same variant as `like` from f32 values is not
-/// generic; kernels convert explicitly. This helper wraps f32 results.
-pub fn f32_tensor(shape: Vec<usize>, v: Vec<f32>) -> Tensor {
-    Tensor::new(shape, Data::F32(v))
 }

@@ -160,6 +160,7 @@ pub fn shader(name: &str) -> Option<&'static Shader> {
 }
 
 /// Every shader of every family.
+#[cfg(test)]
 pub fn all_shaders() -> impl Iterator<Item = &'static Shader> {
     FAMILIES.iter().flat_map(|f| f.shaders().iter().copied())
 }
@@ -213,7 +214,10 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
 /// Record the dispatches of one node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     match family(ctx.node, ctx.sg) {
-        Some(f) => f.lower(ctx),
+        Some(f) => {
+            tracing::trace!(node = ctx.index, family = f.name(), "lowering");
+            f.lower(ctx)
+        }
         None => Err(ctx.err(unclaimed(ctx.node, ctx.sg))),
     }
 }

@@ -45,16 +45,6 @@ impl ProgramBuilder {
         }
     }
 
-    /// The storage precision of this program.
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
-    /// The device.
-    pub fn gpu(&self) -> &GpuDevice {
-        &self.gpu
-    }
-
     fn push(&mut self, elements: usize, elem: Elem, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
         let width = match elem {
             Elem::Scalar => self.precision.bytes(),
@@ -82,11 +72,6 @@ impl ProgramBuilder {
         let id = self.push(elements, elem, BufKind::Input, None);
         self.inputs.push((id, slot, dtype));
         Ok(id)
-    }
-
-    /// A buffer for an intermediate float tensor.
-    pub fn intermediate(&mut self, elements: usize) -> BufId {
-        self.push(elements, Elem::Scalar, BufKind::Intermediate, None)
     }
 
     /// A buffer for an intermediate tensor stored as `elem`.

@@ -10,7 +10,7 @@ mod executor;
 mod planner;
 
 pub use builder::ProgramBuilder;
-pub use executor::{GpuProgram, RunTimes};
+pub use executor::GpuProgram;
 
 use crate::graph::DType;
 
