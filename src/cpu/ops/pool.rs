@@ -3,8 +3,9 @@
 use super::conv::{check_act, float_range, int_tensor, window};
 use super::OpCtx;
 use crate::error::Result;
-use crate::graph::op::{Padding, Pool2D};
+use crate::graph::op::Pool2D;
 use crate::graph::quant::activation_range;
+use crate::graph::shape::transposed_size;
 use crate::graph::DType;
 use crate::graph::Data;
 use crate::graph::Tensor;
@@ -271,13 +272,10 @@ pub fn max_unpooling(ctx: &mut OpCtx, p: &Pool2D) -> Result<Vec<Tensor>> {
     let declared = ctx.output_infos.first().map(|t| t.shape.clone());
     let (oh, ow) = match declared.as_deref() {
         Some(&[dn, dh, dw, dc]) if dn == n && dc == c && dh > 0 && dw > 0 => (dh, dw),
-        _ => match p.padding {
-            Padding::Same => (h * p.stride_h, w * p.stride_w),
-            Padding::Valid => (
-                h.saturating_sub(1) * p.stride_h + p.filter_h,
-                w.saturating_sub(1) * p.stride_w + p.filter_w,
-            ),
-        },
+        _ => (
+            transposed_size(p.padding, h, p.filter_h, p.stride_h),
+            transposed_size(p.padding, w, p.filter_w, p.stride_w),
+        ),
     };
     let shape = vec![n, oh, ow, c];
     ctx.check_size(&shape, DType::F32)?;
@@ -299,7 +297,7 @@ pub fn max_unpooling(ctx: &mut OpCtx, p: &Pool2D) -> Result<Vec<Tensor>> {
 mod tests {
     use super::super::conv::test_util::*;
     use super::*;
-    use crate::graph::op::Activation;
+    use crate::graph::op::{Activation, Padding};
     use crate::graph::{Op, Quantization};
 
     fn p(f: usize, s: usize, padding: Padding) -> Pool2D {

@@ -4,7 +4,8 @@
 use super::quant::is_quantized;
 use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
-use crate::graph::op::{Padding, Pool2D};
+use crate::graph::op::Pool2D;
+use crate::graph::shape::padding;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 uniforms! {
@@ -52,25 +53,6 @@ pub(super) fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
     Ok(())
 }
 
-/// Output size and leading pad of one spatial axis (TFLite SAME/VALID rules).
-fn window(padding: Padding, input: usize, k: usize, stride: usize) -> Option<(usize, usize)> {
-    if stride == 0 || k == 0 {
-        return None;
-    }
-    let out = match padding {
-        Padding::Same => input.div_ceil(stride),
-        Padding::Valid => {
-            if input < k {
-                0
-            } else {
-                (input - k) / stride + 1
-            }
-        }
-    };
-    let total = (out.saturating_sub(1) * stride + k).saturating_sub(input);
-    Some((out, total / 2))
-}
-
 /// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
 pub(super) type Geom = ([usize; 4], [usize; 2], [usize; 2]);
 
@@ -83,9 +65,9 @@ pub(super) fn geometry(
         &[a, b, c, d] => [a, b, c, d],
         s => return Err(format!("pool input must be 4-D, got {s:?}")),
     };
-    let (oh, pt) = window(p.padding, ih, p.filter_h, p.stride_h)
+    let (oh, pt) = padding(p.padding, ih, p.filter_h, p.stride_h, 1)
         .ok_or_else(|| "invalid pool stride or window".to_string())?;
-    let (ow, pl) = window(p.padding, iw, p.filter_w, p.stride_w)
+    let (ow, pl) = padding(p.padding, iw, p.filter_w, p.stride_w, 1)
         .ok_or_else(|| "invalid pool stride or window".to_string())?;
     if out_shape != [n, oh, ow, c] {
         return Err(format!(

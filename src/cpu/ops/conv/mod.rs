@@ -23,7 +23,6 @@ pub use transpose::transpose_conv;
 
 use super::OpCtx;
 use crate::error::Result;
-use crate::graph::op::Padding;
 use crate::graph::quant::Multiplier;
 use crate::graph::DType;
 use crate::graph::Data;
@@ -49,32 +48,7 @@ impl Num for i32 {
         self.wrapping_add(a.wrapping_mul(b))
     }
 }
-
-/// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
-pub(super) fn window(
-    padding: Padding,
-    input: usize,
-    k: usize,
-    stride: usize,
-    dilation: usize,
-) -> Option<(usize, usize)> {
-    if stride == 0 || dilation == 0 || k == 0 {
-        return None;
-    }
-    let eff = (k - 1).checked_mul(dilation)?.checked_add(1)?;
-    let out = match padding {
-        Padding::Same => input.div_ceil(stride),
-        Padding::Valid => {
-            if input < eff {
-                0
-            } else {
-                (input - eff) / stride + 1
-            }
-        }
-    };
-    let total = (out.saturating_sub(1) * stride + eff).saturating_sub(input);
-    Some((out, total / 2))
-}
+pub(super) use crate::graph::shape::padding as window;
 
 /// Spatial geometry of a convolution.
 #[derive(Clone, Copy, Debug)]

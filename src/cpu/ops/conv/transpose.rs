@@ -7,7 +7,8 @@ use super::{
 };
 use super::{dims4, mode, prepared, window, Geom, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
-use crate::graph::op::{Padding, TransposeConv};
+use crate::graph::op::TransposeConv;
+use crate::graph::shape::transposed_size;
 use crate::graph::Tensor;
 
 /// Transpose-conv accumulators [N, OH, OW, OC]; `w` packed as [KH][KW][IC][OC].
@@ -93,13 +94,10 @@ pub fn transpose_conv(
         let declared = ctx.output_infos.first().map(|t| t.shape.clone());
         match declared.as_deref() {
             Some(&[dn, dh, dw, dc]) if dn == n && dc == oc && dh > 0 && dw > 0 => (dh, dw),
-            _ => match p.padding {
-                Padding::Same => (ih * p.stride_h, iw * p.stride_w),
-                Padding::Valid => (
-                    ih.saturating_sub(1) * p.stride_h + kh,
-                    iw.saturating_sub(1) * p.stride_w + kw,
-                ),
-            },
+            _ => (
+                transposed_size(p.padding, ih, kh, p.stride_h),
+                transposed_size(p.padding, iw, kw, p.stride_w),
+            ),
         }
     } else {
         let s = ctx.ints(0)?;
