@@ -202,8 +202,21 @@ impl Interpreter {
         Self::with_options(model, Options::default())
     }
 
-    /// An interpreter with explicit options.
+    /// An interpreter with explicit options. A node whose op has no kernel is an
+    /// [`Error::UnsupportedOp`] naming the first such node.
     pub fn with_options(model: &Model, options: Options) -> Result<Interpreter> {
+        Self::build(model, options, false)
+    }
+
+    /// An interpreter that describes `model` (its prepared graph and the delegate's
+    /// plan) also when some nodes have no kernel, as `inspect` shows it. Invoking it
+    /// fails with the [`Error::UnsupportedOp`] naming the first such node, before
+    /// anything runs.
+    pub fn for_inspection(model: &Model, options: Options) -> Result<Interpreter> {
+        Self::build(model, options, true)
+    }
+
+    fn build(model: &Model, options: Options, describe: bool) -> Result<Interpreter> {
         let cancel = options.limits.cancel.clone();
         if model.graph.subgraphs.is_empty() {
             return Err(Error::Graph {
@@ -216,7 +229,7 @@ impl Interpreter {
         let mut folded = delegate::fold_constants(&model.graph, &crate::cpu::Reference)?;
         delegate::fuse_activations(&mut folded);
         let graph = Arc::new(folded);
-        let (program, report, device) = Self::prepare(graph, &options)?;
+        let (program, report, device) = Self::prepare(graph, &options, describe)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
             model: model.clone(),
@@ -236,6 +249,7 @@ impl Interpreter {
     fn prepare(
         graph: Arc<Graph>,
         options: &Options,
+        describe: bool,
     ) -> Result<(Program, Option<DelegateReport>, Option<Arc<GpuDevice>>)> {
         let (gpu, report, device) = match options.device {
             Device::Cpu => (None, None, None),
@@ -252,7 +266,11 @@ impl Interpreter {
                 Err(e) => return Err(e),
             },
         };
-        let program = Program::with_gpu(graph, options.limits.clone(), gpu)?;
+        let program = if describe {
+            Program::describing(graph, options.limits.clone(), gpu)?
+        } else {
+            Program::with_gpu(graph, options.limits.clone(), gpu)?
+        };
         Ok((program, report, device))
     }
 
@@ -466,7 +484,7 @@ impl Interpreter {
             return Ok(());
         }
         let graph = self.program.graph().clone();
-        let (program, report, device) = match Self::prepare(graph.clone(), &self.options) {
+        let (program, report, device) = match Self::prepare(graph.clone(), &self.options, false) {
             Ok(p) => p,
             Err(Error::NoAdapter(e) | Error::Device(e)) => {
                 tracing::warn!(

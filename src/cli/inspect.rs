@@ -2,6 +2,7 @@
 
 use super::load;
 use crate::gpu::pipeline::Precision;
+use crate::runtime::no_kernel_reason;
 use crate::{Interpreter, Options};
 use std::path::PathBuf;
 
@@ -9,7 +10,8 @@ use std::path::PathBuf;
 /// and its nodes.
 pub type PlanPart = (&'static str, &'static str, Vec<usize>);
 
-/// Per node: "gpu" or "cpu"; the partitions; the fallback reasons; the device line.
+/// Per node: "gpu", "cpu" or "none" (no kernel); the partitions; the fallback
+/// reasons; the device line.
 pub type PlanView = (
     Vec<&'static str>,
     Vec<PlanPart>,
@@ -17,7 +19,26 @@ pub type PlanView = (
     String,
 );
 
+/// The device of each main-subgraph node, the partitions, why nodes are not on the
+/// GPU (nodes with no kernel anywhere get device "none" and their reason) and the
+/// device line.
 pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
+    let (mut device, parts, mut fallback, note) = delegate_view(interp)?;
+    let sg = interp.graph().main();
+    for (k, node) in sg.nodes.iter().enumerate() {
+        if let Some(why) = no_kernel_reason(&node.op) {
+            if let Some(d) = device.get_mut(k) {
+                *d = "none";
+            }
+            fallback.retain(|(f, _)| *f != k);
+            fallback.push((k, why));
+        }
+    }
+    fallback.sort_by_key(|f| f.0);
+    Ok((device, parts, fallback, note))
+}
+
+fn delegate_view(interp: &Interpreter) -> crate::Result<PlanView> {
     let g = interp.graph();
     let n = g.main().nodes.len();
     let Some(report) = interp.delegate_report() else {
@@ -73,7 +94,7 @@ pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
 /// Print the model and its plan.
 pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
     let (m, name) = load(model)?;
-    let interp = Interpreter::with_options(&m, options)?;
+    let interp = Interpreter::for_inspection(&m, options)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();
     let sg = g.main();
@@ -167,7 +188,13 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::
         let dev: Vec<&str> = if s == 0 {
             device.clone()
         } else {
-            vec!["cpu"; sub.nodes.len()]
+            sub.nodes
+                .iter()
+                .map(|n| match no_kernel_reason(&n.op) {
+                    Some(_) => "none",
+                    None => "cpu",
+                })
+                .collect()
         };
         print_nodes(sub, &dev);
     }
@@ -179,7 +206,10 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::
         }
     }
     for (k, why) in &fallback {
-        println!("  node {k} stays on the cpu: {why}");
+        match device.get(*k) {
+            Some(&"none") => println!("  node {k} cannot run: {why}"),
+            _ => println!("  node {k} stays on the cpu: {why}"),
+        }
     }
     Ok(())
 }

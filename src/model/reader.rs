@@ -256,6 +256,8 @@ fn read_subgraph(
         nodes.push(read_operator(s, n, op, opcodes, nt)?);
     }
 
+    let mut tensors = tensors;
+    mark_empty_constants(&mut tensors, &inputs, &outputs, &nodes);
     let mut available = vec![false; nt];
     for &t in &inputs {
         available[t] = true;
@@ -274,6 +276,45 @@ fn read_subgraph(
         inputs,
         outputs,
     })
+}
+
+/// Zero-element tensors (a dimension of 0) that a node or the subgraph reads, that
+/// no node writes and that are not subgraph inputs are constants with no data: a
+/// converter stores them with an empty or absent buffer (an empty RESHAPE shape, an
+/// empty SLICE begin), which cannot be told apart from "no buffer" by its bytes.
+fn mark_empty_constants(
+    tensors: &mut [TensorInfo],
+    inputs: &[usize],
+    outputs: &[usize],
+    nodes: &[Node],
+) {
+    let mut written = vec![false; tensors.len()];
+    let mut read = vec![false; tensors.len()];
+    for node in nodes {
+        for &t in &node.outputs {
+            written[t] = true;
+        }
+        for t in node.inputs.iter().flatten().copied() {
+            read[t] = true;
+        }
+    }
+    for &t in outputs {
+        read[t] = true;
+    }
+    for &t in inputs {
+        written[t] = true;
+    }
+    for (t, info) in tensors.iter_mut().enumerate() {
+        if read[t]
+            && !written[t]
+            && info.data.is_none()
+            && !info.is_variable
+            && info.sparsity.is_none()
+            && info.shape.contains(&0)
+        {
+            info.data = Some(Arc::from(&[][..]));
+        }
+    }
 }
 
 fn read_operator(
@@ -400,19 +441,16 @@ fn read_tensor(
         Some(sp) => Some(read_sparsity(&sp).map_err(|e| err(format!("sparsity: {e}")))?),
         None => None,
     };
-    let data = if buffer.is_empty() {
+    // Buffer 0 is the schema's empty sentinel: LiteRT never reads a tensor's data
+    // from it, even when a converter left bytes there.
+    let data = if b == 0 || buffer.is_empty() {
         None
     } else {
-        if sparsity.is_none() {
-            if let Some(size) = dtype.size() {
-                if buffer.len() as u64 != bytes {
-                    return Err(err(format!(
-                        "buffer {b} holds {} bytes but shape {shape:?} of {dtype} needs {bytes}",
-                        buffer.len()
-                    )));
-                }
-                let _ = size;
-            }
+        if sparsity.is_none() && dtype.size().is_some() && buffer.len() as u64 != bytes {
+            return Err(err(format!(
+                "buffer {b} holds {} bytes but shape {shape:?} of {dtype} needs {bytes}",
+                buffer.len()
+            )));
         }
         Some(buffer.clone())
     };
@@ -420,7 +458,11 @@ fn read_tensor(
         Some(q) => read_quantization(&q, &shape).map_err(err)?,
         None => None,
     };
-    let shape_signature = table.scalars::<i32>(field::TENSOR_SHAPE_SIGNATURE)?;
+    // An empty or absent signature means "the static shape" (LiteRT falls back to
+    // the dims); one of another rank than the shape says nothing usable either.
+    let shape_signature = table
+        .scalars::<i32>(field::TENSOR_SHAPE_SIGNATURE)?
+        .filter(|sig| !sig.is_empty() && sig.len() == shape.len());
     Ok(TensorInfo {
         name: name.clone(),
         dtype,

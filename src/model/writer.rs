@@ -1,6 +1,6 @@
 //! Writing the IR back to a `.tflite` FlatBuffer that LiteRT loads.
 
-use super::codes::{code, options_tag, tag};
+use super::codes::{builtin_code, code, options_tag, tag};
 use super::reader::FILE_IDENTIFIER;
 use crate::error::{Error, Result};
 use crate::graph::op::*;
@@ -16,9 +16,11 @@ enum Field {
     Ints(usize, Vec<i32>),
 }
 
-/// How one op is stored: builtin code, options union tag and option fields.
+/// How one op is stored: builtin code, custom code, options union tag and option
+/// fields.
 struct Encoded {
     code: i32,
+    custom: Option<String>,
     tag: u8,
     fields: Vec<Field>,
 }
@@ -27,6 +29,7 @@ struct Encoded {
 fn plain(code: i32) -> Encoded {
     Encoded {
         code,
+        custom: None,
         tag: tag::NONE,
         fields: Vec::new(),
     }
@@ -36,8 +39,26 @@ fn plain(code: i32) -> Encoded {
 fn options(code: i32, fields: Vec<Field>) -> Encoded {
     Encoded {
         code,
+        custom: None,
         tag: options_tag(code),
         fields,
+    }
+}
+
+/// An op this crate has no kernel for, stored under its name: a builtin name as
+/// that builtin without options, anything else as a custom op without options.
+fn unknown(name: &str) -> Encoded {
+    let numbered = name
+        .strip_prefix("BUILTIN_")
+        .and_then(|c| c.parse::<i32>().ok());
+    match builtin_code(name).or(numbered) {
+        Some(c) => plain(c),
+        None => Encoded {
+            code: code::CUSTOM,
+            custom: Some(name.to_string()),
+            tag: tag::NONE,
+            fields: Vec::new(),
+        },
     }
 }
 
@@ -246,6 +267,7 @@ fn encode(op: &Op) -> Option<Encoded> {
             code::WHILE,
             vec![I32(0, *cond as i32), I32(1, *body as i32)],
         ),
+        Op::Unknown { name } => Some(unknown(name)),
         _ => None,
     }
 }
@@ -317,7 +339,7 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
 /// Sparse constants and ops without an encoder here give an error naming the node.
 pub fn write(graph: &Graph) -> Result<Vec<u8>> {
     let mut fbb = FlatBufferBuilder::with_capacity(1 << 16);
-    let mut opcodes: Vec<i32> = Vec::new();
+    let mut opcodes: Vec<(i32, Option<String>)> = Vec::new();
     let mut buffers: Vec<Offset> = Vec::new();
     let empty = {
         let start = fbb.start_table();
@@ -357,10 +379,11 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
                     format!("the writer cannot store this op (subgraph {s})"),
                 )
             })?;
-            let oc = match opcodes.iter().position(|&c| c == enc.code) {
+            let key = (enc.code, enc.custom.clone());
+            let oc = match opcodes.iter().position(|c| *c == key) {
                 Some(i) => i,
                 None => {
-                    opcodes.push(enc.code);
+                    opcodes.push(key);
                     opcodes.len() - 1
                 }
             };
@@ -401,9 +424,14 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
 
     let opcode_tables: Vec<Offset> = opcodes
         .iter()
-        .map(|&c| {
+        .map(|(c, custom)| {
+            let c = *c;
+            let custom = custom.as_ref().map(|name| fbb.create_string(name));
             let start = fbb.start_table();
             fbb.push_slot_always::<i8>(slot(0), c.min(127) as i8);
+            if let Some(name) = custom {
+                fbb.push_slot_always(slot(1), name);
+            }
             fbb.push_slot_always::<i32>(slot(2), 1);
             fbb.push_slot_always::<i32>(slot(3), c);
             fbb.end_table(start)

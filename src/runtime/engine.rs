@@ -9,7 +9,7 @@ use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
 use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
-use crate::graph::{Graph, Subgraph};
+use crate::graph::{Graph, Op, Subgraph};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,38 @@ pub struct Program {
     gpu: Option<GpuPartitions>,
     /// Collects timings while [`Program::run_profiled`] runs.
     profile: Mutex<Option<Profile>>,
+    /// The first node with no kernel and its op name (a program built for inspection).
+    unsupported: Option<(usize, String)>,
+}
+
+/// Why `op` cannot run on any device of this crate: "no kernel for custom op X" or
+/// "unsupported builtin X"; None when it has a kernel.
+pub fn no_kernel_reason(op: &Op) -> Option<String> {
+    let Op::Unknown { name } = op else {
+        return None;
+    };
+    let builtin = crate::model::builtin_code(name).is_some()
+        || name
+            .strip_prefix("BUILTIN_")
+            .is_some_and(|c| c.parse::<i32>().is_ok());
+    Some(if builtin {
+        format!("unsupported builtin {name}")
+    } else {
+        format!("no kernel for custom op {name}")
+    })
+}
+
+/// The first node of `graph` (main subgraph first) with no kernel, and its op name.
+fn first_without_kernel(graph: &Graph) -> Option<(usize, String)> {
+    graph.subgraphs.iter().find_map(|sg| {
+        sg.nodes
+            .iter()
+            .enumerate()
+            .find_map(|(n, node)| match &node.op {
+                Op::Unknown { name } => Some((n, name.clone())),
+                _ => None,
+            })
+    })
 }
 
 /// Persistent values of variable tensors, per subgraph.
@@ -56,8 +88,24 @@ impl Program {
         Self::with_gpu(graph, limits, None)
     }
 
-    /// Prepare with compiled GPU partitions for the main subgraph.
+    /// Prepare with compiled GPU partitions for the main subgraph; unknown ops are an
+    /// error naming the first such node.
     pub fn with_gpu(
+        graph: Arc<Graph>,
+        limits: RunLimits,
+        gpu: Option<GpuPartitions>,
+    ) -> Result<Program> {
+        let program = Self::describing(graph, limits, gpu)?;
+        match program.unsupported() {
+            Some(e) => Err(e),
+            None => Ok(program),
+        }
+    }
+
+    /// Prepare like [`Program::with_gpu`], also when some nodes have no kernel: the
+    /// program then describes the model (for inspection) and every run fails with the
+    /// error naming the first such node, before anything runs.
+    pub fn describing(
         graph: Arc<Graph>,
         limits: RunLimits,
         gpu: Option<GpuPartitions>,
@@ -68,16 +116,9 @@ impl Program {
                 what: "the model has no subgraphs".into(),
             });
         }
+        let unsupported = first_without_kernel(&graph);
         let mut subs = Vec::with_capacity(graph.subgraphs.len());
         for sg in &graph.subgraphs {
-            for (n, node) in sg.nodes.iter().enumerate() {
-                if let crate::graph::Op::Unknown { name } = &node.op {
-                    return Err(Error::UnsupportedOp {
-                        node: n,
-                        op: name.clone(),
-                    });
-                }
-            }
             let consts = sg
                 .tensors
                 .iter()
@@ -101,7 +142,15 @@ impl Program {
             limits,
             gpu,
             profile: Mutex::new(None),
+            unsupported,
         })
+    }
+
+    /// The error naming the first node with no kernel, when the program has one.
+    pub fn unsupported(&self) -> Option<Error> {
+        self.unsupported
+            .clone()
+            .map(|(node, op)| Error::UnsupportedOp { node, op })
     }
 
     /// The graph this program runs.
@@ -117,6 +166,9 @@ impl Program {
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
     ) -> Result<Vec<Tensor>> {
+        if let Some(e) = self.unsupported() {
+            return Err(e);
+        }
         self.run_at_depth(s, inputs, state, observer, 0)
     }
 
@@ -129,6 +181,9 @@ impl Program {
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
     ) -> Result<(Vec<Tensor>, Profile)> {
+        if let Some(e) = self.unsupported() {
+            return Err(e);
+        }
         self.set_profile(Some(Profile::default()))?;
         let start = Instant::now();
         let result = self.run_at_depth(0, inputs, state, observer, 0);
