@@ -49,6 +49,7 @@ pub use interpreter::{
     gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Interpreter,
     Model, Options,
 };
+pub use runtime::no_kernel_reason;
 pub use runtime::profile::{
     summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, Profile, TimestampMode,
 };

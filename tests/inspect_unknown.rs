@@ -90,15 +90,15 @@ fn the_library_describes_but_does_not_run() {
         other => panic!("expected the unsupported op, got {:?}", other.err()),
     }
     assert_eq!(
-        tflite_wgpu::runtime::no_kernel_reason(&model.graph().main().nodes[1].op).as_deref(),
+        tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[1].op).as_deref(),
         Some("no kernel for custom op Landmarks2TransformMatrix")
     );
     assert_eq!(
-        tflite_wgpu::runtime::no_kernel_reason(&model.graph().main().nodes[3].op).as_deref(),
+        tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[3].op).as_deref(),
         Some("unsupported builtin NON_MAX_SUPPRESSION_V4")
     );
     assert_eq!(
-        tflite_wgpu::runtime::no_kernel_reason(&model.graph().main().nodes[0].op),
+        tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[0].op),
         None
     );
 }
