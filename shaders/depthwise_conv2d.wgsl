@@ -1,22 +1,15 @@
-// DEPTHWISE_CONV_2D over NHWC input, filter [1, KH, KW, IC * M] used as is:
-// output channel c reads input channel c / M. One invocation per output element
-// (channel innermost, so neighbouring invocations read neighbouring memory);
-// f32 accumulation, f32 bias, clamp (fused activation).
-// The weights (binding 2) come from the registry's define: `weight1(e)` reads
-// element e as f32 and `wscale(c)` scales channel c's sum (1 for float weights;
-// for int8 weights kept packed four to a u32 word, the channel's scale, stored
-// after the biases).
-
-struct Params {
-    g: ConvGeom,
-    act_min: f32,
-    act_max: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<scalar>;
+// DEPTHWISE_CONV_2D over NHWC input, filter [1, KH, KW, IC * M]: output channel
+// c reads input channel c / M (M, the depth multiplier, is `g.fic`). One
+// invocation per output element (channel innermost, so neighbouring invocations
+// read neighbouring memory).
+// One body for every variant; the prefix in front of it
+// (depthwise_conv2d_float.wgsl with a weight define, qdepthwise_conv2d.wgsl)
+// supplies `Params` (the geometry `g`, then its own members), the bindings `x`
+// and `out`, and the hooks:
+// - `acc_t`: the accumulator's type,
+// - `load_x(e) -> acc_t`: input element e as it enters the products,
+// - `weight1(e) -> acc_t`: filter element e,
+// - `epilogue(acc, c)`: the value stored for the sum `acc` of output channel c.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
@@ -32,7 +25,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let oy = t % p.g.oh;
     let b = t / p.g.oh;
     let ci = c / p.g.fic;
-    var acc = 0.0;
+    var acc = acc_t();
     for (var ky = 0u; ky < p.g.kh; ky++) {
         let iy = i32(oy * p.g.sh + ky * p.g.dh) - i32(p.g.pt);
         if (iy < 0 || iy >= i32(p.g.ih)) {
@@ -43,9 +36,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             if (ix < 0 || ix >= i32(p.g.iw)) {
                 continue;
             }
-            let xv = f32(x[((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + ci]);
+            let xv = load_x(((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + ci);
             acc += xv * weight1((ky * p.g.kw + kx) * p.g.oc + c);
         }
     }
-    out[i] = to_scalar(clamp(acc * wscale(c) + bias[c], p.act_min, p.act_max));
+    out[i] = epilogue(acc, c);
 }

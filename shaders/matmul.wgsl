@@ -1,34 +1,17 @@
-// FULLY_CONNECTED and BATCH_MATMUL: out[bt][m][n] = sum_k A[bt][m][k] * B[bt][k][n]
-// + bias[n], clamped (fused activation). Operands are addressed through strides
-// (a_sm, a_sk, b_sk, b_sn), which covers adjoints and FC's [out, in] weights; the
-// batch offsets come from the output batch index through per-operand batch
-// strides (0 along broadcast dims), batch dims padded to 4 with leading 1s.
-// Each invocation computes 4 consecutive columns of one row in f32.
-
-struct Params {
-    total: u32,
-    m: u32,
-    n: u32,
-    k: u32,
-    a_sm: u32,
-    a_sk: u32,
-    b_sk: u32,
-    b_sn: u32,
-    // Column quads: ceil(n / 4).
-    nq: u32,
-    act_min: f32,
-    act_max: f32,
-    _pad: u32,
-    batch: vec4<u32>,
-    a_bs: vec4<u32>,
-    b_bs: vec4<u32>,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<scalar>;
-@group(0) @binding(2) var<storage, read> b: array<scalar>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<scalar>;
+// FULLY_CONNECTED and BATCH_MATMUL: out[bt][m][n] = epilogue(sum_k A[bt][m][k] *
+// B[bt][k][n], n). Operands are addressed through strides (a_sm, a_sk, b_sk,
+// b_sn), which covers adjoints and FC's [out, in] weights; the batch offsets
+// come from the output batch index through per-operand batch strides (0 along
+// broadcast dims), batch dims padded to 4 with leading 1s. Each invocation
+// accumulates 4 consecutive columns of one row.
+// One body for every variant; the prefix in front of it (matmul_float.wgsl,
+// qmatmul.wgsl) supplies `Params` (total, m, n, k, the strides, the column
+// quads `nq` = ceil(n / 4), batch, a_bs, b_bs), the bindings `a`, `b` and `out`,
+// and the hooks:
+// - `acc_t`: the accumulator's scalar type,
+// - `load_a(e) -> acc_t`, `load_b(e) -> acc_t`: operand elements as they enter
+//   the products,
+// - `epilogue(acc, c)`: the value stored for the sum `acc` of column c.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
@@ -59,18 +42,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let c2 = min(n0 + 2u, last) * p.b_sn;
     let c3 = min(n0 + 3u, last) * p.b_sn;
     let arow = ao + row * p.a_sm;
-    var acc = vec4<f32>(0.0);
+    var acc = vec4<acc_t>();
     for (var kk = 0u; kk < p.k; kk++) {
-        let av = f32(a[arow + kk * p.a_sk]);
+        let av = load_a(arow + kk * p.a_sk);
         let bb = bo + kk * p.b_sk;
-        let bv = vec4<f32>(f32(b[bb + c0]), f32(b[bb + c1]), f32(b[bb + c2]), f32(b[bb + c3]));
+        let bv = vec4<acc_t>(load_b(bb + c0), load_b(bb + c1), load_b(bb + c2), load_b(bb + c3));
         acc += av * bv;
     }
     let ob = (bt * p.m + row) * p.n;
     for (var j = 0u; j < 4u; j++) {
         let c = n0 + j;
         if (c < p.n) {
-            out[ob + c] = to_scalar(clamp(acc[j] + bias[c], p.act_min, p.act_max));
+            out[ob + c] = epilogue(acc[j], c);
         }
     }
 }

@@ -2,6 +2,12 @@
 //! Convolution2DTransposeBias (shaders/conv2d.wgsl, shaders/depthwise_conv2d.wgsl,
 //! shaders/transpose_conv.wgsl).
 //!
+//! The CONV_2D and DEPTHWISE_CONV_2D bodies are shared with the integer kernels
+//! (qconv.rs): each kernel is its variant's hooks (input load, weight load,
+//! accumulator type, epilogue) in front of the one body. The float hooks are
+//! shaders/conv2d_float.wgsl and shaders/depthwise_conv2d_float.wgsl, with the
+//! weight loads from a define below.
+//!
 //! Weights must be constants (constant folding turns DEQUANTIZE of float16 weights
 //! into constants): they are re-laid out here so that each invocation reads 4
 //! consecutive output channels as one vec4. Biases are kept in f32.
@@ -74,7 +80,7 @@ uniforms! {
 }
 
 uniforms! {
-    /// `Params` of shaders/conv2d.wgsl: output channels per group and vec4 quads per group after the geometry.
+    /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry.
     struct Conv2dParams {
         g: ConvGeom,
         ocg: u32,
@@ -86,7 +92,7 @@ uniforms! {
 }
 
 uniforms! {
-    /// `Params` of shaders/depthwise_conv2d.wgsl.
+    /// `Params` of shaders/depthwise_conv2d_float.wgsl.
     struct DepthwiseParams {
         g: ConvGeom,
         act_min: f32,
@@ -116,33 +122,56 @@ uniforms! {
     }
 }
 
-const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
-const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+/// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
+/// kernels, behind a variant's hooks.
+pub(super) const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
+const CONV2D_FLOAT_WGSL: &str = include_str!("../../../shaders/conv2d_float.wgsl");
+/// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
+/// and integer kernels, behind a variant's hooks.
+pub(super) const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+/// shaders/depthwise_conv2d_float.wgsl: the float hooks of DEPTHWISE_CONV_2D.
+const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_float.wgsl");
 
 static CONV2D: Shader = Shader {
     name: "conv2d",
-    parts: &[CONV_GEOM_WGSL, FLOAT_WEIGHTS, CONV2D_WGSL],
+    parts: &[
+        CONV_GEOM_WGSL,
+        CONV2D_FLOAT_WGSL,
+        FLOAT_WEIGHTS,
+        CONV2D_WGSL,
+    ],
     selectors: &[],
     params: Conv2dParams::LAYOUT,
 };
 
 static CONV2D_W8: Shader = Shader {
     name: "conv2d_w8",
-    parts: &[CONV_GEOM_WGSL, INT8_WEIGHTS, CONV2D_WGSL],
+    parts: &[CONV_GEOM_WGSL, CONV2D_FLOAT_WGSL, INT8_WEIGHTS, CONV2D_WGSL],
     selectors: &[],
     params: Conv2dParams::LAYOUT,
 };
 
 static DEPTHWISE_CONV2D: Shader = Shader {
     name: "depthwise_conv2d",
-    parts: &[CONV_GEOM_WGSL, DW_FLOAT_WEIGHTS, DEPTHWISE_WGSL],
+    parts: &[
+        CONV_GEOM_WGSL,
+        DEPTHWISE_FLOAT_WGSL,
+        DW_FLOAT_WEIGHTS,
+        DEPTHWISE_WGSL,
+    ],
     selectors: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
 static DEPTHWISE_CONV2D_W8: Shader = Shader {
     name: "depthwise_conv2d_w8",
-    parts: &[CONV_GEOM_WGSL, DW_INT8_WEIGHTS, DEPTHWISE_WGSL],
+    parts: &[
+        CONV_GEOM_WGSL,
+        DEPTHWISE_FLOAT_WGSL,
+        DW_INT8_WEIGHTS,
+        DEPTHWISE_WGSL,
+    ],
     selectors: &[],
     params: DepthwiseParams::LAYOUT,
 };

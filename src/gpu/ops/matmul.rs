@@ -1,4 +1,5 @@
-//! FULLY_CONNECTED and BATCH_MATMUL (shaders/matmul.wgsl).
+//! FULLY_CONNECTED and BATCH_MATMUL (shaders/matmul.wgsl, the body shared with
+//! the integer kernel, behind the float hooks of shaders/matmul_float.wgsl).
 //!
 //! Both become one strided batched matmul: out[bt][m][n] = sum_k A[bt][m][k] *
 //! B[bt][k][n] + bias[n], with the operands addressed through element strides (so
@@ -12,7 +13,7 @@ use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
 
 uniforms! {
-    /// `Params` of shaders/matmul.wgsl (batch dims and strides padded to 4).
+    /// `Params` of shaders/matmul_float.wgsl (batch dims and strides padded to 4).
     struct MatMulParams {
         total: u32,
         m: u32,
@@ -32,9 +33,16 @@ uniforms! {
     }
 }
 
+/// shaders/matmul.wgsl: the matmul body shared by the float and integer kernels,
+/// behind a variant's hooks.
+pub(super) const MATMUL_WGSL: &str = include_str!("../../../shaders/matmul.wgsl");
+
 static MATMUL: Shader = Shader {
     name: "matmul",
-    parts: &[include_str!("../../../shaders/matmul.wgsl")],
+    parts: &[
+        include_str!("../../../shaders/matmul_float.wgsl"),
+        MATMUL_WGSL,
+    ],
     selectors: &[],
     params: MatMulParams::LAYOUT,
 };

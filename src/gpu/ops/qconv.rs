@@ -1,14 +1,16 @@
-//! Integer CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (shaders/qconv2d.wgsl,
-//! shaders/qdepthwise_conv2d.wgsl): int8 activations or uint8 activations with
-//! symmetric int8 weights, per-tensor or per-channel, i32 accumulation and
-//! LiteRT's per-channel fixed-point requantization.
+//! Integer CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: the float kernels'
+//! bodies (shaders/conv2d.wgsl, shaders/depthwise_conv2d.wgsl) behind the
+//! integer hooks of shaders/qconv2d.wgsl and shaders/qdepthwise_conv2d.wgsl:
+//! int8 activations or uint8 activations with symmetric int8 weights, per-tensor
+//! or per-channel, i32 accumulation and LiteRT's per-channel fixed-point
+//! requantization.
 //!
 //! FULLY_CONNECTED runs as a 1x1 convolution: its [units, inner] weights are an
 //! OHWI filter and each input row a pixel. CONV_2D weights are re-laid out like
 //! the float kernel's, four output channels to one packed u32 word; depthwise
 //! weights keep their order, packed four to a word.
 
-use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
+use super::conv::{geom, ConvGeom, Geom, Kind, CONV2D_WGSL, CONV_GEOM_WGSL, DEPTHWISE_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
@@ -48,6 +50,7 @@ static QCONV2D: Shader = Shader {
         QMATH_WGSL,
         CONV_GEOM_WGSL,
         include_str!("../../../shaders/qconv2d.wgsl"),
+        CONV2D_WGSL,
     ],
     selectors: &[],
     params: QConv2dParams::LAYOUT,
@@ -59,6 +62,7 @@ static QDEPTHWISE_CONV2D: Shader = Shader {
         QMATH_WGSL,
         CONV_GEOM_WGSL,
         include_str!("../../../shaders/qdepthwise_conv2d.wgsl"),
+        DEPTHWISE_WGSL,
     ],
     selectors: &[],
     params: QDepthwiseParams::LAYOUT,

@@ -1,9 +1,9 @@
-//! Integer BATCH_MATMUL of int8 operands (shaders/qmatmul.wgsl): the float
-//! kernel's stride plan (adjoints, broadcast batch dimensions) with i32
-//! accumulation and LiteRT's fixed-point requantization by
-//! a_scale * b_scale / out_scale.
+//! Integer BATCH_MATMUL of int8 operands: the float kernel's body
+//! (shaders/matmul.wgsl) and stride plan (adjoints, broadcast batch dimensions)
+//! behind the integer hooks of shaders/qmatmul.wgsl: i32 accumulation and
+//! LiteRT's fixed-point requantization by a_scale * b_scale / out_scale.
 
-use super::matmul::plan;
+use super::matmul::{plan, MATMUL_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
@@ -22,6 +22,7 @@ uniforms! {
         a_sk: u32,
         b_sk: u32,
         b_sn: u32,
+        nq: u32,
         a_zp: i32,
         b_zp: i32,
         mantissa: i32,
@@ -29,7 +30,6 @@ uniforms! {
         out_zp: i32,
         lo: i32,
         hi: i32,
-        _pad: u32,
         batch: [u32; 4],
         a_bs: [u32; 4],
         b_bs: [u32; 4],
@@ -38,7 +38,11 @@ uniforms! {
 
 static QMATMUL: Shader = Shader {
     name: "qmatmul",
-    parts: &[QMATH_WGSL, include_str!("../../../shaders/qmatmul.wgsl")],
+    parts: &[
+        QMATH_WGSL,
+        include_str!("../../../shaders/qmatmul.wgsl"),
+        MATMUL_WGSL,
+    ],
     selectors: &[],
     params: QMatMulParams::LAYOUT,
 };
@@ -63,7 +67,8 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> 
     let (lo, hi) = type_range(DType::I8);
     let m = multiplier(sa as f64 * sb as f64 / so as f64);
     let nb: usize = p.batch.iter().product();
-    let total = nb * p.m * p.n;
+    let nq = p.n.div_ceil(4);
+    let total = nb * p.m * nq;
     let u = |v: usize| v as u32;
     let words = QMatMulParams {
         total: u(total),
@@ -74,6 +79,7 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> 
         a_sk: u(p.a_sk),
         b_sk: u(p.b_sk),
         b_sn: u(p.b_sn),
+        nq: u(nq),
         a_zp: za,
         b_zp: zb,
         mantissa: m.mantissa,
@@ -81,7 +87,6 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> 
         out_zp: zo,
         lo,
         hi,
-        _pad: 0,
         batch: p.batch.map(u),
         a_bs: p.a_bs.map(u),
         b_bs: p.b_bs.map(u),
