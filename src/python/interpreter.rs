@@ -59,7 +59,7 @@ fn open(
             ..Default::default()
         }) {
             Ok(_) => Device::Auto,
-            Err(Error::Device(why)) => {
+            Err(Error::NoAdapter(why)) => {
                 fallback = Some(why);
                 Device::Cpu
             }

@@ -77,7 +77,7 @@ def test_auto_without_adapter_warns_and_runs_on_cpu(golden):
         it = tflite_wgpu.Interpreter(golden.model, device="auto", backend=absent)
     assert it.device == "cpu"
     golden.check(it.run(golden.inputs))
-    with pytest.raises(RuntimeError, match="device unavailable"):
+    with pytest.raises(RuntimeError, match="no usable GPU adapter"):
         tflite_wgpu.Interpreter(golden.model, device="gpu", backend=absent)
 
 
