@@ -29,6 +29,13 @@ class Interpreter:
 def delegate_options(
     precision: Optional[str], options: Sequence[Tuple[str, str]]
 ) -> List[Tuple[str, str]]: ...
+def cli_main(argv: Sequence[str]) -> int:
+    """Run the ``tflite-wgpu`` command line (run, inspect, bench, validate) on
+    ``argv``, whose first item is the program name, with the GIL released; it
+    prints to the process's stdout and stderr and returns the exit status: 0 on
+    success, 1 on a failure, 2 on a usage error (help and version: 0)."""
+    ...
+
 def delegate_option_keys() -> List[Tuple[str, str]]: ...
 def validate_json(
     model_path: str,

@@ -3,16 +3,16 @@
 use super::load;
 use crate::gpu::pipeline::Precision;
 use crate::runtime::no_kernel_reason;
-use crate::{Interpreter, Options};
+use crate::{Interpreter, Model, Options};
 use std::path::PathBuf;
 
 /// One step of the plan: device ("gpu"/"cpu"), precision ("fp32"/"fp16"/"cpu")
 /// and its nodes.
-pub type PlanPart = (&'static str, &'static str, Vec<usize>);
+type PlanPart = (&'static str, &'static str, Vec<usize>);
 
 /// Per node: "gpu", "cpu" or "none" (no kernel); the partitions; the fallback
 /// reasons; the device line.
-pub type PlanView = (
+type PlanView = (
     Vec<&'static str>,
     Vec<PlanPart>,
     Vec<(usize, String)>,
@@ -22,7 +22,7 @@ pub type PlanView = (
 /// The device of each main-subgraph node, the partitions, why nodes are not on the
 /// GPU (nodes with no kernel anywhere get device "none" and their reason) and the
 /// device line.
-pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
+fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
     let (mut device, parts, mut fallback, note) = delegate_view(interp)?;
     let sg = interp.graph().main();
     for (k, node) in sg.nodes.iter().enumerate() {
@@ -91,73 +91,92 @@ fn delegate_view(interp: &Interpreter) -> crate::Result<PlanView> {
     Ok((device, parts, fallback, note))
 }
 
-/// Print the model and its plan.
+/// The `inspect --json` document of the model at `model` (the demo model when
+/// `None`) planned with `options`; the Python module returns it as well.
+pub(crate) fn inspect_document(
+    model: &Option<PathBuf>,
+    options: Options,
+) -> crate::Result<serde_json::Value> {
+    let (m, name) = load(model)?;
+    let interp = Interpreter::for_inspection(&m, options)?;
+    document(&m, &name, &interp)
+}
+
+/// The JSON document of `m` (shown as `name`) and its plan in `interp`.
+fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_json::Value> {
+    let (device, parts, fallback, note) = plan_view(interp)?;
+    let g = interp.graph();
+    let sg = g.main();
+    let nodes: Vec<_> = sg
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            serde_json::json!({
+                "index": i,
+                "op": n.op.name(),
+                "inputs": n.inputs.iter().map(|t| t.map_or(-1, |t| t as i64)).collect::<Vec<_>>(),
+                "outputs": n.outputs,
+                "device": device.get(i).copied().unwrap_or("cpu"),
+            })
+        })
+        .collect();
+    let tensors: Vec<_> = sg
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({
+                "index": i,
+                "name": t.name,
+                "dtype": t.dtype.name(),
+                "shape": t.shape,
+                "constant": t.is_constant(),
+            })
+        })
+        .collect();
+    let partitions: Vec<_> = parts
+        .iter()
+        .map(|(d, precision, nodes)| {
+            serde_json::json!({"device": d, "precision": precision, "nodes": nodes})
+        })
+        .collect();
+    let fallback: Vec<_> = fallback
+        .iter()
+        .map(|(k, why)| {
+            serde_json::json!({
+                "node": k,
+                "op": sg.nodes.get(*k).map(|n| n.op.name()).unwrap_or("?"),
+                "reason": why,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "model": name,
+        "nodes": nodes,
+        "tensors": tensors,
+        "inputs": sg.inputs,
+        "outputs": sg.outputs,
+        "partitions": partitions,
+        "fallback": fallback,
+        "subgraphs": g.subgraphs.len(),
+        "device": note,
+        "original_nodes": m.graph().main().nodes.len(),
+    }))
+}
+
+/// Print the model and its plan, as text or as the JSON document.
 pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
+    if json {
+        let doc = inspect_document(model, options)?;
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(());
+    }
     let (m, name) = load(model)?;
     let interp = Interpreter::for_inspection(&m, options)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();
     let sg = g.main();
-    if json {
-        let nodes: Vec<_> = sg
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                serde_json::json!({
-                    "index": i,
-                    "op": n.op.name(),
-                    "inputs": n.inputs.iter().map(|t| t.map_or(-1, |t| t as i64)).collect::<Vec<_>>(),
-                    "outputs": n.outputs,
-                    "device": device.get(i).copied().unwrap_or("cpu"),
-                })
-            })
-            .collect();
-        let tensors: Vec<_> = sg
-            .tensors
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                serde_json::json!({
-                    "index": i,
-                    "name": t.name,
-                    "dtype": t.dtype.name(),
-                    "shape": t.shape,
-                    "constant": t.is_constant(),
-                })
-            })
-            .collect();
-        let partitions: Vec<_> = parts
-            .iter()
-            .map(|(d, precision, nodes)| {
-                serde_json::json!({"device": d, "precision": precision, "nodes": nodes})
-            })
-            .collect();
-        let fallback: Vec<_> = fallback
-            .iter()
-            .map(|(k, why)| {
-                serde_json::json!({
-                    "node": k,
-                    "op": sg.nodes.get(*k).map(|n| n.op.name()).unwrap_or("?"),
-                    "reason": why,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "model": name,
-            "nodes": nodes,
-            "tensors": tensors,
-            "inputs": sg.inputs,
-            "outputs": sg.outputs,
-            "partitions": partitions,
-            "fallback": fallback,
-            "subgraphs": g.subgraphs.len(),
-            "device": note,
-            "original_nodes": m.graph().main().nodes.len(),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(());
-    }
     println!("model: {name}");
     if !g.description.is_empty() {
         println!("description: {}", g.description);

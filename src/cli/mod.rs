@@ -7,6 +7,11 @@ mod quantize;
 mod run;
 mod validate;
 
+#[cfg(feature = "python")]
+pub(crate) use inspect::inspect_document;
+#[cfg(feature = "python")]
+pub(crate) use validate::{validate_document, ValidateArgs};
+
 use crate::delegate::PartitionOptions;
 use crate::gpu::device::{Backend, DeviceOptions};
 use crate::{Device, Model, Options};

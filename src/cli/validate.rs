@@ -4,8 +4,11 @@
 use super::{load, BackendArg, PrecisionArg};
 use crate::delegate::PartitionOptions;
 use crate::gpu::device::DeviceOptions;
-use crate::validate::{self, LayerRow, Metrics, Thresholds, ValidateOptions, Validation};
-use crate::{npy, Error, Result};
+use crate::graph::Tensor;
+use crate::validate::{
+    self, LayerRow, Metrics, MixedSearch, Thresholds, ValidateOptions, Validation,
+};
+use crate::{npy, Error, Model, Result};
 use std::path::{Path, PathBuf};
 
 /// The `validate` flags.
@@ -197,27 +200,19 @@ fn print_text(name: &str, v: &Validation, top: usize) {
     }
 }
 
-/// Run `validate`; `Ok(false)` when a threshold fails.
-pub fn validate(a: &ValidateArgs) -> Result<bool> {
-    let (model, name) = load(&a.model)?;
-    let per_layer = a.per_layer || a.report.is_some() || a.csv.is_some();
-    let sg = crate::Interpreter::new(&model)?.graph().main().clone();
-    let inputs = if a.inputs.is_empty() {
-        validate::random_inputs(&sg, a.random.max(1), a.seed)?
-    } else {
-        if a.inputs.len() != sg.inputs.len() {
-            return Err(Error::Input {
-                index: a.inputs.len(),
-                what: format!(
-                    "{} --input files given, the model has {} inputs",
-                    a.inputs.len(),
-                    sg.inputs.len()
-                ),
-            });
-        }
-        vec![a.inputs.iter().map(npy::read).collect::<Result<Vec<_>>>()?]
-    };
-    let opts = ValidateOptions {
+/// A finished validation and what it ran on.
+struct Outcome {
+    model: Model,
+    name: String,
+    inputs: Vec<Vec<Tensor>>,
+    opts: ValidateOptions,
+    v: Validation,
+    mixed: Option<MixedSearch>,
+}
+
+/// The validation options the flags ask for.
+fn options(a: &ValidateArgs) -> ValidateOptions {
+    ValidateOptions {
         precision_loss_allowed: matches!(a.precision, PrecisionArg::Fp16),
         gpu: DeviceOptions {
             backend: super::backend(a.backend),
@@ -227,64 +222,135 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
             fp32_nodes: a.fp32_nodes.clone(),
             ..Default::default()
         },
-        per_layer,
+        per_layer: a.per_layer || a.report.is_some() || a.csv.is_some(),
         thresholds: Thresholds {
             max_rel: a.max_rel,
             min_cosine: a.min_cosine,
         },
-    };
+    }
+}
+
+/// The input sets: `given` (one set), else the `--input` files, else `--random`
+/// seeded sets.
+fn input_sets(
+    a: &ValidateArgs,
+    model: &Model,
+    given: Option<Vec<Tensor>>,
+) -> Result<Vec<Vec<Tensor>>> {
+    if let Some(set) = given {
+        return Ok(vec![set]);
+    }
+    let sg = crate::Interpreter::new(model)?.graph().main().clone();
+    if a.inputs.is_empty() {
+        return validate::random_inputs(&sg, a.random.max(1), a.seed);
+    }
+    if a.inputs.len() != sg.inputs.len() {
+        return Err(Error::Input {
+            index: a.inputs.len(),
+            what: format!(
+                "{} --input files given, the model has {} inputs",
+                a.inputs.len(),
+                sg.inputs.len()
+            ),
+        });
+    }
+    Ok(vec![a
+        .inputs
+        .iter()
+        .map(npy::read)
+        .collect::<Result<Vec<_>>>()?])
+}
+
+/// Validate as the flags say, on `given` inputs when there are some.
+fn evaluate(a: &ValidateArgs, given: Option<Vec<Tensor>>) -> Result<Outcome> {
+    let (model, name) = load(&a.model)?;
+    let inputs = input_sets(a, &model, given)?;
+    let opts = options(a);
     let (v, mixed) = if a.auto_mixed {
         let (search, v) = validate::auto_mixed(&model, &inputs, &opts)?;
         (v, Some(search))
     } else {
         (validate::validate(&model, &inputs, &opts)?, None)
     };
+    Ok(Outcome {
+        model,
+        name,
+        inputs,
+        opts,
+        v,
+        mixed,
+    })
+}
+
+/// The `--json` document: the validation with the model's name, the verdict and
+/// the fp32-node search.
+fn document(o: &Outcome) -> Result<serde_json::Value> {
+    let json = |e: serde_json::Error| Error::Stopped(format!("validate --json: {e}"));
+    let mut doc = serde_json::to_value(&o.v).map_err(json)?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("model".into(), o.name.clone().into());
+        obj.insert("pass".into(), o.v.pass().into());
+        if let Some(s) = &o.mixed {
+            obj.insert("auto_mixed".into(), serde_json::to_value(s).map_err(json)?);
+        }
+    }
+    Ok(doc)
+}
+
+/// The `validate --json` document for the flags `a`, on `given` inputs (one set,
+/// one tensor per model input) instead of files or random sets; the Python
+/// module returns it.
+#[cfg(feature = "python")]
+pub(crate) fn validate_document(
+    a: &ValidateArgs,
+    given: Option<Vec<Tensor>>,
+) -> Result<serde_json::Value> {
+    document(&evaluate(a, given)?)
+}
+
+fn print_mixed(s: &MixedSearch) {
+    let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
+    if s.baseline_pass {
+        println!("auto-mixed: the run passes without extra fp32 nodes");
+    } else if s.pass {
+        println!(
+            "auto-mixed: keep nodes {} in fp32 ({} GPU runs): use --fp32-nodes {}",
+            list.join(","),
+            s.evaluations,
+            list.join(",")
+        );
+    } else {
+        println!(
+            "auto-mixed: no fp32 node set passes ({} GPU runs); the closest keeps {}",
+            s.evaluations,
+            list.join(",")
+        );
+    }
+}
+
+/// Run `validate`; `Ok(false)` when a threshold fails.
+pub fn validate(a: &ValidateArgs) -> Result<bool> {
+    let o = evaluate(a, None)?;
     if let Some(path) = &a.csv {
-        write_file(path, &csv(&v.layers))?;
+        write_file(path, &csv(&o.v.layers))?;
     }
     if let Some(path) = &a.report {
-        let mut other_opts = opts.clone();
-        other_opts.precision_loss_allowed = !opts.precision_loss_allowed;
+        let mut other_opts = o.opts.clone();
+        other_opts.precision_loss_allowed = !o.opts.precision_loss_allowed;
         other_opts.partitions.fp32_nodes = Vec::new();
-        let other = validate::validate(&model, &inputs, &other_opts)?;
-        let html = validate::html_report(&name, &v, Some(&other), mixed.as_ref());
+        let other = validate::validate(&o.model, &o.inputs, &other_opts)?;
+        let html = validate::html_report(&o.name, &o.v, Some(&other), o.mixed.as_ref());
         write_file(path, &html)?;
     }
     if a.json {
-        let mut doc = serde_json::to_value(&v).unwrap_or_default();
-        if let Some(obj) = doc.as_object_mut() {
-            obj.insert("model".into(), name.clone().into());
-            obj.insert("pass".into(), v.pass().into());
-            if let Some(s) = &mixed {
-                obj.insert(
-                    "auto_mixed".into(),
-                    serde_json::to_value(s).unwrap_or_default(),
-                );
-            }
-        }
+        let doc = document(&o)?;
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        print_text(&name, &v, a.top);
-        if let Some(s) = &mixed {
-            let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
-            if s.baseline_pass {
-                println!("auto-mixed: the run passes without extra fp32 nodes");
-            } else if s.pass {
-                println!(
-                    "auto-mixed: keep nodes {} in fp32 ({} GPU runs): use --fp32-nodes {}",
-                    list.join(","),
-                    s.evaluations,
-                    list.join(",")
-                );
-            } else {
-                println!(
-                    "auto-mixed: no fp32 node set passes ({} GPU runs); the closest keeps {}",
-                    s.evaluations,
-                    list.join(",")
-                );
-            }
+        print_text(&o.name, &o.v, a.top);
+        if let Some(s) = &o.mixed {
+            print_mixed(s);
         }
-        println!("{}", if v.pass() { "PASS" } else { "FAIL" });
+        println!("{}", if o.v.pass() { "PASS" } else { "FAIL" });
     }
-    Ok(v.pass())
+    Ok(o.v.pass())
 }

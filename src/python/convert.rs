@@ -62,6 +62,24 @@ pub fn tensor_from_array(array: &Bound<'_, PyAny>, dtype: DType, index: usize) -
     Ok(Tensor { shape, data })
 }
 
+/// One tensor per model input from `arrays`, each converted to its input's dtype
+/// (`dtypes` in model order); a count that differs raises ValueError.
+pub fn tensors_from_arrays(arrays: &[Bound<'_, PyAny>], dtypes: &[DType]) -> PyResult<Vec<Tensor>> {
+    if arrays.len() != dtypes.len() {
+        return Err(PyValueError::new_err(format!(
+            "the model has {} input(s), {} given",
+            dtypes.len(),
+            arrays.len()
+        )));
+    }
+    arrays
+        .iter()
+        .zip(dtypes)
+        .enumerate()
+        .map(|(i, (a, &dtype))| tensor_from_array(a, dtype, i))
+        .collect()
+}
+
 /// A numpy array of `shape` that owns `v`.
 fn array<'py, T: Element>(
     py: Python<'py>,

@@ -1,7 +1,7 @@
 //! `tflite_wgpu._native.Interpreter`: the crate's [`Interpreter`] for Python, with
 //! the GIL released while a model loads, compiles and runs.
 
-use super::convert::{dtype_name, tensor_from_array, tensor_to_array};
+use super::convert::{dtype_name, tensor_to_array, tensors_from_arrays};
 use super::{delegate_pairs, to_py_err};
 use crate::capi::options::DelegateOptions;
 use crate::graph::TensorInfo;
@@ -59,7 +59,7 @@ fn open(
             ..Default::default()
         }) {
             Ok(_) => Device::Auto,
-            Err(Error::Device(why)) => {
+            Err(Error::NoAdapter(why)) => {
                 fallback = Some(why);
                 Device::Cpu
             }
@@ -167,19 +167,8 @@ impl PyInterpreter {
         py: Python<'py>,
         inputs: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        if inputs.len() != self.inputs.len() {
-            return Err(PyValueError::new_err(format!(
-                "the model has {} input(s), {} given",
-                self.inputs.len(),
-                inputs.len()
-            )));
-        }
-        let tensors = inputs
-            .iter()
-            .zip(&self.inputs)
-            .enumerate()
-            .map(|(i, (a, d))| tensor_from_array(a, d.info.dtype, i))
-            .collect::<PyResult<Vec<_>>>()?;
+        let dtypes: Vec<_> = self.inputs.iter().map(|d| d.info.dtype).collect();
+        let tensors = tensors_from_arrays(&inputs, &dtypes)?;
         let outputs = py
             .detach(|| {
                 let mut interp = self

@@ -85,6 +85,13 @@ fn delegate_option_keys() -> Vec<(&'static str, &'static str)> {
     crate::capi::options::KEYS.to_vec()
 }
 
+/// Run the `tflite-wgpu` command line on `argv` (the first item is the program
+/// name) with the GIL released, and return its exit status.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+    py.detach(|| crate::cli::run(argv))
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -92,6 +99,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<interpreter::PyInterpreter>()?;
     m.add_function(wrap_pyfunction!(delegate_options, m)?)?;
     m.add_function(wrap_pyfunction!(delegate_option_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(documents::inspect_json, m)?)?;
     m.add_function(wrap_pyfunction!(documents::validate_json, m)?)?;
     Ok(())

@@ -77,7 +77,7 @@ def test_auto_without_adapter_warns_and_runs_on_cpu(golden):
         it = tflite_wgpu.Interpreter(golden.model, device="auto", backend=absent)
     assert it.device == "cpu"
     golden.check(it.run(golden.inputs))
-    with pytest.raises(RuntimeError, match="device unavailable"):
+    with pytest.raises(RuntimeError, match="no usable GPU adapter"):
         tflite_wgpu.Interpreter(golden.model, device="gpu", backend=absent)
 
 
@@ -210,3 +210,50 @@ def test_console_script_errors_exit_nonzero(tmp_path):
     )
     assert out.returncode != 0
     assert "missing.tflite" in out.stderr
+
+
+def test_console_script_runs_every_subcommand(golden, tmp_path):
+    script = console_script()
+    np.save(tmp_path / "input_0.npy", golden.inputs[0])
+    out_dir = tmp_path / "out"
+    subprocess.run(
+        [script, "run", str(golden.model), "--input", str(tmp_path / "input_0.npy"),
+         "--out-dir", str(out_dir), "--device", "cpu"],
+        check=True,
+        capture_output=True,
+    )
+    golden.check([np.load(out_dir / f"output_{i}.npy") for i in range(len(golden.outputs))])
+    bench = subprocess.run(
+        [script, "bench", str(golden.model), "--device", "cpu", "--warmup", "0", "--runs", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert bench.stdout.strip()
+    for args, code in ((["--help"], 0), (["--version"], 0), (["inspect", "--no-such-flag"], 2)):
+        assert subprocess.run([script, *args], capture_output=True).returncode == code, args
+
+
+def test_console_script_validate_json(golden, gpu):
+    out = subprocess.run(
+        [console_script(), "validate", str(golden.model), "--json", "--precision", "fp32",
+         "--random", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    doc = json.loads(out.stdout)
+    same = tflite_wgpu.validate(golden.model, precision="fp32", random=1)
+    assert doc.keys() == same.keys()
+    assert out.returncode == (0 if doc["pass"] else 1)
+    assert doc["pass"] == same["pass"]
+
+
+def test_cli_main_in_process(golden, capfd):
+    from tflite_wgpu._cli import main
+
+    assert main(["inspect", golden.model, "--json", "--device", "cpu"]) == 0
+    doc = json.loads(capfd.readouterr().out)
+    assert doc == tflite_wgpu.inspect(golden.model, device="cpu")
+    assert main(["inspect", golden.model.parent / "missing.tflite"]) == 1
+    assert "missing.tflite" in capfd.readouterr().err
