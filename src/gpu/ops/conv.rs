@@ -23,7 +23,8 @@ use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
-use crate::graph::op::{Activation, Padding};
+use crate::graph::op::Activation;
+use crate::graph::shape;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
 
 /// Float weights: four output channels per vec4.
@@ -245,23 +246,6 @@ impl Geom {
     }
 }
 
-/// Output size and leading pad of one spatial dimension (TFLite `ComputePadding`).
-fn window(padding: Padding, input: usize, k: usize, stride: usize, dil: usize) -> (usize, usize) {
-    let eff = (k.max(1) - 1) * dil + 1;
-    let out = match padding {
-        Padding::Same => input.div_ceil(stride.max(1)),
-        Padding::Valid => {
-            if input < eff {
-                0
-            } else {
-                (input - eff) / stride.max(1) + 1
-            }
-        }
-    };
-    let total = (out.saturating_sub(1) * stride + eff).saturating_sub(input);
-    (out, total / 2)
-}
-
 fn dims4(t: &TensorInfo, what: &str) -> Result<[usize; 4], String> {
     match t.shape[..] {
         [a, b, c, d] => Ok([a, b, c, d]),
@@ -368,8 +352,10 @@ pub(super) fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
                     f.shape
                 ));
             }
-            let (eh, pt) = window(padding, ih, kh, sh, dh);
-            let (ew, pl) = window(padding, iw, kw, sw, dw);
+            let (eh, pt) = shape::padding(padding, ih, kh, sh, dh)
+                .ok_or_else(|| "a zero stride, dilation or kernel size".to_string())?;
+            let (ew, pl) = shape::padding(padding, iw, kw, sw, dw)
+                .ok_or_else(|| "a zero stride, dilation or kernel size".to_string())?;
             if [on, oh, ow, oc] != [n, eh, ew, f0] {
                 return Err(format!(
                     "output shape {:?} differs from the computed {:?}",
@@ -393,8 +379,10 @@ pub(super) fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
                     "depth multiplier {mult} disagrees with filter channels {f3} / {ic}"
                 ));
             }
-            let (eh, pt) = window(padding, ih, kh, sh, dh);
-            let (ew, pl) = window(padding, iw, kw, sw, dw);
+            let (eh, pt) = shape::padding(padding, ih, kh, sh, dh)
+                .ok_or_else(|| "a zero stride, dilation or kernel size".to_string())?;
+            let (ew, pl) = shape::padding(padding, iw, kw, sw, dw)
+                .ok_or_else(|| "a zero stride, dilation or kernel size".to_string())?;
             if [on, oh, ow, oc] != [n, eh, ew, f3] {
                 return Err(format!(
                     "output shape {:?} differs from the computed {:?}",
@@ -419,12 +407,13 @@ pub(super) fn geom(node: &Node, sg: &Subgraph) -> Result<Geom, String> {
                 ));
             }
             // Padding as LiteRT computes it: a forward conv from the output size.
-            let pad = |o: usize, k: usize, s: usize| -> usize {
-                let (wo, _) = window(padding, o, k, s, 1);
-                (wo.saturating_sub(1) * s + k).saturating_sub(o) / 2
+            let pad = |o: usize, k: usize, s: usize| -> Result<usize, String> {
+                let (wo, _) = shape::padding(padding, o, k, s, 1)
+                    .ok_or_else(|| "a zero stride or kernel size".to_string())?;
+                Ok((wo.saturating_sub(1) * s + k).saturating_sub(o) / 2)
             };
-            g.pt = pad(oh, kh, sh);
-            g.pl = pad(ow, kw, sw);
+            g.pt = pad(oh, kh, sh)?;
+            g.pl = pad(ow, kw, sw)?;
         }
     }
     if let Some(b) = node.input(bias_idx).map(|t| &sg.tensors[t]) {
