@@ -41,6 +41,7 @@ pub use cpu::{Data, Tensor};
 pub use error::{Error, Result};
 pub use graph::{DType, Graph};
 pub use interpreter::{
-    DelegateReport, Device, GpuDelegate, InitTimes, Interpreter, Model, Options,
+    DelegateReport, Device, GpuDelegate, InitTimes, Interpreter, Model, Options, OverflowGuard,
+    PromotedNode,
 };
 pub use runtime::profile::Profile;

@@ -71,9 +71,37 @@ pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
 }
 
 /// Print the model and its plan.
-pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
+///
+/// With `inputs`, one invoke runs on them first, so the plan shown is the one
+/// after it (nodes the fp16 overflow guard moved to fp32 included).
+pub fn inspect(
+    model: &Option<PathBuf>,
+    json: bool,
+    options: Options,
+    inputs: &[PathBuf],
+) -> crate::Result<()> {
     let (m, name) = load(model)?;
-    let interp = Interpreter::with_options(&m, options)?;
+    let mut interp = Interpreter::with_options(&m, options)?;
+    if !inputs.is_empty() {
+        if inputs.len() != interp.num_inputs() {
+            return Err(crate::Error::Input {
+                index: inputs.len(),
+                what: format!(
+                    "{} --input files given, the model has {} inputs",
+                    inputs.len(),
+                    interp.num_inputs()
+                ),
+            });
+        }
+        for (i, p) in inputs.iter().enumerate() {
+            interp.set_input(i, crate::npy::read(p)?)?;
+        }
+        interp.invoke()?;
+    }
+    let promoted = interp
+        .delegate_report()
+        .map(|r| r.promoted_fp32_nodes.clone())
+        .unwrap_or_default();
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();
     let sg = g.main();
@@ -130,6 +158,7 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::
             "outputs": sg.outputs,
             "partitions": partitions,
             "fallback": fallback,
+            "promoted_fp32_nodes": super::promoted_json(&promoted),
             "subgraphs": g.subgraphs.len(),
             "device": note,
             "original_nodes": m.graph().main().nodes.len(),
@@ -180,6 +209,9 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::
     }
     for (k, why) in &fallback {
         println!("  node {k} stays on the cpu: {why}");
+    }
+    for line in super::promoted_lines(&promoted) {
+        println!("  {line}");
     }
     Ok(())
 }

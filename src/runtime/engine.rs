@@ -114,6 +114,28 @@ impl Program {
         self.gpu.as_ref()
     }
 
+    /// The nodes whose fp16 GPU stores saturated since the last call (see
+    /// `GpuProgram::take_overflowed`), in node order.
+    pub fn take_overflowed(&self) -> Vec<usize> {
+        let mut nodes: Vec<usize> = self
+            .gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().flatten())
+            .flat_map(|p| p.take_overflowed())
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
+    /// Whether any compiled GPU partition carries the fp16 overflow guard.
+    pub fn guarded(&self) -> bool {
+        self.gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().flatten())
+            .any(|p| p.guarded())
+    }
+
     /// The run limits.
     pub fn limits(&self) -> &RunLimits {
         &self.limits
