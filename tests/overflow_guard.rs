@@ -340,3 +340,48 @@ fn nothing_overflowing_costs_no_submit_or_readback() {
     assert_eq!(outputs(r_on), outputs(r_off), "readbacks");
     assert!(r_on.plan.partitions.iter().all(|p| !p.fp32));
 }
+
+/// The guard's cost when nothing overflows: face_landmark at fp16, invokes with
+/// the guard on and off interleaved in one run; prints the median ratio. Run with
+/// `cargo test --test overflow_guard -- --ignored --nocapture`.
+#[test]
+#[ignore = "a timing measurement, not a check"]
+fn guard_cost_on_a_real_model() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !gpu_available() {
+        return;
+    }
+    let model = Model::from_file(shared.join("models/real/face_landmark.tflite")).expect("model");
+    let mut on = interpreter(&model, true, OverflowGuard::On);
+    let mut off = interpreter(&model, true, OverflowGuard::Off);
+    let info = on.input_info(0).expect("an input").clone();
+    let n = info.shape.iter().product();
+    let inputs = vec![Tensor::f32(info.shape.clone(), values(n, 5))];
+    let a = invoke(&mut on, &inputs).expect("guarded run");
+    let b = invoke(&mut off, &inputs).expect("unguarded run");
+    assert_eq!(a, b, "the guard changes no value");
+    let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        let t = std::time::Instant::now();
+        invoke(&mut on, &inputs).expect("guarded run");
+        t_on.push(t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        invoke(&mut off, &inputs).expect("unguarded run");
+        t_off.push(t.elapsed().as_secs_f64());
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (m_on, m_off) = (median(&mut t_on), median(&mut t_off));
+    let r = on.delegate_report().expect("a GPU report");
+    assert!(r.promoted_fp32_nodes.is_empty());
+    eprintln!(
+        "face_landmark fp16: guard on {:.2} ms, off {:.2} ms, ratio {:.3}",
+        m_on * 1e3,
+        m_off * 1e3,
+        m_on / m_off
+    );
+}

@@ -239,3 +239,41 @@ impl PipelineCache {
         Ok(module)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kernel that guards parses and validates with the guarded f16 prelude,
+    /// and the guard leaves f32 kernels and kernels without `to_scalar` alone.
+    #[test]
+    fn guarded_shaders_validate() {
+        let mut guarded = 0;
+        for shader in super::super::ops::all_shaders() {
+            let name = shader.name;
+            assert!(!guards(name, Precision::F32));
+            assert_eq!(
+                guarded_source(name, Precision::F32, true),
+                shader_source(name, Precision::F32)
+            );
+            if !guards(name, Precision::F16) {
+                assert_eq!(
+                    guarded_source(name, Precision::F16, true),
+                    shader_source(name, Precision::F16)
+                );
+                continue;
+            }
+            guarded += 1;
+            let source = guarded_source(name, Precision::F16, true).expect("registered");
+            let module = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+        assert!(guarded > 0);
+    }
+}
