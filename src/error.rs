@@ -98,6 +98,15 @@ pub enum Error {
     /// submission failed, or a partition could not be built on it.
     #[error("GPU device error: {0}")]
     Device(String),
+    /// fp16 GPU stores saturated (|v| > 65504 or non-finite) with the overflow guard
+    /// set to fail rather than promote the nodes to fp32.
+    #[error("fp16 overflow on the GPU at {what}; run at fp32 or with the overflow guard on")]
+    Fp16Overflow {
+        /// The nodes whose stores saturated.
+        nodes: Vec<usize>,
+        /// The nodes with their ops and output tensors.
+        what: String,
+    },
     /// A CPU kernel failed on a node in a way the model does not explain.
     #[error("node {node} ({op}): kernel error: {what}")]
     Kernel {

@@ -10,7 +10,7 @@ use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
 use crate::model::{self, LoadOptions};
-use crate::runtime::{GpuPartitions, NodeObserver, Program};
+use crate::runtime::{GpuPartitions, NodeObserver, Program, VariableState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -85,6 +85,45 @@ pub enum Device {
     Auto,
 }
 
+/// What the fp16 overflow guard does when a GPU store saturates (|v| > 65504, or a
+/// non-finite value) in an fp16 partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OverflowGuard {
+    /// Move the flagged nodes to fp32, recompile and run the invoke again, so the
+    /// outputs never hold saturated values; later invokes run the mixed plan.
+    #[default]
+    On,
+    /// No guard: saturated values pass through (clamped to +-65504).
+    Off,
+    /// Fail the invoke with [`Error::Fp16Overflow`] naming the nodes.
+    Error,
+}
+
+impl std::str::FromStr for OverflowGuard {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "on" => Ok(OverflowGuard::On),
+            "off" => Ok(OverflowGuard::Off),
+            "error" => Ok(OverflowGuard::Error),
+            _ => Err(format!("overflow guard {s:?}: expected on, off or error")),
+        }
+    }
+}
+
+/// A node the overflow guard moved to fp32.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PromotedNode {
+    /// Index of the node (as `inspect` prints it).
+    pub node: usize,
+    /// The op's TFLite name.
+    pub op: String,
+    /// Name of the node's first output tensor.
+    pub tensor: String,
+    /// Why it was moved.
+    pub reason: String,
+}
+
 /// Interpreter options.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -102,6 +141,9 @@ pub struct Options {
     /// the nodes inside partitions too (per-layer validation). The numbers are the
     /// same as without it; invokes are slower.
     pub expose_intermediates: bool,
+    /// What happens when an fp16 GPU store saturates (default: promote the node to
+    /// fp32 and run again).
+    pub overflow_guard: OverflowGuard,
     /// Test hook: GPU compiles that must fail. Not part of the stable API.
     #[doc(hidden)]
     pub faults: FaultInjection,
@@ -137,6 +179,8 @@ pub struct DelegateReport {
     pub liveness_bytes: u64,
     /// Where the prepare time went.
     pub init: InitTimes,
+    /// Nodes the fp16 overflow guard moved to fp32 so far, in the order it did.
+    pub promoted_fp32_nodes: Vec<PromotedNode>,
 }
 
 /// The parts of preparing the GPU path that are timed separately.
@@ -170,6 +214,8 @@ pub struct GpuDelegate {
     pub device: DeviceOptions,
     /// Partitioning limits.
     pub partitions: PartitionOptions,
+    /// What happens when an fp16 GPU store saturates.
+    pub overflow_guard: OverflowGuard,
 }
 
 impl GpuDelegate {
@@ -194,6 +240,7 @@ pub struct Interpreter {
     cancel: Arc<AtomicBool>,
     options: Options,
     device: Option<Arc<GpuDevice>>,
+    promoted: Vec<PromotedNode>,
 }
 
 impl Interpreter {
@@ -242,6 +289,7 @@ impl Interpreter {
             cancel,
             options,
             device,
+            promoted: Vec::new(),
         })
     }
 
@@ -302,6 +350,7 @@ impl Interpreter {
             precision,
             sg,
             faults: &options.faults,
+            overflow_guard: options.overflow_guard != OverflowGuard::Off,
         };
         // A partition that fails to compile is narrowed down to the nodes that fail
         // on their own; those go to the CPU with the reason and the graph is
@@ -361,6 +410,7 @@ impl Interpreter {
                 pipelines: compiled.clone().map(|p| p.pipeline_creation).sum(),
                 constant_upload: compiled.map(|p| p.constant_upload).sum(),
             },
+            promoted_fp32_nodes: Vec::new(),
         };
         Ok((GpuPartitions { plan, programs }, report, gpu))
     }
@@ -375,6 +425,7 @@ impl Interpreter {
             partitions: delegate.partitions.clone(),
             limits: self.limits.clone(),
             expose_intermediates: false,
+            overflow_guard: delegate.overflow_guard,
             faults: self.options.faults.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
@@ -497,6 +548,9 @@ impl Interpreter {
         self.program = program;
         self.report = report;
         self.device = device;
+        if let Some(r) = &mut self.report {
+            r.promoted_fp32_nodes = self.promoted.clone();
+        }
         Ok(())
     }
 
@@ -509,11 +563,22 @@ impl Interpreter {
     }
 
     /// Run the model, calling `observer` after each node of the main subgraph.
-    pub fn invoke_observed(&mut self, observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
-        let inputs = self.take_inputs()?;
-        let result = self.program.run(0, inputs, &mut self.state, observer);
-        self.outputs = self.check_device(result)?;
-        Ok(())
+    ///
+    /// When the fp16 overflow guard promotes nodes, the invoke runs again and
+    /// `observer` sees the nodes of both runs.
+    pub fn invoke_observed(&mut self, mut observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
+        let saved = self.program.guarded().then(|| self.state.clone());
+        loop {
+            let inputs = self.take_inputs()?;
+            let result = self
+                .program
+                .run(0, inputs, &mut self.state, observer.as_deref_mut());
+            let outputs = self.check_device(result)?;
+            if !self.guard_overflow(saved.as_ref())? {
+                self.outputs = outputs;
+                return Ok(());
+            }
+        }
     }
 
     /// Run the model and measure it: the CPU time of every node run on the CPU, the
@@ -522,11 +587,79 @@ impl Interpreter {
     /// timestamps (and may split passes), so time plain [`Interpreter::invoke`]s
     /// for latency.
     pub fn invoke_profiled(&mut self) -> Result<crate::runtime::profile::Profile> {
-        let inputs = self.take_inputs()?;
-        let result = self.program.run_profiled(inputs, &mut self.state, None);
-        let (outputs, profile) = self.check_device(result)?;
-        self.outputs = outputs;
-        Ok(profile)
+        let saved = self.program.guarded().then(|| self.state.clone());
+        loop {
+            let inputs = self.take_inputs()?;
+            let result = self.program.run_profiled(inputs, &mut self.state, None);
+            let (outputs, profile) = self.check_device(result)?;
+            if !self.guard_overflow(saved.as_ref())? {
+                self.outputs = outputs;
+                return Ok(profile);
+            }
+        }
+    }
+
+    /// After a run: when fp16 stores saturated, fail ([`OverflowGuard::Error`]) or
+    /// move the flagged nodes to fp32, prepare again and restore the variables
+    /// to `saved` ([`OverflowGuard::On`]); true when the invoke must run again.
+    fn guard_overflow(&mut self, saved: Option<&VariableState>) -> Result<bool> {
+        let nodes = self.program.take_overflowed();
+        if nodes.is_empty() {
+            return Ok(false);
+        }
+        if let Some(s) = saved {
+            self.state = s.clone();
+        }
+        let sg = self.main();
+        let promoted: Vec<PromotedNode> = nodes
+            .iter()
+            .map(|&n| {
+                let node = &sg.nodes[n];
+                PromotedNode {
+                    node: n,
+                    op: node.op.name().to_string(),
+                    tensor: node
+                        .outputs
+                        .first()
+                        .map(|&t| sg.tensors[t].name.clone())
+                        .unwrap_or_default(),
+                    reason: "fp16 overflow: a stored value exceeded 65504 or was not finite".into(),
+                }
+            })
+            .collect();
+        let fresh = promoted
+            .iter()
+            .any(|p| !self.options.partitions.fp32_nodes.contains(&p.node));
+        if self.options.overflow_guard != OverflowGuard::On || !fresh {
+            let what = promoted
+                .iter()
+                .map(|p| format!("node {} ({}, tensor {})", p.node, p.op, p.tensor))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::Fp16Overflow { nodes, what });
+        }
+        for p in &promoted {
+            tracing::warn!(
+                node = p.node,
+                op = %p.op,
+                tensor = %p.tensor,
+                "fp16 overflow: node {} ({}) saturated tensor {}; moved to fp32",
+                p.node,
+                p.op,
+                p.tensor
+            );
+        }
+        self.options.partitions.fp32_nodes.extend(nodes);
+        self.promoted.extend(promoted);
+        let graph = self.program.graph().clone();
+        let (program, report, device) = Self::prepare(graph, &self.options, false)?;
+        self.program = program;
+        self.report = report;
+        self.device = device;
+        if let Some(r) = &mut self.report {
+            r.promoted_fp32_nodes = self.promoted.clone();
+        }
+        Ok(true)
     }
 
     /// Reset cancellation, reopen a lost device, and gather the inputs set so far.
@@ -595,6 +728,7 @@ struct Compiler<'a> {
     precision: Precision,
     sg: &'a crate::graph::Subgraph,
     faults: &'a FaultInjection,
+    overflow_guard: bool,
 }
 
 impl Compiler<'_> {
@@ -604,7 +738,15 @@ impl Compiler<'_> {
         } else {
             self.precision
         };
-        delegate::compile_with_faults(self.gpu, self.cache, precision, self.sg, p, self.faults)
+        delegate::compile_with_faults(
+            self.gpu,
+            self.cache,
+            precision,
+            self.sg,
+            p,
+            self.faults,
+            self.overflow_guard,
+        )
     }
 
     /// Mark unsupported the nodes of failed partition `p` that fail to compile on

@@ -47,7 +47,7 @@ pub use graph::{DType, Graph};
 pub use graph::{Data, Tensor};
 pub use interpreter::{
     gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Interpreter,
-    Model, Options,
+    Model, Options, OverflowGuard, PromotedNode,
 };
 pub use runtime::no_kernel_reason;
 pub use runtime::profile::{

@@ -42,6 +42,8 @@ pub struct KernelOptions {
     pub device: crate::gpu::device::DeviceOptions,
     /// Prepared-graph node indices kept at fp32.
     pub fp32_nodes: Vec<usize>,
+    /// What happens when an fp16 GPU store saturates.
+    pub overflow_guard: crate::interpreter::OverflowGuard,
 }
 
 /// Tensors of `sg` that the nodes `nodes` read from outside (non-constant, in order
@@ -146,6 +148,7 @@ impl Kernel {
                     min_nodes: 1,
                     fp32_nodes,
                 },
+                overflow_guard: options.overflow_guard,
                 ..Default::default()
             },
         )

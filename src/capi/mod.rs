@@ -312,6 +312,7 @@ unsafe fn prepare_graph(
                 precision_loss_allowed: o.precision_loss_allowed,
                 device: o.device,
                 fp32_nodes: o.partitions.fp32_nodes.clone(),
+                overflow_guard: o.overflow_guard,
             };
             (o, k)
         };
@@ -413,6 +414,7 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
             precision_loss_allowed: options.precision_loss_allowed,
             device: options.device,
             fp32_nodes: options.partitions.fp32_nodes.clone(),
+            overflow_guard: options.overflow_guard,
         };
         Kernel::build(&mapping.sg, &nodes, Some(&outputs), &kopts)
     }

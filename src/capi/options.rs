@@ -2,6 +2,7 @@
 
 use crate::delegate::PartitionOptions;
 use crate::gpu::device::{Backend, DeviceOptions};
+use crate::interpreter::OverflowGuard;
 
 /// Options of one delegate instance.
 #[derive(Debug, Clone, Default)]
@@ -12,6 +13,8 @@ pub struct DelegateOptions {
     pub device: DeviceOptions,
     /// Partitioning limits and fp32 nodes.
     pub partitions: PartitionOptions,
+    /// What happens when an fp16 GPU store saturates (`overflow_guard`).
+    pub overflow_guard: OverflowGuard,
 }
 
 /// The option keys this delegate accepts, with the values each takes.
@@ -28,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "comma-separated node indices of the prepared graph",
     ),
     ("min_nodes_per_partition", "a positive integer"),
+    ("overflow_guard", "on, off or error"),
 ];
 
 fn flag(key: &str, value: &str) -> Result<bool, String> {
@@ -91,6 +95,12 @@ impl DelegateOptions {
                     }
                     o.partitions.min_nodes = n;
                 }
+                "overflow_guard" => {
+                    o.overflow_guard = value
+                        .trim()
+                        .parse()
+                        .map_err(|e| format!("option overflow_guard: {e}"))?
+                }
                 _ => {
                     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                     return Err(format!(
@@ -117,6 +127,7 @@ mod tests {
             ("power_preference", "high_performance"),
             ("fp32_nodes", "3, 5,7"),
             ("min_nodes_per_partition", "2"),
+            ("overflow_guard", "error"),
         ])
         .unwrap();
         assert!(o.precision_loss_allowed);
@@ -125,6 +136,7 @@ mod tests {
         assert_eq!(o.partitions.max_partitions, Some(2));
         assert_eq!(o.partitions.fp32_nodes, vec![3, 5, 7]);
         assert_eq!(o.partitions.min_nodes, 2);
+        assert_eq!(o.overflow_guard, OverflowGuard::Error);
     }
 
     #[test]
@@ -137,5 +149,7 @@ mod tests {
         assert!(e.contains("backend"), "{e}");
         let e = DelegateOptions::parse([("fp32_nodes", "1,x")]).unwrap_err();
         assert!(e.contains("fp32_nodes"), "{e}");
+        let e = DelegateOptions::parse([("overflow_guard", "maybe")]).unwrap_err();
+        assert!(e.contains("overflow_guard"), "{e}");
     }
 }

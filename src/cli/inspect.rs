@@ -93,13 +93,48 @@ fn delegate_view(interp: &Interpreter) -> crate::Result<PlanView> {
 
 /// The `inspect --json` document of the model at `model` (the demo model when
 /// `None`) planned with `options`; the Python module returns it as well.
+///
+/// With `inputs`, one invoke runs on them first, so the plan shown is the one
+/// after it (nodes the fp16 overflow guard moved to fp32 included).
 pub(crate) fn inspect_document(
     model: &Option<PathBuf>,
     options: Options,
+    inputs: &[PathBuf],
 ) -> crate::Result<serde_json::Value> {
     let (m, name) = load(model)?;
-    let interp = Interpreter::for_inspection(&m, options)?;
+    let interp = prepared(&m, options, inputs)?;
     document(&m, &name, &interp)
+}
+
+/// The interpreter `inspect` shows: prepared even when some nodes have no kernel,
+/// and run once on `inputs` when there are any.
+fn prepared(m: &Model, options: Options, inputs: &[PathBuf]) -> crate::Result<Interpreter> {
+    let mut interp = Interpreter::for_inspection(m, options)?;
+    if !inputs.is_empty() {
+        if inputs.len() != interp.num_inputs() {
+            return Err(crate::Error::Input {
+                index: inputs.len(),
+                what: format!(
+                    "{} --input files given, the model has {} inputs",
+                    inputs.len(),
+                    interp.num_inputs()
+                ),
+            });
+        }
+        for (i, p) in inputs.iter().enumerate() {
+            interp.set_input(i, crate::npy::read(p)?)?;
+        }
+        interp.invoke()?;
+    }
+    Ok(interp)
+}
+
+/// The nodes the fp16 overflow guard moved to fp32 so far.
+fn promoted(interp: &Interpreter) -> Vec<crate::PromotedNode> {
+    interp
+        .delegate_report()
+        .map(|r| r.promoted_fp32_nodes.clone())
+        .unwrap_or_default()
 }
 
 /// The JSON document of `m` (shown as `name`) and its plan in `interp`.
@@ -159,6 +194,7 @@ fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_
         "outputs": sg.outputs,
         "partitions": partitions,
         "fallback": fallback,
+        "promoted_fp32_nodes": super::promoted_json(&promoted(interp)),
         "subgraphs": g.subgraphs.len(),
         "device": note,
         "original_nodes": m.graph().main().nodes.len(),
@@ -166,14 +202,19 @@ fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_
 }
 
 /// Print the model and its plan, as text or as the JSON document.
-pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
+pub fn inspect(
+    model: &Option<PathBuf>,
+    json: bool,
+    options: Options,
+    inputs: &[PathBuf],
+) -> crate::Result<()> {
     if json {
-        let doc = inspect_document(model, options)?;
+        let doc = inspect_document(model, options, inputs)?;
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
     }
     let (m, name) = load(model)?;
-    let interp = Interpreter::for_inspection(&m, options)?;
+    let interp = prepared(&m, options, inputs)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();
     let sg = g.main();
@@ -229,6 +270,9 @@ pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::
             Some(&"none") => println!("  node {k} cannot run: {why}"),
             _ => println!("  node {k} stays on the cpu: {why}"),
         }
+    }
+    for line in super::promoted_lines(&promoted(&interp)) {
+        println!("  {line}");
     }
     Ok(())
 }

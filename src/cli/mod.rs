@@ -14,7 +14,7 @@ pub(crate) use validate::{validate_document, ValidateArgs};
 
 use crate::delegate::PartitionOptions;
 use crate::gpu::device::{Backend, DeviceOptions};
-use crate::{Device, Model, Options};
+use crate::{Device, Model, Options, OverflowGuard};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +72,10 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Run one invoke on these .npy inputs (one per model input) first, and
+        /// show the plan after it (with nodes the overflow guard moved to fp32).
+        #[arg(long = "input")]
+        inputs: Vec<PathBuf>,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -113,7 +117,12 @@ where
             Err(e) => Err(e),
         },
         Command::Quantize(args) => quantize::quantize(args),
-        Command::Inspect { model, json, exec } => inspect::inspect(model, *json, options(exec)),
+        Command::Inspect {
+            model,
+            json,
+            inputs,
+            exec,
+        } => inspect::inspect(model, *json, options(exec), inputs),
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };
     match result {
@@ -214,6 +223,22 @@ pub(crate) struct ExecArgs {
     /// e.g. the set `validate --auto-mixed` prints.
     #[arg(long, value_delimiter = ',')]
     pub fp32_nodes: Vec<usize>,
+    /// At fp16, when a GPU store saturates (past 65504 or non-finite): move the
+    /// node to fp32 and run again (on), keep the saturated values (off), or fail
+    /// naming the node (error).
+    #[arg(long, value_enum, default_value = "on")]
+    pub overflow_guard: OverflowGuardArg,
+}
+
+/// `--overflow-guard`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum OverflowGuardArg {
+    /// Promote saturating nodes to fp32 and run the invoke again.
+    On,
+    /// Keep fp16 results as they are.
+    Off,
+    /// Fail the invoke, naming the saturating nodes.
+    Error,
 }
 
 /// The model at `model`, or the demo model; with a display name.
@@ -242,12 +267,42 @@ pub(crate) fn options(a: &ExecArgs) -> Options {
             DeviceArg::Auto => Device::Auto,
         },
         precision_loss_allowed: matches!(precision, PrecisionArg::Fp16),
+        overflow_guard: match a.overflow_guard {
+            OverflowGuardArg::On => OverflowGuard::On,
+            OverflowGuardArg::Off => OverflowGuard::Off,
+            OverflowGuardArg::Error => OverflowGuard::Error,
+        },
         gpu: DeviceOptions {
             backend: self::backend(backend),
             high_performance: true,
         },
         ..Default::default()
     }
+}
+
+/// The nodes the fp16 overflow guard moved to fp32, as JSON rows.
+pub fn promoted_json(nodes: &[crate::PromotedNode]) -> serde_json::Value {
+    nodes
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "node": p.node, "op": p.op, "tensor": p.tensor, "reason": p.reason,
+            })
+        })
+        .collect()
+}
+
+/// One line per node the fp16 overflow guard moved to fp32.
+pub fn promoted_lines(nodes: &[crate::PromotedNode]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|p| {
+            format!(
+                "node {} ({}, tensor {}) moved to fp32: {}",
+                p.node, p.op, p.tensor, p.reason
+            )
+        })
+        .collect()
 }
 
 /// The wgpu backend a `--backend` value names.

@@ -157,6 +157,9 @@ fn print_text(name: &str, v: &Validation, top: usize) {
     if !v.fp32_nodes.is_empty() {
         println!("fp32 nodes: {:?}", v.fp32_nodes);
     }
+    for line in super::promoted_lines(&v.promoted_fp32_nodes) {
+        println!("{line}");
+    }
     for o in &v.outputs {
         let verdict = if o.failures.is_empty() {
             "PASS".to_string()

@@ -127,10 +127,19 @@ pub fn compile(
     sg: &Subgraph,
     p: &Partition,
 ) -> Result<GpuProgram> {
-    compile_with_faults(gpu, cache, precision, sg, p, &FaultInjection::default())
+    compile_with_faults(
+        gpu,
+        cache,
+        precision,
+        sg,
+        p,
+        &FaultInjection::default(),
+        false,
+    )
 }
 
-/// [`compile`], failing where `faults` says.
+/// [`compile`], failing where `faults` says; with `overflow_guard`, an f16 program
+/// flags the nodes whose stores saturate (see `ProgramBuilder::with_overflow_guard`).
 #[doc(hidden)]
 pub fn compile_with_faults(
     gpu: &Arc<GpuDevice>,
@@ -139,10 +148,12 @@ pub fn compile_with_faults(
     sg: &Subgraph,
     p: &Partition,
     faults: &FaultInjection,
+    overflow_guard: bool,
 ) -> Result<GpuProgram> {
     let precision =
         ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
-    let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision);
+    let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision)
+        .with_overflow_guard(overflow_guard);
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {
         let info = &sg.tensors[t];

@@ -6,7 +6,12 @@
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
-//! cache key is (shader, precision, constants).
+//! cache key is (shader, precision, guard, constants).
+//!
+//! With the fp16 overflow guard, the f16 prelude of a kernel that stores through
+//! `to_scalar` also declares a flag buffer (`@group(1) @binding(0)`) and the
+//! dispatch's flag bit (`@group(1) @binding(1)`): a store that saturates sets the
+//! bit with one `atomicOr`, taken only on the overflow path.
 
 use super::device::GpuDevice;
 use crate::error::{Error, Result};
@@ -45,6 +50,26 @@ impl Precision {
         }
     }
 
+    /// The prelude with the overflow guard: at f16, `to_scalar` also sets the
+    /// dispatch's flag bit when a value leaves the f16 range (|v| > 65504 or
+    /// non-finite); at f32 the plain prelude.
+    pub fn guarded_prelude(self) -> &'static str {
+        match self {
+            Precision::F32 => self.prelude(),
+            Precision::F16 => {
+                "enable f16;\nalias scalar = f16;\n\
+                 @group(1) @binding(0) var<storage, read_write> guard_flags: array<atomic<u32>>;\n\
+                 @group(1) @binding(1) var<uniform> guard_bit: vec4<u32>;\n\
+                 fn to_scalar(v: f32) -> scalar {\n\
+                 \x20   if (abs(v) <= 65504.0) { return scalar(v); }\n\
+                 \x20   atomicOr(&guard_flags[guard_bit.x], guard_bit.y);\n\
+                 \x20   if (abs(v) > 3.0e38 || v != v) { return scalar(v); }\n\
+                 \x20   return scalar(clamp(v, -65504.0, 65504.0));\n\
+                 }\n"
+            }
+        }
+    }
+
     /// Bytes per stored element.
     pub fn bytes(self) -> usize {
         match self {
@@ -56,11 +81,29 @@ impl Precision {
 
 /// The full WGSL source of the kernel named `name` at `precision` (prelude and
 /// body), if a GPU op family owns a kernel of that name.
+#[cfg(test)]
 pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
+    guarded_source(name, precision, false)
+}
+
+/// Whether the kernel named `name` at `precision` carries the overflow guard when
+/// asked for it: f16 kernels that store through `to_scalar`.
+pub fn guards(name: &str, precision: Precision) -> bool {
+    precision == Precision::F16
+        && super::ops::shader(name).is_some_and(|s| s.body().contains("to_scalar("))
+}
+
+/// Like [`shader_source`], with the overflow-guard prelude when `guard` is set and
+/// the kernel [`guards`] at `precision`.
+pub fn guarded_source(name: &str, precision: Precision, guard: bool) -> Option<String> {
     let shader = super::ops::shader(name)?;
+    let prelude = if guard && guards(name, precision) {
+        precision.guarded_prelude()
+    } else {
+        precision.prelude()
+    };
     Some(format!(
-        "{}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
-        precision.prelude(),
+        "{prelude}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
         shader.body()
     ))
 }
@@ -69,13 +112,17 @@ pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
 struct Key {
     shader: &'static str,
     precision: Precision,
+    guard: bool,
     constants: Vec<(String, u64)>,
 }
+
+/// A shader module: (shader, precision, with the overflow guard).
+type ModuleKey = (&'static str, Precision, bool);
 
 /// Compiled pipelines shared by every program on one device.
 #[derive(Default)]
 pub struct PipelineCache {
-    modules: Mutex<HashMap<(&'static str, Precision), Arc<wgpu::ShaderModule>>>,
+    modules: Mutex<HashMap<ModuleKey, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<Key, Arc<wgpu::ComputePipeline>>>,
 }
 
@@ -86,17 +133,22 @@ impl PipelineCache {
     }
 
     /// The pipeline for `shader` at `precision` with override `constants`, built on
-    /// first use. Shader or pipeline errors are returned, not raised.
-    pub fn get(
+    /// first use; shader or pipeline errors are returned, not raised. With `guard`,
+    /// a kernel that [`guards`] at
+    /// `precision` is built with the overflow-guard prelude (bind group 1).
+    pub fn get_guarded(
         &self,
         gpu: &GpuDevice,
         shader: &'static str,
         precision: Precision,
         constants: &[(&str, f64)],
+        guard: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let guard = guard && guards(shader, precision);
         let key = Key {
             shader,
             precision,
+            guard,
             constants: constants
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_bits()))
@@ -110,7 +162,7 @@ impl PipelineCache {
         {
             return Ok(p);
         }
-        let module = self.module(gpu, shader, precision)?;
+        let module = self.module(gpu, shader, precision, guard)?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
@@ -142,16 +194,17 @@ impl PipelineCache {
         gpu: &GpuDevice,
         shader: &'static str,
         precision: Precision,
+        guard: bool,
     ) -> Result<Arc<wgpu::ShaderModule>> {
         if let Some(m) = self
             .modules
             .lock()
             .ok()
-            .and_then(|m| m.get(&(shader, precision)).cloned())
+            .and_then(|m| m.get(&(shader, precision, guard)).cloned())
         {
             return Ok(m);
         }
-        let source = shader_source(shader, precision)
+        let source = guarded_source(shader, precision, guard)
             .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = gpu
@@ -167,8 +220,46 @@ impl PipelineCache {
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {
-            m.insert((shader, precision), module.clone());
+            m.insert((shader, precision, guard), module.clone());
         }
         Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kernel that guards parses and validates with the guarded f16 prelude,
+    /// and the guard leaves f32 kernels and kernels without `to_scalar` alone.
+    #[test]
+    fn guarded_shaders_validate() {
+        let mut guarded = 0;
+        for shader in super::super::ops::all_shaders() {
+            let name = shader.name;
+            assert!(!guards(name, Precision::F32));
+            assert_eq!(
+                guarded_source(name, Precision::F32, true),
+                shader_source(name, Precision::F32)
+            );
+            if !guards(name, Precision::F16) {
+                assert_eq!(
+                    guarded_source(name, Precision::F16, true),
+                    shader_source(name, Precision::F16)
+                );
+                continue;
+            }
+            guarded += 1;
+            let source = guarded_source(name, Precision::F16, true).expect("registered");
+            let module = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        }
+        assert!(guarded > 0);
     }
 }

@@ -158,6 +158,28 @@ impl Program {
         &self.graph
     }
 
+    /// The nodes whose fp16 GPU stores saturated since the last call (see
+    /// `GpuProgram::take_overflowed`), in node order.
+    pub fn take_overflowed(&self) -> Vec<usize> {
+        let mut nodes: Vec<usize> = self
+            .gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().flatten())
+            .flat_map(|p| p.take_overflowed())
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
+    /// Whether any compiled GPU partition carries the fp16 overflow guard.
+    pub fn guarded(&self) -> bool {
+        self.gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().flatten())
+            .any(|p| p.guarded())
+    }
+
     /// Run subgraph `s` on `inputs`, returning its outputs.
     pub fn run(
         &self,

@@ -92,6 +92,8 @@ pub struct Validation {
     pub plan: Vec<PlanPart>,
     /// Nodes left on the CPU, with the reason.
     pub fallback: Vec<(usize, String)>,
+    /// Nodes the fp16 overflow guard moved to fp32 during the runs.
+    pub promoted_fp32_nodes: Vec<crate::PromotedNode>,
 }
 
 impl Validation {
@@ -298,6 +300,10 @@ pub fn evaluate(
         })
         .collect();
     let (plan, depth) = plan_view(&gpu);
+    let promoted_fp32_nodes = gpu
+        .delegate_report()
+        .map(|r| r.promoted_fp32_nodes.clone())
+        .unwrap_or_default();
     let devices: Vec<&'static str> = {
         let mut d = vec!["cpu"; sg.nodes.len()];
         for part in &plan {
@@ -322,6 +328,7 @@ pub fn evaluate(
         inputs: inputs.len(),
         thresholds: opts.thresholds,
         fp32_nodes: opts.partitions.fp32_nodes.clone(),
+        promoted_fp32_nodes,
         outputs,
         layers: if per_layer {
             layer_stats.rows(&sg, &depth, &devices, local.as_ref())

@@ -107,6 +107,7 @@ pub fn document(
             "cpu_nodes": r.plan.fallback.len(),
             "dispatches_per_invoke": r.dispatches,
             "submits_per_invoke": r.plan.partitions.len() - r.failed.len(),
+            "promoted_fp32_nodes": crate::cli::promoted_json(&r.promoted_fp32_nodes),
         })),
         "gpu_memory_bytes": report.map(|r| json!({
             "planned": r.planned_bytes,

@@ -2,12 +2,12 @@
 //! dispatches; `finish` plans memory, uploads constants and builds pipelines and
 //! bind groups.
 
-use super::executor::{GpuProgram, Readback, Step};
+use super::executor::{GpuProgram, Guard, Readback, Step};
 use super::planner::{self, BufDesc, BufKind};
 use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
-use crate::gpu::pipeline::{PipelineCache, Precision};
+use crate::gpu::pipeline::{guards, PipelineCache, Precision};
 use crate::graph::DType;
 use half::f16;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,7 @@ pub struct ProgramBuilder {
     dispatches: Vec<DispatchSpec>,
     inputs: Vec<(BufId, usize, DType)>,
     outputs: Vec<(BufId, usize, Vec<usize>, DType)>,
+    guard: bool,
 }
 
 impl ProgramBuilder {
@@ -42,7 +43,17 @@ impl ProgramBuilder {
             dispatches: Vec::new(),
             inputs: Vec::new(),
             outputs: Vec::new(),
+            guard: false,
         }
+    }
+
+    /// Build with the fp16 overflow guard: at f16, every dispatch whose kernel
+    /// stores through `to_scalar` sets its node's bit in a flag buffer when a value
+    /// saturates, and the program reports those nodes after each run. Nothing at
+    /// f32.
+    pub fn with_overflow_guard(mut self, guard: bool) -> Self {
+        self.guard = guard;
+        self
     }
 
     fn push(&mut self, elements: usize, elem: Elem, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
@@ -217,6 +228,33 @@ impl ProgramBuilder {
             words.resize(words.len().div_ceil(4).max(1) * 4, 0);
             uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
         }
+        // Overflow guard: one flag bit per node with a guarded dispatch, and for
+        // each such dispatch a (word, mask) uniform slice after the parameters.
+        let guarded: Vec<bool> = self
+            .dispatches
+            .iter()
+            .map(|d| self.guard && guards(d.shader, self.precision))
+            .collect();
+        let mut guard_nodes: Vec<usize> = Vec::new();
+        let mut guard_offsets: Vec<Option<u64>> = Vec::with_capacity(n);
+        for (d, &g) in self.dispatches.iter().zip(&guarded) {
+            if !g {
+                guard_offsets.push(None);
+                continue;
+            }
+            let bit = match guard_nodes.iter().position(|&m| m == d.node) {
+                Some(b) => b,
+                None => {
+                    guard_nodes.push(d.node);
+                    guard_nodes.len() - 1
+                }
+            };
+            let off = (uniform_bytes.len() as u64).div_ceil(align) * align;
+            uniform_bytes.resize(off as usize, 0);
+            guard_offsets.push(Some(off));
+            let words = [(bit / 32) as u32, 1u32 << (bit % 32), 0, 0];
+            uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+        }
         uniform_bytes.resize(uniform_bytes.len().max(16), 0);
         let uniforms = dev.create_buffer(&wgpu::BufferDescriptor {
             label: Some("uniforms"),
@@ -225,6 +263,16 @@ impl ProgramBuilder {
             mapped_at_creation: false,
         });
         gpu.queue.write_buffer(&uniforms, 0, &uniform_bytes);
+        let guard_buffer = (!guard_nodes.is_empty()).then(|| {
+            dev.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("overflow guard"),
+                size: (guard_nodes.len().div_ceil(32) * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        });
         gpu.queue.submit(None);
         dev.poll(wgpu::PollType::Wait {
             submission_index: None,
@@ -237,9 +285,9 @@ impl ProgramBuilder {
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut steps = Vec::with_capacity(n);
         for (i, d) in self.dispatches.iter().enumerate() {
-            let pipeline = self
-                .cache
-                .get(&gpu, d.shader, self.precision, &d.constants)?;
+            let pipeline =
+                self.cache
+                    .get_guarded(&gpu, d.shader, self.precision, &d.constants, guarded[i])?;
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
             let mut entries = vec![wgpu::BindGroupEntry {
@@ -261,6 +309,29 @@ impl ProgramBuilder {
                 layout: &layout,
                 entries: &entries,
             });
+            let guard_group = match (&guard_buffer, guard_offsets[i]) {
+                (Some(flags), Some(offset)) => {
+                    Some(dev.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("overflow guard"),
+                        layout: &pipeline.get_bind_group_layout(1),
+                        entries: &[
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: flags.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                    buffer: &uniforms,
+                                    offset,
+                                    size: std::num::NonZeroU64::new(16),
+                                }),
+                            },
+                        ],
+                    }))
+                }
+                _ => None,
+            };
             let groups = d.invocations.div_ceil(d.workgroup_size as u64).max(1);
             let x = groups.min(MAX_GROUPS);
             let y = groups.div_ceil(MAX_GROUPS);
@@ -273,6 +344,7 @@ impl ProgramBuilder {
             steps.push(Step {
                 pipeline,
                 bind_group,
+                guard_group,
                 groups: (x as u32, y as u32),
                 node: d.node,
             });
@@ -281,14 +353,21 @@ impl ProgramBuilder {
             return Err(Error::Device(format!("building bind groups failed: {e}")));
         }
         let pipeline_creation = pipeline_start.elapsed();
+        // The flag words ride at the end of the first output's staging buffer: no
+        // extra copy target, no extra map.
+        let guard_bytes = guard_buffer
+            .as_ref()
+            .filter(|_| !self.outputs.is_empty())
+            .map_or(0, |b| b.size());
         let readbacks = self
             .outputs
             .iter()
-            .map(|(b, slot, shape, dtype)| {
+            .enumerate()
+            .map(|(k, (b, slot, shape, dtype))| {
                 let size = self.bufs[self.root(*b)].desc.bytes;
                 let staging = dev.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("readback"),
-                    size,
+                    size: size + if k == 0 { guard_bytes } else { 0 },
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
@@ -319,6 +398,12 @@ impl ProgramBuilder {
             .map(|v| v.bytes)
             .sum();
         let liveness_bytes = plan.liveness_bytes;
+        let guard = guard_buffer
+            .filter(|_| guard_bytes > 0)
+            .map(|buffer| Guard {
+                buffer,
+                nodes: guard_nodes,
+            });
         Ok(GpuProgram {
             gpu,
             precision: self.precision,
@@ -334,6 +419,8 @@ impl ProgramBuilder {
             constant_upload,
             pipeline_creation,
             timestamps: Mutex::new(None),
+            guard,
+            overflowed: Mutex::new(Vec::new()),
         })
     }
 }

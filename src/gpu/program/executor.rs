@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 pub(super) struct Step {
     pub(super) pipeline: Arc<wgpu::ComputePipeline>,
     pub(super) bind_group: wgpu::BindGroup,
+    /// Bind group 1 of a dispatch with the overflow guard: the flag words and the
+    /// dispatch's bit.
+    pub(super) guard_group: Option<wgpu::BindGroup>,
     pub(super) groups: (u32, u32),
     pub(super) node: usize,
 }
@@ -29,6 +32,14 @@ pub(super) struct Readback {
     pub(super) slot: usize,
     pub(super) shape: Vec<usize>,
     pub(super) dtype: DType,
+}
+
+/// The fp16 overflow guard of a program: flag words, one bit per node, cleared
+/// and read back with the outputs of every run.
+pub(super) struct Guard {
+    pub(super) buffer: wgpu::Buffer,
+    /// The node of each bit.
+    pub(super) nodes: Vec<usize>,
 }
 
 /// A prepared partition, ready to run.
@@ -56,6 +67,10 @@ pub struct GpuProgram {
     /// Timestamp queries of profiled runs, created by the first one (inner None:
     /// the adapter has none).
     pub(super) timestamps: Mutex<Option<Option<Timestamps>>>,
+    pub(super) guard: Option<Guard>,
+    /// Nodes whose stores saturated in the runs since the last
+    /// [`GpuProgram::take_overflowed`].
+    pub(super) overflowed: Mutex<Vec<usize>>,
 }
 
 impl GpuProgram {
@@ -63,6 +78,47 @@ impl GpuProgram {
     /// partitions compile at f32 whatever was asked for).
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    /// Whether this program carries the fp16 overflow guard (f16 with the guard
+    /// asked for, and at least one kernel that stores through `to_scalar`).
+    pub fn guarded(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// The nodes whose fp16 stores saturated (|v| > 65504 or non-finite) in the
+    /// runs since the last call, in node order; empty without the guard.
+    pub fn take_overflowed(&self) -> Vec<usize> {
+        let mut nodes = self
+            .overflowed
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o))
+            .unwrap_or_default();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
+    /// Record the nodes whose bits are set in the flag `words`.
+    fn note_overflow(&self, words: &[u8]) {
+        let Some(g) = &self.guard else { return };
+        let flagged: Vec<usize> = g
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| {
+                let at = bit / 32 * 4;
+                words.get(at..at + 4).is_some_and(|w| {
+                    u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & (1 << (bit % 32)) != 0
+                })
+            })
+            .map(|(_, &n)| n)
+            .collect();
+        if !flagged.is_empty() {
+            if let Ok(mut o) = self.overflowed.lock() {
+                o.extend(flagged);
+            }
+        }
     }
 
     /// Number of dispatches per invoke.
@@ -194,6 +250,9 @@ impl GpuProgram {
         let encode = |pass: &mut wgpu::ComputePass<'_>, s: &Step| {
             pass.set_pipeline(&s.pipeline);
             pass.set_bind_group(0, &s.bind_group, &[]);
+            if let Some(g) = &s.guard_group {
+                pass.set_bind_group(1, g, &[]);
+            }
             pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
         };
         match ts {
@@ -255,9 +314,15 @@ impl GpuProgram {
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        if let Some(g) = &self.guard {
+            encoder.clear_buffer(&g.buffer, 0, None);
+        }
         self.record(&mut encoder, ts);
         for r in &self.readbacks {
             encoder.copy_buffer_to_buffer(&self.buffers[r.source], 0, &r.staging, 0, r.size);
+        }
+        if let (Some(g), Some(r)) = (&self.guard, self.readbacks.first()) {
+            encoder.copy_buffer_to_buffer(&g.buffer, 0, &r.staging, r.size, g.buffer.size());
         }
         if let Some(ts) = ts {
             ts.resolve(&mut encoder);
@@ -285,6 +350,9 @@ impl GpuProgram {
                     .staging
                     .get_mapped_range(..)
                     .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+                if self.guard.is_some() && std::ptr::eq(r, &self.readbacks[0]) {
+                    self.note_overflow(view.get(r.size as usize..).unwrap_or(&[]));
+                }
                 self.decode(&view, n, r.dtype)?
             };
             r.staging.unmap();
