@@ -1,6 +1,6 @@
 //! The delegate's string options, as `load_delegate(path, {...})` passes them.
 
-use crate::delegate::PartitionOptions;
+use crate::delegate::{PartitionOptions, PrecisionPlan};
 use crate::gpu::device::{Backend, DeviceOptions};
 
 /// Options of one delegate instance.
@@ -12,6 +12,8 @@ pub struct DelegateOptions {
     pub device: DeviceOptions,
     /// Partitioning limits and fp32 nodes.
     pub partitions: PartitionOptions,
+    /// A precision plan whose nodes are added to the fp32 nodes at prepare.
+    pub precision_plan: Option<PrecisionPlan>,
 }
 
 /// The option keys this delegate accepts, with the values each takes.
@@ -28,6 +30,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "comma-separated node indices of the prepared graph",
     ),
     ("min_nodes_per_partition", "a positive integer"),
+    (
+        "precision_plan",
+        "the path of a precision plan (JSON) for this model",
+    ),
 ];
 
 fn flag(key: &str, value: &str) -> Result<bool, String> {
@@ -84,6 +90,12 @@ impl DelegateOptions {
                         .map(|s| count(key, s))
                         .collect::<Result<_, _>>()?
                 }
+                "precision_plan" => {
+                    o.precision_plan = Some(
+                        PrecisionPlan::read(value.trim())
+                            .map_err(|e| format!("option precision_plan: {e}"))?,
+                    )
+                }
                 "min_nodes_per_partition" => {
                     let n = count(key, value)?;
                     if n == 0 {
@@ -99,6 +111,21 @@ impl DelegateOptions {
                     ));
                 }
             }
+        }
+        Ok(o)
+    }
+
+    /// These options with the precision plan's nodes of the prepared graph `sg`
+    /// added to the fp32 nodes.
+    pub fn resolved(&self, sg: &crate::graph::Subgraph) -> Result<DelegateOptions, String> {
+        let mut o = self.clone();
+        if let Some(plan) = &self.precision_plan {
+            let nodes = plan
+                .resolve(sg)
+                .map_err(|e| format!("option precision_plan: {e}"))?;
+            o.partitions.fp32_nodes.extend(nodes);
+            o.partitions.fp32_nodes.sort_unstable();
+            o.partitions.fp32_nodes.dedup();
         }
         Ok(o)
     }

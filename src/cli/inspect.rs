@@ -73,6 +73,7 @@ pub fn plan_view(interp: &Interpreter) -> crate::Result<PlanView> {
 /// Print the model and its plan.
 pub fn inspect(model: &Option<PathBuf>, json: bool, options: Options) -> crate::Result<()> {
     let (m, name) = load(model)?;
+    super::check_plan(&options, &m, &name)?;
     let interp = Interpreter::with_options(&m, options)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();

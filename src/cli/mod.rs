@@ -108,7 +108,9 @@ where
             Err(e) => Err(e),
         },
         Command::Quantize(args) => quantize::quantize(args),
-        Command::Inspect { model, json, exec } => inspect::inspect(model, *json, options(exec)),
+        Command::Inspect { model, json, exec } => {
+            options(exec).and_then(|o| inspect::inspect(model, *json, o))
+        }
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };
     match result {
@@ -209,6 +211,10 @@ pub struct ExecArgs {
     /// e.g. the set `validate --auto-mixed` prints.
     #[arg(long, value_delimiter = ',')]
     pub fp32_nodes: Vec<usize>,
+    /// A precision plan (JSON, as `validate --auto-mixed --save-plan` writes it, or
+    /// by hand): nodes kept in fp32 inside an fp16 run. Refused for another model.
+    #[arg(long, value_name = "PLAN.json")]
+    pub precision_plan: Option<PathBuf>,
 }
 
 /// The model at `model`, or the demo model; with a display name.
@@ -222,10 +228,16 @@ pub fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
     }
 }
 
-/// Interpreter options from the command-line flags.
-pub fn options(a: &ExecArgs) -> Options {
+/// Interpreter options from the command-line flags (reading the precision plan
+/// when one is given).
+pub fn options(a: &ExecArgs) -> crate::Result<Options> {
     let (device, precision, backend) = (a.device, a.precision, a.backend);
-    Options {
+    let precision_plan = match &a.precision_plan {
+        Some(path) => Some(crate::delegate::PrecisionPlan::read(path)?),
+        None => None,
+    };
+    Ok(Options {
+        precision_plan,
         partitions: PartitionOptions {
             max_partitions: a.max_delegated_partitions,
             min_nodes: a.min_nodes_per_partition,
@@ -242,6 +254,15 @@ pub fn options(a: &ExecArgs) -> Options {
             high_performance: true,
         },
         ..Default::default()
+    })
+}
+
+/// Refuse a precision plan in `options` written for a model other than `model`
+/// (shown as `name`).
+pub fn check_plan(options: &Options, model: &Model, name: &str) -> crate::Result<()> {
+    match (&options.precision_plan, model.sha256()) {
+        (Some(plan), Some(hash)) => plan.check_model(hash, name),
+        _ => Ok(()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! per layer, with the fp32-node search; text, JSON, CSV and an HTML report.
 
 use super::{load, BackendArg, PrecisionArg};
-use crate::delegate::PartitionOptions;
+use crate::delegate::{PartitionOptions, PlanThresholds, PrecisionPlan};
 use crate::gpu::device::DeviceOptions;
 use crate::validate::{self, LayerRow, Metrics, Thresholds, ValidateOptions, Validation};
 use crate::{npy, Error, Result};
@@ -52,6 +52,13 @@ pub struct ValidateArgs {
     /// Search for a small set of fp32 nodes that makes every output pass.
     #[arg(long)]
     pub auto_mixed: bool,
+    /// A precision plan whose nodes stay in fp32 (with any --fp32-nodes).
+    #[arg(long, value_name = "PLAN.json")]
+    pub precision_plan: Option<PathBuf>,
+    /// Write the fp32 node set (searched with --auto-mixed, or given) as a
+    /// precision plan for `run`, `bench`, `validate` and the delegate.
+    #[arg(long, value_name = "PLAN.json")]
+    pub save_plan: Option<PathBuf>,
     /// Rows of the per-layer table printed as text.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -217,6 +224,16 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
         }
         vec![a.inputs.iter().map(npy::read).collect::<Result<Vec<_>>>()?]
     };
+    let mut fp32_nodes = a.fp32_nodes.clone();
+    if let Some(path) = &a.precision_plan {
+        let plan = PrecisionPlan::read(path)?;
+        if let Some(hash) = model.sha256() {
+            plan.check_model(hash, &name)?;
+        }
+        fp32_nodes.extend(plan.resolve(&sg)?);
+        fp32_nodes.sort_unstable();
+        fp32_nodes.dedup();
+    }
     let opts = ValidateOptions {
         precision_loss_allowed: matches!(a.precision, PrecisionArg::Fp16),
         gpu: DeviceOptions {
@@ -224,7 +241,7 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
             high_performance: true,
         },
         partitions: PartitionOptions {
-            fp32_nodes: a.fp32_nodes.clone(),
+            fp32_nodes,
             ..Default::default()
         },
         per_layer,
@@ -239,6 +256,29 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
     } else {
         (validate::validate(&model, &inputs, &opts)?, None)
     };
+    if let Some(path) = &a.save_plan {
+        let plan = PrecisionPlan {
+            model: a
+                .model
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .or(Some(name.clone())),
+            model_sha256: model.sha256().map(str::to_string),
+            graph_nodes: Some(sg.nodes.len()),
+            fp32_nodes: mixed
+                .as_ref()
+                .map_or_else(|| v.fp32_nodes.clone(), |s| s.fp32_nodes.clone()),
+            thresholds: Some(PlanThresholds {
+                max_rel: a.max_rel,
+                min_cosine: a.min_cosine,
+                met: v.pass(),
+            }),
+            search: mixed.as_ref().map(|s| s.summary()),
+            ..Default::default()
+        };
+        plan.write(path)?;
+    }
     if let Some(path) = &a.csv {
         write_file(path, &csv(&v.layers))?;
     }
@@ -267,21 +307,20 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
         print_text(&name, &v, a.top);
         if let Some(s) = &mixed {
             let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
-            if s.baseline_pass {
-                println!("auto-mixed: the run passes without extra fp32 nodes");
-            } else if s.pass {
+            println!(
+                "auto-mixed ({} GPU runs, fp32 share of FLOPs {:.1}%): {}",
+                s.evaluations,
+                100.0 * s.fp32_flop_share,
+                s.verdict
+            );
+            for p in &s.promoted {
                 println!(
-                    "auto-mixed: keep nodes {} in fp32 ({} GPU runs): use --fp32-nodes {}",
-                    list.join(","),
-                    s.evaluations,
-                    list.join(",")
+                    "  promoted node {} {} (depth {}): {}, local max_rel {:.3e}",
+                    p.node, p.op, p.depth, p.reason, p.local_max_rel_error
                 );
-            } else {
-                println!(
-                    "auto-mixed: no fp32 node set passes ({} GPU runs); the closest keeps {}",
-                    s.evaluations,
-                    list.join(",")
-                );
+            }
+            if !s.baseline_pass {
+                println!("  use --fp32-nodes {} (or --save-plan)", list.join(","));
             }
         }
         println!("{}", if v.pass() { "PASS" } else { "FAIL" });
