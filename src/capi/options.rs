@@ -164,5 +164,18 @@ mod tests {
         assert!(e.contains("backend"), "{e}");
         let e = DelegateOptions::parse([("fp32_nodes", "1,x")]).unwrap_err();
         assert!(e.contains("fp32_nodes"), "{e}");
+        let e = DelegateOptions::parse([("precision_plan", "/nonexistent/p.json")]).unwrap_err();
+        assert!(e.contains("precision_plan"), "{e}");
+    }
+
+    #[test]
+    fn reads_a_precision_plan() {
+        let path = std::env::temp_dir().join(format!("capi_plan_{}.json", std::process::id()));
+        std::fs::write(&path, "{\"fp32_nodes\": [2], \"fp32_ops\": [\"SUM\"]}").unwrap();
+        let o = DelegateOptions::parse([("precision_plan", path.to_str().unwrap())]).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let plan = o.precision_plan.unwrap();
+        assert_eq!(plan.fp32_nodes, vec![2]);
+        assert_eq!(plan.fp32_ops, vec!["SUM".to_string()]);
     }
 }

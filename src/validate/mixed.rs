@@ -209,12 +209,14 @@ pub fn auto_mixed(
     };
     let pass = pass && last.pass();
     let sg = Interpreter::new(model)?.graph().main().clone();
-    let total: f64 = (0..sg.nodes.len()).map(|n| node_cost(&sg, n)).sum();
-    let kept: f64 = fp32_nodes
+    let total = (0..sg.nodes.len())
+        .map(|n| node_cost(&sg, n))
+        .fold(0.0, |a, b| a + b);
+    let kept = fp32_nodes
         .iter()
         .filter(|&&n| n < sg.nodes.len())
         .map(|&n| node_cost(&sg, n))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let fp32_flop_share = if total > 0.0 { kept / total } else { 0.0 };
     let spread_through_depth = !baseline_pass && (!pass || fp32_flop_share > SPREAD_FLOP_SHARE);
     let verdict = if baseline_pass {
