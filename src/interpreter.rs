@@ -37,6 +37,7 @@ pub fn simulate_device_loss(options: DeviceOptions) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct Model {
     graph: Arc<Graph>,
+    sha256: Option<Arc<str>>,
 }
 
 impl Model {
@@ -49,21 +50,32 @@ impl Model {
     pub fn from_bytes_with(bytes: &[u8], options: &LoadOptions) -> Result<Model> {
         Ok(Model {
             graph: Arc::new(model::read(bytes, options)?),
+            sha256: Some(delegate::sha256_hex(bytes).into()),
         })
     }
 
     /// Read and parse a `.tflite` file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Model> {
-        Ok(Model {
-            graph: Arc::new(model::read_file(path)?),
-        })
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(&bytes)
     }
 
     /// Wrap an IR graph built in code.
     pub fn from_graph(graph: Graph) -> Model {
         Model {
             graph: Arc::new(graph),
+            sha256: None,
         }
+    }
+
+    /// SHA-256 of the `.tflite` bytes it was read from (None for a graph built
+    /// in code); precision plans name their model by it.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256.as_deref()
     }
 
     /// The IR.
@@ -135,6 +147,10 @@ pub struct Options {
     pub gpu: DeviceOptions,
     /// Partitioning limits.
     pub partitions: PartitionOptions,
+    /// Nodes kept in fp32 in an fp16 run, from a saved plan: resolved against the
+    /// prepared graph and added to `partitions.fp32_nodes`. A plan written for
+    /// another model is refused.
+    pub precision_plan: Option<delegate::PrecisionPlan>,
     /// Run limits (WHILE iterations, tensor size, cancellation).
     pub limits: RunLimits,
     /// Read every node's outputs back from the GPU, so `invoke_observed` reports
@@ -216,6 +232,10 @@ pub struct GpuDelegate {
     pub partitions: PartitionOptions,
     /// What happens when an fp16 GPU store saturates.
     pub overflow_guard: OverflowGuard,
+    /// Nodes kept in fp32 in an fp16 run, from a saved plan: resolved against the
+    /// prepared graph and added to `partitions.fp32_nodes`. A plan written for
+    /// another model is refused.
+    pub precision_plan: Option<delegate::PrecisionPlan>,
 }
 
 impl GpuDelegate {
@@ -275,6 +295,16 @@ impl Interpreter {
         // prints them) mean the same node on either.
         let mut folded = delegate::fold_constants(&model.graph, &crate::cpu::Reference)?;
         delegate::fuse_activations(&mut folded);
+        let mut options = options;
+        if let Some(plan) = &options.precision_plan {
+            if let Some(hash) = model.sha256() {
+                plan.check_model(hash, "being loaded")?;
+            }
+            let fp32 = &mut options.partitions.fp32_nodes;
+            fp32.extend(plan.resolve(folded.main())?);
+            fp32.sort_unstable();
+            fp32.dedup();
+        }
         let graph = Arc::new(folded);
         let (program, report, device) = Self::prepare(graph, &options, describe)?;
         let n = program.graph().main().inputs.len();
@@ -337,13 +367,6 @@ impl Interpreter {
         } else {
             Precision::F32
         };
-        if precision == Precision::F16 {
-            if let Some(why) = crate::gpu::ops::quant::fp16_model_blocker(sg) {
-                for v in verdicts.iter_mut().filter(|v| v.is_ok()) {
-                    *v = Err(why.clone());
-                }
-            }
-        }
         let compiler = Compiler {
             gpu: &gpu,
             cache: &cache,
@@ -423,6 +446,7 @@ impl Interpreter {
             precision_loss_allowed: delegate.precision_loss_allowed,
             gpu: delegate.device,
             partitions: delegate.partitions.clone(),
+            precision_plan: delegate.precision_plan.clone(),
             limits: self.limits.clone(),
             expose_intermediates: false,
             overflow_guard: delegate.overflow_guard,

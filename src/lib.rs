@@ -39,7 +39,9 @@ pub(crate) mod runtime;
 pub mod validate;
 
 pub use cpu::RunLimits;
-pub use delegate::{FaultInjection, Partition, PartitionOptions, Plan, Step};
+pub use delegate::{
+    FaultInjection, Partition, PartitionOptions, Plan, PlanThresholds, PrecisionPlan, Step,
+};
 pub use error::{Error, Result};
 pub use gpu::device::{AdapterInfo, Backend, DeviceOptions};
 pub use gpu::pipeline::Precision;

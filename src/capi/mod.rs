@@ -307,7 +307,7 @@ unsafe fn prepare_graph(
         let mapping = claim::prepare(&rg.sg)?;
         let (options, kopts) = {
             let s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
-            let o = s.options.clone();
+            let o = s.options.resolved(&mapping.sg)?;
             let k = KernelOptions {
                 precision_loss_allowed: o.precision_loss_allowed,
                 device: o.device,
@@ -410,6 +410,7 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
                 return Ok(k);
             }
         }
+        let options = options.resolved(&mapping.sg)?;
         let kopts = KernelOptions {
             precision_loss_allowed: options.precision_loss_allowed,
             device: options.device,

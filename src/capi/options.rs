@@ -1,6 +1,6 @@
 //! The delegate's string options, as `load_delegate(path, {...})` passes them.
 
-use crate::delegate::PartitionOptions;
+use crate::delegate::{PartitionOptions, PrecisionPlan};
 use crate::gpu::device::{Backend, DeviceOptions};
 use crate::interpreter::OverflowGuard;
 
@@ -15,6 +15,8 @@ pub struct DelegateOptions {
     pub partitions: PartitionOptions,
     /// What happens when an fp16 GPU store saturates (`overflow_guard`).
     pub overflow_guard: OverflowGuard,
+    /// A precision plan whose nodes are added to the fp32 nodes at prepare.
+    pub precision_plan: Option<PrecisionPlan>,
 }
 
 /// The option keys this delegate accepts, with the values each takes.
@@ -32,6 +34,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("min_nodes_per_partition", "a positive integer"),
     ("overflow_guard", "on, off or error"),
+    (
+        "precision_plan",
+        "the path of a precision plan (JSON) for this model",
+    ),
 ];
 
 fn flag(key: &str, value: &str) -> Result<bool, String> {
@@ -88,6 +94,12 @@ impl DelegateOptions {
                         .map(|s| count(key, s))
                         .collect::<Result<_, _>>()?
                 }
+                "precision_plan" => {
+                    o.precision_plan = Some(
+                        PrecisionPlan::read(value.trim())
+                            .map_err(|e| format!("option precision_plan: {e}"))?,
+                    )
+                }
                 "min_nodes_per_partition" => {
                     let n = count(key, value)?;
                     if n == 0 {
@@ -109,6 +121,21 @@ impl DelegateOptions {
                     ));
                 }
             }
+        }
+        Ok(o)
+    }
+
+    /// These options with the precision plan's nodes of the prepared graph `sg`
+    /// added to the fp32 nodes.
+    pub fn resolved(&self, sg: &crate::graph::Subgraph) -> Result<DelegateOptions, String> {
+        let mut o = self.clone();
+        if let Some(plan) = &self.precision_plan {
+            let nodes = plan
+                .resolve(sg)
+                .map_err(|e| format!("option precision_plan: {e}"))?;
+            o.partitions.fp32_nodes.extend(nodes);
+            o.partitions.fp32_nodes.sort_unstable();
+            o.partitions.fp32_nodes.dedup();
         }
         Ok(o)
     }
@@ -151,5 +178,18 @@ mod tests {
         assert!(e.contains("fp32_nodes"), "{e}");
         let e = DelegateOptions::parse([("overflow_guard", "maybe")]).unwrap_err();
         assert!(e.contains("overflow_guard"), "{e}");
+        let e = DelegateOptions::parse([("precision_plan", "/nonexistent/p.json")]).unwrap_err();
+        assert!(e.contains("precision_plan"), "{e}");
+    }
+
+    #[test]
+    fn reads_a_precision_plan() {
+        let path = std::env::temp_dir().join(format!("capi_plan_{}.json", std::process::id()));
+        std::fs::write(&path, "{\"fp32_nodes\": [2], \"fp32_ops\": [\"SUM\"]}").unwrap();
+        let o = DelegateOptions::parse([("precision_plan", path.to_str().unwrap())]).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let plan = o.precision_plan.unwrap();
+        assert_eq!(plan.fp32_nodes, vec![2]);
+        assert_eq!(plan.fp32_ops, vec!["SUM".to_string()]);
     }
 }

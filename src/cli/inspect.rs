@@ -102,13 +102,19 @@ pub(crate) fn inspect_document(
     inputs: &[PathBuf],
 ) -> crate::Result<serde_json::Value> {
     let (m, name) = load(model)?;
-    let interp = prepared(&m, options, inputs)?;
+    let interp = prepared(&m, &name, options, inputs)?;
     document(&m, &name, &interp)
 }
 
 /// The interpreter `inspect` shows: prepared even when some nodes have no kernel,
 /// and run once on `inputs` when there are any.
-fn prepared(m: &Model, options: Options, inputs: &[PathBuf]) -> crate::Result<Interpreter> {
+fn prepared(
+    m: &Model,
+    name: &str,
+    options: Options,
+    inputs: &[PathBuf],
+) -> crate::Result<Interpreter> {
+    super::check_plan(&options, m, name)?;
     let mut interp = Interpreter::for_inspection(m, options)?;
     if !inputs.is_empty() {
         if inputs.len() != interp.num_inputs() {
@@ -214,7 +220,7 @@ pub fn inspect(
         return Ok(());
     }
     let (m, name) = load(model)?;
-    let interp = prepared(&m, options, inputs)?;
+    let interp = prepared(&m, &name, options, inputs)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
     let g = interp.graph();
     let sg = g.main();

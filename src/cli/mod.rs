@@ -122,7 +122,7 @@ where
             json,
             inputs,
             exec,
-        } => inspect::inspect(model, *json, options(exec), inputs),
+        } => options(exec).and_then(|o| inspect::inspect(model, *json, o, inputs)),
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };
     match result {
@@ -223,6 +223,10 @@ pub(crate) struct ExecArgs {
     /// e.g. the set `validate --auto-mixed` prints.
     #[arg(long, value_delimiter = ',')]
     pub fp32_nodes: Vec<usize>,
+    /// A precision plan (JSON, as `validate --auto-mixed --save-plan` writes it, or
+    /// by hand): nodes kept in fp32 inside an fp16 run. Refused for another model.
+    #[arg(long, value_name = "PLAN.json")]
+    pub precision_plan: Option<PathBuf>,
     /// At fp16, when a GPU store saturates (past 65504 or non-finite): move the
     /// node to fp32 and run again (on), keep the saturated values (off), or fail
     /// naming the node (error).
@@ -252,10 +256,16 @@ pub(crate) fn load(model: &Option<PathBuf>) -> crate::Result<(Model, String)> {
     }
 }
 
-/// Interpreter options from the command-line flags.
-pub(crate) fn options(a: &ExecArgs) -> Options {
+/// Interpreter options from the command-line flags (reading the precision plan
+/// when one is given).
+pub(crate) fn options(a: &ExecArgs) -> crate::Result<Options> {
     let (device, precision, backend) = (a.device, a.precision, a.backend);
-    Options {
+    let precision_plan = match &a.precision_plan {
+        Some(path) => Some(crate::delegate::PrecisionPlan::read(path)?),
+        None => None,
+    };
+    Ok(Options {
+        precision_plan,
         partitions: PartitionOptions {
             max_partitions: a.max_delegated_partitions,
             min_nodes: a.min_nodes_per_partition,
@@ -277,11 +287,20 @@ pub(crate) fn options(a: &ExecArgs) -> Options {
             high_performance: true,
         },
         ..Default::default()
+    })
+}
+
+/// Refuse a precision plan in `options` written for a model other than `model`
+/// (shown as `name`).
+pub(crate) fn check_plan(options: &Options, model: &Model, name: &str) -> crate::Result<()> {
+    match (&options.precision_plan, model.sha256()) {
+        (Some(plan), Some(hash)) => plan.check_model(hash, name),
+        _ => Ok(()),
     }
 }
 
 /// The nodes the fp16 overflow guard moved to fp32, as JSON rows.
-pub fn promoted_json(nodes: &[crate::PromotedNode]) -> serde_json::Value {
+pub(crate) fn promoted_json(nodes: &[crate::PromotedNode]) -> serde_json::Value {
     nodes
         .iter()
         .map(|p| {
@@ -293,7 +312,7 @@ pub fn promoted_json(nodes: &[crate::PromotedNode]) -> serde_json::Value {
 }
 
 /// One line per node the fp16 overflow guard moved to fp32.
-pub fn promoted_lines(nodes: &[crate::PromotedNode]) -> Vec<String> {
+pub(crate) fn promoted_lines(nodes: &[crate::PromotedNode]) -> Vec<String> {
     nodes
         .iter()
         .map(|p| {

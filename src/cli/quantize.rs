@@ -46,8 +46,8 @@ pub struct QuantizeArgs {
     /// The model interface in int8 mode.
     #[arg(long, value_enum, default_value = "float")]
     pub io: IoArg,
-    /// Keep nodes float: node indices, op types (e.g. SOFTMAX) or output-name
-    /// regexes (prefix `re:`), comma separated.
+    /// Keep nodes float: node indices, op types (e.g. SOFTMAX), output-name
+    /// regexes (prefix `re:`) or a precision plan file (`PLAN.json`), comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
     /// An AI Edge Quantizer recipe (the subset in the README).
@@ -70,6 +70,11 @@ pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
     for k in &a.keep_float {
         if let Ok(n) = k.parse::<usize>() {
             keep.nodes.push(n);
+        } else if k.ends_with(".json") {
+            let plan = crate::delegate::PrecisionPlan::read(k)?;
+            keep.nodes.extend(&plan.fp32_nodes);
+            keep.ops.extend(plan.fp32_ops);
+            keep.names.extend(plan.fp32_tensors);
         } else if let Some(r) = k.strip_prefix("re:") {
             keep.names.push(r.to_string());
         } else {

@@ -11,8 +11,9 @@ pub fn run(
     out_dir: &PathBuf,
     exec: &ExecArgs,
 ) -> crate::Result<()> {
-    let (m, _) = load(model)?;
-    let options = options(exec);
+    let (m, name) = load(model)?;
+    let options = options(exec)?;
+    super::check_plan(&options, &m, &name)?;
     let mut interp = Interpreter::with_options(&m, options)?;
     if inputs.is_empty() && model.is_none() {
         interp.set_input(0, crate::demo::demo_input())?;

@@ -2,7 +2,7 @@
 //! per layer, with the fp32-node search; text, JSON, CSV and an HTML report.
 
 use super::{load, BackendArg, PrecisionArg};
-use crate::delegate::PartitionOptions;
+use crate::delegate::{PartitionOptions, PlanThresholds, PrecisionPlan};
 use crate::gpu::device::DeviceOptions;
 use crate::graph::Tensor;
 use crate::validate::{
@@ -55,6 +55,13 @@ pub struct ValidateArgs {
     /// Search for a small set of fp32 nodes that makes every output pass.
     #[arg(long)]
     pub auto_mixed: bool,
+    /// A precision plan whose nodes stay in fp32 (with any --fp32-nodes).
+    #[arg(long, value_name = "PLAN.json")]
+    pub precision_plan: Option<PathBuf>,
+    /// Write the fp32 node set (searched with --auto-mixed, or given) as a
+    /// precision plan for `run`, `bench`, `validate` and the delegate.
+    #[arg(long, value_name = "PLAN.json")]
+    pub save_plan: Option<PathBuf>,
     /// Rows of the per-layer table printed as text.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -268,7 +275,18 @@ fn input_sets(
 fn evaluate(a: &ValidateArgs, given: Option<Vec<Tensor>>) -> Result<Outcome> {
     let (model, name) = load(&a.model)?;
     let inputs = input_sets(a, &model, given)?;
-    let opts = options(a);
+    let mut opts = options(a);
+    if let Some(path) = &a.precision_plan {
+        let plan = PrecisionPlan::read(path)?;
+        if let Some(hash) = model.sha256() {
+            plan.check_model(hash, &name)?;
+        }
+        let sg = crate::Interpreter::new(&model)?.graph().main().clone();
+        let nodes = &mut opts.partitions.fp32_nodes;
+        nodes.extend(plan.resolve(&sg)?);
+        nodes.sort_unstable();
+        nodes.dedup();
+    }
     let (v, mixed) = if a.auto_mixed {
         let (search, v) = validate::auto_mixed(&model, &inputs, &opts)?;
         (v, Some(search))
@@ -283,6 +301,34 @@ fn evaluate(a: &ValidateArgs, given: Option<Vec<Tensor>>) -> Result<Outcome> {
         v,
         mixed,
     })
+}
+
+/// Write the fp32 node set of `o` (the search's, or the one given) as a precision
+/// plan for this model.
+fn save_plan(a: &ValidateArgs, o: &Outcome, path: &Path) -> Result<()> {
+    let sg = crate::Interpreter::new(&o.model)?.graph().main().clone();
+    let plan = PrecisionPlan {
+        model: a
+            .model
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .or(Some(o.name.clone())),
+        model_sha256: o.model.sha256().map(str::to_string),
+        graph_nodes: Some(sg.nodes.len()),
+        fp32_nodes: o
+            .mixed
+            .as_ref()
+            .map_or_else(|| o.v.fp32_nodes.clone(), |s| s.fp32_nodes.clone()),
+        thresholds: Some(PlanThresholds {
+            max_rel: a.max_rel,
+            min_cosine: a.min_cosine,
+            met: o.v.pass(),
+        }),
+        search: o.mixed.as_ref().map(|s| s.summary()),
+        ..Default::default()
+    };
+    plan.write(path)
 }
 
 /// The `--json` document: the validation with the model's name, the verdict and
@@ -313,27 +359,29 @@ pub(crate) fn validate_document(
 
 fn print_mixed(s: &MixedSearch) {
     let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
-    if s.baseline_pass {
-        println!("auto-mixed: the run passes without extra fp32 nodes");
-    } else if s.pass {
+    println!(
+        "auto-mixed ({} GPU runs, fp32 share of FLOPs {:.1}%): {}",
+        s.evaluations,
+        100.0 * s.fp32_flop_share,
+        s.verdict
+    );
+    for p in &s.promoted {
         println!(
-            "auto-mixed: keep nodes {} in fp32 ({} GPU runs): use --fp32-nodes {}",
-            list.join(","),
-            s.evaluations,
-            list.join(",")
+            "  promoted node {} {} (depth {}): {}, local max_rel {:.3e}",
+            p.node, p.op, p.depth, p.reason, p.local_max_rel_error
         );
-    } else {
-        println!(
-            "auto-mixed: no fp32 node set passes ({} GPU runs); the closest keeps {}",
-            s.evaluations,
-            list.join(",")
-        );
+    }
+    if !s.baseline_pass {
+        println!("  use --fp32-nodes {} (or --save-plan)", list.join(","));
     }
 }
 
 /// Run `validate`; `Ok(false)` when a threshold fails.
 pub fn validate(a: &ValidateArgs) -> Result<bool> {
     let o = evaluate(a, None)?;
+    if let Some(path) = &a.save_plan {
+        save_plan(a, &o, path)?;
+    }
     if let Some(path) = &a.csv {
         write_file(path, &csv(&o.v.layers))?;
     }

@@ -4,10 +4,12 @@
 mod fold;
 mod fuse;
 pub mod partition;
+mod plan;
 
 pub use fold::fold_constants;
 pub use fuse::fuse_activations;
 pub use partition::{Partition, PartitionOptions, Plan, Step};
+pub use plan::{sha256_hex, PlanThresholds, PrecisionPlan};
 
 use crate::error::Result;
 use crate::gpu::device::GpuDevice;

@@ -45,7 +45,7 @@ pub fn inspect_json(
     };
     let model = Some(model_path);
     let doc = py
-        .detach(|| cli::inspect_document(&model, cli::options(&exec), &[]))
+        .detach(|| cli::options(&exec).and_then(|o| cli::inspect_document(&model, o, &[])))
         .map_err(to_py_err)?;
     Ok(doc.to_string())
 }

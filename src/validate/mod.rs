@@ -17,7 +17,7 @@ mod report;
 pub use inputs::random_inputs;
 pub use layers::{worst_first, LayerRow};
 pub use metrics::{real_values, ErrorStats, Metrics, Thresholds};
-pub use mixed::{auto_mixed, MixedSearch};
+pub use mixed::{auto_mixed, MixedSearch, Promotion, MAX_EVALUATIONS};
 pub use report::html_report;
 
 use crate::delegate::{PartitionOptions, Step};

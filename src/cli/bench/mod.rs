@@ -119,7 +119,8 @@ pub fn bench(model: &Option<PathBuf>, args: &BenchArgs, exec: &ExecArgs) -> crat
     let start = std::time::Instant::now();
     let (m, name) = load(model)?;
     let load_time = start.elapsed();
-    let base = options(exec);
+    let base = options(exec)?;
+    super::check_plan(&base, &m, &name)?;
     let mut list = backends(exec.backend);
     if matches!(base.device, crate::Device::Cpu) && !args.compare {
         list.truncate(1);

@@ -94,36 +94,13 @@ pub fn is_quantized(node: &Node, sg: &Subgraph) -> bool {
         || node.outputs.iter().any(runtime_int)
 }
 
-/// Whether the node is a hybrid one: float activations with int8 weights kept
-/// int8 (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
-pub fn is_hybrid(node: &Node, sg: &Subgraph) -> bool {
-    matches!(
-        node.op,
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
-    ) && super::conv::has_int8_weights(node, sg)
-        && !is_quantized(node, sg)
-}
-
-/// Why a model cannot run on the GPU at fp16, if so: a dynamic-range (hybrid)
-/// model, whose LiteRT kernels quantize the activations, runs on the CPU at fp16;
-/// mixing its CPU hybrid nodes with fp16 GPU nodes moves activations across
-/// quantization steps. At fp32 its hybrid nodes run on the GPU.
-pub fn fp16_model_blocker(sg: &Subgraph) -> Option<String> {
-    let n = sg.nodes.iter().position(|node| is_hybrid(node, sg))?;
-    Some(format!(
-        "node {n} has int8 weights with float activations (a dynamic-range model); \
-         at fp16 such a model runs on the CPU, at fp32 on the GPU"
-    ))
-}
-
 /// The precision a partition of `nodes` compiles at when `requested` is asked for.
 ///
 /// Integer kernels gain nothing from f16, and storing a QUANTIZE input in f16
 /// would move values across quantization steps, so partitions with quantized
-/// nodes run at f32. Hybrid kernels dequantize the weights where LiteRT quantizes
-/// the activations; that difference fits the fp32 tolerance (which allows for
-/// two float implementations differing) but not the fp16 one, so at fp16 their
-/// partitions are refused and run on the CPU interpreter.
+/// nodes run at f32. Hybrid nodes (int8 weights, float activations) run at the
+/// requested precision: their kernels dequantize the weights and compute in float,
+/// as the TFLite GPU delegate does.
 pub fn partition_precision(
     sg: &Subgraph,
     nodes: &[usize],
@@ -133,14 +110,6 @@ pub fn partition_precision(
         return Ok(Precision::F32);
     }
     let node = |n: &usize| sg.nodes.get(*n);
-    if let Some(n) = nodes
-        .iter()
-        .find(|n| node(n).is_some_and(|nd| is_hybrid(nd, sg)))
-    {
-        return Err(format!(
-            "node {n} has int8 weights with float activations; at fp16 hybrid nodes run on the CPU"
-        ));
-    }
     if nodes
         .iter()
         .any(|n| node(n).is_some_and(|nd| is_quantized(nd, sg)))
