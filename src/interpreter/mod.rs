@@ -1,251 +1,28 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
+mod compile;
+mod loaded;
+mod options;
+
 use crate::cpu::RunLimits;
-use crate::delegate::{self, FaultInjection, Partition, PartitionOptions, Plan};
+use crate::delegate;
 use crate::error::{Error, Result};
-use crate::gpu::device::{DeviceOptions, GpuDevice};
-use crate::gpu::pipeline::PipelineCache;
+use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
-use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
-use crate::model::{self, LoadOptions};
 use crate::runtime::{GpuPartitions, NodeObserver, Program, VariableState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The adapter `options` select, opened (once per process, shared with every
-/// interpreter) to read its features; [`Error::NoAdapter`](crate::Error::NoAdapter)
-/// when there is none.
-pub fn gpu_adapter(options: DeviceOptions) -> Result<crate::AdapterInfo> {
-    let (gpu, _) = crate::gpu::shared_device(options)?;
-    Ok(gpu.adapter_info())
-}
-
-/// Test hook: destroy the shared device `options` select, as a driver reset
-/// would, so that the next invoke on it must recover. Not part of the stable API.
-#[doc(hidden)]
-pub fn simulate_device_loss(options: DeviceOptions) -> Result<()> {
-    let (gpu, _) = crate::gpu::shared_device(options)?;
-    gpu.device.destroy();
-    Ok(())
-}
-
-/// A loaded and validated model. Cheap to clone; shareable across threads.
-#[derive(Debug, Clone)]
-pub struct Model {
-    graph: Arc<Graph>,
-    sha256: Option<Arc<str>>,
-}
-
-impl Model {
-    /// Parse `.tflite` bytes with default limits.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        Self::from_bytes_with(bytes, &LoadOptions::default())
-    }
-
-    /// Parse `.tflite` bytes with explicit limits.
-    pub fn from_bytes_with(bytes: &[u8], options: &LoadOptions) -> Result<Model> {
-        Ok(Model {
-            graph: Arc::new(model::read(bytes, options)?),
-            sha256: Some(delegate::sha256_hex(bytes).into()),
-        })
-    }
-
-    /// Read and parse a `.tflite` file.
-    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Model> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_bytes(&bytes)
-    }
-
-    /// Wrap an IR graph built in code.
-    pub fn from_graph(graph: Graph) -> Model {
-        Model {
-            graph: Arc::new(graph),
-            sha256: None,
-        }
-    }
-
-    /// SHA-256 of the `.tflite` bytes it was read from (None for a graph built
-    /// in code); precision plans name their model by it.
-    pub fn sha256(&self) -> Option<&str> {
-        self.sha256.as_deref()
-    }
-
-    /// The IR.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-}
-
-/// Where an interpreter runs its nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    /// The CPU reference interpreter.
-    #[default]
-    Cpu,
-    /// The GPU delegate, falling back to the CPU for unsupported nodes.
-    Gpu,
-    /// The GPU when a usable adapter exists; on [`Error::NoAdapter`] the CPU, with a
-    /// warning. Any other error (a device failure, a bad model) is returned.
-    Auto,
-}
-
-/// What the fp16 overflow guard does when a GPU store saturates (|v| > 65504, or a
-/// non-finite value) in an fp16 partition.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OverflowGuard {
-    /// Move the flagged nodes to fp32, recompile and run the invoke again, so the
-    /// outputs never hold saturated values; later invokes run the mixed plan.
-    #[default]
-    On,
-    /// No guard: saturated values pass through (clamped to +-65504).
-    Off,
-    /// Fail the invoke with [`Error::Fp16Overflow`] naming the nodes.
-    Error,
-}
-
-impl std::str::FromStr for OverflowGuard {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "on" => Ok(OverflowGuard::On),
-            "off" => Ok(OverflowGuard::Off),
-            "error" => Ok(OverflowGuard::Error),
-            _ => Err(format!("overflow guard {s:?}: expected on, off or error")),
-        }
-    }
-}
-
-/// A node the overflow guard moved to fp32.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PromotedNode {
-    /// Index of the node (as `inspect` prints it).
-    pub node: usize,
-    /// The op's TFLite name.
-    pub op: String,
-    /// Name of the node's first output tensor.
-    pub tensor: String,
-    /// Why it was moved.
-    pub reason: String,
-}
-
-/// Interpreter options.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Which device runs the model.
-    pub device: Device,
-    /// Allow fp16 storage and math on the GPU.
-    pub precision_loss_allowed: bool,
-    /// Adapter choice (backend, power preference).
-    pub gpu: DeviceOptions,
-    /// Partitioning limits.
-    pub partitions: PartitionOptions,
-    /// Nodes kept in fp32 in an fp16 run, from a saved plan: resolved against the
-    /// prepared graph and added to `partitions.fp32_nodes`. A plan written for
-    /// another model is refused.
-    pub precision_plan: Option<delegate::PrecisionPlan>,
-    /// Run limits (WHILE iterations, tensor size, cancellation).
-    pub limits: RunLimits,
-    /// Read every node's outputs back from the GPU, so `invoke_observed` reports
-    /// the nodes inside partitions too (per-layer validation). The numbers are the
-    /// same as without it; invokes are slower.
-    pub expose_intermediates: bool,
-    /// What happens when an fp16 GPU store saturates (default: promote the node to
-    /// fp32 and run again).
-    pub overflow_guard: OverflowGuard,
-    /// Test hook: GPU compiles that must fail. Not part of the stable API.
-    #[doc(hidden)]
-    pub faults: FaultInjection,
-}
-
-/// What the delegate decided for a model: the plan, the precision and the device.
-#[derive(Debug, Clone)]
-pub struct DelegateReport {
-    /// The partition plan of the main subgraph.
-    pub plan: Plan,
-    /// The precision asked for (f16 when allowed and the adapter has SHADER_F16).
-    pub precision: Precision,
-    /// The precision each partition was compiled at (None: it failed to compile).
-    pub partition_precision: Vec<Option<Precision>>,
-    /// One line describing the adapter.
-    pub adapter: String,
-    /// Set when fp16 was asked for but the adapter lacks SHADER_F16.
-    pub f16_unavailable: bool,
-    /// Partitions that failed to compile, with the reason (their nodes run on the CPU).
-    pub failed: Vec<(usize, String)>,
-    /// GPU dispatches per invoke, over all compiled partitions.
-    pub dispatches: usize,
-    /// Bytes of GPU buffers the memory plan allocates.
-    pub planned_bytes: u64,
-    /// Bytes of constants (weights) uploaded to the GPU, as stored there.
-    pub constant_bytes: u64,
-    /// Bytes all GPU tensors would take without buffer reuse.
-    pub tensor_bytes: u64,
-    /// Distinct compute pipelines on the device after this prepare.
-    pub pipelines: usize,
-    /// The liveness lower bound on GPU memory: over all partitions, the most bytes
-    /// of buffers live at one dispatch (constants, inputs and outputs always).
-    pub liveness_bytes: u64,
-    /// Where the prepare time went.
-    pub init: InitTimes,
-    /// Nodes the fp16 overflow guard moved to fp32 so far, in the order it did.
-    pub promoted_fp32_nodes: Vec<PromotedNode>,
-}
-
-/// The parts of preparing the GPU path that are timed separately.
-#[derive(Debug, Clone, Default)]
-pub struct InitTimes {
-    /// Choosing the adapter and opening the device in this prepare (near zero when
-    /// an earlier interpreter in the process opened it).
-    pub device: Duration,
-    /// How long opening the device took when it was opened.
-    pub device_opened: Duration,
-    /// Creating pipelines and bind groups, over all partitions.
-    pub pipelines: Duration,
-    /// Uploading constants until they reached the GPU, over all partitions.
-    pub constant_upload: Duration,
-}
-
-/// The GPU delegate: an opened device plus how to partition and at which precision.
-///
-/// ```no_run
-/// use tflite_wgpu::{GpuDelegate, Interpreter, Model};
-/// let model = Model::from_file("model.tflite")?;
-/// let mut interp = Interpreter::new(&model)?.with_delegate(GpuDelegate::new(Default::default())?)?;
-/// interp.invoke()?;
-/// # Ok::<(), tflite_wgpu::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct GpuDelegate {
-    /// fp16 storage and math when the adapter has SHADER_F16.
-    pub precision_loss_allowed: bool,
-    /// Adapter choice.
-    pub device: DeviceOptions,
-    /// Partitioning limits.
-    pub partitions: PartitionOptions,
-    /// What happens when an fp16 GPU store saturates.
-    pub overflow_guard: OverflowGuard,
-    /// Nodes kept in fp32 in an fp16 run, from a saved plan: resolved against the
-    /// prepared graph and added to `partitions.fp32_nodes`. A plan written for
-    /// another model is refused.
-    pub precision_plan: Option<delegate::PrecisionPlan>,
-}
-
-impl GpuDelegate {
-    /// A delegate with these options; fails with [`Error::NoAdapter`] when no adapter
-    /// matches.
-    pub fn new(options: GpuDelegate) -> Result<GpuDelegate> {
-        crate::gpu::shared_device(options.device)?;
-        Ok(options)
-    }
-}
+use compile::Compiler;
+pub use loaded::Model;
+pub use options::{
+    gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Options,
+    OverflowGuard, PromotedNode,
+};
 
 /// Runs a model: set inputs, invoke, read outputs. `Send`, so it can move to a
 /// worker thread.
@@ -742,82 +519,5 @@ impl Interpreter {
     /// The underlying graph.
     pub fn graph(&self) -> &Graph {
         self.program.graph()
-    }
-}
-
-/// Compiles partitions of one subgraph and narrows failures down to nodes.
-struct Compiler<'a> {
-    gpu: &'a Arc<GpuDevice>,
-    cache: &'a Arc<PipelineCache>,
-    precision: Precision,
-    sg: &'a crate::graph::Subgraph,
-    faults: &'a FaultInjection,
-    overflow_guard: bool,
-}
-
-impl Compiler<'_> {
-    fn compile(&self, p: &Partition) -> Result<GpuProgram> {
-        let precision = if p.fp32 {
-            Precision::F32
-        } else {
-            self.precision
-        };
-        delegate::compile_with_faults(
-            self.gpu,
-            self.cache,
-            precision,
-            self.sg,
-            p,
-            self.faults,
-            self.overflow_guard,
-        )
-    }
-
-    /// Mark unsupported the nodes of failed partition `p` that fail to compile on
-    /// their own; when none does, every node of `p` (only their combination fails).
-    /// Returns whether any verdict changed.
-    fn blame(
-        &self,
-        p: &Partition,
-        why: &str,
-        options: &PartitionOptions,
-        verdicts: &mut [std::result::Result<(), String>],
-    ) -> bool {
-        let mut blamed = Vec::new();
-        if p.nodes.len() > 1 {
-            for &n in &p.nodes {
-                let alone: Vec<_> = (0..verdicts.len())
-                    .map(|k| {
-                        if k == n {
-                            verdicts[k].clone()
-                        } else {
-                            Err(String::new())
-                        }
-                    })
-                    .collect();
-                let single = PartitionOptions {
-                    max_partitions: None,
-                    min_nodes: 1,
-                    fp32_nodes: options.fp32_nodes.clone(),
-                };
-                let solo = delegate::partition::plan(self.sg, &alone, &single);
-                if let Some(part) = solo.partitions.first() {
-                    if let Err(e) = self.compile(part) {
-                        blamed.push((n, e.to_string()));
-                    }
-                }
-            }
-        }
-        if blamed.is_empty() {
-            blamed = p.nodes.iter().map(|&n| (n, why.to_string())).collect();
-        }
-        let mut moved = false;
-        for (n, e) in blamed {
-            if verdicts[n].is_ok() {
-                verdicts[n] = Err(format!("GPU compile failed: {e}"));
-                moved = true;
-            }
-        }
-        moved
     }
 }
