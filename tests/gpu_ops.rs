@@ -201,8 +201,8 @@ fn interpreter_is_send_and_the_delegate_builder_works() {
 }
 
 #[test]
-fn fp16_saturates_instead_of_overflowing() {
-    use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+fn fp16_saturates_with_the_guard_off_and_reruns_at_fp32_with_it_on() {
+    use tflite_wgpu::{Device, Interpreter, Model, Options, OverflowGuard, Tensor};
     if !gpu_available() {
         return;
     }
@@ -213,20 +213,33 @@ fn fp16_saturates_instead_of_overflowing() {
         vec![vec![64]],
     );
     let model = Model::from_graph(g);
-    let options = Options {
-        device: Device::Gpu,
-        precision_loss_allowed: true,
-        ..Default::default()
-    };
-    let mut interp = Interpreter::with_options(&model, options).unwrap();
     let x: Vec<f32> = (0..64).map(|i| i as f32 / 16.0 - 2.0).collect();
-    interp.set_input(0, Tensor::f32(vec![64], x)).unwrap();
-    interp.invoke().unwrap();
-    let y = interp.output(0).unwrap().as_f32().unwrap().to_vec();
+    let run = |guard: OverflowGuard| {
+        let options = Options {
+            device: Device::Gpu,
+            precision_loss_allowed: true,
+            overflow_guard: guard,
+            ..Default::default()
+        };
+        let mut interp = Interpreter::with_options(&model, options).unwrap();
+        interp.set_input(0, Tensor::f32(vec![64], x.clone())).unwrap();
+        interp.invoke().unwrap();
+        let f16 = interp.delegate_report().is_some_and(|r| !r.f16_unavailable);
+        (interp.output(0).unwrap().as_f32().unwrap().to_vec(), f16)
+    };
+    // Off: stores saturate at the f16 range instead of overflowing to infinity.
+    let (y, f16) = run(OverflowGuard::Off);
     assert!(y.iter().all(|v| v.is_finite()), "{y:?}");
-    assert_eq!(y[0], -65504.0);
     assert_eq!(y[32], 0.0);
-    assert_eq!(y[63], 65504.0);
+    if f16 {
+        assert_eq!(y[0], -65504.0);
+        assert_eq!(y[63], 65504.0);
+    }
+    // On (the default): the saturating node moves to fp32 and the invoke reruns.
+    let (y, _) = run(OverflowGuard::On);
+    assert_eq!(y[0], -100_000.0);
+    assert_eq!(y[32], 0.0);
+    assert_eq!(y[63], 96_875.0);
 }
 
 #[test]
