@@ -95,13 +95,13 @@ fn more_than_65535_workgroups() {
 #[test]
 fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
     use std::sync::Arc;
-    use tflite_wgpu::graph::op::{Padding, Pool2D};
+    use tflite_wgpu::graph::op::Lrn;
     use tflite_wgpu::graph::{DType, Graph, Node, Subgraph, TensorInfo};
     use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
     if !gpu_available() {
         return;
     }
-    // x -> ADD(bias) -> L2_POOL_2D (CPU only) -> MUL(scale) -> y
+    // x -> ADD(bias) -> LOCAL_RESPONSE_NORMALIZATION (CPU only) -> MUL(scale) -> y
     let shape = vec![1, 6, 6, 3];
     let mut bias = TensorInfo::new("bias", DType::F32, vec![3]);
     bias.data = Some(Arc::from(
@@ -114,16 +114,14 @@ fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
         TensorInfo::new("x", DType::F32, shape.clone()),
         bias,
         TensorInfo::new("a", DType::F32, shape.clone()),
-        TensorInfo::new("p", DType::F32, vec![1, 3, 3, 3]),
-        TensorInfo::new("y", DType::F32, vec![1, 3, 3, 3]),
+        TensorInfo::new("p", DType::F32, shape.clone()),
+        TensorInfo::new("y", DType::F32, shape.clone()),
     ];
-    let pool = Pool2D {
-        padding: Padding::Valid,
-        stride_w: 2,
-        stride_h: 2,
-        filter_w: 2,
-        filter_h: 2,
-        activation: Activation::None,
+    let lrn = Lrn {
+        radius: 1,
+        bias: 1.0,
+        alpha: 0.5,
+        beta: 0.75,
     };
     let nodes = vec![
         Node {
@@ -132,7 +130,7 @@ fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
             outputs: vec![2],
         },
         Node {
-            op: Op::L2Pool2D(pool),
+            op: Op::LocalResponseNormalization(lrn),
             inputs: vec![Some(2)],
             outputs: vec![3],
         },
@@ -165,13 +163,64 @@ fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
     assert_eq!(report.plan.partitions.len(), 2, "{:?}", report.plan);
     assert_eq!(report.plan.fallback.len(), 1);
     assert_eq!(report.plan.fallback[0].0, 1);
-    assert!(report.plan.fallback[0].1.contains("L2_POOL_2D"));
+    assert!(report.plan.fallback[0]
+        .1
+        .contains("LOCAL_RESPONSE_NORMALIZATION"));
     gpu.set_input(0, input).unwrap();
     gpu.invoke().unwrap();
     let (a, b) = (cpu.output(0).unwrap(), gpu.output(0).unwrap());
     for (x, y) in a.as_f32().unwrap().iter().zip(b.as_f32().unwrap()) {
         assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{x} vs {y}");
     }
+}
+
+#[test]
+fn l2_pool() {
+    use common::gpu::{check_gpu_matches_cpu_on, seeded_inputs};
+    use tflite_wgpu::graph::op::{Padding, Pool2D};
+    if !gpu_available() {
+        return;
+    }
+    let pool = |padding, f, s, activation| Pool2D {
+        padding,
+        stride_w: s,
+        stride_h: s,
+        filter_w: f,
+        filter_h: f,
+        activation,
+    };
+    let out_size = |padding, input: usize, f: usize, s: usize| match padding {
+        Padding::Same => input.div_ceil(s),
+        Padding::Valid => (input - f) / s + 1,
+    };
+    let (n, h, w, c) = (2, 7, 9, 5);
+    for padding in [Padding::Same, Padding::Valid] {
+        for (f, s) in [(2, 1), (2, 2), (3, 1), (3, 2)] {
+            for act in [Activation::None, Activation::Relu] {
+                let (oh, ow) = (out_size(padding, h, f, s), out_size(padding, w, f, s));
+                let g = one_node(
+                    Op::L2Pool2D(pool(padding, f, s, act)),
+                    vec![Arg::Input(vec![n, h, w, c])],
+                    vec![vec![n, oh, ow, c]],
+                );
+                check_gpu_matches_cpu(&format!("l2pool {padding:?} {f}x{f}/{s} {act:?}"), g);
+            }
+        }
+    }
+    // Inputs in [-4, 4], so that the fused RELU_N1_TO_1 clamps most outputs.
+    let g = one_node(
+        Op::L2Pool2D(pool(Padding::Same, 3, 2, Activation::ReluN1To1)),
+        vec![Arg::Input(vec![1, 5, 6, 3])],
+        vec![vec![1, 3, 3, 3]],
+    );
+    let inputs = seeded_inputs(&g)
+        .into_iter()
+        .map(|t| {
+            let v = t.as_f32().unwrap().iter().map(|x| x * 4.0).collect();
+            tflite_wgpu::Tensor::f32(t.shape.clone(), v)
+        })
+        .collect();
+    check_gpu_matches_cpu_on("l2pool RELU_N1_TO_1 clamps", g, inputs);
 }
 
 #[test]
