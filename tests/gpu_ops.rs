@@ -271,7 +271,9 @@ fn fp16_saturates_with_the_guard_off_and_reruns_at_fp32_with_it_on() {
             ..Default::default()
         };
         let mut interp = Interpreter::with_options(&model, options).unwrap();
-        interp.set_input(0, Tensor::f32(vec![64], x.clone())).unwrap();
+        interp
+            .set_input(0, Tensor::f32(vec![64], x.clone()))
+            .unwrap();
         interp.invoke().unwrap();
         let f16 = interp.delegate_report().is_some_and(|r| !r.f16_unavailable);
         (interp.output(0).unwrap().as_f32().unwrap().to_vec(), f16)
