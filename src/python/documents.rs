@@ -4,7 +4,9 @@
 
 use super::convert::tensors_from_arrays;
 use super::to_py_err;
-use crate::cli::{self, BackendArg, DeviceArg, ExecArgs, PrecisionArg, ValidateArgs};
+use crate::cli::{
+    self, BackendArg, DeviceArg, ExecArgs, OverflowGuardArg, PrecisionArg, ValidateArgs,
+};
 use crate::Model;
 use clap::ValueEnum;
 use pyo3::exceptions::PyValueError;
@@ -42,6 +44,8 @@ pub fn inspect_json(
         max_delegated_partitions: None,
         min_nodes_per_partition: 1,
         fp32_nodes: Vec::new(),
+        precision_plan: None,
+        overflow_guard: OverflowGuardArg::On,
     };
     let model = Some(model_path);
     let doc = py
@@ -94,6 +98,8 @@ pub fn validate_json(
         min_cosine,
         fp32_nodes,
         auto_mixed,
+        precision_plan: None,
+        save_plan: None,
         top: 0,
     };
     let doc = py
