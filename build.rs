@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gpu/ops");
+    // Read at run time: a build script binary may be reused from another checkout.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&root).join("src/gpu/ops");
     println!("cargo:rerun-if-changed=src/gpu/ops");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("src/gpu/ops is readable")
