@@ -1,9 +1,10 @@
-// AVERAGE_POOL_2D and MAX_POOL_2D over NHWC: one invocation per output element.
-// The window is clipped to the input; the average divides by the number of
-// in-bounds elements. Sums and maxima run in f32, then the fused activation clamps.
-// IS_MAX selects max pooling (1) or average pooling (0).
+// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D over NHWC: one invocation per output
+// element. The window is clipped to the input; the average (and the L2 pool's mean
+// of squares) divides by the number of in-bounds elements. Sums, squares and maxima
+// run in f32, then the fused activation clamps.
+// MODE: one of the POOL_* constants (from PoolMode in src/gpu/ops/pool.rs).
 
-override IS_MAX: u32 = 0u;
+override MODE: u32 = 0u;
 
 struct Params {
     n: u32,
@@ -53,7 +54,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     for (var iy = y0; iy < y1; iy++) {
         for (var ix = x0; ix < x1; ix++) {
             let v = f32(x[((b * p.ih + iy) * p.iw + ix) * p.c + ch]);
-            sum += v;
+            if (MODE == POOL_L2) {
+                sum += v * v;
+            } else {
+                sum += v;
+            }
             if (first || v > best) {
                 best = v;
             }
@@ -61,12 +66,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         }
     }
     var r = 0.0;
-    if (IS_MAX == 1u) {
+    if (MODE == POOL_MAX) {
         // An empty window (impossible with SAME/VALID) gives the lower clamp.
         r = select(best, p.act_min, first);
     } else {
+        // An empty window divides by 1, as the CPU does.
         let count = max((y1 - y0) * (x1 - x0), 1u);
         r = sum / f32(count);
+        if (MODE == POOL_L2) {
+            r = sqrt(r);
+        }
     }
     out[i] = to_scalar(clamp(r, p.act_min, p.act_max));
 }

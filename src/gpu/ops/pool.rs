@@ -1,5 +1,6 @@
-//! AVERAGE_POOL_2D and MAX_POOL_2D: shaders/pool.wgsl, one invocation per output
-//! element over NHWC, windows clipped to the input as the CPU kernel does.
+//! AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D: shaders/pool.wgsl, one invocation
+//! per output element over NHWC, windows clipped to the input as the CPU kernel
+//! does.
 
 use super::quant::is_quantized;
 use super::{Caps, GpuOp, LowerCtx, Shader};
@@ -30,10 +31,20 @@ uniforms! {
     }
 }
 
+selectors! {
+    /// What shaders/pool.wgsl computes over a window (`MODE`).
+    enum PoolMode in POOL_MODES {
+        Average = 0 => "POOL_AVERAGE",
+        Max = 1 => "POOL_MAX",
+        /// The square root of the mean of squares (L2_POOL_2D).
+        L2 = 2 => "POOL_L2",
+    }
+}
+
 static POOL: Shader = Shader {
     name: "pool",
     parts: &[include_str!("../../../shaders/pool.wgsl")],
-    selectors: &[],
+    selectors: POOL_MODES,
     params: PoolParams::LAYOUT,
 };
 
@@ -78,10 +89,11 @@ pub(super) fn geometry(
     Ok(([n, ih, iw, c], [oh, ow], [pt, pl]))
 }
 
-fn params(op: &Op) -> Option<(Pool2D, bool)> {
+fn params(op: &Op) -> Option<(Pool2D, PoolMode)> {
     match op {
-        Op::AveragePool2D(p) => Some((*p, false)),
-        Op::MaxPool2D(p) => Some((*p, true)),
+        Op::AveragePool2D(p) => Some((*p, PoolMode::Average)),
+        Op::MaxPool2D(p) => Some((*p, PoolMode::Max)),
+        Op::L2Pool2D(p) => Some((*p, PoolMode::L2)),
         _ => None,
     }
 }
@@ -103,7 +115,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Record the dispatch of a pool node.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let (p, is_max) = params(&ctx.node.op).ok_or_else(|| ctx.err("not a pool"))?;
+    let (p, mode) = params(&ctx.node.op).ok_or_else(|| ctx.err("not a pool"))?;
     let (lo, hi) = p
         .activation
         .range()
@@ -135,14 +147,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let out = ctx.output(0)?;
     ctx.dispatch(
         &POOL,
-        vec![("IS_MAX", if is_max { 1.0 } else { 0.0 })],
+        vec![("MODE", f64::from(mode as u32))],
         params,
         vec![x, out],
         n as u64,
     )
 }
 
-/// AVERAGE_POOL_2D and MAX_POOL_2D on float data.
+/// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D on float data (TFLite has no
+/// quantized L2 pool).
 pub(crate) struct Pool;
 
 /// The pool family.
