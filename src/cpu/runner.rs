@@ -109,33 +109,7 @@ impl NodeEval for Reference {
             .collect();
         let runner = Single(RunLimits::default());
         let cache = NodeCache::default();
-        let mut ctx = OpCtx {
-            node: 0,
-            op: &node.op,
-            inputs: values,
-            input_infos: node
-                .inputs
-                .iter()
-                .map(|i| i.map(|t| &sg.tensors[t]))
-                .collect(),
-            output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
-            cache: &cache,
-            runner: &runner,
-            depth: 0,
-            variable_writes: Vec::new(),
-        };
-        let outputs = ops::eval(&mut ctx)?;
-        if outputs.len() != node.outputs.len() {
-            return Err(Error::kernel(
-                0,
-                node.op.name(),
-                format!(
-                    "kernel produced {} outputs, the node has {}",
-                    outputs.len(),
-                    node.outputs.len()
-                ),
-            ));
-        }
-        Ok(outputs)
+        let mut ctx = OpCtx::for_node(sg, 0, node, values, &cache, &runner, 0);
+        ops::eval_node(&mut ctx)
     }
 }

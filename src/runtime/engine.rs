@@ -338,23 +338,9 @@ impl Program {
             .iter()
             .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
             .collect();
-        let mut ctx = OpCtx {
-            node: n,
-            op: &node.op,
-            inputs,
-            input_infos: node
-                .inputs
-                .iter()
-                .map(|i| i.map(|t| &sg.tensors[t]))
-                .collect(),
-            output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
-            cache: &sub.caches[n],
-            runner: self,
-            depth,
-            variable_writes: Vec::new(),
-        };
+        let mut ctx = OpCtx::for_node(sg, n, node, inputs, &sub.caches[n], self, depth);
         let timer = (s == 0 && depth == 0 && self.profiling()).then(Instant::now);
-        let outputs = ops::eval(&mut ctx)?;
+        let outputs = ops::eval_node(&mut ctx)?;
         if let Some(t) = timer {
             let cpu_ns = t.elapsed().as_secs_f64() * 1e9;
             let op = node.op.name().to_string();
@@ -368,17 +354,6 @@ impl Program {
         }
         let writes = std::mem::take(&mut ctx.variable_writes);
         drop(ctx);
-        if outputs.len() != node.outputs.len() {
-            return Err(Error::node(
-                n,
-                node.op.name(),
-                format!(
-                    "kernel produced {} outputs, the node has {}",
-                    outputs.len(),
-                    node.outputs.len()
-                ),
-            ));
-        }
         for (pos, value) in writes {
             if let Some(t) = node.input(pos) {
                 state.insert((s, t), value.clone());

@@ -21,7 +21,7 @@ mod resize;
 use super::runner::SubgraphRunner;
 use crate::error::{Error, Result};
 use crate::graph::Tensor;
-use crate::graph::{DType, Op, Quantization, TensorInfo};
+use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
 use std::any::Any;
 use std::sync::OnceLock;
 
@@ -50,6 +50,34 @@ pub struct OpCtx<'a> {
 }
 
 impl<'a> OpCtx<'a> {
+    /// The context of node `index` (`node`, a node of `sg`) given its input values
+    /// (None for omitted optional inputs).
+    pub fn for_node(
+        sg: &'a Subgraph,
+        index: usize,
+        node: &'a Node,
+        inputs: Vec<Option<&'a Tensor>>,
+        cache: &'a NodeCache,
+        runner: &'a dyn SubgraphRunner,
+        depth: usize,
+    ) -> OpCtx<'a> {
+        OpCtx {
+            node: index,
+            op: &node.op,
+            inputs,
+            input_infos: node
+                .inputs
+                .iter()
+                .map(|i| i.map(|t| &sg.tensors[t]))
+                .collect(),
+            output_infos: node.outputs.iter().map(|&t| &sg.tensors[t]).collect(),
+            cache,
+            runner,
+            depth,
+            variable_writes: Vec::new(),
+        }
+    }
+
     /// An error naming this node and op.
     pub fn err(&self, what: impl Into<String>) -> Error {
         Error::node(self.node, self.op.name(), what)
@@ -209,6 +237,23 @@ impl<'a> OpCtx<'a> {
 /// Shape helper: product of dimensions.
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
+}
+
+/// Run the node's kernel and check that it produced one value per node output.
+pub fn eval_node(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
+    let outputs = eval(ctx)?;
+    if outputs.len() != ctx.output_infos.len() {
+        return Err(Error::kernel(
+            ctx.node,
+            ctx.op.name(),
+            format!(
+                "kernel produced {} outputs, the node has {}",
+                outputs.len(),
+                ctx.output_infos.len()
+            ),
+        ));
+    }
+    Ok(outputs)
 }
 
 /// Run the kernel of `ctx.op`.
