@@ -20,6 +20,10 @@ def main(argv: Optional[Sequence[Union[str, os.PathLike[str]]]] = None) -> int:
     process as it ends the Rust binary.
     """
     args: List[str] = [os.fspath(a) for a in (sys.argv[1:] if argv is None else argv)]
+    # As the Rust binary does: Mesa's Vulkan device-select layer only orders
+    # devices (the delegate chooses its own adapter) and prints to stderr where
+    # no display runtime exists.
+    os.environ.setdefault("NODEVICE_SELECT", "1")
     sys.stdout.flush()
     sys.stderr.flush()
     if threading.current_thread() is not threading.main_thread():
