@@ -8,7 +8,7 @@ use tflite_wgpu::graph::op::Unary;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::{Data, Error, Interpreter, Model, Options, Tensor};
 
-/// ABS, MediaPipe's Landmarks2TransformMatrix, ABS, NON_MAX_SUPPRESSION_V4 (a
+/// ABS, MediaPipe's Landmarks2TransformMatrix, ABS, SKIP_GRAM (a
 /// builtin without a kernel here) on [2, 2] floats.
 fn graph() -> Graph {
     let t = |name: &str| TensorInfo::new(name, DType::F32, vec![2, 2]);
@@ -20,8 +20,8 @@ fn graph() -> Graph {
     let unknown = |name: &str| Op::Unknown { name: name.into() };
     let mut limit = TensorInfo::new("limit", DType::I32, vec![]);
     limit.data = Some(Arc::from(&1i32.to_le_bytes()[..]));
-    let mut nms = n(unknown("NON_MAX_SUPPRESSION_V4"), 3);
-    nms.inputs.push(Some(5));
+    let mut skip = n(unknown("SKIP_GRAM"), 3);
+    skip.inputs.push(Some(5));
     Graph {
         subgraphs: vec![Subgraph {
             name: "main".into(),
@@ -30,7 +30,7 @@ fn graph() -> Graph {
                 n(Op::Unary(Unary::Abs), 0),
                 n(unknown("Landmarks2TransformMatrix"), 1),
                 n(Op::Unary(Unary::Abs), 2),
-                nms,
+                skip,
             ],
             inputs: vec![0],
             outputs: vec![4],
@@ -62,12 +62,7 @@ fn the_reader_keeps_the_names() {
         .collect();
     assert_eq!(
         names,
-        [
-            "ABS",
-            "Landmarks2TransformMatrix",
-            "ABS",
-            "NON_MAX_SUPPRESSION_V4"
-        ]
+        ["ABS", "Landmarks2TransformMatrix", "ABS", "SKIP_GRAM"]
     );
 }
 
@@ -95,7 +90,7 @@ fn the_library_describes_but_does_not_run() {
     );
     assert_eq!(
         tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[3].op).as_deref(),
-        Some("unsupported builtin NON_MAX_SUPPRESSION_V4")
+        Some("unsupported builtin SKIP_GRAM")
     );
     assert_eq!(
         tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[0].op),
@@ -139,7 +134,7 @@ fn inspect_json_lists_them_in_fallback() {
         fallback,
         [
             (1, "no kernel for custom op Landmarks2TransformMatrix"),
-            (3, "unsupported builtin NON_MAX_SUPPRESSION_V4")
+            (3, "unsupported builtin SKIP_GRAM")
         ]
     );
 }
@@ -156,7 +151,7 @@ fn inspect_text_names_them_and_run_fails_before_running() {
         "{text}"
     );
     assert!(
-        text.contains("node 3 cannot run: unsupported builtin NON_MAX_SUPPRESSION_V4"),
+        text.contains("node 3 cannot run: unsupported builtin SKIP_GRAM"),
         "{text}"
     );
 

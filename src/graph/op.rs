@@ -1,5 +1,6 @@
 //! The typed operator set: one variant per TFLite op, parameters as structs.
 
+pub use super::op_detect::DetectionPostProcess;
 use super::DType;
 
 /// A fused activation applied to an op's output (TFLite `ActivationFunctionType`).
@@ -579,6 +580,12 @@ pub enum Op {
         /// Subgraph run when it is false.
         else_branch: usize,
     },
+    /// TFLite_Detection_PostProcess (custom): box decoding and NMS.
+    DetectionPostProcess(DetectionPostProcess),
+    /// NON_MAX_SUPPRESSION_V4: padded selected indices and their count.
+    NonMaxSuppressionV4,
+    /// NON_MAX_SUPPRESSION_V5: soft-NMS; indices, scores and count.
+    NonMaxSuppressionV5,
     /// An op this crate does not implement; running it is an error naming it.
     Unknown {
         /// The builtin name or custom code.
@@ -713,6 +720,9 @@ impl Op {
             Op::UnidirectionalSequenceLstm(_) => "UNIDIRECTIONAL_SEQUENCE_LSTM",
             Op::While { .. } => "WHILE",
             Op::If { .. } => "IF",
+            Op::DetectionPostProcess(_) => DetectionPostProcess::CUSTOM_CODE,
+            Op::NonMaxSuppressionV4 => "NON_MAX_SUPPRESSION_V4",
+            Op::NonMaxSuppressionV5 => "NON_MAX_SUPPRESSION_V5",
             Op::Unknown { name } => name,
         }
     }

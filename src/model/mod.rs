@@ -1,7 +1,9 @@
 //! The `.tflite` FlatBuffer format: a validating reader and a writer.
 
 mod codes;
+mod detection;
 mod fb;
+mod flex;
 mod options;
 mod reader;
 mod writer;

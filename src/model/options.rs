@@ -373,6 +373,8 @@ impl RawOp<'_> {
                     else_branch: self.subgraph_index(o.i32(1, -1)?)?,
                 }
             }
+            c::NON_MAX_SUPPRESSION_V4 => Op::NonMaxSuppressionV4,
+            c::NON_MAX_SUPPRESSION_V5 => Op::NonMaxSuppressionV5,
             c::CUSTOM => self.decode_custom()?,
             _ => Op::Unknown { name: self.name() },
         })
@@ -449,6 +451,11 @@ impl RawOp<'_> {
                 } else {
                     Op::MaxPoolWithArgmax(p)
                 })
+            }
+            DetectionPostProcess::CUSTOM_CODE => {
+                super::detection::decode(self.custom_options.unwrap_or(&[]))
+                    .map(Op::DetectionPostProcess)
+                    .map_err(|e| self.err(e.to_string()))
             }
             _ => Ok(Op::Unknown { name }),
         }

@@ -23,6 +23,8 @@ struct Encoded {
     custom: Option<String>,
     tag: u8,
     fields: Vec<Field>,
+    /// Custom options bytes (a flexbuffer for the custom ops that have options).
+    custom_options: Option<Vec<u8>>,
 }
 
 /// An op stored without an options table.
@@ -32,6 +34,7 @@ fn plain(code: i32) -> Encoded {
         custom: None,
         tag: tag::NONE,
         fields: Vec::new(),
+        custom_options: None,
     }
 }
 
@@ -42,6 +45,7 @@ fn options(code: i32, fields: Vec<Field>) -> Encoded {
         custom: None,
         tag: options_tag(code),
         fields,
+        custom_options: None,
     }
 }
 
@@ -58,6 +62,7 @@ fn unknown(name: &str) -> Encoded {
             custom: Some(name.to_string()),
             tag: tag::NONE,
             fields: Vec::new(),
+            custom_options: None,
         },
     }
 }
@@ -267,6 +272,15 @@ fn encode(op: &Op) -> Option<Encoded> {
             code::WHILE,
             vec![I32(0, *cond as i32), I32(1, *body as i32)],
         ),
+        Op::DetectionPostProcess(p) => Some(Encoded {
+            code: code::CUSTOM,
+            custom: Some(DetectionPostProcess::CUSTOM_CODE.into()),
+            tag: tag::NONE,
+            fields: Vec::new(),
+            custom_options: Some(super::detection::encode(p)),
+        }),
+        Op::NonMaxSuppressionV4 => Some(plain(code::NON_MAX_SUPPRESSION_V4)),
+        Op::NonMaxSuppressionV5 => Some(plain(code::NON_MAX_SUPPRESSION_V5)),
         Op::Unknown { name } => Some(unknown(name)),
         _ => None,
     }
@@ -396,6 +410,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             let inputs = fbb.create_vector(&inputs);
             let outputs = fbb.create_vector(&outputs);
             let opts = (enc.tag != 0).then(|| options_table(&mut fbb, &enc.fields));
+            let custom_options = enc.custom_options.as_ref().map(|b| fbb.create_vector(b));
             let start = fbb.start_table();
             fbb.push_slot_always::<u32>(slot(0), oc as u32);
             fbb.push_slot_always(slot(1), inputs);
@@ -403,6 +418,9 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             if let Some(o) = opts {
                 fbb.push_slot_always::<u8>(slot(3), enc.tag);
                 fbb.push_slot_always(slot(4), o);
+            }
+            if let Some(c) = custom_options {
+                fbb.push_slot_always(slot(5), c);
             }
             operators.push(fbb.end_table(start));
         }

@@ -7,6 +7,7 @@
 mod complex;
 mod control;
 mod conv;
+mod detection;
 mod elementwise;
 mod gather;
 mod layout;
@@ -334,6 +335,9 @@ pub fn eval(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
             then_branch,
             else_branch,
         } => control::if_then_else(ctx, *then_branch, *else_branch),
+        Op::DetectionPostProcess(p) => detection::detection_postprocess(ctx, p),
+        Op::NonMaxSuppressionV4 => detection::nms(ctx, false),
+        Op::NonMaxSuppressionV5 => detection::nms(ctx, true),
         Op::Unknown { name } => Err(Error::UnsupportedOp {
             node: ctx.node,
             op: name.clone(),

@@ -1,0 +1,331 @@
+//! TFLite_Detection_PostProcess: center-size box decoding against anchors, then
+//! fast (class-agnostic over each box's best classes) or regular (per-class) NMS,
+//! following LiteRT's `detection_postprocess.cc` (google-ai-edge/LiteRT) on one
+//! thread; with several threads LiteRT merges per-class results in thread order.
+
+use super::super::OpCtx;
+use super::stl;
+use crate::error::Result;
+use crate::graph::op::DetectionPostProcess;
+use crate::graph::{Data, Tensor};
+
+/// A decoded box: ymin, xmin, ymax, xmax.
+pub type Corner = [f32; 4];
+
+/// Decode one box: `enc` and `anchor` are (y, x, h, w); the arithmetic is LiteRT's
+/// (doubles, rounded to float before the corners are formed).
+pub fn decode_box(p: &DetectionPostProcess, enc: [f32; 4], anchor: [f32; 4]) -> Corner {
+    let [y, x, h, w] = enc.map(f64::from);
+    let [ay, ax, ah, aw] = anchor.map(f64::from);
+    let yc = (y / f64::from(p.y_scale) * ah + ay) as f32;
+    let xc = (x / f64::from(p.x_scale) * aw + ax) as f32;
+    let half_h = (0.5 * (h / f64::from(p.h_scale)).exp() * ah) as f32;
+    let half_w = (0.5 * (w / f64::from(p.w_scale)).exp() * aw) as f32;
+    [yc - half_h, xc - half_w, yc + half_h, xc + half_w]
+}
+
+/// Input `i` as floats: float32 as is, uint8 dequantized as LiteRT does.
+fn floats(ctx: &OpCtx, i: usize) -> Result<Vec<f32>> {
+    let t = ctx.input(i)?;
+    match &t.data {
+        Data::F32(v) => Ok(v.clone()),
+        Data::U8(v) => {
+            let (scale, zp) = ctx.in_qparams(i)?;
+            let zp = zp as f32;
+            Ok(v.iter().map(|&q| (f32::from(q) - zp) * scale).collect())
+        }
+        _ => Err(ctx.err(format!(
+            "input {i} is {}; LiteRT's kernel takes float32 or uint8",
+            t.dtype()
+        ))),
+    }
+}
+
+/// The checked geometry of a node: boxes, encoding length, score columns.
+pub struct Geometry {
+    /// Anchors (= boxes).
+    pub boxes: usize,
+    /// Values per box encoding (>= 4; only the first 4 are used).
+    pub code_len: usize,
+    /// Score columns, background included.
+    pub columns: usize,
+}
+
+/// Check the input shapes and options as LiteRT's Prepare and Eval do.
+pub fn geometry(ctx: &OpCtx, p: &DetectionPostProcess) -> Result<Geometry> {
+    let enc = ctx.input(0)?;
+    let scores = ctx.input(1)?;
+    let anchors = ctx.input(2)?;
+    if enc.rank() != 3 || scores.rank() != 3 || anchors.rank() != 2 {
+        return Err(ctx.err(format!(
+            "expected box encodings and scores of rank 3 and anchors of rank 2, got {:?}, {:?}, {:?}",
+            enc.shape, scores.shape, anchors.shape
+        )));
+    }
+    let (boxes, code_len) = (enc.shape[1], enc.shape[2]);
+    if enc.shape[0] != 1 || scores.shape[0] != 1 {
+        return Err(ctx.err("only batch 1 is supported (as in LiteRT)"));
+    }
+    if code_len < 4 {
+        return Err(ctx.err(format!("box encodings have {code_len} values, need 4")));
+    }
+    if scores.shape[1] != boxes {
+        return Err(ctx.err(format!("{} score rows for {boxes} boxes", scores.shape[1])));
+    }
+    if anchors.shape[0] < boxes || anchors.shape[1] != 4 {
+        return Err(ctx.err(format!(
+            "anchors {:?} do not cover {boxes} boxes of 4 values",
+            anchors.shape
+        )));
+    }
+    let columns = scores.shape[2];
+    let classes = usize::try_from(p.num_classes).unwrap_or(usize::MAX);
+    if classes > columns || columns - classes > 1 {
+        return Err(ctx.err(format!(
+            "num_classes {} for {columns} score columns (at most one background column)",
+            p.num_classes
+        )));
+    }
+    if !(p.nms_iou_threshold > 0.0 && p.nms_iou_threshold <= 1.0) {
+        return Err(ctx.err(format!(
+            "nms_iou_threshold {} is outside (0, 1]",
+            p.nms_iou_threshold
+        )));
+    }
+    if p.max_detections < 0 {
+        return Err(ctx.err(format!("max_detections {} is negative", p.max_detections)));
+    }
+    Ok(Geometry {
+        boxes,
+        code_len,
+        columns,
+    })
+}
+
+/// Decode every box of the node's inputs (the CPU half of the GPU split too).
+pub fn decode_all(ctx: &OpCtx, p: &DetectionPostProcess, g: &Geometry) -> Result<Vec<Corner>> {
+    let enc = floats(ctx, 0)?;
+    if ctx.input(0)?.dtype() != ctx.input(2)?.dtype() {
+        return Err(ctx.err("anchors must have the type of the box encodings (as in LiteRT)"));
+    }
+    let anchors = floats(ctx, 2)?;
+    Ok((0..g.boxes)
+        .map(|b| {
+            let e = &enc[b * g.code_len..b * g.code_len + 4];
+            let a = &anchors[b * 4..b * 4 + 4];
+            decode_box(p, [e[0], e[1], e[2], e[3]], [a[0], a[1], a[2], a[3]])
+        })
+        .collect())
+}
+
+/// LiteRT's `ComputeIntersectionOverUnion` over validated corner boxes.
+fn iou(a: &Corner, b: &Corner) -> f32 {
+    let area_a = (a[2] - a[0]) * (a[3] - a[1]);
+    let area_b = (b[2] - b[0]) * (b[3] - b[1]);
+    if area_a <= 0.0 || area_b <= 0.0 {
+        return 0.0;
+    }
+    let max = |x: f32, y: f32| if x < y { y } else { x };
+    let min = |x: f32, y: f32| if y < x { y } else { x };
+    let ih = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0);
+    let iw = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0);
+    let inter = ih * iw;
+    inter / (area_a + area_b - inter)
+}
+
+/// `NonMaxSuppressionSingleClassHelper`: indices of the kept boxes, best first.
+fn single_class(
+    p: &DetectionPostProcess,
+    boxes: &[Corner],
+    scores: &[f32],
+    max_detections: usize,
+) -> Vec<usize> {
+    let keep: Vec<usize> = (0..scores.len())
+        .filter(|&i| scores[i] >= p.nms_score_threshold)
+        .collect();
+    let mut order: Vec<usize> = (0..keep.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (scores[keep[i]], scores[keep[j]]);
+        if a > b {
+            std::cmp::Ordering::Less
+        } else if b > a {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    let sorted: Vec<usize> = order.iter().map(|&i| keep[i]).collect();
+    let limit = sorted.len().min(max_detections);
+    let mut active = vec![true; sorted.len()];
+    let mut num_active = sorted.len();
+    let mut selected = Vec::with_capacity(limit);
+    for i in 0..sorted.len() {
+        if num_active == 0 || selected.len() >= limit {
+            break;
+        }
+        if !active[i] {
+            continue;
+        }
+        selected.push(sorted[i]);
+        active[i] = false;
+        num_active -= 1;
+        for j in i + 1..sorted.len() {
+            if active[j] && iou(&boxes[sorted[i]], &boxes[sorted[j]]) > p.nms_iou_threshold {
+                active[j] = false;
+                num_active -= 1;
+            }
+        }
+    }
+    selected
+}
+
+/// `DecreasingPartialArgSort`: the `k` best of `values`, best first.
+fn top_classes(values: &[f32], k: usize) -> Vec<usize> {
+    if k == 1 {
+        let mut best = 0;
+        for (i, &v) in values.iter().enumerate() {
+            if v > values[best] {
+                best = i;
+            }
+        }
+        return vec![best];
+    }
+    let mut idx: Vec<usize> = (0..values.len()).collect();
+    stl::partial_sort(&mut idx, k, &|&a: &usize, &b: &usize| values[a] > values[b]);
+    idx.truncate(k);
+    idx
+}
+
+/// One output row: box, class, score.
+type Row = (Corner, f32, f32);
+
+/// The node's outputs from decoded boxes and float scores [boxes, columns].
+pub fn suppress(
+    ctx: &OpCtx,
+    p: &DetectionPostProcess,
+    g: &Geometry,
+    boxes: &[Corner],
+    scores: &[f32],
+) -> Result<Vec<Tensor>> {
+    if boxes.iter().any(|b| b[0] > b[2] || b[1] > b[3]) {
+        return Err(ctx.err("a decoded box has ymin > ymax or xmin > xmax"));
+    }
+    let classes = p.num_classes as usize;
+    let offset = g.columns - classes;
+    let max_det = p.max_detections as usize;
+    let rows = p
+        .output_rows()
+        .ok_or_else(|| ctx.err("max_detections * max_classes_per_detection is negative"))?;
+    ctx.check_size(&[rows, 4], crate::graph::DType::F32)?;
+    let mut out: Vec<Option<Row>> = vec![None; rows];
+    let count;
+    if p.use_regular_nms {
+        if rows < max_det {
+            return Err(ctx.err(format!(
+                "max_classes_per_detection {} leaves fewer output rows than max_detections",
+                p.max_classes_per_detection
+            )));
+        }
+        let per_class = p.detections_per_class.min(p.max_detections);
+        if per_class <= 0 {
+            return Err(ctx.err(format!(
+                "detections_per_class {} must be positive",
+                p.detections_per_class
+            )));
+        }
+        // (score, flat index) of the best detections so far, best first.
+        let mut best: Vec<(f32, usize)> = Vec::new();
+        let mut class_scores = vec![0f32; g.boxes];
+        for col in 0..classes {
+            for (row, s) in class_scores.iter_mut().enumerate() {
+                *s = scores[row * g.columns + col + offset];
+            }
+            let selected = single_class(p, boxes, &class_scores, per_class as usize);
+            let fresh: Vec<(f32, usize)> = selected
+                .iter()
+                .map(|&b| (class_scores[b], b * g.columns + col + offset))
+                .collect();
+            // std::inplace_merge with `a.score > b.score`: stable, so on ties
+            // the earlier class comes first.
+            let mut merged = Vec::with_capacity(best.len() + fresh.len());
+            let (mut i, mut j) = (0, 0);
+            while i < best.len() && j < fresh.len() {
+                if fresh[j].0 > best[i].0 {
+                    merged.push(fresh[j]);
+                    j += 1;
+                } else {
+                    merged.push(best[i]);
+                    i += 1;
+                }
+            }
+            merged.extend_from_slice(&best[i..]);
+            merged.extend_from_slice(&fresh[j..]);
+            merged.truncate(max_det);
+            best = merged;
+        }
+        for (slot, &(score, flat)) in out.iter_mut().zip(&best) {
+            let anchor = flat / g.columns;
+            let class = flat - anchor * g.columns - offset;
+            *slot = Some((boxes[anchor], class as f32, score));
+        }
+        count = best.len();
+    } else {
+        if p.max_classes_per_detection <= 0 {
+            return Err(ctx.err(format!(
+                "max_classes_per_detection {} must be positive",
+                p.max_classes_per_detection
+            )));
+        }
+        let per_box = p.max_classes_per_detection as usize;
+        let k = per_box.min(classes);
+        if k == 0 {
+            return Err(ctx.err("num_classes is 0"));
+        }
+        let mut best_classes = Vec::with_capacity(g.boxes);
+        let mut max_scores = Vec::with_capacity(g.boxes);
+        for row in 0..g.boxes {
+            let s = &scores[row * g.columns + offset..(row + 1) * g.columns];
+            let top = top_classes(s, k);
+            max_scores.push(s[top[0]]);
+            best_classes.push(top);
+        }
+        let selected = single_class(p, boxes, &max_scores, max_det);
+        for (n, &b) in selected.iter().enumerate() {
+            let s = &scores[b * g.columns + offset..(b + 1) * g.columns];
+            for (col, &c) in best_classes[b].iter().enumerate() {
+                out[per_box * n + col] = Some((boxes[b], c as f32, s[c]));
+            }
+        }
+        count = selected.len();
+    }
+    let mut corners = Vec::with_capacity(rows * 4);
+    let mut class_out = Vec::with_capacity(rows);
+    let mut score_out = Vec::with_capacity(rows);
+    for r in &out {
+        let (b, c, s) = r.unwrap_or(([0.0; 4], 0.0, 0.0));
+        corners.extend_from_slice(&b);
+        class_out.push(c);
+        score_out.push(s);
+    }
+    Ok(vec![
+        Tensor::new(vec![1, rows, 4], Data::F32(corners)),
+        Tensor::new(vec![1, rows], Data::F32(class_out)),
+        Tensor::new(vec![1, rows], Data::F32(score_out)),
+        Tensor::new(vec![1], Data::F32(vec![count as f32])),
+    ])
+}
+
+/// TFLite_Detection_PostProcess on the CPU.
+pub fn detection_postprocess(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Tensor>> {
+    if ctx.num_inputs() != 3 || ctx.num_outputs() != 4 {
+        return Err(ctx.err(format!(
+            "{} inputs and {} outputs, expected 3 and 4",
+            ctx.num_inputs(),
+            ctx.num_outputs()
+        )));
+    }
+    let g = geometry(ctx, p)?;
+    let boxes = decode_all(ctx, p, &g)?;
+    let scores = floats(ctx, 1)?;
+    suppress(ctx, p, &g, &boxes, &scores)
+}

@@ -1,0 +1,521 @@
+//! TFLite_Detection_PostProcess and NON_MAX_SUPPRESSION_V4/V5 on the CPU against
+//! LiteRT (one thread, no delegates) running the same written model: counts,
+//! classes and indices exactly, boxes and scores to float rounding.
+//!
+//! Needs a Python with `ai-edge-litert` ($TFLITE_WGPU_PYTHON or `.venv/bin/python`):
+//! without one each comparison is skipped with a note, except under CI=true, where
+//! that is a failure.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use tflite_wgpu::graph::op::DetectionPostProcess;
+use tflite_wgpu::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
+use tflite_wgpu::{npy, Data, Interpreter, Model, Tensor};
+
+fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import ai_edge_litert, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some(candidate)
+    } else {
+        common::missing(&format!(
+            "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
+            candidate.display()
+        ));
+        None
+    }
+}
+
+const SCRIPT: &str = r#"
+import sys, numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+model, n_in, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+it = Interpreter(model_path=model, num_threads=1,
+                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+it.allocate_tensors()
+for i, det in enumerate(it.get_input_details()):
+    it.set_tensor(det['index'], np.load(f"{d}/in{i}.npy"))
+it.invoke()
+for i, det in enumerate(it.get_output_details()):
+    np.save(f"{d}/out{i}.npy", it.get_tensor(det['index']))
+"#;
+
+/// LiteRT's outputs for `bytes` on `inputs`, None (after a note) without LiteRT.
+fn litert(name: &str, bytes: &[u8], inputs: &[Tensor]) -> Option<Vec<Tensor>> {
+    let py = python()?;
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-det-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("m.tflite"), bytes).unwrap();
+    for (i, t) in inputs.iter().enumerate() {
+        npy::write(dir.join(format!("in{i}.npy")), t).unwrap();
+    }
+    let out = Command::new(py)
+        .args(["-c", SCRIPT])
+        .arg(dir.join("m.tflite"))
+        .arg(inputs.len().to_string())
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: LiteRT failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut outs = Vec::new();
+    while let Ok(t) = npy::read(dir.join(format!("out{}.npy", outs.len()))) {
+        outs.push(t);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(outs)
+}
+
+fn ours(bytes: &[u8], inputs: &[Tensor]) -> Vec<Tensor> {
+    let model = Model::from_bytes(bytes).expect("reads");
+    let mut it = Interpreter::new(&model).expect("prepares");
+    for (i, t) in inputs.iter().enumerate() {
+        it.set_input(i, t.clone()).expect("input");
+    }
+    it.invoke().expect("invokes");
+    (0..it.num_outputs())
+        .map(|i| it.output(i).unwrap().clone())
+        .collect()
+}
+
+/// A deterministic value stream in [0, 1).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32) / (1u64 << 24) as f32
+    }
+}
+
+fn bytes_of(d: &Data) -> Arc<[u8]> {
+    d.to_bytes().into()
+}
+
+fn info(name: &str, dtype: DType, shape: Vec<usize>, q: Option<(f32, i64)>) -> TensorInfo {
+    TensorInfo {
+        quantization: q.map(|(s, z)| Quantization::per_tensor(s, z)),
+        ..TensorInfo::new(name, dtype, shape)
+    }
+}
+
+fn graph(
+    tensors: Vec<TensorInfo>,
+    op: Op,
+    ins: Vec<usize>,
+    outs: Vec<usize>,
+    graph_ins: Vec<usize>,
+) -> Vec<u8> {
+    let g = Graph {
+        subgraphs: vec![Subgraph {
+            name: "main".into(),
+            tensors,
+            nodes: vec![Node {
+                op,
+                inputs: ins.into_iter().map(Some).collect(),
+                outputs: outs.clone(),
+            }],
+            inputs: graph_ins,
+            outputs: outs,
+        }],
+        version: 3,
+        ..Default::default()
+    };
+    tflite_wgpu::model::write(&g).expect("writes")
+}
+
+/// One detection case: options, boxes, score columns, and how scores are drawn.
+struct Case {
+    name: &'static str,
+    p: DetectionPostProcess,
+    boxes: usize,
+    columns: usize,
+    /// Scores drawn from this many levels (ties) instead of continuously.
+    levels: Option<u32>,
+    uint8: bool,
+}
+
+fn options() -> DetectionPostProcess {
+    DetectionPostProcess {
+        max_detections: 10,
+        max_classes_per_detection: 1,
+        detections_per_class: 100,
+        use_regular_nms: false,
+        nms_score_threshold: 0.3,
+        nms_iou_threshold: 0.5,
+        num_classes: 4,
+        y_scale: 10.0,
+        x_scale: 10.0,
+        h_scale: 5.0,
+        w_scale: 5.0,
+    }
+}
+
+/// The model and its inputs: box encodings and scores are graph inputs, the
+/// anchors (a jittered grid whose neighbours overlap) a constant.
+fn build(c: &Case) -> (Vec<u8>, Vec<Tensor>) {
+    let mut r = Lcg(c.name.len() as u64 * 7919 + c.boxes as u64);
+    let n = c.boxes;
+    let mut enc = Vec::new();
+    let mut anchors = Vec::new();
+    for b in 0..n {
+        let (gy, gx) = ((b / 4) as f32, (b % 4) as f32);
+        anchors.extend([0.1 + 0.2 * gy + 0.05 * r.next(), 0.1 + 0.2 * gx, 0.3, 0.3]);
+        enc.extend([
+            (r.next() - 0.5) * 4.0,
+            (r.next() - 0.5) * 4.0,
+            (r.next() - 0.5) * 2.0,
+            (r.next() - 0.5) * 2.0,
+        ]);
+    }
+    let scores: Vec<f32> = (0..n * c.columns)
+        .map(|_| match c.levels {
+            Some(l) => ((r.next() * l as f32).floor() + 1.0) / (l as f32 + 1.0),
+            None => r.next(),
+        })
+        .collect();
+    let (bq, sq, aq) = ((0.05f32, 128i64), (1.0f32 / 255.0, 0i64), (0.005f32, 0i64));
+    let quant = |v: &[f32], (s, z): (f32, i64)| -> Vec<u8> {
+        v.iter()
+            .map(|x| ((x / s).round() as i64 + z).clamp(0, 255) as u8)
+            .collect()
+    };
+    let (dt, q) = if c.uint8 {
+        (DType::U8, true)
+    } else {
+        (DType::F32, false)
+    };
+    let qp = |p: (f32, i64)| q.then_some(p);
+    let (enc_t, score_t, anchor_d) = if c.uint8 {
+        (
+            Tensor::new(vec![1, n, 4], Data::U8(quant(&enc, bq))),
+            Tensor::new(vec![1, n, c.columns], Data::U8(quant(&scores, sq))),
+            Data::U8(quant(&anchors, aq)),
+        )
+    } else {
+        (
+            Tensor::new(vec![1, n, 4], Data::F32(enc)),
+            Tensor::new(vec![1, n, c.columns], Data::F32(scores)),
+            Data::F32(anchors),
+        )
+    };
+    let rows = c.p.output_rows().unwrap();
+    let tensors = vec![
+        info("boxes", dt, vec![1, n, 4], qp(bq)),
+        info("scores", dt, vec![1, n, c.columns], qp(sq)),
+        TensorInfo {
+            data: Some(bytes_of(&anchor_d)),
+            ..info("anchors", dt, vec![n, 4], qp(aq))
+        },
+        info("det_boxes", DType::F32, vec![1, rows, 4], None),
+        info("det_classes", DType::F32, vec![1, rows], None),
+        info("det_scores", DType::F32, vec![1, rows], None),
+        info("num", DType::F32, vec![1], None),
+    ];
+    let bytes = graph(
+        tensors,
+        Op::DetectionPostProcess(c.p),
+        vec![0, 1, 2],
+        vec![3, 4, 5, 6],
+        vec![0, 1],
+    );
+    (bytes, vec![enc_t, score_t])
+}
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-6 * (1.0 + b.abs())
+}
+
+fn check_detection(c: Case) {
+    let (bytes, inputs) = build(&c);
+    let got = ours(&bytes, &inputs);
+    let count = got[3].as_f32().unwrap()[0] as usize;
+    assert!(
+        count > 0,
+        "{}: nothing detected, the case tests nothing",
+        c.name
+    );
+    let Some(want) = litert(c.name, &bytes, &inputs) else {
+        return;
+    };
+    assert_eq!(
+        got[3].as_f32(),
+        want[3].as_f32(),
+        "{}: num_detections",
+        c.name
+    );
+    let per = c.p.max_classes_per_detection as usize;
+    let written: Vec<usize> = if c.p.use_regular_nms {
+        (0..count).collect()
+    } else {
+        let k = per.min(c.p.num_classes as usize);
+        (0..count)
+            .flat_map(|d| (0..k).map(move |j| d * per + j))
+            .collect()
+    };
+    for (t, name) in [(0, "boxes"), (1, "classes"), (2, "scores")] {
+        assert_eq!(got[t].shape, want[t].shape, "{}: {name} shape", c.name);
+    }
+    let (gb, wb) = (got[0].as_f32().unwrap(), want[0].as_f32().unwrap());
+    let (gc, wc) = (got[1].as_f32().unwrap(), want[1].as_f32().unwrap());
+    let (gs, ws) = (got[2].as_f32().unwrap(), want[2].as_f32().unwrap());
+    for &r in &written {
+        assert_eq!(gc[r], wc[r], "{}: class of row {r}", c.name);
+        assert!(
+            close(gs[r], ws[r]),
+            "{}: score of row {r}: {} vs {}",
+            c.name,
+            gs[r],
+            ws[r]
+        );
+        for k in 0..4 {
+            let (a, b) = (gb[r * 4 + k], wb[r * 4 + k]);
+            assert!(close(a, b), "{}: box {r}[{k}]: {a} vs {b}", c.name);
+        }
+    }
+}
+
+#[test]
+fn fast_nms_one_class_per_box_with_background() {
+    check_detection(Case {
+        name: "fast_bg",
+        p: options(),
+        boxes: 24,
+        columns: 5,
+        levels: None,
+        uint8: false,
+    });
+}
+
+#[test]
+fn fast_nms_several_classes_per_box_max_detections_binding() {
+    check_detection(Case {
+        name: "fast_multi",
+        p: DetectionPostProcess {
+            max_detections: 3,
+            max_classes_per_detection: 3,
+            nms_score_threshold: 0.1,
+            num_classes: 5,
+            ..options()
+        },
+        boxes: 24,
+        columns: 5,
+        levels: None,
+        uint8: false,
+    });
+}
+
+#[test]
+fn fast_nms_more_classes_per_box_than_classes() {
+    check_detection(Case {
+        name: "fast_gaps",
+        p: DetectionPostProcess {
+            max_classes_per_detection: 4,
+            num_classes: 2,
+            ..options()
+        },
+        boxes: 16,
+        columns: 3,
+        levels: None,
+        uint8: false,
+    });
+}
+
+#[test]
+fn regular_nms_per_class_with_background() {
+    check_detection(Case {
+        name: "regular_bg",
+        p: DetectionPostProcess {
+            use_regular_nms: true,
+            detections_per_class: 3,
+            max_detections: 7,
+            ..options()
+        },
+        boxes: 24,
+        columns: 5,
+        levels: None,
+        uint8: false,
+    });
+}
+
+#[test]
+fn regular_nms_without_background_high_threshold() {
+    check_detection(Case {
+        name: "regular_nobg",
+        p: DetectionPostProcess {
+            use_regular_nms: true,
+            detections_per_class: 50,
+            max_detections: 5,
+            nms_score_threshold: 0.6,
+            nms_iou_threshold: 0.3,
+            ..options()
+        },
+        boxes: 32,
+        columns: 4,
+        levels: None,
+        uint8: false,
+    });
+}
+
+#[test]
+fn ties_in_scores_resolve_as_in_litert() {
+    for (name, regular, per) in [
+        ("ties_fast", false, 1),
+        ("ties_fast3", false, 3),
+        ("ties_regular", true, 1),
+    ] {
+        check_detection(Case {
+            name,
+            p: DetectionPostProcess {
+                use_regular_nms: regular,
+                max_classes_per_detection: per,
+                detections_per_class: 4,
+                max_detections: 8,
+                nms_score_threshold: 0.2,
+                ..options()
+            },
+            boxes: 24,
+            columns: 5,
+            levels: Some(3),
+            uint8: false,
+        });
+    }
+}
+
+#[test]
+fn uint8_inputs_are_dequantized_as_in_litert() {
+    for (name, regular) in [("u8_fast", false), ("u8_regular", true)] {
+        check_detection(Case {
+            name,
+            p: DetectionPostProcess {
+                use_regular_nms: regular,
+                ..options()
+            },
+            boxes: 20,
+            columns: 5,
+            levels: None,
+            uint8: true,
+        });
+    }
+}
+
+/// NON_MAX_SUPPRESSION_V4 (sigma None) or V5 over `n` random boxes (corners in
+/// either order) with max_output_size `max_out`.
+fn check_nms(name: &str, n: usize, max_out: i32, sigma: Option<f32>, levels: Option<u32>) {
+    let mut r = Lcg(name.len() as u64 * 31 + n as u64);
+    let mut boxes = Vec::new();
+    for _ in 0..n {
+        let (y, x) = (r.next(), r.next());
+        let (h, w) = (0.1 + 0.3 * r.next(), 0.1 + 0.3 * r.next());
+        if r.next() < 0.3 {
+            boxes.extend([y + h, x + w, y, x]);
+        } else {
+            boxes.extend([y, x, y + h, x + w]);
+        }
+    }
+    let scores: Vec<f32> = (0..n)
+        .map(|_| match levels {
+            Some(l) => ((r.next() * l as f32).floor() + 1.0) / (l as f32 + 1.0),
+            None => r.next(),
+        })
+        .collect();
+    let scalar = |name: &str, d: Data| TensorInfo {
+        data: Some(bytes_of(&d)),
+        ..info(name, d.dtype(), vec![], None)
+    };
+    let m = max_out as usize;
+    let mut tensors = vec![
+        info("boxes", DType::F32, vec![n, 4], None),
+        info("scores", DType::F32, vec![n], None),
+        scalar("max_out", Data::I32(vec![max_out])),
+        scalar("iou", Data::F32(vec![0.4])),
+        scalar("score", Data::F32(vec![0.15])),
+    ];
+    let (op, ins, outs) = match sigma {
+        Some(s) => {
+            tensors.push(scalar("sigma", Data::F32(vec![s])));
+            tensors.push(info("indices", DType::I32, vec![m], None));
+            tensors.push(info("kept", DType::F32, vec![m], None));
+            tensors.push(info("count", DType::I32, vec![], None));
+            (
+                Op::NonMaxSuppressionV5,
+                vec![0, 1, 2, 3, 4, 5],
+                vec![6, 7, 8],
+            )
+        }
+        None => {
+            tensors.push(info("indices", DType::I32, vec![m], None));
+            tensors.push(info("count", DType::I32, vec![], None));
+            (Op::NonMaxSuppressionV4, vec![0, 1, 2, 3, 4], vec![5, 6])
+        }
+    };
+    let bytes = graph(tensors, op, ins, outs, vec![0, 1]);
+    let inputs = vec![
+        Tensor::new(vec![n, 4], Data::F32(boxes)),
+        Tensor::new(vec![n], Data::F32(scores)),
+    ];
+    let got = ours(&bytes, &inputs);
+    let count = got.last().unwrap().data.to_i64()[0];
+    assert!(count > 1, "{name}: selected {count}, the case tests little");
+    let Some(want) = litert(name, &bytes, &inputs) else {
+        return;
+    };
+    assert_eq!(got.len(), want.len());
+    assert_eq!(
+        got.last().unwrap().data.to_i64(),
+        want.last().unwrap().data.to_i64(),
+        "{name}: count"
+    );
+    assert_eq!(got[0].shape, want[0].shape, "{name}: indices shape");
+    assert_eq!(
+        got[0].data.to_i64(),
+        want[0].data.to_i64(),
+        "{name}: indices"
+    );
+    if sigma.is_some() {
+        let (g, w) = (got[1].as_f32().unwrap(), want[1].as_f32().unwrap());
+        for (i, (a, b)) in g.iter().zip(w).enumerate() {
+            assert!(close(*a, *b), "{name}: score {i}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn nms_v4_pads_to_max_output_size() {
+    check_nms("v4_pad", 12, 20, None, None);
+}
+
+#[test]
+fn nms_v4_max_output_size_binding() {
+    check_nms("v4_cut", 40, 5, None, None);
+}
+
+#[test]
+fn nms_v5_sigma_zero_is_hard_nms() {
+    check_nms("v5_hard", 30, 10, Some(0.0), None);
+}
+
+#[test]
+fn nms_v5_soft_sigma_decays_scores() {
+    check_nms("v5_soft", 30, 12, Some(0.5), None);
+}
+
+#[test]
+fn nms_ties_resolve_as_in_litert() {
+    check_nms("v4_ties", 40, 15, None, Some(3));
+    check_nms("v5_ties", 40, 15, Some(0.3), Some(3));
+}
