@@ -519,3 +519,161 @@ fn nms_ties_resolve_as_in_litert() {
     check_nms("v4_ties", 40, 15, None, Some(3));
     check_nms("v5_ties", 40, 15, Some(0.3), Some(3));
 }
+
+/// On the GPU the box decoding joins the partition of the ADD that produces the
+/// encodings and the NMS stays on the CPU; the outputs are the CPU interpreter's
+/// (counts and classes exactly, boxes and scores to f32 rounding of exp).
+#[test]
+fn box_decoding_runs_on_the_gpu_after_its_producer() {
+    use tflite_wgpu::graph::op::{Activation, Binary};
+    use tflite_wgpu::{Device, Options};
+    if !common::gpu::gpu_available() {
+        return;
+    }
+    for (name, regular) in [("gpu_fast", false), ("gpu_regular", true)] {
+        let c = Case {
+            name,
+            p: DetectionPostProcess {
+                use_regular_nms: regular,
+                max_detections: 6,
+                ..options()
+            },
+            boxes: 64,
+            columns: 5,
+            levels: None,
+            uint8: false,
+        };
+        let (bytes, inputs) = build(&c);
+        // x -> ADD(bias) -> box encodings -> TFLite_Detection_PostProcess
+        let mut g = Model::from_bytes(&bytes).unwrap().graph().clone();
+        let sg = &mut g.subgraphs[0];
+        let bias = [0.25f32, -0.5, 0.125, 0.0];
+        let x = sg.tensors.len();
+        sg.tensors
+            .push(info("x", DType::F32, vec![1, c.boxes, 4], None));
+        sg.tensors.push(TensorInfo {
+            data: Some(bytes_of(&Data::F32(bias.to_vec()))),
+            ..info("bias", DType::F32, vec![4], None)
+        });
+        sg.nodes.insert(
+            0,
+            Node {
+                op: Op::Binary(Binary::Add, Activation::None),
+                inputs: vec![Some(x), Some(x + 1)],
+                outputs: vec![0],
+            },
+        );
+        sg.inputs = vec![x, 1];
+        let model = Model::from_graph(g);
+        let run = |device| {
+            let opts = Options {
+                device,
+                ..Default::default()
+            };
+            let mut it = Interpreter::with_options(&model, opts).unwrap();
+            it.set_input(0, inputs[0].clone()).unwrap();
+            it.set_input(1, inputs[1].clone()).unwrap();
+            it.invoke().unwrap();
+            let outs: Vec<Tensor> = (0..4).map(|i| it.output(i).unwrap().clone()).collect();
+            (outs, it.delegate_report().map(|r| r.plan.clone()))
+        };
+        let (cpu, _) = run(Device::Cpu);
+        let (gpu, plan) = run(Device::Gpu);
+        let plan = plan.unwrap();
+        assert_eq!(plan.partitions.len(), 1, "{name}: {plan:?}");
+        assert_eq!(
+            plan.partitions[0].nodes,
+            vec![0, 1],
+            "{name}: ADD and the decode"
+        );
+        assert_eq!(
+            plan.fallback.iter().map(|f| f.0).collect::<Vec<_>>(),
+            vec![2],
+            "{name}: the NMS stays on the CPU"
+        );
+        let count = cpu[3].as_f32().unwrap()[0];
+        assert!(count >= 3.0, "{name}: {count} detections test little");
+        assert_eq!(gpu[3].as_f32(), cpu[3].as_f32(), "{name}: count");
+        assert_eq!(gpu[1].as_f32(), cpu[1].as_f32(), "{name}: classes");
+        for t in [0, 2] {
+            for (a, b) in gpu[t]
+                .as_f32()
+                .unwrap()
+                .iter()
+                .zip(cpu[t].as_f32().unwrap())
+            {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                    "{name}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+/// Options LiteRT refuses are errors naming the node and the option, not panics.
+#[test]
+fn invalid_options_are_errors_naming_the_option() {
+    let cases = [
+        (
+            "nms_iou_threshold",
+            DetectionPostProcess {
+                nms_iou_threshold: 0.0,
+                ..options()
+            },
+        ),
+        (
+            "num_classes",
+            DetectionPostProcess {
+                num_classes: -1,
+                ..options()
+            },
+        ),
+        (
+            "num_classes",
+            DetectionPostProcess {
+                num_classes: 9,
+                ..options()
+            },
+        ),
+        (
+            "detections_per_class",
+            DetectionPostProcess {
+                use_regular_nms: true,
+                detections_per_class: 0,
+                ..options()
+            },
+        ),
+        (
+            "max_classes_per_detection",
+            DetectionPostProcess {
+                max_classes_per_detection: 0,
+                max_detections: 3,
+                ..options()
+            },
+        ),
+    ];
+    for (what, p) in cases {
+        let c = Case {
+            name: "invalid",
+            p,
+            boxes: 8,
+            columns: 5,
+            levels: None,
+            uint8: false,
+        };
+        let (bytes, inputs) = build(&c);
+        let model = Model::from_bytes(&bytes).expect("reads");
+        let err = Interpreter::new(&model).and_then(|mut it| {
+            for (i, t) in inputs.iter().enumerate() {
+                it.set_input(i, t.clone())?;
+            }
+            it.invoke()
+        });
+        let msg = err.expect_err(what).to_string();
+        assert!(
+            msg.contains(what) && msg.contains("TFLite_Detection_PostProcess"),
+            "{what}: {msg}"
+        );
+    }
+}

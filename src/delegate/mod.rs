@@ -5,11 +5,13 @@ mod fold;
 mod fuse;
 pub mod partition;
 mod plan;
+mod split;
 
 pub use fold::fold_constants;
 pub use fuse::fuse_activations;
 pub use partition::{Partition, PartitionOptions, Plan, Step};
 pub use plan::{sha256_hex, PlanThresholds, PrecisionPlan};
+pub use split::split_detection;
 
 use crate::error::Result;
 use crate::gpu::device::GpuDevice;

@@ -582,6 +582,12 @@ pub enum Op {
     },
     /// TFLite_Detection_PostProcess (custom): box decoding and NMS.
     DetectionPostProcess(DetectionPostProcess),
+    /// The box decoding of a TFLite_Detection_PostProcess node split at prepare:
+    /// box encodings and anchors in, corner boxes [boxes, 4] out.
+    DetectionDecode(DetectionPostProcess),
+    /// The NMS of a split TFLite_Detection_PostProcess node: decoded boxes and
+    /// scores in, the op's four outputs out.
+    DetectionNms(DetectionPostProcess),
     /// NON_MAX_SUPPRESSION_V4: padded selected indices and their count.
     NonMaxSuppressionV4,
     /// NON_MAX_SUPPRESSION_V5: soft-NMS; indices, scores and count.
@@ -721,6 +727,8 @@ impl Op {
             Op::While { .. } => "WHILE",
             Op::If { .. } => "IF",
             Op::DetectionPostProcess(_) => DetectionPostProcess::CUSTOM_CODE,
+            Op::DetectionDecode(_) => "TFLite_Detection_PostProcess.decode",
+            Op::DetectionNms(_) => "TFLite_Detection_PostProcess.nms",
             Op::NonMaxSuppressionV4 => "NON_MAX_SUPPRESSION_V4",
             Op::NonMaxSuppressionV5 => "NON_MAX_SUPPRESSION_V5",
             Op::Unknown { name } => name,

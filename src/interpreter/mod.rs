@@ -72,6 +72,7 @@ impl Interpreter {
         // prints them) mean the same node on either.
         let mut folded = delegate::fold_constants(&model.graph, &crate::cpu::Reference)?;
         delegate::fuse_activations(&mut folded);
+        delegate::split_detection(&mut folded);
         let mut options = options;
         if let Some(plan) = &options.precision_plan {
             if let Some(hash) = model.sha256() {

@@ -336,6 +336,8 @@ pub fn eval(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
             else_branch,
         } => control::if_then_else(ctx, *then_branch, *else_branch),
         Op::DetectionPostProcess(p) => detection::detection_postprocess(ctx, p),
+        Op::DetectionDecode(p) => detection::detection_decode(ctx, p),
+        Op::DetectionNms(p) => detection::detection_nms(ctx, p),
         Op::NonMaxSuppressionV4 => detection::nms(ctx, false),
         Op::NonMaxSuppressionV5 => detection::nms(ctx, true),
         Op::Unknown { name } => Err(Error::UnsupportedOp {

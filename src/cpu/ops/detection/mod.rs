@@ -6,4 +6,4 @@ mod postprocess;
 mod stl;
 
 pub use nms::nms;
-pub use postprocess::detection_postprocess;
+pub use postprocess::{detection_decode, detection_nms, detection_postprocess};

@@ -41,41 +41,44 @@ fn floats(ctx: &OpCtx, i: usize) -> Result<Vec<f32>> {
     }
 }
 
-/// The checked geometry of a node: boxes, encoding length, score columns.
-pub struct Geometry {
-    /// Anchors (= boxes).
-    pub boxes: usize,
-    /// Values per box encoding (>= 4; only the first 4 are used).
-    pub code_len: usize,
-    /// Score columns, background included.
-    pub columns: usize,
-}
-
-/// Check the input shapes and options as LiteRT's Prepare and Eval do.
-pub fn geometry(ctx: &OpCtx, p: &DetectionPostProcess) -> Result<Geometry> {
-    let enc = ctx.input(0)?;
-    let scores = ctx.input(1)?;
-    let anchors = ctx.input(2)?;
-    if enc.rank() != 3 || scores.rank() != 3 || anchors.rank() != 2 {
+/// Boxes and values per encoding of box encodings (input `enc`, [1, boxes, >= 4])
+/// decoded against anchors (input `anchors`, [>= boxes, 4]).
+fn encodings(ctx: &OpCtx, enc: usize, anchors: usize) -> Result<(usize, usize)> {
+    let e = ctx.input(enc)?;
+    let a = ctx.input(anchors)?;
+    if e.rank() != 3 || a.rank() != 2 {
         return Err(ctx.err(format!(
-            "expected box encodings and scores of rank 3 and anchors of rank 2, got {:?}, {:?}, {:?}",
-            enc.shape, scores.shape, anchors.shape
+            "expected box encodings of rank 3 and anchors of rank 2, got {:?} and {:?}",
+            e.shape, a.shape
         )));
     }
-    let (boxes, code_len) = (enc.shape[1], enc.shape[2]);
-    if enc.shape[0] != 1 || scores.shape[0] != 1 {
+    let (boxes, code_len) = (e.shape[1], e.shape[2]);
+    if e.shape[0] != 1 {
         return Err(ctx.err("only batch 1 is supported (as in LiteRT)"));
     }
     if code_len < 4 {
         return Err(ctx.err(format!("box encodings have {code_len} values, need 4")));
     }
-    if scores.shape[1] != boxes {
-        return Err(ctx.err(format!("{} score rows for {boxes} boxes", scores.shape[1])));
-    }
-    if anchors.shape[0] < boxes || anchors.shape[1] != 4 {
+    if a.shape[0] < boxes || a.shape[1] != 4 {
         return Err(ctx.err(format!(
             "anchors {:?} do not cover {boxes} boxes of 4 values",
-            anchors.shape
+            a.shape
+        )));
+    }
+    if e.dtype() != a.dtype() {
+        return Err(ctx.err("anchors must have the type of the box encodings (as in LiteRT)"));
+    }
+    Ok((boxes, code_len))
+}
+
+/// Score columns (background included) of the scores (input `i`) for `boxes`
+/// boxes, after the option checks of LiteRT's Prepare and Eval.
+fn columns(ctx: &OpCtx, p: &DetectionPostProcess, i: usize, boxes: usize) -> Result<usize> {
+    let scores = ctx.input(i)?;
+    if scores.rank() != 3 || scores.shape[0] != 1 || scores.shape[1] != boxes {
+        return Err(ctx.err(format!(
+            "scores {:?}, expected [1, {boxes}, classes]",
+            scores.shape
         )));
     }
     let columns = scores.shape[2];
@@ -95,25 +98,23 @@ pub fn geometry(ctx: &OpCtx, p: &DetectionPostProcess) -> Result<Geometry> {
     if p.max_detections < 0 {
         return Err(ctx.err(format!("max_detections {} is negative", p.max_detections)));
     }
-    Ok(Geometry {
-        boxes,
-        code_len,
-        columns,
-    })
+    Ok(columns)
 }
 
-/// Decode every box of the node's inputs (the CPU half of the GPU split too).
-pub fn decode_all(ctx: &OpCtx, p: &DetectionPostProcess, g: &Geometry) -> Result<Vec<Corner>> {
-    let enc = floats(ctx, 0)?;
-    if ctx.input(0)?.dtype() != ctx.input(2)?.dtype() {
-        return Err(ctx.err("anchors must have the type of the box encodings (as in LiteRT)"));
-    }
-    let anchors = floats(ctx, 2)?;
-    Ok((0..g.boxes)
+/// Decode `boxes` boxes of `code_len` values from inputs `enc` and `anchors`.
+fn decode_inputs(
+    ctx: &OpCtx,
+    p: &DetectionPostProcess,
+    (enc, anchors): (usize, usize),
+    (boxes, code_len): (usize, usize),
+) -> Result<Vec<Corner>> {
+    let e = floats(ctx, enc)?;
+    let a = floats(ctx, anchors)?;
+    Ok((0..boxes)
         .map(|b| {
-            let e = &enc[b * g.code_len..b * g.code_len + 4];
-            let a = &anchors[b * 4..b * 4 + 4];
-            decode_box(p, [e[0], e[1], e[2], e[3]], [a[0], a[1], a[2], a[3]])
+            let v = &e[b * code_len..b * code_len + 4];
+            let w = &a[b * 4..b * 4 + 4];
+            decode_box(p, [v[0], v[1], v[2], v[3]], [w[0], w[1], w[2], w[3]])
         })
         .collect())
 }
@@ -200,13 +201,17 @@ fn top_classes(values: &[f32], k: usize) -> Vec<usize> {
 type Row = (Corner, f32, f32);
 
 /// The node's outputs from decoded boxes and float scores [boxes, columns].
-pub fn suppress(
+fn suppress(
     ctx: &OpCtx,
     p: &DetectionPostProcess,
-    g: &Geometry,
+    columns: usize,
     boxes: &[Corner],
     scores: &[f32],
 ) -> Result<Vec<Tensor>> {
+    let g = Geometry {
+        boxes: boxes.len(),
+        columns,
+    };
     if boxes.iter().any(|b| b[0] > b[2] || b[1] > b[3]) {
         return Err(ctx.err("a decoded box has ymin > ymax or xmin > xmax"));
     }
@@ -315,17 +320,62 @@ pub fn suppress(
     ])
 }
 
-/// TFLite_Detection_PostProcess on the CPU.
-pub fn detection_postprocess(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Tensor>> {
-    if ctx.num_inputs() != 3 || ctx.num_outputs() != 4 {
+/// Rows and score columns of the NMS.
+struct Geometry {
+    boxes: usize,
+    columns: usize,
+}
+
+fn check_arity(ctx: &OpCtx, inputs: usize, outputs: usize) -> Result<()> {
+    if ctx.num_inputs() != inputs || ctx.num_outputs() != outputs {
         return Err(ctx.err(format!(
-            "{} inputs and {} outputs, expected 3 and 4",
+            "{} inputs and {} outputs, expected {inputs} and {outputs}",
             ctx.num_inputs(),
             ctx.num_outputs()
         )));
     }
-    let g = geometry(ctx, p)?;
-    let boxes = decode_all(ctx, p, &g)?;
+    Ok(())
+}
+
+/// TFLite_Detection_PostProcess on the CPU.
+pub fn detection_postprocess(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Tensor>> {
+    check_arity(ctx, 3, 4)?;
+    let geometry = encodings(ctx, 0, 2)?;
+    let columns = columns(ctx, p, 1, geometry.0)?;
+    let boxes = decode_inputs(ctx, p, (0, 2), geometry)?;
     let scores = floats(ctx, 1)?;
-    suppress(ctx, p, &g, &boxes, &scores)
+    suppress(ctx, p, columns, &boxes, &scores)
+}
+
+/// The decoding half of a split node: box encodings and anchors to corner boxes
+/// [boxes, 4].
+pub fn detection_decode(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Tensor>> {
+    check_arity(ctx, 2, 1)?;
+    let geometry = encodings(ctx, 0, 1)?;
+    let boxes = decode_inputs(ctx, p, (0, 1), geometry)?;
+    Ok(vec![Tensor::new(
+        vec![boxes.len(), 4],
+        Data::F32(boxes.concat()),
+    )])
+}
+
+/// The NMS half of a split node: decoded boxes [boxes, 4] and scores to the op's
+/// four outputs.
+pub fn detection_nms(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Tensor>> {
+    check_arity(ctx, 2, 4)?;
+    let decoded = ctx.input(0)?;
+    if decoded.rank() != 2 || decoded.shape[1] != 4 {
+        return Err(ctx.err(format!(
+            "decoded boxes {:?}, expected [boxes, 4]",
+            decoded.shape
+        )));
+    }
+    let columns = columns(ctx, p, 1, decoded.shape[0])?;
+    let boxes: Vec<Corner> = ctx
+        .input_f32(0)?
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect();
+    let scores = floats(ctx, 1)?;
+    suppress(ctx, p, columns, &boxes, &scores)
 }
