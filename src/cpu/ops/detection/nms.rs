@@ -175,3 +175,50 @@ pub fn nms(ctx: &mut OpCtx, soft: bool) -> Result<Vec<Tensor>> {
         vec![indices, count]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Box 1 overlaps box 0 by IoU 0.81 (suppressed at 0.5), box 2 is disjoint;
+    /// box 3 is below the score threshold.
+    const BOXES: [f32; 16] = [
+        0.0, 0.0, 1.0, 1.0, //
+        0.0, 0.0, 0.9, 0.9, //
+        2.0, 2.0, 3.0, 3.0, //
+        5.0, 5.0, 6.0, 6.0,
+    ];
+    const SCORES: [f32; 4] = [0.9, 0.8, 0.7, 0.05];
+
+    #[test]
+    fn hard_nms_suppresses_overlaps_and_low_scores() {
+        let got = non_max_suppression(&BOXES, &SCORES, 10, 0.5, 0.1, 0.0);
+        assert_eq!(got, vec![(0, 0.9), (2, 0.7)]);
+        let one = non_max_suppression(&BOXES, &SCORES, 1, 0.5, 0.1, 0.0);
+        assert_eq!(one, vec![(0, 0.9)]);
+    }
+
+    #[test]
+    fn soft_nms_decays_the_overlapping_score() {
+        // With an IoU threshold of 1 nothing is hard-suppressed; box 1's score
+        // decays by exp(-0.5 / sigma * iou^2).
+        let sigma = 0.5f32;
+        let got = non_max_suppression(&BOXES, &SCORES, 10, 1.0, 0.1, sigma);
+        let iou = 0.81f32;
+        let decayed = 0.8 * (-0.5 / sigma * iou * iou).exp();
+        assert_eq!(got.len(), 3);
+        assert_eq!((got[0].0, got[1].0), (0, 2));
+        assert_eq!(got[2].0, 1);
+        assert!(
+            (got[2].1 - decayed).abs() < 1e-6,
+            "{} vs {decayed}",
+            got[2].1
+        );
+    }
+
+    #[test]
+    fn corners_in_either_order_give_the_same_iou() {
+        let flipped = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.9, 0.9];
+        assert!((iou(&flipped, 0, 1) - 0.81).abs() < 1e-6);
+    }
+}

@@ -379,3 +379,37 @@ pub fn detection_nms(ctx: &mut OpCtx, p: &DetectionPostProcess) -> Result<Vec<Te
     let scores = floats(ctx, 1)?;
     suppress(ctx, p, columns, &boxes, &scores)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_scales_offsets_and_sizes_by_the_anchor() {
+        let p = DetectionPostProcess {
+            y_scale: 10.0,
+            x_scale: 10.0,
+            h_scale: 5.0,
+            w_scale: 5.0,
+            ..Default::default()
+        };
+        // A zero encoding is the anchor itself: center (0.5, 0.5), size 0.2 x 0.4.
+        let b = decode_box(&p, [0.0; 4], [0.5, 0.5, 0.2, 0.4]);
+        let want = [0.4f32, 0.3, 0.6, 0.7];
+        for (g, w) in b.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{b:?}");
+        }
+        // y = 10 moves the center by one anchor height; h = 5 scales it by e.
+        let b = decode_box(&p, [10.0, 0.0, 5.0, 0.0], [0.5, 0.5, 0.2, 0.4]);
+        let half = 0.1 * std::f32::consts::E;
+        assert!((b[0] - (0.7 - half)).abs() < 1e-6 && (b[2] - (0.7 + half)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn iou_of_disjoint_nested_and_empty_boxes() {
+        let a = [0.0, 0.0, 1.0, 1.0];
+        assert_eq!(iou(&a, &[2.0, 2.0, 3.0, 3.0]), 0.0);
+        assert!((iou(&a, &[0.0, 0.0, 0.5, 0.5]) - 0.25).abs() < 1e-7);
+        assert_eq!(iou(&a, &[0.5, 0.5, 0.5, 0.9]), 0.0);
+    }
+}
