@@ -677,3 +677,59 @@ fn invalid_options_are_errors_naming_the_option() {
         );
     }
 }
+
+/// Mutants of a detection model, most of them inside its flexbuffer options,
+/// load and run or fail with an error; none panics.
+#[test]
+fn mutated_options_never_panic() {
+    use common::mutate::{mutate, Rng};
+    let c = Case {
+        name: "mutants",
+        p: DetectionPostProcess {
+            use_regular_nms: true,
+            ..options()
+        },
+        boxes: 8,
+        columns: 5,
+        levels: None,
+        uint8: false,
+    };
+    let (bytes, inputs) = build(&c);
+    // The options are the flexbuffer map ending in the root's type and width
+    // bytes: find them by their first key.
+    let key = b"detections_per_class\0";
+    let start = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the options are in the model");
+    let len = 400.min(bytes.len() - start);
+    let mut rng = Rng(0x5eed_d37e_c710_0001);
+    let mut ran = 0;
+    for k in 0..600 {
+        let mutant = if k % 4 == 0 {
+            mutate(&bytes, &mut rng)
+        } else {
+            let mut b = bytes.clone();
+            for _ in 0..1 + rng.below(3) {
+                let i = start + rng.below(len);
+                b[i] = [0u8, 1, 0x7f, 0x80, 0xff, rng.next() as u8][rng.below(6)];
+            }
+            b
+        };
+        let Ok(model) = Model::from_bytes(&mutant) else {
+            continue;
+        };
+        let Ok(mut it) = Interpreter::new(&model) else {
+            continue;
+        };
+        if inputs
+            .iter()
+            .enumerate()
+            .all(|(i, t)| it.set_input(i, t.clone()).is_ok())
+            && it.invoke().is_ok()
+        {
+            ran += 1;
+        }
+    }
+    assert!(ran > 0, "no mutant ran: the mutations test only the reader");
+}
