@@ -7,6 +7,7 @@ pub mod broadcast;
 mod dtype;
 pub mod eval;
 pub mod op;
+mod op_mediapipe;
 mod order;
 pub mod quant;
 pub mod shape;

@@ -2,7 +2,9 @@
 
 mod codes;
 mod fb;
+mod flex;
 mod options;
+mod options_mediapipe;
 mod reader;
 mod writer;
 
@@ -54,6 +56,8 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Graph> {
 /// Decode an operator from its builtin code, custom code and custom options alone,
 /// without a builtin options table (options take their schema defaults). The LiteRT
 /// delegate uses it for ops whose parameters are all in tensors or custom options.
+/// The op's version is not known here: ops with versions that differ in their
+/// options tell them apart by those options.
 pub fn decode_op(
     node: usize,
     code: i32,
@@ -64,6 +68,7 @@ pub fn decode_op(
         node,
         code,
         custom_code,
+        version: 0,
         options_type: 0,
         options: None,
         custom_options,

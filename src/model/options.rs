@@ -14,6 +14,8 @@ pub struct RawOp<'a> {
     pub code: i32,
     /// Custom code for CUSTOM ops.
     pub custom_code: Option<String>,
+    /// The operator code's version (0 when unknown).
+    pub version: i32,
     /// Union tag of the builtin options.
     pub options_type: u8,
     /// The builtin options table.
@@ -450,6 +452,10 @@ impl RawOp<'_> {
                     Op::MaxPoolWithArgmax(p)
                 })
             }
+            "Landmarks2TransformMatrix"
+            | "TransformTensor"
+            | "TransformTensorBilinear"
+            | "TransformLandmarks" => self.decode_mediapipe(&name).map(Op::MediaPipe),
             _ => Ok(Op::Unknown { name }),
         }
     }

@@ -1,6 +1,7 @@
 //! Writing the IR back to a `.tflite` FlatBuffer that LiteRT loads.
 
 use super::codes::{builtin_code, code, options_tag, tag};
+use super::options_mediapipe::encode_mediapipe;
 use super::reader::FILE_IDENTIFIER;
 use crate::error::{Error, Result};
 use crate::graph::op::*;
@@ -23,6 +24,8 @@ struct Encoded {
     custom: Option<String>,
     tag: u8,
     fields: Vec<Field>,
+    /// FlexBuffers custom options and the operator code's version (custom ops).
+    custom_options: Option<(Vec<u8>, i32)>,
 }
 
 /// An op stored without an options table.
@@ -32,6 +35,7 @@ fn plain(code: i32) -> Encoded {
         custom: None,
         tag: tag::NONE,
         fields: Vec::new(),
+        custom_options: None,
     }
 }
 
@@ -42,6 +46,7 @@ fn options(code: i32, fields: Vec<Field>) -> Encoded {
         custom: None,
         tag: options_tag(code),
         fields,
+        custom_options: None,
     }
 }
 
@@ -58,6 +63,7 @@ fn unknown(name: &str) -> Encoded {
             custom: Some(name.to_string()),
             tag: tag::NONE,
             fields: Vec::new(),
+            custom_options: None,
         },
     }
 }
@@ -268,6 +274,10 @@ fn encode(op: &Op) -> Option<Encoded> {
             vec![I32(0, *cond as i32), I32(1, *body as i32)],
         ),
         Op::Unknown { name } => Some(unknown(name)),
+        Op::MediaPipe(m) => Some(Encoded {
+            custom_options: Some((encode_mediapipe(m), m.version())),
+            ..unknown(m.name())
+        }),
         _ => None,
     }
 }
@@ -339,7 +349,7 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
 /// Sparse constants and ops without an encoder here give an error naming the node.
 pub fn write(graph: &Graph) -> Result<Vec<u8>> {
     let mut fbb = FlatBufferBuilder::with_capacity(1 << 16);
-    let mut opcodes: Vec<(i32, Option<String>)> = Vec::new();
+    let mut opcodes: Vec<(i32, Option<String>, i32)> = Vec::new();
     let mut buffers: Vec<Offset> = Vec::new();
     let empty = {
         let start = fbb.start_table();
@@ -379,7 +389,8 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
                     format!("the writer cannot store this op (subgraph {s})"),
                 )
             })?;
-            let key = (enc.code, enc.custom.clone());
+            let version = enc.custom_options.as_ref().map_or(1, |(_, v)| *v);
+            let key = (enc.code, enc.custom.clone(), version);
             let oc = match opcodes.iter().position(|c| *c == key) {
                 Some(i) => i,
                 None => {
@@ -396,6 +407,10 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             let inputs = fbb.create_vector(&inputs);
             let outputs = fbb.create_vector(&outputs);
             let opts = (enc.tag != 0).then(|| options_table(&mut fbb, &enc.fields));
+            let custom_options = enc
+                .custom_options
+                .as_ref()
+                .map(|(bytes, _)| fbb.create_vector(bytes));
             let start = fbb.start_table();
             fbb.push_slot_always::<u32>(slot(0), oc as u32);
             fbb.push_slot_always(slot(1), inputs);
@@ -403,6 +418,9 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             if let Some(o) = opts {
                 fbb.push_slot_always::<u8>(slot(3), enc.tag);
                 fbb.push_slot_always(slot(4), o);
+            }
+            if let Some(c) = custom_options {
+                fbb.push_slot_always(slot(5), c);
             }
             operators.push(fbb.end_table(start));
         }
@@ -424,7 +442,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
 
     let opcode_tables: Vec<Offset> = opcodes
         .iter()
-        .map(|(c, custom)| {
+        .map(|(c, custom, version)| {
             let c = *c;
             let custom = custom.as_ref().map(|name| fbb.create_string(name));
             let start = fbb.start_table();
@@ -432,7 +450,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             if let Some(name) = custom {
                 fbb.push_slot_always(slot(1), name);
             }
-            fbb.push_slot_always::<i32>(slot(2), 1);
+            fbb.push_slot_always::<i32>(slot(2), *version);
             fbb.push_slot_always::<i32>(slot(3), c);
             fbb.end_table(start)
         })
