@@ -4,6 +4,7 @@
 //! shaders/mp_transform_tensor.wgsl) and TransformLandmarks (one per landmark:
 //! shaders/mp_transform_landmarks.wgsl). The matrix stays on the GPU between them.
 
+use super::quant::is_quantized;
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::program::Elem;
@@ -297,8 +298,8 @@ impl GpuOp for MediaPipeFamily {
         "mediapipe"
     }
 
-    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
-        op(node).is_some()
+    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
+        op(node).is_some() && !is_quantized(node, sg)
     }
 
     fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
