@@ -113,3 +113,24 @@ pub enum TransformLandmarks {
     /// Version 2: landmarks [1, n, d] with d = 2 or 3.
     V2,
 }
+
+impl TransformLandmarks {
+    /// Values per landmark and translation multiplier over landmarks of `shape`:
+    /// v1 takes [b, h, w, c] with c a multiple of `dimensions`, v2 [b, n, 2 or 3].
+    pub fn layout(&self, shape: &[usize]) -> Result<(usize, f32), String> {
+        match (self, shape) {
+            (TransformLandmarks::V1 { dimensions, scale }, [_, _, _, c])
+                if *dimensions > 0 && c % dimensions == 0 =>
+            {
+                Ok((*dimensions, *scale))
+            }
+            (TransformLandmarks::V2, [_, _, d @ (2 | 3)]) => Ok((*d, 1.0)),
+            (TransformLandmarks::V1 { dimensions, .. }, s) => Err(format!(
+                "landmarks must be 4-D with channels a multiple of {dimensions}, got {s:?}"
+            )),
+            (TransformLandmarks::V2, s) => Err(format!(
+                "landmarks must be [1, n, 2 or 3] for version 2, got {s:?}"
+            )),
+        }
+    }
+}

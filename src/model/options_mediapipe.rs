@@ -238,3 +238,143 @@ pub fn encode_mediapipe(op: &MediaPipeOp) -> Vec<u8> {
         MediaPipeOp::TransformLandmarks(TransformLandmarks::V2) => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Op;
+    use crate::model::codes::code;
+
+    fn decode(name: &str, version: i32, bytes: &[u8]) -> Result<Op> {
+        RawOp {
+            node: 3,
+            code: code::CUSTOM,
+            custom_code: Some(name.to_string()),
+            version,
+            options_type: 0,
+            options: None,
+            custom_options: Some(bytes),
+        }
+        .decode()
+    }
+
+    fn v2_matrix(subset: Vec<[usize; 2]>) -> MediaPipeOp {
+        MediaPipeOp::LandmarksToTransformMatrix(LandmarksToMatrix::V2(LandmarksToMatrixV2 {
+            left_rotation_idx: 1,
+            right_rotation_idx: 2,
+            target_rotation_radians: 0.25,
+            output_width: 8,
+            output_height: 6,
+            scale_x: 1.5,
+            scale_y: 2.0,
+            subset_idxs: subset,
+        }))
+    }
+
+    #[test]
+    fn every_op_reads_back_what_is_written_with_its_version() {
+        let ops = [
+            v2_matrix(vec![[0, 1], [2, 3]]),
+            MediaPipeOp::LandmarksToTransformMatrix(LandmarksToMatrix::V1(LandmarksToMatrixV1 {
+                dimensions: 3,
+                landmarks_range: 192,
+                bbox_size_multiplier: 1.5,
+                left_rotation_idx: 0,
+                right_rotation_idx: 4,
+                input_hw: [192, 192],
+                output_hw: [64, 48],
+                subset: vec![[1, 2]],
+            })),
+            MediaPipeOp::TransformTensorBilinear(TransformTensor {
+                output_height: 5,
+                output_width: 7,
+                align_corners: false,
+            }),
+            MediaPipeOp::TransformTensorBilinear(TransformTensor {
+                output_height: 5,
+                output_width: 7,
+                align_corners: true,
+            }),
+            MediaPipeOp::TransformLandmarks(TransformLandmarks::V1 {
+                dimensions: 2,
+                scale: 0.5,
+            }),
+            MediaPipeOp::TransformLandmarks(TransformLandmarks::V2),
+        ];
+        for op in ops {
+            let bytes = encode_mediapipe(&op);
+            let got = decode(op.name(), op.version(), &bytes).unwrap();
+            assert_eq!(got, Op::MediaPipe(op.clone()), "{}", op.name());
+            // Without the version (the C ABI), the options tell it.
+            let got = decode(op.name(), 0, &bytes).unwrap();
+            assert_eq!(got, Op::MediaPipe(op.clone()), "{} version 0", op.name());
+        }
+    }
+
+    #[test]
+    fn the_version_not_the_name_picks_the_pixel_convention() {
+        let v1 = encode_mediapipe(&MediaPipeOp::TransformTensorBilinear(TransformTensor {
+            output_height: 2,
+            output_width: 3,
+            align_corners: false,
+        }));
+        match decode("TransformTensorBilinear", 1, &v1).unwrap() {
+            Op::MediaPipe(MediaPipeOp::TransformTensorBilinear(t)) => assert!(!t.align_corners),
+            other => panic!("{other:?}"),
+        }
+        let e = decode("TransformTensorBilinear", 3, &v1).unwrap_err();
+        assert!(e.to_string().contains("version 3"), "{e}");
+    }
+
+    #[test]
+    fn an_odd_subset_pairs_its_last_index_with_itself() {
+        let mut bytes = encode_mediapipe(&v2_matrix(vec![[0, 1]]));
+        let odd = flex::map(&[
+            ("left_rotation_idx", Value::Int(1)),
+            ("right_rotation_idx", Value::Int(2)),
+            ("target_rotation_radians", Value::Float(0.25)),
+            ("output_width", Value::Int(8)),
+            ("output_height", Value::Int(6)),
+            ("scale_x", Value::Float(1.5)),
+            ("scale_y", Value::Float(2.0)),
+            ("subset_idxs", Value::Ints(vec![0, 1, 5])),
+        ]);
+        let got = decode("Landmarks2TransformMatrix", 2, &odd).unwrap();
+        assert_eq!(got, Op::MediaPipe(v2_matrix(vec![[0, 1], [5, 5]])));
+        bytes.truncate(bytes.len() / 2);
+        assert!(decode("Landmarks2TransformMatrix", 2, &bytes).is_err());
+    }
+
+    #[test]
+    fn bad_options_are_errors_naming_the_node_and_op() {
+        let valid = flex::map(&[("dimensions", Value::Int(3)), ("scale", Value::Float(1.0))]);
+        assert!(decode("TransformLandmarks", 1, &valid).is_ok());
+        let bad = flex::map(&[("dimensions", Value::Int(4))]);
+        let e = decode("TransformLandmarks", 1, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("node 3") && e.contains("TransformLandmarks"),
+            "{e}"
+        );
+        let missing = flex::map(&[("output_width", Value::Int(4))]);
+        let e = decode("TransformTensorBilinear", 2, &missing)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("output_height is missing"), "{e}");
+        let neg = flex::map(&[
+            ("left_rotation_idx", Value::Int(-1)),
+            ("right_rotation_idx", Value::Int(2)),
+            ("target_rotation_radians", Value::Float(0.0)),
+            ("output_width", Value::Int(8)),
+            ("output_height", Value::Int(6)),
+            ("scale_x", Value::Float(1.0)),
+            ("scale_y", Value::Float(1.0)),
+            ("subset_idxs", Value::Ints(vec![0, 1])),
+        ]);
+        let e = decode("Landmarks2TransformMatrix", 2, &neg)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("left_rotation_idx -1 is negative"), "{e}");
+    }
+}

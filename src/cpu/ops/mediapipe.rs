@@ -275,32 +275,12 @@ fn transform_tensor(ctx: &mut OpCtx, p: &TransformTensor) -> Result<Vec<Tensor>>
     Ok(vec![Tensor::f32(shape, out)])
 }
 
-/// Values per landmark and translation multiplier of a TransformLandmarks node
-/// over landmarks of `shape`.
-pub fn landmark_layout(
-    p: &TransformLandmarks,
-    shape: &[usize],
-) -> std::result::Result<(usize, f32), String> {
-    match (p, shape) {
-        (TransformLandmarks::V1 { dimensions, scale }, [_, _, _, c]) if c % dimensions == 0 => {
-            Ok((*dimensions, *scale))
-        }
-        (TransformLandmarks::V2, [_, _, d @ (2 | 3)]) => Ok((*d, 1.0)),
-        (TransformLandmarks::V1 { dimensions, .. }, s) => Err(format!(
-            "landmarks must be 4-D with channels a multiple of {dimensions}, got {s:?}"
-        )),
-        (TransformLandmarks::V2, s) => Err(format!(
-            "landmarks must be [1, n, 2 or 3] for version 2, got {s:?}"
-        )),
-    }
-}
-
 /// Every landmark (runs of `dims` values over the whole tensor) has its x and y
 /// replaced by the first two matrix rows applied to (x, y, 0, 1), the translation
 /// times `scale`; z is copied.
 fn transform_landmarks(ctx: &mut OpCtx, p: &TransformLandmarks) -> Result<Vec<Tensor>> {
     let t = ctx.input(0)?;
-    let (dims, scale) = landmark_layout(p, &t.shape).map_err(|e| ctx.err(e))?;
+    let (dims, scale) = p.layout(&t.shape).map_err(|e| ctx.err(e))?;
     let lm = ctx.input_f32(0)?;
     let [mut xr, mut yr] = matrix_rows(ctx, 1)?;
     xr[3] *= scale;

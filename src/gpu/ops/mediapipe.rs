@@ -8,7 +8,7 @@ use super::quant::is_quantized;
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::program::Elem;
-use crate::graph::op::{LandmarksToMatrix, MediaPipeOp, TransformLandmarks, TransformTensor};
+use crate::graph::op::{LandmarksToMatrix, MediaPipeOp, TransformTensor};
 use crate::graph::{Node, Op, Subgraph};
 
 uniforms! {
@@ -156,7 +156,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         }
         MediaPipeOp::TransformLandmarks(p) => {
             matrix_input(node, sg)?;
-            landmark_layout(p, &x)?;
+            p.layout(&x)?;
             if x != y {
                 return Err(format!("output {y:?} differs from the landmarks {x:?}"));
             }
@@ -182,19 +182,6 @@ fn tensor_dims(
         ));
     }
     Ok(([h, w, c], [oh, ow]))
-}
-
-/// Values per landmark and translation multiplier (as the CPU kernel).
-fn landmark_layout(p: &TransformLandmarks, shape: &[usize]) -> Result<(usize, f32), String> {
-    match (p, shape) {
-        (TransformLandmarks::V1 { dimensions, scale }, [_, _, _, c])
-            if *dimensions > 0 && c % dimensions == 0 =>
-        {
-            Ok((*dimensions, *scale))
-        }
-        (TransformLandmarks::V2, [_, _, d @ (2 | 3)]) => Ok((*d, 1.0)),
-        (_, s) => Err(format!("landmarks {s:?} do not fit the op's version")),
-    }
 }
 
 /// Record the dispatch of a MediaPipe node.
@@ -266,7 +253,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         MediaPipeOp::TransformLandmarks(p) => {
-            let (dims, scale) = landmark_layout(p, &x_shape).map_err(|e| ctx.err(e))?;
+            let (dims, scale) = p.layout(&x_shape).map_err(|e| ctx.err(e))?;
             let n = x_shape.iter().product::<usize>() / dims;
             let x = ctx.input(0)?;
             let mat = ctx.input(1)?;
