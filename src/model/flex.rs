@@ -409,6 +409,29 @@ mod tests {
         assert_eq!(m[1].1.as_ints().unwrap(), vec![1, 2]);
     }
 
+    /// Every single-byte corruption of a map reads as values or errors, never a
+    /// panic or an allocation past the buffer.
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let bytes = map(&[
+            ("mode", Value::Str("bilinear".into())),
+            ("output_size", Value::Ints(vec![3, 4])),
+            ("scale", Value::Float(0.5)),
+        ]);
+        for i in 0..bytes.len() {
+            for v in [0u8, 1, 2, 7, 0x24, 0x2f, 0x7f, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] = v;
+                let Ok(entries) = Ref::root(&b).and_then(|r| r.as_map()) else {
+                    continue;
+                };
+                for (_, r) in entries {
+                    let _ = (r.as_i64(), r.as_f64(), r.as_str(), r.as_ints());
+                }
+            }
+        }
+    }
+
     #[test]
     fn truncated_buffers_are_errors() {
         let bytes = map(&[("subset_idxs", Value::Ints(vec![1, 2, 3]))]);

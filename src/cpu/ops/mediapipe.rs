@@ -1,6 +1,9 @@
 //! MediaPipe's transform custom ops (mediapipe/util/tflite/operations):
 //! Landmarks2TransformMatrix, TransformTensor / TransformTensorBilinear and
-//! TransformLandmarks, in f32 with MediaPipe's order of operations.
+//! TransformLandmarks, in f32 with MediaPipe's order of operations. As in
+//! MediaPipe, TransformTensor samples batch 0 and writes a batch of 1; MediaPipe's
+//! TransformLandmarks leaves batches past the first unwritten, here every batch is
+//! transformed alike.
 
 use super::OpCtx;
 use crate::error::Result;
