@@ -378,12 +378,8 @@ fn a_landmark_index_past_the_input_is_an_error_naming_the_node() {
 }
 
 /// The face-mesh pattern: landmarks -> matrix -> crop of the image and the
-/// landmarks mapped back, as one GPU partition against the CPU interpreter.
-#[test]
-fn the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu() {
-    if !gpu_available() {
-        return;
-    }
+/// landmarks mapped back.
+fn chain() -> Graph {
     let mut g = to_matrix_op(v2(0, 1, vec![[0, 1], [2, 3]], [6, 5]), vec![1, 4, 3]);
     let sg = &mut g.subgraphs[0];
     let matrix_t = sg.outputs[0];
@@ -414,12 +410,59 @@ fn the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu() {
     });
     sg.inputs.push(image);
     sg.outputs = vec![crop, mapped];
+    g
+}
+
+/// The chain as one GPU partition against the CPU interpreter.
+#[test]
+fn the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu() {
+    if !gpu_available() {
+        return;
+    }
     // Landmarks inside the 9x8 image, the axis tilted by about 20 degrees.
     let lm = vec![2.0, 2.0, 0.3, 6.5, 3.6, -0.2, 4.0, 1.0, 0.1, 4.5, 6.0, 0.0];
     let img: Vec<f32> = values(8 * 9 * 3, 5);
     check_gpu_matches_cpu_on(
         "landmarks -> matrix -> crop and landmarks",
-        g,
+        chain(),
         vec![tensor(&[1, 4, 3], lm), tensor(&[1, 8, 9, 3], img)],
     );
+}
+
+/// `inspect --json` of a model file with the three ops places every node on a
+/// device and lists no fallback.
+#[test]
+fn inspect_places_every_node() {
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-mediapipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("chain.tflite");
+    std::fs::write(&path, tflite_wgpu::model::write(&chain()).unwrap()).unwrap();
+    let devices: &[&str] = if gpu_available() {
+        &["cpu", "gpu"]
+    } else {
+        &["cpu"]
+    };
+    for device in devices {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_tflite-wgpu"))
+            .args([
+                "inspect",
+                path.to_str().unwrap(),
+                "--json",
+                "--device",
+                device,
+            ])
+            .output()
+            .expect("the CLI starts");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let placed: Vec<&str> = doc["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["device"].as_str().unwrap())
+            .collect();
+        assert_eq!(placed, [*device; 3], "{doc}");
+        assert_eq!(doc["fallback"].as_array().map_or(0, Vec::len), 0, "{doc}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
