@@ -8,7 +8,7 @@ use tflite_wgpu::graph::op::Unary;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::{Data, Error, Interpreter, Model, Options, Tensor};
 
-/// ABS, MediaPipe's Landmarks2TransformMatrix, ABS, SKIP_GRAM (a
+/// ABS, the TensorFlow op FlexAudioSpectrogram, ABS, SKIP_GRAM (a
 /// builtin without a kernel here) on [2, 2] floats.
 fn graph() -> Graph {
     let t = |name: &str| TensorInfo::new(name, DType::F32, vec![2, 2]);
@@ -28,7 +28,7 @@ fn graph() -> Graph {
             tensors: vec![t("x"), t("a"), t("b"), t("c"), t("d"), limit],
             nodes: vec![
                 n(Op::Unary(Unary::Abs), 0),
-                n(unknown("Landmarks2TransformMatrix"), 1),
+                n(unknown("FlexAudioSpectrogram"), 1),
                 n(Op::Unary(Unary::Abs), 2),
                 skip,
             ],
@@ -60,10 +60,7 @@ fn the_reader_keeps_the_names() {
         .iter()
         .map(|n| n.op.name())
         .collect();
-    assert_eq!(
-        names,
-        ["ABS", "Landmarks2TransformMatrix", "ABS", "SKIP_GRAM"]
-    );
+    assert_eq!(names, ["ABS", "FlexAudioSpectrogram", "ABS", "SKIP_GRAM"]);
 }
 
 #[test]
@@ -71,7 +68,7 @@ fn the_library_describes_but_does_not_run() {
     let bytes = tflite_wgpu::model::write(&graph()).unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
     match Interpreter::new(&model) {
-        Err(Error::UnsupportedOp { node: 1, op }) => assert_eq!(op, "Landmarks2TransformMatrix"),
+        Err(Error::UnsupportedOp { node: 1, op }) => assert_eq!(op, "FlexAudioSpectrogram"),
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("a model with no kernel for node 1 was prepared to run"),
     }
@@ -81,12 +78,12 @@ fn the_library_describes_but_does_not_run() {
         .set_input(0, Tensor::new(vec![2, 2], Data::F32(vec![1.0; 4])))
         .unwrap();
     match interp.invoke() {
-        Err(Error::UnsupportedOp { node: 1, op }) => assert_eq!(op, "Landmarks2TransformMatrix"),
+        Err(Error::UnsupportedOp { node: 1, op }) => assert_eq!(op, "FlexAudioSpectrogram"),
         other => panic!("expected the unsupported op, got {:?}", other.err()),
     }
     assert_eq!(
         tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[1].op).as_deref(),
-        Some("no kernel for custom op Landmarks2TransformMatrix")
+        Some("no kernel for custom op FlexAudioSpectrogram")
     );
     assert_eq!(
         tflite_wgpu::no_kernel_reason(&model.graph().main().nodes[3].op).as_deref(),
@@ -133,7 +130,7 @@ fn inspect_json_lists_them_in_fallback() {
     assert_eq!(
         fallback,
         [
-            (1, "no kernel for custom op Landmarks2TransformMatrix"),
+            (1, "no kernel for custom op FlexAudioSpectrogram"),
             (3, "unsupported builtin SKIP_GRAM")
         ]
     );
@@ -147,7 +144,7 @@ fn inspect_text_names_them_and_run_fails_before_running() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("node 1 cannot run: no kernel for custom op Landmarks2TransformMatrix"),
+        text.contains("node 1 cannot run: no kernel for custom op FlexAudioSpectrogram"),
         "{text}"
     );
     assert!(
@@ -167,7 +164,7 @@ fn inspect_text_names_them_and_run_fails_before_running() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("node 1") && err.contains("Landmarks2TransformMatrix"),
+        err.contains("node 1") && err.contains("FlexAudioSpectrogram"),
         "{err}"
     );
     assert!(!out_dir.exists(), "run wrote outputs");

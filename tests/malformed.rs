@@ -305,10 +305,10 @@ fn unknown_type_code() {
 #[test]
 fn unknown_ops_are_named() {
     let mut s = Spec::abs();
-    s.opcodes = vec![(206, None)];
+    s.opcodes = vec![(250, None)];
     let m = s.load().expect("an unknown op still loads for inspection");
     match Interpreter::new(&m) {
-        Err(Error::UnsupportedOp { node: 0, op }) => assert_eq!(op, "BUILTIN_206"),
+        Err(Error::UnsupportedOp { node: 0, op }) => assert_eq!(op, "BUILTIN_250"),
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("unknown op accepted"),
     }

@@ -3,6 +3,8 @@
 
 mod fold;
 mod fuse;
+#[cfg(test)]
+mod ops_table;
 pub mod partition;
 mod plan;
 mod split;

@@ -8,6 +8,7 @@ mod dtype;
 pub mod eval;
 pub mod op;
 pub mod op_detect;
+mod op_mediapipe;
 mod order;
 pub mod quant;
 pub mod shape;

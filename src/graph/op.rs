@@ -1,6 +1,7 @@
 //! The typed operator set: one variant per TFLite op, parameters as structs.
 
 pub use super::op_detect::DetectionPostProcess;
+pub use super::op_mediapipe::*;
 use super::DType;
 
 /// A fused activation applied to an op's output (TFLite `ActivationFunctionType`).
@@ -390,6 +391,8 @@ pub enum Op {
     MaxPoolWithArgmax(Pool2D),
     /// MediaPipe MaxUnpooling2D: scatter values back to argmax positions.
     MaxUnpooling(Pool2D),
+    /// MediaPipe's transform ops (graph/op_mediapipe.rs).
+    MediaPipe(MediaPipeOp),
     /// MEAN, SUM, REDUCE_MAX/MIN/PROD/ANY/ALL over the axes of input 1.
     Reduce {
         /// Which reduction.
@@ -660,6 +663,7 @@ impl Op {
             Op::L2Pool2D(_) => "L2_POOL_2D",
             Op::MaxPoolWithArgmax(_) => "MaxPoolingWithArgmax2D",
             Op::MaxUnpooling(_) => "MaxUnpooling2D",
+            Op::MediaPipe(m) => m.name(),
             Op::Reduce { kind, .. } => match kind {
                 Reduce::Mean => "MEAN",
                 Reduce::Sum => "SUM",

@@ -1,4 +1,5 @@
-//! The builtin operator table of the TFLite schema: each builtin's code, name and
+//! The builtin operator table of the TFLite schema (all 210 codes of the current
+//! `BuiltinOperator` enum, through STABLEHLO_CASE): each builtin's code, name and
 //! the `BuiltinOptions` union tag of its options table. The flatbuffer reader, the
 //! writer and the C ABI all take their codes from here.
 
@@ -267,6 +268,54 @@ builtin_ops! {
     159 BITCAST,
     160 BITWISE_XOR,
     161 RIGHT_SHIFT,
+    162 STABLEHLO_LOGISTIC,
+    163 STABLEHLO_ADD,
+    164 STABLEHLO_DIVIDE,
+    165 STABLEHLO_MULTIPLY,
+    166 STABLEHLO_MAXIMUM,
+    167 STABLEHLO_RESHAPE,
+    168 STABLEHLO_CLAMP,
+    169 STABLEHLO_CONCATENATE,
+    170 STABLEHLO_BROADCAST_IN_DIM,
+    171 STABLEHLO_CONVOLUTION,
+    172 STABLEHLO_SLICE,
+    173 STABLEHLO_CUSTOM_CALL,
+    174 STABLEHLO_REDUCE,
+    175 STABLEHLO_ABS,
+    176 STABLEHLO_AND,
+    177 STABLEHLO_COSINE,
+    178 STABLEHLO_EXPONENTIAL,
+    179 STABLEHLO_FLOOR,
+    180 STABLEHLO_LOG,
+    181 STABLEHLO_MINIMUM,
+    182 STABLEHLO_NEGATE,
+    183 STABLEHLO_OR,
+    184 STABLEHLO_POWER,
+    185 STABLEHLO_REMAINDER,
+    186 STABLEHLO_RSQRT,
+    187 STABLEHLO_SELECT,
+    188 STABLEHLO_SUBTRACT,
+    189 STABLEHLO_TANH,
+    190 STABLEHLO_SCATTER,
+    191 STABLEHLO_COMPARE,
+    192 STABLEHLO_CONVERT,
+    193 STABLEHLO_DYNAMIC_SLICE,
+    194 STABLEHLO_DYNAMIC_UPDATE_SLICE,
+    195 STABLEHLO_PAD,
+    196 STABLEHLO_IOTA,
+    197 STABLEHLO_DOT_GENERAL,
+    198 STABLEHLO_REDUCE_WINDOW,
+    199 STABLEHLO_SORT,
+    200 STABLEHLO_WHILE,
+    201 STABLEHLO_GATHER,
+    202 STABLEHLO_TRANSPOSE,
+    203 DILATE,
+    204 STABLEHLO_RNG_BIT_GENERATOR,
+    205 REDUCE_WINDOW,
+    206 STABLEHLO_COMPOSITE,
+    207 STABLEHLO_SHIFT_LEFT,
+    208 STABLEHLO_CBRT,
+    209 STABLEHLO_CASE,
 }
 
 /// The table row of a builtin code; `None` for codes past the table.
@@ -301,15 +350,16 @@ mod tests {
         for (i, b) in BUILTIN_OPS.iter().enumerate() {
             assert_eq!(b.code as usize, i, "{}", b.name);
         }
-        assert_eq!(BUILTIN_OPS.len(), 162);
+        assert_eq!(BUILTIN_OPS.len(), 210);
     }
 
     #[test]
     fn names_and_codes_round_trip() {
         assert_eq!(builtin_name(code::CONV_2D), "CONV_2D");
         assert_eq!(builtin_name(code::RIGHT_SHIFT), "RIGHT_SHIFT");
+        assert_eq!(builtin_name(code::STABLEHLO_CASE), "STABLEHLO_CASE");
         assert_eq!(builtin_name(-1), "BUILTIN_-1");
-        assert_eq!(builtin_name(162), "BUILTIN_162");
+        assert_eq!(builtin_name(210), "BUILTIN_210");
         for b in BUILTIN_OPS {
             assert_eq!(builtin_code(b.name), Some(b.code));
         }

@@ -1,309 +1,357 @@
-//! FlexBuffers, the schema-less encoding of custom operator options: a
-//! bounds-checked reader for the root map of scalars custom ops such as
-//! TFLite_Detection_PostProcess store, and a writer for such maps.
-//!
-//! The reader follows the conversions of the C++ `flexbuffers::Reference`
-//! accessors LiteRT kernels call (`AsInt32`, `AsFloat`, `AsBool`, `IsNull`): a
-//! missing key reads as null (0, 0.0, false), an integer read as a float converts,
-//! a float read as an integer truncates. Every offset and width is checked; a
-//! malformed buffer is an error, never a panic.
+//! FlexBuffers, the schemaless format of MediaPipe's custom options: a
+//! bounds-checked reader of the values a map holds (integers, floats, bools,
+//! strings, typed and untyped vectors) and a small builder of flat maps, for the
+//! writer.
 
-use std::fmt;
+use crate::error::{Error, Result};
 
-/// Why a FlexBuffer could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlexError(pub String);
+/// FlexBuffers value types (the upper six bits of a packed type byte).
+mod ty {
+    pub const NULL: u8 = 0;
+    pub const INT: u8 = 1;
+    pub const UINT: u8 = 2;
+    pub const FLOAT: u8 = 3;
+    pub const KEY: u8 = 4;
+    pub const STRING: u8 = 5;
+    pub const INDIRECT_INT: u8 = 6;
+    pub const INDIRECT_UINT: u8 = 7;
+    pub const INDIRECT_FLOAT: u8 = 8;
+    pub const MAP: u8 = 9;
+    pub const VECTOR: u8 = 10;
+    pub const VECTOR_INT: u8 = 11;
+    pub const VECTOR_KEY: u8 = 14;
+    pub const VECTOR_INT2: u8 = 16;
+    pub const VECTOR_FLOAT4: u8 = 24;
+    pub const BOOL: u8 = 26;
+    pub const VECTOR_BOOL: u8 = 36;
+}
 
-impl fmt::Display for FlexError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed flexbuffer: {}", self.0)
+fn bad(what: impl Into<String>) -> Error {
+    Error::malformed(format!("flexbuffer: {}", what.into()))
+}
+
+/// One value of a buffer: where it is, the width it is stored with, and its type.
+#[derive(Clone, Copy)]
+pub struct Ref<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    parent_width: usize,
+    byte_width: usize,
+    ty: u8,
+}
+
+fn read_uint(buf: &[u8], pos: usize, width: usize) -> Result<u64> {
+    let b = pos
+        .checked_add(width)
+        .and_then(|end| buf.get(pos..end))
+        .ok_or_else(|| bad(format!("{width}-byte value at {pos} is past the end")))?;
+    let mut v = [0u8; 8];
+    v[..width].copy_from_slice(b);
+    Ok(u64::from_le_bytes(v))
+}
+
+fn read_int(buf: &[u8], pos: usize, width: usize) -> Result<i64> {
+    let u = read_uint(buf, pos, width)?;
+    let shift = 64 - 8 * width as u32;
+    Ok(((u << shift) as i64) >> shift)
+}
+
+fn read_float(buf: &[u8], pos: usize, width: usize) -> Result<f64> {
+    let u = read_uint(buf, pos, width)?;
+    match width {
+        4 => Ok(f64::from(f32::from_bits(u as u32))),
+        8 => Ok(f64::from_bits(u)),
+        w => Err(bad(format!("float of {w} bytes"))),
     }
 }
 
-type Result<T> = std::result::Result<T, FlexError>;
-
-fn bad<T>(what: impl Into<String>) -> Result<T> {
-    Err(FlexError(what.into()))
+fn width_of(packed: u8) -> usize {
+    1 << (packed & 3)
 }
 
-// FlexBuffers value types (`flexbuffers::Type`).
-const NULL: u8 = 0;
-const INT: u8 = 1;
-const UINT: u8 = 2;
-const FLOAT: u8 = 3;
-const KEY: u8 = 4;
-const INDIRECT_INT: u8 = 6;
-const INDIRECT_UINT: u8 = 7;
-const INDIRECT_FLOAT: u8 = 8;
-const MAP: u8 = 9;
-const BOOL: u8 = 26;
-
-/// A scalar of a FlexBuffers map, as stored.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Scalar {
-    /// Absent key or an explicit null.
-    Null,
-    /// A signed integer.
-    Int(i64),
-    /// An unsigned integer.
-    UInt(u64),
-    /// A float (f32 or f64 in the buffer).
-    Float(f64),
-    /// A boolean.
-    Bool(bool),
-}
-
-impl Scalar {
-    /// `AsInt64`: floats truncate toward zero, booleans are 0/1, null is 0.
-    pub fn as_i64(self) -> i64 {
-        match self {
-            Scalar::Null => 0,
-            Scalar::Int(v) => v,
-            Scalar::UInt(v) => v as i64,
-            Scalar::Float(v) => v as i64,
-            Scalar::Bool(b) => b as i64,
+impl<'a> Ref<'a> {
+    /// The root value of a buffer.
+    pub fn root(buf: &'a [u8]) -> Result<Ref<'a>> {
+        let n = buf.len();
+        if n < 3 {
+            return Err(bad(format!("{n} bytes is too short")));
         }
-    }
-
-    /// `AsInt32`: `AsInt64` narrowed as C++ does (wrapping).
-    pub fn as_i32(self) -> i32 {
-        self.as_i64() as i32
-    }
-
-    /// `AsFloat`: integers convert, booleans are 0/1, null is 0.
-    pub fn as_f32(self) -> f32 {
-        match self {
-            Scalar::Null => 0.0,
-            Scalar::Int(v) => v as f64 as f32,
-            Scalar::UInt(v) => v as f64 as f32,
-            Scalar::Float(v) => v as f32,
-            Scalar::Bool(b) => b as i32 as f32,
+        let parent_width = usize::from(buf[n - 1]);
+        if !matches!(parent_width, 1 | 2 | 4 | 8) {
+            return Err(bad(format!("root width {parent_width}")));
         }
+        let packed = buf[n - 2];
+        let pos = (n - 2)
+            .checked_sub(parent_width)
+            .ok_or_else(|| bad("root value is before the start"))?;
+        Ok(Ref {
+            buf,
+            pos,
+            parent_width,
+            byte_width: width_of(packed),
+            ty: packed >> 2,
+        })
     }
 
-    /// `AsBool`: non-zero is true.
-    pub fn as_bool(self) -> bool {
-        match self {
-            Scalar::Bool(b) => b,
-            other => other.as_i64() != 0 || other.as_f32() != 0.0,
-        }
-    }
-
-    /// `IsNull`.
-    pub fn is_null(self) -> bool {
-        matches!(self, Scalar::Null)
-    }
-}
-
-/// The root map of a FlexBuffer, its keys and scalar values decoded.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FlexMap {
-    entries: Vec<(String, Scalar)>,
-}
-
-impl FlexMap {
-    /// The value under `key`, [`Scalar::Null`] when absent.
-    pub fn get(&self, key: &str) -> Scalar {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or(Scalar::Null, |(_, v)| *v)
-    }
-
-    /// The keys, in stored order.
-    #[cfg(test)]
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
-    }
-}
-
-struct Buf<'a>(&'a [u8]);
-
-impl Buf<'_> {
-    fn bytes(&self, at: usize, width: usize) -> Result<&[u8]> {
-        at.checked_add(width)
-            .and_then(|end| self.0.get(at..end))
+    /// Where an offset value points.
+    fn target(&self) -> Result<usize> {
+        let off = read_uint(self.buf, self.pos, self.parent_width)?;
+        usize::try_from(off)
+            .ok()
+            .and_then(|o| self.pos.checked_sub(o))
             .ok_or_else(|| {
-                FlexError(format!(
-                    "{width} bytes at offset {at} run past the end ({} bytes)",
-                    self.0.len()
+                bad(format!(
+                    "offset {off} at {} points before the start",
+                    self.pos
                 ))
             })
     }
 
-    fn uint(&self, at: usize, width: usize) -> Result<u64> {
-        let b = self.bytes(at, width)?;
-        Ok(match width {
-            1 => b[0] as u64,
-            2 => u16::from_le_bytes([b[0], b[1]]) as u64,
-            4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
-            8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-            _ => return bad(format!("byte width {width}")),
-        })
-    }
-
-    fn int(&self, at: usize, width: usize) -> Result<i64> {
-        let v = self.uint(at, width)?;
-        let shift = 64 - 8 * width as u32;
-        Ok(((v << shift) as i64) >> shift)
-    }
-
-    fn float(&self, at: usize, width: usize) -> Result<f64> {
-        let v = self.uint(at, width)?;
-        match width {
-            4 => Ok(f32::from_bits(v as u32) as f64),
-            8 => Ok(f64::from_bits(v)),
-            _ => bad(format!("float of byte width {width}")),
+    /// The value as an integer (floats truncate, bools are 0/1).
+    pub fn as_i64(&self) -> Result<i64> {
+        let (b, p, w) = (self.buf, self.pos, self.parent_width);
+        match self.ty {
+            ty::INT => read_int(b, p, w),
+            ty::UINT | ty::BOOL => Ok(read_uint(b, p, w)? as i64),
+            ty::FLOAT => Ok(read_float(b, p, w)? as i64),
+            ty::INDIRECT_INT => read_int(b, self.target()?, self.byte_width),
+            ty::INDIRECT_UINT => Ok(read_uint(b, self.target()?, self.byte_width)? as i64),
+            ty::INDIRECT_FLOAT => Ok(read_float(b, self.target()?, self.byte_width)? as i64),
+            t => Err(bad(format!("type {t} is not a number"))),
         }
     }
 
-    /// The address an offset stored at `at` (of `width` bytes) points back to.
-    fn indirect(&self, at: usize, width: usize) -> Result<usize> {
-        let off = self.uint(at, width)?;
-        usize::try_from(off)
-            .ok()
-            .and_then(|o| at.checked_sub(o))
-            .ok_or_else(|| FlexError(format!("offset {off} at {at} points before the buffer")))
+    /// The value as an int32 (an error when out of range).
+    pub fn as_i32(&self) -> Result<i32> {
+        let v = self.as_i64()?;
+        i32::try_from(v).map_err(|_| bad(format!("{v} does not fit int32")))
     }
 
-    /// A NUL-terminated key starting at `at`.
-    fn key(&self, at: usize) -> Result<String> {
-        let rest = self
-            .0
-            .get(at..)
-            .ok_or_else(|| FlexError(format!("key at {at}")))?;
-        let end = rest
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or_else(|| FlexError(format!("key at {at} has no terminator")))?;
-        String::from_utf8(rest[..end].to_vec())
-            .map_err(|_| FlexError(format!("key at {at} is not UTF-8")))
+    /// The value as a float (integers convert).
+    pub fn as_f64(&self) -> Result<f64> {
+        match self.ty {
+            ty::FLOAT => read_float(self.buf, self.pos, self.parent_width),
+            ty::INDIRECT_FLOAT => read_float(self.buf, self.target()?, self.byte_width),
+            _ => Ok(self.as_i64()? as f64),
+        }
     }
 
-    /// A scalar stored at `at` in a parent of `width`-byte slots, its packed type `packed`.
-    fn scalar(&self, at: usize, width: usize, packed: u8) -> Result<Scalar> {
-        let own = 1usize << (packed & 3);
-        Ok(match packed >> 2 {
-            NULL => Scalar::Null,
-            INT => Scalar::Int(self.int(at, width)?),
-            UINT => Scalar::UInt(self.uint(at, width)?),
-            FLOAT => Scalar::Float(self.float(at, width)?),
-            BOOL => Scalar::Bool(self.uint(at, width)? != 0),
-            INDIRECT_INT => Scalar::Int(self.int(self.indirect(at, width)?, own)?),
-            INDIRECT_UINT => Scalar::UInt(self.uint(self.indirect(at, width)?, own)?),
-            INDIRECT_FLOAT => Scalar::Float(self.float(self.indirect(at, width)?, own)?),
-            t => return bad(format!("value of type {t} is not a scalar")),
-        })
-    }
-}
-
-fn width_of(v: u64) -> Result<usize> {
-    match v {
-        1 | 2 | 4 | 8 => Ok(v as usize),
-        _ => bad(format!("byte width {v}")),
-    }
-}
-
-/// Read a FlexBuffer whose root is a map of scalars (values of other types are
-/// skipped, as a kernel reading only scalars never sees them).
-pub fn read_map(data: &[u8]) -> Result<FlexMap> {
-    let buf = Buf(data);
-    let n = data.len();
-    if n < 3 {
-        return bad(format!("{n} bytes is too short for a root"));
-    }
-    let root_width = width_of(data[n - 1] as u64)?;
-    let packed = data[n - 2];
-    let root_at = (n - 2)
-        .checked_sub(root_width)
-        .ok_or_else(|| FlexError("root value runs before the buffer".into()))?;
-    if packed >> 2 != MAP {
-        return bad(format!("root is of type {}, expected a map", packed >> 2));
-    }
-    let width = 1usize << (packed & 3);
-    let map = buf.indirect(root_at, root_width)?;
-    let len_at = map
-        .checked_sub(width)
-        .ok_or_else(|| FlexError("map length runs before the buffer".into()))?;
-    let len = usize::try_from(buf.uint(len_at, width)?)
-        .map_err(|_| FlexError("map length overflows".into()))?;
-    if len > n {
-        return bad(format!("map of {len} entries in a {n}-byte buffer"));
-    }
-    let keys_at = map
-        .checked_sub(3 * width)
-        .ok_or_else(|| FlexError("map keys run before the buffer".into()))?;
-    let keys = buf.indirect(keys_at, width)?;
-    let key_width = width_of(buf.uint(keys_at + width, width)?)?;
-    let key_len_at = keys
-        .checked_sub(key_width)
-        .ok_or_else(|| FlexError("key vector length runs before the buffer".into()))?;
-    if buf.uint(key_len_at, key_width)? != len as u64 {
-        return bad("key vector and map lengths differ");
-    }
-    let types_at = map
-        .checked_add(len * width)
-        .ok_or_else(|| FlexError("map types overflow".into()))?;
-    let types = buf.bytes(types_at, len)?;
-    let mut entries = Vec::with_capacity(len);
-    for (i, &t) in types.iter().enumerate() {
-        let key = buf.key(buf.indirect(keys + i * key_width, key_width)?)?;
-        let value = match t >> 2 {
-            NULL | INT | UINT | FLOAT | BOOL | INDIRECT_INT | INDIRECT_UINT | INDIRECT_FLOAT => {
-                buf.scalar(map + i * width, width, t)?
+    /// The value as a string (STRING or KEY).
+    pub fn as_str(&self) -> Result<&'a str> {
+        let start = self.target()?;
+        let bytes = match self.ty {
+            ty::STRING => {
+                let len = read_uint(
+                    self.buf,
+                    start.wrapping_sub(self.byte_width),
+                    self.byte_width,
+                )?;
+                usize::try_from(len)
+                    .ok()
+                    .and_then(|l| self.buf.get(start..start.checked_add(l)?))
+                    .ok_or_else(|| bad(format!("string of {len} bytes at {start}")))?
             }
-            KEY.. => continue,
+            ty::KEY => {
+                let rest = self.buf.get(start..).unwrap_or(&[]);
+                let end = rest
+                    .iter()
+                    .position(|&c| c == 0)
+                    .ok_or_else(|| bad(format!("key at {start} has no terminator")))?;
+                &rest[..end]
+            }
+            t => return Err(bad(format!("type {t} is not a string"))),
         };
-        entries.push((key, value));
+        std::str::from_utf8(bytes).map_err(|_| bad(format!("string at {start} is not UTF-8")))
     }
-    Ok(FlexMap { entries })
+
+    /// The elements of a vector (typed, fixed-size or untyped).
+    pub fn as_vector(&self) -> Result<Vec<Ref<'a>>> {
+        let start = self.target()?;
+        let bw = self.byte_width;
+        let (len, elem) = match self.ty {
+            ty::VECTOR | ty::MAP => (self.len_at(start)?, None),
+            ty::VECTOR_INT..=ty::VECTOR_KEY => (
+                self.len_at(start)?,
+                Some(self.ty - ty::VECTOR_INT + ty::INT),
+            ),
+            ty::VECTOR_BOOL => (self.len_at(start)?, Some(ty::BOOL)),
+            ty::VECTOR_INT2..=ty::VECTOR_FLOAT4 => {
+                let k = self.ty - ty::VECTOR_INT2;
+                (usize::from(k / 3 + 2), Some(k % 3 + ty::INT))
+            }
+            t => return Err(bad(format!("type {t} is not a vector"))),
+        };
+        let end = len
+            .checked_mul(bw)
+            .and_then(|s| start.checked_add(s))
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "vector of {len} elements at {start} is past the end"
+                ))
+            })?;
+        (0..len)
+            .map(|i| {
+                let ty = match elem {
+                    Some(t) => (t << 2) | (bw.trailing_zeros() as u8),
+                    None => *self
+                        .buf
+                        .get(end + i)
+                        .ok_or_else(|| bad(format!("vector types at {end} are past the end")))?,
+                };
+                Ok(Ref {
+                    buf: self.buf,
+                    pos: start + i * bw,
+                    parent_width: bw,
+                    byte_width: width_of(ty),
+                    ty: ty >> 2,
+                })
+            })
+            .collect()
+    }
+
+    fn len_at(&self, start: usize) -> Result<usize> {
+        let bw = self.byte_width;
+        let len = read_uint(
+            self.buf,
+            start
+                .checked_sub(bw)
+                .ok_or_else(|| bad("vector size before the start"))?,
+            bw,
+        )?;
+        usize::try_from(len).map_err(|_| bad(format!("vector size {len}")))
+    }
+
+    /// The integers of a vector.
+    pub fn as_ints(&self) -> Result<Vec<i64>> {
+        self.as_vector()?.iter().map(Ref::as_i64).collect()
+    }
+
+    /// The (key, value) pairs of a map.
+    pub fn as_map(&self) -> Result<Vec<(&'a str, Ref<'a>)>> {
+        if self.ty != ty::MAP {
+            return Err(bad(format!("type {} is not a map", self.ty)));
+        }
+        let values = self.as_vector()?;
+        let start = self.target()?;
+        let bw = self.byte_width;
+        let keys_at = start
+            .checked_sub(3 * bw)
+            .ok_or_else(|| bad("map keys before the start"))?;
+        let keys_width = read_uint(self.buf, keys_at + bw, bw)?;
+        if !matches!(keys_width, 1 | 2 | 4 | 8) {
+            return Err(bad(format!("map key width {keys_width}")));
+        }
+        let keys = Ref {
+            buf: self.buf,
+            pos: keys_at,
+            parent_width: bw,
+            byte_width: keys_width as usize,
+            ty: ty::VECTOR_KEY,
+        }
+        .as_vector()?;
+        if keys.len() != values.len() {
+            return Err(bad(format!(
+                "map has {} keys and {} values",
+                keys.len(),
+                values.len()
+            )));
+        }
+        keys.iter()
+            .zip(values)
+            .map(|(k, v)| Ok((k.as_str()?, v)))
+            .collect()
+    }
+
+    /// True for a null value.
+    pub fn is_null(&self) -> bool {
+        self.ty == ty::NULL
+    }
 }
 
-/// Encode a root map of scalars, keys sorted as FlexBuffers' lookup requires,
-/// every slot 8 bytes wide (ints as i64, floats as f64).
-pub fn write_map(entries: &[(&str, Scalar)]) -> Vec<u8> {
-    const W: usize = 8;
-    let mut sorted: Vec<&(&str, Scalar)> = entries.iter().collect();
-    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+/// A value of a flat map written by [`map`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// An integer.
+    Int(i64),
+    /// A float (stored as a double).
+    Float(f64),
+    /// A typed vector of integers.
+    Ints(Vec<i64>),
+    /// A string.
+    Str(String),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Encode a map of numbers, integer vectors and strings, every value 8 bytes wide,
+/// keys sorted as FlexBuffers requires.
+pub fn map(entries: &[(&str, Value)]) -> Vec<u8> {
+    let mut entries: Vec<&(&str, Value)> = entries.iter().collect();
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = Vec::new();
-    let mut key_at = Vec::with_capacity(sorted.len());
-    for (k, _) in &sorted {
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().next_multiple_of(8), 0);
+    let put = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
+    let mut key_at = Vec::new();
+    for (k, _) in &entries {
         key_at.push(out.len());
         out.extend_from_slice(k.as_bytes());
         out.push(0);
     }
-    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(W) * W, 0);
-    let push = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
-    pad(&mut out);
-    push(&mut out, sorted.len() as u64);
-    let keys = out.len();
-    for &at in &key_at {
-        let here = out.len();
-        push(&mut out, (here - at) as u64);
+    // Out-of-line values (vectors, strings), in entry order.
+    let mut value_at = Vec::new();
+    for (_, v) in &entries {
+        value_at.push(match v {
+            Value::Ints(xs) => {
+                pad(&mut out);
+                put(&mut out, xs.len() as u64);
+                let at = out.len();
+                for &x in xs {
+                    put(&mut out, x as u64);
+                }
+                Some(at)
+            }
+            Value::Str(s) => {
+                pad(&mut out);
+                put(&mut out, s.len() as u64);
+                let at = out.len();
+                out.extend_from_slice(s.as_bytes());
+                out.push(0);
+                Some(at)
+            }
+            _ => None,
+        });
     }
-    let here = out.len();
-    push(&mut out, (here - keys) as u64);
-    push(&mut out, W as u64);
-    push(&mut out, sorted.len() as u64);
-    let map = out.len();
-    let mut types = Vec::with_capacity(sorted.len());
-    for (_, v) in &sorted {
-        let (t, bits) = match *v {
-            Scalar::Null => (NULL, 0),
-            Scalar::Int(x) => (INT, x as u64),
-            Scalar::UInt(x) => (UINT, x),
-            Scalar::Float(x) => (FLOAT, x.to_bits()),
-            Scalar::Bool(b) => (BOOL, b as u64),
+    pad(&mut out);
+    put(&mut out, entries.len() as u64);
+    let keys = out.len();
+    for &k in &key_at {
+        let at = out.len();
+        put(&mut out, (at - k) as u64);
+    }
+    let at = out.len();
+    put(&mut out, (at - keys) as u64);
+    put(&mut out, 8);
+    put(&mut out, entries.len() as u64);
+    let values = out.len();
+    let mut types = Vec::new();
+    for ((_, v), at) in entries.iter().zip(&value_at) {
+        let (word, t) = match (v, at) {
+            (Value::Int(x), _) => (*x as u64, ty::INT),
+            (Value::Float(x), _) => (x.to_bits(), ty::FLOAT),
+            (Value::Bool(x), _) => (u64::from(*x), ty::BOOL),
+            (Value::Ints(_), Some(a)) => ((out.len() - a) as u64, ty::VECTOR_INT),
+            (Value::Str(_), Some(a)) => ((out.len() - a) as u64, ty::STRING),
+            _ => (0, ty::NULL),
         };
-        push(&mut out, bits);
+        put(&mut out, word);
         types.push((t << 2) | 3);
     }
     out.extend_from_slice(&types);
-    pad(&mut out);
-    let here = out.len();
-    push(&mut out, (here - map) as u64);
-    out.push((MAP << 2) | 3);
-    out.push(W as u8);
+    let root = out.len();
+    put(&mut out, (root - values) as u64);
+    out.push((ty::MAP << 2) | 3);
+    out.push(8);
     out
 }
 
@@ -324,67 +372,113 @@ mod tests {
 
     #[test]
     fn reads_what_the_reference_implementation_writes() {
-        let m = read_map(PY_DUMPS).unwrap();
-        assert_eq!(m.get("max_detections"), Scalar::Int(3));
-        assert_eq!(m.get("neg"), Scalar::Int(-2));
-        assert_eq!(m.get("nms_iou_threshold"), Scalar::Float(0.5));
-        assert_eq!(m.get("use_regular_nms"), Scalar::Bool(true));
-        assert_eq!(m.get("y_scale").as_f32(), 10.0);
-        assert!(m.get("x_scale").is_null());
+        let map = Ref::root(PY_DUMPS).unwrap().as_map().unwrap();
+        let get = |k: &str| {
+            map.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| *v)
+                .unwrap()
+        };
+        assert_eq!(get("max_detections").as_i32().unwrap(), 3);
+        assert_eq!(get("neg").as_i64().unwrap(), -2);
+        assert_eq!(get("nms_iou_threshold").as_f64().unwrap(), 0.5);
+        assert_eq!(get("use_regular_nms").as_i64().unwrap(), 1);
+        assert_eq!(get("y_scale").as_f64().unwrap(), 10.0);
+        assert!(map.iter().all(|(k, _)| *k != "x_scale"));
     }
 
     #[test]
-    fn round_trips_every_scalar_kind() {
-        let entries = [
-            ("max_detections", Scalar::Int(10)),
-            ("nms_iou_threshold", Scalar::Float(0.5)),
-            ("use_regular_nms", Scalar::Bool(true)),
-            ("neg", Scalar::Int(-3)),
-            ("big", Scalar::UInt(u64::MAX)),
-            ("nothing", Scalar::Null),
-        ];
-        let m = read_map(&write_map(&entries)).unwrap();
-        for (k, v) in entries {
-            assert_eq!(m.get(k), v, "{k}");
-        }
-        assert_eq!(m.get("absent"), Scalar::Null);
-        let keys: Vec<&str> = m.keys().collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted, "keys are stored sorted");
+    fn booleans_round_trip() {
+        let bytes = map(&[("on", Value::Bool(true)), ("off", Value::Bool(false))]);
+        let m = Ref::root(&bytes).unwrap().as_map().unwrap();
+        assert_eq!(m[0].0, "off");
+        assert_eq!(m[0].1.as_i64().unwrap(), 0);
+        assert_eq!(m[1].1.as_i64().unwrap(), 1);
     }
 
     #[test]
-    fn conversions_follow_the_cpp_accessors() {
-        assert_eq!(Scalar::Float(2.9).as_i32(), 2);
-        assert_eq!(Scalar::Float(-2.9).as_i32(), -2);
-        assert_eq!(Scalar::Int(3).as_f32(), 3.0);
-        assert!(Scalar::Int(2).as_bool());
-        assert!(!Scalar::Null.as_bool());
-        assert_eq!(Scalar::Null.as_f32(), 0.0);
-        assert!(Scalar::Null.is_null() && !Scalar::Int(0).is_null());
-    }
-
-    /// Every truncation and every single-byte change of a valid buffer reads or
-    /// fails with an error, never a panic.
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        let good = write_map(&[
-            ("num_classes", Scalar::Int(90)),
-            ("y_scale", Scalar::Float(10.0)),
+    fn a_built_map_reads_back() {
+        let bytes = map(&[
+            ("scale_x", Value::Float(1.5)),
+            ("left_rotation_idx", Value::Int(-3)),
+            ("subset_idxs", Value::Ints(vec![1, 2, 70000])),
+            ("mode", Value::Str("bilinear".into())),
         ]);
-        for n in 0..good.len() {
-            let _ = read_map(&good[..n]);
-        }
-        for i in 0..good.len() {
-            for v in [0u8, 1, 2, 3, 4, 8, 0x7f, 0x80, 0xff] {
-                let mut b = good.clone();
+        let m = Ref::root(&bytes).unwrap().as_map().unwrap();
+        let keys: Vec<&str> = m.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            ["left_rotation_idx", "mode", "scale_x", "subset_idxs"]
+        );
+        assert_eq!(m[0].1.as_i32().unwrap(), -3);
+        assert_eq!(m[1].1.as_str().unwrap(), "bilinear");
+        assert_eq!(m[2].1.as_f64().unwrap(), 1.5);
+        assert_eq!(m[3].1.as_ints().unwrap(), vec![1, 2, 70000]);
+    }
+
+    /// A buffer as flatbuffers' C++ builder writes `{"a": 7, "v": [1, 2]}` with
+    /// narrow widths: one-byte keys, offsets and integers.
+    #[test]
+    fn narrow_widths_read() {
+        let bytes = [
+            b'a',
+            0,
+            b'v',
+            0, // keys
+            2,
+            1,
+            2, // typed int vector [1, 2], size 2, width 1
+            2,
+            8,
+            7, // keys vector: size 2, offsets to "a" and "v"
+            2,
+            1,
+            2, // keys offset (back to the keys vector), key width 1, size 2
+            7,
+            9, // values: 7 inline, offset to the vector
+            (ty::INT << 2),
+            (ty::VECTOR_INT << 2), // value types
+            4,
+            (ty::MAP << 2),
+            1, // root: offset to the map values, type, width
+        ];
+        let m = Ref::root(&bytes).unwrap().as_map().unwrap();
+        assert_eq!(m[0].0, "a");
+        assert_eq!(m[0].1.as_i64().unwrap(), 7);
+        assert_eq!(m[1].0, "v");
+        assert_eq!(m[1].1.as_ints().unwrap(), vec![1, 2]);
+    }
+
+    /// Every single-byte corruption of a map reads as values or errors, never a
+    /// panic or an allocation past the buffer.
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let bytes = map(&[
+            ("mode", Value::Str("bilinear".into())),
+            ("output_size", Value::Ints(vec![3, 4])),
+            ("scale", Value::Float(0.5)),
+        ]);
+        for i in 0..bytes.len() {
+            for v in [0u8, 1, 2, 7, 0x24, 0x2f, 0x7f, 0x80, 0xff] {
+                let mut b = bytes.clone();
                 b[i] = v;
-                let _ = read_map(&b);
+                let Ok(entries) = Ref::root(&b).and_then(|r| r.as_map()) else {
+                    continue;
+                };
+                for (_, r) in entries {
+                    let _ = (r.as_i64(), r.as_f64(), r.as_str(), r.as_ints());
+                }
             }
         }
-        assert!(read_map(&[]).is_err());
-        assert!(read_map(&[0, 0, 3]).is_err(), "width 3");
-        assert!(read_map(&[1, (INT << 2), 1]).is_err(), "root is not a map");
+    }
+
+    #[test]
+    fn truncated_buffers_are_errors() {
+        let bytes = map(&[("subset_idxs", Value::Ints(vec![1, 2, 3]))]);
+        for n in 0..bytes.len() {
+            let cut = &bytes[bytes.len() - n..];
+            let _ = Ref::root(cut).and_then(|r| r.as_map().map(|m| m.len()));
+        }
+        assert!(Ref::root(&[1, 2]).is_err());
     }
 }

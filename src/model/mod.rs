@@ -5,6 +5,7 @@ mod detection;
 mod fb;
 mod flex;
 mod options;
+mod options_mediapipe;
 mod reader;
 mod writer;
 
@@ -56,6 +57,8 @@ pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Graph> {
 /// Decode an operator from its builtin code, custom code and custom options alone,
 /// without a builtin options table (options take their schema defaults). The LiteRT
 /// delegate uses it for ops whose parameters are all in tensors or custom options.
+/// The op's version is not known here: ops with versions that differ in their
+/// options tell them apart by those options.
 pub fn decode_op(
     node: usize,
     code: i32,
@@ -66,6 +69,7 @@ pub fn decode_op(
         node,
         code,
         custom_code,
+        version: 0,
         options_type: 0,
         options: None,
         custom_options,

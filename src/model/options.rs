@@ -14,6 +14,8 @@ pub struct RawOp<'a> {
     pub code: i32,
     /// Custom code for CUSTOM ops.
     pub custom_code: Option<String>,
+    /// The operator code's version (0 when unknown).
+    pub version: i32,
     /// Union tag of the builtin options.
     pub options_type: u8,
     /// The builtin options table.
@@ -457,6 +459,10 @@ impl RawOp<'_> {
                     .map(Op::DetectionPostProcess)
                     .map_err(|e| self.err(e.to_string()))
             }
+            "Landmarks2TransformMatrix"
+            | "TransformTensor"
+            | "TransformTensorBilinear"
+            | "TransformLandmarks" => self.decode_mediapipe(&name).map(Op::MediaPipe),
             _ => Ok(Op::Unknown { name }),
         }
     }

@@ -21,6 +21,7 @@ mod field {
     pub const MODEL_SIGNATURE_DEFS: usize = 7;
     pub const OPCODE_DEPRECATED_BUILTIN: usize = 0;
     pub const OPCODE_CUSTOM: usize = 1;
+    pub const OPCODE_VERSION: usize = 2;
     pub const OPCODE_BUILTIN: usize = 3;
     pub const SUBGRAPH_TENSORS: usize = 0;
     pub const SUBGRAPH_INPUTS: usize = 1;
@@ -75,6 +76,7 @@ pub const FILE_IDENTIFIER: &[u8; 4] = b"TFL3";
 struct OperatorCode {
     code: i32,
     custom: Option<String>,
+    version: i32,
 }
 
 /// Parse and validate a whole model.
@@ -105,6 +107,7 @@ pub fn read(bytes: &[u8], limits: &LoadOptions) -> Result<Graph> {
             Ok(OperatorCode {
                 code: deprecated.max(builtin),
                 custom: t.string(field::OPCODE_CUSTOM)?,
+                version: t.scalar::<i32>(field::OPCODE_VERSION, 1)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -361,6 +364,7 @@ fn read_operator(
         node: n,
         code: opcodes[oc].code,
         custom_code: opcodes[oc].custom.clone(),
+        version: opcodes[oc].version,
         options_type: op.scalar::<u8>(field::OP_BUILTIN_OPTIONS_TYPE, 0)?,
         options: op.table(field::OP_BUILTIN_OPTIONS, "BuiltinOptions")?,
         custom_options: op.bytes(field::OP_CUSTOM_OPTIONS)?,

@@ -1,6 +1,7 @@
 //! Writing the IR back to a `.tflite` FlatBuffer that LiteRT loads.
 
 use super::codes::{builtin_code, code, options_tag, tag};
+use super::options_mediapipe::encode_mediapipe;
 use super::reader::FILE_IDENTIFIER;
 use crate::error::{Error, Result};
 use crate::graph::op::*;
@@ -23,8 +24,8 @@ struct Encoded {
     custom: Option<String>,
     tag: u8,
     fields: Vec<Field>,
-    /// Custom options bytes (a flexbuffer for the custom ops that have options).
-    custom_options: Option<Vec<u8>>,
+    /// FlexBuffers custom options and the operator code's version (custom ops).
+    custom_options: Option<(Vec<u8>, i32)>,
 }
 
 /// An op stored without an options table.
@@ -277,11 +278,15 @@ fn encode(op: &Op) -> Option<Encoded> {
             custom: Some(DetectionPostProcess::CUSTOM_CODE.into()),
             tag: tag::NONE,
             fields: Vec::new(),
-            custom_options: Some(super::detection::encode(p)),
+            custom_options: Some((super::detection::encode(p), 1)),
         }),
         Op::NonMaxSuppressionV4 => Some(plain(code::NON_MAX_SUPPRESSION_V4)),
         Op::NonMaxSuppressionV5 => Some(plain(code::NON_MAX_SUPPRESSION_V5)),
         Op::Unknown { name } => Some(unknown(name)),
+        Op::MediaPipe(m) => Some(Encoded {
+            custom_options: Some((encode_mediapipe(m), m.version())),
+            ..unknown(m.name())
+        }),
         _ => None,
     }
 }
@@ -353,7 +358,7 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
 /// Sparse constants and ops without an encoder here give an error naming the node.
 pub fn write(graph: &Graph) -> Result<Vec<u8>> {
     let mut fbb = FlatBufferBuilder::with_capacity(1 << 16);
-    let mut opcodes: Vec<(i32, Option<String>)> = Vec::new();
+    let mut opcodes: Vec<(i32, Option<String>, i32)> = Vec::new();
     let mut buffers: Vec<Offset> = Vec::new();
     let empty = {
         let start = fbb.start_table();
@@ -393,7 +398,8 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
                     format!("the writer cannot store this op (subgraph {s})"),
                 )
             })?;
-            let key = (enc.code, enc.custom.clone());
+            let version = enc.custom_options.as_ref().map_or(1, |(_, v)| *v);
+            let key = (enc.code, enc.custom.clone(), version);
             let oc = match opcodes.iter().position(|c| *c == key) {
                 Some(i) => i,
                 None => {
@@ -410,7 +416,10 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             let inputs = fbb.create_vector(&inputs);
             let outputs = fbb.create_vector(&outputs);
             let opts = (enc.tag != 0).then(|| options_table(&mut fbb, &enc.fields));
-            let custom_options = enc.custom_options.as_ref().map(|b| fbb.create_vector(b));
+            let custom_options = enc
+                .custom_options
+                .as_ref()
+                .map(|(bytes, _)| fbb.create_vector(bytes));
             let start = fbb.start_table();
             fbb.push_slot_always::<u32>(slot(0), oc as u32);
             fbb.push_slot_always(slot(1), inputs);
@@ -442,7 +451,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
 
     let opcode_tables: Vec<Offset> = opcodes
         .iter()
-        .map(|(c, custom)| {
+        .map(|(c, custom, version)| {
             let c = *c;
             let custom = custom.as_ref().map(|name| fbb.create_string(name));
             let start = fbb.start_table();
@@ -450,7 +459,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
             if let Some(name) = custom {
                 fbb.push_slot_always(slot(1), name);
             }
-            fbb.push_slot_always::<i32>(slot(2), 1);
+            fbb.push_slot_always::<i32>(slot(2), *version);
             fbb.push_slot_always::<i32>(slot(3), c);
             fbb.end_table(start)
         })

@@ -13,6 +13,7 @@ mod gather;
 mod layout;
 mod lstm;
 mod matmul;
+mod mediapipe;
 mod normalize;
 mod pool;
 mod quantize;
@@ -279,6 +280,7 @@ pub fn eval(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
         Op::L2Pool2D(p) => pool::l2_pool(ctx, p),
         Op::MaxPoolWithArgmax(p) => pool::max_pool_with_argmax(ctx, p),
         Op::MaxUnpooling(p) => pool::max_unpooling(ctx, p),
+        Op::MediaPipe(m) => mediapipe::eval(ctx, m),
         Op::Reduce { kind, keep_dims } => reduce::reduce(ctx, *kind, *keep_dims),
         Op::ArgMax { output_type } => reduce::arg_min_max(ctx, true, *output_type),
         Op::ArgMin { output_type } => reduce::arg_min_max(ctx, false, *output_type),
