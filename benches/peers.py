@@ -64,6 +64,9 @@ def wgpu_row(args, path, precision):
     doc = json.loads(out.stdout)
     adapter = doc.get("adapter") or {}
     gpu = doc.get("gpu") or {}
+    ran = (doc.get("config") or {}).get("precision", precision)
+    if ran != precision:
+        return {"skipped": f"ran {ran}: the adapter has no SHADER_F16"}
     return {
         "median_ms": doc["latency_ms"]["median"],
         "device": f"{adapter.get('name', '?')} ({adapter.get('backend', '?')}, "
