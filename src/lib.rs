@@ -53,5 +53,6 @@ pub use interpreter::{
 };
 pub use runtime::no_kernel_reason;
 pub use runtime::profile::{
-    summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, Profile, TimestampMode,
+    roofline, summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, Profile, Roofline,
+    RooflineRow, TimestampMode,
 };

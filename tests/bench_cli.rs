@@ -97,6 +97,27 @@ fn gpu_profile_report_has_every_field() {
         assert!((number(last, &["cdf_percent"]) - 100.0).abs() < 1e-6);
         assert!(number(p, &["gpu_time_ms"]) > 0.0);
         assert!(number(p, &["dispatch_sum_ms"]) > 0.0);
+        let roof = &p["roofline"];
+        let dispatches = roof["dispatches"].as_array().expect("roofline.dispatches");
+        assert_eq!(
+            dispatches.len() as f64,
+            number(&doc, &["gpu", "dispatches_per_invoke"])
+        );
+        let mut flops = 0.0;
+        for d in dispatches {
+            for key in ["flops", "bytes", "gpu_ms", "workgroups", "flops_per_byte"] {
+                assert!(number(d, &[key]) >= 0.0, "dispatch {d} has no {key}");
+            }
+            assert!(number(d, &["bytes"]) > 0.0, "dispatch {d} moves no bytes");
+            assert!(number(d, &["workgroups"]) >= 1.0);
+            assert!(!d["nodes"].as_array().expect("nodes").is_empty());
+            flops += number(d, &["flops"]);
+        }
+        let total = number(roof, &["total", "flops"]);
+        assert!(flops > 0.0 && (flops - total).abs() <= 1e-9 * total);
+        let ops = roof["ops"].as_array().expect("roofline.ops");
+        let op_flops: f64 = ops.iter().map(|r| number(r, &["flops"])).sum();
+        assert!((op_flops - total).abs() <= 1e-9 * total);
     }
 }
 

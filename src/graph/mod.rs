@@ -4,6 +4,7 @@
 //! bodies). Each [`Subgraph`] owns its tensors and its nodes in execution order.
 
 pub mod broadcast;
+pub mod cost;
 mod dtype;
 pub mod eval;
 pub mod op;

@@ -458,15 +458,22 @@ impl Program {
     ) -> Result<Vec<Tensor>> {
         let (outputs, t) = prog.run_profiled(inputs, num_outputs)?;
         let sg = &self.graph.subgraphs[0];
-        let nodes = prog.dispatch_nodes();
+        let infos = prog.dispatch_info();
+        let costs = super::profile::dispatch_costs(sg, &infos, prog.precision());
         self.with_profile(|pr| {
-            for (&node, &gpu_ns) in nodes.iter().zip(&t.dispatch_ns) {
+            for ((info, cost), &gpu_ns) in infos.iter().zip(&costs).zip(&t.dispatch_ns) {
+                let node = info.nodes.first().copied().unwrap_or_default();
                 let op = sg.nodes.get(node).map_or("?", |n| n.op.name()).to_string();
                 pr.dispatches.push(DispatchTime {
                     partition: p,
                     node,
+                    nodes: info.nodes.clone(),
                     op,
                     gpu_ns,
+                    workgroups: info.workgroups(),
+                    workgroup_size: info.workgroup_size,
+                    flops: cost.flops,
+                    bytes: cost.bytes,
                 });
             }
             pr.partitions.push(PartitionTime {

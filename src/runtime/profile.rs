@@ -1,8 +1,18 @@
 //! Per-invoke profiles: GPU time of every dispatch (from timestamp queries), CPU time
 //! of every node that ran on the CPU, and the host time spent moving partition
 //! inputs and outputs. Filled by [`crate::Interpreter::invoke_profiled`].
+//!
+//! Each dispatch also carries the work it does, read from the graph
+//! ([`crate::graph::cost`]): operations and the fewest bytes it must move at its
+//! storage precision, so [`roofline`] can put achieved GFLOP/s and GB/s next to a
+//! device's peaks.
 
 pub use crate::gpu::timing::TimestampMode;
+
+use crate::gpu::pipeline::Precision;
+use crate::gpu::program::DispatchInfo;
+use crate::graph::cost::{group_cost, Cost};
+use crate::graph::{DType, Subgraph, TensorInfo};
 
 /// The GPU time of one dispatch.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,10 +21,20 @@ pub struct DispatchTime {
     pub partition: usize,
     /// The model node it was lowered from (index in the prepared graph).
     pub node: usize,
+    /// Every node it executes: `node`, then any fused into it.
+    pub nodes: Vec<usize>,
     /// The node's op name (e.g. "CONV_2D").
     pub op: String,
     /// Nanoseconds between the timestamps around it.
     pub gpu_ns: f64,
+    /// Workgroups launched.
+    pub workgroups: u64,
+    /// Invocations per workgroup.
+    pub workgroup_size: u32,
+    /// Its share of the operations of its nodes.
+    pub flops: f64,
+    /// Its share of the fewest bytes its nodes move at the program's precision.
+    pub bytes: f64,
 }
 
 /// The host time of one node that ran on the CPU.
@@ -99,6 +119,197 @@ impl Profile {
     }
 }
 
+/// Bytes per element of a tensor as a GPU program at `precision` stores it: floats
+/// at the precision's width, 8-bit constants packed one byte each, every other
+/// integer or bool tensor as a 4-byte word.
+pub fn gpu_width(precision: Precision) -> impl Fn(&TensorInfo) -> f64 {
+    move |t: &TensorInfo| match t.dtype {
+        DType::F32 | DType::F16 => precision.bytes() as f64,
+        DType::I8 | DType::U8 if t.is_constant() => 1.0,
+        _ => 4.0,
+    }
+}
+
+/// The work of each dispatch of a program whose dispatches are `infos`: the cost of
+/// the nodes a dispatch executes, as one fused group, split between the dispatches
+/// executing the same nodes in proportion to the invocations they launch.
+pub fn dispatch_costs(sg: &Subgraph, infos: &[DispatchInfo], precision: Precision) -> Vec<Cost> {
+    let width = gpu_width(precision);
+    let key = |i: &DispatchInfo| {
+        let mut k = i.nodes.clone();
+        k.sort_unstable();
+        k
+    };
+    let keys: Vec<Vec<usize>> = infos.iter().map(key).collect();
+    let mut groups: Vec<(&[usize], Cost, f64)> = Vec::new();
+    for (k, info) in keys.iter().zip(infos) {
+        match groups.iter_mut().find(|(g, _, _)| *g == k.as_slice()) {
+            Some(g) => g.2 += info.invocations() as f64,
+            None => groups.push((
+                k,
+                group_cost(sg, &info.nodes, &width),
+                info.invocations() as f64,
+            )),
+        }
+    }
+    keys.iter()
+        .zip(infos)
+        .map(|(k, info)| {
+            let (_, cost, total) = groups
+                .iter()
+                .find(|(g, _, _)| *g == k.as_slice())
+                .copied()
+                .unwrap_or_default();
+            let share = if total > 0.0 {
+                info.invocations() as f64 / total
+            } else {
+                0.0
+            };
+            Cost {
+                flops: cost.flops * share,
+                bytes: cost.bytes * share,
+            }
+        })
+        .collect()
+}
+
+/// One row of a roofline table: one dispatch, all dispatches of one op type, or
+/// all dispatches of the invoke.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RooflineRow {
+    /// Op name of the dispatch's node (or of the op type), "total" for the total.
+    pub op: String,
+    /// Position in the invoke's dispatches (dispatch rows only).
+    pub index: Option<usize>,
+    /// Partition of the dispatch (dispatch rows only).
+    pub partition: Option<usize>,
+    /// Nodes executed (dispatch rows only): the head node, then fused ones.
+    pub nodes: Vec<usize>,
+    /// Dispatches per invoke in the row.
+    pub count: usize,
+    /// Mean GPU milliseconds per invoke.
+    pub gpu_ms: f64,
+    /// Operations per invoke.
+    pub flops: f64,
+    /// Fewest bytes moved per invoke.
+    pub bytes: f64,
+    /// Workgroups launched per invoke.
+    pub workgroups: u64,
+    /// Invocations per workgroup (dispatch rows only; 0 otherwise).
+    pub workgroup_size: u32,
+}
+
+impl RooflineRow {
+    /// Achieved GFLOP/s (0 without GPU time).
+    pub fn gflops_per_s(&self) -> f64 {
+        if self.gpu_ms > 0.0 {
+            self.flops / self.gpu_ms / 1e6
+        } else {
+            0.0
+        }
+    }
+
+    /// Achieved GB/s of the fewest bytes moved (0 without GPU time).
+    pub fn gb_per_s(&self) -> f64 {
+        if self.gpu_ms > 0.0 {
+            self.bytes / self.gpu_ms / 1e6
+        } else {
+            0.0
+        }
+    }
+
+    /// Arithmetic intensity: operations per byte.
+    pub fn intensity(&self) -> f64 {
+        Cost {
+            flops: self.flops,
+            bytes: self.bytes,
+        }
+        .intensity()
+    }
+
+    fn add(&mut self, o: &RooflineRow) {
+        self.count += o.count;
+        self.gpu_ms += o.gpu_ms;
+        self.flops += o.flops;
+        self.bytes += o.bytes;
+        self.workgroups += o.workgroups;
+    }
+}
+
+/// A roofline profile of profiled invokes: every dispatch (in execution order),
+/// dispatches by op type (most GPU time first) and the total.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Roofline {
+    /// One row per dispatch of an invoke, GPU times averaged over the invokes.
+    pub dispatches: Vec<RooflineRow>,
+    /// One row per op type.
+    pub ops: Vec<RooflineRow>,
+    /// All dispatches together.
+    pub total: RooflineRow,
+}
+
+/// The roofline of `profiles`: the dispatches of the first, with each one's GPU
+/// time the mean over the profiles that ran the same dispatches.
+pub fn roofline(profiles: &[Profile]) -> Roofline {
+    let Some(first) = profiles.first() else {
+        return Roofline::default();
+    };
+    let same: Vec<&Profile> = profiles
+        .iter()
+        .filter(|p| {
+            p.dispatches.len() == first.dispatches.len()
+                && p.dispatches
+                    .iter()
+                    .zip(&first.dispatches)
+                    .all(|(a, b)| a.nodes == b.nodes && a.partition == b.partition)
+        })
+        .collect();
+    let runs = same.len().max(1) as f64;
+    let dispatches: Vec<RooflineRow> = first
+        .dispatches
+        .iter()
+        .enumerate()
+        .map(|(i, d)| RooflineRow {
+            op: d.op.clone(),
+            index: Some(i),
+            partition: Some(d.partition),
+            nodes: d.nodes.clone(),
+            count: 1,
+            gpu_ms: same.iter().map(|p| p.dispatches[i].gpu_ns).sum::<f64>() / runs / 1e6,
+            flops: d.flops,
+            bytes: d.bytes,
+            workgroups: d.workgroups,
+            workgroup_size: d.workgroup_size,
+        })
+        .collect();
+    let mut ops: Vec<RooflineRow> = Vec::new();
+    let mut total = RooflineRow {
+        op: "total".into(),
+        ..Default::default()
+    };
+    for d in &dispatches {
+        let base = RooflineRow {
+            op: d.op.clone(),
+            ..Default::default()
+        };
+        let k = match ops.iter().position(|r| r.op == d.op) {
+            Some(k) => k,
+            None => {
+                ops.push(base);
+                ops.len() - 1
+            }
+        };
+        ops[k].add(d);
+        total.add(d);
+    }
+    ops.sort_by(|a, b| b.gpu_ms.total_cmp(&a.gpu_ms));
+    Roofline {
+        dispatches,
+        ops,
+        total,
+    }
+}
+
 /// One row of a by-op-type summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpSummary {
@@ -170,6 +381,69 @@ mod tests {
         assert!((rows[0].avg_ms - 3.0).abs() < 1e-9);
         assert!((rows[0].percent - 75.0).abs() < 1e-9);
         assert!((rows[1].cdf_percent - 100.0).abs() < 1e-9);
+    }
+
+    fn dispatch(node: usize, op: &str, gpu_ns: f64, flops: f64) -> DispatchTime {
+        DispatchTime {
+            partition: 0,
+            node,
+            nodes: vec![node],
+            op: op.into(),
+            gpu_ns,
+            workgroups: 4,
+            workgroup_size: 64,
+            flops,
+            bytes: flops / 2.0,
+        }
+    }
+
+    #[test]
+    fn roofline_averages_dispatches_and_sums_op_types() {
+        let run = |scale: f64| Profile {
+            dispatches: vec![
+                dispatch(0, "CONV_2D", 2e6 * scale, 8e6),
+                dispatch(1, "ADD", 1e6 * scale, 1e6),
+                dispatch(2, "CONV_2D", 4e6 * scale, 8e6),
+            ],
+            ..Default::default()
+        };
+        let r = roofline(&[run(1.0), run(2.0)]);
+        assert_eq!(r.dispatches.len(), 3);
+        assert!((r.dispatches[0].gpu_ms - 3.0).abs() < 1e-9);
+        assert!((r.dispatches[0].gflops_per_s() - 8e6 / 3.0 / 1e6).abs() < 1e-9);
+        assert_eq!(r.ops[0].op, "CONV_2D");
+        assert_eq!(r.ops[0].count, 2);
+        assert_eq!(r.ops[0].workgroups, 8);
+        assert!((r.ops[0].gpu_ms - 9.0).abs() < 1e-9);
+        assert_eq!(r.total.flops, 17e6);
+        assert!((r.total.intensity() - 2.0).abs() < 1e-12);
+        assert!((r.total.gb_per_s() - 8.5e6 / 10.5 / 1e6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nodes_lowered_to_several_dispatches_split_their_cost_by_invocations() {
+        use crate::graph::op::Activation;
+        use crate::graph::{Node, Op};
+        let t = |shape: &[usize]| TensorInfo::new("t", DType::F32, shape.to_vec());
+        let sg = Subgraph {
+            tensors: vec![t(&[4, 8]), t(&[4, 8]), t(&[4, 8])],
+            nodes: vec![Node {
+                op: Op::Binary(crate::graph::op::Binary::Add, Activation::None),
+                inputs: vec![Some(0), Some(1)],
+                outputs: vec![2],
+            }],
+            ..Default::default()
+        };
+        let info = |groups: u32| DispatchInfo {
+            nodes: vec![0],
+            groups: (groups, 1),
+            workgroup_size: 64,
+        };
+        let costs = dispatch_costs(&sg, &[info(3), info(1)], Precision::F16);
+        let whole = group_cost(&sg, &[0], &gpu_width(Precision::F16));
+        assert_eq!(whole.bytes, 3.0 * 32.0 * 2.0);
+        assert!((costs[0].flops - 0.75 * whole.flops).abs() < 1e-9);
+        assert!((costs[1].bytes - 0.25 * whole.bytes).abs() < 1e-9);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod compare;
 mod measure;
 mod report;
+mod roofline;
 
 use super::{load, options, BackendArg, ExecArgs};
 use crate::gpu::device::{Backend, DeviceOptions};

@@ -153,6 +153,7 @@ fn profile(m: &Measured) -> Value {
         "gpu_ops": rows(&gpu),
         "cpu_time_ms": per_run(cpu_sum),
         "cpu_ops": rows(&cpu),
+        "roofline": super::roofline::json(m),
     })
 }
 
@@ -279,6 +280,7 @@ pub fn print(doc: &Value, profile: bool) {
             None => {}
         }
         table("gpu time by node type:", &p["gpu_ops"]);
+        super::roofline::print(&p["roofline"], a["device_type"].as_str() == Some("Cpu"));
         table(
             &format!(
                 "cpu time by node type ({:.3} ms per invoke):",

@@ -326,6 +326,19 @@ pub struct Residual {
 }
 
 impl LowerCtx<'_> {
+    /// The nodes fused into this one (the residual ADD's), for profiles.
+    fn fused_nodes(&self) -> Vec<usize> {
+        self.residual
+            .and_then(|r| {
+                self.sg
+                    .nodes
+                    .iter()
+                    .position(|n| n.outputs.contains(&r.output))
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// An error naming this node.
     pub fn err(&self, what: impl Into<String>) -> Error {
         Error::node(self.index, self.node.op.name(), what)
@@ -499,6 +512,7 @@ impl LowerCtx<'_> {
             invocations,
             workgroup_size: WORKGROUP_SIZE,
             node: self.index,
+            fused: self.fused_nodes(),
         })
     }
 }

@@ -347,6 +347,8 @@ impl ProgramBuilder {
                 guard_group,
                 groups: (x as u32, y as u32),
                 node: d.node,
+                fused: d.fused.clone(),
+                workgroup_size: d.workgroup_size,
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {

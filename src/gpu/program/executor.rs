@@ -1,7 +1,7 @@
 //! The executor: a planned program that writes its inputs, records every dispatch
 //! into one command encoder, submits once and reads the outputs back once.
 
-use super::align4;
+use super::{align4, DispatchInfo};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
@@ -21,6 +21,9 @@ pub(super) struct Step {
     pub(super) guard_group: Option<wgpu::BindGroup>,
     pub(super) groups: (u32, u32),
     pub(super) node: usize,
+    /// Nodes fused into `node` that this dispatch also runs.
+    pub(super) fused: Vec<usize>,
+    pub(super) workgroup_size: u32,
 }
 
 /// One partition output: the physical buffer it is copied from and the staging
@@ -126,9 +129,18 @@ impl GpuProgram {
         self.steps.len()
     }
 
-    /// The node of each dispatch, in order.
-    pub fn dispatch_nodes(&self) -> Vec<usize> {
-        self.steps.iter().map(|s| s.node).collect()
+    /// The nodes, workgroups and workgroup size of each dispatch, in order.
+    pub fn dispatch_info(&self) -> Vec<DispatchInfo> {
+        self.steps
+            .iter()
+            .map(|s| DispatchInfo {
+                nodes: std::iter::once(s.node)
+                    .chain(s.fused.iter().copied())
+                    .collect(),
+                groups: s.groups,
+                workgroup_size: s.workgroup_size,
+            })
+            .collect()
     }
 
     /// The bytes of partition input `slot` as stored on the GPU: floats in the
@@ -226,7 +238,7 @@ impl GpuProgram {
 
     /// Like [`GpuProgram::run`], also measuring the host time of the transfers and,
     /// where the adapter has timestamp queries, the GPU time of every dispatch (in
-    /// the order of [`GpuProgram::dispatch_nodes`]).
+    /// the order of [`GpuProgram::dispatch_info`]).
     pub fn run_profiled(
         &self,
         inputs: &[&Tensor],

@@ -57,6 +57,32 @@ pub struct DispatchSpec {
     pub workgroup_size: u32,
     /// The model node this dispatch belongs to (for profiling).
     pub node: usize,
+    /// Other nodes whose work this dispatch also does (nodes fused into `node`);
+    /// empty when it runs `node` alone.
+    pub fused: Vec<usize>,
+}
+
+/// What one dispatch of a built program runs and launches (for profiles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchInfo {
+    /// The nodes it executes: the node it was lowered from, then any fused into it.
+    pub nodes: Vec<usize>,
+    /// Workgroups launched along x and y.
+    pub groups: (u32, u32),
+    /// Invocations per workgroup.
+    pub workgroup_size: u32,
+}
+
+impl DispatchInfo {
+    /// Workgroups launched in all.
+    pub fn workgroups(&self) -> u64 {
+        u64::from(self.groups.0) * u64::from(self.groups.1)
+    }
+
+    /// Invocations launched in all (workgroups times their size).
+    pub fn invocations(&self) -> u64 {
+        self.workgroups() * u64::from(self.workgroup_size)
+    }
 }
 
 /// Largest number of workgroups along one dispatch dimension.
