@@ -3,6 +3,7 @@
 mod compile;
 mod loaded;
 mod options;
+mod output;
 
 use crate::cpu::RunLimits;
 use crate::delegate;
@@ -12,6 +13,7 @@ use crate::gpu::pipeline::Precision;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
 use crate::runtime::{GpuPartitions, NodeObserver, Program, VariableState};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,9 +22,10 @@ use std::time::Instant;
 use compile::Compiler;
 pub use loaded::Model;
 pub use options::{
-    gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Options,
-    OverflowGuard, PromotedNode,
+    gpu_adapter, simulate_device_loss, CacheDir, CacheStatus, DelegateReport, Device, GpuDelegate,
+    InitTimes, Options, OverflowGuard, PromotedNode,
 };
+pub use output::Element;
 
 /// Runs a model: set inputs, invoke, read outputs. `Send`, so it can move to a
 /// worker thread.
@@ -135,6 +138,7 @@ impl Interpreter {
     ) -> Result<(GpuPartitions, DelegateReport, Arc<GpuDevice>)> {
         let start = Instant::now();
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
+        cache.attach_disk(&gpu, options.cache_dir.resolve().as_deref());
         let device_time = start.elapsed();
         let sg = graph.main();
         let mut verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
@@ -187,6 +191,7 @@ impl Interpreter {
                 break (plan, programs, failed);
             }
         };
+        cache.save_disk();
         let compiled = programs.iter().flatten();
         let report = DelegateReport {
             plan: plan.clone(),
@@ -211,6 +216,7 @@ impl Interpreter {
                 constant_upload: compiled.map(|p| p.constant_upload).sum(),
             },
             promoted_fp32_nodes: Vec::new(),
+            pipeline_cache: cache.disk_status(),
         };
         Ok((GpuPartitions { plan, programs }, report, gpu))
     }
@@ -227,6 +233,7 @@ impl Interpreter {
             limits: self.limits.clone(),
             expose_intermediates: false,
             overflow_guard: delegate.overflow_guard,
+            cache_dir: delegate.cache_dir,
             faults: self.options.faults.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
@@ -370,7 +377,8 @@ impl Interpreter {
     pub fn invoke_observed(&mut self, mut observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
         let saved = self.program.guarded().then(|| self.state.clone());
         loop {
-            let inputs = self.take_inputs()?;
+            self.prepare_invoke()?;
+            let inputs = Self::borrowed(&self.inputs)?;
             let result = self
                 .program
                 .run(0, inputs, &mut self.state, observer.as_deref_mut());
@@ -390,7 +398,8 @@ impl Interpreter {
     pub fn invoke_profiled(&mut self) -> Result<crate::runtime::profile::Profile> {
         let saved = self.program.guarded().then(|| self.state.clone());
         loop {
-            let inputs = self.take_inputs()?;
+            self.prepare_invoke()?;
+            let inputs = Self::borrowed(&self.inputs)?;
             let result = self.program.run_profiled(inputs, &mut self.state, None);
             let (outputs, profile) = self.check_device(result)?;
             if !self.guard_overflow(saved.as_ref())? {
@@ -463,15 +472,19 @@ impl Interpreter {
         Ok(true)
     }
 
-    /// Reset cancellation, reopen a lost device, and gather the inputs set so far.
-    fn take_inputs(&mut self) -> Result<Vec<Tensor>> {
+    /// Reset cancellation and reopen a lost device.
+    fn prepare_invoke(&mut self) -> Result<()> {
         self.cancel.store(false, Ordering::Relaxed);
-        self.recover_lost_device()?;
-        self.inputs
+        self.recover_lost_device()
+    }
+
+    /// The inputs set so far, borrowed: an invoke reads them in place.
+    fn borrowed(inputs: &[Option<Tensor>]) -> Result<Vec<Cow<'_, Tensor>>> {
+        inputs
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                t.clone().ok_or_else(|| Error::Input {
+                t.as_ref().map(Cow::Borrowed).ok_or_else(|| Error::Input {
                     index: i,
                     what: "not set".into(),
                 })
@@ -504,6 +517,36 @@ impl Interpreter {
             index: i,
             what: "no such output (has invoke run?)".into(),
         })
+    }
+
+    /// Copy output `i` of the last invoke into `out`, the caller's memory: `T`
+    /// must be the output's element type and `out` exactly as long as the output
+    /// (an [`Error::Output`] naming the output otherwise).
+    pub fn output_into<T: Element>(&self, i: usize, out: &mut [T]) -> Result<()> {
+        let t = self.output(i)?;
+        let Some(values) = T::elements(&t.data) else {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output is {}, the destination holds {}",
+                    t.dtype(),
+                    T::DTYPE
+                ),
+            });
+        };
+        if values.len() != out.len() {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output has {} elements (shape {:?}), the destination {}",
+                    values.len(),
+                    t.shape,
+                    out.len()
+                ),
+            });
+        }
+        out.copy_from_slice(values);
+        Ok(())
     }
 
     /// A handle that stops a running invoke from another thread.

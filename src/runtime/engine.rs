@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, Op, Subgraph};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -180,11 +181,12 @@ impl Program {
             .any(|p| p.guarded())
     }
 
-    /// Run subgraph `s` on `inputs`, returning its outputs.
+    /// Run subgraph `s` on `inputs` (borrowed inputs are read in place, never
+    /// copied), returning its outputs.
     pub fn run(
         &self,
         s: usize,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
     ) -> Result<Vec<Tensor>> {
@@ -199,7 +201,7 @@ impl Program {
     /// dispatch.
     pub fn run_profiled(
         &self,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
     ) -> Result<(Vec<Tensor>, Profile)> {
@@ -239,7 +241,7 @@ impl Program {
     fn run_at_depth(
         &self,
         s: usize,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
@@ -265,7 +267,7 @@ impl Program {
                 ),
             });
         }
-        let mut values: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
+        let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; sg.tensors.len()];
         for (&t, v) in sg.inputs.iter().zip(inputs) {
             values[t] = Some(v);
         }
@@ -278,7 +280,7 @@ impl Program {
                         None => Tensor::zeros(info.dtype, info.shape.clone())?,
                     },
                 };
-                values[t] = Some(v);
+                values[t] = Some(Cow::Owned(v));
             }
         }
         for (k, step) in sub.steps.iter().enumerate() {
@@ -303,9 +305,9 @@ impl Program {
             .map(|(k, &t)| {
                 let again = sg.outputs[k + 1..].contains(&t);
                 let v = if again {
-                    values[t].clone()
+                    values[t].as_deref().cloned()
                 } else {
-                    values[t].take()
+                    values[t].take().map(Cow::into_owned)
                 };
                 v.or_else(|| sub.consts[t].clone())
                     .ok_or_else(|| Error::Graph {
@@ -325,7 +327,7 @@ impl Program {
         &self,
         s: usize,
         n: usize,
-        values: &mut [Option<Tensor>],
+        values: &mut [Option<Cow<'_, Tensor>>],
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
@@ -336,7 +338,7 @@ impl Program {
         let inputs: Vec<Option<&Tensor>> = node
             .inputs
             .iter()
-            .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
+            .map(|i| i.and_then(|t| values[t].as_deref().or(sub.consts[t].as_ref())))
             .collect();
         let mut ctx = OpCtx::for_node(sg, n, node, inputs, &sub.caches[n], self, depth);
         let timer = (s == 0 && depth == 0 && self.profiling()).then(Instant::now);
@@ -357,14 +359,14 @@ impl Program {
         for (pos, value) in writes {
             if let Some(t) = node.input(pos) {
                 state.insert((s, t), value.clone());
-                values[t] = Some(value);
+                values[t] = Some(Cow::Owned(value));
             }
         }
         if let Some(obs) = observer {
             obs(n, &outputs);
         }
         for (&t, v) in node.outputs.iter().zip(outputs) {
-            values[t] = Some(v);
+            values[t] = Some(Cow::Owned(v));
         }
         Ok(())
     }
@@ -372,7 +374,7 @@ impl Program {
     fn run_partition(
         &self,
         p: usize,
-        values: &mut [Option<Tensor>],
+        values: &mut [Option<Cow<'_, Tensor>>],
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
@@ -397,7 +399,7 @@ impl Program {
                     .inputs
                     .iter()
                     .map(|&t| {
-                        values[t].as_ref().ok_or_else(|| Error::Graph {
+                        values[t].as_deref().ok_or_else(|| Error::Graph {
                             subgraph: 0,
                             what: format!("partition {p} input tensor {t} is not set"),
                         })
@@ -409,7 +411,7 @@ impl Program {
                     prog.run(&inputs, part.outputs.len())?
                 };
                 for (&t, v) in part.outputs.iter().zip(outputs) {
-                    values[t] = Some(v);
+                    values[t] = Some(Cow::Owned(v));
                 }
                 if let Some(obs) = observer {
                     observe_partition(sg, part, values, obs);
@@ -431,14 +433,14 @@ impl Program {
 fn observe_partition(
     sg: &Subgraph,
     part: &Partition,
-    values: &[Option<Tensor>],
+    values: &[Option<Cow<'_, Tensor>>],
     observer: &mut NodeObserver<'_>,
 ) {
     for &n in &part.nodes {
         let outputs: Option<Vec<Tensor>> = sg.nodes[n]
             .outputs
             .iter()
-            .map(|&t| values[t].clone())
+            .map(|&t| values[t].as_deref().cloned())
             .collect();
         if let Some(outputs) = outputs {
             observer(n, &outputs);
@@ -472,6 +474,7 @@ impl Program {
             pr.partitions.push(PartitionTime {
                 partition: p,
                 upload_ns: t.upload_ns,
+                submit_ns: t.submit_ns,
                 wait_ns: t.wait_ns,
                 readback_ns: t.readback_ns,
                 gpu_span_ns: t.gpu_span_ns,
@@ -514,6 +517,7 @@ impl SubgraphRunner for Program {
 
     fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>> {
         let mut state = Default::default();
+        let inputs = inputs.into_iter().map(Cow::Owned).collect();
         self.run_at_depth(s, inputs, &mut state, None, depth)
     }
 }

@@ -9,6 +9,7 @@ use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
 use crate::graph::{Data, Tensor};
 use half::f16;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,102 @@ pub(super) struct Guard {
     pub(super) nodes: Vec<usize>,
 }
 
+/// The MAP_WRITE staging buffer of one partition input, created at prepare and
+/// mapped while the program is idle, so an invoke converts the input straight
+/// into it and records one copy; no buffer is created per invoke.
+pub(super) struct Upload {
+    staging: wgpu::Buffer,
+    /// [`UNMAPPED`], [`PENDING`], [`MAPPED`] or [`FAILED`], set by the map
+    /// callback.
+    state: Arc<AtomicU8>,
+}
+
+/// Upload states: unmapped (its copy was recorded).
+const UNMAPPED: u8 = 0;
+/// A mapping was requested.
+const PENDING: u8 = 1;
+/// Mapped: the next invoke can write into it.
+const MAPPED: u8 = 2;
+/// The mapping failed.
+const FAILED: u8 = 3;
+
+impl Upload {
+    /// Map the staging buffer again for the next invoke (after the submit that
+    /// copies from it; the mapping resolves when that submission completes).
+    fn remap(&self) {
+        let state = self.state.load(Ordering::Acquire);
+        if state == UNMAPPED || state == FAILED {
+            self.state.store(PENDING, Ordering::Release);
+            let flag = self.state.clone();
+            self.staging.map_async(wgpu::MapMode::Write, .., move |r| {
+                flag.store(if r.is_ok() { MAPPED } else { FAILED }, Ordering::Release)
+            });
+        }
+    }
+
+    /// Make sure the staging buffer is mapped, waiting for `submitted` (the
+    /// last submission that read it) when its mapping is still pending.
+    fn ready(&self, gpu: &GpuDevice, submitted: Option<&wgpu::SubmissionIndex>) -> Result<()> {
+        self.remap();
+        let wait = |index: Option<wgpu::SubmissionIndex>| {
+            gpu.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: index,
+                    timeout: None,
+                })
+                .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))
+        };
+        if self.state.load(Ordering::Acquire) == PENDING {
+            wait(submitted.cloned())?;
+        }
+        if self.state.load(Ordering::Acquire) == PENDING {
+            wait(None)?;
+        }
+        match self.state.load(Ordering::Acquire) {
+            MAPPED => Ok(()),
+            _ => Err(Error::Device(
+                "an input staging buffer could not be mapped".into(),
+            )),
+        }
+    }
+
+    /// Unmap after writing, before the copy from it is submitted.
+    fn unmap(&self) {
+        self.staging.unmap();
+        self.state.store(UNMAPPED, Ordering::Release);
+    }
+}
+
+/// What one invoke of a program uses on the host side.
+pub(super) struct Io {
+    /// One staging buffer per partition input, in the order of `inputs`.
+    uploads: Vec<Upload>,
+    /// The last submission of this program.
+    submitted: Option<wgpu::SubmissionIndex>,
+}
+
+impl Io {
+    /// Staging buffers of `sizes` bytes (rounded up to whole words), mapped.
+    pub(super) fn new(device: &wgpu::Device, sizes: impl IntoIterator<Item = u64>) -> Io {
+        let uploads = sizes
+            .into_iter()
+            .map(|size| Upload {
+                staging: device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("upload"),
+                    size: align4(size).max(4),
+                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: true,
+                }),
+                state: Arc::new(AtomicU8::new(MAPPED)),
+            })
+            .collect();
+        Io {
+            uploads,
+            submitted: None,
+        }
+    }
+}
+
 /// A prepared partition, ready to run.
 pub struct GpuProgram {
     pub(super) gpu: Arc<GpuDevice>,
@@ -68,6 +165,9 @@ pub struct GpuProgram {
     /// the adapter has none).
     pub(super) timestamps: Mutex<Option<Option<Timestamps>>>,
     pub(super) guard: Option<Guard>,
+    /// The staging buffers of the inputs and the last submission, locked for the
+    /// whole of an invoke.
+    pub(super) io: Mutex<Io>,
     /// Nodes whose stores saturated in the runs since the last
     /// [`GpuProgram::take_overflowed`].
     pub(super) overflowed: Mutex<Vec<usize>>,
@@ -131,56 +231,99 @@ impl GpuProgram {
         self.steps.iter().map(|s| s.node).collect()
     }
 
-    /// The bytes of partition input `slot` as stored on the GPU: floats in the
-    /// program's precision, int32/int64 as i32 words (int64 narrowed; values that
-    /// do not fit are an error), int8/uint8/int16 widened to i32 words, bool as
-    /// u32 0/1.
-    fn upload_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<Vec<u8>> {
-        let wrong = || {
-            Error::Device(format!(
+    /// Bytes partition input `t` (for `slot`, of `dtype`) takes on the GPU:
+    /// floats in the program's precision, everything else as 4-byte words.
+    fn stored_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<usize> {
+        if t.dtype() != dtype {
+            return Err(Error::Device(format!(
                 "partition input {slot} is {}, the program expects {dtype}",
                 t.dtype()
-            ))
+            )));
+        }
+        let size = match dtype {
+            DType::F32 => self.precision.bytes(),
+            _ => 4,
         };
-        Ok(match (&t.data, dtype) {
-            (Data::F32(values), DType::F32) => match self.precision {
-                Precision::F32 => bytemuck::cast_slice(values).to_vec(),
-                Precision::F16 => values
-                    .iter()
-                    .flat_map(|v| f16::from_f32(*v).to_le_bytes())
-                    .collect(),
-            },
-            (Data::I32(values), DType::I32) => bytemuck::cast_slice(values).to_vec(),
-            (Data::I8(values), DType::I8) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::U8(values), DType::U8) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::I16(values), DType::I16) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::I64(values), DType::I64) => {
-                let mut out = Vec::with_capacity(values.len() * 4);
-                for &v in values {
-                    let w = i32::try_from(v).map_err(|_| {
-                        Error::Device(format!(
-                            "partition input {slot} holds {v}, outside the int32 range the GPU stores"
-                        ))
-                    })?;
-                    out.extend(w.to_le_bytes());
+        Ok(t.len() * size)
+    }
+
+    /// Convert partition input `t` into `out` (exactly its
+    /// [`GpuProgram::stored_bytes`]) as stored on the GPU: floats in the program's
+    /// precision, int32/int64 as i32 words (int64 narrowed; values that do not fit
+    /// are an error), int8/uint8/int16 widened to i32 words, bool as u32 0/1.
+    fn fill(&self, out: wgpu::WriteOnly<'_, [u8]>, t: &Tensor, slot: usize) -> Result<()> {
+        fn words(out: wgpu::WriteOnly<'_, [u8]>, it: impl Iterator<Item = [u8; 4]>) {
+            out.into_chunks::<4>().0.write_iter(it);
+        }
+        let mut out = out;
+        match (&t.data, self.precision) {
+            (Data::F32(v), Precision::F32) => out.copy_from_slice(bytemuck::cast_slice(v)),
+            (Data::F32(v), Precision::F16) => out
+                .into_chunks::<2>()
+                .0
+                .write_iter(v.iter().map(|&x| f16::from_f32(x).to_le_bytes())),
+            (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
+            (Data::I8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::U8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::I16(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::I64(v), _) => {
+                if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
+                    return Err(Error::Device(format!(
+                        "partition input {slot} holds {x}, outside the int32 range the GPU stores"
+                    )));
                 }
-                out
+                words(out, v.iter().map(|&x| (x as i32).to_le_bytes()))
             }
-            (Data::Bool(values), DType::Bool) => values
-                .iter()
-                .flat_map(|&v| u32::from(v).to_le_bytes())
-                .collect(),
-            _ => return Err(wrong()),
-        })
+            (Data::Bool(v), _) => words(out, v.iter().map(|&x| u32::from(x).to_le_bytes())),
+            (other, _) => {
+                return Err(Error::UnsupportedType {
+                    dtype: other.dtype().to_string(),
+                    what: format!("writing partition input {slot} to the GPU"),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the partition inputs into their mapped staging buffers and record
+    /// their copies into the program's buffers.
+    fn write_inputs(
+        &self,
+        io: &Io,
+        inputs: &[&Tensor],
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Result<()> {
+        for (up, &(buf, slot, dtype)) in io.uploads.iter().zip(&self.inputs) {
+            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
+                subgraph: 0,
+                what: format!("partition input {slot} was not given"),
+            })?;
+            let n = self.stored_bytes(t, slot, dtype)?;
+            let padded = align4(n as u64);
+            if padded > up.staging.size() {
+                return Err(Error::Device(format!(
+                    "partition input {slot} takes {n} bytes, the program holds {}",
+                    up.staging.size()
+                )));
+            }
+            if padded == 0 {
+                continue;
+            }
+            up.ready(&self.gpu, io.submitted.as_ref())?;
+            {
+                let mut view = up
+                    .staging
+                    .get_mapped_range_mut(..padded)
+                    .map_err(|e| Error::Device(format!("writing partition input {slot}: {e}")))?;
+                let mut body = view.slice(..);
+                let pad = body.split_off(n..).unwrap_or_default();
+                pad.write_iter(std::iter::repeat_n(0u8, padded as usize - n));
+                self.fill(body, t, slot)?;
+            }
+            up.unmap();
+            encoder.copy_buffer_to_buffer(&up.staging, 0, &self.buffers[buf], 0, padded);
+        }
+        Ok(())
     }
 
     /// `n` elements of a read-back buffer as a tensor of `dtype`.
@@ -298,22 +441,18 @@ impl GpuProgram {
         profile: Option<Option<&Timestamps>>,
     ) -> Result<(Vec<Tensor>, Option<RunTimes>)> {
         let q = &self.gpu.queue;
+        let mut io = self
+            .io
+            .lock()
+            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
         let start = Instant::now();
-        for &(buf, slot, dtype) in &self.inputs {
-            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
-                subgraph: 0,
-                what: format!("partition input {slot} was not given"),
-            })?;
-            let mut bytes = self.upload_bytes(t, slot, dtype)?;
-            bytes.resize(align4(bytes.len() as u64) as usize, 0);
-            q.write_buffer(&self.buffers[buf], 0, &bytes);
-        }
-        let uploaded = Instant::now();
-        let ts = profile.flatten();
         let mut encoder = self
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        self.write_inputs(&io, inputs, &mut encoder)?;
+        let uploaded = Instant::now();
+        let ts = profile.flatten();
         if let Some(g) = &self.guard {
             encoder.clear_buffer(&g.buffer, 0, None);
         }
@@ -327,17 +466,24 @@ impl GpuProgram {
         if let Some(ts) = ts {
             ts.resolve(&mut encoder);
         }
-        q.submit(Some(encoder.finish()));
+        let index = q.submit(Some(encoder.finish()));
+        for up in &io.uploads {
+            up.remap();
+        }
         for r in &self.readbacks {
             r.staging.map_async(wgpu::MapMode::Read, .., |_| {});
         }
         if let Some(ts) = ts {
             ts.map();
         }
+        io.submitted = Some(index.clone());
+        let submitted = Instant::now();
+        // Wait for this submission only: other programs on the device (other
+        // interpreters, other threads) are not waited for.
         self.gpu
             .device
             .poll(wgpu::PollType::Wait {
-                submission_index: None,
+                submission_index: Some(index),
                 timeout: None,
             })
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
@@ -383,7 +529,8 @@ impl GpuProgram {
                 };
                 Some(RunTimes {
                     upload_ns: (uploaded - start).as_secs_f64() * 1e9,
-                    wait_ns: (finished - uploaded).as_secs_f64() * 1e9,
+                    submit_ns: (submitted - uploaded).as_secs_f64() * 1e9,
+                    wait_ns: (finished - submitted).as_secs_f64() * 1e9,
                     readback_ns: (read - finished).as_secs_f64() * 1e9,
                     gpu_span_ns: span,
                     dispatch_ns,
@@ -398,9 +545,11 @@ impl GpuProgram {
 /// What a profiled run of one program measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunTimes {
-    /// Host nanoseconds converting and writing the inputs.
+    /// Host nanoseconds converting the inputs into their staging buffers.
     pub upload_ns: f64,
-    /// Host nanoseconds from encoding until the GPU finished.
+    /// Host nanoseconds recording the dispatches and submitting them.
+    pub submit_ns: f64,
+    /// Host nanoseconds from the submit until the GPU finished this submission.
     pub wait_ns: f64,
     /// Host nanoseconds copying and decoding the mapped outputs.
     pub readback_ns: f64,
