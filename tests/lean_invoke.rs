@@ -36,6 +36,11 @@ fn run(interp: &mut Interpreter, inputs: &[Tensor]) -> Vec<Vec<f32>> {
             let n = interp.output_info(i).unwrap().shape.iter().product();
             let mut out = vec![f32::NAN; n];
             interp.output_into(i, &mut out).unwrap();
+            // Decoding into the caller's memory and decoding into a tensor agree.
+            let tflite_wgpu::Data::F32(held) = &interp.output(i).unwrap().data else {
+                panic!("output {i} is not float32");
+            };
+            assert_eq!(held, &out);
             out
         })
         .collect()

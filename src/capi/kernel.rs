@@ -217,31 +217,20 @@ impl Kernel {
             }
             self.interp.invoke().map_err(|e| e.to_string())?;
             for (slot, &t) in self.outputs.iter().enumerate() {
-                let value = self.interp.output(slot).map_err(|e| e.to_string())?;
-                write(tensor(t)?, t, &native_bytes(&value.data))?;
+                let rt = &mut *tensor(t)?;
+                if rt.data.is_null() {
+                    return Err(format!("output tensor {t} has no data"));
+                }
+                let out = std::slice::from_raw_parts_mut(rt.data.cast::<u8>(), rt.bytes);
+                self.interp
+                    .output_bytes_into(slot, out)
+                    .map_err(|e| format!("output tensor {t}: {e}"))?;
             }
             for (t, bytes) in &self.constant_outputs {
                 write(tensor(*t)?, *t, bytes)?;
             }
             Ok(())
         }
-    }
-}
-
-/// The elements of `data` as the runtime holds them (native byte order), without a
-/// copy except for bool.
-fn native_bytes(data: &Data) -> std::borrow::Cow<'_, [u8]> {
-    use std::borrow::Cow;
-    match data {
-        Data::F32(v) | Data::C64(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::F16(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::I8(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::U8(v) => Cow::Borrowed(v),
-        Data::I16(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::I32(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::U32(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::I64(v) => Cow::Borrowed(bytemuck::cast_slice(v)),
-        Data::Bool(v) => Cow::Owned(v.iter().map(|&b| u8::from(b)).collect()),
     }
 }
 

@@ -12,11 +12,11 @@ use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
-use crate::runtime::{GpuPartitions, NodeObserver, Program, VariableState};
+use crate::runtime::{GpuPartitions, NodeObserver, Output, Program, VariableState};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use compile::Compiler;
@@ -35,7 +35,11 @@ pub struct Interpreter {
     program: Program,
     report: Option<DelegateReport>,
     inputs: Vec<Option<Tensor>>,
-    outputs: Vec<Tensor>,
+    /// Outputs of the last invoke; GPU outputs stay in their mapped readback
+    /// buffers until read.
+    outputs: Vec<Output>,
+    /// GPU outputs decoded by [`Interpreter::output`].
+    decoded: Vec<OnceLock<Tensor>>,
     state: HashMap<(usize, usize), Tensor>,
     cancel: Arc<AtomicBool>,
     options: Options,
@@ -95,6 +99,7 @@ impl Interpreter {
             report,
             inputs: vec![None; n],
             outputs: Vec::new(),
+            decoded: Vec::new(),
             state: HashMap::new(),
             cancel,
             options,
@@ -384,7 +389,7 @@ impl Interpreter {
                 .run(0, inputs, &mut self.state, observer.as_deref_mut());
             let outputs = self.check_device(result)?;
             if !self.guard_overflow(saved.as_ref())? {
-                self.outputs = outputs;
+                self.set_outputs(outputs);
                 return Ok(());
             }
         }
@@ -403,7 +408,7 @@ impl Interpreter {
             let result = self.program.run_profiled(inputs, &mut self.state, None);
             let (outputs, profile) = self.check_device(result)?;
             if !self.guard_overflow(saved.as_ref())? {
-                self.outputs = outputs;
+                self.set_outputs(outputs);
                 return Ok(profile);
             }
         }
@@ -472,10 +477,17 @@ impl Interpreter {
         Ok(true)
     }
 
-    /// Reset cancellation and reopen a lost device.
+    /// Reset cancellation, drop the last outputs (the run reuses their readback
+    /// buffers) and reopen a lost device.
     fn prepare_invoke(&mut self) -> Result<()> {
         self.cancel.store(false, Ordering::Relaxed);
+        self.set_outputs(Vec::new());
         self.recover_lost_device()
+    }
+
+    fn set_outputs(&mut self, outputs: Vec<Output>) {
+        self.decoded = outputs.iter().map(|_| OnceLock::new()).collect();
+        self.outputs = outputs;
     }
 
     /// The inputs set so far, borrowed: an invoke reads them in place.
@@ -511,18 +523,79 @@ impl Interpreter {
         result
     }
 
-    /// Output `i` of the last invoke.
+    /// Output `i` of the last invoke (a GPU output is decoded on the first call).
     pub fn output(&self, i: usize) -> Result<&Tensor> {
-        self.outputs.get(i).ok_or_else(|| Error::Input {
+        let missing = || Error::Input {
             index: i,
             what: "no such output (has invoke run?)".into(),
-        })
+        };
+        match self.outputs.get(i).ok_or_else(missing)? {
+            Output::Tensor(t) => Ok(t),
+            &Output::Gpu { partition, slot } => {
+                let cell = self.decoded.get(i).ok_or_else(missing)?;
+                if cell.get().is_none() {
+                    let _ = cell.set(self.program.gpu_output(partition, slot)?);
+                }
+                cell.get().ok_or_else(missing)
+            }
+        }
+    }
+
+    /// Output `i` of the last invoke decoded straight into `out` (native byte
+    /// order, bool as 0/1 bytes) when it is still in its GPU readback buffer;
+    /// false when it is not (then [`Interpreter::output`] has it).
+    fn gpu_output_into(&self, i: usize, out: &mut [u8]) -> Result<bool> {
+        match self.outputs.get(i) {
+            Some(&Output::Gpu { partition, slot })
+                if self.decoded.get(i).is_some_and(|c| c.get().is_none()) =>
+            {
+                let dtype = self.output_info(i)?.dtype;
+                self.program
+                    .gpu_output_into(partition, slot, dtype, out)
+                    .map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Output `i` of the last invoke written into `out` as the runtime of the C
+    /// ABI holds it: native byte order, bool as 0/1 bytes, exactly its size.
+    pub(crate) fn output_bytes_into(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        let info = self.output_info(i)?;
+        let need = info.shape.iter().product::<usize>() * info.dtype.size().unwrap_or(0);
+        if out.len() == need && self.gpu_output_into(i, out)? {
+            return Ok(());
+        }
+        let t = self.output(i)?;
+        let bytes = output::native_bytes(&t.data);
+        if bytes.len() != out.len() {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output holds {} bytes, the destination {}",
+                    bytes.len(),
+                    out.len()
+                ),
+            });
+        }
+        out.copy_from_slice(&bytes);
+        Ok(())
     }
 
     /// Copy output `i` of the last invoke into `out`, the caller's memory: `T`
     /// must be the output's element type and `out` exactly as long as the output
     /// (an [`Error::Output`] naming the output otherwise).
     pub fn output_into<T: Element>(&self, i: usize, out: &mut [T]) -> Result<()> {
+        if let Some(info) = self.outputs.get(i).and(self.output_info(i).ok()) {
+            let n: usize = info.shape.iter().product();
+            if info.dtype == T::DTYPE && n == out.len() {
+                if let Some(bytes) = T::bytes_mut(out) {
+                    if self.gpu_output_into(i, bytes)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
         let t = self.output(i)?;
         let Some(values) = T::elements(&t.data) else {
             return Err(Error::Output {

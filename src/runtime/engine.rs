@@ -48,6 +48,8 @@ pub struct Program {
     profile: Mutex<Option<Profile>>,
     /// The first node with no kernel and its op name (a program built for inspection).
     unsupported: Option<(usize, String)>,
+    /// Per partition, the outputs that may stay in their readback buffers.
+    keep: Vec<Vec<bool>>,
 }
 
 /// Why `op` cannot run on any device of this crate: "no kernel for custom op X" or
@@ -78,6 +80,43 @@ fn first_without_kernel(graph: &Graph) -> Option<(usize, String)> {
                 _ => None,
             })
     })
+}
+
+/// A model output of a run of the main subgraph.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A value on the host.
+    Tensor(Tensor),
+    /// Output `slot` of GPU partition `partition`, left in its mapped readback
+    /// buffer until that partition runs again: decoded by
+    /// [`Program::gpu_output`] or straight into the caller's memory by
+    /// [`Program::gpu_output_into`].
+    Gpu {
+        /// The partition.
+        partition: usize,
+        /// Its output slot.
+        slot: usize,
+    },
+}
+
+/// Which outputs of each partition can stay in their readback buffers: model
+/// outputs (listed once, not variables) that no node reads.
+fn keepable(sg: &Subgraph, partitions: &[Partition]) -> Vec<Vec<bool>> {
+    let read = |t: usize| sg.nodes.iter().any(|n| n.inputs.contains(&Some(t)));
+    partitions
+        .iter()
+        .map(|p| {
+            p.outputs
+                .iter()
+                .map(|&t| {
+                    sg.outputs.iter().filter(|&&o| o == t).count() == 1
+                        && !sg.tensors[t].is_variable
+                        && !sg.inputs.contains(&t)
+                        && !read(t)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Persistent values of variable tensors, per subgraph.
@@ -137,11 +176,16 @@ impl Program {
                 steps,
             });
         }
+        let keep = match &gpu {
+            Some(g) => keepable(graph.main(), &g.plan.partitions),
+            None => Vec::new(),
+        };
         Ok(Program {
             graph,
             subs,
             limits,
             gpu,
+            keep,
             profile: Mutex::new(None),
             unsupported,
         })
@@ -189,11 +233,48 @@ impl Program {
         inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Output>> {
         if let Some(e) = self.unsupported() {
             return Err(e);
         }
         self.run_at_depth(s, inputs, state, observer, 0)
+    }
+
+    /// The program of GPU partition `partition`.
+    fn program(&self, partition: usize) -> Result<&GpuProgram> {
+        self.gpu
+            .as_ref()
+            .and_then(|g| g.programs.get(partition))
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Error::Graph {
+                subgraph: 0,
+                what: format!("no compiled GPU partition {partition}"),
+            })
+    }
+
+    /// Decode an [`Output::Gpu`] of the last run.
+    pub fn gpu_output(&self, partition: usize, slot: usize) -> Result<Tensor> {
+        self.program(partition)?.read_kept(slot)
+    }
+
+    /// Decode an [`Output::Gpu`] of the last run straight into `out`: its
+    /// elements as `dtype` in native byte order (bool as 0/1 bytes).
+    pub fn gpu_output_into(
+        &self,
+        partition: usize,
+        slot: usize,
+        dtype: crate::graph::DType,
+        out: &mut [u8],
+    ) -> Result<()> {
+        self.program(partition)?.read_kept_into(slot, dtype, out)
+    }
+
+    /// `o` as a tensor.
+    pub fn materialize(&self, o: Output) -> Result<Tensor> {
+        match o {
+            Output::Tensor(t) => Ok(t),
+            Output::Gpu { partition, slot } => self.gpu_output(partition, slot),
+        }
     }
 
     /// Like [`Program::run`] on the main subgraph, also timing every CPU node of it,
@@ -204,7 +285,7 @@ impl Program {
         inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
-    ) -> Result<(Vec<Tensor>, Profile)> {
+    ) -> Result<(Vec<Output>, Profile)> {
         if let Some(e) = self.unsupported() {
             return Err(e);
         }
@@ -245,7 +326,7 @@ impl Program {
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Output>> {
         if depth > self.limits.max_call_depth {
             return Err(Error::Stopped(format!(
                 "subgraph calls nested deeper than {}",
@@ -283,6 +364,8 @@ impl Program {
                 values[t] = Some(Cow::Owned(v));
             }
         }
+        // Model outputs left in GPU readback buffers: (tensor, partition, slot).
+        let mut kept = Vec::new();
         for (k, step) in sub.steps.iter().enumerate() {
             if self.limits.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Stopped("cancelled".into()));
@@ -291,9 +374,14 @@ impl Program {
                 Step::Cpu(n) => {
                     self.run_node(s, n, &mut values, state, observer.as_deref_mut(), depth)?
                 }
-                Step::Gpu(p) => {
-                    self.run_partition(p, &mut values, state, observer.as_deref_mut(), depth)?
-                }
+                Step::Gpu(p) => self.run_partition(
+                    p,
+                    &mut values,
+                    state,
+                    observer.as_deref_mut(),
+                    depth,
+                    &mut kept,
+                )?,
             }
             for &t in &sub.frees[k] {
                 values[t] = None;
@@ -303,6 +391,9 @@ impl Program {
             .iter()
             .enumerate()
             .map(|(k, &t)| {
+                if let Some(&(_, partition, slot)) = kept.iter().find(|(kt, _, _)| *kt == t) {
+                    return Ok(Output::Gpu { partition, slot });
+                }
                 let again = sg.outputs[k + 1..].contains(&t);
                 let v = if again {
                     values[t].as_deref().cloned()
@@ -310,6 +401,7 @@ impl Program {
                     values[t].take().map(Cow::into_owned)
                 };
                 v.or_else(|| sub.consts[t].clone())
+                    .map(Output::Tensor)
                     .ok_or_else(|| Error::Graph {
                         subgraph: s,
                         what: format!(
@@ -378,6 +470,7 @@ impl Program {
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
+        kept: &mut Vec<(usize, usize, usize)>,
     ) -> Result<()> {
         let Some(gpu) = &self.gpu else {
             return Err(Error::Graph {
@@ -405,13 +498,21 @@ impl Program {
                         })
                     })
                     .collect::<Result<_>>()?;
-                let outputs = if self.profiling() {
-                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len())?
-                } else {
-                    prog.run(&inputs, part.outputs.len())?
+                let keep = match (&observer, depth) {
+                    (None, 0) => self.keep.get(p).map_or(&[][..], Vec::as_slice),
+                    _ => &[],
                 };
-                for (&t, v) in part.outputs.iter().zip(outputs) {
-                    values[t] = Some(Cow::Owned(v));
+                let outputs = if self.profiling() {
+                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len(), keep)?
+                } else {
+                    prog.run_keeping(&inputs, part.outputs.len(), keep, false)?
+                        .0
+                };
+                for (slot, (&t, v)) in part.outputs.iter().zip(outputs).enumerate() {
+                    match v {
+                        Some(v) => values[t] = Some(Cow::Owned(v)),
+                        None => kept.push((t, p, slot)),
+                    }
                 }
                 if let Some(obs) = observer {
                     observe_partition(sg, part, values, obs);
@@ -457,8 +558,10 @@ impl Program {
         prog: &GpuProgram,
         inputs: &[&Tensor],
         num_outputs: usize,
-    ) -> Result<Vec<Tensor>> {
-        let (outputs, t) = prog.run_profiled(inputs, num_outputs)?;
+        keep: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
+        let (outputs, t) = prog.run_keeping(inputs, num_outputs, keep, true)?;
+        let t = t.unwrap_or_default();
         let sg = &self.graph.subgraphs[0];
         let nodes = prog.dispatch_nodes();
         self.with_profile(|pr| {
@@ -518,7 +621,10 @@ impl SubgraphRunner for Program {
     fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>> {
         let mut state = Default::default();
         let inputs = inputs.into_iter().map(Cow::Owned).collect();
-        self.run_at_depth(s, inputs, &mut state, None, depth)
+        self.run_at_depth(s, inputs, &mut state, None, depth)?
+            .into_iter()
+            .map(|o| self.materialize(o))
+            .collect()
     }
 }
 

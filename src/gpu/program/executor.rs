@@ -115,6 +115,9 @@ pub(super) struct Io {
     uploads: Vec<Upload>,
     /// The last submission of this program.
     submitted: Option<wgpu::SubmissionIndex>,
+    /// For each readback, whether the last run left it mapped for the caller to
+    /// decode ([`GpuProgram::read_kept`]); unmapped when the next run starts.
+    kept: Vec<bool>,
 }
 
 impl Io {
@@ -135,6 +138,7 @@ impl Io {
         Io {
             uploads,
             submitted: None,
+            kept: Vec::new(),
         }
     }
 }
@@ -363,18 +367,26 @@ impl GpuProgram {
     /// Run with the partition inputs (float32, int32, int64 or bool tensors of the
     /// dtypes the program was compiled for) and return its outputs.
     pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
-        self.run_with(inputs, num_outputs, None)
-            .map(|(outputs, _)| outputs)
+        let (outputs, _) = self.run_with(inputs, num_outputs, &[], None)?;
+        Self::all(outputs)
     }
 
-    /// Like [`GpuProgram::run`], also measuring the host time of the transfers and,
-    /// where the adapter has timestamp queries, the GPU time of every dispatch (in
-    /// the order of [`GpuProgram::dispatch_nodes`]).
-    pub fn run_profiled(
+    /// Like [`GpuProgram::run`], leaving the outputs whose slot `keep` marks in
+    /// their mapped readback buffers (None in the result) until the next run, for
+    /// [`GpuProgram::read_kept`] and [`GpuProgram::read_kept_into`]; with
+    /// `profiled`, also measuring the host time of the transfers and, where the
+    /// adapter has timestamp queries, the GPU time of every dispatch (in the
+    /// order of [`GpuProgram::dispatch_nodes`]).
+    pub fn run_keeping(
         &self,
         inputs: &[&Tensor],
         num_outputs: usize,
-    ) -> Result<(Vec<Tensor>, RunTimes)> {
+        keep: &[bool],
+        profiled: bool,
+    ) -> Result<(Vec<Option<Tensor>>, Option<RunTimes>)> {
+        if !profiled {
+            return self.run_with(inputs, num_outputs, keep, None);
+        }
         let mut guard = self
             .timestamps
             .lock()
@@ -383,8 +395,126 @@ impl GpuProgram {
             *guard = Some(Timestamps::new(&self.gpu, self.steps.len())?);
         }
         let ts = guard.as_ref().and_then(|t| t.as_ref());
-        let (outputs, times) = self.run_with(inputs, num_outputs, Some(ts))?;
-        Ok((outputs, times.unwrap_or_default()))
+        let (outputs, times) = self.run_with(inputs, num_outputs, keep, Some(ts))?;
+        Ok((outputs, Some(times.unwrap_or_default())))
+    }
+
+    /// Every output of a run that kept none.
+    fn all(outputs: Vec<Option<Tensor>>) -> Result<Vec<Tensor>> {
+        outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| Error::Graph {
+                    subgraph: 0,
+                    what: format!("partition output {i} was not produced"),
+                })
+            })
+            .collect()
+    }
+
+    /// The readback of partition output `slot` when the last run kept it mapped,
+    /// with the mapped bytes.
+    fn kept<R>(&self, slot: usize, f: impl FnOnce(&Readback, &[u8]) -> Result<R>) -> Result<R> {
+        let io = self
+            .io
+            .lock()
+            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
+        let (k, r) = self
+            .readbacks
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.slot == slot)
+            .ok_or_else(|| Error::Device(format!("the partition has no output {slot}")))?;
+        if !io.kept.get(k).copied().unwrap_or(false) {
+            return Err(Error::Device(format!(
+                "partition output {slot} is no longer held (the partition ran again)"
+            )));
+        }
+        let view = r
+            .staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+        f(r, &view)
+    }
+
+    /// Decode partition output `slot`, which the last run kept mapped.
+    pub fn read_kept(&self, slot: usize) -> Result<Tensor> {
+        self.kept(slot, |r, view| {
+            let n: usize = r.shape.iter().product();
+            Ok(Tensor::new(r.shape.clone(), self.decode(view, n, r.dtype)?))
+        })
+    }
+
+    /// Decode partition output `slot`, which the last run kept mapped, straight
+    /// into `out`: its elements as `dtype` in native byte order (bool as 0/1
+    /// bytes), exactly as many bytes as the output has.
+    pub fn read_kept_into(&self, slot: usize, dtype: DType, out: &mut [u8]) -> Result<()> {
+        self.kept(slot, |r, view| {
+            let n: usize = r.shape.iter().product();
+            let size = dtype.size().unwrap_or(0);
+            if r.dtype != dtype || out.len() != n * size {
+                return Err(Error::Device(format!(
+                    "partition output {slot} is {} of {n} elements, the destination {} bytes of {dtype}",
+                    r.dtype,
+                    out.len()
+                )));
+            }
+            self.decode_into(view, n, dtype, out)
+        })
+    }
+
+    /// `n` elements of a read-back buffer written into `out` as `dtype` in native
+    /// byte order.
+    fn decode_into(&self, view: &[u8], n: usize, dtype: DType, out: &mut [u8]) -> Result<()> {
+        let words = view
+            .get(..n * 4)
+            .unwrap_or(&[])
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        match (dtype, self.precision) {
+            (DType::F32, Precision::F32) | (DType::I32, _) if cfg!(target_endian = "little") => {
+                out.copy_from_slice(view.get(..n * 4).unwrap_or(&[]))
+            }
+            (DType::F32, Precision::F32) | (DType::I32, _) => {
+                for (o, w) in out.chunks_exact_mut(4).zip(words) {
+                    o.copy_from_slice(&w.to_ne_bytes());
+                }
+            }
+            (DType::F32, Precision::F16) => {
+                let halves = view.get(..n * 2).unwrap_or(&[]).chunks_exact(2);
+                for (o, h) in out.chunks_exact_mut(4).zip(halves) {
+                    o.copy_from_slice(&f16::from_le_bytes([h[0], h[1]]).to_f32().to_ne_bytes());
+                }
+            }
+            (DType::I8 | DType::U8, _) => {
+                for (o, w) in out.iter_mut().zip(words) {
+                    *o = w as u8;
+                }
+            }
+            (DType::Bool, _) => {
+                for (o, w) in out.iter_mut().zip(words) {
+                    *o = u8::from(w != 0);
+                }
+            }
+            (DType::I16, _) => {
+                for (o, w) in out.chunks_exact_mut(2).zip(words) {
+                    o.copy_from_slice(&(w as i16).to_ne_bytes());
+                }
+            }
+            (DType::I64, _) => {
+                for (o, w) in out.chunks_exact_mut(8).zip(words) {
+                    o.copy_from_slice(&i64::from(w).to_ne_bytes());
+                }
+            }
+            (other, _) => {
+                return Err(Error::UnsupportedType {
+                    dtype: other.to_string(),
+                    what: "reading back a GPU tensor".into(),
+                })
+            }
+        }
+        Ok(())
     }
 
     /// Record the dispatches: one pass, or one pass per dispatch when timestamps
@@ -438,14 +568,21 @@ impl GpuProgram {
         &self,
         inputs: &[&Tensor],
         num_outputs: usize,
+        keep: &[bool],
         profile: Option<Option<&Timestamps>>,
-    ) -> Result<(Vec<Tensor>, Option<RunTimes>)> {
+    ) -> Result<(Vec<Option<Tensor>>, Option<RunTimes>)> {
         let q = &self.gpu.queue;
         let mut io = self
             .io
             .lock()
             .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
         let start = Instant::now();
+        io.kept.resize(self.readbacks.len(), false);
+        for (r, kept) in self.readbacks.iter().zip(io.kept.iter_mut()) {
+            if std::mem::take(kept) {
+                r.staging.unmap();
+            }
+        }
         let mut encoder = self
             .gpu
             .device
@@ -489,34 +626,34 @@ impl GpuProgram {
             .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
         let finished = Instant::now();
         let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
-        for r in &self.readbacks {
+        for (k, r) in self.readbacks.iter().enumerate() {
             let n: usize = r.shape.iter().product();
+            let keep_it = keep.get(r.slot).copied().unwrap_or(false);
             let data = {
                 let view = r
                     .staging
                     .get_mapped_range(..)
                     .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
-                if self.guard.is_some() && std::ptr::eq(r, &self.readbacks[0]) {
+                if self.guard.is_some() && k == 0 {
                     self.note_overflow(view.get(r.size as usize..).unwrap_or(&[]));
                 }
-                self.decode(&view, n, r.dtype)?
+                if keep_it {
+                    None
+                } else {
+                    Some(self.decode(&view, n, r.dtype)?)
+                }
             };
-            r.staging.unmap();
-            if let Some(o) = outputs.get_mut(r.slot) {
-                *o = Some(Tensor::new(r.shape.clone(), data));
+            match data {
+                Some(data) => {
+                    r.staging.unmap();
+                    if let Some(o) = outputs.get_mut(r.slot) {
+                        *o = Some(Tensor::new(r.shape.clone(), data));
+                    }
+                }
+                None => io.kept[k] = true,
             }
         }
         let read = Instant::now();
-        let outputs = outputs
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| {
-                o.ok_or_else(|| Error::Graph {
-                    subgraph: 0,
-                    what: format!("partition output {i} was not produced"),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         let times = match profile {
             None => None,
             Some(ts) => {
