@@ -46,6 +46,7 @@ pub fn inspect_json(
         fp32_nodes: Vec::new(),
         precision_plan: None,
         overflow_guard: OverflowGuardArg::On,
+        cache_dir: None,
     };
     let model = Some(model_path);
     let doc = py
