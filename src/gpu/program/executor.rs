@@ -80,19 +80,11 @@ impl Upload {
     /// last submission that read it) when its mapping is still pending.
     fn ready(&self, gpu: &GpuDevice, submitted: Option<&wgpu::SubmissionIndex>) -> Result<()> {
         self.remap();
-        let wait = |index: Option<wgpu::SubmissionIndex>| {
-            gpu.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: index,
-                    timeout: None,
-                })
-                .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))
-        };
         if self.state.load(Ordering::Acquire) == PENDING {
-            wait(submitted.cloned())?;
+            wait_for(gpu, submitted.cloned())?;
         }
         if self.state.load(Ordering::Acquire) == PENDING {
-            wait(None)?;
+            wait_for(gpu, None)?;
         }
         match self.state.load(Ordering::Acquire) {
             MAPPED => Ok(()),
@@ -106,6 +98,24 @@ impl Upload {
     fn unmap(&self) {
         self.staging.unmap();
         self.state.store(UNMAPPED, Ordering::Release);
+    }
+}
+
+/// Wait until submission `index` (None: all work of the device) has finished.
+/// When the wait fails (a lost device rejects submissions, so their indices are
+/// never valid), a wait for everything lets wgpu run its maintenance, device-lost
+/// callbacks included, before the error is returned.
+fn wait_for(gpu: &GpuDevice, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+    let waited = gpu.device.poll(wgpu::PollType::Wait {
+        submission_index: index,
+        timeout: None,
+    });
+    match waited {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+            Err(Error::Device(format!("waiting for the GPU failed: {e}")))
+        }
     }
 }
 
@@ -617,13 +627,7 @@ impl GpuProgram {
         let submitted = Instant::now();
         // Wait for this submission only: other programs on the device (other
         // interpreters, other threads) are not waited for.
-        self.gpu
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: None,
-            })
-            .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
+        wait_for(&self.gpu, Some(index))?;
         let finished = Instant::now();
         let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
         for (k, r) in self.readbacks.iter().enumerate() {
