@@ -99,6 +99,7 @@ pub fn validate_json(
         min_cosine,
         fp32_nodes,
         auto_mixed,
+        cache_dir: None,
         precision_plan: None,
         save_plan: None,
         top: 0,
