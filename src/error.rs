@@ -79,6 +79,15 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A caller asked for an output in a form that does not fit it (element type,
+    /// length).
+    #[error("output {index}: {what}")]
+    Output {
+        /// Index of the model output.
+        index: usize,
+        /// What is wrong.
+        what: String,
+    },
     /// A WHILE loop ran past the configured iteration limit, or the run was cancelled.
     #[error("run stopped: {0}")]
     Stopped(String),

@@ -48,8 +48,8 @@ pub use gpu::pipeline::Precision;
 pub use graph::{DType, Graph};
 pub use graph::{Data, Tensor};
 pub use interpreter::{
-    gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Interpreter,
-    Model, Options, OverflowGuard, PromotedNode,
+    gpu_adapter, simulate_device_loss, CacheDir, CacheStatus, DelegateReport, Device, Element,
+    GpuDelegate, InitTimes, Interpreter, Model, Options, OverflowGuard, PromotedNode,
 };
 pub use runtime::no_kernel_reason;
 pub use runtime::profile::{

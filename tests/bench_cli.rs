@@ -137,3 +137,33 @@ fn compare_lists_every_configuration() {
     let fp16 = number(&rows[2], &["max_abs_error_vs_cpu"]);
     assert!(fp16 < 0.05, "gpu-fp16 differs from the cpu by {fp16}");
 }
+
+/// With no display runtime (XDG_RUNTIME_DIR unset) a GPU command prints nothing on
+/// stderr but the crate's own lines: no driver or window-system noise.
+#[test]
+fn gpu_commands_print_no_driver_noise() {
+    if !common::gpu::gpu_available() {
+        return;
+    }
+    let out_dir = std::env::temp_dir().join(format!("tflite_wgpu_quiet_{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_tflite-wgpu"))
+        .args(["run", "--device", "gpu", "--out-dir"])
+        .arg(&out_dir)
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DISPLAY")
+        .output()
+        .expect("run tflite-wgpu");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "run failed: {stderr}");
+    for line in stderr.lines() {
+        assert!(
+            ["warning: ", "error: ", "info: "]
+                .iter()
+                .any(|p| line.starts_with(p))
+                && !line.contains("XDG_RUNTIME_DIR"),
+            "a line on stderr that is not the crate's: {line}"
+        );
+    }
+}

@@ -84,3 +84,45 @@ fn eight_threads_share_one_device_with_identical_outputs() {
         );
     }
 }
+
+/// Two interpreters of different models on two threads, invoked at once: each
+/// waits for its own submissions only, and each gets the outputs it gets alone.
+#[test]
+fn two_models_on_two_threads_match_their_solo_runs() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !common::gpu::gpu_available() {
+        return;
+    }
+    let models: Vec<Model> = [
+        "models/real/face_detection_short_range.tflite",
+        "models/real/iris_landmark.tflite",
+    ]
+    .iter()
+    .filter_map(|p| Model::from_file(shared.join(p)).ok())
+    .collect();
+    assert_eq!(models.len(), 2, "both models load");
+    let solo: Vec<_> = models
+        .iter()
+        .map(|m| bits(&mut interpreter(m, false)))
+        .collect();
+    let n = invokes();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = models
+            .iter()
+            .zip(&solo)
+            .map(|(model, expected)| {
+                s.spawn(move || {
+                    let mut interp = interpreter(model, false);
+                    for k in 0..n {
+                        assert!(bits(&mut interp) == *expected, "invoke {k}: outputs differ");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}

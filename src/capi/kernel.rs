@@ -44,6 +44,8 @@ pub struct KernelOptions {
     pub fp32_nodes: Vec<usize>,
     /// What happens when an fp16 GPU store saturates.
     pub overflow_guard: crate::interpreter::OverflowGuard,
+    /// Where compiled pipelines persist.
+    pub cache_dir: crate::interpreter::CacheDir,
 }
 
 /// Tensors of `sg` that the nodes `nodes` read from outside (non-constant, in order
@@ -149,6 +151,7 @@ impl Kernel {
                     fp32_nodes,
                 },
                 overflow_guard: options.overflow_guard,
+                cache_dir: options.cache_dir.clone(),
                 ..Default::default()
             },
         )
@@ -186,33 +189,79 @@ impl Kernel {
         unsafe {
             for (slot, &t) in self.inputs.iter().enumerate() {
                 let rt = &*tensor(t)?;
-                let info = self.interp.input_info(slot).map_err(|e| e.to_string())?;
+                let dtype = self
+                    .interp
+                    .input_info(slot)
+                    .map_err(|e| e.to_string())?
+                    .dtype;
                 let shape: Vec<usize> = super::abi::int_array(rt.dims)
                     .iter()
                     .map(|&d| d.max(0) as usize)
                     .collect();
-                let need = shape.iter().product::<usize>() * info.dtype.size().unwrap_or(0);
+                let need = shape.iter().product::<usize>() * dtype.size().unwrap_or(0);
                 if rt.data.is_null() || rt.bytes != need {
                     return Err(format!(
                         "input tensor {t} holds {} bytes, {} of shape {shape:?} needs {need}",
-                        rt.bytes, info.dtype
+                        rt.bytes, dtype
                     ));
                 }
                 let bytes = std::slice::from_raw_parts(rt.data.cast::<u8>(), rt.bytes);
-                let data = Data::from_bytes(info.dtype, bytes).map_err(|e| e.to_string())?;
-                self.interp
-                    .set_input(slot, Tensor::new(shape, data))
-                    .map_err(|e| e.to_string())?;
+                // The same shape as the last invoke: overwrite the input in place.
+                let held = self.interp.input_mut(slot).map_err(|e| e.to_string())?;
+                if held.shape != shape || !fill_native(&mut held.data, bytes) {
+                    let data = Data::from_bytes(dtype, bytes).map_err(|e| e.to_string())?;
+                    self.interp
+                        .set_input(slot, Tensor::new(shape, data))
+                        .map_err(|e| e.to_string())?;
+                }
             }
             self.interp.invoke().map_err(|e| e.to_string())?;
             for (slot, &t) in self.outputs.iter().enumerate() {
-                let value = self.interp.output(slot).map_err(|e| e.to_string())?;
-                write(tensor(t)?, t, &value.data.to_bytes())?;
+                let rt = &mut *tensor(t)?;
+                if rt.data.is_null() {
+                    return Err(format!("output tensor {t} has no data"));
+                }
+                let out = std::slice::from_raw_parts_mut(rt.data.cast::<u8>(), rt.bytes);
+                self.interp
+                    .output_bytes_into(slot, out)
+                    .map_err(|e| format!("output tensor {t}: {e}"))?;
             }
             for (t, bytes) in &self.constant_outputs {
                 write(tensor(*t)?, *t, bytes)?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Overwrite `data` with the runtime's `bytes` (native byte order) in place;
+/// false when the sizes differ.
+fn fill_native(data: &mut Data, bytes: &[u8]) -> bool {
+    fn copy<T: bytemuck::Pod>(v: &mut [T], bytes: &[u8]) -> bool {
+        let dst: &mut [u8] = bytemuck::cast_slice_mut(v);
+        let fits = dst.len() == bytes.len();
+        if fits {
+            dst.copy_from_slice(bytes);
+        }
+        fits
+    }
+    match data {
+        Data::F32(v) | Data::C64(v) => copy(v, bytes),
+        Data::F16(v) => copy(v, bytes),
+        Data::I8(v) => copy(v, bytes),
+        Data::U8(v) => copy(v, bytes),
+        Data::I16(v) => copy(v, bytes),
+        Data::I32(v) => copy(v, bytes),
+        Data::U32(v) => copy(v, bytes),
+        Data::I64(v) => copy(v, bytes),
+        Data::Bool(v) => {
+            let fits = v.len() == bytes.len();
+            if fits {
+                for (d, &b) in v.iter_mut().zip(bytes) {
+                    *d = b != 0;
+                }
+            }
+            fits
         }
     }
 }

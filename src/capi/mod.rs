@@ -313,6 +313,7 @@ unsafe fn prepare_graph(
                 device: o.device,
                 fp32_nodes: o.partitions.fp32_nodes.clone(),
                 overflow_guard: o.overflow_guard,
+                cache_dir: o.cache_dir.clone(),
             };
             (o, k)
         };
@@ -416,6 +417,7 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
             device: options.device,
             fp32_nodes: options.partitions.fp32_nodes.clone(),
             overflow_guard: options.overflow_guard,
+            cache_dir: options.cache_dir.clone(),
         };
         Kernel::build(&mapping.sg, &nodes, Some(&outputs), &kopts)
     }

@@ -2,7 +2,7 @@
 
 use crate::delegate::{PartitionOptions, PrecisionPlan};
 use crate::gpu::device::{Backend, DeviceOptions};
-use crate::interpreter::OverflowGuard;
+use crate::interpreter::{CacheDir, OverflowGuard};
 
 /// Options of one delegate instance.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +17,8 @@ pub struct DelegateOptions {
     pub overflow_guard: OverflowGuard,
     /// A precision plan whose nodes are added to the fp32 nodes at prepare.
     pub precision_plan: Option<PrecisionPlan>,
+    /// Where compiled pipelines persist (`cache_dir`; empty: none).
+    pub cache_dir: CacheDir,
 }
 
 /// The option keys this delegate accepts, with the values each takes.
@@ -37,6 +39,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "precision_plan",
         "the path of a precision plan (JSON) for this model",
+    ),
+    (
+        "cache_dir",
+        "a directory for the persistent pipeline cache (empty: no cache)",
     ),
 ];
 
@@ -107,6 +113,12 @@ impl DelegateOptions {
                     }
                     o.partitions.min_nodes = n;
                 }
+                "cache_dir" => {
+                    o.cache_dir = match value.trim() {
+                        "" => CacheDir::Off,
+                        dir => CacheDir::Dir(dir.into()),
+                    }
+                }
                 "overflow_guard" => {
                     o.overflow_guard = value
                         .trim()
@@ -155,8 +167,12 @@ mod tests {
             ("fp32_nodes", "3, 5,7"),
             ("min_nodes_per_partition", "2"),
             ("overflow_guard", "error"),
+            ("cache_dir", "/tmp/pipelines"),
         ])
         .unwrap();
+        assert_eq!(o.cache_dir, CacheDir::Dir("/tmp/pipelines".into()));
+        let off = DelegateOptions::parse([("cache_dir", "")]).unwrap();
+        assert_eq!(off.cache_dir, CacheDir::Off);
         assert!(o.precision_loss_allowed);
         assert_eq!(o.device.backend, Backend::Vulkan);
         assert!(o.device.high_performance);

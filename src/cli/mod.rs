@@ -14,7 +14,7 @@ pub(crate) use validate::{validate_document, ValidateArgs};
 
 use crate::delegate::PartitionOptions;
 use crate::gpu::device::{Backend, DeviceOptions};
-use crate::{Device, Model, Options, OverflowGuard};
+use crate::{CacheDir, Device, Model, Options, OverflowGuard};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -232,6 +232,11 @@ pub(crate) struct ExecArgs {
     /// naming the node (error).
     #[arg(long, value_enum, default_value = "on")]
     pub overflow_guard: OverflowGuardArg,
+    /// Keep compiled GPU pipelines in this directory between runs (default: the
+    /// per-user cache directory, $XDG_CACHE_HOME/tflite-wgpu or
+    /// ~/.cache/tflite-wgpu).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `--overflow-guard`.
@@ -286,6 +291,7 @@ pub(crate) fn options(a: &ExecArgs) -> crate::Result<Options> {
             backend: self::backend(backend),
             high_performance: true,
         },
+        cache_dir: a.cache_dir.clone().map_or(CacheDir::Default, CacheDir::Dir),
         ..Default::default()
     })
 }

@@ -55,6 +55,10 @@ pub struct ValidateArgs {
     /// Search for a small set of fp32 nodes that makes every output pass.
     #[arg(long)]
     pub auto_mixed: bool,
+    /// Keep compiled GPU pipelines in this directory between runs (default: the
+    /// per-user cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// A precision plan whose nodes stay in fp32 (with any --fp32-nodes).
     #[arg(long, value_name = "PLAN.json")]
     pub precision_plan: Option<PathBuf>,
@@ -237,6 +241,10 @@ fn options(a: &ValidateArgs) -> ValidateOptions {
             max_rel: a.max_rel,
             min_cosine: a.min_cosine,
         },
+        cache_dir: a
+            .cache_dir
+            .clone()
+            .map_or(crate::CacheDir::Default, crate::CacheDir::Dir),
     }
 }
 

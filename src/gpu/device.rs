@@ -102,6 +102,8 @@ pub struct GpuDevice {
     pub timestamps_inside_passes: bool,
     /// SUBGROUP is enabled.
     pub subgroups: bool,
+    /// PIPELINE_CACHE is enabled: compiled pipelines can persist between processes.
+    pub pipeline_cache: bool,
     /// How long choosing the adapter and opening the device took.
     pub creation_time: Duration,
     /// Set by wgpu's device-lost callback (or [`GpuDevice::mark_lost`]).
@@ -120,7 +122,8 @@ impl GpuDevice {
             | wgpu::Features::TIMESTAMP_QUERY
             | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
             | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
-            | wgpu::Features::SUBGROUP;
+            | wgpu::Features::SUBGROUP
+            | wgpu::Features::PIPELINE_CACHE;
         let features = available & wanted;
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -152,6 +155,7 @@ impl GpuDevice {
             timestamps_inside_passes: features
                 .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            pipeline_cache: features.contains(wgpu::Features::PIPELINE_CACHE),
             creation_time: start.elapsed(),
             lost,
             uncaptured,

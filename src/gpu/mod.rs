@@ -4,6 +4,7 @@
 pub mod device;
 pub mod ops;
 pub mod pipeline;
+pub mod pipeline_cache;
 pub mod program;
 pub mod timing;
 

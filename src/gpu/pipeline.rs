@@ -14,9 +14,12 @@
 //! bit with one `atomicOr`, taken only on the overflow path.
 
 use super::device::GpuDevice;
+use super::pipeline_cache::{CacheStatus, DiskCache};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
@@ -124,9 +127,39 @@ type ModuleKey = (&'static str, Precision, bool);
 pub struct PipelineCache {
     modules: Mutex<HashMap<ModuleKey, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<Key, Arc<wgpu::ComputePipeline>>>,
+    /// The persistent cache pipelines are created with, once attached.
+    disk: OnceLock<Option<DiskCache>>,
+    /// Pipelines created through the persistent cache since it was last saved.
+    unsaved: AtomicUsize,
 }
 
 impl PipelineCache {
+    /// Attach the persistent cache in `dir` (None: no persistent cache), loading
+    /// it; only the first call on a device has an effect.
+    pub fn attach_disk(&self, gpu: &GpuDevice, dir: Option<&Path>) {
+        self.disk
+            .get_or_init(|| dir.and_then(|d| DiskCache::open(gpu, d)));
+    }
+
+    /// Save the persistent cache when pipelines were created since it was loaded
+    /// or last saved.
+    pub fn save_disk(&self) {
+        if let Some(Some(disk)) = self.disk.get() {
+            if self.unsaved.swap(0, Ordering::Relaxed) > 0 {
+                disk.save();
+            }
+        }
+    }
+
+    /// The persistent cache's file, whether it was loaded, and its size; None
+    /// without one.
+    pub fn disk_status(&self) -> Option<CacheStatus> {
+        self.disk
+            .get()
+            .and_then(Option::as_ref)
+            .map(DiskCache::status)
+    }
+
     /// Number of distinct pipelines built so far.
     pub fn len(&self) -> usize {
         self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
@@ -163,6 +196,7 @@ impl PipelineCache {
             return Ok(p);
         }
         let module = self.module(gpu, shader, precision, guard)?;
+        let disk = self.disk.get().and_then(Option::as_ref);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
@@ -175,12 +209,15 @@ impl PipelineCache {
                     constants,
                     zero_initialize_workgroup_memory: false,
                 },
-                cache: None,
+                cache: disk.map(|d| &d.cache),
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
                 "pipeline {shader} failed to build: {e}"
             )));
+        }
+        if disk.is_some() {
+            self.unsaved.fetch_add(1, Ordering::Relaxed);
         }
         let pipeline = Arc::new(pipeline);
         if let Ok(mut m) = self.pipelines.lock() {

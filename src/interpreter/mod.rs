@@ -3,6 +3,7 @@
 mod compile;
 mod loaded;
 mod options;
+mod output;
 
 use crate::cpu::RunLimits;
 use crate::delegate;
@@ -11,18 +12,20 @@ use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
-use crate::runtime::{GpuPartitions, NodeObserver, Program, VariableState};
+use crate::runtime::{GpuPartitions, NodeObserver, Output, Program, VariableState};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use compile::Compiler;
 pub use loaded::Model;
 pub use options::{
-    gpu_adapter, simulate_device_loss, DelegateReport, Device, GpuDelegate, InitTimes, Options,
-    OverflowGuard, PromotedNode,
+    gpu_adapter, simulate_device_loss, CacheDir, CacheStatus, DelegateReport, Device, GpuDelegate,
+    InitTimes, Options, OverflowGuard, PromotedNode,
 };
+pub use output::Element;
 
 /// Runs a model: set inputs, invoke, read outputs. `Send`, so it can move to a
 /// worker thread.
@@ -32,7 +35,11 @@ pub struct Interpreter {
     program: Program,
     report: Option<DelegateReport>,
     inputs: Vec<Option<Tensor>>,
-    outputs: Vec<Tensor>,
+    /// Outputs of the last invoke; GPU outputs stay in their mapped readback
+    /// buffers until read.
+    outputs: Vec<Output>,
+    /// GPU outputs decoded by [`Interpreter::output`].
+    decoded: Vec<OnceLock<Tensor>>,
     state: HashMap<(usize, usize), Tensor>,
     cancel: Arc<AtomicBool>,
     options: Options,
@@ -93,6 +100,7 @@ impl Interpreter {
             report,
             inputs: vec![None; n],
             outputs: Vec::new(),
+            decoded: Vec::new(),
             state: HashMap::new(),
             cancel,
             options,
@@ -136,6 +144,7 @@ impl Interpreter {
     ) -> Result<(GpuPartitions, DelegateReport, Arc<GpuDevice>)> {
         let start = Instant::now();
         let (gpu, cache) = crate::gpu::shared_device(options.gpu)?;
+        cache.attach_disk(&gpu, options.cache_dir.resolve().as_deref());
         let device_time = start.elapsed();
         let sg = graph.main();
         let mut verdicts = delegate::support(sg, &delegate::caps_of(Some(&gpu)));
@@ -188,6 +197,7 @@ impl Interpreter {
                 break (plan, programs, failed);
             }
         };
+        cache.save_disk();
         let compiled = programs.iter().flatten();
         let report = DelegateReport {
             plan: plan.clone(),
@@ -212,6 +222,7 @@ impl Interpreter {
                 constant_upload: compiled.map(|p| p.constant_upload).sum(),
             },
             promoted_fp32_nodes: Vec::new(),
+            pipeline_cache: cache.disk_status(),
         };
         Ok((GpuPartitions { plan, programs }, report, gpu))
     }
@@ -228,6 +239,7 @@ impl Interpreter {
             limits: self.limits.clone(),
             expose_intermediates: false,
             overflow_guard: delegate.overflow_guard,
+            cache_dir: delegate.cache_dir,
             faults: self.options.faults.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
@@ -371,13 +383,14 @@ impl Interpreter {
     pub fn invoke_observed(&mut self, mut observer: Option<&mut NodeObserver<'_>>) -> Result<()> {
         let saved = self.program.guarded().then(|| self.state.clone());
         loop {
-            let inputs = self.take_inputs()?;
+            self.prepare_invoke()?;
+            let inputs = Self::borrowed(&self.inputs)?;
             let result = self
                 .program
                 .run(0, inputs, &mut self.state, observer.as_deref_mut());
             let outputs = self.check_device(result)?;
             if !self.guard_overflow(saved.as_ref())? {
-                self.outputs = outputs;
+                self.set_outputs(outputs);
                 return Ok(());
             }
         }
@@ -391,11 +404,12 @@ impl Interpreter {
     pub fn invoke_profiled(&mut self) -> Result<crate::runtime::profile::Profile> {
         let saved = self.program.guarded().then(|| self.state.clone());
         loop {
-            let inputs = self.take_inputs()?;
+            self.prepare_invoke()?;
+            let inputs = Self::borrowed(&self.inputs)?;
             let result = self.program.run_profiled(inputs, &mut self.state, None);
             let (outputs, profile) = self.check_device(result)?;
             if !self.guard_overflow(saved.as_ref())? {
-                self.outputs = outputs;
+                self.set_outputs(outputs);
                 return Ok(profile);
             }
         }
@@ -464,15 +478,26 @@ impl Interpreter {
         Ok(true)
     }
 
-    /// Reset cancellation, reopen a lost device, and gather the inputs set so far.
-    fn take_inputs(&mut self) -> Result<Vec<Tensor>> {
+    /// Reset cancellation, drop the last outputs (the run reuses their readback
+    /// buffers) and reopen a lost device.
+    fn prepare_invoke(&mut self) -> Result<()> {
         self.cancel.store(false, Ordering::Relaxed);
-        self.recover_lost_device()?;
-        self.inputs
+        self.set_outputs(Vec::new());
+        self.recover_lost_device()
+    }
+
+    fn set_outputs(&mut self, outputs: Vec<Output>) {
+        self.decoded = outputs.iter().map(|_| OnceLock::new()).collect();
+        self.outputs = outputs;
+    }
+
+    /// The inputs set so far, borrowed: an invoke reads them in place.
+    fn borrowed(inputs: &[Option<Tensor>]) -> Result<Vec<Cow<'_, Tensor>>> {
+        inputs
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                t.clone().ok_or_else(|| Error::Input {
+                t.as_ref().map(Cow::Borrowed).ok_or_else(|| Error::Input {
                     index: i,
                     what: "not set".into(),
                 })
@@ -499,12 +524,103 @@ impl Interpreter {
         result
     }
 
-    /// Output `i` of the last invoke.
+    /// Output `i` of the last invoke (a GPU output is decoded on the first call).
     pub fn output(&self, i: usize) -> Result<&Tensor> {
-        self.outputs.get(i).ok_or_else(|| Error::Input {
+        let missing = || Error::Input {
             index: i,
             what: "no such output (has invoke run?)".into(),
-        })
+        };
+        match self.outputs.get(i).ok_or_else(missing)? {
+            Output::Tensor(t) => Ok(t),
+            &Output::Gpu { partition, slot } => {
+                let cell = self.decoded.get(i).ok_or_else(missing)?;
+                if cell.get().is_none() {
+                    let _ = cell.set(self.program.gpu_output(partition, slot)?);
+                }
+                cell.get().ok_or_else(missing)
+            }
+        }
+    }
+
+    /// Output `i` of the last invoke decoded straight into `out` (native byte
+    /// order, bool as 0/1 bytes) when it is still in its GPU readback buffer;
+    /// false when it is not (then [`Interpreter::output`] has it).
+    fn gpu_output_into(&self, i: usize, out: &mut [u8]) -> Result<bool> {
+        match self.outputs.get(i) {
+            Some(&Output::Gpu { partition, slot })
+                if self.decoded.get(i).is_some_and(|c| c.get().is_none()) =>
+            {
+                let dtype = self.output_info(i)?.dtype;
+                self.program
+                    .gpu_output_into(partition, slot, dtype, out)
+                    .map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Output `i` of the last invoke written into `out` as the runtime of the C
+    /// ABI holds it: native byte order, bool as 0/1 bytes, exactly its size.
+    pub(crate) fn output_bytes_into(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        let info = self.output_info(i)?;
+        let need = info.shape.iter().product::<usize>() * info.dtype.size().unwrap_or(0);
+        if out.len() == need && self.gpu_output_into(i, out)? {
+            return Ok(());
+        }
+        let t = self.output(i)?;
+        let bytes = output::native_bytes(&t.data);
+        if bytes.len() != out.len() {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output holds {} bytes, the destination {}",
+                    bytes.len(),
+                    out.len()
+                ),
+            });
+        }
+        out.copy_from_slice(&bytes);
+        Ok(())
+    }
+
+    /// Copy output `i` of the last invoke into `out`, the caller's memory: `T`
+    /// must be the output's element type and `out` exactly as long as the output
+    /// (an [`Error::Output`] naming the output otherwise).
+    pub fn output_into<T: Element>(&self, i: usize, out: &mut [T]) -> Result<()> {
+        if let Some(info) = self.outputs.get(i).and(self.output_info(i).ok()) {
+            let n: usize = info.shape.iter().product();
+            if info.dtype == T::DTYPE && n == out.len() {
+                if let Some(bytes) = T::bytes_mut(out) {
+                    if self.gpu_output_into(i, bytes)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let t = self.output(i)?;
+        let Some(values) = T::elements(&t.data) else {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output is {}, the destination holds {}",
+                    t.dtype(),
+                    T::DTYPE
+                ),
+            });
+        };
+        if values.len() != out.len() {
+            return Err(Error::Output {
+                index: i,
+                what: format!(
+                    "the output has {} elements (shape {:?}), the destination {}",
+                    values.len(),
+                    t.shape,
+                    out.len()
+                ),
+            });
+        }
+        out.copy_from_slice(values);
+        Ok(())
     }
 
     /// A handle that stops a running invoke from another thread.

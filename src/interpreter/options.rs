@@ -6,6 +6,7 @@ use crate::delegate::{self, FaultInjection, PartitionOptions, Plan};
 use crate::error::Result;
 use crate::gpu::device::DeviceOptions;
 use crate::gpu::pipeline::Precision;
+pub use crate::gpu::pipeline_cache::{CacheDir, CacheStatus};
 use std::time::Duration;
 
 /// The adapter `options` select, opened (once per process, shared with every
@@ -101,6 +102,9 @@ pub struct Options {
     /// What happens when an fp16 GPU store saturates (default: promote the node to
     /// fp32 and run again).
     pub overflow_guard: OverflowGuard,
+    /// Where compiled GPU pipelines persist between processes (default: the
+    /// per-user cache directory). The first interpreter on a device decides.
+    pub cache_dir: CacheDir,
     /// Test hook: GPU compiles that must fail. Not part of the stable API.
     #[doc(hidden)]
     pub faults: FaultInjection,
@@ -138,6 +142,10 @@ pub struct DelegateReport {
     pub init: InitTimes,
     /// Nodes the fp16 overflow guard moved to fp32 so far, in the order it did.
     pub promoted_fp32_nodes: Vec<PromotedNode>,
+    /// The persistent pipeline cache of the device: its file, whether it was
+    /// loaded, its size; None without one (disabled, no directory, or a backend
+    /// without PIPELINE_CACHE).
+    pub pipeline_cache: Option<CacheStatus>,
 }
 
 /// The parts of preparing the GPU path that are timed separately.
@@ -177,6 +185,8 @@ pub struct GpuDelegate {
     /// prepared graph and added to `partitions.fp32_nodes`. A plan written for
     /// another model is refused.
     pub precision_plan: Option<delegate::PrecisionPlan>,
+    /// Where compiled GPU pipelines persist between processes.
+    pub cache_dir: CacheDir,
 }
 
 impl GpuDelegate {

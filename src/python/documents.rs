@@ -46,6 +46,7 @@ pub fn inspect_json(
         fp32_nodes: Vec::new(),
         precision_plan: None,
         overflow_guard: OverflowGuardArg::On,
+        cache_dir: None,
     };
     let model = Some(model_path);
     let doc = py
@@ -98,6 +99,7 @@ pub fn validate_json(
         min_cosine,
         fp32_nodes,
         auto_mixed,
+        cache_dir: None,
         precision_plan: None,
         save_plan: None,
         top: 0,

@@ -72,6 +72,7 @@ fn open(
         precision_loss_allowed: delegate.precision_loss_allowed,
         gpu: delegate.device,
         partitions: delegate.partitions,
+        cache_dir: delegate.cache_dir,
         ..Default::default()
     };
     Ok((Interpreter::with_options(&model, options)?, fallback))

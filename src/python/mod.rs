@@ -26,7 +26,8 @@ fn to_py_err(e: Error) -> PyErr {
         | Error::Node { .. }
         | Error::UnsupportedOp { .. }
         | Error::Graph { .. }
-        | Error::Input { .. } => PyValueError::new_err(msg),
+        | Error::Input { .. }
+        | Error::Output { .. } => PyValueError::new_err(msg),
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             PyFileNotFoundError::new_err(msg)
         }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, Op, Subgraph};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,8 @@ pub struct Program {
     profile: Mutex<Option<Profile>>,
     /// The first node with no kernel and its op name (a program built for inspection).
     unsupported: Option<(usize, String)>,
+    /// Per partition, the outputs that may stay in their readback buffers.
+    keep: Vec<Vec<bool>>,
 }
 
 /// Why `op` cannot run on any device of this crate: "no kernel for custom op X" or
@@ -77,6 +80,43 @@ fn first_without_kernel(graph: &Graph) -> Option<(usize, String)> {
                 _ => None,
             })
     })
+}
+
+/// A model output of a run of the main subgraph.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// A value on the host.
+    Tensor(Tensor),
+    /// Output `slot` of GPU partition `partition`, left in its mapped readback
+    /// buffer until that partition runs again: decoded by
+    /// [`Program::gpu_output`] or straight into the caller's memory by
+    /// [`Program::gpu_output_into`].
+    Gpu {
+        /// The partition.
+        partition: usize,
+        /// Its output slot.
+        slot: usize,
+    },
+}
+
+/// Which outputs of each partition can stay in their readback buffers: model
+/// outputs (listed once, not variables) that no node reads.
+fn keepable(sg: &Subgraph, partitions: &[Partition]) -> Vec<Vec<bool>> {
+    let read = |t: usize| sg.nodes.iter().any(|n| n.inputs.contains(&Some(t)));
+    partitions
+        .iter()
+        .map(|p| {
+            p.outputs
+                .iter()
+                .map(|&t| {
+                    sg.outputs.iter().filter(|&&o| o == t).count() == 1
+                        && !sg.tensors[t].is_variable
+                        && !sg.inputs.contains(&t)
+                        && !read(t)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Persistent values of variable tensors, per subgraph.
@@ -136,11 +176,16 @@ impl Program {
                 steps,
             });
         }
+        let keep = match &gpu {
+            Some(g) => keepable(graph.main(), &g.plan.partitions),
+            None => Vec::new(),
+        };
         Ok(Program {
             graph,
             subs,
             limits,
             gpu,
+            keep,
             profile: Mutex::new(None),
             unsupported,
         })
@@ -180,18 +225,56 @@ impl Program {
             .any(|p| p.guarded())
     }
 
-    /// Run subgraph `s` on `inputs`, returning its outputs.
+    /// Run subgraph `s` on `inputs` (borrowed inputs are read in place, never
+    /// copied), returning its outputs.
     pub fn run(
         &self,
         s: usize,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Output>> {
         if let Some(e) = self.unsupported() {
             return Err(e);
         }
         self.run_at_depth(s, inputs, state, observer, 0)
+    }
+
+    /// The program of GPU partition `partition`.
+    fn program(&self, partition: usize) -> Result<&GpuProgram> {
+        self.gpu
+            .as_ref()
+            .and_then(|g| g.programs.get(partition))
+            .and_then(Option::as_ref)
+            .ok_or_else(|| Error::Graph {
+                subgraph: 0,
+                what: format!("no compiled GPU partition {partition}"),
+            })
+    }
+
+    /// Decode an [`Output::Gpu`] of the last run.
+    pub fn gpu_output(&self, partition: usize, slot: usize) -> Result<Tensor> {
+        self.program(partition)?.read_kept(slot)
+    }
+
+    /// Decode an [`Output::Gpu`] of the last run straight into `out`: its
+    /// elements as `dtype` in native byte order (bool as 0/1 bytes).
+    pub fn gpu_output_into(
+        &self,
+        partition: usize,
+        slot: usize,
+        dtype: crate::graph::DType,
+        out: &mut [u8],
+    ) -> Result<()> {
+        self.program(partition)?.read_kept_into(slot, dtype, out)
+    }
+
+    /// `o` as a tensor.
+    pub fn materialize(&self, o: Output) -> Result<Tensor> {
+        match o {
+            Output::Tensor(t) => Ok(t),
+            Output::Gpu { partition, slot } => self.gpu_output(partition, slot),
+        }
     }
 
     /// Like [`Program::run`] on the main subgraph, also timing every CPU node of it,
@@ -199,10 +282,10 @@ impl Program {
     /// dispatch.
     pub fn run_profiled(
         &self,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
-    ) -> Result<(Vec<Tensor>, Profile)> {
+    ) -> Result<(Vec<Output>, Profile)> {
         if let Some(e) = self.unsupported() {
             return Err(e);
         }
@@ -239,11 +322,11 @@ impl Program {
     fn run_at_depth(
         &self,
         s: usize,
-        inputs: Vec<Tensor>,
+        inputs: Vec<Cow<'_, Tensor>>,
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
-    ) -> Result<Vec<Tensor>> {
+    ) -> Result<Vec<Output>> {
         if depth > self.limits.max_call_depth {
             return Err(Error::Stopped(format!(
                 "subgraph calls nested deeper than {}",
@@ -265,7 +348,7 @@ impl Program {
                 ),
             });
         }
-        let mut values: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
+        let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; sg.tensors.len()];
         for (&t, v) in sg.inputs.iter().zip(inputs) {
             values[t] = Some(v);
         }
@@ -278,9 +361,11 @@ impl Program {
                         None => Tensor::zeros(info.dtype, info.shape.clone())?,
                     },
                 };
-                values[t] = Some(v);
+                values[t] = Some(Cow::Owned(v));
             }
         }
+        // Model outputs left in GPU readback buffers: (tensor, partition, slot).
+        let mut kept = Vec::new();
         for (k, step) in sub.steps.iter().enumerate() {
             if self.limits.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Stopped("cancelled".into()));
@@ -289,9 +374,14 @@ impl Program {
                 Step::Cpu(n) => {
                     self.run_node(s, n, &mut values, state, observer.as_deref_mut(), depth)?
                 }
-                Step::Gpu(p) => {
-                    self.run_partition(p, &mut values, state, observer.as_deref_mut(), depth)?
-                }
+                Step::Gpu(p) => self.run_partition(
+                    p,
+                    &mut values,
+                    state,
+                    observer.as_deref_mut(),
+                    depth,
+                    &mut kept,
+                )?,
             }
             for &t in &sub.frees[k] {
                 values[t] = None;
@@ -301,13 +391,17 @@ impl Program {
             .iter()
             .enumerate()
             .map(|(k, &t)| {
+                if let Some(&(_, partition, slot)) = kept.iter().find(|(kt, _, _)| *kt == t) {
+                    return Ok(Output::Gpu { partition, slot });
+                }
                 let again = sg.outputs[k + 1..].contains(&t);
                 let v = if again {
-                    values[t].clone()
+                    values[t].as_deref().cloned()
                 } else {
-                    values[t].take()
+                    values[t].take().map(Cow::into_owned)
                 };
                 v.or_else(|| sub.consts[t].clone())
+                    .map(Output::Tensor)
                     .ok_or_else(|| Error::Graph {
                         subgraph: s,
                         what: format!(
@@ -325,7 +419,7 @@ impl Program {
         &self,
         s: usize,
         n: usize,
-        values: &mut [Option<Tensor>],
+        values: &mut [Option<Cow<'_, Tensor>>],
         state: &mut VariableState,
         observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
@@ -336,7 +430,7 @@ impl Program {
         let inputs: Vec<Option<&Tensor>> = node
             .inputs
             .iter()
-            .map(|i| i.and_then(|t| values[t].as_ref().or(sub.consts[t].as_ref())))
+            .map(|i| i.and_then(|t| values[t].as_deref().or(sub.consts[t].as_ref())))
             .collect();
         let mut ctx = OpCtx::for_node(sg, n, node, inputs, &sub.caches[n], self, depth);
         let timer = (s == 0 && depth == 0 && self.profiling()).then(Instant::now);
@@ -357,14 +451,14 @@ impl Program {
         for (pos, value) in writes {
             if let Some(t) = node.input(pos) {
                 state.insert((s, t), value.clone());
-                values[t] = Some(value);
+                values[t] = Some(Cow::Owned(value));
             }
         }
         if let Some(obs) = observer {
             obs(n, &outputs);
         }
         for (&t, v) in node.outputs.iter().zip(outputs) {
-            values[t] = Some(v);
+            values[t] = Some(Cow::Owned(v));
         }
         Ok(())
     }
@@ -372,10 +466,11 @@ impl Program {
     fn run_partition(
         &self,
         p: usize,
-        values: &mut [Option<Tensor>],
+        values: &mut [Option<Cow<'_, Tensor>>],
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
+        kept: &mut Vec<(usize, usize, usize)>,
     ) -> Result<()> {
         let Some(gpu) = &self.gpu else {
             return Err(Error::Graph {
@@ -397,19 +492,27 @@ impl Program {
                     .inputs
                     .iter()
                     .map(|&t| {
-                        values[t].as_ref().ok_or_else(|| Error::Graph {
+                        values[t].as_deref().ok_or_else(|| Error::Graph {
                             subgraph: 0,
                             what: format!("partition {p} input tensor {t} is not set"),
                         })
                     })
                     .collect::<Result<_>>()?;
-                let outputs = if self.profiling() {
-                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len())?
-                } else {
-                    prog.run(&inputs, part.outputs.len())?
+                let keep = match (&observer, depth) {
+                    (None, 0) => self.keep.get(p).map_or(&[][..], Vec::as_slice),
+                    _ => &[],
                 };
-                for (&t, v) in part.outputs.iter().zip(outputs) {
-                    values[t] = Some(v);
+                let outputs = if self.profiling() {
+                    self.run_partition_profiled(p, prog, &inputs, part.outputs.len(), keep)?
+                } else {
+                    prog.run_keeping(&inputs, part.outputs.len(), keep, false)?
+                        .0
+                };
+                for (slot, (&t, v)) in part.outputs.iter().zip(outputs).enumerate() {
+                    match v {
+                        Some(v) => values[t] = Some(Cow::Owned(v)),
+                        None => kept.push((t, p, slot)),
+                    }
                 }
                 if let Some(obs) = observer {
                     observe_partition(sg, part, values, obs);
@@ -431,14 +534,14 @@ impl Program {
 fn observe_partition(
     sg: &Subgraph,
     part: &Partition,
-    values: &[Option<Tensor>],
+    values: &[Option<Cow<'_, Tensor>>],
     observer: &mut NodeObserver<'_>,
 ) {
     for &n in &part.nodes {
         let outputs: Option<Vec<Tensor>> = sg.nodes[n]
             .outputs
             .iter()
-            .map(|&t| values[t].clone())
+            .map(|&t| values[t].as_deref().cloned())
             .collect();
         if let Some(outputs) = outputs {
             observer(n, &outputs);
@@ -455,8 +558,10 @@ impl Program {
         prog: &GpuProgram,
         inputs: &[&Tensor],
         num_outputs: usize,
-    ) -> Result<Vec<Tensor>> {
-        let (outputs, t) = prog.run_profiled(inputs, num_outputs)?;
+        keep: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
+        let (outputs, t) = prog.run_keeping(inputs, num_outputs, keep, true)?;
+        let t = t.unwrap_or_default();
         let sg = &self.graph.subgraphs[0];
         let infos = prog.dispatch_info();
         let costs = super::profile::dispatch_costs(sg, &infos, prog.precision());
@@ -479,6 +584,7 @@ impl Program {
             pr.partitions.push(PartitionTime {
                 partition: p,
                 upload_ns: t.upload_ns,
+                submit_ns: t.submit_ns,
                 wait_ns: t.wait_ns,
                 readback_ns: t.readback_ns,
                 gpu_span_ns: t.gpu_span_ns,
@@ -521,7 +627,11 @@ impl SubgraphRunner for Program {
 
     fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>> {
         let mut state = Default::default();
-        self.run_at_depth(s, inputs, &mut state, None, depth)
+        let inputs = inputs.into_iter().map(Cow::Owned).collect();
+        self.run_at_depth(s, inputs, &mut state, None, depth)?
+            .into_iter()
+            .map(|o| self.materialize(o))
+            .collect()
     }
 }
 

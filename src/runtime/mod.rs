@@ -4,4 +4,4 @@
 mod engine;
 pub mod profile;
 
-pub use engine::{no_kernel_reason, GpuPartitions, NodeObserver, Program, VariableState};
+pub use engine::{no_kernel_reason, GpuPartitions, NodeObserver, Output, Program, VariableState};

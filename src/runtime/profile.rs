@@ -55,6 +55,8 @@ pub struct PartitionTime {
     pub partition: usize,
     /// Host nanoseconds converting and writing the inputs to the GPU.
     pub upload_ns: f64,
+    /// Host nanoseconds recording the dispatches and submitting them.
+    pub submit_ns: f64,
     /// Host nanoseconds from submit until the GPU finished and outputs were mapped.
     pub wait_ns: f64,
     /// Host nanoseconds copying and decoding the mapped outputs.

@@ -41,6 +41,8 @@ pub struct ValidateOptions {
     pub per_layer: bool,
     /// Pass/fail limits on each output.
     pub thresholds: Thresholds,
+    /// Where compiled GPU pipelines persist between processes.
+    pub cache_dir: crate::CacheDir,
 }
 
 /// One model output's comparison.
@@ -244,6 +246,7 @@ pub fn evaluate(
             gpu: opts.gpu,
             partitions: opts.partitions.clone(),
             expose_intermediates: per_layer,
+            cache_dir: opts.cache_dir.clone(),
             ..Default::default()
         },
     )?;

@@ -47,6 +47,28 @@ fn adapter(options: &Options, m: &Measured) -> Value {
     })
 }
 
+/// Median over the profiled invokes of `part`, summed over each invoke's GPU
+/// partitions, in milliseconds.
+fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
+    let mut per_invoke: Vec<f64> = m
+        .profiles
+        .iter()
+        .map(|p| p.partitions.iter().map(&part).sum::<f64>() / 1e6)
+        .collect();
+    per_invoke.sort_by(f64::total_cmp);
+    per_invoke.get(per_invoke.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The host time of an invoke's GPU partitions: converting the inputs, recording
+/// and submitting; waiting for the GPU; decoding the outputs after the wait.
+fn host_ms(m: &Measured) -> Value {
+    json!({
+        "record_submit": median_ms(m, |p| p.upload_ns + p.submit_ns),
+        "wait": median_ms(m, |p| p.wait_ns),
+        "after_wait": median_ms(m, |p| p.readback_ns),
+    })
+}
+
 /// The JSON document of one measured configuration.
 pub fn document(
     model: &Model,
@@ -93,6 +115,12 @@ pub fn document(
             "constant_upload": ms(init.constant_upload),
             "graph_prepare": (ms(m.prepare) - gpu_parts).max(0.0),
         },
+        "pipeline_cache": report.and_then(|r| r.pipeline_cache.as_ref()).map(|c| json!({
+            "dir": c.file.parent().map(|d| d.display().to_string()),
+            "file": c.file.display().to_string(),
+            "hit": c.hit,
+            "bytes": c.bytes,
+        })),
         "first_invoke_ms": ms(m.first),
         "warmup": args.warmup,
         "runs": m.times.len(),
@@ -109,6 +137,7 @@ pub fn document(
             "submits_per_invoke": r.plan.partitions.len() - r.failed.len(),
             "promoted_fp32_nodes": crate::cli::promoted_json(&r.promoted_fp32_nodes),
         })),
+        "host_ms": report.map(|_| host_ms(m)),
         "gpu_memory_bytes": report.map(|r| json!({
             "planned": r.planned_bytes,
             "all_tensors": r.tensor_bytes,
@@ -233,6 +262,21 @@ pub fn print(doc: &Value, profile: bool) {
         f(&init["model_load"]),
         f(&init["prepare"]),
     );
+    let cache = &doc["pipeline_cache"];
+    if !cache.is_null() {
+        println!(
+            "pipeline cache: {} ({}, {} bytes)",
+            cache["file"].as_str().unwrap_or("?"),
+            if cache["hit"].as_bool() == Some(true) {
+                "warm: loaded"
+            } else {
+                "cold: created"
+            },
+            cache["bytes"],
+        );
+    } else if !a.is_null() {
+        println!("pipeline cache: none");
+    }
     println!("first invoke: {:.2} ms", f(&doc["first_invoke_ms"]));
     println!(
         "latency over {} runs: min {:.3}, median {:.3}, p90 {:.3}, p99 {:.3}, max {:.3} ms; {:.1} invokes/s",
@@ -250,6 +294,13 @@ pub fn print(doc: &Value, profile: bool) {
         println!(
             "gpu: {} partitions ({} failed), {} dispatches and {} submits per invoke, {} nodes on the cpu",
             g["partitions"], g["failed_partitions"], g["dispatches_per_invoke"], g["submits_per_invoke"], g["cpu_nodes"]
+        );
+        let h = &doc["host_ms"];
+        println!(
+            "host per invoke (median): record + submit {:.3} ms, wait {:.3} ms, after the wait {:.3} ms",
+            f(&h["record_submit"]),
+            f(&h["wait"]),
+            f(&h["after_wait"]),
         );
         println!(
             "gpu memory: planned {} bytes, all tensors {} bytes, liveness lower bound {} bytes",

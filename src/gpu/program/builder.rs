@@ -388,6 +388,12 @@ impl ProgramBuilder {
             .iter()
             .map(|&(b, slot, dtype)| (assign[b], slot, dtype))
             .collect();
+        let io = super::executor::Io::new(
+            dev,
+            self.inputs
+                .iter()
+                .map(|&(b, _, _)| self.bufs[self.root(b)].desc.bytes),
+        );
         let planned_bytes = plan.sizes.iter().sum();
         let constant_bytes = descs
             .iter()
@@ -423,6 +429,7 @@ impl ProgramBuilder {
             timestamps: Mutex::new(None),
             guard,
             overflowed: Mutex::new(Vec::new()),
+            io: Mutex::new(io),
         })
     }
 }

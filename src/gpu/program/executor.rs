@@ -9,6 +9,7 @@ use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
 use crate::graph::{Data, Tensor};
 use half::f16;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,116 @@ pub(super) struct Guard {
     pub(super) nodes: Vec<usize>,
 }
 
+/// The MAP_WRITE staging buffer of one partition input, created at prepare and
+/// mapped while the program is idle, so an invoke converts the input straight
+/// into it and records one copy; no buffer is created per invoke.
+pub(super) struct Upload {
+    staging: wgpu::Buffer,
+    /// [`UNMAPPED`], [`PENDING`], [`MAPPED`] or [`FAILED`], set by the map
+    /// callback.
+    state: Arc<AtomicU8>,
+}
+
+/// Upload states: unmapped (its copy was recorded).
+const UNMAPPED: u8 = 0;
+/// A mapping was requested.
+const PENDING: u8 = 1;
+/// Mapped: the next invoke can write into it.
+const MAPPED: u8 = 2;
+/// The mapping failed.
+const FAILED: u8 = 3;
+
+impl Upload {
+    /// Map the staging buffer again for the next invoke (after the submit that
+    /// copies from it; the mapping resolves when that submission completes).
+    fn remap(&self) {
+        let state = self.state.load(Ordering::Acquire);
+        if state == UNMAPPED || state == FAILED {
+            self.state.store(PENDING, Ordering::Release);
+            let flag = self.state.clone();
+            self.staging.map_async(wgpu::MapMode::Write, .., move |r| {
+                flag.store(if r.is_ok() { MAPPED } else { FAILED }, Ordering::Release)
+            });
+        }
+    }
+
+    /// Make sure the staging buffer is mapped, waiting for `submitted` (the
+    /// last submission that read it) when its mapping is still pending.
+    fn ready(&self, gpu: &GpuDevice, submitted: Option<&wgpu::SubmissionIndex>) -> Result<()> {
+        self.remap();
+        if self.state.load(Ordering::Acquire) == PENDING {
+            wait_for(gpu, submitted.cloned())?;
+        }
+        if self.state.load(Ordering::Acquire) == PENDING {
+            wait_for(gpu, None)?;
+        }
+        match self.state.load(Ordering::Acquire) {
+            MAPPED => Ok(()),
+            _ => Err(Error::Device(
+                "an input staging buffer could not be mapped".into(),
+            )),
+        }
+    }
+
+    /// Unmap after writing, before the copy from it is submitted.
+    fn unmap(&self) {
+        self.staging.unmap();
+        self.state.store(UNMAPPED, Ordering::Release);
+    }
+}
+
+/// Wait until submission `index` (None: all work of the device) has finished.
+/// When the wait fails (a lost device rejects submissions, so their indices are
+/// never valid), a wait for everything lets wgpu run its maintenance, device-lost
+/// callbacks included, before the error is returned.
+fn wait_for(gpu: &GpuDevice, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
+    let waited = gpu.device.poll(wgpu::PollType::Wait {
+        submission_index: index,
+        timeout: None,
+    });
+    match waited {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+            Err(Error::Device(format!("waiting for the GPU failed: {e}")))
+        }
+    }
+}
+
+/// What one invoke of a program uses on the host side.
+pub(super) struct Io {
+    /// One staging buffer per partition input, in the order of `inputs`.
+    uploads: Vec<Upload>,
+    /// The last submission of this program.
+    submitted: Option<wgpu::SubmissionIndex>,
+    /// For each readback, whether the last run left it mapped for the caller to
+    /// decode ([`GpuProgram::read_kept`]); unmapped when the next run starts.
+    kept: Vec<bool>,
+}
+
+impl Io {
+    /// Staging buffers of `sizes` bytes (rounded up to whole words), mapped.
+    pub(super) fn new(device: &wgpu::Device, sizes: impl IntoIterator<Item = u64>) -> Io {
+        let uploads = sizes
+            .into_iter()
+            .map(|size| Upload {
+                staging: device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("upload"),
+                    size: align4(size).max(4),
+                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: true,
+                }),
+                state: Arc::new(AtomicU8::new(MAPPED)),
+            })
+            .collect();
+        Io {
+            uploads,
+            submitted: None,
+            kept: Vec::new(),
+        }
+    }
+}
+
 /// A prepared partition, ready to run.
 pub struct GpuProgram {
     pub(super) gpu: Arc<GpuDevice>,
@@ -71,6 +182,9 @@ pub struct GpuProgram {
     /// the adapter has none).
     pub(super) timestamps: Mutex<Option<Option<Timestamps>>>,
     pub(super) guard: Option<Guard>,
+    /// The staging buffers of the inputs and the last submission, locked for the
+    /// whole of an invoke.
+    pub(super) io: Mutex<Io>,
     /// Nodes whose stores saturated in the runs since the last
     /// [`GpuProgram::take_overflowed`].
     pub(super) overflowed: Mutex<Vec<usize>>,
@@ -143,56 +257,99 @@ impl GpuProgram {
             .collect()
     }
 
-    /// The bytes of partition input `slot` as stored on the GPU: floats in the
-    /// program's precision, int32/int64 as i32 words (int64 narrowed; values that
-    /// do not fit are an error), int8/uint8/int16 widened to i32 words, bool as
-    /// u32 0/1.
-    fn upload_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<Vec<u8>> {
-        let wrong = || {
-            Error::Device(format!(
+    /// Bytes partition input `t` (for `slot`, of `dtype`) takes on the GPU:
+    /// floats in the program's precision, everything else as 4-byte words.
+    fn stored_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<usize> {
+        if t.dtype() != dtype {
+            return Err(Error::Device(format!(
                 "partition input {slot} is {}, the program expects {dtype}",
                 t.dtype()
-            ))
+            )));
+        }
+        let size = match dtype {
+            DType::F32 => self.precision.bytes(),
+            _ => 4,
         };
-        Ok(match (&t.data, dtype) {
-            (Data::F32(values), DType::F32) => match self.precision {
-                Precision::F32 => bytemuck::cast_slice(values).to_vec(),
-                Precision::F16 => values
-                    .iter()
-                    .flat_map(|v| f16::from_f32(*v).to_le_bytes())
-                    .collect(),
-            },
-            (Data::I32(values), DType::I32) => bytemuck::cast_slice(values).to_vec(),
-            (Data::I8(values), DType::I8) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::U8(values), DType::U8) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::I16(values), DType::I16) => values
-                .iter()
-                .flat_map(|&v| i32::from(v).to_le_bytes())
-                .collect(),
-            (Data::I64(values), DType::I64) => {
-                let mut out = Vec::with_capacity(values.len() * 4);
-                for &v in values {
-                    let w = i32::try_from(v).map_err(|_| {
-                        Error::Device(format!(
-                            "partition input {slot} holds {v}, outside the int32 range the GPU stores"
-                        ))
-                    })?;
-                    out.extend(w.to_le_bytes());
+        Ok(t.len() * size)
+    }
+
+    /// Convert partition input `t` into `out` (exactly its
+    /// [`GpuProgram::stored_bytes`]) as stored on the GPU: floats in the program's
+    /// precision, int32/int64 as i32 words (int64 narrowed; values that do not fit
+    /// are an error), int8/uint8/int16 widened to i32 words, bool as u32 0/1.
+    fn fill(&self, out: wgpu::WriteOnly<'_, [u8]>, t: &Tensor, slot: usize) -> Result<()> {
+        fn words(out: wgpu::WriteOnly<'_, [u8]>, it: impl Iterator<Item = [u8; 4]>) {
+            out.into_chunks::<4>().0.write_iter(it);
+        }
+        let mut out = out;
+        match (&t.data, self.precision) {
+            (Data::F32(v), Precision::F32) => out.copy_from_slice(bytemuck::cast_slice(v)),
+            (Data::F32(v), Precision::F16) => out
+                .into_chunks::<2>()
+                .0
+                .write_iter(v.iter().map(|&x| f16::from_f32(x).to_le_bytes())),
+            (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
+            (Data::I8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::U8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::I16(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
+            (Data::I64(v), _) => {
+                if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
+                    return Err(Error::Device(format!(
+                        "partition input {slot} holds {x}, outside the int32 range the GPU stores"
+                    )));
                 }
-                out
+                words(out, v.iter().map(|&x| (x as i32).to_le_bytes()))
             }
-            (Data::Bool(values), DType::Bool) => values
-                .iter()
-                .flat_map(|&v| u32::from(v).to_le_bytes())
-                .collect(),
-            _ => return Err(wrong()),
-        })
+            (Data::Bool(v), _) => words(out, v.iter().map(|&x| u32::from(x).to_le_bytes())),
+            (other, _) => {
+                return Err(Error::UnsupportedType {
+                    dtype: other.dtype().to_string(),
+                    what: format!("writing partition input {slot} to the GPU"),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the partition inputs into their mapped staging buffers and record
+    /// their copies into the program's buffers.
+    fn write_inputs(
+        &self,
+        io: &Io,
+        inputs: &[&Tensor],
+        encoder: &mut wgpu::CommandEncoder,
+    ) -> Result<()> {
+        for (up, &(buf, slot, dtype)) in io.uploads.iter().zip(&self.inputs) {
+            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
+                subgraph: 0,
+                what: format!("partition input {slot} was not given"),
+            })?;
+            let n = self.stored_bytes(t, slot, dtype)?;
+            let padded = align4(n as u64);
+            if padded > up.staging.size() {
+                return Err(Error::Device(format!(
+                    "partition input {slot} takes {n} bytes, the program holds {}",
+                    up.staging.size()
+                )));
+            }
+            if padded == 0 {
+                continue;
+            }
+            up.ready(&self.gpu, io.submitted.as_ref())?;
+            {
+                let mut view = up
+                    .staging
+                    .get_mapped_range_mut(..padded)
+                    .map_err(|e| Error::Device(format!("writing partition input {slot}: {e}")))?;
+                let mut body = view.slice(..);
+                let pad = body.split_off(n..).unwrap_or_default();
+                pad.write_iter(std::iter::repeat_n(0u8, padded as usize - n));
+                self.fill(body, t, slot)?;
+            }
+            up.unmap();
+            encoder.copy_buffer_to_buffer(&up.staging, 0, &self.buffers[buf], 0, padded);
+        }
+        Ok(())
     }
 
     /// `n` elements of a read-back buffer as a tensor of `dtype`.
@@ -232,18 +389,26 @@ impl GpuProgram {
     /// Run with the partition inputs (float32, int32, int64 or bool tensors of the
     /// dtypes the program was compiled for) and return its outputs.
     pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
-        self.run_with(inputs, num_outputs, None)
-            .map(|(outputs, _)| outputs)
+        let (outputs, _) = self.run_with(inputs, num_outputs, &[], None)?;
+        Self::all(outputs)
     }
 
-    /// Like [`GpuProgram::run`], also measuring the host time of the transfers and,
-    /// where the adapter has timestamp queries, the GPU time of every dispatch (in
-    /// the order of [`GpuProgram::dispatch_info`]).
-    pub fn run_profiled(
+    /// Like [`GpuProgram::run`], leaving the outputs whose slot `keep` marks in
+    /// their mapped readback buffers (None in the result) until the next run, for
+    /// [`GpuProgram::read_kept`] and [`GpuProgram::read_kept_into`]; with
+    /// `profiled`, also measuring the host time of the transfers and, where the
+    /// adapter has timestamp queries, the GPU time of every dispatch (in the
+    /// order of [`GpuProgram::dispatch_info`]).
+    pub fn run_keeping(
         &self,
         inputs: &[&Tensor],
         num_outputs: usize,
-    ) -> Result<(Vec<Tensor>, RunTimes)> {
+        keep: &[bool],
+        profiled: bool,
+    ) -> Result<(Vec<Option<Tensor>>, Option<RunTimes>)> {
+        if !profiled {
+            return self.run_with(inputs, num_outputs, keep, None);
+        }
         let mut guard = self
             .timestamps
             .lock()
@@ -252,8 +417,126 @@ impl GpuProgram {
             *guard = Some(Timestamps::new(&self.gpu, self.steps.len())?);
         }
         let ts = guard.as_ref().and_then(|t| t.as_ref());
-        let (outputs, times) = self.run_with(inputs, num_outputs, Some(ts))?;
-        Ok((outputs, times.unwrap_or_default()))
+        let (outputs, times) = self.run_with(inputs, num_outputs, keep, Some(ts))?;
+        Ok((outputs, Some(times.unwrap_or_default())))
+    }
+
+    /// Every output of a run that kept none.
+    fn all(outputs: Vec<Option<Tensor>>) -> Result<Vec<Tensor>> {
+        outputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.ok_or_else(|| Error::Graph {
+                    subgraph: 0,
+                    what: format!("partition output {i} was not produced"),
+                })
+            })
+            .collect()
+    }
+
+    /// The readback of partition output `slot` when the last run kept it mapped,
+    /// with the mapped bytes.
+    fn kept<R>(&self, slot: usize, f: impl FnOnce(&Readback, &[u8]) -> Result<R>) -> Result<R> {
+        let io = self
+            .io
+            .lock()
+            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
+        let (k, r) = self
+            .readbacks
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.slot == slot)
+            .ok_or_else(|| Error::Device(format!("the partition has no output {slot}")))?;
+        if !io.kept.get(k).copied().unwrap_or(false) {
+            return Err(Error::Device(format!(
+                "partition output {slot} is no longer held (the partition ran again)"
+            )));
+        }
+        let view = r
+            .staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+        f(r, &view)
+    }
+
+    /// Decode partition output `slot`, which the last run kept mapped.
+    pub fn read_kept(&self, slot: usize) -> Result<Tensor> {
+        self.kept(slot, |r, view| {
+            let n: usize = r.shape.iter().product();
+            Ok(Tensor::new(r.shape.clone(), self.decode(view, n, r.dtype)?))
+        })
+    }
+
+    /// Decode partition output `slot`, which the last run kept mapped, straight
+    /// into `out`: its elements as `dtype` in native byte order (bool as 0/1
+    /// bytes), exactly as many bytes as the output has.
+    pub fn read_kept_into(&self, slot: usize, dtype: DType, out: &mut [u8]) -> Result<()> {
+        self.kept(slot, |r, view| {
+            let n: usize = r.shape.iter().product();
+            let size = dtype.size().unwrap_or(0);
+            if r.dtype != dtype || out.len() != n * size {
+                return Err(Error::Device(format!(
+                    "partition output {slot} is {} of {n} elements, the destination {} bytes of {dtype}",
+                    r.dtype,
+                    out.len()
+                )));
+            }
+            self.decode_into(view, n, dtype, out)
+        })
+    }
+
+    /// `n` elements of a read-back buffer written into `out` as `dtype` in native
+    /// byte order.
+    fn decode_into(&self, view: &[u8], n: usize, dtype: DType, out: &mut [u8]) -> Result<()> {
+        let words = view
+            .get(..n * 4)
+            .unwrap_or(&[])
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        match (dtype, self.precision) {
+            (DType::F32, Precision::F32) | (DType::I32, _) if cfg!(target_endian = "little") => {
+                out.copy_from_slice(view.get(..n * 4).unwrap_or(&[]))
+            }
+            (DType::F32, Precision::F32) | (DType::I32, _) => {
+                for (o, w) in out.chunks_exact_mut(4).zip(words) {
+                    o.copy_from_slice(&w.to_ne_bytes());
+                }
+            }
+            (DType::F32, Precision::F16) => {
+                let halves = view.get(..n * 2).unwrap_or(&[]).chunks_exact(2);
+                for (o, h) in out.chunks_exact_mut(4).zip(halves) {
+                    o.copy_from_slice(&f16::from_le_bytes([h[0], h[1]]).to_f32().to_ne_bytes());
+                }
+            }
+            (DType::I8 | DType::U8, _) => {
+                for (o, w) in out.iter_mut().zip(words) {
+                    *o = w as u8;
+                }
+            }
+            (DType::Bool, _) => {
+                for (o, w) in out.iter_mut().zip(words) {
+                    *o = u8::from(w != 0);
+                }
+            }
+            (DType::I16, _) => {
+                for (o, w) in out.chunks_exact_mut(2).zip(words) {
+                    o.copy_from_slice(&(w as i16).to_ne_bytes());
+                }
+            }
+            (DType::I64, _) => {
+                for (o, w) in out.chunks_exact_mut(8).zip(words) {
+                    o.copy_from_slice(&i64::from(w).to_ne_bytes());
+                }
+            }
+            (other, _) => {
+                return Err(Error::UnsupportedType {
+                    dtype: other.to_string(),
+                    what: "reading back a GPU tensor".into(),
+                })
+            }
+        }
+        Ok(())
     }
 
     /// Record the dispatches: one pass, or one pass per dispatch when timestamps
@@ -307,25 +590,28 @@ impl GpuProgram {
         &self,
         inputs: &[&Tensor],
         num_outputs: usize,
+        keep: &[bool],
         profile: Option<Option<&Timestamps>>,
-    ) -> Result<(Vec<Tensor>, Option<RunTimes>)> {
+    ) -> Result<(Vec<Option<Tensor>>, Option<RunTimes>)> {
         let q = &self.gpu.queue;
+        let mut io = self
+            .io
+            .lock()
+            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
         let start = Instant::now();
-        for &(buf, slot, dtype) in &self.inputs {
-            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
-                subgraph: 0,
-                what: format!("partition input {slot} was not given"),
-            })?;
-            let mut bytes = self.upload_bytes(t, slot, dtype)?;
-            bytes.resize(align4(bytes.len() as u64) as usize, 0);
-            q.write_buffer(&self.buffers[buf], 0, &bytes);
+        io.kept.resize(self.readbacks.len(), false);
+        for (r, kept) in self.readbacks.iter().zip(io.kept.iter_mut()) {
+            if std::mem::take(kept) {
+                r.staging.unmap();
+            }
         }
-        let uploaded = Instant::now();
-        let ts = profile.flatten();
         let mut encoder = self
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        self.write_inputs(&io, inputs, &mut encoder)?;
+        let uploaded = Instant::now();
+        let ts = profile.flatten();
         if let Some(g) = &self.guard {
             encoder.clear_buffer(&g.buffer, 0, None);
         }
@@ -339,50 +625,51 @@ impl GpuProgram {
         if let Some(ts) = ts {
             ts.resolve(&mut encoder);
         }
-        q.submit(Some(encoder.finish()));
+        let index = q.submit(Some(encoder.finish()));
+        for up in &io.uploads {
+            up.remap();
+        }
         for r in &self.readbacks {
             r.staging.map_async(wgpu::MapMode::Read, .., |_| {});
         }
         if let Some(ts) = ts {
             ts.map();
         }
-        self.gpu
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: None,
-            })
-            .map_err(|e| Error::Device(format!("waiting for the GPU failed: {e}")))?;
+        io.submitted = Some(index.clone());
+        let submitted = Instant::now();
+        // Wait for this submission only: other programs on the device (other
+        // interpreters, other threads) are not waited for.
+        wait_for(&self.gpu, Some(index))?;
         let finished = Instant::now();
         let mut outputs: Vec<Option<Tensor>> = vec![None; num_outputs];
-        for r in &self.readbacks {
+        for (k, r) in self.readbacks.iter().enumerate() {
             let n: usize = r.shape.iter().product();
+            let keep_it = keep.get(r.slot).copied().unwrap_or(false);
             let data = {
                 let view = r
                     .staging
                     .get_mapped_range(..)
                     .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
-                if self.guard.is_some() && std::ptr::eq(r, &self.readbacks[0]) {
+                if self.guard.is_some() && k == 0 {
                     self.note_overflow(view.get(r.size as usize..).unwrap_or(&[]));
                 }
-                self.decode(&view, n, r.dtype)?
+                if keep_it {
+                    None
+                } else {
+                    Some(self.decode(&view, n, r.dtype)?)
+                }
             };
-            r.staging.unmap();
-            if let Some(o) = outputs.get_mut(r.slot) {
-                *o = Some(Tensor::new(r.shape.clone(), data));
+            match data {
+                Some(data) => {
+                    r.staging.unmap();
+                    if let Some(o) = outputs.get_mut(r.slot) {
+                        *o = Some(Tensor::new(r.shape.clone(), data));
+                    }
+                }
+                None => io.kept[k] = true,
             }
         }
         let read = Instant::now();
-        let outputs = outputs
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| {
-                o.ok_or_else(|| Error::Graph {
-                    subgraph: 0,
-                    what: format!("partition output {i} was not produced"),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         let times = match profile {
             None => None,
             Some(ts) => {
@@ -395,7 +682,8 @@ impl GpuProgram {
                 };
                 Some(RunTimes {
                     upload_ns: (uploaded - start).as_secs_f64() * 1e9,
-                    wait_ns: (finished - uploaded).as_secs_f64() * 1e9,
+                    submit_ns: (submitted - uploaded).as_secs_f64() * 1e9,
+                    wait_ns: (finished - submitted).as_secs_f64() * 1e9,
                     readback_ns: (read - finished).as_secs_f64() * 1e9,
                     gpu_span_ns: span,
                     dispatch_ns,
@@ -410,9 +698,11 @@ impl GpuProgram {
 /// What a profiled run of one program measured.
 #[derive(Debug, Clone, Default)]
 pub struct RunTimes {
-    /// Host nanoseconds converting and writing the inputs.
+    /// Host nanoseconds converting the inputs into their staging buffers.
     pub upload_ns: f64,
-    /// Host nanoseconds from encoding until the GPU finished.
+    /// Host nanoseconds recording the dispatches and submitting them.
+    pub submit_ns: f64,
+    /// Host nanoseconds from the submit until the GPU finished this submission.
     pub wait_ns: f64,
     /// Host nanoseconds copying and decoding the mapped outputs.
     pub readback_ns: f64,
