@@ -68,7 +68,9 @@ pub fn quantize_multiplier(real: f64) -> Multiplier {
 #[inline]
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     let overflow = a == b && a == i32::MIN;
-    let hm = ((a as i64 * b as i64 + (1i64 << 30)) >> 31) as i32;
+    // Wrapping forms of operations that cannot overflow keep overflow checks (on in
+    // dev builds) out of vectorized loops.
+    let hm = ((a as i64).wrapping_mul(b as i64).wrapping_add(1i64 << 30) >> 31) as i32;
     if overflow {
         i32::MAX
     } else {
@@ -83,15 +85,15 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     let e = exponent.clamp(0, 31) as u32;
     let mask = 1u32.wrapping_shl(e).wrapping_sub(1) as i32;
     let remainder = x & mask;
-    let threshold = (mask >> 1) + (x < 0) as i32;
-    (x >> e) + (remainder > threshold) as i32
+    let threshold = (mask >> 1).wrapping_add((x < 0) as i32);
+    (x >> e).wrapping_add((remainder > threshold) as i32)
 }
 
 /// x * multiplier with LiteRT's double rounding (`MultiplyByQuantizedMultiplier`).
 #[inline]
 pub fn multiply_by_quantized_multiplier(x: i32, m: Multiplier) -> i32 {
     let left = m.shift.max(0);
-    let right = (-m.shift).max(0);
+    let right = m.shift.wrapping_neg().max(0);
     let shifted = x.wrapping_mul(1i32.wrapping_shl(left as u32));
     rounding_divide_by_pot(
         saturating_rounding_doubling_high_mul(shifted, m.mantissa),
