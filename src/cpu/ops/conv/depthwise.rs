@@ -29,10 +29,10 @@ unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T>
 
 /// Portable depthwise loop. Per output row and tap, the output pixels whose input
 /// is inside the image are worked out once, so the pixel loop has no bounds tests
-/// and padding costs nothing. With stride 1 (and one output per input channel) the
-/// pixels of a tap form one contiguous run in the input and the output, done as a
-/// single multiply-add over the run against the tap's weights repeated per pixel;
-/// otherwise per pixel, over the contiguous channels. Each output element sums its
+/// and padding costs nothing. With stride 1, one output per input channel and few
+/// channels, the pixels of a tap form one contiguous run in the input and the
+/// output, done as a single multiply-add over the run against the tap's weights
+/// repeated per pixel; otherwise per pixel, over the contiguous channels. Each output element sums its
 /// taps in (ky, kx) order from zero.
 #[inline(always)]
 fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
@@ -43,7 +43,9 @@ fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
     }
     let row_len = g.ow * oc;
     let in_row = g.iw * g.ic;
-    let runs = m == 1 && g.sw == 1;
+    // Few channels only: with many, a pixel's channels are a long vector already and
+    // the repeated weights would crowd the cache.
+    let runs = m == 1 && g.sw == 1 && oc < 64;
     // Each tap's weights repeated across an output row, for the contiguous runs.
     let mut wrep = Vec::new();
     if runs {
