@@ -61,35 +61,39 @@ pub fn quantize_multiplier(real: f64) -> Multiplier {
 }
 
 /// High 32 bits of 2*a*b with rounding, saturating the single overflow case.
+///
+/// LiteRT rounds (ab + 2^30) / 2^31 toward zero for ab >= 0 and (ab + 1 - 2^30) /
+/// 2^31 toward zero for ab < 0; both are floor((ab + 2^30) / 2^31), one arithmetic
+/// shift, so this has no branch and vectorizes in element-wise loops.
+#[inline]
 pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
-    if a == b && a == i32::MIN {
-        return i32::MAX;
-    }
-    let ab = a as i64 * b as i64;
-    let nudge = if ab >= 0 {
-        1i64 << 30
+    let overflow = a == b && a == i32::MIN;
+    // Wrapping forms of operations that cannot overflow keep overflow checks (on in
+    // dev builds) out of vectorized loops.
+    let hm = ((a as i64).wrapping_mul(b as i64).wrapping_add(1i64 << 30) >> 31) as i32;
+    if overflow {
+        i32::MAX
     } else {
-        1 - (1i64 << 30)
-    };
-    ((ab + nudge) / (1i64 << 31)) as i32
+        hm
+    }
 }
 
-/// x / 2^exponent rounded to nearest, ties away from zero.
+/// x / 2^exponent rounded to nearest, ties away from zero (x itself for an
+/// exponent <= 0, where the mask is empty).
+#[inline]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-    if exponent <= 0 {
-        return x;
-    }
-    let exponent = exponent.min(31);
-    let mask = ((1i64 << exponent) - 1) as i32;
+    let e = exponent.clamp(0, 31) as u32;
+    let mask = 1u32.wrapping_shl(e).wrapping_sub(1) as i32;
     let remainder = x & mask;
-    let threshold = (mask >> 1) + (x < 0) as i32;
-    (x >> exponent) + (remainder > threshold) as i32
+    let threshold = (mask >> 1).wrapping_add((x < 0) as i32);
+    (x >> e).wrapping_add((remainder > threshold) as i32)
 }
 
 /// x * multiplier with LiteRT's double rounding (`MultiplyByQuantizedMultiplier`).
+#[inline]
 pub fn multiply_by_quantized_multiplier(x: i32, m: Multiplier) -> i32 {
     let left = m.shift.max(0);
-    let right = (-m.shift).max(0);
+    let right = m.shift.wrapping_neg().max(0);
     let shifted = x.wrapping_mul(1i32.wrapping_shl(left as u32));
     rounding_divide_by_pot(
         saturating_rounding_doubling_high_mul(shifted, m.mantissa),
@@ -99,6 +103,7 @@ pub fn multiply_by_quantized_multiplier(x: i32, m: Multiplier) -> i32 {
 
 impl Multiplier {
     /// Apply to an accumulator.
+    #[inline]
     pub fn apply(self, x: i32) -> i32 {
         multiply_by_quantized_multiplier(x, self)
     }
@@ -189,6 +194,63 @@ mod tests {
         assert_eq!(rounding_divide_by_pot(-7, 2), -2);
         assert_eq!(rounding_divide_by_pot(6, 2), 2);
         assert_eq!(rounding_divide_by_pot(-6, 2), -2);
+    }
+
+    #[test]
+    fn branch_free_forms_match_litert_definitions() {
+        fn srdhm(a: i32, b: i32) -> i32 {
+            if a == b && a == i32::MIN {
+                return i32::MAX;
+            }
+            let ab = a as i64 * b as i64;
+            let nudge = if ab >= 0 {
+                1i64 << 30
+            } else {
+                1 - (1i64 << 30)
+            };
+            ((ab + nudge) / (1i64 << 31)) as i32
+        }
+        fn rdbp(x: i32, exponent: i32) -> i32 {
+            if exponent <= 0 {
+                return x;
+            }
+            let mask = ((1i64 << exponent.min(31)) - 1) as i32;
+            let threshold = (mask >> 1) + (x < 0) as i32;
+            (x >> exponent.min(31)) + ((x & mask) > threshold) as i32
+        }
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as i32 >> (s >> 59)
+        };
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -3,
+            -1,
+            0,
+            1,
+            3,
+            1 << 30,
+            i32::MAX,
+        ];
+        let mut vals: Vec<i32> = (0..4000).map(|_| next()).collect();
+        vals.extend(edges);
+        for (i, &a) in vals.iter().enumerate() {
+            for &b in vals.iter().skip(i % 97).step_by(97).chain(&edges) {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    srdhm(a, b),
+                    "{a} {b}"
+                );
+            }
+            for e in -2..=33 {
+                assert_eq!(rounding_divide_by_pot(a, e), rdbp(a, e), "{a} {e}");
+            }
+        }
     }
 
     #[test]

@@ -27,45 +27,74 @@ unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T>
     depthwise_generic(x, g, m, w)
 }
 
-/// Portable depthwise loop: per tap, an axpy over the contiguous channels.
+/// Portable depthwise loop. Per output row and tap, the output pixels whose input
+/// is inside the image are worked out once, so the pixel loop has no bounds tests
+/// and padding costs nothing. With stride 1, one output per input channel and few
+/// channels, the pixels of a tap form one contiguous run in the input and the
+/// output, done as a single multiply-add over the run against the tap's weights
+/// repeated per pixel; otherwise per pixel, over the contiguous channels. Each output element sums its
+/// taps in (ky, kx) order from zero.
 #[inline(always)]
 fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
     let oc = g.ic * m;
     let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
-    if oc == 0 {
+    if out.is_empty() || g.sw == 0 {
         return out;
     }
-    for b in 0..g.n {
-        for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                let o = ((b * g.oh + oy) * g.ow + ox) * oc;
-                let acc = &mut out[o..o + oc];
-                for ky in 0..g.kh {
-                    let iy = (oy * g.sh + ky * g.dh) as isize - g.pt as isize;
-                    if iy < 0 || iy >= g.ih as isize {
-                        continue;
+    let row_len = g.ow * oc;
+    let in_row = g.iw * g.ic;
+    // Few channels only: with many, a pixel's channels are a long vector already and
+    // the repeated weights would crowd the cache.
+    let runs = m == 1 && g.sw == 1 && oc < 64;
+    // Each tap's weights repeated across an output row, for the contiguous runs.
+    let mut wrep = Vec::new();
+    if runs {
+        wrep = vec![T::default(); g.kh * g.kw * row_len];
+        for (rep, tap) in wrep.chunks_exact_mut(row_len).zip(w.chunks_exact(oc)) {
+            for px in rep.chunks_exact_mut(oc) {
+                px.copy_from_slice(tap);
+            }
+        }
+    }
+    for (r, orow) in out.chunks_exact_mut(row_len).enumerate() {
+        let (b, oy) = (r / g.oh, r % g.oh);
+        for ky in 0..g.kh {
+            let iy = (oy * g.sh + ky * g.dh) as isize - g.pt as isize;
+            if iy < 0 || iy >= g.ih as isize {
+                continue;
+            }
+            let s = (b * g.ih + iy as usize) * in_row;
+            let xrow = &x[s..s + in_row];
+            for kx in 0..g.kw {
+                let Some((lo, hi)) = valid_columns(g, kx) else {
+                    continue;
+                };
+                let ix0 = lo * g.sw + kx * g.dw - g.pl;
+                let tap = ky * g.kw + kx;
+                let o = &mut orow[lo * oc..hi * oc];
+                if runs {
+                    let len = o.len();
+                    let wr = &wrep[tap * row_len..tap * row_len + len];
+                    axpy(o, &xrow[ix0 * g.ic..ix0 * g.ic + len], wr);
+                    continue;
+                }
+                let wr = &w[tap * oc..(tap + 1) * oc];
+                let pixels = o
+                    .chunks_exact_mut(oc)
+                    .zip(xrow[ix0 * g.ic..].chunks(g.sw * g.ic));
+                if m == 1 {
+                    for (o, xp) in pixels {
+                        axpy(o, xp, wr);
                     }
-                    for kx in 0..g.kw {
-                        let ix = (ox * g.sw + kx * g.dw) as isize - g.pl as isize;
-                        if ix < 0 || ix >= g.iw as isize {
-                            continue;
-                        }
-                        let s = ((b * g.ih + iy as usize) * g.iw + ix as usize) * g.ic;
-                        let xr = &x[s..s + g.ic];
-                        let wr = &w[(ky * g.kw + kx) * oc..(ky * g.kw + kx + 1) * oc];
-                        if m == 1 {
-                            let n = acc.len();
-                            let (xr, wr) = (&xr[..n], &wr[..n]);
-                            for j in 0..n {
-                                acc[j] = acc[j].madd(xr[j], wr[j]);
-                            }
-                        } else {
-                            for ((ac, &xv), wc) in
-                                acc.chunks_exact_mut(m).zip(xr).zip(wr.chunks_exact(m))
-                            {
-                                for (a, &wv) in ac.iter_mut().zip(wc) {
-                                    *a = (*a).madd(xv, wv);
-                                }
+                } else {
+                    for (o, xp) in pixels {
+                        for ((ac, &xv), wc) in o
+                            .chunks_exact_mut(m)
+                            .zip(&xp[..g.ic])
+                            .zip(wr.chunks_exact(m))
+                        {
+                            for (a, &wv) in ac.iter_mut().zip(wc) {
+                                *a = (*a).madd(xv, wv);
                             }
                         }
                     }
@@ -74,6 +103,32 @@ fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
         }
     }
     out
+}
+
+/// The output columns `lo..hi` whose input column for tap `kx` is inside the image.
+fn valid_columns(g: &Geom, kx: usize) -> Option<(usize, usize)> {
+    let off = (kx * g.dw) as isize - g.pl as isize;
+    let lo = if off < 0 {
+        (off.unsigned_abs()).div_ceil(g.sw)
+    } else {
+        0
+    };
+    let last = g.iw as isize - 1 - off;
+    if last < 0 {
+        return None;
+    }
+    let hi = (last as usize / g.sw + 1).min(g.ow);
+    (lo < hi).then_some((lo, hi))
+}
+
+/// o[c] += x[c] * w[c] over o's length.
+#[inline(always)]
+fn axpy<T: Num>(o: &mut [T], x: &[T], w: &[T]) {
+    let n = o.len();
+    let (x, w) = (&x[..n], &w[..n]);
+    for j in 0..n {
+        o[j] = o[j].madd(x[j], w[j]);
+    }
 }
 
 /// Kernel of depthwise_conv2d: filter [1, KH, KW, IC * depth_multiplier].

@@ -116,3 +116,53 @@ fn gemm_impl<T: Num, const NB: usize>(
         i += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], m: usize, k: usize, w: &[f32], n: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0f32;
+                for kk in 0..k {
+                    s += a[i * k + kk] * w[kk * n + j];
+                }
+                out[i * n + j] = s;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_tile_width_matches_in_order_sums() {
+        let rand = super::super::test_util::rand;
+        for &(m, k, n) in &[
+            (9, 7, 1),
+            (5, 3, 4),
+            (4, 16, 8),
+            (7, 5, 13),
+            (6, 33, 24),
+            (13, 9, 47),
+            (2, 1, 64),
+        ] {
+            let a = rand(m * k, 11);
+            let w = rand(k * n, 12);
+            let mut got = vec![f32::NAN; m * n];
+            gemm_rows(&a, m, k, &w, n, &mut got);
+            // Same summation order per element, so the results are identical.
+            assert_eq!(got, naive(&a, m, k, &w, n), "m={m} k={k} n={n}");
+            let ai: Vec<i32> = a.iter().map(|v| (v * 100.0) as i32).collect();
+            let wi: Vec<i32> = w.iter().map(|v| (v * 100.0) as i32).collect();
+            let mut goti = vec![0i32; m * n];
+            gemm_rows(&ai, m, k, &wi, n, &mut goti);
+            for i in 0..m {
+                for j in 0..n {
+                    let s: i32 = (0..k).map(|kk| ai[i * k + kk] * wi[kk * n + j]).sum();
+                    assert_eq!(goti[i * n + j], s);
+                }
+            }
+        }
+    }
+}

@@ -5,7 +5,7 @@
 use super::OpCtx;
 use crate::error::Result;
 use crate::graph::op::Activation;
-use crate::graph::quant::{activation_range, quantize_multiplier, Multiplier};
+use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::DType;
 use crate::graph::Data;
 use crate::graph::Tensor;
@@ -47,10 +47,12 @@ pub(in crate::cpu::ops) fn quant_args(
 
 /// The elements of an integer tensor widened to i32 with `zp` subtracted.
 pub(in crate::cpu::ops) fn widen(t: &Tensor, zp: i32) -> Option<Vec<i32>> {
+    // Wrapping (it cannot overflow for a zero point of the type) keeps overflow
+    // checks out of the loop, so it vectorizes.
     Some(match &t.data {
-        Data::I8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
-        Data::U8(v) => v.iter().map(|&x| x as i32 - zp).collect(),
-        Data::I16(v) => v.iter().map(|&x| x as i32 - zp).collect(),
+        Data::I8(v) => v.iter().map(|&x| (x as i32).wrapping_sub(zp)).collect(),
+        Data::U8(v) => v.iter().map(|&x| (x as i32).wrapping_sub(zp)).collect(),
+        Data::I16(v) => v.iter().map(|&x| (x as i32).wrapping_sub(zp)).collect(),
         _ => return None,
     })
 }
@@ -100,56 +102,141 @@ pub(in crate::cpu::ops) fn quantize_rows(
         return (q, scales);
     }
     for (row, qr) in x.chunks(row_len).zip(q.chunks_mut(row_len)) {
-        let (mn, mx) = row
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
-        if row.is_empty() {
-            scales.push(1.0);
-            continue;
-        }
-        if !asymmetric {
-            let range = mn.abs().max(mx.abs());
-            if range == 0.0 {
-                scales.push(1.0);
-                continue;
-            }
-            let inv = 127.0f32 / range;
-            for (o, &v) in qr.iter_mut().zip(row) {
-                *o = ((v * inv).round() as i32).clamp(-127, 127);
-            }
-            scales.push(range / 127.0);
-        } else {
-            let rmin = mn.min(0.0) as f64;
-            let rmax = mx.max(0.0) as f64;
-            if rmin == rmax {
-                scales.push(1.0);
-                continue;
-            }
-            let (qmin, qmax) = (-128.0f64, 127.0f64);
-            let scale = (rmax - rmin) / (qmax - qmin);
-            let zp_min = qmin - rmin / scale;
-            let zp_max = qmax - rmax / scale;
-            let err_min = qmin.abs() + (rmin / scale).abs();
-            let err_max = qmax.abs() + (rmax / scale).abs();
-            let zp = if err_min < err_max { zp_min } else { zp_max };
-            let offset = if zp <= qmin {
-                qmin as i32
-            } else if zp >= qmax {
-                qmax as i32
-            } else {
-                zp.round() as i32
-            };
-            let inv = (1.0 / scale) as f32;
-            for (o, &v) in qr.iter_mut().zip(row) {
-                let qv = ((offset as f32 + v * inv).round() as i32).clamp(-128, 127);
-                *o = qv - offset;
-            }
-            scales.push(scale as f32);
-        }
+        scales.push(quantize_row(row, qr, asymmetric));
     }
     (q, scales)
+}
+
+/// One row of [`quantize_rows`]; returns its scaling factor.
+fn quantize_row(row: &[f32], qr: &mut [i32], asymmetric: bool) -> f32 {
+    let (mn, mx) = min_max(row);
+    if row.is_empty() {
+        return 1.0;
+    }
+    if !asymmetric {
+        let range = mn.abs().max(mx.abs());
+        if range == 0.0 {
+            return 1.0;
+        }
+        scale_round(row, qr, 127.0f32 / range, 0.0, -127, 127, 0);
+        return range / 127.0;
+    }
+    let rmin = mn.min(0.0) as f64;
+    let rmax = mx.max(0.0) as f64;
+    if rmin == rmax {
+        return 1.0;
+    }
+    let (qmin, qmax) = (-128.0f64, 127.0f64);
+    let scale = (rmax - rmin) / (qmax - qmin);
+    let zp_min = qmin - rmin / scale;
+    let zp_max = qmax - rmax / scale;
+    let err_min = qmin.abs() + (rmin / scale).abs();
+    let err_max = qmax.abs() + (rmax / scale).abs();
+    let zp = if err_min < err_max { zp_min } else { zp_max };
+    let offset = if zp <= qmin {
+        qmin as i32
+    } else if zp >= qmax {
+        qmax as i32
+    } else {
+        zp.round() as i32
+    };
+    let inv = (1.0 / scale) as f32;
+    scale_round(row, qr, inv, offset as f32, -128, 127, offset);
+    scale as f32
+}
+
+/// The smallest and largest value of a row, NaNs skipped (as `f32::min`/`max` do).
+fn min_max(row: &[f32]) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { min_max_avx2(row) };
+        }
+    }
+    min_max_impl(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn min_max_avx2(row: &[f32]) -> (f32, f32) {
+    min_max_impl(row)
+}
+
+#[inline(always)]
+fn min_max_impl(row: &[f32]) -> (f32, f32) {
+    let mut mn = [f32::INFINITY; 8];
+    let mut mx = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for j in 0..8 {
+            mn[j] = if c[j] < mn[j] { c[j] } else { mn[j] };
+            mx[j] = if c[j] > mx[j] { c[j] } else { mx[j] };
+        }
+    }
+    let fold = |init: (f32, f32), v: &f32| (init.0.min(*v), init.1.max(*v));
+    let lanes = mn
+        .iter()
+        .zip(&mx)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |a, (l, h)| {
+            (a.0.min(*l), a.1.max(*h))
+        });
+    chunks.remainder().iter().fold(lanes, fold)
+}
+
+/// qr[i] = clamp(round(add + row[i] * mul), lo, hi) - sub, rounding half away from
+/// zero as `f32::round` does.
+fn scale_round(row: &[f32], qr: &mut [i32], mul: f32, add: f32, lo: i32, hi: i32, sub: i32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { scale_round_avx2(row, qr, mul, add, lo, hi, sub) };
+            return;
+        }
+    }
+    scale_round_impl(row, qr, mul, add, lo, hi, sub)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scale_round_avx2(
+    row: &[f32],
+    qr: &mut [i32],
+    mul: f32,
+    add: f32,
+    lo: i32,
+    hi: i32,
+    sub: i32,
+) {
+    scale_round_impl(row, qr, mul, add, lo, hi, sub)
+}
+
+/// Clamping before the conversion (NaN to 0, as `as i32` does) gives the same
+/// integers as converting and then clamping, with a conversion that vectorizes.
+#[inline(always)]
+fn scale_round_impl(row: &[f32], qr: &mut [i32], mul: f32, add: f32, lo: i32, hi: i32, sub: i32) {
+    let (lof, hif) = (lo as f32, hi as f32);
+    for (o, &v) in qr.iter_mut().zip(row) {
+        let r = round_half_away(add + v * mul);
+        let r = if r.is_nan() { 0.0 } else { r };
+        let r = if r < lof { lof } else { r };
+        let r = if r > hif { hif } else { r };
+        // SAFETY: r is finite and within [lo, hi], both i32 values.
+        *o = unsafe { r.to_int_unchecked::<i32>() }.wrapping_sub(sub);
+    }
+}
+
+/// `f32::round` (half away from zero) from `trunc`, which has a vector instruction:
+/// x - trunc(x) is exact, so comparing it with one half decides the rounding.
+#[inline(always)]
+fn round_half_away(x: f32) -> f32 {
+    let t = x.trunc();
+    if (x - t).abs() >= 0.5 {
+        t + 1f32.copysign(x)
+    } else {
+        t
+    }
 }
 
 /// Pack clamped i32 values into an integer tensor of `dtype`.
@@ -274,7 +361,10 @@ pub(in crate::cpu::ops) fn requantize(
 ) -> Result<Tensor> {
     let dtype = ctx.out_dtype(0)?;
     let (os, ozp) = ctx.out_qparams(0)?;
+    // Within the output type's range, so that narrowing the result is exact.
+    let (tmin, tmax) = type_range(dtype);
     let (lo, hi) = activation_range(act, os, ozp, dtype);
+    let (lo, hi) = (lo.clamp(tmin, tmax), hi.clamp(tmin, tmax));
     // Parameters repeat with the channel; a period of at least 256 elements keeps the
     // loop long enough to vectorize when there are few channels.
     let nch = mult.len().max(1);
@@ -282,8 +372,9 @@ pub(in crate::cpu::ops) fn requantize(
     let mut p = RequantParams {
         bias: vec![0; c],
         mant: vec![0; c],
-        left: vec![1; c],
+        left: vec![0; c],
         right: vec![0; c],
+        mask: vec![0; c],
         ozp,
         lo,
         hi,
@@ -291,54 +382,115 @@ pub(in crate::cpu::ops) fn requantize(
     for i in 0..c {
         let ch = i % nch;
         p.bias[i] = bias.and_then(|b| b.get(ch)).copied().unwrap_or(0);
-        let m = mult.get(ch).copied().unwrap_or_default();
-        p.mant[i] = m.mantissa;
-        p.left[i] = 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32);
-        p.right[i] = (-m.shift).clamp(0, 31);
+        p.set(i, mult.get(ch).copied().unwrap_or_default());
     }
-    let mut v = vec![0i32; acc.len()];
-    requant_all(acc, &p, &mut v);
-    int_tensor(dtype, shape, &v).ok_or_else(|| ctx.err(format!("output type {dtype} unsupported")))
+    let data = match dtype {
+        DType::I8 => Data::I8(requant_all(acc, &p)),
+        DType::U8 => Data::U8(requant_all(acc, &p)),
+        DType::I16 => Data::I16(requant_all(acc, &p)),
+        DType::I32 => Data::I32(requant_all(acc, &p)),
+        _ => return Err(ctx.err(format!("output type {dtype} unsupported"))),
+    };
+    Ok(Tensor::new(shape, data))
+}
+
+/// An integer output element: requantized values are clamped to the output type's
+/// range first, so the narrowing conversion is exact.
+trait Narrow: Copy + Default {
+    fn narrow(v: i32) -> Self;
+}
+impl Narrow for i8 {
+    #[inline(always)]
+    fn narrow(v: i32) -> i8 {
+        v as i8
+    }
+}
+impl Narrow for u8 {
+    #[inline(always)]
+    fn narrow(v: i32) -> u8 {
+        v as u8
+    }
+}
+impl Narrow for i16 {
+    #[inline(always)]
+    fn narrow(v: i32) -> i16 {
+        v as i16
+    }
+}
+impl Narrow for i32 {
+    #[inline(always)]
+    fn narrow(v: i32) -> i32 {
+        v
+    }
 }
 
 /// Per-channel requantization constants, laid out for a branch-free loop.
 struct RequantParams {
     bias: Vec<i32>,
     mant: Vec<i32>,
-    left: Vec<i32>,
-    right: Vec<i32>,
+    /// Left shift (the positive part of the exponent).
+    left: Vec<u32>,
+    /// Right shift (the negative part of the exponent).
+    right: Vec<u32>,
+    /// 2^right - 1: the bits the rounding right shift drops.
+    mask: Vec<i32>,
     ozp: i32,
     lo: i32,
     hi: i32,
 }
 
-fn requant_all(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+impl RequantParams {
+    /// Store multiplier `m` at position `i`.
+    fn set(&mut self, i: usize, m: Multiplier) {
+        let right = (-m.shift).clamp(0, 31) as u32;
+        self.mant[i] = m.mantissa;
+        self.left[i] = m.shift.clamp(0, 31) as u32;
+        self.right[i] = right;
+        self.mask[i] = 1u32.wrapping_shl(right).wrapping_sub(1) as i32;
+    }
+}
+
+/// Requantize `acc` into the output type, whose range contains [p.lo, p.hi].
+fn requant_all<O: Narrow>(acc: &[i32], p: &RequantParams) -> Vec<O> {
+    let mut out = vec![O::default(); acc.len()];
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { requant_avx2(acc, p, out) };
-            return;
+            unsafe { requant_avx2(acc, p, &mut out) };
+            return out;
         }
     }
-    requant_impl(acc, p, out)
+    requant_impl(acc, p, &mut out);
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn requant_avx2(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+unsafe fn requant_avx2<O: Narrow>(acc: &[i32], p: &RequantParams, out: &mut [O]) {
     requant_impl(acc, p, out)
 }
 
 /// MultiplyByQuantizedMultiplier + zero point + clamp, written without branches
-/// (the mantissa is never i32::MIN, so the doubling high multiply cannot saturate).
+/// and with 32-bit lanes except for the one widening multiply, so it vectorizes.
+///
+/// The doubling high multiply cannot saturate (the mantissa is never i32::MIN), and
+/// its rounding, (ab + 2^30) / 2^31 truncated for ab >= 0 and (ab + 1 - 2^30) / 2^31
+/// truncated for ab < 0, is in both cases floor((ab + 2^30) / 2^31): an arithmetic
+/// shift, of which only the low 32 bits are kept.
 #[inline(always)]
-fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
+fn requant_impl<O: Narrow>(acc: &[i32], p: &RequantParams, out: &mut [O]) {
     let c = p.mant.len();
     if c == 0 {
         return;
     }
-    let (bias, mant, left, right) = (&p.bias[..c], &p.mant[..c], &p.left[..c], &p.right[..c]);
+    let (bias, mant, left, right, mask) = (
+        &p.bias[..c],
+        &p.mant[..c],
+        &p.left[..c],
+        &p.right[..c],
+        &p.mask[..c],
+    );
     // clamp(q + zp, lo, hi) == clamp(q, lo - zp, hi - zp) + zp without overflow.
     let (lo, hi) = (
         (p.lo as i64 - p.ozp as i64).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
@@ -347,24 +499,16 @@ fn requant_impl(acc: &[i32], p: &RequantParams, out: &mut [i32]) {
     for (row, orow) in acc.chunks(c).zip(out.chunks_mut(c)) {
         let n = row.len().min(orow.len()).min(c);
         let (row, orow) = (&row[..n], &mut orow[..n]);
-        let (bias, mant, left, right) = (&bias[..n], &mant[..n], &left[..n], &right[..n]);
+        let (bias, mant, left, right, mask) =
+            (&bias[..n], &mant[..n], &left[..n], &right[..n], &mask[..n]);
         for j in 0..n {
-            let x = row[j].wrapping_add(bias[j]).wrapping_mul(left[j]);
+            let x = row[j].wrapping_add(bias[j]).wrapping_shl(left[j]);
             let ab = (x as i64).wrapping_mul(mant[j] as i64);
-            let nudge = if ab >= 0 {
-                1i64 << 30
-            } else {
-                1 - (1i64 << 30)
-            };
-            let v = ab.wrapping_add(nudge);
-            // Division by 2^31 truncating toward zero.
-            let hm = (v.wrapping_add((v >> 63) & ((1i64 << 31) - 1)) >> 31) as i32;
-            let r = right[j] as u32;
-            let mask = (1i64.wrapping_shl(r) - 1) as i32;
-            let rem = hm & mask;
-            let thr = (mask >> 1).wrapping_add((hm >> 31) & 1);
-            let q = hm.wrapping_shr(r).wrapping_add((rem > thr) as i32);
-            orow[j] = q.max(lo).min(hi).wrapping_add(p.ozp);
+            let hm = (ab.wrapping_add(1i64 << 30) >> 31) as i32;
+            let rem = hm & mask[j];
+            let thr = (mask[j] >> 1).wrapping_add((hm >> 31) & 1);
+            let q = hm.wrapping_shr(right[j]).wrapping_add((rem > thr) as i32);
+            orow[j] = O::narrow(q.max(lo).min(hi).wrapping_add(p.ozp));
         }
     }
 }
@@ -409,17 +553,29 @@ pub(in crate::cpu::ops) fn finish_hybrid(
         .collect();
     let zero = vec![0.0f32; c];
     let bias = bias.filter(|b| b.len() == c).unwrap_or(&zero);
-    let mut out = Vec::with_capacity(acc.len());
-    for (bi, batch) in acc.chunks(per_batch.max(1)).enumerate() {
+    let mut out = vec![0.0f32; acc.len()];
+    let mut wsf = vec![0.0f32; c];
+    for (bi, (batch, ob)) in acc
+        .chunks(per_batch.max(1))
+        .zip(out.chunks_mut(per_batch.max(1)))
+        .enumerate()
+    {
         let sf = row_scales.get(bi).copied().unwrap_or(1.0);
-        for row in batch.chunks(c) {
-            for (((&a, &w), &b), _) in row.iter().zip(&ws).zip(bias).zip(0..c) {
-                let v = if dw_order {
-                    a as f32 * (w * sf)
-                } else {
-                    a as f32 * w * sf
-                };
-                out.push((v + b).max(lo).min(hi));
+        for (m, &w) in wsf.iter_mut().zip(&ws) {
+            *m = w * sf;
+        }
+        for (row, orow) in batch.chunks(c).zip(ob.chunks_mut(c)) {
+            let n = row.len().min(orow.len());
+            let (row, orow, ws, wsf, bias) =
+                (&row[..n], &mut orow[..n], &ws[..n], &wsf[..n], &bias[..n]);
+            if dw_order {
+                for j in 0..n {
+                    orow[j] = (row[j] as f32 * wsf[j] + bias[j]).max(lo).min(hi);
+                }
+            } else {
+                for j in 0..n {
+                    orow[j] = (row[j] as f32 * ws[j] * sf + bias[j]).max(lo).min(hi);
+                }
             }
         }
     }
@@ -429,6 +585,69 @@ pub(in crate::cpu::ops) fn finish_hybrid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_and_row_quantization_match_f32_round() {
+        let mut xs = vec![
+            0.5f32,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.499_999_97,
+            -0.499_999_97,
+            8_388_607.5,
+            8_388_609.0,
+            1e10,
+            -1e10,
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        xs.extend(
+            super::super::test_util::rand(2000, 5)
+                .iter()
+                .map(|v| v * 300.0),
+        );
+        for &x in &xs {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+        assert!(round_half_away(f32::NAN).is_nan());
+        let mut row = super::super::test_util::rand(1003, 9);
+        row[17] = f32::NAN;
+        for asymmetric in [false, true] {
+            let (q, sf) = quantize_rows(&row, 1003, asymmetric);
+            let (mn, mx) = row
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let want: Vec<i32> = if asymmetric {
+                let scale = (mx.max(0.0) as f64 - mn.min(0.0) as f64) / 255.0;
+                assert_eq!(sf[0], scale as f32);
+                let (rmin, rmax) = (mn.min(0.0) as f64, mx.max(0.0) as f64);
+                let zp = if 128.0 + (rmin / scale).abs() < 127.0 + (rmax / scale).abs() {
+                    -128.0 - rmin / scale
+                } else {
+                    127.0 - rmax / scale
+                };
+                let offset = zp.round().clamp(-128.0, 127.0) as i32;
+                let inv = (1.0 / scale) as f32;
+                row.iter()
+                    .map(|&v| ((offset as f32 + v * inv).round() as i32).clamp(-128, 127) - offset)
+                    .collect()
+            } else {
+                let range = mn.abs().max(mx.abs());
+                assert_eq!(sf[0], range / 127.0);
+                let inv = 127.0 / range;
+                row.iter()
+                    .map(|&v| ((v * inv).round() as i32).clamp(-127, 127))
+                    .collect()
+            };
+            assert_eq!(q, want, "asymmetric {asymmetric}");
+        }
+    }
 
     #[test]
     fn branch_free_requant_matches_reference() {
@@ -445,27 +664,37 @@ mod tests {
             .collect();
         let ms: Vec<Multiplier> = mults.iter().map(|&m| quantize_multiplier(m)).collect();
         let c = ms.len();
-        let p = RequantParams {
+        let mut p = RequantParams {
             bias: (0..c as i32).map(|i| i * 1000 - 3000).collect(),
-            mant: ms.iter().map(|m| m.mantissa).collect(),
-            left: ms
-                .iter()
-                .map(|m| 1i32.wrapping_shl(m.shift.clamp(0, 31) as u32))
-                .collect(),
-            right: ms.iter().map(|m| (-m.shift).clamp(0, 31)).collect(),
+            mant: vec![0; c],
+            left: vec![0; c],
+            right: vec![0; c],
+            mask: vec![0; c],
             ozp: -5,
             lo: -128,
             hi: 127,
         };
+        for (i, &m) in ms.iter().enumerate() {
+            p.set(i, m);
+        }
         let n = vals.len() / c * c;
-        let mut out = vec![0; n];
-        requant_all(&vals[..n], &p, &mut out);
+        let out: Vec<i32> = requant_all(&vals[..n], &p);
         for i in 0..n {
             let ch = i % c;
             let want = ms[ch]
                 .apply(vals[i].wrapping_add(p.bias[ch]))
                 .saturating_add(-5)
                 .clamp(-128, 127);
+            assert_eq!(out[i], want, "value {} multiplier {}", vals[i], mults[ch]);
+        }
+        // Unclamped, so every bit of the fixed-point result is compared.
+        p.ozp = 0;
+        p.lo = i32::MIN;
+        p.hi = i32::MAX;
+        let out: Vec<i32> = requant_all(&vals[..n], &p);
+        for i in 0..n {
+            let ch = i % c;
+            let want = ms[ch].apply(vals[i].wrapping_add(p.bias[ch]));
             assert_eq!(out[i], want, "value {} multiplier {}", vals[i], mults[ch]);
         }
     }

@@ -4,7 +4,7 @@
 use super::*;
 use crate::error::Result;
 use crate::graph::op::{Activation, Binary};
-use crate::graph::quant::{activate, activation_range, quantize_multiplier};
+use crate::graph::quant::{activate, activation_range, quantize_multiplier, Multiplier};
 use crate::graph::DType;
 use crate::graph::{Data, Tensor};
 
@@ -186,24 +186,63 @@ struct QuantParams {
 
 /// LiteRT's reference quantized ADD (or SUB) of two raw values.
 fn quant_add_fn(q: QuantParams, sub: bool, left_shift: u32) -> impl Fn(i32, i32) -> i32 {
-    let (s1, z1) = q.in1;
-    let (s2, z2) = q.in2;
-    let (so, zo) = q.out;
-    let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
-    let m1 = quantize_multiplier(s1 as f64 / twice_max);
-    let m2 = quantize_multiplier(s2 as f64 / twice_max);
-    let mo = quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * so as f64));
-    move |a, b| {
-        let a = a.wrapping_sub(z1).wrapping_shl(left_shift);
-        let b = b.wrapping_sub(z2).wrapping_shl(left_shift);
-        let sa = m1.apply(a);
-        let sb = m2.apply(b);
-        let raw = if sub {
+    let add = QuantAdd::new(q, sub, left_shift);
+    move |a, b| add.apply(a, b)
+}
+
+/// The constants of a quantized ADD/SUB, applied without branches so that the
+/// element loop inlines and vectorizes.
+#[derive(Clone, Copy)]
+struct QuantAdd {
+    z1: i32,
+    z2: i32,
+    zo: i32,
+    m1: Multiplier,
+    m2: Multiplier,
+    mo: Multiplier,
+    left_shift: u32,
+    sub: bool,
+    lo: i32,
+    hi: i32,
+}
+
+impl QuantAdd {
+    fn new(q: QuantParams, sub: bool, left_shift: u32) -> QuantAdd {
+        let (s1, z1) = q.in1;
+        let (s2, z2) = q.in2;
+        let (so, zo) = q.out;
+        let twice_max = 2.0 * (s1 as f64).max(s2 as f64);
+        QuantAdd {
+            z1,
+            z2,
+            zo,
+            m1: quantize_multiplier(s1 as f64 / twice_max),
+            m2: quantize_multiplier(s2 as f64 / twice_max),
+            mo: quantize_multiplier(twice_max / ((1i64 << left_shift) as f64 * so as f64)),
+            left_shift,
+            sub,
+            lo: q.range.0,
+            hi: q.range.1,
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, a: i32, b: i32) -> i32 {
+        let a = a.wrapping_sub(self.z1).wrapping_shl(self.left_shift);
+        let b = b.wrapping_sub(self.z2).wrapping_shl(self.left_shift);
+        let sa = self.m1.apply(a);
+        let sb = self.m2.apply(b);
+        let raw = if self.sub {
             sa.wrapping_sub(sb)
         } else {
             sa.wrapping_add(sb)
         };
-        mo.apply(raw).saturating_add(zo).clamp(q.range.0, q.range.1)
+        // max then min: the same as clamp for lo <= hi, without clamp's assertion.
+        self.mo
+            .apply(raw)
+            .saturating_add(self.zo)
+            .max(self.lo)
+            .min(self.hi)
     }
 }
 
@@ -277,6 +316,17 @@ pub fn binary(ctx: &mut OpCtx, b: Binary, act: Activation) -> Result<Vec<Tensor>
         return Ok(vec![Tensor::new(bc.out, Data::Bool(out))]);
     }
     let data = match (&x.data, &y.data) {
+        // The common arithmetic as direct closures, which inline and vectorize (the
+        // same functions as float_binary's, without the indirect call).
+        (Data::F32(p), Data::F32(q)) if act == Activation::None && b == Binary::Add => {
+            Data::F32(bc.map(p, q, |a, b| a + b))
+        }
+        (Data::F32(p), Data::F32(q)) if act == Activation::None && b == Binary::Mul => {
+            Data::F32(bc.map(p, q, |a, b| a * b))
+        }
+        (Data::F32(p), Data::F32(q)) if b == Binary::Add => {
+            Data::F32(bc.map(p, q, |a, b| activate(act, a + b)))
+        }
         (Data::F32(p), Data::F32(q)) => {
             let f = float_binary(b).ok_or_else(|| ctx.unsupported_dtype(0))?;
             if act == Activation::None {

@@ -136,6 +136,12 @@ pub fn unary(ctx: &mut OpCtx, u: Unary) -> Result<Vec<Tensor>> {
     let data = match (&x.data, u) {
         (Data::Bool(v), Unary::LogicalNot) => Data::Bool(v.iter().map(|b| !b).collect()),
         (Data::F32(v), _) if supported_float => match f {
+            // The common activations as direct closures, which inline and vectorize
+            // (the same functions as unary_f32's, without the indirect call).
+            Some(_) if u == Unary::Relu => Data::F32(v.iter().map(|&x| x.max(0.0)).collect()),
+            Some(_) if u == Unary::Relu6 => {
+                Data::F32(v.iter().map(|&x| x.clamp(0.0, 6.0)).collect())
+            }
             Some(f) => Data::F32(v.iter().map(|&x| f(x)).collect()),
             None => Data::F32(v.iter().map(|&x| unary_apply(u, None, x)).collect()),
         },

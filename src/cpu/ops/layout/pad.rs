@@ -43,6 +43,9 @@ pub fn pad(ctx: &mut OpCtx, v2: bool) -> Result<Vec<Tensor>> {
         shape.push(to_dim(ctx, s, "padded dimension")?);
     }
     ctx.check_size(&shape, t.dtype())?;
+    if let Some(data) = pad_runs(&t.data, &value, &t.shape, &pads, &shape) {
+        return Ok(vec![Tensor::new(shape, data)]);
+    }
     let data = with_pad_value(ctx, t, &value)?;
     let st = strides_of(&t.shape);
     let n = t.len();
@@ -58,6 +61,88 @@ pub fn pad(ctx: &mut OpCtx, v2: bool) -> Result<Vec<Tensor>> {
         off
     });
     Ok(vec![Tensor::new(shape, data.gather(idx.into_iter()))])
+}
+
+/// Constant padding by runs: the output starts as the pad value and each run of the
+/// input that stays contiguous in the output (the dimensions after the last padded
+/// one) is copied in one piece. None for complex data or a missing pad value.
+fn pad_runs(
+    data: &Data,
+    value: &Data,
+    in_shape: &[usize],
+    pads: &[(i64, i64)],
+    out_shape: &[usize],
+) -> Option<Data> {
+    Some(match (data, value) {
+        (Data::F32(v), Data::F32(f)) => {
+            Data::F32(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::F16(v), Data::F16(f)) => {
+            Data::F16(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::I8(v), Data::I8(f)) => {
+            Data::I8(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::U8(v), Data::U8(f)) => {
+            Data::U8(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::I16(v), Data::I16(f)) => {
+            Data::I16(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::I32(v), Data::I32(f)) => {
+            Data::I32(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::U32(v), Data::U32(f)) => {
+            Data::U32(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::I64(v), Data::I64(f)) => {
+            Data::I64(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        (Data::Bool(v), Data::Bool(f)) => {
+            Data::Bool(copy_runs(v, *f.first()?, in_shape, pads, out_shape))
+        }
+        _ => return None,
+    })
+}
+
+fn copy_runs<T: Copy>(
+    src: &[T],
+    fill: T,
+    in_shape: &[usize],
+    pads: &[(i64, i64)],
+    out_shape: &[usize],
+) -> Vec<T> {
+    let total: usize = out_shape.iter().product();
+    let mut out = vec![fill; total];
+    if src.is_empty() || total == 0 || in_shape.is_empty() || pads.len() != in_shape.len() {
+        return if in_shape.is_empty() {
+            src.to_vec()
+        } else {
+            out
+        };
+    }
+    // Dimensions from `j` on are copied as one run per index of the dimensions
+    // before `j`: `j` is the last padded dimension (0 when none is padded).
+    let j = pads
+        .iter()
+        .rposition(|&(b, a)| b != 0 || a != 0)
+        .unwrap_or(0);
+    let run: usize = in_shape[j..].iter().product();
+    let out_st = strides_of(out_shape);
+    let lead = pads[j].0 as usize * out_st[j];
+    let mut runs = src.chunks_exact(run);
+    for_each_index(&in_shape[..j], |i| {
+        let o = lead
+            + i.iter()
+                .zip(pads)
+                .zip(&out_st)
+                .map(|((&x, &(b, _)), &st)| (x + b as usize) * st)
+                .sum::<usize>();
+        if let Some(r) = runs.next() {
+            out[o..o + run].copy_from_slice(r);
+        }
+    });
+    out
 }
 
 /// Kernel of mirror_pad.
@@ -105,6 +190,46 @@ mod tests {
 
     use crate::graph::{DType, Op, Quantization};
     use crate::graph::{Data, Tensor};
+
+    #[test]
+    fn constant_pad_runs_match_element_indexing() {
+        let shape = [2usize, 3, 4, 5];
+        for pads in [
+            [0, 1, 1, 0, 2, 1, 0, 0],
+            [0, 0, 1, 1, 1, 1, 0, 0],
+            [0, 0, 0, 0, 0, 0, 2, 3],
+            [1, 0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            let r = run(
+                Op::Pad,
+                vec![iota(shape.to_vec()), i32t(vec![4, 2], pads.to_vec())],
+                &[DType::F32],
+            )
+            .unwrap();
+            let p = |d: usize| (pads[2 * d] as usize, pads[2 * d + 1] as usize);
+            let out: Vec<usize> = (0..4).map(|d| shape[d] + p(d).0 + p(d).1).collect();
+            assert_eq!(r[0].shape, out);
+            let mut want = Vec::new();
+            for a in 0..out[0] {
+                for b in 0..out[1] {
+                    for c in 0..out[2] {
+                        for e in 0..out[3] {
+                            let i = [a, b, c, e];
+                            let inside = (0..4).all(|d| i[d] >= p(d).0 && i[d] - p(d).0 < shape[d]);
+                            want.push(if inside {
+                                let x: Vec<usize> = (0..4).map(|d| i[d] - p(d).0).collect();
+                                (((x[0] * 3 + x[1]) * 4 + x[2]) * 5 + x[3]) as f32
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+            }
+            assert_eq!(f(&r[0]), want, "paddings {pads:?}");
+        }
+    }
 
     #[test]
     fn pads_tiles_and_splits() {
