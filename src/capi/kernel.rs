@@ -147,6 +147,7 @@ impl Kernel {
                     max_partitions: None,
                     min_nodes: 1,
                     fp32_nodes,
+                    ..Default::default()
                 },
                 overflow_guard: options.overflow_guard,
                 ..Default::default()

@@ -306,23 +306,11 @@ pub struct LowerCtx<'a> {
     pub node: &'a Node,
     /// Buffers of tensors already on the GPU.
     pub bufs: &'a mut HashMap<usize, BufId>,
-    /// A residual ADD fused into this node (CONV_2D only).
-    pub residual: Option<Residual>,
+    /// What this node absorbs from the nodes fused into it (a zero PAD in front,
+    /// element-wise steps after it); only families that apply fusions get one.
+    pub fused: Option<epilogue::Fused>,
     /// Evaluates single nodes at prepare (integer lookup tables).
     pub eval: &'a dyn NodeEval,
-}
-
-/// An ADD folded into the convolution that produces one of its operands: the
-/// convolution adds `tensor` before its clamp, clamps with the ADD's activation and
-/// also stands for the ADD's output `output`.
-#[derive(Debug, Clone, Copy)]
-pub struct Residual {
-    /// The other operand of the ADD.
-    pub tensor: usize,
-    /// The ADD's fused activation.
-    pub activation: crate::graph::op::Activation,
-    /// The ADD's output tensor.
-    pub output: usize,
 }
 
 impl LowerCtx<'_> {

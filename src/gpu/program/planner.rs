@@ -24,9 +24,12 @@ pub(crate) struct BufDesc {
     pub bytes: u64,
     /// Its role.
     pub kind: BufKind,
-    /// The root buffer this one shares storage with (a free reshape); its own
-    /// size and kind are then not used.
+    /// The root buffer this one shares storage with (a free reshape, or a slice
+    /// of a concatenation's output); its own kind is then not used.
     pub alias_of: Option<BufId>,
+    /// Where this buffer starts inside the one it aliases, in bytes (0 unless a
+    /// slice).
+    pub offset: u64,
 }
 
 /// The result of planning: where each virtual buffer lives.
@@ -46,6 +49,16 @@ pub(crate) fn root(bufs: &[BufDesc], mut b: BufId) -> BufId {
         b = a;
     }
     b
+}
+
+/// Where `b` starts inside its root's storage, in bytes.
+pub(crate) fn root_offset(bufs: &[BufDesc], mut b: BufId) -> u64 {
+    let mut offset = 0;
+    while let Some(a) = bufs[b].alias_of {
+        offset += bufs[b].offset;
+        b = a;
+    }
+    offset
 }
 
 /// First and last dispatch that binds each buffer (through any alias), as
@@ -163,6 +176,7 @@ mod tests {
                 bytes,
                 kind,
                 alias_of: None,
+                offset: 0,
             });
             self.bufs.len() - 1
         }
