@@ -1,6 +1,6 @@
 // A fused epilogue: up to two element-wise steps applied, in order, to a
 // producer's clamped result v for output element o of channel c. Each step
-// combines v with an operand (binding `e0` for step 0, `e1` for step 1), rounds
+// maps v (a unary step) or combines it with an operand (binding `e0` for step 0, `e1` for step 1), rounds
 // to storage (so the fused chain equals the separate ops) and clamps with the
 // step's activation. Host side: EpilogueParams in src/gpu/ops/epilogue.rs.
 // The including kernel's `Params` has a member `e: Epilogue` and binds
@@ -48,6 +48,7 @@ fn ep_operand0(kind: u32, o: u32, c: u32) -> f32 {
         case EP_KIND_SAME: { return f32(e0[o]); }
         case EP_KIND_CHANNEL: { return f32(e0[c]); }
         case EP_KIND_SCALAR: { return f32(e0[0]); }
+        case EP_KIND_NONE: { return 0.0; }
         default: {
             // EP_KIND_SOURCE: zero channels past the source's (a channel PAD),
             // optionally the max of a 2x2 stride-2 window (a MAX_POOL_2D).
@@ -77,6 +78,7 @@ fn ep_operand1(kind: u32, o: u32, c: u32) -> f32 {
     switch kind {
         case EP_KIND_CHANNEL: { return f32(e1[c]); }
         case EP_KIND_SCALAR: { return f32(e1[0]); }
+        case EP_KIND_NONE: { return 0.0; }
         default: { return f32(e1[o]); }
     }
 }
@@ -89,6 +91,11 @@ fn ep_step(op: u32, v: f32, r: f32, lo: f32, hi: f32) -> f32 {
         case EP_OP_RSUB: { y = r - v; }
         case EP_OP_MUL: { y = v * r; }
         case EP_OP_PRELU: { y = select(v * r, v, v >= 0.0); }
+        // Unary steps: the formulas of unary.wgsl.
+        case EP_OP_LOGISTIC: { y = 1.0 / (1.0 + exp(-v)); }
+        case EP_OP_TANH: { y = tanh(clamp(v, -20.0, 20.0)); }
+        case EP_OP_HARD_SWISH: { y = v * clamp(v + 3.0, 0.0, 6.0) / 6.0; }
+        case EP_OP_ELU: { y = select(exp(v) - 1.0, v, v > 0.0); }
         default: { y = v; }
     }
     return clamp(y, lo, hi);

@@ -6,7 +6,7 @@ mod common;
 
 use common::gpu::{gpu_available, values};
 use std::sync::Arc;
-use tflite_wgpu::graph::op::{Activation, Binary, Conv2D, DepthwiseConv2D, Padding, Pool2D};
+use tflite_wgpu::graph::op::{Activation, Binary, Conv2D, DepthwiseConv2D, Padding, Pool2D, Unary};
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::{Device, Interpreter, Model, Options, PartitionOptions, Tensor};
 
@@ -333,4 +333,31 @@ fn shared_or_exposed_intermediates_do_not_fuse() {
     let u = g.binary(Binary::Mul, Activation::None, b, t);
     let model = g.model(vec![a, s, u]);
     check("unfusable", model, vec![input(vec![1, 4, 4, 4], 5)], 5, 5);
+}
+
+/// Unary activations after a convolution are epilogue steps too, alone or
+/// followed by a residual ADD.
+#[test]
+fn unary_steps_fuse_into_the_producer() {
+    let mut g = G::default();
+    let x = g.input(vec![1, 4, 5, 6]);
+    let mut outputs = Vec::new();
+    for (k, u) in [Unary::Logistic, Unary::HardSwish, Unary::Elu, Unary::Tanh]
+        .into_iter()
+        .enumerate()
+    {
+        // 54-term sums of values in [-1, 1): TANH and LOGISTIC see their
+        // saturating range as well.
+        let c = g.conv(x, 6, 3, 1, Padding::Same);
+        let shape = g.shape(c);
+        let y = g.node(Op::Unary(u), &[c], shape);
+        outputs.push(if k == 1 {
+            g.binary(Binary::Add, Activation::None, y, x)
+        } else {
+            y
+        });
+    }
+    let model = g.model(outputs);
+    // Unfused: 4 convolutions, 4 unary ops, 1 ADD.
+    check("unary", model, vec![input(vec![1, 4, 5, 6], 8)], 4, 9);
 }

@@ -15,8 +15,8 @@
 //!   which TFLite's own pooling padding never does;
 //! - after a CONV_2D, up to [`MAX_STEPS`] element-wise ops in a chain: ADD, SUB
 //!   and MUL with a tensor of the output's shape (a residual, whichever operand
-//!   the chain is), one value per channel or one value, and PRELU; each applies
-//!   its own fused activation;
+//!   the chain is), one value per channel or one value, PRELU, and LOGISTIC,
+//!   TANH, HARD_SWISH, ELU; each applies its own fused activation;
 //! - a DEPTHWISE_CONV_2D followed by a 1x1 CONV_2D reading only its output
 //!   (TFLite's DepthwiseConvPlus1x1Conv, when `dw_pointwise::fits`), then the
 //!   1x1 convolution's steps as above;
@@ -26,7 +26,7 @@
 
 use crate::gpu::ops::dw_pointwise;
 use crate::gpu::ops::epilogue::{Fused, InputPad, Operand, Step, StepOp, MAX_STEPS};
-use crate::graph::op::{Activation, Binary};
+use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Op, Subgraph};
 
 /// A head node and the nodes fused into it.
@@ -260,6 +260,21 @@ impl Search<'_> {
         if !self.plain_float(out) || out_shape != &self.sg.tensors[cur].shape {
             return None;
         }
+        if let Op::Unary(u) = &node.op {
+            let op = match u {
+                Unary::Logistic => StepOp::Logistic,
+                Unary::Tanh => StepOp::Tanh,
+                Unary::HardSwish => StepOp::HardSwish,
+                Unary::Elu => StepOp::Elu,
+                _ => return None,
+            };
+            let step = Step {
+                op,
+                operand: Operand::None,
+                activation: Activation::None,
+            };
+            return (node.inputs.len() == 1).then_some((Vec::new(), step));
+        }
         let (a, b) = (node.input(0)?, node.input(1)?);
         if node.inputs.len() != 2 || a == b {
             return None;
@@ -369,4 +384,108 @@ pub fn find_groups(
     (0..sg.nodes.len().min(class.len()))
         .filter_map(|h| if s.taken[h] { None } else { s.group(h) })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::{Conv2D, Padding, Pool2D};
+    use crate::graph::{Node, TensorInfo};
+    use std::sync::Arc;
+
+    fn constant(name: &str, dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> TensorInfo {
+        let mut t = TensorInfo::new(name, dtype, shape);
+        t.data = Some(Arc::from(bytes));
+        t
+    }
+
+    fn ints(name: &str, v: &[i32]) -> TensorInfo {
+        let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        constant(name, DType::I32, vec![v.len() / 2, 2], bytes)
+    }
+
+    fn node(op: Op, inputs: &[usize], output: usize) -> Node {
+        Node {
+            op,
+            inputs: inputs.iter().map(|&t| Some(t)).collect(),
+            outputs: vec![output],
+        }
+    }
+
+    fn conv() -> Op {
+        Op::Conv2D(Conv2D {
+            padding: Padding::Valid,
+            stride_w: 1,
+            stride_h: 1,
+            dilation_w: 1,
+            dilation_h: 1,
+            activation: Activation::None,
+        })
+    }
+
+    /// x -PAD-> p -CONV-> c; s -MAX_POOL(2x2/2, relu)-> m -PADV2(1.0)-> q;
+    /// ADD(c, q): the spatial PAD is absorbed, the pooled and padded operand is
+    /// not (a pool with an activation, a pad with ones), so it is read as is.
+    #[test]
+    fn only_equivalent_pads_and_pools_are_absorbed() {
+        let f = |n: &str, s: Vec<usize>| TensorInfo::new(n, DType::F32, s);
+        let tensors = vec![
+            f("x", vec![1, 3, 3, 2]),                                        // 0
+            ints("pads", &[0, 0, 1, 0, 0, 1, 0, 0]),                         // 1
+            f("p", vec![1, 4, 4, 2]),                                        // 2
+            constant("w", DType::F32, vec![4, 1, 1, 2], vec![0; 32]),        // 3
+            f("c", vec![1, 4, 4, 4]),                                        // 4
+            f("s", vec![1, 8, 8, 2]),                                        // 5
+            f("m", vec![1, 4, 4, 2]),                                        // 6
+            ints("cpads", &[0, 0, 0, 0, 0, 0, 0, 2]),                        // 7
+            constant("one", DType::F32, vec![1], 1f32.to_le_bytes().into()), // 8
+            f("q", vec![1, 4, 4, 4]),                                        // 9
+            f("y", vec![1, 4, 4, 4]),                                        // 10
+        ];
+        let pool = Op::MaxPool2D(Pool2D {
+            padding: Padding::Valid,
+            stride_w: 2,
+            stride_h: 2,
+            filter_w: 2,
+            filter_h: 2,
+            activation: Activation::Relu,
+        });
+        let sg = Subgraph {
+            name: "g".into(),
+            tensors,
+            nodes: vec![
+                node(Op::Pad, &[0, 1], 2),
+                node(conv(), &[2, 3], 4),
+                node(pool, &[5], 6),
+                node(Op::PadV2, &[6, 7, 8], 9),
+                node(Op::Binary(Binary::Add, Activation::None), &[4, 9], 10),
+            ],
+            inputs: vec![0, 5],
+            outputs: vec![10],
+        };
+        let class = vec![Some(0); sg.nodes.len()];
+        let groups = find_groups(&sg, &class, &|t| sg.outputs.contains(&t));
+        assert_eq!(groups.len(), 1);
+        let g = &groups[0];
+        assert_eq!((g.head, &g.members[..]), (1, &[0, 1, 4][..]));
+        assert_eq!(
+            g.fused.input_pad,
+            Some(InputPad {
+                tensor: 0,
+                top: 1,
+                left: 0
+            })
+        );
+        assert_eq!(g.fused.steps.len(), 1);
+        assert_eq!(g.fused.steps[0].operand, Operand::Same(9));
+        assert_eq!(g.fused.output, Some(10));
+
+        // The same graph with the ADD on another class: only the PAD fuses.
+        let mut class = class;
+        class[4] = Some(1);
+        let groups = find_groups(&sg, &class, &|t| sg.outputs.contains(&t));
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].members, vec![0, 1]);
+        assert!(groups[0].fused.steps.is_empty());
+    }
 }

@@ -23,6 +23,10 @@ selectors! {
         RSub = 3 => "EP_OP_RSUB",
         Mul = 4 => "EP_OP_MUL",
         Prelu = 5 => "EP_OP_PRELU",
+        Logistic = 6 => "EP_OP_LOGISTIC",
+        Tanh = 7 => "EP_OP_TANH",
+        HardSwish = 8 => "EP_OP_HARD_SWISH",
+        Elu = 9 => "EP_OP_ELU",
     }
 }
 
@@ -33,6 +37,7 @@ selectors! {
         Channel = 1 => "EP_KIND_CHANNEL",
         Scalar = 2 => "EP_KIND_SCALAR",
         Source = 3 => "EP_KIND_SOURCE",
+        None = 4 => "EP_KIND_NONE",
     }
 }
 
@@ -43,10 +48,15 @@ pub(super) const SELECTORS: &[(&str, u32)] = &[
     STEP_CODES[2],
     STEP_CODES[3],
     STEP_CODES[4],
+    STEP_CODES[5],
+    STEP_CODES[6],
+    STEP_CODES[7],
+    STEP_CODES[8],
     KIND_CODES[0],
     KIND_CODES[1],
     KIND_CODES[2],
     KIND_CODES[3],
+    KIND_CODES[4],
 ];
 
 /// The element-wise function of a fused step.
@@ -62,11 +72,21 @@ pub enum StepOp {
     Mul,
     /// `v >= 0 ? v : r * v` (PRELU with `r` the slope).
     Prelu,
+    /// LOGISTIC of `v` (no operand).
+    Logistic,
+    /// TANH of `v` (no operand).
+    Tanh,
+    /// HARD_SWISH of `v` (no operand).
+    HardSwish,
+    /// ELU of `v` (no operand).
+    Elu,
 }
 
 /// The operand of a fused step: a tensor and how it maps onto the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operand {
+    /// None: a unary step.
+    None,
     /// A tensor of the output's shape, read at the same element.
     Same(usize),
     /// A tensor of one value per output channel (innermost axis).
@@ -85,11 +105,12 @@ pub enum Operand {
 }
 
 impl Operand {
-    /// The tensor this operand reads.
-    pub fn tensor(&self) -> usize {
+    /// The tensor this operand reads (none for a unary step).
+    pub fn tensor(&self) -> Option<usize> {
         match *self {
-            Operand::Same(t) | Operand::Channel(t) | Operand::Scalar(t) => t,
-            Operand::Source { tensor, .. } => tensor,
+            Operand::None => None,
+            Operand::Same(t) | Operand::Channel(t) | Operand::Scalar(t) => Some(t),
+            Operand::Source { tensor, .. } => Some(tensor),
         }
     }
 }
@@ -164,6 +185,10 @@ fn code(op: StepOp) -> u32 {
         StepOp::RSub => StepCode::RSub,
         StepOp::Mul => StepCode::Mul,
         StepOp::Prelu => StepCode::Prelu,
+        StepOp::Logistic => StepCode::Logistic,
+        StepOp::Tanh => StepCode::Tanh,
+        StepOp::HardSwish => StepCode::HardSwish,
+        StepOp::Elu => StepCode::Elu,
     }) as u32
 }
 
@@ -196,14 +221,15 @@ pub(super) fn prepare(
     };
     let mut bufs = [filler; 2];
     for (k, s) in steps.iter().enumerate() {
-        let t = s.operand.tensor();
-        let buf = operand_buffer(ctx, t)?;
-        bufs[k] = buf;
+        if let Some(t) = s.operand.tensor() {
+            bufs[k] = operand_buffer(ctx, t)?;
+        }
         let kind = match s.operand {
+            Operand::None => KindCode::None,
             Operand::Same(_) => KindCode::Same,
             Operand::Channel(_) => KindCode::Channel,
             Operand::Scalar(_) => KindCode::Scalar,
-            Operand::Source { pool, .. } => {
+            Operand::Source { tensor: t, pool } => {
                 if k != 0 {
                     return Err(ctx.err("a source operand must be the first fused step's"));
                 }

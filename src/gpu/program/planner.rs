@@ -203,6 +203,37 @@ mod tests {
         }
     }
 
+    /// Two intermediates made slices of a concatenation's output: they live in
+    /// its storage at their offsets (through a reshape alias too), and the output's
+    /// lifetime covers their producers, so nothing else is placed over them.
+    #[test]
+    fn slices_live_in_their_whole() {
+        let mut p = Prog::default();
+        let x = p.buf(1024, BufKind::Input);
+        let a = p.buf(512, BufKind::Intermediate);
+        let ra = p.alias(a);
+        let b = p.buf(512, BufKind::Intermediate);
+        let whole = p.buf(1024, BufKind::Intermediate);
+        let y = p.buf(1024, BufKind::Output);
+        let t = p.buf(1024, BufKind::Intermediate);
+        p.dispatch(&[x], a);
+        p.dispatch(&[x], t);
+        p.dispatch(&[t], b);
+        p.dispatch(&[whole], y);
+        for (part, offset) in [(a, 0), (b, 512)] {
+            p.bufs[part].alias_of = Some(whole);
+            p.bufs[part].offset = offset;
+        }
+        let m = p.plan();
+        check(&p, &m);
+        assert_eq!(m.assign[a], m.assign[whole]);
+        assert_eq!(m.assign[b], m.assign[whole]);
+        assert_ne!(m.assign[t], m.assign[whole]);
+        assert_eq!(root_offset(&p.bufs, ra), 0);
+        assert_eq!(root_offset(&p.bufs, b), 512);
+        assert_eq!(root_offset(&p.bufs, whole), 0);
+    }
+
     /// Check every invariant of a plan.
     fn check(p: &Prog, m: &MemoryPlan) {
         let d: Vec<&[BufId]> = p.dispatches.iter().map(|d| &d[..]).collect();
