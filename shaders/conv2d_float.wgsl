@@ -3,10 +3,8 @@
 // `weight4(i)` reads quad i as vec4<f32> and `wscale(c)` scales channel c's sum
 // (1 for float weights; for int8 weights kept packed, four channels to a u32
 // word, the channel's scale, stored after the biases). The epilogue adds the f32
-// bias, with RESIDUAL also the matching element of `res` (a residual ADD fused
-// into the convolution), and clamps (fused activation).
-
-override RESIDUAL: bool = false;
+// bias, clamps (fused activation), then applies the fused element-wise steps of
+// epilogue.wgsl (a residual ADD, PRELU, ...) with their operands `e0` and `e1`.
 
 struct Params {
     g: ConvGeom,
@@ -16,13 +14,18 @@ struct Params {
     groups: u32,
     act_min: f32,
     act_max: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    e: Epilogue,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<scalar>;
-@group(0) @binding(5) var<storage, read_write> out: array<scalar>;
+@group(0) @binding(4) var<storage, read> e0: array<scalar>;
+@group(0) @binding(5) var<storage, read> e1: array<scalar>;
+@group(0) @binding(6) var<storage, read_write> out: array<scalar>;
 
 alias acc_t = f32;
 
@@ -31,10 +34,6 @@ fn load_x(e: u32) -> f32 {
 }
 
 fn epilogue(acc: f32, c: u32, o: u32) -> scalar {
-    var v = acc * wscale(c) + bias[c];
-    if (RESIDUAL) {
-        // Rounded to storage first, so the fused sum equals CONV_2D then ADD.
-        v = f32(to_scalar(v)) + f32(res[o]);
-    }
-    return to_scalar(clamp(v, p.act_min, p.act_max));
+    let v = clamp(acc * wscale(c) + bias[c], p.act_min, p.act_max);
+    return to_scalar(ep_apply(v, c, o));
 }

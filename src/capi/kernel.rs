@@ -149,6 +149,7 @@ impl Kernel {
                     max_partitions: None,
                     min_nodes: 1,
                     fp32_nodes,
+                    ..Default::default()
                 },
                 overflow_guard: options.overflow_guard,
                 cache_dir: options.cache_dir.clone(),

@@ -143,9 +143,38 @@ fn promoted(interp: &Interpreter) -> Vec<crate::PromotedNode> {
         .unwrap_or_default()
 }
 
+/// Per main-subgraph node, the head of the fusion group it belongs to in a
+/// compiled GPU partition: the nodes that share that head's dispatch.
+fn fused_heads(interp: &Interpreter) -> Vec<Option<usize>> {
+    let mut heads = vec![None; interp.graph().main().nodes.len()];
+    let Some(report) = interp.delegate_report() else {
+        return heads;
+    };
+    for (p, part) in report.plan.partitions.iter().enumerate() {
+        if report
+            .partition_precision
+            .get(p)
+            .copied()
+            .flatten()
+            .is_none()
+        {
+            continue;
+        }
+        for g in &part.groups {
+            for &m in &g.members {
+                if let Some(h) = heads.get_mut(m) {
+                    *h = Some(g.head);
+                }
+            }
+        }
+    }
+    heads
+}
+
 /// The JSON document of `m` (shown as `name`) and its plan in `interp`.
 fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_json::Value> {
     let (device, parts, fallback, note) = plan_view(interp)?;
+    let heads = fused_heads(interp);
     let g = interp.graph();
     let sg = g.main();
     let nodes: Vec<_> = sg
@@ -159,6 +188,7 @@ fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_
                 "inputs": n.inputs.iter().map(|t| t.map_or(-1, |t| t as i64)).collect::<Vec<_>>(),
                 "outputs": n.outputs,
                 "device": device.get(i).copied().unwrap_or("cpu"),
+                "dispatch_of": heads.get(i).copied().flatten(),
             })
         })
         .collect();
@@ -222,6 +252,7 @@ pub fn inspect(
     let (m, name) = load(model)?;
     let interp = prepared(&m, &name, options, inputs)?;
     let (device, parts, fallback, note) = plan_view(&interp)?;
+    let heads = fused_heads(&interp);
     let g = interp.graph();
     let sg = g.main();
     println!("model: {name}");
@@ -262,7 +293,8 @@ pub fn inspect(
                 })
                 .collect()
         };
-        print_nodes(sub, &dev);
+        let none = Vec::new();
+        print_nodes(sub, &dev, if s == 0 { &heads } else { &none });
     }
     println!("device: {note}");
     for (d, precision, nodes) in &parts {
@@ -283,7 +315,9 @@ pub fn inspect(
     Ok(())
 }
 
-fn print_nodes(sg: &crate::graph::Subgraph, device: &[&str]) {
+/// One line per node; nodes of a fusion group name the node whose dispatch
+/// runs them (`heads`, by node).
+fn print_nodes(sg: &crate::graph::Subgraph, device: &[&str], heads: &[Option<usize>]) {
     for (i, n) in sg.nodes.iter().enumerate() {
         let ins: Vec<String> = n
             .inputs
@@ -291,8 +325,13 @@ fn print_nodes(sg: &crate::graph::Subgraph, device: &[&str]) {
             .map(|t| t.map_or("-".to_string(), |t| t.to_string()))
             .collect();
         let outs: Vec<String> = n.outputs.iter().map(|t| t.to_string()).collect();
+        let fused = match heads.get(i).copied().flatten() {
+            Some(h) if h == i => ", heads a fused dispatch".to_string(),
+            Some(h) => format!(", fused into node {h}'s dispatch"),
+            None => String::new(),
+        };
         println!(
-            "  {i:4} {:<28} in [{}] out [{}] on {}",
+            "  {i:4} {:<28} in [{}] out [{}] on {}{fused}",
             n.op.name(),
             ins.join(", "),
             outs.join(", "),

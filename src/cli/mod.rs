@@ -275,6 +275,7 @@ pub(crate) fn options(a: &ExecArgs) -> crate::Result<Options> {
             max_partitions: a.max_delegated_partitions,
             min_nodes: a.min_nodes_per_partition,
             fp32_nodes: a.fp32_nodes.clone(),
+            ..Default::default()
         },
         device: match device {
             DeviceArg::Cpu => Device::Cpu,

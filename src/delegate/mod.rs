@@ -39,66 +39,41 @@ pub fn caps_of(gpu: Option<&GpuDevice>) -> Caps {
     }
 }
 
-/// A residual ADD that CONV_2D node `n` can absorb: `n` has no fused activation,
-/// its output feeds only an ADD in the same partition, is not needed elsewhere, and
-/// the ADD's other operand has the same shape and is already on the GPU.
-fn residual_add(
-    sg: &Subgraph,
-    p: &Partition,
-    n: usize,
-    bufs: &HashMap<usize, crate::gpu::program::BufId>,
-) -> Option<(usize, ops::Residual)> {
-    use crate::graph::op::{Activation, Binary};
-    use crate::graph::Op;
-    let Op::Conv2D(c) = &sg.nodes[n].op else {
-        return None;
-    };
-    if c.activation != Activation::None {
+/// A CONCATENATION none of whose inputs is needed outside the partition may have
+/// its producers write into their slices of its output (the lowering decides
+/// whether the buffers allow it).
+fn in_place_concat(sg: &Subgraph, p: &Partition, n: usize) -> Option<ops::epilogue::Fused> {
+    let node = &sg.nodes[n];
+    if !matches!(node.op, crate::graph::Op::Concatenation { .. }) {
         return None;
     }
-    let t = *sg.nodes[n].outputs.first()?;
-    if sg.tensors[t].dtype != crate::graph::DType::F32 {
-        return None;
+    let escapes = |t: usize| p.outputs.contains(&t) || sg.outputs.contains(&t);
+    // An input's storage may be shared back through free reshapes (and identity
+    // casts): none of those tensors may be read back either.
+    for &input in node.inputs.iter().flatten() {
+        let mut t = input;
+        loop {
+            if escapes(t) {
+                return None;
+            }
+            let producer = sg.nodes.iter().find(|m| m.outputs.contains(&t))?;
+            let shares = matches!(
+                producer.op,
+                crate::graph::Op::Reshape { .. }
+                    | crate::graph::Op::Squeeze { .. }
+                    | crate::graph::Op::ExpandDims
+                    | crate::graph::Op::Cast
+            );
+            match producer.input(0) {
+                Some(x) if shares => t = x,
+                _ => break,
+            }
+        }
     }
-    if p.outputs.contains(&t) || sg.outputs.contains(&t) {
-        return None;
-    }
-    let readers: Vec<usize> = sg
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| node.inputs.contains(&Some(t)))
-        .map(|(i, _)| i)
-        .collect();
-    let [add] = readers[..] else {
-        return None;
-    };
-    let Op::Binary(Binary::Add, act) = sg.nodes[add].op else {
-        return None;
-    };
-    if !p.nodes.contains(&add) || act.range().is_none() {
-        return None;
-    }
-    let inputs = &sg.nodes[add].inputs;
-    let other = match (
-        inputs.first().copied().flatten(),
-        inputs.get(1).copied().flatten(),
-    ) {
-        (Some(a), Some(b)) if a == t && b != t => b,
-        (Some(a), Some(b)) if b == t && a != t => a,
-        _ => return None,
-    };
-    if sg.tensors[other].shape != sg.tensors[t].shape || !bufs.contains_key(&other) {
-        return None;
-    }
-    Some((
-        add,
-        ops::Residual {
-            tensor: other,
-            activation: act,
-            output: *sg.nodes[add].outputs.first()?,
-        },
-    ))
+    Some(ops::epilogue::Fused {
+        in_place: true,
+        ..Default::default()
+    })
 }
 
 /// Test hook: GPU compilation of the named nodes or ops fails, as it would when a
@@ -166,15 +141,22 @@ pub fn compile_with_faults(
         let id = b.input(info.num_elements(), slot, info.dtype)?;
         bufs.insert(t, id);
     }
-    let mut skip = std::collections::HashSet::new();
+    // Nodes fused into a group lower with its head: the head gets what they do.
+    let mut fused = HashMap::new();
+    let mut members = HashMap::new();
+    let mut absorbed = std::collections::HashSet::new();
+    for g in &p.groups {
+        fused.insert(g.head, g.fused.clone());
+        members.insert(
+            g.head,
+            g.members.iter().copied().filter(|&m| m != g.head).collect(),
+        );
+        absorbed.extend(g.members.iter().copied().filter(|&m| m != g.head));
+    }
     for &n in &p.nodes {
         faults.check(sg, n)?;
-        if skip.contains(&n) {
+        if absorbed.contains(&n) {
             continue;
-        }
-        let residual = residual_add(sg, p, n, &bufs);
-        if let Some((add, _)) = residual {
-            skip.insert(add);
         }
         let mut ctx = LowerCtx {
             b: &mut b,
@@ -182,7 +164,8 @@ pub fn compile_with_faults(
             index: n,
             node: &sg.nodes[n],
             bufs: &mut bufs,
-            residual: residual.map(|(_, r)| r),
+            fused: fused.get(&n).cloned().or_else(|| in_place_concat(sg, p, n)),
+            absorbed: members.remove(&n).unwrap_or_default(),
             eval: &crate::cpu::Reference,
         };
         ops::lower(&mut ctx)?;

@@ -6,7 +6,13 @@
 //! cycle). Partitions that are too small, or past `max_delegated_partitions` when
 //! ranked by estimated cost saved, go back to the CPU. Nodes asked to stay in fp32
 //! inside an fp16 run (`fp32_nodes`) form partitions of their own, compiled at fp32.
+//!
+//! Fusion groups (`fuse::find_groups`) are found first, among nodes of one class,
+//! and ordered as one unit each, so a group always lands whole in one partition
+//! after everything its members read; a group whose members would run on
+//! different devices or precisions is never formed.
 
+use super::fuse::{find_groups, Group};
 use crate::graph::{Op, Subgraph};
 
 /// One GPU partition.
@@ -20,6 +26,8 @@ pub struct Partition {
     pub outputs: Vec<usize>,
     /// Compile at fp32 whatever the requested precision (its nodes are in `fp32_nodes`).
     pub fp32: bool,
+    /// Fusion groups among its nodes: each lowers as one dispatch of its head.
+    pub groups: Vec<Group>,
 }
 
 /// A step of execution.
@@ -52,6 +60,8 @@ pub struct PartitionOptions {
     /// Nodes (indices of the prepared graph, as `inspect` prints them) that run in
     /// fp32 inside an fp16 run.
     pub fp32_nodes: Vec<usize>,
+    /// Fuse nodes into groups that run as one dispatch (see `fuse::find_groups`).
+    pub fusion: bool,
 }
 
 impl Default for PartitionOptions {
@@ -60,6 +70,7 @@ impl Default for PartitionOptions {
             max_partitions: None,
             min_nodes: 1,
             fp32_nodes: Vec::new(),
+            fusion: true,
         }
     }
 }
@@ -124,7 +135,20 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptio
         .filter_map(|(n, s)| s.as_ref().err().map(|e| (n, e.clone())))
         .collect();
     loop {
-        let order = grouped_order(sg, &on_gpu);
+        let groups = if opts.fusion {
+            let class: Vec<Option<u8>> = on_gpu
+                .iter()
+                .map(|c| match c {
+                    Class::Cpu => None,
+                    Class::Gpu => Some(0),
+                    Class::GpuFp32 => Some(1),
+                })
+                .collect();
+            find_groups(sg, &class, &|t| sg.outputs.contains(&t))
+        } else {
+            Vec::new()
+        };
+        let order = grouped_order(sg, &on_gpu, &groups);
         let segments = segments(&order, &on_gpu);
         // Rank partitions by estimated cost saved and demote the ones that lose.
         let mut scored: Vec<(usize, f64)> = segments
@@ -175,6 +199,11 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptio
                 plan.steps.push(Step::Gpu(plan.partitions.len()));
                 let mut p = boundary(sg, &nodes);
                 p.fp32 = class == Class::GpuFp32;
+                p.groups = groups
+                    .iter()
+                    .filter(|g| nodes.contains(&g.head))
+                    .cloned()
+                    .collect();
                 plan.partitions.push(p);
             } else {
                 plan.steps.extend(nodes.into_iter().map(Step::Cpu));
@@ -188,9 +217,19 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptio
 }
 
 /// A topological order that keeps running nodes of the current class while any
-/// are ready.
-fn grouped_order(sg: &Subgraph, on_gpu: &[Class]) -> Vec<usize> {
+/// are ready. Each fusion group is one unit (named by its head), placed once
+/// everything its members read from outside is done, its members in their order.
+fn grouped_order(sg: &Subgraph, on_gpu: &[Class], groups: &[Group]) -> Vec<usize> {
     let nn = sg.nodes.len();
+    let mut unit: Vec<usize> = (0..nn).collect();
+    let mut members: Vec<Vec<usize>> = (0..nn).map(|n| vec![n]).collect();
+    for g in groups {
+        for &m in &g.members {
+            unit[m] = g.head;
+            members[m].clear();
+        }
+        members[g.head] = g.members.clone();
+    }
     let mut producer = vec![usize::MAX; sg.tensors.len()];
     for (n, node) in sg.nodes.iter().enumerate() {
         for &t in &node.outputs {
@@ -202,13 +241,15 @@ fn grouped_order(sg: &Subgraph, on_gpu: &[Class]) -> Vec<usize> {
     for (n, node) in sg.nodes.iter().enumerate() {
         for &t in node.inputs.iter().flatten() {
             let p = producer[t];
-            if p != usize::MAX && p != n {
-                pending[n] += 1;
-                consumers[p].push(n);
+            if p != usize::MAX && unit[p] != unit[n] {
+                pending[unit[n]] += 1;
+                consumers[unit[p]].push(unit[n]);
             }
         }
     }
-    let mut ready: Vec<usize> = (0..nn).filter(|&n| pending[n] == 0).collect();
+    let mut ready: Vec<usize> = (0..nn)
+        .filter(|&n| unit[n] == n && pending[n] == 0)
+        .collect();
     let mut order = Vec::with_capacity(nn);
     let mut current = ready.first().map(|&n| on_gpu[n]).unwrap_or(Class::Cpu);
     while !ready.is_empty() {
@@ -220,7 +261,7 @@ fn grouped_order(sg: &Subgraph, on_gpu: &[Class]) -> Vec<usize> {
             }
         };
         let n = ready.remove(pick);
-        order.push(n);
+        order.extend(&members[n]);
         for &c in &consumers[n] {
             pending[c] -= 1;
             if pending[c] == 0 {
@@ -246,6 +287,8 @@ fn segments(order: &[usize], on_gpu: &[Class]) -> Vec<(Class, Vec<usize>)> {
 /// Make every non-constant tensor the partition's nodes produce one of its outputs,
 /// so each node's result is read back (for per-layer observation).
 pub fn expose_intermediates(sg: &Subgraph, p: &mut Partition) {
+    // A fused intermediate is never stored, so nothing fuses.
+    p.groups.clear();
     for &n in &p.nodes {
         for &t in &sg.nodes[n].outputs {
             if !p.outputs.contains(&t) && !sg.tensors[t].is_constant() {
@@ -289,6 +332,7 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> Partition {
         inputs,
         outputs,
         fp32: false,
+        groups: Vec::new(),
     }
 }
 
@@ -396,6 +440,68 @@ mod tests {
         );
         assert_eq!(p.partitions.len(), 1);
         assert_eq!(p.partitions[0].nodes, vec![0, 2]);
+    }
+
+    /// x -> conv -> a; x -> abs -> b; ADD(a, b): the ADD fuses into the convolution
+    /// although b comes later in node order, so the group runs after the ABS; with
+    /// the ADD in fp32 the group is not formed.
+    #[test]
+    fn fusion_groups_run_after_what_they_read() {
+        use crate::graph::op::{Conv2D, Padding};
+        let t = |n: &str| TensorInfo::new(n, DType::F32, vec![1, 2, 2, 1]);
+        let mut w = TensorInfo::new("w", DType::F32, vec![1, 1, 1, 1]);
+        w.data = Some(std::sync::Arc::from(1f32.to_le_bytes().to_vec()));
+        let conv = Op::Conv2D(Conv2D {
+            padding: Padding::Same,
+            stride_w: 1,
+            stride_h: 1,
+            dilation_w: 1,
+            dilation_h: 1,
+            activation: Activation::None,
+        });
+        let sg = Subgraph {
+            name: "g".into(),
+            tensors: vec![t("x"), w, t("a"), t("b"), t("y")],
+            nodes: vec![
+                Node {
+                    op: conv,
+                    inputs: vec![Some(0), Some(1)],
+                    outputs: vec![2],
+                },
+                Node {
+                    op: Op::Unary(Unary::Abs),
+                    inputs: vec![Some(0)],
+                    outputs: vec![3],
+                },
+                Node {
+                    op: Op::Binary(Binary::Add, Activation::Relu),
+                    inputs: vec![Some(2), Some(3)],
+                    outputs: vec![4],
+                },
+            ],
+            inputs: vec![0],
+            outputs: vec![4],
+        };
+        let p = plan(&sg, &verdicts(&[true, true, true]), &Default::default());
+        assert_eq!(p.partitions.len(), 1);
+        assert_eq!(p.partitions[0].nodes, vec![1, 0, 2]);
+        let groups = &p.partitions[0].groups;
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].head, &groups[0].members[..]), (0, &[0, 2][..]));
+
+        let opts = PartitionOptions {
+            fp32_nodes: vec![2],
+            ..Default::default()
+        };
+        let p = plan(&sg, &verdicts(&[true, true, true]), &opts);
+        assert!(p.partitions.iter().all(|p| p.groups.is_empty()));
+        let unfused = PartitionOptions {
+            fusion: false,
+            ..Default::default()
+        };
+        let p = plan(&sg, &verdicts(&[true, true, true]), &unfused);
+        assert_eq!(p.partitions[0].nodes, vec![0, 1, 2]);
+        assert!(p.partitions[0].groups.is_empty());
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Compiler<'_> {
                     max_partitions: None,
                     min_nodes: 1,
                     fp32_nodes: options.fp32_nodes.clone(),
+                    ..Default::default()
                 };
                 let solo = delegate::partition::plan(self.sg, &alone, &single);
                 if let Some(part) = solo.partitions.first() {

@@ -74,6 +74,7 @@ impl LocalPrograms {
                     inputs: inputs.clone(),
                     outputs: node.outputs.clone(),
                     fp32: part.fp32,
+                    groups: Vec::new(),
                 };
                 programs[n] = Some(
                     delegate::compile(&gpu, &cache, precision, sg, &alone)

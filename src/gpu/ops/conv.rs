@@ -18,6 +18,7 @@
 //! accumulate in f32 and each channel's sum is multiplied by its scale), so they
 //! take a quarter of the memory of float32 weights.
 
+use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
 use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
@@ -81,7 +82,7 @@ uniforms! {
 }
 
 uniforms! {
-    /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry.
+    /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry, the clamp, then (16-byte aligned) the fused epilogue.
     struct Conv2dParams {
         g: ConvGeom,
         ocg: u32,
@@ -89,6 +90,10 @@ uniforms! {
         groups: u32,
         act_min: f32,
         act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        e: EpilogueParams,
     }
 }
 
@@ -138,18 +143,25 @@ static CONV2D: Shader = Shader {
     name: "conv2d",
     parts: &[
         CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
         CONV2D_FLOAT_WGSL,
         FLOAT_WEIGHTS,
         CONV2D_WGSL,
     ],
-    selectors: &[],
+    selectors: epilogue::SELECTORS,
     params: Conv2dParams::LAYOUT,
 };
 
 static CONV2D_W8: Shader = Shader {
     name: "conv2d_w8",
-    parts: &[CONV_GEOM_WGSL, CONV2D_FLOAT_WGSL, INT8_WEIGHTS, CONV2D_WGSL],
-    selectors: &[],
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        CONV2D_FLOAT_WGSL,
+        INT8_WEIGHTS,
+        CONV2D_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
     params: Conv2dParams::LAYOUT,
 };
 
@@ -540,15 +552,40 @@ fn clamp_range(act: Activation) -> (f32, f32) {
 
 /// Record the dispatches of a node of this family.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let g = node_geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let mut g = node_geom(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let fused = ctx.fused.clone().unwrap_or_default();
+    if !fused.steps.is_empty() && g.kind != Kind::Conv && fused.pointwise.is_none() {
+        return Err(ctx.err("only CONV_2D applies fused element-wise steps"));
+    }
+    // A zero PAD of the spatial axes in front: read its input with more padding.
+    let padded_input = match fused.input_pad {
+        Some(pad) if matches!(g.kind, Kind::Conv | Kind::Depthwise) => {
+            let [_, ih, iw, _] =
+                dims4(&ctx.sg.tensors[pad.tensor], "padded input").map_err(|e| ctx.err(e))?;
+            g.ih = ih;
+            g.iw = iw;
+            g.pt += pad.top;
+            g.pl += pad.left;
+            let b = *ctx
+                .bufs
+                .get(&pad.tensor)
+                .ok_or_else(|| ctx.err("the fused PAD's input is not on the GPU yet"))?;
+            Some(b)
+        }
+        Some(_) => return Err(ctx.err("only convolutions absorb a PAD")),
+        None => None,
+    };
     let hybrid = hybrid(ctx, &g)?;
     let filter = match hybrid {
         Some(_) => Vec::new(),
         None => ctx.const_f32(1)?,
     };
     let scales = hybrid.as_ref().map_or(&[][..], |(_, s)| &s[..]).to_vec();
-    let act = ctx.residual.map_or(g.act, |r| r.activation);
-    let (lo, hi) = clamp_range(act);
+    let (lo, hi) = clamp_range(g.act);
+    let data_input = |ctx: &mut LowerCtx| match padded_input {
+        Some(b) => Ok(b),
+        None => ctx.input(g.x_idx),
+    };
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
@@ -557,6 +594,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let ocq = ocg.div_ceil(4);
             let k = g.kh * g.kw * g.fic;
             let total = g.n * g.oh * g.ow * groups * ocq;
+            let x = data_input(ctx)?;
+            let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
             let params = Conv2dParams {
                 g: g.uniforms(total),
                 ocg: u(ocg),
@@ -564,8 +603,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 groups: u(groups),
                 act_min: lo,
                 act_max: hi,
+                e,
+                ..Default::default()
             };
-            let x = ctx.input(g.x_idx)?;
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
                 None => {
@@ -583,37 +623,28 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
-            let residual = match ctx.residual {
-                Some(r) => Some((
-                    *ctx.bufs
-                        .get(&r.tensor)
-                        .ok_or_else(|| ctx.err("residual operand is not on the GPU yet"))?,
-                    r.output,
-                )),
-                None => None,
-            };
             let out = ctx.output(0)?;
-            // Without a residual the binding still needs a buffer: the input serves.
-            let res = residual.map_or(x, |(b, _)| b);
-            if let Some((_, add_out)) = residual {
-                ctx.bufs.insert(add_out, out);
-            }
+            epilogue::bind_output(ctx, out);
             ctx.dispatch(
                 shader,
-                vec![("RESIDUAL", residual.is_some() as u32 as f64)],
+                vec![],
                 params,
-                vec![x, w, bias, res, out],
+                vec![x, w, bias, e0, e1, out],
                 total as u64,
             )
         }
         Kind::Depthwise => {
+            if let Some(pw) = fused.pointwise {
+                let x = data_input(ctx)?;
+                return super::dw_pointwise::lower(ctx, &g, x, pw);
+            }
             let total = g.n * g.oh * g.ow * g.oc;
             let params = DepthwiseParams {
                 g: g.uniforms(total),
                 act_min: lo,
                 act_max: hi,
             };
-            let x = ctx.input(g.x_idx)?;
+            let x = data_input(ctx)?;
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8),
                 None => (ctx.input(1)?, &DEPTHWISE_CONV2D),
@@ -710,6 +741,7 @@ impl GpuOp for Conv {
             &DEPTHWISE_CONV2D,
             &DEPTHWISE_CONV2D_W8,
             &TRANSPOSE_CONV,
+            &super::dw_pointwise::DW_POINTWISE,
         ];
         LIST
     }

@@ -606,6 +606,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     for k in 0..ctx.node.outputs.len() {
         outs.insert(k, ctx.output(k)?);
     }
+    if !quantized && concat_in_place(ctx, &specs, &outs)? {
+        return Ok(());
+    }
     for s in &specs {
         let n = s.elements();
         if n == 0 {
@@ -619,6 +622,48 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         ctx.dispatch(shader, vec![], params, vec![src, dst], n as u64)?;
     }
     Ok(())
+}
+
+/// A CONCATENATION along an outer axis (every dimension before it is 1) whose
+/// delegate allows it (`Fused::in_place`): its inputs' producers write straight into
+/// their slices of the output and no copy runs. False when it cannot be done (see
+/// `ProgramBuilder::place_into`); then the copies run.
+fn concat_in_place(
+    ctx: &mut LowerCtx,
+    specs: &[CopySpec],
+    outs: &HashMap<usize, super::BufId>,
+) -> Result<bool> {
+    let Op::Concatenation {
+        axis,
+        activation: Activation::None,
+    } = ctx.node.op
+    else {
+        return Ok(false);
+    };
+    if !ctx.fused.as_ref().is_some_and(|f| f.in_place) {
+        return Ok(false);
+    }
+    let out = ctx.out_info(0)?;
+    let shape = out.shape.clone();
+    let Some(elem) = super::Elem::of(out.dtype) else {
+        return Ok(false);
+    };
+    let axis = axis_of(axis as i64, shape.len()).map_err(|e| ctx.err(e))?;
+    if shape[..axis].iter().any(|&d| d != 1) {
+        return Ok(false);
+    }
+    let Some(&whole) = outs.get(&0) else {
+        return Ok(false);
+    };
+    let mut parts = Vec::with_capacity(specs.len());
+    for s in specs {
+        let t = ctx.node.input(s.input);
+        if t.is_none_or(|t| !ctx.bufs.contains_key(&t)) {
+            return Ok(false);
+        }
+        parts.push((ctx.input(s.input)?, s.out_offset));
+    }
+    Ok(ctx.b.place_into(&parts, whole, elem))
 }
 
 /// Data movement on float or quantized data (see [`is_layout`]).

@@ -306,39 +306,16 @@ pub struct LowerCtx<'a> {
     pub node: &'a Node,
     /// Buffers of tensors already on the GPU.
     pub bufs: &'a mut HashMap<usize, BufId>,
-    /// A residual ADD fused into this node (CONV_2D only).
-    pub residual: Option<Residual>,
+    /// What this node absorbs from the nodes fused into it (a zero PAD in front,
+    /// element-wise steps after it); only families that apply fusions get one.
+    pub fused: Option<epilogue::Fused>,
+    /// The nodes fused into this one (its group's other members), for profiles.
+    pub absorbed: Vec<usize>,
     /// Evaluates single nodes at prepare (integer lookup tables).
     pub eval: &'a dyn NodeEval,
 }
 
-/// An ADD folded into the convolution that produces one of its operands: the
-/// convolution adds `tensor` before its clamp, clamps with the ADD's activation and
-/// also stands for the ADD's output `output`.
-#[derive(Debug, Clone, Copy)]
-pub struct Residual {
-    /// The other operand of the ADD.
-    pub tensor: usize,
-    /// The ADD's fused activation.
-    pub activation: crate::graph::op::Activation,
-    /// The ADD's output tensor.
-    pub output: usize,
-}
-
 impl LowerCtx<'_> {
-    /// The nodes fused into this one (the residual ADD's), for profiles.
-    fn fused_nodes(&self) -> Vec<usize> {
-        self.residual
-            .and_then(|r| {
-                self.sg
-                    .nodes
-                    .iter()
-                    .position(|n| n.outputs.contains(&r.output))
-            })
-            .into_iter()
-            .collect()
-    }
-
     /// An error naming this node.
     pub fn err(&self, what: impl Into<String>) -> Error {
         Error::node(self.index, self.node.op.name(), what)
@@ -512,7 +489,7 @@ impl LowerCtx<'_> {
             invocations,
             workgroup_size: WORKGROUP_SIZE,
             node: self.index,
-            fused: self.fused_nodes(),
+            fused: self.absorbed.clone(),
         })
     }
 }

@@ -67,6 +67,7 @@ impl ProgramBuilder {
                 bytes,
                 kind,
                 alias_of: None,
+                offset: 0,
             },
             data,
         });
@@ -141,6 +142,7 @@ impl ProgramBuilder {
                 bytes: align4(n.max(4)),
                 kind: BufKind::Constant,
                 alias_of: None,
+                offset: 0,
             },
             data: Some(bytes),
         });
@@ -156,10 +158,58 @@ impl ProgramBuilder {
                 bytes,
                 kind,
                 alias_of: Some(root),
+                offset: 0,
             },
             data: None,
         });
         self.bufs.len() - 1
+    }
+
+    /// Make each buffer of `parts` (intermediates not yet bound by any dispatch
+    /// together with another of them) a slice of `whole` starting `elements` elements
+    /// in: their producers then write straight into `whole`, as a CONCATENATION
+    /// along an outer axis needs. Returns false, changing nothing, when any part
+    /// cannot be a slice: an input, constant, output or already a slice, two parts
+    /// sharing storage or one dispatch, or a start the adapter cannot bind at.
+    pub fn place_into(&mut self, parts: &[(BufId, usize)], whole: BufId, elem: Elem) -> bool {
+        let width = match elem {
+            Elem::Scalar => self.precision.bytes() as u64,
+            Elem::I32 | Elem::U32 => 4,
+        };
+        let align = u64::from(self.gpu.limits.min_storage_buffer_offset_alignment).max(4);
+        let whole = self.root(whole);
+        let roots: Vec<BufId> = parts.iter().map(|&(b, _)| self.root(b)).collect();
+        let fits = parts.iter().zip(&roots).all(|(&(_, start), &r)| {
+            let v = &self.bufs[r];
+            let offset = start as u64 * width;
+            r != whole
+                && v.desc.kind == BufKind::Intermediate
+                && v.data.is_none()
+                && offset % align == 0
+                && offset + v.desc.bytes <= self.bufs[whole].desc.bytes
+        });
+        let mut distinct = roots.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let separate = self.dispatches.iter().all(|d| {
+            let mut bound: Vec<BufId> = d
+                .buffers
+                .iter()
+                .map(|&b| self.root(b))
+                .filter(|r| roots.contains(r))
+                .collect();
+            bound.sort_unstable();
+            bound.dedup();
+            bound.len() <= 1
+        });
+        if !fits || distinct.len() != roots.len() || !separate {
+            return false;
+        }
+        for (&(_, start), &r) in parts.iter().zip(&roots) {
+            self.bufs[r].desc.alias_of = Some(whole);
+            self.bufs[r].desc.offset = start as u64 * width;
+        }
+        true
     }
 
     fn root(&self, mut b: BufId) -> BufId {
@@ -301,7 +351,11 @@ impl ProgramBuilder {
             for (k, &b) in d.buffers.iter().enumerate() {
                 entries.push(wgpu::BindGroupEntry {
                     binding: k as u32 + 1,
-                    resource: buffers[assign[b]].as_entire_binding(),
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &buffers[assign[b]],
+                        offset: planner::root_offset(&descs, b),
+                        size: None,
+                    }),
                 });
             }
             let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {

@@ -24,9 +24,12 @@ pub(crate) struct BufDesc {
     pub bytes: u64,
     /// Its role.
     pub kind: BufKind,
-    /// The root buffer this one shares storage with (a free reshape); its own
-    /// size and kind are then not used.
+    /// The root buffer this one shares storage with (a free reshape, or a slice
+    /// of a concatenation's output); its own kind is then not used.
     pub alias_of: Option<BufId>,
+    /// Where this buffer starts inside the one it aliases, in bytes (0 unless a
+    /// slice).
+    pub offset: u64,
 }
 
 /// The result of planning: where each virtual buffer lives.
@@ -46,6 +49,16 @@ pub(crate) fn root(bufs: &[BufDesc], mut b: BufId) -> BufId {
         b = a;
     }
     b
+}
+
+/// Where `b` starts inside its root's storage, in bytes.
+pub(crate) fn root_offset(bufs: &[BufDesc], mut b: BufId) -> u64 {
+    let mut offset = 0;
+    while let Some(a) = bufs[b].alias_of {
+        offset += bufs[b].offset;
+        b = a;
+    }
+    offset
 }
 
 /// First and last dispatch that binds each buffer (through any alias), as
@@ -163,6 +176,7 @@ mod tests {
                 bytes,
                 kind,
                 alias_of: None,
+                offset: 0,
             });
             self.bufs.len() - 1
         }
@@ -187,6 +201,37 @@ mod tests {
             let d: Vec<&[BufId]> = self.dispatches.iter().map(|d| &d[..]).collect();
             plan(&self.bufs, &d)
         }
+    }
+
+    /// Two intermediates made slices of a concatenation's output: they live in
+    /// its storage at their offsets (through a reshape alias too), and the output's
+    /// lifetime covers their producers, so nothing else is placed over them.
+    #[test]
+    fn slices_live_in_their_whole() {
+        let mut p = Prog::default();
+        let x = p.buf(1024, BufKind::Input);
+        let a = p.buf(512, BufKind::Intermediate);
+        let ra = p.alias(a);
+        let b = p.buf(512, BufKind::Intermediate);
+        let whole = p.buf(1024, BufKind::Intermediate);
+        let y = p.buf(1024, BufKind::Output);
+        let t = p.buf(1024, BufKind::Intermediate);
+        p.dispatch(&[x], a);
+        p.dispatch(&[x], t);
+        p.dispatch(&[t], b);
+        p.dispatch(&[whole], y);
+        for (part, offset) in [(a, 0), (b, 512)] {
+            p.bufs[part].alias_of = Some(whole);
+            p.bufs[part].offset = offset;
+        }
+        let m = p.plan();
+        check(&p, &m);
+        assert_eq!(m.assign[a], m.assign[whole]);
+        assert_eq!(m.assign[b], m.assign[whole]);
+        assert_ne!(m.assign[t], m.assign[whole]);
+        assert_eq!(root_offset(&p.bufs, ra), 0);
+        assert_eq!(root_offset(&p.bufs, b), 512);
+        assert_eq!(root_offset(&p.bufs, whole), 0);
     }
 
     /// Check every invariant of a plan.

@@ -1,7 +1,15 @@
-//! Fusing a clamping activation (RELU, RELU6, RELU_N1_TO_1) into the float op that
-//! produces its input, as the TFLite GPU delegate does: the producer's fused
-//! activation clamps exactly as the separate op would, and one dispatch (and one
-//! intermediate tensor) disappears.
+//! Fusion. Two kinds:
+//! - a clamping activation (RELU, RELU6, RELU_N1_TO_1) folded into the float op
+//!   that produces its input, as the TFLite GPU delegate does, on both devices
+//!   (the prepared graph loses the activation node, so node indices agree between
+//!   CPU and GPU runs);
+//! - GPU fusion groups ([`groups`]): a head node plus the nodes whose work it
+//!   absorbs (a zero PAD in front, element-wise ops after), found over the
+//!   prepared graph without removing or renumbering nodes, before partitioning.
+
+mod groups;
+
+pub use groups::{find_groups, Group};
 
 use crate::graph::op::{Activation, Unary};
 use crate::graph::{DType, Graph, Op, Subgraph};

@@ -1,0 +1,117 @@
+// A fused epilogue: up to two element-wise steps applied, in order, to a
+// producer's clamped result v for output element o of channel c. Each step
+// maps v (a unary step) or combines it with an operand (binding `e0` for step 0, `e1` for step 1), rounds
+// to storage (so the fused chain equals the separate ops) and clamps with the
+// step's activation. Host side: EpilogueParams in src/gpu/ops/epilogue.rs.
+// The including kernel's `Params` has a member `e: Epilogue` and binds
+// `e0` and `e1`.
+
+// Step ops (EP_OP_*) and operand kinds (EP_KIND_*) are generated selectors.
+
+struct Epilogue {
+    steps: u32,
+    // Output dims (NHWC) of the producer.
+    oh: u32,
+    ow: u32,
+    oc: u32,
+    // Source operand: dims of the tensor read with index math, and whether a
+    // 2x2 stride-2 max pool is applied to it.
+    sh: u32,
+    sw: u32,
+    sc: u32,
+    pool: u32,
+    op0: u32,
+    kind0: u32,
+    min0: f32,
+    max0: f32,
+    op1: u32,
+    kind1: u32,
+    min1: f32,
+    max1: f32,
+}
+
+// Element (b, y, x) of the source operand in its own layout, channel c.
+fn ep_src_index(b: u32, y: u32, x: u32, c: u32) -> u32 {
+    return ((b * p.e.sh + y) * p.e.sw + x) * p.e.sc + c;
+}
+
+// Output pixel coordinates (b, y, x) of output element o.
+fn ep_coords(o: u32) -> vec3<u32> {
+    let pix = o / p.e.oc;
+    let x = pix % p.e.ow;
+    let t = pix / p.e.ow;
+    return vec3<u32>(t / p.e.oh, t % p.e.oh, x);
+}
+
+fn ep_operand0(kind: u32, o: u32, c: u32) -> f32 {
+    switch kind {
+        case EP_KIND_SAME: { return f32(e0[o]); }
+        case EP_KIND_CHANNEL: { return f32(e0[c]); }
+        case EP_KIND_SCALAR: { return f32(e0[0]); }
+        case EP_KIND_NONE: { return 0.0; }
+        default: {
+            // EP_KIND_SOURCE: zero channels past the source's (a channel PAD),
+            // optionally the max of a 2x2 stride-2 window (a MAX_POOL_2D).
+            if (c >= p.e.sc) {
+                return 0.0;
+            }
+            let q = ep_coords(o);
+            if (p.e.pool == 0u) {
+                return f32(e0[ep_src_index(q.x, q.y, q.z, c)]);
+            }
+            var m = -3.4028235e38;
+            for (var dy = 0u; dy < 2u; dy++) {
+                for (var dx = 0u; dx < 2u; dx++) {
+                    let y = q.y * 2u + dy;
+                    let x = q.z * 2u + dx;
+                    if (y < p.e.sh && x < p.e.sw) {
+                        m = max(m, f32(e0[ep_src_index(q.x, y, x, c)]));
+                    }
+                }
+            }
+            return m;
+        }
+    }
+}
+
+fn ep_operand1(kind: u32, o: u32, c: u32) -> f32 {
+    switch kind {
+        case EP_KIND_CHANNEL: { return f32(e1[c]); }
+        case EP_KIND_SCALAR: { return f32(e1[0]); }
+        case EP_KIND_NONE: { return 0.0; }
+        default: { return f32(e1[o]); }
+    }
+}
+
+fn ep_step(op: u32, v: f32, r: f32, lo: f32, hi: f32) -> f32 {
+    var y: f32;
+    switch op {
+        case EP_OP_ADD: { y = v + r; }
+        case EP_OP_SUB: { y = v - r; }
+        case EP_OP_RSUB: { y = r - v; }
+        case EP_OP_MUL: { y = v * r; }
+        case EP_OP_PRELU: { y = select(v * r, v, v >= 0.0); }
+        // Unary steps: the formulas of unary.wgsl.
+        case EP_OP_LOGISTIC: { y = 1.0 / (1.0 + exp(-v)); }
+        case EP_OP_TANH: { y = tanh(clamp(v, -20.0, 20.0)); }
+        case EP_OP_HARD_SWISH: { y = v * clamp(v + 3.0, 0.0, 6.0) / 6.0; }
+        case EP_OP_ELU: { y = select(exp(v) - 1.0, v, v > 0.0); }
+        default: { y = v; }
+    }
+    return clamp(y, lo, hi);
+}
+
+// The producer's clamped result v after the fused steps. Each step's input is
+// rounded to storage first, as the separate op would read it.
+fn ep_apply(v0: f32, c: u32, o: u32) -> f32 {
+    var v = v0;
+    if (p.e.steps > 0u) {
+        v = f32(to_scalar(v));
+        v = ep_step(p.e.op0, v, ep_operand0(p.e.kind0, o, c), p.e.min0, p.e.max0);
+    }
+    if (p.e.steps > 1u) {
+        v = f32(to_scalar(v));
+        v = ep_step(p.e.op1, v, ep_operand1(p.e.kind1, o, c), p.e.min1, p.e.max1);
+    }
+    return v;
+}

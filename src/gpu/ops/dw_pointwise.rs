@@ -1,0 +1,161 @@
+//! DEPTHWISE_CONV_2D followed by a 1x1 CONV_2D in one dispatch
+//! (shaders/dw_pointwise.wgsl), as TFLite's DepthwiseConvPlus1x1Conv: the
+//! depthwise outputs of a few pixels live in workgroup memory, rounded to storage
+//! precision as the depthwise op would store them, and never reach a buffer. The
+//! delegate's fusion pass picks the pairs ([`fits`]); the convolution family
+//! lowers the depthwise node of a pair here.
+
+use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
+use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use super::{BufId, Elem, LowerCtx, Shader};
+use crate::error::Result;
+use crate::graph::{DType, Subgraph, TensorInfo};
+
+/// Floats of the workgroup tile (`TILE` in the shader): 16 KiB, the smallest
+/// workgroup storage WebGPU guarantees.
+const TILE: usize = 4096;
+
+/// Most output pixels one workgroup computes.
+const MAX_PIXELS: usize = 16;
+
+uniforms! {
+    /// `Params` of shaders/dw_pointwise.wgsl: the depthwise geometry (`total` counts output pixels), the 1x1 output channels and quads, pixels per workgroup, both clamps, then (16-byte aligned) the 1x1 convolution's fused epilogue.
+    struct DwPointwiseParams {
+        g: ConvGeom,
+        oc: u32,
+        ocq: u32,
+        tp: u32,
+        dw_min: f32,
+        dw_max: f32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        e: EpilogueParams,
+    }
+}
+
+/// The fused kernel.
+pub(super) static DW_POINTWISE: Shader = Shader {
+    name: "dw_pointwise",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        include_str!("../../../shaders/dw_pointwise.wgsl"),
+    ],
+    selectors: epilogue::SELECTORS,
+    params: DwPointwiseParams::LAYOUT,
+};
+
+fn float_const(info: &TensorInfo) -> Option<Vec<f32>> {
+    if info.dtype != DType::F32 {
+        return None;
+    }
+    let d = info.data.as_ref()?;
+    Some(
+        d.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// Whether DEPTHWISE_CONV_2D node `dw` and the 1x1 CONV_2D node `pw` reading its
+/// output run as one kernel: float weights, depth multiplier 1, a 1x1 stride-1
+/// ungrouped convolution, and the depthwise channels of one pixel fit the tile.
+pub fn fits(sg: &Subgraph, dw: usize, pw: usize) -> bool {
+    let (Ok(d), Ok(c)) = (geom(&sg.nodes[dw], sg), geom(&sg.nodes[pw], sg)) else {
+        return false;
+    };
+    let float_weights = |n: usize| {
+        sg.nodes[n]
+            .input(1)
+            .is_some_and(|t| float_const(&sg.tensors[t]).is_some())
+    };
+    d.kind == Kind::Depthwise
+        && c.kind == Kind::Conv
+        && d.fic == 1
+        && d.n == c.n
+        && [c.kh, c.kw, c.sh, c.sw, c.pt, c.pl] == [1, 1, 1, 1, 0, 0]
+        && c.fic == c.ic
+        && c.ic == d.oc
+        && [c.ih, c.iw] == [d.oh, d.ow]
+        && d.oc <= TILE
+        && float_weights(dw)
+        && float_weights(pw)
+        && sg.nodes[pw].input(0) == sg.nodes[dw].outputs.first().copied()
+}
+
+/// Record the fused dispatch of depthwise node `ctx.node` (geometry `g`, data
+/// input buffer `x`) and 1x1 node `pw`.
+pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result<()> {
+    let sg = ctx.sg;
+    if !fits(sg, ctx.index, pw) {
+        return Err(ctx.err(format!(
+            "node {pw} cannot fuse into this depthwise convolution"
+        )));
+    }
+    let pw_node = &sg.nodes[pw];
+    let c = geom(pw_node, sg).map_err(|e| ctx.err(e))?;
+    let (ic, oc) = (g.oc, c.oc);
+    let ocq = oc.div_ceil(4);
+    let tp = (TILE / ic.max(1)).clamp(1, MAX_PIXELS);
+    let pixels = g.n * g.oh * g.ow;
+    let constant = |i: usize| -> Result<Vec<f32>> {
+        pw_node
+            .input(i)
+            .and_then(|t| float_const(&sg.tensors[t]))
+            .ok_or_else(|| ctx.err(format!("input {i} of node {pw} is not a float32 constant")))
+    };
+    // OHWI [oc][1][1][ic] -> [ic][ocq * 4], zero-padded.
+    let filter = constant(1)?;
+    let mut packed = vec![0.0f32; ic * ocq * 4];
+    for o in 0..oc {
+        for ci in 0..ic {
+            packed[ci * ocq * 4 + o] = filter[o * ic + ci];
+        }
+    }
+    let mut bias = if ctx.has_input(g.bias_idx) {
+        ctx.const_f32(g.bias_idx)?
+    } else {
+        vec![0.0; ic]
+    };
+    if pw_node.input(2).is_some() {
+        bias.extend(constant(2)?);
+    } else {
+        bias.extend(std::iter::repeat_n(0.0, oc));
+    }
+    let range =
+        |a: crate::graph::op::Activation| a.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let (dw_min, dw_max) = range(g.act);
+    let (act_min, act_max) = range(c.act);
+    let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, oc], x)?;
+    let u = |v: usize| v as u32;
+    let params = DwPointwiseParams {
+        g: g.uniforms(pixels),
+        oc: u(oc),
+        ocq: u(ocq),
+        tp: u(tp),
+        dw_min,
+        dw_max,
+        act_min,
+        act_max,
+        e,
+        ..Default::default()
+    };
+    let dww = ctx.input(1)?;
+    let bias = ctx.b.constant_f32(&bias);
+    let w = ctx.b.constant(&packed);
+    let pw_out = *pw_node
+        .outputs
+        .first()
+        .ok_or_else(|| ctx.err(format!("node {pw} has no output")))?;
+    let out = ctx.b.intermediate_of(pixels * oc, Elem::Scalar);
+    ctx.bufs.insert(pw_out, out);
+    epilogue::bind_output(ctx, out);
+    ctx.dispatch_groups(
+        &DW_POINTWISE,
+        vec![],
+        params,
+        vec![x, dww, bias, w, e0, e1, out],
+        pixels.div_ceil(tp) as u64,
+    )
+}
