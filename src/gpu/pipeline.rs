@@ -6,7 +6,13 @@
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
-//! cache key is (shader, precision, guard, constants).
+//! cache key is (shader, precision, guard, checked, constants).
+//!
+//! Modules are built with naga's runtime checks (index clamps, division guards,
+//! loop bounding) unless the dispatch is trusted: its lowering proved every index
+//! in bounds from the buffer sizes and the geometry (the tiled convolution and
+//! matmul kernels). `TFLITE_WGPU_SHADER_CHECKS=1` (read once per process) turns
+//! the checks back on for every module; the test suite runs with it.
 //!
 //! With the fp16 overflow guard, the f16 prelude of a kernel that stores through
 //! `to_scalar` also declares a flag buffer (`@group(1) @binding(0)`) and the
@@ -16,7 +22,18 @@
 use super::device::GpuDevice;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Whether `TFLITE_WGPU_SHADER_CHECKS` asks for runtime checks in every shader
+/// module, trusted dispatches included (read once per process; any value but
+/// "", "0" or "false").
+pub fn shader_checks_forced() -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        std::env::var("TFLITE_WGPU_SHADER_CHECKS")
+            .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+    })
+}
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
@@ -113,11 +130,13 @@ struct Key {
     shader: &'static str,
     precision: Precision,
     guard: bool,
+    checked: bool,
     constants: Vec<(String, u64)>,
 }
 
-/// A shader module: (shader, precision, with the overflow guard).
-type ModuleKey = (&'static str, Precision, bool);
+/// A shader module: (shader, precision, with the overflow guard, with runtime
+/// checks).
+type ModuleKey = (&'static str, Precision, bool, bool);
 
 /// Compiled pipelines shared by every program on one device.
 #[derive(Default)]
@@ -136,6 +155,8 @@ impl PipelineCache {
     /// first use; shader or pipeline errors are returned, not raised. With `guard`,
     /// a kernel that [`guards`] at
     /// `precision` is built with the overflow-guard prelude (bind group 1).
+    /// `trusted`: the dispatch's indices are in bounds by construction, so its
+    /// module is built without runtime checks (unless [`shader_checks_forced`]).
     pub fn get_guarded(
         &self,
         gpu: &GpuDevice,
@@ -143,12 +164,15 @@ impl PipelineCache {
         precision: Precision,
         constants: &[(&str, f64)],
         guard: bool,
+        trusted: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let guard = guard && guards(shader, precision);
+        let checked = !trusted || shader_checks_forced();
         let key = Key {
             shader,
             precision,
             guard,
+            checked,
             constants: constants
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_bits()))
@@ -162,7 +186,7 @@ impl PipelineCache {
         {
             return Ok(p);
         }
-        let module = self.module(gpu, shader, precision, guard)?;
+        let module = self.module(gpu, (shader, precision, guard, checked))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
@@ -189,30 +213,30 @@ impl PipelineCache {
         Ok(pipeline)
     }
 
-    fn module(
-        &self,
-        gpu: &GpuDevice,
-        shader: &'static str,
-        precision: Precision,
-        guard: bool,
-    ) -> Result<Arc<wgpu::ShaderModule>> {
-        if let Some(m) = self
-            .modules
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(shader, precision, guard)).cloned())
-        {
+    fn module(&self, gpu: &GpuDevice, key: ModuleKey) -> Result<Arc<wgpu::ShaderModule>> {
+        if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
+        let (shader, precision, guard, checked) = key;
         let source = guarded_source(shader, precision, guard)
             .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = gpu
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(shader),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if checked {
+            gpu.device.create_shader_module(desc)
+        } else {
+            // SAFETY: only dispatches whose lowering proved every buffer index in
+            // bounds (buffer sizes checked against the geometry) and whose loops
+            // end (bounds from uniforms, constant steps) ask for an unchecked
+            // module; divisors are sizes the lowering checked to be nonzero.
+            unsafe {
+                gpu.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
                 "shader {shader} failed to compile: {e}"
@@ -220,7 +244,7 @@ impl PipelineCache {
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {
-            m.insert((shader, precision, guard), module.clone());
+            m.insert(key, module.clone());
         }
         Ok(module)
     }

@@ -21,8 +21,10 @@
 use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
+use super::tiling::{depthwise_invocations, in_bounds, ConvTiles};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
+use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
 use crate::graph::shape;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -552,13 +554,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
-            let groups = g.ic / g.fic;
-            let ocg = g.oc / groups;
-            let ocq = ocg.div_ceil(4);
+            let tiles = ConvTiles::of(&g);
+            let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
-            let total = g.n * g.oh * g.ow * groups * ocq;
             let params = Conv2dParams {
-                g: g.uniforms(total),
+                g: g.uniforms(tiles.pixels),
                 ocg: u(ocg),
                 ocq: u(ocq),
                 groups: u(groups),
@@ -566,6 +566,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 act_max: hi,
             };
             let x = ctx.input(g.x_idx)?;
+            let w_quads = match &hybrid {
+                Some((bytes, _)) => bytes.len() / 4,
+                None => groups * k * ocq,
+            };
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
                 None => {
@@ -598,16 +602,38 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             if let Some((_, add_out)) = residual {
                 ctx.bufs.insert(add_out, out);
             }
-            ctx.dispatch(
+            let out_len = ctx.out_info(0)?.num_elements();
+            let needed_out = tiles.pixels * g.oc;
+            let res_len = match ctx.residual {
+                Some(r) => ctx.sg.tensors[r.tensor].num_elements(),
+                None => needed_out,
+            };
+            let trusted = in_bounds(&[
+                (
+                    ctx.in_info(g.x_idx)?.num_elements(),
+                    g.n * g.ih * g.iw * g.ic,
+                ),
+                (w_quads, groups * k * ocq),
+                (
+                    g.oc + scales.len(),
+                    g.oc * if hybrid.is_some() { 2 } else { 1 },
+                ),
+                (res_len, needed_out),
+                (out_len, needed_out),
+            ]);
+            let mut constants = tiles.constants();
+            constants.push(("RESIDUAL", f64::from(u8::from(residual.is_some()))));
+            ctx.dispatch_groups_trusted(
                 shader,
-                vec![("RESIDUAL", residual.is_some() as u32 as f64)],
+                constants,
                 params,
                 vec![x, w, bias, res, out],
-                total as u64,
+                tiles.workgroups,
+                trusted,
             )
         }
         Kind::Depthwise => {
-            let total = g.n * g.oh * g.ow * g.oc;
+            let total = depthwise_invocations(&g);
             let params = DepthwiseParams {
                 g: g.uniforms(total),
                 act_min: lo,
@@ -620,7 +646,30 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(shader, vec![], params, vec![x, w, bias, out], total as u64)
+            let w_len = match &hybrid {
+                Some((bytes, _)) => bytes.len(),
+                None => ctx.in_info(1)?.num_elements(),
+            };
+            let trusted = in_bounds(&[
+                (
+                    ctx.in_info(g.x_idx)?.num_elements(),
+                    g.n * g.ih * g.iw * g.ic,
+                ),
+                (w_len, g.kh * g.kw * g.oc),
+                (
+                    g.oc + scales.len(),
+                    g.oc * if hybrid.is_some() { 2 } else { 1 },
+                ),
+                (ctx.out_info(0)?.num_elements(), g.n * g.oh * g.ow * g.oc),
+            ]);
+            ctx.dispatch_groups_trusted(
+                shader,
+                vec![],
+                params,
+                vec![x, w, bias, out],
+                total.div_ceil(WORKGROUP_SIZE as usize) as u64,
+                trusted,
+            )
         }
         Kind::Transpose => {
             let ocq = g.oc.div_ceil(4);

@@ -285,9 +285,14 @@ impl ProgramBuilder {
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut steps = Vec::with_capacity(n);
         for (i, d) in self.dispatches.iter().enumerate() {
-            let pipeline =
-                self.cache
-                    .get_guarded(&gpu, d.shader, self.precision, &d.constants, guarded[i])?;
+            let pipeline = self.cache.get_guarded(
+                &gpu,
+                d.shader,
+                self.precision,
+                &d.constants,
+                guarded[i],
+                d.trusted,
+            )?;
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
             let mut entries = vec![wgpu::BindGroupEntry {

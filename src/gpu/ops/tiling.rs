@@ -1,0 +1,185 @@
+//! Tile sizes and variant choice of the tiled kernels (not an op family): the
+//! implicit-GEMM convolution (shaders/conv2d.wgsl), shared by the float and
+//! integer lowerings, decides here how a node splits into workgroups.
+
+use super::conv::Geom;
+
+/// Output pixels of one convolution workgroup tile (`TILE_M` in shaders/conv2d.wgsl).
+pub(super) const CONV_TILE_M: usize = 32;
+/// Output-channel quads of one convolution workgroup tile (`TILE_Q`).
+pub(super) const CONV_TILE_Q: usize = 8;
+
+/// How one CONV_2D (or FULLY_CONNECTED as a 1x1 convolution) node runs on the
+/// tiled kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ConvTiles {
+    /// Output pixels: batch * oh * ow (the kernel's `g.total`).
+    pub(super) pixels: usize,
+    /// Convolution groups.
+    pub(super) groups: usize,
+    /// Output channels per group.
+    pub(super) ocg: usize,
+    /// vec4 quads per group.
+    pub(super) ocq: usize,
+    /// A 1x1 filter at stride 1 without padding: the POINTWISE variant, a plain
+    /// GEMM without window arithmetic.
+    pub(super) pointwise: bool,
+    /// Workgroups to launch: one per tile of pixels x quads of one group.
+    pub(super) workgroups: u64,
+}
+
+impl ConvTiles {
+    /// The tiling of a checked convolution geometry.
+    pub(super) fn of(g: &Geom) -> ConvTiles {
+        let groups = (g.ic / g.fic.max(1)).max(1);
+        let ocg = g.oc / groups;
+        let ocq = ocg.div_ceil(4);
+        let pixels = g.n * g.oh * g.ow;
+        let pointwise = g.kh == 1
+            && g.kw == 1
+            && g.sh == 1
+            && g.sw == 1
+            && g.pt == 0
+            && g.pl == 0
+            && g.ih == g.oh
+            && g.iw == g.ow;
+        let tiles = pixels.div_ceil(CONV_TILE_M) * ocq.div_ceil(CONV_TILE_Q) * groups;
+        ConvTiles {
+            pixels,
+            groups,
+            ocg,
+            ocq,
+            pointwise,
+            workgroups: tiles as u64,
+        }
+    }
+
+    /// The override constants of the variant.
+    pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
+        vec![("POINTWISE", f64::from(u8::from(self.pointwise)))]
+    }
+}
+
+/// Whether a kernel may run without runtime checks: for each buffer it binds,
+/// (elements it holds, elements the geometry indexes), every index fits in u32
+/// (the kernels' index type) and no buffer is indexed past its end. The
+/// lowerings compute the second number from the same geometry the uniforms
+/// carry, so a mismatch between a tensor and its node's geometry falls back to
+/// checked modules.
+pub(super) fn in_bounds(buffers: &[(usize, usize)]) -> bool {
+    buffers
+        .iter()
+        .all(|&(held, needed)| needed <= held && u32::try_from(held).is_ok())
+}
+
+/// Horizontally neighbouring output pixels of one depthwise invocation
+/// (`PIXELS` in shaders/depthwise_conv2d.wgsl).
+pub(super) const DEPTHWISE_PIXELS: usize = 4;
+
+/// Invocations of a depthwise convolution: one per channel and block of
+/// [`DEPTHWISE_PIXELS`] pixels of an output row.
+pub(super) fn depthwise_invocations(g: &Geom) -> usize {
+    g.n * g.oh * g.ow.div_ceil(DEPTHWISE_PIXELS) * g.oc
+}
+
+/// Rows of one tiled matmul workgroup (`TILE_M` in shaders/matmul.wgsl).
+pub(super) const MATMUL_TILE_M: usize = 32;
+/// Column quads of one tiled matmul workgroup (`TILE_Q`).
+pub(super) const MATMUL_TILE_Q: usize = 8;
+/// Column quads of one split-K workgroup (`SPLIT_Q`).
+pub(super) const SPLIT_Q: usize = 4;
+/// Tiled workgroups below which a matmul with a long K is split along K: fewer
+/// leave most of a GPU's compute units idle.
+const SPLIT_BELOW: usize = 64;
+/// Shortest K worth splitting: 16 slices of at least 4 steps.
+const SPLIT_MIN_K: usize = 64;
+
+/// How one FULLY_CONNECTED or BATCH_MATMUL node runs on shaders/matmul.wgsl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct MatmulTiles {
+    /// The split-K variant (one workgroup per row and SPLIT_Q column quads,
+    /// K summed in 16 slices and reduced in workgroup memory) instead of the
+    /// tiled GEMM.
+    pub(super) split_k: bool,
+    /// Workgroups to launch.
+    pub(super) workgroups: u64,
+}
+
+impl MatmulTiles {
+    /// The variant and dispatch size of `batches` products of [m, k] x [k, n].
+    pub(super) fn of(batches: usize, m: usize, n: usize, k: usize) -> MatmulTiles {
+        let nq = n.div_ceil(4);
+        let tiled = batches * m.div_ceil(MATMUL_TILE_M) * nq.div_ceil(MATMUL_TILE_Q);
+        let split = batches * m * nq.div_ceil(SPLIT_Q);
+        // Splitting pays when the tiles are too few to fill the GPU and the
+        // rows few enough that each row's workgroup is not mostly reloading B.
+        let split_k = tiled < SPLIT_BELOW && k >= SPLIT_MIN_K && m < MATMUL_TILE_M / 2;
+        MatmulTiles {
+            split_k,
+            workgroups: if split_k { split } else { tiled } as u64,
+        }
+    }
+
+    /// The override constants of the variant.
+    pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
+        vec![("SPLIT_K", f64::from(u8::from(self.split_k)))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::Activation;
+
+    fn geom(n: usize, hw: usize, ic: usize, oc: usize, k: usize, s: usize, pad: usize) -> Geom {
+        let o = (hw + 2 * pad - k) / s + 1;
+        Geom {
+            kind: super::super::conv::Kind::Conv,
+            n,
+            ih: hw,
+            iw: hw,
+            ic,
+            oh: o,
+            ow: o,
+            oc,
+            kh: k,
+            kw: k,
+            fic: ic,
+            sh: s,
+            sw: s,
+            dh: 1,
+            dw: 1,
+            pt: pad,
+            pl: pad,
+            act: Activation::None,
+            x_idx: 0,
+            bias_idx: 2,
+        }
+    }
+
+    #[test]
+    fn tiles_cover_every_pixel_and_channel() {
+        let t = ConvTiles::of(&geom(2, 7, 16, 33, 3, 1, 1));
+        assert_eq!(t.pixels, 2 * 7 * 7);
+        assert_eq!(t.ocq, 9);
+        assert!(!t.pointwise);
+        // 98 pixels -> 4 row tiles; 9 quads -> 2 column tiles.
+        assert_eq!(t.workgroups, 8);
+        let p = ConvTiles::of(&geom(1, 5, 8, 4, 1, 1, 0));
+        assert!(p.pointwise);
+        assert_eq!(p.workgroups, 1);
+        assert!(!ConvTiles::of(&geom(1, 5, 8, 4, 1, 2, 0)).pointwise);
+    }
+
+    #[test]
+    fn a_classifier_row_splits_k_and_a_large_product_tiles() {
+        let fc = MatmulTiles::of(1, 1, 1001, 1280);
+        assert!(fc.split_k);
+        assert_eq!(fc.workgroups, 63);
+        let big = MatmulTiles::of(2, 100, 70, 300);
+        assert!(!big.split_k);
+        assert_eq!(big.workgroups, 2 * 4 * 3);
+        // A short K is not worth splitting.
+        assert!(!MatmulTiles::of(1, 1, 10, 8).split_k);
+    }
+}
