@@ -22,17 +22,30 @@
 use super::device::GpuDevice;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Whether `TFLITE_WGPU_SHADER_CHECKS` asks for runtime checks in every shader
-/// module, trusted dispatches included (read once per process; any value but
-/// "", "0" or "false").
+/// Set by [`force_shader_checks`].
+static CHECKS_ON: AtomicBool = AtomicBool::new(false);
+
+/// Build every shader module from now on in this process with runtime checks,
+/// trusted dispatches included: what `TFLITE_WGPU_SHADER_CHECKS=1` does, for
+/// callers (the test suite) that cannot set the environment before the process
+/// starts.
+pub fn force_shader_checks() {
+    CHECKS_ON.store(true, Ordering::Relaxed);
+}
+
+/// Whether every shader module gets runtime checks, trusted dispatches
+/// included: after [`force_shader_checks`], or when `TFLITE_WGPU_SHADER_CHECKS`
+/// is set to anything but "", "0" or "false" (read once per process).
 pub fn shader_checks_forced() -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
-    *FORCED.get_or_init(|| {
-        std::env::var("TFLITE_WGPU_SHADER_CHECKS")
-            .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
-    })
+    CHECKS_ON.load(Ordering::Relaxed)
+        || *FORCED.get_or_init(|| {
+            std::env::var("TFLITE_WGPU_SHADER_CHECKS")
+                .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+        })
 }
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
