@@ -415,3 +415,47 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
         );
     }
 }
+
+/// Both row-reduction paths of the normalizations: subgroup operations (when the
+/// adapter has SUBGROUP; lavapipe's subgroups are 8 wide) and the
+/// workgroup-memory tree, forced for the second pass.
+#[test]
+fn normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions() {
+    if !gpu_available() {
+        return;
+    }
+    let subgroups = tflite_wgpu::gpu_adapter(Default::default()).is_ok_and(|a| a.subgroups);
+    if !subgroups {
+        common::missing("the adapter has no SUBGROUP: only the workgroup path runs");
+    }
+    let ops = [
+        Op::Softmax { beta: 0.7 },
+        Op::LogSoftmax,
+        Op::L2Normalization(Activation::None),
+    ];
+    for workgroup in [false, true] {
+        tflite_wgpu::set_workgroup_reductions(workgroup);
+        if workgroup {
+            assert!(!tflite_wgpu::subgroup_reductions(true));
+        }
+        for shape in [
+            vec![3, 1],
+            vec![2, 7],
+            vec![4, 64],
+            vec![1, 65],
+            vec![2, 1001],
+            vec![1, 3000],
+        ] {
+            for op in &ops {
+                let g = one_node(
+                    op.clone(),
+                    vec![Arg::Input(shape.clone())],
+                    vec![shape.clone()],
+                );
+                let name = format!("{} {shape:?} workgroup={workgroup}", op.name());
+                check_gpu_matches_cpu(&name, g);
+            }
+        }
+    }
+    tflite_wgpu::set_workgroup_reductions(false);
+}

@@ -36,6 +36,30 @@ pub fn force_shader_checks() {
     CHECKS_ON.store(true, Ordering::Relaxed);
 }
 
+/// Set by [`set_workgroup_reductions`].
+static WORKGROUP_REDUCTIONS: AtomicBool = AtomicBool::new(false);
+
+/// With `on`, kernels lowered from now on in this process reduce through
+/// workgroup memory even on devices with SUBGROUP (tests of both paths; the
+/// same as `TFLITE_WGPU_SUBGROUPS=0`); `false` restores the default.
+pub fn set_workgroup_reductions(on: bool) {
+    WORKGROUP_REDUCTIONS.store(on, Ordering::Relaxed);
+}
+
+/// Whether a kernel lowered now for a device with (`device_has`) or without
+/// SUBGROUP reduces with subgroup operations: when the device has them, unless
+/// [`set_workgroup_reductions`] or `TFLITE_WGPU_SUBGROUPS=0` (read once per
+/// process) asks for workgroup memory.
+pub fn subgroup_reductions(device_has: bool) -> bool {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    device_has
+        && !WORKGROUP_REDUCTIONS.load(Ordering::Relaxed)
+        && !*OFF.get_or_init(|| {
+            std::env::var("TFLITE_WGPU_SUBGROUPS")
+                .is_ok_and(|v| matches!(v.trim(), "0" | "false" | "FALSE"))
+        })
+}
+
 /// Whether every shader module gets runtime checks, trusted dispatches
 /// included: after [`force_shader_checks`], or when `TFLITE_WGPU_SHADER_CHECKS`
 /// is set to anything but "", "0" or "false" (read once per process).

@@ -7,7 +7,7 @@
 //! that are 0 along broadcast dimensions.
 
 use super::quant::is_quantized;
-use super::tiling::{in_bounds, MatmulTiles};
+use super::tiling::{in_bounds, Adapter, MatmulTiles};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
@@ -296,7 +296,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (lo, hi) = p.act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
-    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k);
+    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k, &Adapter::of(ctx.b.gpu()));
     let u = |v: usize| v as u32;
     let params = MatMulParams {
         total: u(nb),

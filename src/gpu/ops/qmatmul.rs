@@ -6,7 +6,7 @@
 use super::matmul::{plan, MATMUL_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
-use super::tiling::{in_bounds, MatmulTiles};
+use super::tiling::{in_bounds, Adapter, MatmulTiles};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
@@ -48,7 +48,7 @@ static QMATMUL: Shader = Shader {
     params: QMatMulParams::LAYOUT,
 };
 
-fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, MatmulTiles, [usize; 3]), String> {
+fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, [usize; 3]), String> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
         return Err(format!("{} is not BATCH_MATMUL", node.op.name()));
     }
@@ -69,7 +69,6 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, MatmulTiles, [us
     let m = multiplier(sa as f64 * sb as f64 / so as f64);
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
-    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k);
     let u = |v: usize| v as u32;
     let words = QMatMulParams {
         total: u(nb),
@@ -93,7 +92,7 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, MatmulTiles, [us
         b_bs: p.b_bs.map(u),
     };
     let extents = [p.a_extent(), p.b_extent(), p.out_len()];
-    Ok((words, tiles, extents))
+    Ok((words, extents))
 }
 
 /// Why a quantized BATCH_MATMUL stays on the CPU (Ok: the GPU takes it).
@@ -103,8 +102,15 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Record the dispatch of a quantized BATCH_MATMUL.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let (words, tiles, [a_ext, b_ext, out_ext]) =
-        params(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let (words, [a_ext, b_ext, out_ext]) = params(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let u = |v: u32| v as usize;
+    let tiles = MatmulTiles::of(
+        u(words.total),
+        u(words.m),
+        u(words.n),
+        u(words.k),
+        &Adapter::of(ctx.b.gpu()),
+    );
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;

@@ -3,6 +3,27 @@
 //! integer lowerings, decides here how a node splits into workgroups.
 
 use super::conv::Geom;
+use crate::gpu::device::GpuDevice;
+
+/// What the cost model reads of the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Adapter {
+    /// A software implementation on CPU threads (lavapipe): each workgroup is a
+    /// CPU task, barriers are costly, and a few hundred workgroups fill it.
+    pub(super) cpu: bool,
+    /// Largest workgroup memory in bytes.
+    pub(super) workgroup_storage: u32,
+}
+
+impl Adapter {
+    /// The adapter of `gpu`.
+    pub(super) fn of(gpu: &GpuDevice) -> Adapter {
+        Adapter {
+            cpu: gpu.info.device_type == wgpu::DeviceType::Cpu,
+            workgroup_storage: gpu.limits.max_compute_workgroup_storage_size,
+        }
+    }
+}
 
 /// Output pixels of one convolution workgroup tile (`TILE_M` in shaders/conv2d.wgsl).
 pub(super) const CONV_TILE_M: usize = 32;
@@ -93,6 +114,8 @@ pub(super) const SPLIT_Q: usize = 4;
 const SPLIT_BELOW: usize = 64;
 /// Shortest K worth splitting: 16 slices of at least 4 steps.
 const SPLIT_MIN_K: usize = 64;
+/// Workgroup memory of the split-K variant: 64 vec4 partial sums.
+const SPLIT_STORAGE: u32 = 64 * 16;
 
 /// How one FULLY_CONNECTED or BATCH_MATMUL node runs on shaders/matmul.wgsl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,14 +129,27 @@ pub(super) struct MatmulTiles {
 }
 
 impl MatmulTiles {
-    /// The variant and dispatch size of `batches` products of [m, k] x [k, n].
-    pub(super) fn of(batches: usize, m: usize, n: usize, k: usize) -> MatmulTiles {
+    /// The variant and dispatch size of `batches` products of [m, k] x [k, n]
+    /// on `adapter`.
+    pub(super) fn of(
+        batches: usize,
+        m: usize,
+        n: usize,
+        k: usize,
+        adapter: &Adapter,
+    ) -> MatmulTiles {
         let nq = n.div_ceil(4);
         let tiled = batches * m.div_ceil(MATMUL_TILE_M) * nq.div_ceil(MATMUL_TILE_Q);
         let split = batches * m * nq.div_ceil(SPLIT_Q);
-        // Splitting pays when the tiles are too few to fill the GPU and the
-        // rows few enough that each row's workgroup is not mostly reloading B.
-        let split_k = tiled < SPLIT_BELOW && k >= SPLIT_MIN_K && m < MATMUL_TILE_M / 2;
+        // Splitting pays when the tiles are too few to fill a GPU and the rows
+        // few enough that each row's workgroup is not mostly reloading B; a CPU
+        // adapter runs the few tiles on its threads anyway and pays for the
+        // reduction's barriers.
+        let split_k = !adapter.cpu
+            && adapter.workgroup_storage >= SPLIT_STORAGE
+            && tiled < SPLIT_BELOW
+            && k >= SPLIT_MIN_K
+            && m < MATMUL_TILE_M / 2;
         MatmulTiles {
             split_k,
             workgroups: if split_k { split } else { tiled } as u64,
@@ -173,13 +209,21 @@ mod tests {
 
     #[test]
     fn a_classifier_row_splits_k_and_a_large_product_tiles() {
-        let fc = MatmulTiles::of(1, 1, 1001, 1280);
+        let gpu = Adapter {
+            cpu: false,
+            workgroup_storage: 16384,
+        };
+        let fc = MatmulTiles::of(1, 1, 1001, 1280, &gpu);
         assert!(fc.split_k);
         assert_eq!(fc.workgroups, 63);
-        let big = MatmulTiles::of(2, 100, 70, 300);
+        let big = MatmulTiles::of(2, 100, 70, 300, &gpu);
         assert!(!big.split_k);
         assert_eq!(big.workgroups, 2 * 4 * 3);
-        // A short K is not worth splitting.
-        assert!(!MatmulTiles::of(1, 1, 10, 8).split_k);
+        // A short K is not worth splitting, nor is any K on a CPU adapter.
+        assert!(!MatmulTiles::of(1, 1, 10, 8, &gpu).split_k);
+        let cpu = Adapter { cpu: true, ..gpu };
+        let fc = MatmulTiles::of(1, 1, 1001, 1280, &cpu);
+        assert!(!fc.split_k);
+        assert_eq!(fc.workgroups, 32);
     }
 }

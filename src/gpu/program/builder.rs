@@ -73,6 +73,18 @@ impl ProgramBuilder {
         self.bufs.len() - 1
     }
 
+    /// Whether the device has SUBGROUP operations enabled (kernels with a
+    /// subgroup variant choose it at lowering).
+    pub fn subgroups(&self) -> bool {
+        self.gpu.subgroups
+    }
+
+    /// The device the program is built for (its limits and adapter type feed
+    /// the kernels' tiling choices).
+    pub fn gpu(&self) -> &GpuDevice {
+        &self.gpu
+    }
+
     /// A buffer the host fills with partition input `slot` (a tensor of `dtype`)
     /// before each invoke; an error when `dtype` has no GPU storage.
     pub fn input(&mut self, elements: usize, slot: usize, dtype: DType) -> Result<BufId> {
