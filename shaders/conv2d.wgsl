@@ -5,12 +5,14 @@
 // consecutive output channels of the group per quad, zero-padded), any
 // stride/dilation/padding, grouped when ic = groups * fic.
 //
-// One workgroup of 64 invocations computes a tile of TILE_M pixels x TILE_Q
-// quads of one group; each invocation holds 4 pixels x 4 channels in registers.
+// One workgroup of 64 invocations computes a tile of TILE_M pixels x TQ quads
+// of one group; each invocation holds 4 pixels x 4 channels in registers. TQ
+// (an override constant: 2, 4, 8 or 16) shapes the tile to the node, so narrow
+// layers and small images waste few lanes: TILE_M = 4 * 64 / TQ.
 // K advances KT steps at a time through workgroup memory: an input tile of
-// KT x TILE_M values (each invocation loads one k for 4 pixels, so the window
-// arithmetic runs once per stage) and a weight tile of KT x TILE_Q quads (one
-// per invocation). Taps outside the input are zeros in the tile.
+// KT x TILE_M values (each invocation loads one k for TILE_M / 8 pixels, so the
+// window arithmetic runs once per stage) and a weight tile of KT x TQ quads.
+// Taps outside the input are zeros in the tile.
 // POINTWISE (an override constant): a 1x1 filter at stride 1 without padding,
 // where pixel m's input row starts at x[m * ic]: no window arithmetic.
 //
@@ -28,19 +30,23 @@
 
 override POINTWISE: bool = false;
 
-// Pixels and quads of one workgroup tile, and K steps per stage. The roles of
-// the 64 invocations below assume TILE_M = 32, TILE_Q = 8 and KT = 8.
-const TILE_M: u32 = 32u;
-const TILE_Q: u32 = 8u;
+// Quads of one workgroup tile (2, 4, 8 or 16), pixel rows of invocations
+// (64 / TQ), pixels of the tile, and K steps per stage.
+override TQ: u32 = 8u;
+override TM: u32 = 64u / TQ;
+override TILE_M: u32 = 4u * TM;
 const KT: u32 = 8u;
+// Largest TILE_M (TQ = 2) and pixels per input loader (TILE_M / 8).
+const MAX_TILE_M: u32 = 128u;
+const MAX_LOADS: u32 = 16u;
 
-var<workgroup> xs: array<array<acc_t, TILE_M>, KT>;
-var<workgroup> ws: array<array<vec4<acc_t>, TILE_Q>, KT>;
+var<workgroup> xs: array<array<acc_t, MAX_TILE_M>, KT>;
+var<workgroup> ws: array<array<vec4<acc_t>, 16>, KT>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let tiles_q = (p.ocq + TILE_Q - 1u) / TILE_Q;
+    let tiles_q = (p.ocq + TQ - 1u) / TQ;
     let tiles_n = tiles_q * p.groups;
     let pixels = p.g.total;
     let tile = wg.y * nw.x + wg.x;
@@ -50,18 +56,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let tn = tile % tiles_n;
     let m0 = (tile / tiles_n) * TILE_M;
     let g = tn / tiles_q;
-    let q0 = (tn % tiles_q) * TILE_Q;
+    let q0 = (tn % tiles_q) * TQ;
     let k = p.g.kh * p.g.kw * p.g.fic;
     let ch0 = g * p.g.fic;
 
     // Input loader: k column lk of the stage, pixels lm + 8 * r.
     let lk = li % KT;
     let lm = li / KT;
-    var iy0: array<i32, 4>;
-    var ix0: array<i32, 4>;
-    var xrow: array<u32, 4>;
-    var live: array<bool, 4>;
-    for (var r = 0u; r < 4u; r++) {
+    let loads = TILE_M / 8u;
+    var iy0: array<i32, MAX_LOADS>;
+    var ix0: array<i32, MAX_LOADS>;
+    var xrow: array<u32, MAX_LOADS>;
+    var live: array<bool, MAX_LOADS>;
+    for (var r = 0u; r < loads; r++) {
         let m = m0 + lm + 8u * r;
         live[r] = m < pixels;
         let mm = min(m, pixels - 1u);
@@ -77,14 +84,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             xrow[r] = b * p.g.ih * p.g.iw * p.g.ic + ch0;
         }
     }
-    // Weight loader: k row wk of the stage, quad wq of the tile.
-    let wk = li / TILE_Q;
-    let wq = li % TILE_Q;
-    let wlive = q0 + wq < p.ocq;
-    let wbase = g * k * p.ocq + q0 + wq;
-    // Products: quad cq of the tile, pixels cm + 8 * j.
-    let cq = li % TILE_Q;
-    let cm = li / TILE_Q;
+    // Weight loader: quads e = li, li + 64 of the KT x TQ weight tile.
+    let wbase = g * k * p.ocq + q0;
+    // Products: quad cq of the tile, pixels cm + TM * j.
+    let cq = li % TQ;
+    let cm = li / TQ;
     var acc: array<vec4<acc_t>, 4>;
     for (var k0 = 0u; k0 < k; k0 += KT) {
         let kk = k0 + lk;
@@ -92,7 +96,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let t = kk / p.g.fic;
         let dy = i32((t / p.g.kw) * p.g.dh);
         let dx = i32((t % p.g.kw) * p.g.dw);
-        for (var r = 0u; r < 4u; r++) {
+        for (var r = 0u; r < loads; r++) {
             var v = acc_t();
             if (live[r] && kk < k) {
                 if (POINTWISE) {
@@ -107,16 +111,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             }
             xs[lk][lm + 8u * r] = v;
         }
-        var wv = vec4<acc_t>();
-        if (wlive && k0 + wk < k) {
-            wv = weight4(wbase + (k0 + wk) * p.ocq);
+        for (var e = li; e < KT * TQ; e += 64u) {
+            let wk = e / TQ;
+            let wq = e % TQ;
+            var wv = vec4<acc_t>();
+            if (q0 + wq < p.ocq && k0 + wk < k) {
+                wv = weight4(wbase + (k0 + wk) * p.ocq + wq);
+            }
+            ws[wk][wq] = wv;
         }
-        ws[wk][wq] = wv;
         workgroupBarrier();
         for (var s = 0u; s < KT; s++) {
             let wq4 = ws[s][cq];
             for (var j = 0u; j < 4u; j++) {
-                acc[j] += xs[s][cm + 8u * j] * wq4;
+                acc[j] += xs[s][cm + TM * j] * wq4;
             }
         }
         workgroupBarrier();
@@ -126,7 +134,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         return;
     }
     for (var j = 0u; j < 4u; j++) {
-        let m = m0 + cm + 8u * j;
+        let m = m0 + cm + TM * j;
         if (m < pixels) {
             let ob = m * p.g.oc + g * p.ocg;
             for (var jj = 0u; jj < 4u; jj++) {

@@ -10,10 +10,11 @@
 //   batch, each invocation 4 rows x 4 columns in registers; K advances KT steps
 //   at a time through workgroup memory (KT x TILE_M values of A, KT x TILE_Q
 //   quads of B, one load of each per invocation and step);
-// - split K, for outputs too small to fill the GPU (a classifier's single
-//   row): a workgroup computes SPLIT_Q column quads of one row, its invocations
-//   each sum one of SPLIT_S interleaved slices of K, and the slices' partial
-//   sums are reduced in workgroup memory.
+// - rows, for a few rows (a classifier's single row): a workgroup computes
+//   SPLIT_Q = 64 / SLICES column quads of one row, its invocations each sum
+//   one of SLICES interleaved slices of K (SLICES, an override constant: 1, or
+//   16 to split K when the output is too small to fill the GPU), and the
+//   slices' partial sums are reduced in workgroup memory.
 // One body for every variant; the prefix in front of it (matmul_float.wgsl,
 // qmatmul.wgsl) supplies `Params` (total: the batch count, m, n, k, the
 // strides, the column quads `nq` = ceil(n / 4), batch, a_bs, b_bs), the
@@ -24,14 +25,13 @@
 // - `epilogue(acc, c)`: the value stored for the sum `acc` of column c.
 
 override SPLIT_K: bool = false;
+override SLICES: u32 = 16u;
+override SPLIT_Q: u32 = 64u / SLICES;
 
-// The roles of the 64 invocations below assume TILE_M = 32, TILE_Q = 8, KT = 8
-// and SPLIT_Q * SPLIT_S = 64.
+// The roles of the 64 invocations below assume TILE_M = 32, TILE_Q = 8, KT = 8.
 const TILE_M: u32 = 32u;
 const TILE_Q: u32 = 8u;
 const KT: u32 = 8u;
-const SPLIT_Q: u32 = 4u;
-const SPLIT_S: u32 = 16u;
 
 var<workgroup> at: array<array<acc_t, TILE_M>, KT>;
 var<workgroup> bs: array<array<vec4<acc_t>, TILE_Q>, KT>;
@@ -87,7 +87,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let arow = off.x + row * p.a_sm;
         var acc = vec4<acc_t>();
         if (n0 < p.n) {
-            for (var kk = li / SPLIT_Q; kk < p.k; kk += SPLIT_S) {
+            for (var kk = li / SPLIT_Q; kk < p.k; kk += SLICES) {
                 acc += load_a(arow + kk * p.a_sk) * b_quad(off.y, kk, n0);
             }
         }

@@ -25,10 +25,12 @@ impl Adapter {
     }
 }
 
-/// Output pixels of one convolution workgroup tile (`TILE_M` in shaders/conv2d.wgsl).
-pub(super) const CONV_TILE_M: usize = 32;
-/// Output-channel quads of one convolution workgroup tile (`TILE_Q`).
-pub(super) const CONV_TILE_Q: usize = 8;
+/// The quads of a convolution workgroup tile the kernel offers (`TQ` in
+/// shaders/conv2d.wgsl), in order of preference at equal cost; the tile then
+/// has 256 / TQ pixels.
+const CONV_TQ: [usize; 4] = [8, 4, 16, 2];
+/// Relative cost of one load into workgroup memory, in products.
+const LOAD_COST: usize = 2;
 
 /// How one CONV_2D (or FULLY_CONNECTED as a 1x1 convolution) node runs on the
 /// tiled kernel.
@@ -45,6 +47,8 @@ pub(super) struct ConvTiles {
     /// A 1x1 filter at stride 1 without padding: the POINTWISE variant, a plain
     /// GEMM without window arithmetic.
     pub(super) pointwise: bool,
+    /// Quads per workgroup tile (`TQ`); the tile has 256 / tq pixels.
+    pub(super) tq: usize,
     /// Workgroups to launch: one per tile of pixels x quads of one group.
     pub(super) workgroups: u64,
 }
@@ -64,20 +68,40 @@ impl ConvTiles {
             && g.pl == 0
             && g.ih == g.oh
             && g.iw == g.ow;
-        let tiles = pixels.div_ceil(CONV_TILE_M) * ocq.div_ceil(CONV_TILE_Q) * groups;
+        // Cost per K step of a tile shape: every tile does 256 x 4 products,
+        // padded ones included (lanes past the last pixel or quad still run),
+        // plus its loads into workgroup memory (tile_m inputs and 4 * tq
+        // weights) at LOAD_COST each; narrow layers take tall tiles, small
+        // images wide ones.
+        let cost = |tq: usize| {
+            let tile_m = 256 / tq;
+            let tiles = pixels.div_ceil(tile_m) * ocq.div_ceil(tq);
+            tiles * (1024 + LOAD_COST * (tile_m + 4 * tq))
+        };
+        let mut tq = CONV_TQ[0];
+        for &t in &CONV_TQ[1..] {
+            if cost(t) < cost(tq) {
+                tq = t;
+            }
+        }
+        let tiles = pixels.div_ceil(256 / tq) * ocq.div_ceil(tq) * groups;
         ConvTiles {
             pixels,
             groups,
             ocg,
             ocq,
             pointwise,
+            tq,
             workgroups: tiles as u64,
         }
     }
 
     /// The override constants of the variant.
     pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
-        vec![("POINTWISE", f64::from(u8::from(self.pointwise)))]
+        vec![
+            ("POINTWISE", f64::from(u8::from(self.pointwise))),
+            ("TQ", self.tq as f64),
+        ]
     }
 }
 
@@ -107,8 +131,8 @@ pub(super) fn depthwise_invocations(g: &Geom) -> usize {
 pub(super) const MATMUL_TILE_M: usize = 32;
 /// Column quads of one tiled matmul workgroup (`TILE_Q`).
 pub(super) const MATMUL_TILE_Q: usize = 8;
-/// Column quads of one split-K workgroup (`SPLIT_Q`).
-pub(super) const SPLIT_Q: usize = 4;
+/// K slices of a split-K workgroup (`SLICES`); its column quads are 64 / SLICES.
+const SPLIT_SLICES: usize = 16;
 /// Tiled workgroups below which a matmul with a long K is split along K: fewer
 /// leave most of a GPU's compute units idle.
 const SPLIT_BELOW: usize = 64;
@@ -120,10 +144,12 @@ const SPLIT_STORAGE: u32 = 64 * 16;
 /// How one FULLY_CONNECTED or BATCH_MATMUL node runs on shaders/matmul.wgsl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct MatmulTiles {
-    /// The split-K variant (one workgroup per row and SPLIT_Q column quads,
-    /// K summed in 16 slices and reduced in workgroup memory) instead of the
-    /// tiled GEMM.
-    pub(super) split_k: bool,
+    /// The rows variant (one workgroup per row and 64 / slices column quads)
+    /// instead of the tiled GEMM, for products of a few rows.
+    pub(super) rows: bool,
+    /// K slices per row of the rows variant: 1, or 16 (split K, partial sums
+    /// reduced in workgroup memory) when the output is too small to fill a GPU.
+    pub(super) slices: usize,
     /// Workgroups to launch.
     pub(super) workgroups: u64,
 }
@@ -140,25 +166,35 @@ impl MatmulTiles {
     ) -> MatmulTiles {
         let nq = n.div_ceil(4);
         let tiled = batches * m.div_ceil(MATMUL_TILE_M) * nq.div_ceil(MATMUL_TILE_Q);
-        let split = batches * m * nq.div_ceil(SPLIT_Q);
-        // Splitting pays when the tiles are too few to fill a GPU and the rows
-        // few enough that each row's workgroup is not mostly reloading B; a CPU
-        // adapter runs the few tiles on its threads anyway and pays for the
-        // reduction's barriers.
-        let split_k = !adapter.cpu
+        // A few rows leave most of a 32-row tile idle: one row per workgroup.
+        let rows = m < MATMUL_TILE_M / 2;
+        // Splitting K pays when the row workgroups are too few to fill a GPU; a
+        // CPU adapter runs the few workgroups on its threads anyway and pays
+        // for the reduction's barriers.
+        let split = rows
+            && !adapter.cpu
             && adapter.workgroup_storage >= SPLIT_STORAGE
             && tiled < SPLIT_BELOW
-            && k >= SPLIT_MIN_K
-            && m < MATMUL_TILE_M / 2;
+            && k >= SPLIT_MIN_K;
+        let slices = if split { SPLIT_SLICES } else { 1 };
+        let workgroups = if rows {
+            batches * m * nq.div_ceil(64 / slices)
+        } else {
+            tiled
+        };
         MatmulTiles {
-            split_k,
-            workgroups: if split_k { split } else { tiled } as u64,
+            rows,
+            slices,
+            workgroups: workgroups as u64,
         }
     }
 
     /// The override constants of the variant.
     pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
-        vec![("SPLIT_K", f64::from(u8::from(self.split_k)))]
+        vec![
+            ("SPLIT_K", f64::from(u8::from(self.rows))),
+            ("SLICES", self.slices as f64),
+        ]
     }
 }
 
@@ -199,8 +235,18 @@ mod tests {
         assert_eq!(t.pixels, 2 * 7 * 7);
         assert_eq!(t.ocq, 9);
         assert!(!t.pointwise);
-        // 98 pixels -> 4 row tiles; 9 quads -> 2 column tiles.
-        assert_eq!(t.workgroups, 8);
+        // 98 pixels x 9 quads: tiles of 2 quads x 128 pixels (5 tiles of cost
+        // 1296) beat 4 x 64 (6 of 1184), 16 x 16 (7 of 1184), 8 x 32 (8 of 1152).
+        assert_eq!(t.tq, 2);
+        assert_eq!(t.workgroups, 5);
+        // A wide layer on a small image: 160 quads x 16 pixels.
+        let wide = ConvTiles::of(&geom(1, 4, 64, 640, 1, 1, 0));
+        assert_eq!(wide.tq, 16);
+        assert_eq!(wide.workgroups, 10);
+        // Two quads over 64 x 64 pixels: tall tiles, no padded quads.
+        let narrow = ConvTiles::of(&geom(1, 64, 8, 8, 3, 1, 1));
+        assert_eq!(narrow.tq, 2);
+        assert_eq!(narrow.workgroups, 4096 / 128);
         let p = ConvTiles::of(&geom(1, 5, 8, 4, 1, 1, 0));
         assert!(p.pointwise);
         assert_eq!(p.workgroups, 1);
@@ -214,16 +260,18 @@ mod tests {
             workgroup_storage: 16384,
         };
         let fc = MatmulTiles::of(1, 1, 1001, 1280, &gpu);
-        assert!(fc.split_k);
+        assert!(fc.rows);
+        assert_eq!(fc.slices, 16);
         assert_eq!(fc.workgroups, 63);
         let big = MatmulTiles::of(2, 100, 70, 300, &gpu);
-        assert!(!big.split_k);
+        assert!(!big.rows);
         assert_eq!(big.workgroups, 2 * 4 * 3);
         // A short K is not worth splitting, nor is any K on a CPU adapter.
-        assert!(!MatmulTiles::of(1, 1, 10, 8, &gpu).split_k);
+        let short = MatmulTiles::of(1, 1, 10, 8, &gpu);
+        assert_eq!((short.rows, short.slices), (true, 1));
         let cpu = Adapter { cpu: true, ..gpu };
         let fc = MatmulTiles::of(1, 1, 1001, 1280, &cpu);
-        assert!(!fc.split_k);
-        assert_eq!(fc.workgroups, 32);
+        assert_eq!((fc.rows, fc.slices), (true, 1));
+        assert_eq!(fc.workgroups, 4);
     }
 }
