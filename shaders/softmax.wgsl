@@ -1,5 +1,6 @@
 // Row-wise normalizations along the last axis: one workgroup of WORKGROUP_SIZE
-// invocations per row, shared-memory tree reductions in f32.
+// invocations per row, reductions in f32 (subgroup operations when the device
+// has them, a workgroup-memory tree otherwise).
 // OP (constants from NormOp in src/gpu/ops/normalize.rs): NORM_SOFTMAX
 // (exp((x - max) * beta) / sum), NORM_LOG_SOFTMAX (x - max - log(sum(exp(x - max)))),
 // NORM_L2 (x / max(|x|, 1e-6)),
@@ -23,29 +24,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(2) var<storage, read_write> out: array<scalar>;
 
-var<workgroup> part: array<f32, WORKGROUP_SIZE>;
-
-// Tree-combine part[0..WORKGROUP_SIZE] (max when is_max, else sum); every invocation
-// gets the result.
-fn tree(li: u32, is_max: bool) -> f32 {
-    for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
-        workgroupBarrier();
-        if (li < s) {
-            let a = part[li];
-            let b = part[li + s];
-            part[li] = select(a + b, max(a, b), is_max);
-        }
-    }
-    workgroupBarrier();
-    let r = part[0];
-    workgroupBarrier();
-    return r;
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-    let row = wg.y * nw.x + wg.x;
+// The row's reduction `reduce(v, li, is_max)` (every invocation gets the max or
+// the sum of all invocations' v) and the entry point, which calls `run` with
+// the workgroup's row, come from the variant after this file:
+// shaders/row_reduce_workgroup.wgsl or shaders/row_reduce_subgroup.wgsl.
+fn run(row: u32, li: u32) {
     if (row >= p.rows) {
         return;
     }
@@ -56,8 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             let v = f32(x[base + k]);
             sq += v * v;
         }
-        part[li] = sq;
-        let norm = max(sqrt(tree(li, false)), 1e-6);
+        let norm = max(sqrt(reduce(sq, li, false)), 1e-6);
         for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
             let v = f32(x[base + k]) / norm;
             out[base + k] = to_scalar(clamp(v, p.act_min, p.act_max));
@@ -68,15 +50,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
         m = max(m, f32(x[base + k]));
     }
-    part[li] = m;
-    m = tree(li, true);
+    m = reduce(m, li, true);
     let beta = select(p.beta, 1.0, OP == NORM_LOG_SOFTMAX);
     var sum = 0.0;
     for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {
         sum += exp((f32(x[base + k]) - m) * beta);
     }
-    part[li] = sum;
-    sum = tree(li, false);
+    sum = reduce(sum, li, false);
     if (OP == NORM_LOG_SOFTMAX) {
         let log_sum = log(sum);
         for (var k = li; k < p.depth; k += WORKGROUP_SIZE) {

@@ -44,7 +44,10 @@ pub use delegate::{
 };
 pub use error::{Error, Result};
 pub use gpu::device::{AdapterInfo, Backend, DeviceOptions};
-pub use gpu::pipeline::Precision;
+pub use gpu::pipeline::{
+    force_shader_checks, set_workgroup_reductions, shader_checks_forced, subgroup_reductions,
+    Precision,
+};
 pub use graph::{DType, Graph};
 pub use graph::{Data, Tensor};
 pub use interpreter::{

@@ -6,7 +6,13 @@
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
-//! cache key is (shader, precision, guard, constants).
+//! cache key is (shader, precision, guard, checked, constants).
+//!
+//! Modules are built with naga's runtime checks (index clamps, division guards,
+//! loop bounding) unless the dispatch is trusted: its lowering proved every index
+//! in bounds from the buffer sizes and the geometry (the tiled convolution and
+//! matmul kernels). `TFLITE_WGPU_SHADER_CHECKS=1` (read once per process) turns
+//! the checks back on for every module; the test suite runs with it.
 //!
 //! With the fp16 overflow guard, the f16 prelude of a kernel that stores through
 //! `to_scalar` also declares a flag buffer (`@group(1) @binding(0)`) and the
@@ -18,8 +24,55 @@ use super::pipeline_cache::{CacheStatus, DiskCache};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Set by [`force_shader_checks`].
+static CHECKS_ON: AtomicBool = AtomicBool::new(false);
+
+/// Build every shader module from now on in this process with runtime checks,
+/// trusted dispatches included: what `TFLITE_WGPU_SHADER_CHECKS=1` does, for
+/// callers (the test suite) that cannot set the environment before the process
+/// starts.
+pub fn force_shader_checks() {
+    CHECKS_ON.store(true, Ordering::Relaxed);
+}
+
+/// Set by [`set_workgroup_reductions`].
+static WORKGROUP_REDUCTIONS: AtomicBool = AtomicBool::new(false);
+
+/// With `on`, kernels lowered from now on in this process reduce through
+/// workgroup memory even on devices with SUBGROUP (tests of both paths; the
+/// same as `TFLITE_WGPU_SUBGROUPS=0`); `false` restores the default.
+pub fn set_workgroup_reductions(on: bool) {
+    WORKGROUP_REDUCTIONS.store(on, Ordering::Relaxed);
+}
+
+/// Whether a kernel lowered now for a device with (`device_has`) or without
+/// SUBGROUP reduces with subgroup operations: when the device has them, unless
+/// [`set_workgroup_reductions`] or `TFLITE_WGPU_SUBGROUPS=0` (read once per
+/// process) asks for workgroup memory.
+pub fn subgroup_reductions(device_has: bool) -> bool {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    device_has
+        && !WORKGROUP_REDUCTIONS.load(Ordering::Relaxed)
+        && !*OFF.get_or_init(|| {
+            std::env::var("TFLITE_WGPU_SUBGROUPS")
+                .is_ok_and(|v| matches!(v.trim(), "0" | "false" | "FALSE"))
+        })
+}
+
+/// Whether every shader module gets runtime checks, trusted dispatches
+/// included: after [`force_shader_checks`], or when `TFLITE_WGPU_SHADER_CHECKS`
+/// is set to anything but "", "0" or "false" (read once per process).
+pub fn shader_checks_forced() -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    CHECKS_ON.load(Ordering::Relaxed)
+        || *FORCED.get_or_init(|| {
+            std::env::var("TFLITE_WGPU_SHADER_CHECKS")
+                .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+        })
+}
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
@@ -116,11 +169,13 @@ struct Key {
     shader: &'static str,
     precision: Precision,
     guard: bool,
+    checked: bool,
     constants: Vec<(String, u64)>,
 }
 
-/// A shader module: (shader, precision, with the overflow guard).
-type ModuleKey = (&'static str, Precision, bool);
+/// A shader module: (shader, precision, with the overflow guard, with runtime
+/// checks).
+type ModuleKey = (&'static str, Precision, bool, bool);
 
 /// Compiled pipelines shared by every program on one device.
 #[derive(Default)]
@@ -169,6 +224,8 @@ impl PipelineCache {
     /// first use; shader or pipeline errors are returned, not raised. With `guard`,
     /// a kernel that [`guards`] at
     /// `precision` is built with the overflow-guard prelude (bind group 1).
+    /// `trusted`: the dispatch's indices are in bounds by construction, so its
+    /// module is built without runtime checks (unless [`shader_checks_forced`]).
     pub fn get_guarded(
         &self,
         gpu: &GpuDevice,
@@ -176,12 +233,15 @@ impl PipelineCache {
         precision: Precision,
         constants: &[(&str, f64)],
         guard: bool,
+        trusted: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let guard = guard && guards(shader, precision);
+        let checked = !trusted || shader_checks_forced();
         let key = Key {
             shader,
             precision,
             guard,
+            checked,
             constants: constants
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_bits()))
@@ -195,7 +255,7 @@ impl PipelineCache {
         {
             return Ok(p);
         }
-        let module = self.module(gpu, shader, precision, guard)?;
+        let module = self.module(gpu, (shader, precision, guard, checked))?;
         let disk = self.disk.get().and_then(Option::as_ref);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
@@ -226,30 +286,30 @@ impl PipelineCache {
         Ok(pipeline)
     }
 
-    fn module(
-        &self,
-        gpu: &GpuDevice,
-        shader: &'static str,
-        precision: Precision,
-        guard: bool,
-    ) -> Result<Arc<wgpu::ShaderModule>> {
-        if let Some(m) = self
-            .modules
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(shader, precision, guard)).cloned())
-        {
+    fn module(&self, gpu: &GpuDevice, key: ModuleKey) -> Result<Arc<wgpu::ShaderModule>> {
+        if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
+        let (shader, precision, guard, checked) = key;
         let source = guarded_source(shader, precision, guard)
             .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = gpu
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(shader),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if checked {
+            gpu.device.create_shader_module(desc)
+        } else {
+            // SAFETY: only dispatches whose lowering proved every buffer index in
+            // bounds (buffer sizes checked against the geometry) and whose loops
+            // end (bounds from uniforms, constant steps) ask for an unchecked
+            // module; divisors are sizes the lowering checked to be nonzero.
+            unsafe {
+                gpu.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!(
                 "shader {shader} failed to compile: {e}"
@@ -257,7 +317,7 @@ impl PipelineCache {
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {
-            m.insert((shader, precision, guard), module.clone());
+            m.insert(key, module.clone());
         }
         Ok(module)
     }

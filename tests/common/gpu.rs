@@ -7,7 +7,13 @@ use tflite_wgpu::Data;
 use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
 
 /// True when a GPU adapter is available; prints a note (and fails in CI) when not.
+///
+/// Every GPU test asks this first, so it also turns the shaders' runtime checks
+/// on for the whole test process (trusted kernels included): an index a
+/// lowering wrongly proved in bounds is clamped, not undefined, in the tests.
+/// tests/gpu_trusted.rs runs the trusted modules.
 pub fn gpu_available() -> bool {
+    tflite_wgpu::force_shader_checks();
     match tflite_wgpu::gpu_adapter(Default::default()) {
         Ok(_) => true,
         Err(e) => {

@@ -22,8 +22,10 @@ use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
 use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
+use super::tiling::{depthwise_invocations, in_bounds, ConvTiles};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
+use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
 use crate::graph::shape;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -589,15 +591,17 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
-            let groups = g.ic / g.fic;
-            let ocg = g.oc / groups;
-            let ocq = ocg.div_ceil(4);
+            let tiles = ConvTiles::of(&g);
+            let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
-            let total = g.n * g.oh * g.ow * groups * ocq;
             let x = data_input(ctx)?;
+            let x_len = match fused.input_pad {
+                Some(pad) => ctx.sg.tensors[pad.tensor].num_elements(),
+                None => ctx.in_info(g.x_idx)?.num_elements(),
+            };
             let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
             let params = Conv2dParams {
-                g: g.uniforms(total),
+                g: g.uniforms(tiles.pixels),
                 ocg: u(ocg),
                 ocq: u(ocq),
                 groups: u(groups),
@@ -605,6 +609,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 act_max: hi,
                 e,
                 ..Default::default()
+            };
+            let w_quads = match &hybrid {
+                Some((bytes, _)) => bytes.len() / 4,
+                None => groups * k * ocq,
             };
             let (w, shader) = match &hybrid {
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
@@ -625,12 +633,28 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
             epilogue::bind_output(ctx, out);
-            ctx.dispatch(
+            let out_len = ctx.out_info(0)?.num_elements();
+            let needed_out = tiles.pixels * g.oc;
+            // Fused element-wise steps read their operands with index math of their
+            // own (broadcasts, channel pads, pooled skips): only a plain epilogue
+            // is trusted.
+            let trusted = fused.steps.is_empty()
+                && in_bounds(&[
+                    (x_len, g.n * g.ih * g.iw * g.ic),
+                    (w_quads, groups * k * ocq),
+                    (
+                        g.oc + scales.len(),
+                        g.oc * if hybrid.is_some() { 2 } else { 1 },
+                    ),
+                    (out_len, needed_out),
+                ]);
+            ctx.dispatch_groups_trusted(
                 shader,
-                vec![],
+                tiles.constants(),
                 params,
                 vec![x, w, bias, e0, e1, out],
-                total as u64,
+                tiles.workgroups,
+                trusted,
             )
         }
         Kind::Depthwise => {
@@ -638,7 +662,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 let x = data_input(ctx)?;
                 return super::dw_pointwise::lower(ctx, &g, x, pw);
             }
-            let total = g.n * g.oh * g.ow * g.oc;
+            let total = depthwise_invocations(&g);
             let params = DepthwiseParams {
                 g: g.uniforms(total),
                 act_min: lo,
@@ -651,7 +675,31 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
-            ctx.dispatch(shader, vec![], params, vec![x, w, bias, out], total as u64)
+            let w_len = match &hybrid {
+                Some((bytes, _)) => bytes.len(),
+                None => ctx.in_info(1)?.num_elements(),
+            };
+            let x_len = match fused.input_pad {
+                Some(pad) => ctx.sg.tensors[pad.tensor].num_elements(),
+                None => ctx.in_info(g.x_idx)?.num_elements(),
+            };
+            let trusted = in_bounds(&[
+                (x_len, g.n * g.ih * g.iw * g.ic),
+                (w_len, g.kh * g.kw * g.oc),
+                (
+                    g.oc + scales.len(),
+                    g.oc * if hybrid.is_some() { 2 } else { 1 },
+                ),
+                (ctx.out_info(0)?.num_elements(), g.n * g.oh * g.ow * g.oc),
+            ]);
+            ctx.dispatch_groups_trusted(
+                shader,
+                vec![],
+                params,
+                vec![x, w, bias, out],
+                total.div_ceil(WORKGROUP_SIZE as usize) as u64,
+                trusted,
+            )
         }
         Kind::Transpose => {
             let ocq = g.oc.div_ceil(4);

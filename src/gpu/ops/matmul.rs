@@ -7,6 +7,7 @@
 //! that are 0 along broadcast dimensions.
 
 use super::quant::is_quantized;
+use super::tiling::{in_bounds, Adapter, MatmulTiles};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
@@ -68,6 +69,49 @@ pub(super) struct Plan {
     /// FULLY_CONNECTED with constant weights: upload them transposed to [in][out].
     pub(super) fc_const_weights: bool,
     pub(super) bias_idx: Option<usize>,
+}
+
+impl Plan {
+    /// Elements of A the kernel may index: one past the largest offset.
+    pub(super) fn a_extent(&self) -> usize {
+        extent(
+            &self.batch,
+            &self.a_bs,
+            &[(self.m, self.a_sm), (self.k, self.a_sk)],
+        )
+    }
+
+    /// Elements of B the kernel may index: one past the largest offset.
+    pub(super) fn b_extent(&self) -> usize {
+        extent(
+            &self.batch,
+            &self.b_bs,
+            &[(self.k, self.b_sk), (self.n, self.b_sn)],
+        )
+    }
+
+    /// Elements of the output: batches * m * n.
+    pub(super) fn out_len(&self) -> usize {
+        self.batch.iter().product::<usize>() * self.m * self.n
+    }
+}
+
+/// One past the largest offset sum_d (batch_d - 1) * bs_d + sum (count - 1) *
+/// stride; 0 when any count is 0 (nothing is indexed).
+fn extent(batch: &[usize], bs: &[usize], dims: &[(usize, usize)]) -> usize {
+    let counts = batch
+        .iter()
+        .zip(bs)
+        .map(|(&c, &s)| (c, s))
+        .chain(dims.iter().copied());
+    let mut last = 0usize;
+    for (count, stride) in counts {
+        if count == 0 {
+            return 0;
+        }
+        last = last.saturating_add((count - 1).saturating_mul(stride));
+    }
+    last.saturating_add(1)
 }
 
 fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
@@ -252,10 +296,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (lo, hi) = p.act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
-    let total = nb * p.m * nq;
+    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k, &Adapter::of(ctx.b.gpu()));
     let u = |v: usize| v as u32;
     let params = MatMulParams {
-        total: u(total),
+        total: u(nb),
         m: u(p.m),
         n: u(p.n),
         k: u(p.k),
@@ -289,9 +333,27 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         Some(i) => ctx.const_f32(i)?,
         None => vec![0.0; p.n],
     };
+    let bias_len = bias.len();
     let bias = ctx.b.constant_f32(&bias);
     let out = ctx.output(0)?;
-    ctx.dispatch(&MATMUL, vec![], params, vec![a, b, bias, out], total as u64)
+    let b_len = match p.fc_const_weights {
+        true => p.k * p.n,
+        false => ctx.in_info(1)?.num_elements(),
+    };
+    let trusted = in_bounds(&[
+        (ctx.in_info(0)?.num_elements(), p.a_extent()),
+        (b_len, p.b_extent()),
+        (bias_len, p.n),
+        (ctx.out_info(0)?.num_elements(), p.out_len()),
+    ]);
+    ctx.dispatch_groups_trusted(
+        &MATMUL,
+        tiles.constants(),
+        params,
+        vec![a, b, bias, out],
+        tiles.workgroups,
+        trusted,
+    )
 }
 
 /// FULLY_CONNECTED with float weights and BATCH_MATMUL on float data.

@@ -457,7 +457,23 @@ impl LowerCtx<'_> {
         groups: u64,
     ) -> Result<()> {
         let invocations = groups * u64::from(WORKGROUP_SIZE);
-        self.dispatch(shader, constants, params, buffers, invocations)
+        self.record(shader, constants, params, buffers, invocations, false)
+    }
+
+    /// Like [`LowerCtx::dispatch_groups`] for a kernel whose indices the lowering
+    /// proved in bounds (`trusted`: buffer sizes checked against the geometry):
+    /// its module is built without runtime checks unless they are forced on.
+    pub fn dispatch_groups_trusted<P: Uniform>(
+        &mut self,
+        shader: &'static Shader,
+        constants: Vec<(&'static str, f64)>,
+        params: P,
+        buffers: Vec<BufId>,
+        groups: u64,
+        trusted: bool,
+    ) -> Result<()> {
+        let invocations = groups * u64::from(WORKGROUP_SIZE);
+        self.record(shader, constants, params, buffers, invocations, trusted)
     }
 
     /// Record a dispatch of `shader` over `invocations` threads (workgroups of
@@ -470,6 +486,18 @@ impl LowerCtx<'_> {
         params: P,
         buffers: Vec<BufId>,
         invocations: u64,
+    ) -> Result<()> {
+        self.record(shader, constants, params, buffers, invocations, false)
+    }
+
+    fn record<P: Uniform>(
+        &mut self,
+        shader: &'static Shader,
+        constants: Vec<(&'static str, f64)>,
+        params: P,
+        buffers: Vec<BufId>,
+        invocations: u64,
+        trusted: bool,
     ) -> Result<()> {
         if P::LAYOUT != shader.params {
             return Err(self.err(format!(
@@ -490,6 +518,7 @@ impl LowerCtx<'_> {
             workgroup_size: WORKGROUP_SIZE,
             node: self.index,
             fused: self.absorbed.clone(),
+            trusted,
         })
     }
 }

@@ -1,10 +1,15 @@
 //! SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION along the last axis:
-//! shaders/softmax.wgsl, one workgroup per row with f32 tree reductions.
+//! shaders/softmax.wgsl, one workgroup per row with f32 reductions: subgroup
+//! operations on devices with SUBGROUP (shaders/row_reduce_subgroup.wgsl), a
+//! workgroup-memory tree otherwise or when
+//! [`crate::gpu::pipeline::subgroup_reductions`] says no
+//! (shaders/row_reduce_workgroup.wgsl).
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
 use super::{Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
+use crate::gpu::pipeline::subgroup_reductions;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -22,9 +27,25 @@ uniforms! {
     }
 }
 
+/// shaders/softmax.wgsl: the normalizations, before a row-reduction variant.
+const SOFTMAX_WGSL: &str = include_str!("../../../shaders/softmax.wgsl");
+
 static SOFTMAX: Shader = Shader {
     name: "softmax",
-    parts: &[include_str!("../../../shaders/softmax.wgsl")],
+    parts: &[
+        SOFTMAX_WGSL,
+        include_str!("../../../shaders/row_reduce_workgroup.wgsl"),
+    ],
+    selectors: NORM_OPS,
+    params: SoftmaxParams::LAYOUT,
+};
+
+static SOFTMAX_SUBGROUP: Shader = Shader {
+    name: "softmax_subgroup",
+    parts: &[
+        SOFTMAX_WGSL,
+        include_str!("../../../shaders/row_reduce_subgroup.wgsl"),
+    ],
     selectors: NORM_OPS,
     params: SoftmaxParams::LAYOUT,
 };
@@ -70,8 +91,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
+    let shader = if subgroup_reductions(ctx.b.subgroups()) {
+        &SOFTMAX_SUBGROUP
+    } else {
+        &SOFTMAX
+    };
     ctx.dispatch_groups(
-        &SOFTMAX,
+        shader,
         vec![("OP", code as f64)],
         SoftmaxParams {
             rows: rows as u32,
@@ -111,7 +137,7 @@ impl GpuOp for Normalize {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&SOFTMAX];
+        static LIST: &[&Shader] = &[&SOFTMAX, &SOFTMAX_SUBGROUP];
         LIST
     }
 }

@@ -14,8 +14,10 @@ use super::conv::{geom, ConvGeom, Geom, Kind, CONV2D_WGSL, CONV_GEOM_WGSL, DEPTH
 use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
+use super::tiling::{depthwise_invocations, in_bounds, ConvTiles};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -212,26 +214,40 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         .b
         .constant_words(&pl.channel, crate::gpu::program::Elem::I32);
     let out = ctx.output(0)?;
+    let x_len = ctx.in_info(g.x_idx)?.num_elements();
+    let out_len = ctx.out_info(0)?.num_elements();
     match g.kind {
         Kind::Conv => {
-            let groups = g.ic / g.fic;
-            let ocg = g.oc / groups;
-            let ocq = ocg.div_ceil(4);
-            let total = g.n * g.oh * g.ow * groups * ocq;
+            let tiles = ConvTiles::of(&g);
             let params = QConv2dParams {
-                g: g.uniforms(total),
-                ocg: u(ocg),
-                ocq: u(ocq),
-                groups: u(groups),
+                g: g.uniforms(tiles.pixels),
+                ocg: u(tiles.ocg),
+                ocq: u(tiles.ocq),
+                groups: u(tiles.groups),
                 in_zp: pl.in_zp,
                 out_zp: pl.out_zp,
                 lo: pl.lo,
                 hi: pl.hi,
             };
-            ctx.dispatch(&QCONV2D, vec![], params, vec![x, w, q, out], total as u64)
+            let k = g.kh * g.kw * g.fic;
+            let trusted = in_bounds(&[
+                (x_len, g.n * g.ih * g.iw * g.ic),
+                (pl.weights.len() / 4, tiles.groups * k * tiles.ocq),
+                (pl.channel.len() / 4, g.oc),
+                (out_len, tiles.pixels * g.oc),
+            ]);
+            let buffers = vec![x, w, q, out];
+            ctx.dispatch_groups_trusted(
+                &QCONV2D,
+                tiles.constants(),
+                params,
+                buffers,
+                tiles.workgroups,
+                trusted,
+            )
         }
         _ => {
-            let total = g.n * g.oh * g.ow * g.oc;
+            let total = depthwise_invocations(&g);
             let params = QDepthwiseParams {
                 g: g.uniforms(total),
                 in_zp: pl.in_zp,
@@ -239,8 +255,21 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 lo: pl.lo,
                 hi: pl.hi,
             };
+            let trusted = in_bounds(&[
+                (x_len, g.n * g.ih * g.iw * g.ic),
+                (pl.weights.len(), g.kh * g.kw * g.oc),
+                (pl.channel.len() / 4, g.oc),
+                (out_len, g.n * g.oh * g.ow * g.oc),
+            ]);
             let buffers = vec![x, w, q, out];
-            ctx.dispatch(&QDEPTHWISE_CONV2D, vec![], params, buffers, total as u64)
+            ctx.dispatch_groups_trusted(
+                &QDEPTHWISE_CONV2D,
+                vec![],
+                params,
+                buffers,
+                total.div_ceil(WORKGROUP_SIZE as usize) as u64,
+                trusted,
+            )
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::matmul::{plan, MATMUL_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
+use super::tiling::{in_bounds, Adapter, MatmulTiles};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
@@ -47,7 +48,7 @@ static QMATMUL: Shader = Shader {
     params: QMatMulParams::LAYOUT,
 };
 
-fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> {
+fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, [usize; 3]), String> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
         return Err(format!("{} is not BATCH_MATMUL", node.op.name()));
     }
@@ -68,10 +69,9 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> 
     let m = multiplier(sa as f64 * sb as f64 / so as f64);
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
-    let total = nb * p.m * nq;
     let u = |v: usize| v as u32;
     let words = QMatMulParams {
-        total: u(total),
+        total: u(nb),
         m: u(p.m),
         n: u(p.n),
         k: u(p.k),
@@ -91,7 +91,8 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, usize), String> 
         a_bs: p.a_bs.map(u),
         b_bs: p.b_bs.map(u),
     };
-    Ok((words, total))
+    let extents = [p.a_extent(), p.b_extent(), p.out_len()];
+    Ok((words, extents))
 }
 
 /// Why a quantized BATCH_MATMUL stays on the CPU (Ok: the GPU takes it).
@@ -101,11 +102,32 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Record the dispatch of a quantized BATCH_MATMUL.
 pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
-    let (words, total) = params(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let (words, [a_ext, b_ext, out_ext]) = params(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let u = |v: u32| v as usize;
+    let tiles = MatmulTiles::of(
+        u(words.total),
+        u(words.m),
+        u(words.n),
+        u(words.k),
+        &Adapter::of(ctx.b.gpu()),
+    );
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;
     let out = ctx.output(0)?;
-    ctx.dispatch(&QMATMUL, vec![], words, vec![a, b, out], total as u64)
+    let trusted = in_bounds(&[
+        (ctx.in_info(0)?.num_elements(), a_ext),
+        (ctx.in_info(1)?.num_elements(), b_ext),
+        (ctx.out_info(0)?.num_elements(), out_ext),
+    ]);
+    let buffers = vec![a, b, out];
+    ctx.dispatch_groups_trusted(
+        &QMATMUL,
+        tiles.constants(),
+        words,
+        buffers,
+        tiles.workgroups,
+        trusted,
+    )
 }
 
 /// Quantized BATCH_MATMUL.

@@ -74,6 +74,18 @@ impl ProgramBuilder {
         self.bufs.len() - 1
     }
 
+    /// Whether the device has SUBGROUP operations enabled (kernels with a
+    /// subgroup variant choose it at lowering).
+    pub fn subgroups(&self) -> bool {
+        self.gpu.subgroups
+    }
+
+    /// The device the program is built for (its limits and adapter type feed
+    /// the kernels' tiling choices).
+    pub fn gpu(&self) -> &GpuDevice {
+        &self.gpu
+    }
+
     /// A buffer the host fills with partition input `slot` (a tensor of `dtype`)
     /// before each invoke; an error when `dtype` has no GPU storage.
     pub fn input(&mut self, elements: usize, slot: usize, dtype: DType) -> Result<BufId> {
@@ -335,9 +347,14 @@ impl ProgramBuilder {
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut steps = Vec::with_capacity(n);
         for (i, d) in self.dispatches.iter().enumerate() {
-            let pipeline =
-                self.cache
-                    .get_guarded(&gpu, d.shader, self.precision, &d.constants, guarded[i])?;
+            let pipeline = self.cache.get_guarded(
+                &gpu,
+                d.shader,
+                self.precision,
+                &d.constants,
+                guarded[i],
+                d.trusted,
+            )?;
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
             let mut entries = vec![wgpu::BindGroupEntry {

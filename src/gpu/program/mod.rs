@@ -57,6 +57,10 @@ pub struct DispatchSpec {
     pub workgroup_size: u32,
     /// The model node this dispatch belongs to (for profiling).
     pub node: usize,
+    /// Every index the kernel computes is in bounds by construction (its lowering
+    /// checked the buffer sizes against the geometry): the module may be built
+    /// without runtime checks.
+    pub trusted: bool,
     /// Other nodes whose work this dispatch also does (nodes fused into `node`);
     /// empty when it runs `node` alone.
     pub fused: Vec<usize>,
