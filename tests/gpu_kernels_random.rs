@@ -3,15 +3,23 @@
 //! FULLY_CONNECTED / BATCH_MATMUL) against the CPU reference at fp32 and fp16,
 //! float and int8, with the shaders' runtime checks on (common::gpu): sizes that
 //! are not multiples of a tile, 1x1 and kxk filters, strides, dilations, groups,
-//! 1 and 2,000+ channels, batches above 1.
+//! 1 and 2,000+ channels, batches above 1. Convolutions take the tiled kernel
+//! here even on CPU adapters, which otherwise run the direct one.
 
 mod common;
 
-use common::gpu::{check_gpu_matches_cpu, check_gpu_matches_cpu_on, gpu_available};
+use common::gpu::{check_gpu_matches_cpu, check_gpu_matches_cpu_on};
 use common::gpu::{one_node, one_node_typed, values, Arg};
 use tflite_wgpu::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding};
 use tflite_wgpu::graph::{DType, Graph, Op, Quantization};
 use tflite_wgpu::{Data, Tensor};
+
+/// Whether a GPU runs these tests; convolutions in this process take the tiled
+/// kernel whatever the adapter.
+fn gpu_available() -> bool {
+    tflite_wgpu::force_tiled_convolutions(true);
+    common::gpu::gpu_available()
+}
 
 /// xorshift64: the shapes of every case follow from the seed.
 struct Rng(u64);

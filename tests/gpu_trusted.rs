@@ -1,6 +1,6 @@
 //! The trusted (unchecked) shader modules: every other GPU test turns runtime
 //! checks on for its process (common::gpu::gpu_available), so this binary alone
-//! runs the tiled kernels as production does, without calling it, and checks
+//! runs the tiled kernels (forced on CPU adapters too) as production does, without calling it, and checks
 //! them against the CPU at fp32 and fp16.
 
 mod common;
@@ -30,6 +30,7 @@ fn trusted_tiled_kernels_match_the_cpu() {
         common::missing("no GPU adapter");
         return;
     }
+    tflite_wgpu::force_tiled_convolutions(true);
     assert!(
         !tflite_wgpu::shader_checks_forced(),
         "TFLITE_WGPU_SHADER_CHECKS is set: this test runs the trusted modules"

@@ -38,6 +38,31 @@ pub fn force_shader_checks() {
     CHECKS_ON.store(true, Ordering::Relaxed);
 }
 
+/// Set by [`force_tiled_convolutions`].
+static TILED_ALWAYS: AtomicBool = AtomicBool::new(false);
+
+/// With `on`, convolutions lowered from now on in this process take the tiled
+/// implicit-GEMM kernel even on CPU adapters, which otherwise get the direct
+/// kernel (tests of the tiled path on lavapipe; the same as
+/// `TFLITE_WGPU_TILED=1`); `false` restores the default.
+pub fn force_tiled_convolutions(on: bool) {
+    TILED_ALWAYS.store(on, Ordering::Relaxed);
+}
+
+/// Whether a convolution lowered now for a CPU adapter (`cpu_adapter`) or a GPU
+/// runs the tiled kernel: always on GPUs; on CPU adapters after
+/// [`force_tiled_convolutions`] or with `TFLITE_WGPU_TILED=1` (read once per
+/// process).
+pub fn tiled_convolutions(cpu_adapter: bool) -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    !cpu_adapter
+        || TILED_ALWAYS.load(Ordering::Relaxed)
+        || *FORCED.get_or_init(|| {
+            std::env::var("TFLITE_WGPU_TILED")
+                .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
+        })
+}
+
 /// Set by [`set_workgroup_reductions`].
 static WORKGROUP_REDUCTIONS: AtomicBool = AtomicBool::new(false);
 

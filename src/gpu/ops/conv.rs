@@ -22,7 +22,7 @@ use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
 use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
-use super::tiling::{depthwise_invocations, in_bounds, ConvTiles};
+use super::tiling::{depthwise_invocations, in_bounds, Adapter, ConvTiles};
 use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
@@ -133,6 +133,9 @@ uniforms! {
 /// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
 /// kernels, behind a variant's hooks.
 pub(super) const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+/// shaders/conv2d_direct.wgsl: the untiled body with the same hooks, for CPU
+/// adapters.
+pub(super) const CONV2D_DIRECT_WGSL: &str = include_str!("../../../shaders/conv2d_direct.wgsl");
 /// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
 const CONV2D_FLOAT_WGSL: &str = include_str!("../../../shaders/conv2d_float.wgsl");
 /// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
@@ -162,6 +165,32 @@ static CONV2D_W8: Shader = Shader {
         CONV2D_FLOAT_WGSL,
         INT8_WEIGHTS,
         CONV2D_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
+    params: Conv2dParams::LAYOUT,
+};
+
+static CONV2D_DIRECT: Shader = Shader {
+    name: "conv2d_direct",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        CONV2D_FLOAT_WGSL,
+        FLOAT_WEIGHTS,
+        CONV2D_DIRECT_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
+    params: Conv2dParams::LAYOUT,
+};
+
+static CONV2D_W8_DIRECT: Shader = Shader {
+    name: "conv2d_w8_direct",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        CONV2D_FLOAT_WGSL,
+        INT8_WEIGHTS,
+        CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
     params: Conv2dParams::LAYOUT,
@@ -591,7 +620,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
-            let tiles = ConvTiles::of(&g);
+            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu()));
             let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
             let x = data_input(ctx)?;
@@ -601,7 +630,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             };
             let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
             let params = Conv2dParams {
-                g: g.uniforms(tiles.pixels),
+                g: g.uniforms(tiles.total()),
                 ocg: u(ocg),
                 ocq: u(ocq),
                 groups: u(groups),
@@ -615,6 +644,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 None => groups * k * ocq,
             };
             let (w, shader) = match &hybrid {
+                Some((bytes, _)) if tiles.direct => {
+                    (ctx.b.constant_packed(bytes), &CONV2D_W8_DIRECT)
+                }
                 Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
                 None => {
                     // OHWI -> [group][k][ocq * 4], zero-padded.
@@ -627,7 +659,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                             }
                         }
                     }
-                    (ctx.b.constant(&packed), &CONV2D)
+                    let shader = if tiles.direct {
+                        &CONV2D_DIRECT
+                    } else {
+                        &CONV2D
+                    };
+                    (ctx.b.constant(&packed), shader)
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
@@ -786,6 +823,8 @@ impl GpuOp for Conv {
         static LIST: &[&Shader] = &[
             &CONV2D,
             &CONV2D_W8,
+            &CONV2D_DIRECT,
+            &CONV2D_W8_DIRECT,
             &DEPTHWISE_CONV2D,
             &DEPTHWISE_CONV2D_W8,
             &TRANSPOSE_CONV,

@@ -10,11 +10,12 @@
 //! the float kernel's, four output channels to one packed u32 word; depthwise
 //! weights keep their order, packed four to a word.
 
+use super::conv::CONV2D_DIRECT_WGSL;
 use super::conv::{geom, ConvGeom, Geom, Kind, CONV2D_WGSL, CONV_GEOM_WGSL, DEPTHWISE_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
-use super::tiling::{depthwise_invocations, in_bounds, ConvTiles};
+use super::tiling::{depthwise_invocations, in_bounds, Adapter, ConvTiles};
 use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
@@ -53,6 +54,18 @@ static QCONV2D: Shader = Shader {
         CONV_GEOM_WGSL,
         include_str!("../../../shaders/qconv2d.wgsl"),
         CONV2D_WGSL,
+    ],
+    selectors: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+static QCONV2D_DIRECT: Shader = Shader {
+    name: "qconv2d_direct",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        include_str!("../../../shaders/qconv2d.wgsl"),
+        CONV2D_DIRECT_WGSL,
     ],
     selectors: &[],
     params: QConv2dParams::LAYOUT,
@@ -218,9 +231,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let out_len = ctx.out_info(0)?.num_elements();
     match g.kind {
         Kind::Conv => {
-            let tiles = ConvTiles::of(&g);
+            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu()));
             let params = QConv2dParams {
-                g: g.uniforms(tiles.pixels),
+                g: g.uniforms(tiles.total()),
                 ocg: u(tiles.ocg),
                 ocq: u(tiles.ocq),
                 groups: u(tiles.groups),
@@ -238,7 +251,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             ]);
             let buffers = vec![x, w, q, out];
             ctx.dispatch_groups_trusted(
-                &QCONV2D,
+                if tiles.direct {
+                    &QCONV2D_DIRECT
+                } else {
+                    &QCONV2D
+                },
                 tiles.constants(),
                 params,
                 buffers,
@@ -301,7 +318,7 @@ impl GpuOp for QConv {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QCONV2D, &QDEPTHWISE_CONV2D];
+        static LIST: &[&Shader] = &[&QCONV2D, &QCONV2D_DIRECT, &QDEPTHWISE_CONV2D];
         LIST
     }
 }

@@ -49,8 +49,11 @@ pub(super) struct ConvTiles {
     pub(super) pointwise: bool,
     /// Quads per workgroup tile (`TQ`); the tile has 256 / tq pixels.
     pub(super) tq: usize,
-    /// Workgroups to launch: one per tile of pixels x quads of one group.
+    /// Workgroups to launch: one per tile of pixels x quads of one group (the
+    /// direct kernel: one invocation per pixel, group and quad).
     pub(super) workgroups: u64,
+    /// The direct kernel (shaders/conv2d_direct.wgsl) instead of the tiled one.
+    pub(super) direct: bool,
 }
 
 impl ConvTiles {
@@ -93,11 +96,44 @@ impl ConvTiles {
             pointwise,
             tq,
             workgroups: tiles as u64,
+            direct: false,
+        }
+    }
+
+    /// The variant for `adapter`: the tiled kernel on GPUs; the direct kernel on
+    /// CPU adapters, whose workgroups are CPU tasks that pay for every barrier
+    /// and workgroup-memory stage (unless `pipeline::tiled_convolutions` says
+    /// otherwise, as the tests of the tiled path do).
+    pub(super) fn choose(g: &Geom, adapter: &Adapter) -> ConvTiles {
+        let mut t = ConvTiles::of(g);
+        if !crate::gpu::pipeline::tiled_convolutions(adapter.cpu) {
+            t.direct = true;
+            t.workgroups =
+                t.invocations()
+                    .div_ceil(crate::gpu::pipeline::WORKGROUP_SIZE as usize) as u64;
+        }
+        t
+    }
+
+    /// Invocations of the direct kernel: one per pixel, group and quad.
+    fn invocations(&self) -> usize {
+        self.pixels * self.groups * self.ocq
+    }
+
+    /// The kernel's `g.total`: output pixels (tiled) or invocations (direct).
+    pub(super) fn total(&self) -> usize {
+        if self.direct {
+            self.invocations()
+        } else {
+            self.pixels
         }
     }
 
     /// The override constants of the variant.
     pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
+        if self.direct {
+            return Vec::new();
+        }
         vec![
             ("POINTWISE", f64::from(u8::from(self.pointwise))),
             ("TQ", self.tq as f64),

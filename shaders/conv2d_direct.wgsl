@@ -1,0 +1,54 @@
+// CONV_2D over NHWC input, direct: each invocation accumulates 4 consecutive
+// output channels of one output pixel (no workgroup memory, no barriers) and
+// stores each channel's epilogue. The variant `gpu/ops/tiling.rs` picks on CPU
+// adapters (lavapipe), where the tiled implicit GEMM of conv2d.wgsl pays more
+// for its barriers and workgroup-memory staging than it saves; real GPUs run the
+// tiled body. `g.total` counts invocations: pixels x groups x quads.
+// Same prefix and hooks as conv2d.wgsl (`acc_t`, `load_x`, `weight4`,
+// `epilogue(acc, c, o)`) and the same weight layout w[group][k][quad], so the
+// float and integer kernels share it too.
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nw.x + wg.x) * WORKGROUP_SIZE + li;
+    if (i >= p.g.total) {
+        return;
+    }
+    let quad = i % p.ocq;
+    let r = i / p.ocq;
+    let g = r % p.groups;
+    // Linear output pixel (b * oh + oy) * ow + ox.
+    let pix = r / p.groups;
+    let ox = pix % p.g.ow;
+    let t = pix / p.g.ow;
+    let oy = t % p.g.oh;
+    let b = t / p.g.oh;
+    let k = p.g.kh * p.g.kw * p.g.fic;
+    let wbase = g * k * p.ocq + quad;
+    var acc = vec4<acc_t>();
+    for (var ky = 0u; ky < p.g.kh; ky++) {
+        let iy = i32(oy * p.g.sh + ky * p.g.dh) - i32(p.g.pt);
+        if (iy < 0 || iy >= i32(p.g.ih)) {
+            continue;
+        }
+        for (var kx = 0u; kx < p.g.kw; kx++) {
+            let ix = i32(ox * p.g.sw + kx * p.g.dw) - i32(p.g.pl);
+            if (ix < 0 || ix >= i32(p.g.iw)) {
+                continue;
+            }
+            let xb = ((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + g * p.g.fic;
+            let wb = wbase + (ky * p.g.kw + kx) * p.g.fic * p.ocq;
+            for (var ci = 0u; ci < p.g.fic; ci++) {
+                acc += load_x(xb + ci) * weight4(wb + ci * p.ocq);
+            }
+        }
+    }
+    let ob = pix * p.g.oc + g * p.ocg;
+    for (var j = 0u; j < 4u; j++) {
+        let c = quad * 4u + j;
+        if (c < p.ocg) {
+            out[ob + c] = epilogue(acc[j], g * p.ocg + c, ob + c);
+        }
+    }
+}
