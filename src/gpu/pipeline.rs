@@ -27,6 +27,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The process-wide switch `name` from the environment: `Some(false)` for "0"
+/// or "false", `Some(true)` for any other non-empty value, `None` when unset or
+/// empty.
+fn env_switch(name: &str) -> Option<bool> {
+    let v = std::env::var(name).ok()?;
+    match v.trim() {
+        "" => None,
+        "0" | "false" | "FALSE" => Some(false),
+        _ => Some(true),
+    }
+}
+
 /// Set by [`force_shader_checks`].
 static CHECKS_ON: AtomicBool = AtomicBool::new(false);
 
@@ -57,10 +69,7 @@ pub fn tiled_convolutions(cpu_adapter: bool) -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
     !cpu_adapter
         || TILED_ALWAYS.load(Ordering::Relaxed)
-        || *FORCED.get_or_init(|| {
-            std::env::var("TFLITE_WGPU_TILED")
-                .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
-        })
+        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_TILED") == Some(true))
 }
 
 /// Set by [`set_workgroup_reductions`].
@@ -81,10 +90,7 @@ pub fn subgroup_reductions(device_has: bool) -> bool {
     static OFF: OnceLock<bool> = OnceLock::new();
     device_has
         && !WORKGROUP_REDUCTIONS.load(Ordering::Relaxed)
-        && !*OFF.get_or_init(|| {
-            std::env::var("TFLITE_WGPU_SUBGROUPS")
-                .is_ok_and(|v| matches!(v.trim(), "0" | "false" | "FALSE"))
-        })
+        && !*OFF.get_or_init(|| env_switch("TFLITE_WGPU_SUBGROUPS") == Some(false))
 }
 
 /// Whether every shader module gets runtime checks, trusted dispatches
@@ -93,10 +99,7 @@ pub fn subgroup_reductions(device_has: bool) -> bool {
 pub fn shader_checks_forced() -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
     CHECKS_ON.load(Ordering::Relaxed)
-        || *FORCED.get_or_init(|| {
-            std::env::var("TFLITE_WGPU_SHADER_CHECKS")
-                .is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "FALSE"))
-        })
+        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_SHADER_CHECKS") == Some(true))
 }
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations

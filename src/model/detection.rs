@@ -9,18 +9,11 @@ use crate::graph::op::DetectionPostProcess;
 /// false for use_regular_nms, 100 for detections_per_class.
 pub(super) fn decode(bytes: &[u8]) -> Result<DetectionPostProcess> {
     let map = Ref::root(bytes)?.as_map()?;
-    let get = |key: &str| map.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-    let int = |key: &str| -> Result<i32> {
-        get(key)
-            .filter(|v| !v.is_null())
-            .map_or(Ok(0), |v| v.as_i32())
-    };
-    let float = |key: &str| -> Result<f32> {
-        get(key)
-            .filter(|v| !v.is_null())
-            .map_or(Ok(0.0), |v| v.as_f64().map(|x| x as f32))
-    };
-    let per_class = match get("detections_per_class").filter(|v| !v.is_null()) {
+    let get = |key: &str| flex::lookup(&map, key);
+    let int = |key: &str| -> Result<i32> { get(key).map_or(Ok(0), |v| v.as_i32()) };
+    let float =
+        |key: &str| -> Result<f32> { get(key).map_or(Ok(0.0), |v| v.as_f64().map(|x| x as f32)) };
+    let per_class = match get("detections_per_class") {
         Some(v) => v.as_i32()?,
         None => DetectionPostProcess::default().detections_per_class,
     };

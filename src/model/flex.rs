@@ -269,6 +269,15 @@ impl<'a> Ref<'a> {
     }
 }
 
+/// The non-null value of `key` in the entries of a map ([`Ref::as_map`]).
+pub fn lookup<'a>(entries: &[(&str, Ref<'a>)], key: &str) -> Option<Ref<'a>> {
+    entries
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| *v)
+        .filter(|v| !v.is_null())
+}
+
 /// A value of a flat map written by [`map`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

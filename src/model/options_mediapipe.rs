@@ -14,11 +14,7 @@ struct Map<'a> {
 
 impl<'a> Map<'a> {
     fn get(&self, key: &str) -> Option<Ref<'a>> {
-        self.entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-            .filter(|v| !v.is_null())
+        flex::lookup(&self.entries, key)
     }
 }
 

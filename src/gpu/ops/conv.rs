@@ -613,6 +613,12 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     };
     let scales = hybrid.as_ref().map_or(&[][..], |(_, s)| &s[..]).to_vec();
     let (lo, hi) = clamp_range(g.act);
+    // Elements of the buffer the data input binds: the fused PAD's input, or
+    // the node's own input.
+    let x_len = match fused.input_pad {
+        Some(pad) => ctx.sg.tensors[pad.tensor].num_elements(),
+        None => ctx.in_info(g.x_idx)?.num_elements(),
+    };
     let data_input = |ctx: &mut LowerCtx| match padded_input {
         Some(b) => Ok(b),
         None => ctx.input(g.x_idx),
@@ -624,10 +630,6 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
             let x = data_input(ctx)?;
-            let x_len = match fused.input_pad {
-                Some(pad) => ctx.sg.tensors[pad.tensor].num_elements(),
-                None => ctx.in_info(g.x_idx)?.num_elements(),
-            };
             let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
             let params = Conv2dParams {
                 g: g.uniforms(tiles.total()),
@@ -715,10 +717,6 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let w_len = match &hybrid {
                 Some((bytes, _)) => bytes.len(),
                 None => ctx.in_info(1)?.num_elements(),
-            };
-            let x_len = match fused.input_pad {
-                Some(pad) => ctx.sg.tensors[pad.tensor].num_elements(),
-                None => ctx.in_info(g.x_idx)?.num_elements(),
             };
             let trusted = in_bounds(&[
                 (x_len, g.n * g.ih * g.iw * g.ic),
