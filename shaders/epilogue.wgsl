@@ -1,33 +1,40 @@
 // A fused epilogue: up to two element-wise steps applied, in order, to a
 // producer's clamped result v for output element o of channel c. Each step
-// maps v (a unary step) or combines it with an operand (binding `e0` for step 0, `e1` for step 1), rounds
-// to storage (so the fused chain equals the separate ops) and clamps with the
-// step's activation. Host side: EpilogueParams in src/gpu/ops/epilogue.rs.
+// maps v (a unary step) or combines it with an operand (binding `e0` for step 0,
+// `e1` for step 1), rounds to storage (so the fused chain equals the separate
+// ops) and clamps with the step's activation. Host side: src/gpu/ops/epilogue.rs.
 // The including kernel's `Params` has a member `e: Epilogue` and binds
 // `e0` and `e1`.
 
 // Step ops (EP_OP_*) and operand kinds (EP_KIND_*) are generated selectors.
+// The chain's shape is override constants, part of the pipeline's key, so a
+// driver compiles only the steps a node applies: no per-element branches over
+// ops it does not use (a software adapter runs every branch of a divergent-looking
+// switch under a mask).
+override EP_STEPS: u32 = 0u;
+override EP_OP0: u32 = 0u;
+override EP_KIND0: u32 = 0u;
+override EP_OP1: u32 = 0u;
+override EP_KIND1: u32 = 0u;
+// Whether the source operand is max-pooled over 2x2 stride-2 windows.
+override EP_POOL: bool = false;
 
 struct Epilogue {
-    steps: u32,
     // Output dims (NHWC) of the producer.
     oh: u32,
     ow: u32,
     oc: u32,
-    // Source operand: dims of the tensor read with index math, and whether a
-    // 2x2 stride-2 max pool is applied to it.
+    // Source operand: dims of the tensor read with index math.
     sh: u32,
     sw: u32,
     sc: u32,
-    pool: u32,
-    op0: u32,
-    kind0: u32,
+    // Clamps of the two steps.
     min0: f32,
     max0: f32,
-    op1: u32,
-    kind1: u32,
     min1: f32,
     max1: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 // Element (b, y, x) of the source operand in its own layout, channel c.
@@ -56,7 +63,7 @@ fn ep_operand0(kind: u32, o: u32, c: u32) -> f32 {
                 return 0.0;
             }
             let q = ep_coords(o);
-            if (p.e.pool == 0u) {
+            if (!EP_POOL) {
                 return f32(e0[ep_src_index(q.x, q.y, q.z, c)]);
             }
             var m = -3.4028235e38;
@@ -105,13 +112,13 @@ fn ep_step(op: u32, v: f32, r: f32, lo: f32, hi: f32) -> f32 {
 // rounded to storage first, as the separate op would read it.
 fn ep_apply(v0: f32, c: u32, o: u32) -> f32 {
     var v = v0;
-    if (p.e.steps > 0u) {
+    if (EP_STEPS > 0u) {
         v = f32(to_scalar(v));
-        v = ep_step(p.e.op0, v, ep_operand0(p.e.kind0, o, c), p.e.min0, p.e.max0);
+        v = ep_step(EP_OP0, v, ep_operand0(EP_KIND0, o, c), p.e.min0, p.e.max0);
     }
-    if (p.e.steps > 1u) {
+    if (EP_STEPS > 1u) {
         v = f32(to_scalar(v));
-        v = ep_step(p.e.op1, v, ep_operand1(p.e.kind1, o, c), p.e.min1, p.e.max1);
+        v = ep_step(EP_OP1, v, ep_operand1(EP_KIND1, o, c), p.e.min1, p.e.max1);
     }
     return v;
 }

@@ -630,7 +630,8 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
             let x = data_input(ctx)?;
-            let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
+            let ep = epilogue::prepare(ctx, [g.oh, g.ow, g.oc], x)?;
+            let [e0, e1] = ep.buffers;
             let params = Conv2dParams {
                 g: g.uniforms(tiles.total()),
                 ocg: u(ocg),
@@ -638,7 +639,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 groups: u(groups),
                 act_min: lo,
                 act_max: hi,
-                e,
+                e: ep.params,
                 ..Default::default()
             };
             let w_quads = match &hybrid {
@@ -687,9 +688,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                     ),
                     (out_len, needed_out),
                 ]);
+            let mut constants = tiles.constants();
+            constants.extend(ep.constants);
             ctx.dispatch_groups_trusted(
                 shader,
-                tiles.constants(),
+                constants,
                 params,
                 vec![x, w, bias, e0, e1, out],
                 tiles.workgroups,

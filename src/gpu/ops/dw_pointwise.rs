@@ -127,7 +127,8 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
         |a: crate::graph::op::Activation| a.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let (dw_min, dw_max) = range(g.act);
     let (act_min, act_max) = range(c.act);
-    let (e, [e0, e1]) = epilogue::prepare(ctx, [g.oh, g.ow, oc], x)?;
+    let ep = epilogue::prepare(ctx, [g.oh, g.ow, oc], x)?;
+    let [e0, e1] = ep.buffers;
     let u = |v: usize| v as u32;
     let params = DwPointwiseParams {
         g: g.uniforms(pixels),
@@ -138,7 +139,7 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
         dw_max,
         act_min,
         act_max,
-        e,
+        e: ep.params,
         ..Default::default()
     };
     let dww = ctx.input(1)?;
@@ -153,7 +154,7 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
     epilogue::bind_output(ctx, out);
     ctx.dispatch_groups(
         &DW_POINTWISE,
-        vec![],
+        ep.constants,
         params,
         vec![x, dww, bias, w, e0, e1, out],
         pixels.div_ceil(tp) as u64,

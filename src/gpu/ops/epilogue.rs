@@ -157,25 +157,33 @@ pub struct Fused {
 }
 
 uniforms! {
-    /// `Epilogue` in shaders/epilogue.wgsl: the step count, the producer's output dims, the source operand's dims, then op, operand kind and clamp of each step.
+    /// `Epilogue` in shaders/epilogue.wgsl: the producer's output dims, the source operand's dims, then the clamp of each step (the steps' ops and operand kinds are override constants: [`Prepared::constants`]).
     struct EpilogueParams {
-        steps: u32,
         oh: u32,
         ow: u32,
         oc: u32,
         sh: u32,
         sw: u32,
         sc: u32,
-        pool: u32,
-        op0: u32,
-        kind0: u32,
         min0: f32,
         max0: f32,
-        op1: u32,
-        kind1: u32,
         min1: f32,
         max1: f32,
+        _pad0: u32,
+        _pad1: u32,
     }
+}
+
+/// The fused steps of one node, ready for its dispatch.
+pub(super) struct Prepared {
+    /// The uniforms (the `e` member of the kernel's `Params`).
+    pub(super) params: EpilogueParams,
+    /// The operand buffers bound as `e0` and `e1`.
+    pub(super) buffers: [BufId; 2],
+    /// The override constants of the chain's shape (`EP_*` in
+    /// shaders/epilogue.wgsl): step count, each step's op and operand kind, and
+    /// whether the source operand is pooled.
+    pub(super) constants: Vec<(&'static str, f64)>,
 }
 
 fn code(op: StepOp) -> u32 {
@@ -192,14 +200,10 @@ fn code(op: StepOp) -> u32 {
     }) as u32
 }
 
-/// The uniforms and the two operand buffers of the fused steps of the node being
-/// lowered, whose output is NHWC `[_, oh, ow, oc]`. Absent operands bind
-/// `filler` (any buffer; the shader does not read it).
-pub(super) fn prepare(
-    ctx: &mut LowerCtx,
-    out_dims: [usize; 3],
-    filler: BufId,
-) -> Result<(EpilogueParams, [BufId; 2])> {
+/// The uniforms, the two operand buffers and the override constants of the fused
+/// steps of the node being lowered, whose output is NHWC `[_, oh, ow, oc]`.
+/// Absent operands bind `filler` (any buffer; the shader does not read it).
+pub(super) fn prepare(ctx: &mut LowerCtx, out_dims: [usize; 3], filler: BufId) -> Result<Prepared> {
     let steps = ctx
         .fused
         .as_ref()
@@ -213,13 +217,14 @@ pub(super) fn prepare(
     }
     let u = |v: usize| v as u32;
     let mut e = EpilogueParams {
-        steps: u(steps.len()),
         oh: u(out_dims[0]),
         ow: u(out_dims[1]),
         oc: u(out_dims[2]),
         ..Default::default()
     };
     let mut bufs = [filler; 2];
+    let mut pool_source = false;
+    let mut codes = [(0u32, 0u32); MAX_STEPS];
     for (k, s) in steps.iter().enumerate() {
         if let Some(t) = s.operand.tensor() {
             bufs[k] = operand_buffer(ctx, t)?;
@@ -240,7 +245,7 @@ pub(super) fn prepare(
                 e.sh = u(h);
                 e.sw = u(w);
                 e.sc = u(c);
-                e.pool = u32::from(pool);
+                pool_source = pool;
                 KindCode::Source
             }
         } as u32;
@@ -248,13 +253,27 @@ pub(super) fn prepare(
             .activation
             .range()
             .ok_or_else(|| ctx.err(format!("fused {:?} has no clamp", s.activation)))?;
+        codes[k] = (code(s.op), kind);
         if k == 0 {
-            (e.op0, e.kind0, e.min0, e.max0) = (code(s.op), kind, lo, hi);
+            (e.min0, e.max0) = (lo, hi);
         } else {
-            (e.op1, e.kind1, e.min1, e.max1) = (code(s.op), kind, lo, hi);
+            (e.min1, e.max1) = (lo, hi);
         }
     }
-    Ok((e, bufs))
+    let f = |v: u32| f64::from(v);
+    let constants = vec![
+        ("EP_STEPS", steps.len() as f64),
+        ("EP_OP0", f(codes[0].0)),
+        ("EP_KIND0", f(codes[0].1)),
+        ("EP_OP1", f(codes[1].0)),
+        ("EP_KIND1", f(codes[1].1)),
+        ("EP_POOL", f(u32::from(pool_source))),
+    ];
+    Ok(Prepared {
+        params: e,
+        buffers: bufs,
+        constants,
+    })
 }
 
 /// The buffer of a fused operand: already on the GPU, or a constant uploaded once.
