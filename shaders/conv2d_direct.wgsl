@@ -4,9 +4,14 @@
 // adapters (lavapipe), where the tiled implicit GEMM of conv2d.wgsl pays more
 // for its barriers and workgroup-memory staging than it saves; real GPUs run the
 // tiled body. `g.total` counts invocations: pixels x groups x quads.
-// Same prefix and hooks as conv2d.wgsl (`acc_t`, `load_x`, `weight4`,
-// `epilogue(acc, c, o)`) and the same weight layout w[group][k][quad], so the
-// float and integer kernels share it too.
+// Same prefix and hooks as conv2d.wgsl (`acc_t`, `weight4`, `epilogue(acc, c,
+// o)`) and the same weight layout w[group][k][quad], so the float and integer
+// kernels share it too, plus one more hook:
+// - `tap(xb, wb) -> vec4<acc_t>`: the sum over the group's `g.fic` input
+//   channels of one filter tap, input channel ci at x element xb + ci and its
+//   weight quad at wb + ci * ocq. TAP_SCALAR in src/gpu/ops/conv_shaders.rs
+//   reads one channel at a time through `load_x`; TAP_QUAD reads the input as
+//   vec4 quads (16 products per input load) when every quad is aligned.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
@@ -39,9 +44,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             }
             let xb = ((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + g * p.g.fic;
             let wb = wbase + (ky * p.g.kw + kx) * p.g.fic * p.ocq;
-            for (var ci = 0u; ci < p.g.fic; ci++) {
-                acc += load_x(xb + ci) * weight4(wb + ci * p.ocq);
-            }
+            acc += tap(xb, wb);
         }
     }
     let ob = pix * p.g.oc + g * p.ocg;
