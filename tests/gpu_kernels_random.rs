@@ -338,6 +338,19 @@ fn quad_and_scalar_activation_loads_match_the_cpu_on_both_paths() {
             dil: (1, 2),
             ..base
         },
+        // Wide outputs over few pixels: the tiled kernel's short tiles (16
+        // and 32 pixels), narrower than one pass of its quad loader.
+        Conv {
+            input: [1, 3, 5, 8],
+            oc: 64,
+            k: (1, 1),
+            ..base
+        },
+        Conv {
+            input: [2, 4, 3, 12],
+            oc: 40,
+            ..base
+        },
     ];
     let mut r = Rng(0x5851_f42d_4c95_7f2d);
     for _ in 0..6 {

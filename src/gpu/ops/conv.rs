@@ -19,9 +19,9 @@
 //! take a quarter of the memory of float32 weights.
 
 use super::conv_shaders::{
-    CONV2D, CONV2D_DIRECT, CONV2D_DIRECT_X4, CONV2D_W8, CONV2D_W8_DIRECT, CONV2D_W8_DIRECT_X4,
-    DEPTHWISE_CONV2D, DEPTHWISE_CONV2D_W8, DEPTHWISE_CONV2D_W8_X4, DEPTHWISE_CONV2D_X4,
-    TRANSPOSE_CONV,
+    conv2d_shader, CONV2D, CONV2D_DIRECT, CONV2D_DIRECT_X4, CONV2D_W8, CONV2D_W8_DIRECT,
+    CONV2D_W8_DIRECT_X4, CONV2D_W8_X4, CONV2D_X4, DEPTHWISE_CONV2D, DEPTHWISE_CONV2D_W8,
+    DEPTHWISE_CONV2D_W8_X4, DEPTHWISE_CONV2D_X4, TRANSPOSE_CONV,
 };
 use super::epilogue::{self, EpilogueParams};
 use super::qconv::pack_conv;
@@ -542,13 +542,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 Some((bytes, _)) => bytes.len() / 4,
                 None => groups * k * ocq,
             };
-            let quads = tiles.direct && quad_input(&g);
-            let (w, shader) = match &hybrid {
-                Some((bytes, _)) if quads => (ctx.b.constant_packed(bytes), &CONV2D_W8_DIRECT_X4),
-                Some((bytes, _)) if tiles.direct => {
-                    (ctx.b.constant_packed(bytes), &CONV2D_W8_DIRECT)
-                }
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
+            let shader = conv2d_shader(tiles.direct, quad_input(&g), hybrid.is_some());
+            let w = match &hybrid {
+                Some((bytes, _)) => ctx.b.constant_packed(bytes),
                 None => {
                     // OHWI -> [group][k][ocq * 4], zero-padded.
                     let mut packed = vec![0.0f32; groups * k * ocq * 4];
@@ -560,14 +556,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                             }
                         }
                     }
-                    let shader = if quads {
-                        &CONV2D_DIRECT_X4
-                    } else if tiles.direct {
-                        &CONV2D_DIRECT
-                    } else {
-                        &CONV2D
-                    };
-                    (ctx.b.constant(&packed), shader)
+                    ctx.b.constant(&packed)
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
@@ -728,6 +717,8 @@ impl GpuOp for Conv {
         static LIST: &[&Shader] = &[
             &CONV2D,
             &CONV2D_W8,
+            &CONV2D_X4,
+            &CONV2D_W8_X4,
             &CONV2D_DIRECT,
             &CONV2D_W8_DIRECT,
             &CONV2D_DIRECT_X4,

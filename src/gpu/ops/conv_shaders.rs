@@ -2,9 +2,9 @@
 //! bodies shared with the integer kernels (qconv.rs), the float hooks, and the
 //! defines that pick the input and weight loads.
 //!
-//! Activations are read one element at a time (`X_SCALAR`, `TAP_SCALAR`), or,
-//! when every vec4 quad of the input is aligned (the channel count and the
-//! group's first channel are multiples of 4), as quads (`TAP_QUAD`,
+//! Activations are read one element at a time (`X_SCALAR`), or, when every
+//! vec4 quad of the input is aligned (the channel count and the group's first
+//! channel are multiples of 4), as quads (`X_QUAD`,
 //! shaders/depthwise_conv2d_vec4.wgsl): vec4<f16> at fp16, converted to
 //! vec4<f32> and accumulated in f32 as the scalar loads are. A different
 //! binding type is a different module, so each load width is a `Shader` of its
@@ -41,39 +41,23 @@ fn weight1(e: u32) -> f32 {
 fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
 ";
 
-/// Float input, one element per load: `load_x(e)`.
-const X_SCALAR: &str = "@group(0) @binding(1) var<storage, read> x: array<scalar>;
+/// Float input, one element per load: `load_x(e)` (`load_x4`, built from it,
+/// is there for the bodies' quad branch, which `QUAD_LOADS` turns off).
+const X_SCALAR: &str = "const QUAD_LOADS: bool = false;
+@group(0) @binding(1) var<storage, read> x: array<scalar>;
 fn load_x(e: u32) -> f32 { return f32(x[e]); }
-";
-
-/// One filter tap of shaders/conv2d_direct.wgsl, one input channel per load
-/// (float and integer kernels): `tap(xb, wb)` sums the group's `fic` channels.
-pub(super) const TAP_SCALAR: &str = "fn tap(xb: u32, wb: u32) -> vec4<acc_t> {
-    var s = vec4<acc_t>();
-    for (var ci = 0u; ci < p.g.fic; ci++) {
-        s += load_x(xb + ci) * weight4(wb + ci * p.ocq);
-    }
-    return s;
+fn load_x4(q: u32) -> vec4<f32> {
+    return vec4<f32>(load_x(4u * q), load_x(4u * q + 1u), load_x(4u * q + 2u), load_x(4u * q + 3u));
 }
 ";
 
-/// Float input as vec4 quads and one filter tap of shaders/conv2d_direct.wgsl
-/// over them: 4 input channels per load, each multiplying its weight quad (16
-/// products per input quad and 4 weight quads). Needs `fic` and the tap's
-/// first element `xb` to be multiples of 4.
-const TAP_QUAD: &str = "@group(0) @binding(1) var<storage, read> x: array<vec4<scalar>>;
-fn tap(xb: u32, wb: u32) -> vec4<f32> {
-    var s = vec4<f32>();
-    let x0 = xb / 4u;
-    let step = p.ocq;
-    for (var cq = 0u; cq < p.g.fic / 4u; cq++) {
-        let xv = vec4<f32>(x[x0 + cq]);
-        let w = wb + cq * 4u * step;
-        s += xv.x * weight4(w) + xv.y * weight4(w + step)
-            + xv.z * weight4(w + 2u * step) + xv.w * weight4(w + 3u * step);
-    }
-    return s;
-}
+/// Float input as vec4 quads: `load_x4(q)`, 4 input channels per load (the
+/// bodies' scalar branch, turned off by `QUAD_LOADS`, reads single elements of
+/// the quads). Needs every group's channels and `fic` to be 4-aligned.
+const X_QUAD: &str = "const QUAD_LOADS: bool = true;
+@group(0) @binding(1) var<storage, read> x: array<vec4<scalar>>;
+fn load_x4(q: u32) -> vec4<f32> { return vec4<f32>(x[q]); }
+fn load_x(e: u32) -> f32 { return f32(x[e / 4u][e % 4u]); }
 ";
 
 /// Depthwise float weights as quads of 4 channels.
@@ -141,7 +125,6 @@ pub(super) static CONV2D_DIRECT: Shader = Shader {
         EPILOGUE_WGSL,
         CONV2D_FLOAT_WGSL,
         X_SCALAR,
-        TAP_SCALAR,
         FLOAT_WEIGHTS,
         CONV2D_DIRECT_WGSL,
     ],
@@ -156,7 +139,6 @@ pub(super) static CONV2D_W8_DIRECT: Shader = Shader {
         EPILOGUE_WGSL,
         CONV2D_FLOAT_WGSL,
         X_SCALAR,
-        TAP_SCALAR,
         INT8_WEIGHTS,
         CONV2D_DIRECT_WGSL,
     ],
@@ -188,14 +170,44 @@ pub(super) static DEPTHWISE_CONV2D_W8: Shader = Shader {
     params: DepthwiseParams::LAYOUT,
 };
 
-/// shaders/conv2d_direct.wgsl over input quads (TAP_QUAD).
+/// shaders/conv2d.wgsl (tiled) over input quads.
+pub(super) static CONV2D_X4: Shader = Shader {
+    name: "conv2d_x4",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        CONV2D_FLOAT_WGSL,
+        X_QUAD,
+        FLOAT_WEIGHTS,
+        CONV2D_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
+    params: Conv2dParams::LAYOUT,
+};
+
+/// shaders/conv2d.wgsl (tiled) over input quads with int8 weights.
+pub(super) static CONV2D_W8_X4: Shader = Shader {
+    name: "conv2d_w8_x4",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        CONV2D_FLOAT_WGSL,
+        X_QUAD,
+        INT8_WEIGHTS,
+        CONV2D_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
+    params: Conv2dParams::LAYOUT,
+};
+
+/// shaders/conv2d_direct.wgsl over input quads.
 pub(super) static CONV2D_DIRECT_X4: Shader = Shader {
     name: "conv2d_direct_x4",
     parts: &[
         CONV_GEOM_WGSL,
         EPILOGUE_WGSL,
         CONV2D_FLOAT_WGSL,
-        TAP_QUAD,
+        X_QUAD,
         FLOAT_WEIGHTS,
         CONV2D_DIRECT_WGSL,
     ],
@@ -210,13 +222,28 @@ pub(super) static CONV2D_W8_DIRECT_X4: Shader = Shader {
         CONV_GEOM_WGSL,
         EPILOGUE_WGSL,
         CONV2D_FLOAT_WGSL,
-        TAP_QUAD,
+        X_QUAD,
         INT8_WEIGHTS,
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
     params: Conv2dParams::LAYOUT,
 };
+
+/// The CONV_2D kernel of a node: tiled or `direct`, input read as vec4 `quads`
+/// or one element at a time, float or int8 weights.
+pub(super) fn conv2d_shader(direct: bool, quads: bool, int8_weights: bool) -> &'static Shader {
+    match (direct, quads, int8_weights) {
+        (false, false, false) => &CONV2D,
+        (false, false, true) => &CONV2D_W8,
+        (false, true, false) => &CONV2D_X4,
+        (false, true, true) => &CONV2D_W8_X4,
+        (true, false, false) => &CONV2D_DIRECT,
+        (true, false, true) => &CONV2D_W8_DIRECT,
+        (true, true, false) => &CONV2D_DIRECT_X4,
+        (true, true, true) => &CONV2D_W8_DIRECT_X4,
+    }
+}
 
 /// shaders/depthwise_conv2d_vec4.wgsl: depth multiplier 1 over channel quads.
 pub(super) static DEPTHWISE_CONV2D_X4: Shader = Shader {

@@ -11,7 +11,7 @@
 //! weights keep their order, packed four to a word.
 
 use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
-use super::conv_shaders::{CONV2D_DIRECT_WGSL, CONV2D_WGSL, DEPTHWISE_WGSL, TAP_SCALAR};
+use super::conv_shaders::{CONV2D_DIRECT_WGSL, CONV2D_WGSL, DEPTHWISE_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
@@ -65,7 +65,6 @@ static QCONV2D_DIRECT: Shader = Shader {
         QMATH_WGSL,
         CONV_GEOM_WGSL,
         include_str!("../../../shaders/qconv2d.wgsl"),
-        TAP_SCALAR,
         CONV2D_DIRECT_WGSL,
     ],
     selectors: &[],
