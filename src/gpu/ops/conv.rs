@@ -6,7 +6,10 @@
 //! (qconv.rs): each kernel is its variant's hooks (input load, weight load,
 //! accumulator type, epilogue) in front of the one body. The float hooks are
 //! shaders/conv2d_float.wgsl and shaders/depthwise_conv2d_float.wgsl, with the
-//! weight loads from a define below.
+//! input and weight loads from defines; the variants are put together in
+//! conv_shaders.rs. Where the channel layout aligns them ([`quad_input`],
+//! [`quad_depthwise`]) activations are read as vec4 quads, else one element at
+//! a time.
 //!
 //! Weights must be constants (constant folding turns DEQUANTIZE of float16 weights
 //! into constants): they are re-laid out here so that each invocation reads 4
