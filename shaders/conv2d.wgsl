@@ -10,9 +10,10 @@
 // (an override constant: 2, 4, 8 or 16) shapes the tile to the node, so narrow
 // layers and small images waste few lanes: TILE_M = 4 * 64 / TQ.
 // K advances KT steps at a time through workgroup memory: an input tile of
-// KT x TILE_M values (each invocation loads one k for TILE_M / 8 pixels, so the
-// window arithmetic runs once per stage) and a weight tile of KT x TQ quads.
-// Taps outside the input are zeros in the tile.
+// KT x TILE_M values (each invocation loads one k for TILE_M / 8 pixels, or
+// with QUAD_LOADS a quad of 4 consecutive k of one tap for TILE_M / 32 pixels,
+// so the window arithmetic runs once per stage) and a weight tile of KT x TQ
+// quads. Taps outside the input are zeros in the tile.
 // POINTWISE (an override constant): a 1x1 filter at stride 1 without padding,
 // where pixel m's input row starts at x[m * ic]: no window arithmetic.
 //
@@ -21,7 +22,11 @@
 // output channels per group `ocg`, the vec4 quads per group `ocq` and `groups`),
 // the bindings `x` and `out`, and the hooks:
 // - `acc_t`: the accumulator's scalar type,
+// - `QUAD_LOADS`: a const, true when the input is bound as vec4 quads (every
+//   group's channels start 4-aligned and fic is a multiple of 4, so a quad of
+//   4 consecutive k never leaves its tap),
 // - `load_x(e) -> acc_t`: input element e as it enters the products,
+// - `load_x4(q) -> vec4<acc_t>`: input quad q (elements 4q .. 4q + 3),
 // - `weight4(i) -> vec4<acc_t>`: weight quad i,
 // - `epilogue(acc, c, o)`: the value stored at out[o] for the sum `acc` of
 //   output channel c.
@@ -60,17 +65,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let k = p.g.kh * p.g.kw * p.g.fic;
     let ch0 = g * p.g.fic;
 
-    // Input loader: k column lk of the stage, pixels lm + 8 * r.
-    let lk = li % KT;
-    let lm = li / KT;
-    let loads = TILE_M / 8u;
+    // Input loader: k columns lk .. lk + width - 1 of the stage (width 1, or 4
+    // with quad loads), pixels lm + rows * r.
+    let width = select(1u, 4u, QUAD_LOADS);
+    let cols = KT / width;
+    let rows = 64u / cols;
+    let lk = (li % cols) * width;
+    let lm = li / cols;
+    let loads = (TILE_M + rows - 1u) / rows;
     var iy0: array<i32, MAX_LOADS>;
     var ix0: array<i32, MAX_LOADS>;
     var xrow: array<u32, MAX_LOADS>;
     var live: array<bool, MAX_LOADS>;
     for (var r = 0u; r < loads; r++) {
-        let m = m0 + lm + 8u * r;
-        live[r] = m < pixels;
+        let m = m0 + lm + rows * r;
+        // Quad loaders of short tiles (TILE_M < 32) past the tile load nothing.
+        live[r] = m < pixels && lm + rows * r < TILE_M;
         let mm = min(m, pixels - 1u);
         if (POINTWISE) {
             xrow[r] = mm * p.g.ic + ch0;
@@ -97,19 +107,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         let dy = i32((t / p.g.kw) * p.g.dh);
         let dx = i32((t % p.g.kw) * p.g.dw);
         for (var r = 0u; r < loads; r++) {
-            var v = acc_t();
+            var v = vec4<acc_t>();
+            var e = 0u;
+            var inside = false;
             if (live[r] && kk < k) {
                 if (POINTWISE) {
-                    v = load_x(xrow[r] + kk);
+                    e = xrow[r] + kk;
+                    inside = true;
                 } else {
                     let iy = iy0[r] + dy;
                     let ix = ix0[r] + dx;
-                    if (iy >= 0 && iy < i32(p.g.ih) && ix >= 0 && ix < i32(p.g.iw)) {
-                        v = load_x(xrow[r] + (u32(iy) * p.g.iw + u32(ix)) * p.g.ic + ci);
-                    }
+                    inside = iy >= 0 && iy < i32(p.g.ih) && ix >= 0 && ix < i32(p.g.iw);
+                    e = xrow[r] + (u32(iy) * p.g.iw + u32(ix)) * p.g.ic + ci;
                 }
             }
-            xs[lk][lm + 8u * r] = v;
+            let mr = lm + rows * r;
+            if (QUAD_LOADS) {
+                if (inside) {
+                    v = load_x4(e / 4u);
+                }
+                for (var j = 0u; j < 4u; j++) {
+                    xs[lk + j][mr] = v[j];
+                }
+            } else {
+                if (inside) {
+                    v.x = load_x(e);
+                }
+                xs[lk][mr] = v.x;
+            }
         }
         for (var e = li; e < KT * TQ; e += 64u) {
             let wk = e / TQ;

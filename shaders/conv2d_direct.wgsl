@@ -4,9 +4,9 @@
 // adapters (lavapipe), where the tiled implicit GEMM of conv2d.wgsl pays more
 // for its barriers and workgroup-memory staging than it saves; real GPUs run the
 // tiled body. `g.total` counts invocations: pixels x groups x quads.
-// Same prefix and hooks as conv2d.wgsl (`acc_t`, `load_x`, `weight4`,
-// `epilogue(acc, c, o)`) and the same weight layout w[group][k][quad], so the
-// float and integer kernels share it too.
+// Same prefix and hooks as conv2d.wgsl (`acc_t`, `QUAD_LOADS`, `load_x`,
+// `load_x4`, `weight4`, `epilogue(acc, c, o)`) and the same weight layout
+// w[group][k][quad], so the float and integer kernels share it too.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
@@ -39,8 +39,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             }
             let xb = ((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + g * p.g.fic;
             let wb = wbase + (ky * p.g.kw + kx) * p.g.fic * p.ocq;
-            for (var ci = 0u; ci < p.g.fic; ci++) {
-                acc += load_x(xb + ci) * weight4(wb + ci * p.ocq);
+            if (QUAD_LOADS) {
+                // xb and fic are multiples of 4: 16 products per input quad.
+                let x0 = xb / 4u;
+                for (var cq = 0u; cq < p.g.fic / 4u; cq++) {
+                    let xv = load_x4(x0 + cq);
+                    let w = wb + cq * 4u * p.ocq;
+                    acc += xv.x * weight4(w) + xv.y * weight4(w + p.ocq)
+                        + xv.z * weight4(w + 2u * p.ocq) + xv.w * weight4(w + 3u * p.ocq);
+                }
+            } else {
+                for (var ci = 0u; ci < p.g.fic; ci++) {
+                    acc += load_x(xb + ci) * weight4(wb + ci * p.ocq);
+                }
             }
         }
     }

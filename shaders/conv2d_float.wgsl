@@ -1,5 +1,7 @@
 // Float hooks of conv2d.wgsl (CONV_2D): storage-precision input, f32
-// accumulation. The weights (binding 2) come from the registry's define:
+// accumulation. The input (binding 1) and its loads come from a define
+// (X_SCALAR: one element per load, or X_QUAD: vec4 quads) in
+// src/gpu/ops/conv_shaders.rs; the weights (binding 2) from another:
 // `weight4(i)` reads quad i as vec4<f32> and `wscale(c)` scales channel c's sum
 // (1 for float weights; for int8 weights kept packed, four channels to a u32
 // word, the channel's scale, stored after the biases). The epilogue adds the f32
@@ -21,17 +23,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> e0: array<scalar>;
 @group(0) @binding(5) var<storage, read> e1: array<scalar>;
 @group(0) @binding(6) var<storage, read_write> out: array<scalar>;
 
 alias acc_t = f32;
-
-fn load_x(e: u32) -> f32 {
-    return f32(x[e]);
-}
 
 fn epilogue(acc: f32, c: u32, o: u32) -> scalar {
     let v = clamp(acc * wscale(c) + bias[c], p.act_min, p.act_max);

@@ -13,6 +13,8 @@
 // - `load_x(e) -> acc_t`: input element e as it enters the products,
 // - `weight1(e) -> acc_t`: filter element e,
 // - `epilogue(acc, c)`: the value stored for the sum `acc` of output channel c.
+// At depth multiplier 1 with channels a multiple of 4 the float kernels take
+// depthwise_conv2d_vec4.wgsl instead (channel quads, vec4 loads).
 
 // Output pixels per invocation (PIXELS in src/gpu/ops/tiling.rs).
 const PIXELS: u32 = 4u;

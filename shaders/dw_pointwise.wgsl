@@ -4,7 +4,12 @@
 // workgroup memory, rounded to storage precision as the separate op would store
 // them, then each invocation takes (pixel, quad of 4 output channels) pairs of
 // the 1x1 convolution and stores them through the convolution's epilogue (bias,
-// clamp, fused steps of epilogue.wgsl). Host side: src/gpu/ops/dw_pointwise.rs.
+// clamp, fused steps of epilogue.wgsl). The depthwise half is a stage in front
+// of this body, `depthwise_stage(li, first, count)`, which fills `tile` with
+// the depthwise outputs of `count` pixels from pixel `first`:
+// dw_pointwise_stage.wgsl one channel per step, dw_pointwise_stage_vec4.wgsl a
+// quad of channels per step (input and filter read as vec4 quads) when the
+// channel count is a multiple of 4. Host side: src/gpu/ops/dw_pointwise.rs.
 
 struct Params {
     // The depthwise geometry; `total` counts output pixels.
@@ -22,8 +27,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
-@group(0) @binding(2) var<storage, read> dww: array<scalar>;
+// The input (binding 1) and the depthwise filter (binding 2) are declared by
+// the depthwise stage in front of this body.
 // Depthwise biases (g.ic), then the 1x1 biases (oc).
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 // 1x1 weights as [ic][ocq] quads.
@@ -47,39 +52,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (first >= p.g.total) {
         return;
     }
-    let c_in = p.g.ic;
     let count = min(p.tp, p.g.total - first);
-    for (var k = li; k < count * c_in; k += WORKGROUP_SIZE) {
-        let c = k % c_in;
-        let pix = first + k / c_in;
-        let ox = pix % p.g.ow;
-        let t = pix / p.g.ow;
-        let oy = t % p.g.oh;
-        let b = t / p.g.oh;
-        var acc = 0.0;
-        for (var ky = 0u; ky < p.g.kh; ky++) {
-            let iy = i32(oy * p.g.sh + ky * p.g.dh) - i32(p.g.pt);
-            if (iy < 0 || iy >= i32(p.g.ih)) {
-                continue;
-            }
-            for (var kx = 0u; kx < p.g.kw; kx++) {
-                let ix = i32(ox * p.g.sw + kx * p.g.dw) - i32(p.g.pl);
-                if (ix < 0 || ix >= i32(p.g.iw)) {
-                    continue;
-                }
-                let xv = f32(x[((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * c_in + c]);
-                acc += xv * f32(dww[(ky * p.g.kw + kx) * c_in + c]);
-            }
-        }
-        tile[k] = f32(to_scalar(clamp(acc + bias[c], p.dw_min, p.dw_max)));
-    }
+    depthwise_stage(li, first, count);
     workgroupBarrier();
     for (var k = li; k < count * p.ocq; k += WORKGROUP_SIZE) {
         let pl = k / p.ocq;
         let quad = k % p.ocq;
         var acc = vec4<f32>();
-        for (var ci = 0u; ci < c_in; ci++) {
-            acc += tile[pl * c_in + ci] * vec4<f32>(w[ci * p.ocq + quad]);
+        for (var ci = 0u; ci < p.g.ic; ci++) {
+            acc += tile[pl * p.g.ic + ci] * vec4<f32>(w[ci * p.ocq + quad]);
         }
         let ob = (first + pl) * p.oc;
         for (var j = 0u; j < 4u; j++) {

@@ -26,8 +26,15 @@ struct Params {
 
 alias acc_t = i32;
 
+// One value per word: the bodies' quad loads stay off.
+const QUAD_LOADS: bool = false;
+
 fn load_x(e: u32) -> i32 {
     return x[e] - p.in_zp;
+}
+
+fn load_x4(q: u32) -> vec4<i32> {
+    return vec4<i32>(load_x(4u * q), load_x(4u * q + 1u), load_x(4u * q + 2u), load_x(4u * q + 3u));
 }
 
 fn weight4(i: u32) -> vec4<i32> {

@@ -283,10 +283,11 @@ fn blazeface_skip_branches_fuse_into_the_add() {
 
 /// DEPTHWISE_CONV_2D + 1x1 CONV_2D in one dispatch, behind a spatial PAD and
 /// before a PRELU, with few channels (whole pixels per workgroup) and with many
-/// (a workgroup's last pixels past the end).
+/// (a workgroup's last pixels past the end), on channel quads (multiples of 4)
+/// and one channel at a time (13).
 #[test]
 fn depthwise_and_pointwise_fuse() {
-    for (c, oc, seed) in [(12, 20, 6), (300, 7, 7)] {
+    for (c, oc, seed) in [(12, 20, 6), (300, 7, 7), (13, 9, 8)] {
         let mut g = G::default();
         let x = g.input(vec![1, 11, 10, c]);
         let p = g.pad(x, [(0, 0), (0, 1), (1, 0), (0, 0)]);

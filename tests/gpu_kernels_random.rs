@@ -4,7 +4,11 @@
 //! float and int8, with the shaders' runtime checks on (common::gpu): sizes that
 //! are not multiples of a tile, 1x1 and kxk filters, strides, dilations, groups,
 //! 1 and 2,000+ channels, batches above 1. Convolutions take the tiled kernel
-//! here even on CPU adapters, which otherwise run the direct one.
+//! here even on CPU adapters, which otherwise run the direct one, except where a
+//! test asks for the direct kernel through [`on_path`]. Activations are read as
+//! vec4 quads where the channel layout aligns them (channel counts and group
+//! offsets multiples of 4) and one element at a time otherwise: both are
+//! exercised on both convolution paths.
 
 mod common;
 
@@ -13,6 +17,23 @@ use common::gpu::{one_node, one_node_typed, values, Arg};
 use tflite_wgpu::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding};
 use tflite_wgpu::graph::{DType, Graph, Op, Quantization};
 use tflite_wgpu::{Data, Tensor};
+
+use std::sync::Mutex;
+
+/// Serialises the tests that lower convolutions: the choice between the tiled
+/// and the direct kernel is process-wide.
+static CONV_PATH: Mutex<()> = Mutex::new(());
+
+/// Runs `f` with convolutions lowered on the tiled (`true`) or, on CPU
+/// adapters, the direct kernel (`false`; GPUs always take the tiled one), then
+/// restores the tiled default of this file.
+fn on_path<T>(tiled: bool, f: impl FnOnce() -> T) -> T {
+    let _guard = CONV_PATH.lock().unwrap_or_else(|e| e.into_inner());
+    tflite_wgpu::force_tiled_convolutions(tiled);
+    let out = f();
+    tflite_wgpu::force_tiled_convolutions(true);
+    out
+}
 
 /// Whether a GPU runs these tests; convolutions in this process take the tiled
 /// kernel whatever the adapter.
@@ -148,7 +169,9 @@ fn conv2d_random_shapes_match_the_cpu() {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     for case in 0..24 {
         let c = Conv::random(&mut r);
-        check_gpu_matches_cpu(&format!("conv case {case} {c:?}"), c.float_graph(case));
+        on_path(true, || {
+            check_gpu_matches_cpu(&format!("conv case {case} {c:?}"), c.float_graph(case))
+        });
     }
 }
 
@@ -181,7 +204,9 @@ fn conv2d_with_thousands_of_channels_matches_the_cpu() {
         ..base
     };
     for (k, c) in [base, wide_out, one].into_iter().enumerate() {
-        check_gpu_matches_cpu(&format!("conv {c:?}"), c.float_graph(40 + k as u32));
+        on_path(true, || {
+            check_gpu_matches_cpu(&format!("conv {c:?}"), c.float_graph(40 + k as u32))
+        });
     }
 }
 
@@ -213,34 +238,153 @@ fn depthwise_random_shapes_match_the_cpu() {
         .collect();
     cases.push(([1, 3, 5, 2050], 1, 3, 1, 1, Padding::Same));
     for (case, (input, m, k, stride, dil, padding)) in cases.into_iter().enumerate() {
-        let oc = input[3] * m;
-        let op = Op::DepthwiseConv2D(DepthwiseConv2D {
-            padding,
-            stride_h: stride,
-            stride_w: stride,
-            depth_multiplier: m,
-            dilation_h: dil,
-            dilation_w: dil,
-            activation: Activation::Relu6,
-        });
-        let out = vec![
-            input[0],
-            out_size(padding, input[1], k, stride, dil),
-            out_size(padding, input[2], k, stride, dil),
-            oc,
-        ];
-        let g = one_node(
-            op,
-            vec![
-                Arg::Input(input.to_vec()),
-                weights(&[1, k, k, oc], 70 + case as u32, k * k),
-                weights(&[oc], 71, 1),
-            ],
-            vec![out],
-        );
+        let g = depthwise_graph(input, m, k, (stride, dil), padding, 70 + case as u32);
         let name =
             format!("dw case {case} in={input:?} m={m} k={k} s={stride} d={dil} {padding:?}");
         check_gpu_matches_cpu(&name, g);
+    }
+}
+
+/// One DEPTHWISE_CONV_2D (fused RELU6) over `input`, depth multiplier `m`, a
+/// k x k filter, (stride, dilation) on both axes.
+fn depthwise_graph(
+    input: [usize; 4],
+    m: usize,
+    k: usize,
+    (stride, dil): (usize, usize),
+    padding: Padding,
+    seed: u32,
+) -> Graph {
+    let oc = input[3] * m;
+    let op = Op::DepthwiseConv2D(DepthwiseConv2D {
+        padding,
+        stride_h: stride,
+        stride_w: stride,
+        depth_multiplier: m,
+        dilation_h: dil,
+        dilation_w: dil,
+        activation: Activation::Relu6,
+    });
+    let out = vec![
+        input[0],
+        out_size(padding, input[1], k, stride, dil),
+        out_size(padding, input[2], k, stride, dil),
+        oc,
+    ];
+    one_node(
+        op,
+        vec![
+            Arg::Input(input.to_vec()),
+            weights(&[1, k, k, oc], seed, k * k),
+            weights(&[oc], 71, 1),
+        ],
+        vec![out],
+    )
+}
+
+/// Quad loads (vec4 activations, vec4<f16> at fp16) and scalar loads side by
+/// side, on the direct and the tiled convolution kernels: input channels and
+/// group offsets that are multiples of 4 and ones that are not (a group of 6
+/// channels in 12 starts misaligned), strides, dilations, batches above 1, and
+/// depthwise multipliers 1 (channel quads when the channels allow) and above.
+#[test]
+fn quad_and_scalar_activation_loads_match_the_cpu_on_both_paths() {
+    if !gpu_available() {
+        return;
+    }
+    let base = Conv {
+        input: [2, 9, 7, 8],
+        oc: 12,
+        k: (3, 3),
+        stride: (1, 1),
+        dil: (1, 1),
+        padding: Padding::Same,
+        groups: 1,
+    };
+    let mut convs = vec![
+        base,
+        Conv {
+            input: [1, 11, 10, 12],
+            oc: 9,
+            stride: (2, 2),
+            dil: (2, 1),
+            groups: 3,
+            ..base
+        },
+        Conv {
+            input: [2, 6, 5, 12],
+            oc: 10,
+            groups: 2,
+            padding: Padding::Valid,
+            ..base
+        },
+        Conv {
+            input: [3, 4, 6, 16],
+            oc: 7,
+            k: (1, 1),
+            ..base
+        },
+        Conv {
+            input: [1, 8, 8, 6],
+            oc: 6,
+            groups: 2,
+            stride: (2, 1),
+            ..base
+        },
+        Conv {
+            input: [2, 5, 9, 10],
+            oc: 4,
+            k: (2, 3),
+            dil: (1, 2),
+            ..base
+        },
+        // Wide outputs over few pixels: the tiled kernel's short tiles (16
+        // and 32 pixels), narrower than one pass of its quad loader.
+        Conv {
+            input: [1, 3, 5, 8],
+            oc: 64,
+            k: (1, 1),
+            ..base
+        },
+        Conv {
+            input: [2, 4, 3, 12],
+            oc: 40,
+            ..base
+        },
+    ];
+    let mut r = Rng(0x5851_f42d_4c95_7f2d);
+    for _ in 0..6 {
+        let mut c = Conv::random(&mut r);
+        let fic = 4 * r.range(1, 4);
+        c.input[3] = c.groups * fic;
+        convs.push(c);
+    }
+    for (case, c) in convs.iter().enumerate() {
+        let fic = c.input[3] / c.groups;
+        let quads = c.input[3] % 4 == 0 && fic % 4 == 0;
+        for tiled in [false, true] {
+            let name = format!("conv case {case} quads={quads} tiled={tiled} {c:?}");
+            on_path(tiled, || {
+                check_gpu_matches_cpu(&name, c.float_graph(200 + case as u32))
+            });
+        }
+    }
+    let depthwise = [
+        ([2, 7, 9, 8], 1, 3, (1, 1), Padding::Same),
+        ([1, 10, 11, 12], 1, 3, (2, 1), Padding::Same),
+        ([1, 9, 9, 16], 1, 5, (1, 2), Padding::Valid),
+        ([3, 6, 5, 4], 1, 1, (1, 1), Padding::Valid),
+        ([1, 8, 7, 8], 2, 3, (1, 1), Padding::Same),
+        ([2, 7, 6, 6], 1, 3, (2, 2), Padding::Same),
+        ([1, 9, 8, 3], 4, 3, (1, 1), Padding::Valid),
+    ];
+    for (case, (input, m, k, sd, padding)) in depthwise.into_iter().enumerate() {
+        let quads = m == 1 && input[3] % 4 == 0;
+        let name = format!("dw case {case} quads={quads} in={input:?} m={m} k={k} {sd:?}");
+        check_gpu_matches_cpu(
+            &name,
+            depthwise_graph(input, m, k, sd, padding, 230 + case as u32),
+        );
     }
 }
 
@@ -369,12 +513,14 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
             0,
             c.out().to_vec(),
         );
-        run_int8(
-            &format!("int8 conv case {case} {c:?}"),
-            g,
-            c.input.to_vec(),
-            case,
-        );
+        on_path(true, || {
+            run_int8(
+                &format!("int8 conv case {case} {c:?}"),
+                g,
+                c.input.to_vec(),
+                case,
+            )
+        });
         let m = r.pick(&[1, 2]);
         let [n, ih, iw, ic] = c.input;
         let k = r.pick(&[1, 3]);
@@ -403,6 +549,7 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
         );
     }
     for (rows, inner, units) in [(1, 1280, 1001), (3, 37, 11), (40, 130, 45)] {
+        let _guard = CONV_PATH.lock().unwrap_or_else(|e| e.into_inner());
         let op = Op::FullyConnected(FullyConnected {
             activation: Activation::None,
             keep_num_dims: false,

@@ -6,7 +6,10 @@
 //! (qconv.rs): each kernel is its variant's hooks (input load, weight load,
 //! accumulator type, epilogue) in front of the one body. The float hooks are
 //! shaders/conv2d_float.wgsl and shaders/depthwise_conv2d_float.wgsl, with the
-//! weight loads from a define below.
+//! input and weight loads from defines; the variants are put together in
+//! conv_shaders.rs. Where the channel layout aligns them ([`quad_input`],
+//! [`quad_depthwise`]) activations are read as vec4 quads, else one element at
+//! a time.
 //!
 //! Weights must be constants (constant folding turns DEQUANTIZE of float16 weights
 //! into constants): they are re-laid out here so that each invocation reads 4
@@ -18,7 +21,12 @@
 //! accumulate in f32 and each channel's sum is multiplied by its scale), so they
 //! take a quarter of the memory of float32 weights.
 
-use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use super::conv_shaders::{
+    conv2d_shader, CONV2D, CONV2D_DIRECT, CONV2D_DIRECT_X4, CONV2D_W8, CONV2D_W8_DIRECT,
+    CONV2D_W8_DIRECT_X4, CONV2D_W8_X4, CONV2D_X4, DEPTHWISE_CONV2D, DEPTHWISE_CONV2D_W8,
+    DEPTHWISE_CONV2D_W8_X4, DEPTHWISE_CONV2D_X4, TRANSPOSE_CONV,
+};
+use super::epilogue::{self, EpilogueParams};
 use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
@@ -29,33 +37,6 @@ use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
 use crate::graph::shape;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
-
-/// Float weights: four output channels per vec4.
-const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
-
-/// Int8 weights packed four to a word; the bias buffer holds the channel scales
-/// after the biases.
-const INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
-
-/// Depthwise float weights, one per element.
-const DW_FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<scalar>;
-fn weight1(e: u32) -> f32 { return f32(w[e]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
-
-/// Depthwise int8 weights packed four to a word.
-const DW_INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight1(e: u32) -> f32 {
-    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));
-}
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
 
 /// shaders/conv_geom.wgsl: the WGSL of [`ConvGeom`], put in front of every
 /// convolution kernel (float and integer).
@@ -129,103 +110,6 @@ uniforms! {
         act_max: f32,
     }
 }
-
-/// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
-/// kernels, behind a variant's hooks.
-pub(super) const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
-/// shaders/conv2d_direct.wgsl: the untiled body with the same hooks, for CPU
-/// adapters.
-pub(super) const CONV2D_DIRECT_WGSL: &str = include_str!("../../../shaders/conv2d_direct.wgsl");
-/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
-const CONV2D_FLOAT_WGSL: &str = include_str!("../../../shaders/conv2d_float.wgsl");
-/// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
-/// and integer kernels, behind a variant's hooks.
-pub(super) const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
-/// shaders/depthwise_conv2d_float.wgsl: the float hooks of DEPTHWISE_CONV_2D.
-const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_float.wgsl");
-
-static CONV2D: Shader = Shader {
-    name: "conv2d",
-    parts: &[
-        CONV_GEOM_WGSL,
-        EPILOGUE_WGSL,
-        CONV2D_FLOAT_WGSL,
-        FLOAT_WEIGHTS,
-        CONV2D_WGSL,
-    ],
-    selectors: epilogue::SELECTORS,
-    params: Conv2dParams::LAYOUT,
-};
-
-static CONV2D_W8: Shader = Shader {
-    name: "conv2d_w8",
-    parts: &[
-        CONV_GEOM_WGSL,
-        EPILOGUE_WGSL,
-        CONV2D_FLOAT_WGSL,
-        INT8_WEIGHTS,
-        CONV2D_WGSL,
-    ],
-    selectors: epilogue::SELECTORS,
-    params: Conv2dParams::LAYOUT,
-};
-
-static CONV2D_DIRECT: Shader = Shader {
-    name: "conv2d_direct",
-    parts: &[
-        CONV_GEOM_WGSL,
-        EPILOGUE_WGSL,
-        CONV2D_FLOAT_WGSL,
-        FLOAT_WEIGHTS,
-        CONV2D_DIRECT_WGSL,
-    ],
-    selectors: epilogue::SELECTORS,
-    params: Conv2dParams::LAYOUT,
-};
-
-static CONV2D_W8_DIRECT: Shader = Shader {
-    name: "conv2d_w8_direct",
-    parts: &[
-        CONV_GEOM_WGSL,
-        EPILOGUE_WGSL,
-        CONV2D_FLOAT_WGSL,
-        INT8_WEIGHTS,
-        CONV2D_DIRECT_WGSL,
-    ],
-    selectors: epilogue::SELECTORS,
-    params: Conv2dParams::LAYOUT,
-};
-
-static DEPTHWISE_CONV2D: Shader = Shader {
-    name: "depthwise_conv2d",
-    parts: &[
-        CONV_GEOM_WGSL,
-        DEPTHWISE_FLOAT_WGSL,
-        DW_FLOAT_WEIGHTS,
-        DEPTHWISE_WGSL,
-    ],
-    selectors: &[],
-    params: DepthwiseParams::LAYOUT,
-};
-
-static DEPTHWISE_CONV2D_W8: Shader = Shader {
-    name: "depthwise_conv2d_w8",
-    parts: &[
-        CONV_GEOM_WGSL,
-        DEPTHWISE_FLOAT_WGSL,
-        DW_INT8_WEIGHTS,
-        DEPTHWISE_WGSL,
-    ],
-    selectors: &[],
-    params: DepthwiseParams::LAYOUT,
-};
-
-static TRANSPOSE_CONV: Shader = Shader {
-    name: "transpose_conv",
-    parts: &[include_str!("../../../shaders/transpose_conv.wgsl")],
-    selectors: &[],
-    params: TransposeConvParams::LAYOUT,
-};
 
 /// Which kernel a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -576,6 +460,21 @@ fn hybrid(ctx: &LowerCtx, g: &Geom) -> Result<Option<(Vec<u8>, Vec<f32>)>> {
     Ok(Some((bytes, scales)))
 }
 
+/// Whether a CONV_2D (or hybrid FULLY_CONNECTED) reads its input as vec4
+/// quads: the input's channel count and each group's first channel are
+/// multiples of 4, so every quad a tap reads starts 4-aligned. A buffer's start
+/// stays aligned too: a slice of a concatenation starts a whole number of
+/// pixels in, a multiple of the channel count.
+pub(super) fn quad_input(g: &Geom) -> bool {
+    g.ic % 4 == 0 && g.fic % 4 == 0
+}
+
+/// Whether a DEPTHWISE_CONV_2D runs on channel quads: depth multiplier 1 (input
+/// quad c feeds output quad c) and a channel count that is a multiple of 4.
+pub(super) fn quad_depthwise(g: &Geom) -> bool {
+    g.fic == 1 && g.oc % 4 == 0 && g.ic == g.oc
+}
+
 /// The clamp range of a fused activation (none: unbounded).
 fn clamp_range(act: Activation) -> (f32, f32) {
     act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY))
@@ -646,11 +545,9 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 Some((bytes, _)) => bytes.len() / 4,
                 None => groups * k * ocq,
             };
-            let (w, shader) = match &hybrid {
-                Some((bytes, _)) if tiles.direct => {
-                    (ctx.b.constant_packed(bytes), &CONV2D_W8_DIRECT)
-                }
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &CONV2D_W8),
+            let shader = conv2d_shader(tiles.direct, quad_input(&g), hybrid.is_some());
+            let w = match &hybrid {
+                Some((bytes, _)) => ctx.b.constant_packed(bytes),
                 None => {
                     // OHWI -> [group][k][ocq * 4], zero-padded.
                     let mut packed = vec![0.0f32; groups * k * ocq * 4];
@@ -662,12 +559,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                             }
                         }
                     }
-                    let shader = if tiles.direct {
-                        &CONV2D_DIRECT
-                    } else {
-                        &CONV2D
-                    };
-                    (ctx.b.constant(&packed), shader)
+                    ctx.b.constant(&packed)
                 }
             };
             let bias = bias_buf(ctx, &g, &scales)?;
@@ -704,16 +596,20 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 let x = data_input(ctx)?;
                 return super::dw_pointwise::lower(ctx, &g, x, pw);
             }
-            let total = depthwise_invocations(&g);
+            // Channel quads: 4 channels per invocation.
+            let quads = quad_depthwise(&g);
+            let total = depthwise_invocations(&g) / if quads { 4 } else { 1 };
             let params = DepthwiseParams {
                 g: g.uniforms(total),
                 act_min: lo,
                 act_max: hi,
             };
             let x = data_input(ctx)?;
-            let (w, shader) = match &hybrid {
-                Some((bytes, _)) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8),
-                None => (ctx.input(1)?, &DEPTHWISE_CONV2D),
+            let (w, shader) = match (&hybrid, quads) {
+                (Some((bytes, _)), true) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8_X4),
+                (Some((bytes, _)), false) => (ctx.b.constant_packed(bytes), &DEPTHWISE_CONV2D_W8),
+                (None, true) => (ctx.input(1)?, &DEPTHWISE_CONV2D_X4),
+                (None, false) => (ctx.input(1)?, &DEPTHWISE_CONV2D),
             };
             let bias = bias_buf(ctx, &g, &scales)?;
             let out = ctx.output(0)?;
@@ -824,12 +720,19 @@ impl GpuOp for Conv {
         static LIST: &[&Shader] = &[
             &CONV2D,
             &CONV2D_W8,
+            &CONV2D_X4,
+            &CONV2D_W8_X4,
             &CONV2D_DIRECT,
             &CONV2D_W8_DIRECT,
+            &CONV2D_DIRECT_X4,
+            &CONV2D_W8_DIRECT_X4,
             &DEPTHWISE_CONV2D,
             &DEPTHWISE_CONV2D_W8,
+            &DEPTHWISE_CONV2D_X4,
+            &DEPTHWISE_CONV2D_W8_X4,
             &TRANSPOSE_CONV,
             &super::dw_pointwise::DW_POINTWISE,
+            &super::dw_pointwise::DW_POINTWISE_X4,
         ];
         LIST
     }

@@ -34,13 +34,31 @@ uniforms! {
     }
 }
 
-/// The fused kernel.
+/// shaders/dw_pointwise.wgsl: the fused body behind its depthwise stage.
+const DW_POINTWISE_WGSL: &str = include_str!("../../../shaders/dw_pointwise.wgsl");
+
+/// The fused kernel, its depthwise half one channel per step.
 pub(super) static DW_POINTWISE: Shader = Shader {
     name: "dw_pointwise",
     parts: &[
         CONV_GEOM_WGSL,
         EPILOGUE_WGSL,
-        include_str!("../../../shaders/dw_pointwise.wgsl"),
+        include_str!("../../../shaders/dw_pointwise_stage.wgsl"),
+        DW_POINTWISE_WGSL,
+    ],
+    selectors: epilogue::SELECTORS,
+    params: DwPointwiseParams::LAYOUT,
+};
+
+/// The fused kernel, its depthwise half on channel quads (vec4 loads of the
+/// input and the filter) when the channel count is a multiple of 4.
+pub(super) static DW_POINTWISE_X4: Shader = Shader {
+    name: "dw_pointwise_x4",
+    parts: &[
+        CONV_GEOM_WGSL,
+        EPILOGUE_WGSL,
+        include_str!("../../../shaders/dw_pointwise_stage_vec4.wgsl"),
+        DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
     params: DwPointwiseParams::LAYOUT,
@@ -152,8 +170,14 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
     let out = ctx.b.intermediate_of(pixels * oc, Elem::Scalar);
     ctx.bufs.insert(pw_out, out);
     epilogue::bind_output(ctx, out);
+    // Channel quads when every quad of the input and the filter is aligned.
+    let shader = if ic % 4 == 0 {
+        &DW_POINTWISE_X4
+    } else {
+        &DW_POINTWISE
+    };
     ctx.dispatch_groups(
-        &DW_POINTWISE,
+        shader,
         ep.constants,
         params,
         vec![x, dww, bias, w, e0, e1, out],

@@ -10,8 +10,8 @@
 //! the float kernel's, four output channels to one packed u32 word; depthwise
 //! weights keep their order, packed four to a word.
 
-use super::conv::CONV2D_DIRECT_WGSL;
-use super::conv::{geom, ConvGeom, Geom, Kind, CONV2D_WGSL, CONV_GEOM_WGSL, DEPTHWISE_WGSL};
+use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
+use super::conv_shaders::{CONV2D_DIRECT_WGSL, CONV2D_WGSL, DEPTHWISE_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
