@@ -1,6 +1,9 @@
-// Reductions over the middle axis of an [outer, r, inner] view: one workgroup of
-// WORKGROUP_SIZE invocations per output element. Each invocation folds a strided
-// slice of the r elements in f32, then a shared-memory tree combines the partials.
+// Reductions over the middle axis of an [outer, r, inner] view, f32 accumulation.
+// This part holds what every variant shares; the entry point comes after it:
+// - shaders/reduce_workgroup.wgsl: one invocation per output (PER_INVOCATION), or
+//   one workgroup per output combined with a workgroup-memory tree;
+// - shaders/reduce_subgroup.wgsl: one workgroup per output combined with
+//   subgroup operations (SUBGROUP devices).
 // OP: one of the REDUCE_* constants (from ReduceOp in src/gpu/ops/reduce.rs).
 
 override OP: u32 = 0u;
@@ -18,8 +21,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<scalar>;
 @group(0) @binding(2) var<storage, read_write> out: array<scalar>;
 
-var<workgroup> part: array<f32, WORKGROUP_SIZE>;
-
 fn combine(a: f32, b: f32) -> f32 {
     switch OP {
         case REDUCE_MAX: { return max(a, b); }
@@ -29,32 +30,23 @@ fn combine(a: f32, b: f32) -> f32 {
     }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-    let o = wg.y * nw.x + wg.x;
-    if (o >= p.n) {
-        return;
-    }
+// The reduction of elements first, first + step, ... of output o's row.
+fn fold(o: u32, first: u32, step: u32) -> f32 {
     let outer = o / p.inner;
     let inner = o % p.inner;
     let base = outer * p.r * p.inner + inner;
     var acc = p.ident;
-    for (var k = li; k < p.r; k += WORKGROUP_SIZE) {
+    for (var k = first; k < p.r; k += step) {
         acc = combine(acc, f32(x[base + k * p.inner]));
     }
-    part[li] = acc;
-    for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
-        workgroupBarrier();
-        if (li < s) {
-            part[li] = combine(part[li], part[li + s]);
-        }
+    return acc;
+}
+
+// Store output o from the reduction v of its row (divided by r for MEAN).
+fn finish(o: u32, v: f32) {
+    var y = v;
+    if (OP == REDUCE_MEAN) {
+        y = y / f32(max(p.r, 1u));
     }
-    if (li == 0u) {
-        var v = part[0];
-        if (OP == REDUCE_MEAN) {
-            v = v / f32(max(p.r, 1u));
-        }
-        out[o] = to_scalar(v);
-    }
+    out[o] = to_scalar(y);
 }

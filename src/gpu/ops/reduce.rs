@@ -1,11 +1,17 @@
 //! Reductions (MEAN, SUM, REDUCE_MAX/MIN/PROD): shaders/reduce.wgsl over an
-//! [outer, reduced, inner] view of the input, one workgroup per output element.
+//! [outer, reduced, inner] view of the input, f32 accumulation; the kernel
+//! ([`ReduceKernel::choose`]) folds whole rows per invocation when outputs are
+//! many and rows short, and otherwise gives each output a workgroup combined
+//! with subgroup operations on devices with SUBGROUP
+//! (shaders/reduce_subgroup.wgsl), a workgroup-memory tree otherwise
+//! (shaders/reduce_workgroup.wgsl).
 //! CUMSUM: shaders/cumsum.wgsl, one invocation per line along the axis.
 //! ARG_MAX/ARG_MIN: shaders/argminmax.wgsl over the same view of one axis, with an
 //! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
+use super::tiling::{Adapter, ReduceKernel};
 use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Reduce;
@@ -43,7 +49,20 @@ uniforms! {
 
 static REDUCE: Shader = Shader {
     name: "reduce",
-    parts: &[include_str!("../../../shaders/reduce.wgsl")],
+    parts: &[
+        include_str!("../../../shaders/reduce.wgsl"),
+        include_str!("../../../shaders/reduce_workgroup.wgsl"),
+    ],
+    selectors: REDUCE_OPS,
+    params: ReduceParams::LAYOUT,
+};
+
+static REDUCE_SUBGROUP: Shader = Shader {
+    name: "reduce_subgroup",
+    parts: &[
+        include_str!("../../../shaders/reduce.wgsl"),
+        include_str!("../../../shaders/reduce_subgroup.wgsl"),
+    ],
     selectors: REDUCE_OPS,
     params: ReduceParams::LAYOUT,
 };
@@ -234,11 +253,25 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let (code, ident) =
                 reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
             let n = outer * inner;
+            let kernel = ReduceKernel::choose(n, r, inner, &Adapter::of(ctx.b.gpu()));
+            let (shader, constants) = match kernel {
+                ReduceKernel::Subgroup => (&REDUCE_SUBGROUP, vec![("OP", code as f64)]),
+                _ => (
+                    &REDUCE,
+                    vec![
+                        ("OP", code as f64),
+                        (
+                            "PER_INVOCATION",
+                            f64::from(u8::from(kernel == ReduceKernel::PerInvocation)),
+                        ),
+                    ],
+                ),
+            };
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
             ctx.dispatch_groups(
-                &REDUCE,
-                vec![("OP", code as f64)],
+                shader,
+                constants,
                 ReduceParams {
                     n: n as u32,
                     r: r as u32,
@@ -246,7 +279,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                     ident,
                 },
                 vec![x, out],
-                n as u64,
+                kernel.workgroups(n),
             )
         }
         Op::Cumsum { exclusive, reverse } => {
@@ -316,7 +349,7 @@ impl GpuOp for Reductions {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&REDUCE, &CUMSUM, &ARGMINMAX];
+        static LIST: &[&Shader] = &[&REDUCE, &REDUCE_SUBGROUP, &CUMSUM, &ARGMINMAX];
         LIST
     }
 }
