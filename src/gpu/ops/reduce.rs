@@ -11,7 +11,7 @@
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
-use super::tiling::{Adapter, ReduceKernel};
+use super::tiling::{in_bounds, Adapter, ReduceKernel};
 use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Reduce;
@@ -267,9 +267,16 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                     ],
                 ),
             };
+            // Every row index is below outer * r * inner and every output below
+            // n (the kernels guard the last workgroup): checks off when the
+            // buffers hold that many.
+            let trusted = in_bounds(&[
+                (ctx.in_info(0)?.num_elements(), outer * r * inner),
+                (ctx.out_info(0)?.num_elements(), n),
+            ]);
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_groups(
+            ctx.dispatch_groups_trusted(
                 shader,
                 constants,
                 ReduceParams {
@@ -280,6 +287,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 },
                 vec![x, out],
                 kernel.workgroups(n),
+                trusted,
             )
         }
         Op::Cumsum { exclusive, reverse } => {
