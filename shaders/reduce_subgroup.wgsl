@@ -1,5 +1,6 @@
 // Entry point of shaders/reduce.wgsl with subgroup operations (SUBGROUP
-// devices): each workgroup reduces one output; its invocations fold
+// devices): each workgroup reduces one output (or one of PARTS parts of its
+// row); its invocations fold
 // interleaved slices of the row, each subgroup combines its lanes with one
 // subgroup operation, and the first invocation combines the num_subgroups
 // results from workgroup memory: one barrier, for any subgroup size (8 on
@@ -22,10 +23,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         @builtin(local_invocation_index) li: u32, @builtin(subgroup_id) sid: u32,
         @builtin(num_subgroups) ns: u32, @builtin(subgroup_invocation_id) lane: u32) {
     let g = wg.y * nw.x + wg.x;
-    if (g >= p.n) {
+    if (g >= p.n * PARTS) {
         return;
     }
-    let v = subgroup_combine(fold(g, li, WORKGROUP_SIZE));
+    let first = (g % PARTS) * WORKGROUP_SIZE + li;
+    let v = subgroup_combine(fold(g / PARTS, first, PARTS * WORKGROUP_SIZE));
     if (lane == 0u) {
         part[sid] = v;
     }

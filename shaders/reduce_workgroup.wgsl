@@ -1,8 +1,9 @@
 // Entry point of shaders/reduce.wgsl without subgroup operations. With
 // PER_INVOCATION each invocation folds one output's whole row (many outputs,
 // short rows: no barrier, neighbouring invocations read neighbouring inner
-// elements); otherwise each workgroup reduces one output: its invocations fold
-// interleaved slices of the row, a workgroup-memory tree combines them.
+// elements); otherwise each workgroup reduces one output (or one of PARTS
+// parts of its row): its invocations fold interleaved slices of the row, a
+// workgroup-memory tree combines them.
 
 override PER_INVOCATION: bool = false;
 
@@ -19,10 +20,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         }
         return;
     }
-    if (g >= p.n) {
+    if (g >= p.n * PARTS) {
         return;
     }
-    part[li] = fold(g, li, WORKGROUP_SIZE);
+    part[li] = fold(g / PARTS, (g % PARTS) * WORKGROUP_SIZE + li, PARTS * WORKGROUP_SIZE);
     for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
         workgroupBarrier();
         if (li < s) {

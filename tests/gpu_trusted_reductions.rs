@@ -1,9 +1,9 @@
 //! The float reductions and split-K matmuls on their trusted (unchecked) shader
 //! modules, as production runs them: this binary never calls
 //! common::gpu::gpu_available, which turns runtime checks on for its process.
-//! Each kernel (per invocation, subgroup, workgroup tree; split K by subgroup
-//! and by workgroup memory, forced on CPU adapters) against the CPU at fp32
-//! and fp16.
+//! Each kernel (per invocation, subgroup, workgroup tree, rows split into
+//! parts; split K by subgroup and by workgroup memory, forced on CPU adapters)
+//! against the CPU at fp32 and fp16.
 
 mod common;
 
@@ -30,6 +30,7 @@ fn trusted_reductions_and_split_k_match_the_cpu() {
                 (vec![65, 5], vec![0], vec![5]),
                 (vec![1, 7, 7, 130], vec![1, 2], vec![1, 130]),
                 (vec![1100, 300], vec![1], vec![1100]),
+                (vec![3, 10_001], vec![-1], vec![3]),
             ] {
                 let g = one_node(
                     Op::Reduce {

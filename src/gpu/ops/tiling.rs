@@ -317,6 +317,11 @@ const REDUCE_CPU_OUTPUTS: usize = 1024;
 /// fill a large GPU.
 const REDUCE_GPU_OUTPUTS: usize = 1 << 16;
 
+/// Fewest elements each invocation of a row's part folds.
+const REDUCE_PART_STEPS: usize = 32;
+/// Most parts a row splits into (the second dispatch folds them per invocation).
+pub(super) const REDUCE_MAX_PARTS: usize = 64;
+
 impl ReduceKernel {
     /// The kernel for `n` outputs, each reducing `r` elements `inner` apart, on
     /// `adapter`: one invocation per output when there are at least a
@@ -337,6 +342,23 @@ impl ReduceKernel {
         } else {
             ReduceKernel::Workgroup
         }
+    }
+
+    /// Parts a row splits into for the workgroup kernels: 1, or from 2 to
+    /// [`REDUCE_MAX_PARTS`] when `n` rows of `r` elements are too few
+    /// workgroups to fill the adapter (a few hundred on GPUs, a few dozen CPU
+    /// threads) and long enough that each invocation of a part still folds
+    /// [`REDUCE_PART_STEPS`] elements. Each part's workgroup writes an f32
+    /// partial result, and a second dispatch folds each row's parts.
+    pub(super) fn parts(self, n: usize, r: usize, adapter: &Adapter) -> usize {
+        if self == ReduceKernel::PerInvocation || n == 0 {
+            return 1;
+        }
+        let wg = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
+        let fill = if adapter.cpu { 64 } else { 1024 };
+        (r / (wg * REDUCE_PART_STEPS))
+            .min(fill / n)
+            .clamp(1, REDUCE_MAX_PARTS)
     }
 
     /// Workgroups to launch for `n` outputs.
@@ -496,6 +518,23 @@ mod tests {
             PerInvocation
         );
         assert_eq!(ReduceKernel::choose(1 << 16, 1000, 1, &gpu32), Subgroup);
+    }
+
+    #[test]
+    fn long_rows_of_few_outputs_split_into_parts() {
+        let [cpu, gpu32, _, plain, _] = adapters();
+        let parts = |n, r, a: &Adapter| ReduceKernel::choose(n, r, 1, a).parts(n, r, a);
+        // One row of 100,000: 48 parts of 2048+ elements (32 per invocation).
+        assert_eq!(parts(1, 100_000, &cpu), 48);
+        assert_eq!(parts(1, 100_000, &gpu32), 48);
+        assert_eq!(parts(1, 1 << 20, &plain), REDUCE_MAX_PARTS);
+        // Enough rows to fill a CPU's threads, not a GPU.
+        assert_eq!(parts(64, 4096, &cpu), 1);
+        assert_eq!(parts(64, 4096, &gpu32), 2);
+        // Rows too short for two parts; outputs folded per invocation.
+        assert_eq!(parts(3, 4095, &gpu32), 1);
+        assert_eq!(parts(3, 4096, &gpu32), 2);
+        assert_eq!(ReduceKernel::PerInvocation.parts(1280, 100_000, &gpu32), 1);
     }
 
     #[test]
