@@ -317,8 +317,13 @@ const REDUCE_CPU_OUTPUTS: usize = 1024;
 /// fill a large GPU.
 const REDUCE_GPU_OUTPUTS: usize = 1 << 16;
 
-/// Fewest elements each invocation of a row's part folds.
+/// Fewest elements each invocation of a row's part folds on a GPU.
 const REDUCE_PART_STEPS: usize = 32;
+/// Fewest elements each invocation of a row's part folds on a CPU adapter,
+/// whose extra dispatch and workgroup tasks cost more: on lavapipe over 2
+/// threads, 48 parts of a 100,000-element mean took 0.3 ms against 0.2 ms
+/// unsplit.
+const REDUCE_PART_STEPS_CPU: usize = 128;
 /// Most parts a row splits into (the second dispatch folds them per invocation).
 pub(super) const REDUCE_MAX_PARTS: usize = 64;
 
@@ -346,19 +351,22 @@ impl ReduceKernel {
 
     /// Parts a row splits into for the workgroup kernels: 1, or from 2 to
     /// [`REDUCE_MAX_PARTS`] when `n` rows of `r` elements are too few
-    /// workgroups to fill the adapter (a few hundred on GPUs, a few dozen CPU
-    /// threads) and long enough that each invocation of a part still folds
-    /// [`REDUCE_PART_STEPS`] elements. Each part's workgroup writes an f32
-    /// partial result, and a second dispatch folds each row's parts.
+    /// workgroups to fill the adapter (1024 on GPUs, 8 CPU tasks on CPU
+    /// adapters) and long enough that each invocation of a part still folds
+    /// [`REDUCE_PART_STEPS`] elements ([`REDUCE_PART_STEPS_CPU`] on CPU
+    /// adapters). Each part's workgroup writes an f32 partial result, and a
+    /// second dispatch folds each row's parts.
     pub(super) fn parts(self, n: usize, r: usize, adapter: &Adapter) -> usize {
         if self == ReduceKernel::PerInvocation || n == 0 {
             return 1;
         }
         let wg = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
-        let fill = if adapter.cpu { 64 } else { 1024 };
-        (r / (wg * REDUCE_PART_STEPS))
-            .min(fill / n)
-            .clamp(1, REDUCE_MAX_PARTS)
+        let (fill, steps) = if adapter.cpu {
+            (8, REDUCE_PART_STEPS_CPU)
+        } else {
+            (1024, REDUCE_PART_STEPS)
+        };
+        (r / (wg * steps)).min(fill / n).clamp(1, REDUCE_MAX_PARTS)
     }
 
     /// Workgroups to launch for `n` outputs.
@@ -524,16 +532,19 @@ mod tests {
     fn long_rows_of_few_outputs_split_into_parts() {
         let [cpu, gpu32, _, plain, _] = adapters();
         let parts = |n, r, a: &Adapter| ReduceKernel::choose(n, r, 1, a).parts(n, r, a);
-        // One row of 100,000: 48 parts of 2048+ elements (32 per invocation).
-        assert_eq!(parts(1, 100_000, &cpu), 48);
+        // One row of 100,000: 48 parts of 2048+ elements (32 per invocation)
+        // on a GPU; on a CPU adapter 8 tasks of 8192+.
         assert_eq!(parts(1, 100_000, &gpu32), 48);
+        assert_eq!(parts(1, 100_000, &cpu), 8);
         assert_eq!(parts(1, 1 << 20, &plain), REDUCE_MAX_PARTS);
         // Enough rows to fill a CPU's threads, not a GPU.
-        assert_eq!(parts(64, 4096, &cpu), 1);
+        assert_eq!(parts(8, 100_000, &cpu), 1);
         assert_eq!(parts(64, 4096, &gpu32), 2);
         // Rows too short for two parts; outputs folded per invocation.
         assert_eq!(parts(3, 4095, &gpu32), 1);
         assert_eq!(parts(3, 4096, &gpu32), 2);
+        assert_eq!(parts(2, 16_383, &cpu), 1);
+        assert_eq!(parts(2, 16_384, &cpu), 2);
         assert_eq!(ReduceKernel::PerInvocation.parts(1280, 100_000, &gpu32), 1);
     }
 
