@@ -5,16 +5,21 @@
 // broadcast dims), batch dims padded to 4 with leading 1s.
 //
 // Two variants of 64 invocations per workgroup, chosen per node by the
-// override constant SPLIT_K (src/gpu/ops/tiling.rs):
+// override constant SPLIT_K (src/gpu/ops/tiling.rs); the entry point comes
+// after this body: shaders/matmul_main.wgsl, or on SUBGROUP devices for split
+// K shaders/matmul_main_subgroup.wgsl, whose rows variant sums a column quad's
+// slices with one subgroupAdd instead of the workgroup-memory tree:
 // - tiled GEMM: a workgroup computes TILE_M rows x TILE_Q column quads of one
 //   batch, each invocation 4 rows x 4 columns in registers; K advances KT steps
 //   at a time through workgroup memory (KT x TILE_M values of A, KT x TILE_Q
 //   quads of B, one load of each per invocation and step);
 // - rows, for a few rows (a classifier's single row): a workgroup computes
-//   SPLIT_Q = 64 / SLICES column quads of one row, its invocations each sum
-//   one of SLICES interleaved slices of K (SLICES, an override constant: 1, or
-//   16 to split K when the output is too small to fill the GPU), and the
-//   slices' partial sums are reduced in workgroup memory.
+//   SPLIT_Q column quads of one row, its invocations each sum one of SLICES
+//   interleaved slices of K (override constants: SLICES = 1, or 16 to split K
+//   when the output is too small to fill the GPU, and SPLIT_Q = 64 / SLICES),
+//   and the slices' partial sums are reduced in workgroup memory
+//   (`split_rows`); the subgroup entry point takes the subgroup's lanes as
+//   the slices instead, whatever its size.
 // One body for every variant; the prefix in front of it (matmul_float.wgsl,
 // qmatmul.wgsl) supplies `Params` (total: the batch count, m, n, k, the
 // strides, the column quads `nq` = ceil(n / 4), batch, a_bs, b_bs), the
@@ -71,39 +76,38 @@ fn store_quad(ob: u32, n0: u32, acc: vec4<acc_t>) {
     }
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-    let tile = wg.y * nw.x + wg.x;
-    if (SPLIT_K) {
-        let tiles_q = (p.nq + SPLIT_Q - 1u) / SPLIT_Q;
-        if (tile >= p.total * p.m * tiles_q) {
-            return;
-        }
-        let r = tile / tiles_q;
-        let row = r % p.m;
-        let off = batch_offsets(r / p.m);
-        let n0 = ((tile % tiles_q) * SPLIT_Q + li % SPLIT_Q) * 4u;
-        let arow = off.x + row * p.a_sm;
-        var acc = vec4<acc_t>();
-        if (n0 < p.n) {
-            for (var kk = li / SPLIT_Q; kk < p.k; kk += SLICES) {
-                acc += load_a(arow + kk * p.a_sk) * b_quad(off.y, kk, n0);
-            }
-        }
-        partial[li] = acc;
-        workgroupBarrier();
-        for (var span = 32u; span >= SPLIT_Q; span /= 2u) {
-            if (li < span) {
-                partial[li] += partial[li + span];
-            }
-            workgroupBarrier();
-        }
-        if (li < SPLIT_Q && n0 < p.n) {
-            store_quad(r * p.n, n0, partial[li]);
-        }
+// The rows variant for workgroup `tile`, slices reduced in workgroup memory.
+fn split_rows(tile: u32, li: u32) {
+    let tiles_q = (p.nq + SPLIT_Q - 1u) / SPLIT_Q;
+    if (tile >= p.total * p.m * tiles_q) {
         return;
     }
+    let r = tile / tiles_q;
+    let row = r % p.m;
+    let off = batch_offsets(r / p.m);
+    let n0 = ((tile % tiles_q) * SPLIT_Q + li % SPLIT_Q) * 4u;
+    let arow = off.x + row * p.a_sm;
+    var acc = vec4<acc_t>();
+    if (n0 < p.n) {
+        for (var kk = li / SPLIT_Q; kk < p.k; kk += SLICES) {
+            acc += load_a(arow + kk * p.a_sk) * b_quad(off.y, kk, n0);
+        }
+    }
+    partial[li] = acc;
+    workgroupBarrier();
+    for (var span = 32u; span >= SPLIT_Q; span /= 2u) {
+        if (li < span) {
+            partial[li] += partial[li + span];
+        }
+        workgroupBarrier();
+    }
+    if (li < SPLIT_Q && n0 < p.n) {
+        store_quad(r * p.n, n0, partial[li]);
+    }
+}
+
+// The tiled GEMM for workgroup `tile`.
+fn tiled(tile: u32, li: u32) {
     let tiles_q = (p.nq + TILE_Q - 1u) / TILE_Q;
     let tiles_m = (p.m + TILE_M - 1u) / TILE_M;
     if (tile >= p.total * tiles_m * tiles_q) {

@@ -102,6 +102,61 @@ fn reductions() {
     }
 }
 
+/// Both kernels of a float reduction that gives each output a workgroup
+/// (subgroup operations when the adapter has SUBGROUP, lavapipe's 8 wide, and
+/// the workgroup-memory tree, forced for the second pass), and the one that
+/// folds a row per invocation: rows shorter than, equal to and not a multiple
+/// of the subgroup and workgroup sizes, inner, middle and outer axes,
+/// keep_dims, and rows of 100,000 elements.
+#[test]
+fn reductions_match_the_cpu_with_subgroup_and_workgroup_kernels() {
+    if !gpu_available() {
+        return;
+    }
+    let subgroups = tflite_wgpu::gpu_adapter(Default::default()).is_ok_and(|a| a.subgroups);
+    if !subgroups {
+        common::missing("the adapter has no SUBGROUP: only the workgroup path runs");
+    }
+    use Reduce::*;
+    for workgroup in [false, true] {
+        tflite_wgpu::set_workgroup_reductions(workgroup);
+        for kind in [Mean, Sum, Max, Min, Prod] {
+            // Fewer outputs than a workgroup: one workgroup per output.
+            for r in [1, 5, 8, 9, 64, 65, 200] {
+                reduce(kind, false, vec![3, r], vec![-1], vec![3]);
+                reduce(kind, true, vec![r, 5], vec![0], vec![1, 5]);
+                reduce(kind, false, vec![2, r, 3], vec![1], vec![2, 3]);
+            }
+            reduce(kind, true, vec![2, 7, 9, 3], vec![1, 2], vec![2, 1, 1, 3]);
+            // Many outputs: short rows (and, on CPU adapters, long ones) fold
+            // per invocation, the rest take a workgroup each.
+            reduce(kind, false, vec![100, 7, 30], vec![1], vec![100, 30]);
+            reduce(
+                kind,
+                true,
+                vec![1, 7, 7, 130],
+                vec![1, 2],
+                vec![1, 1, 1, 130],
+            );
+            reduce(kind, false, vec![70, 129], vec![-1], vec![70]);
+            reduce(kind, false, vec![1100, 300], vec![1], vec![1100]);
+            reduce(kind, false, vec![300, 1100], vec![0], vec![1100]);
+        }
+        // Long rows of few outputs split into parts (a second dispatch folds
+        // them; rows of 16,384+ on CPU adapters, 4,096+ on GPUs): 2 parts
+        // and more, rows not a multiple of a part.
+        for kind in [Mean, Sum, Max, Min] {
+            reduce(kind, false, vec![2, 16_385], vec![1], vec![2]);
+            reduce(kind, true, vec![2, 30_001, 2], vec![1], vec![2, 1, 2]);
+        }
+        reduce(Mean, false, vec![2, 100_000], vec![1], vec![2]);
+        reduce(Sum, true, vec![100_000, 1], vec![0], vec![1, 1]);
+        reduce(Max, false, vec![1, 100_000], vec![-1], vec![1]);
+        reduce_abs(Mean, vec![3, 100_000], vec![3]);
+    }
+    tflite_wgpu::set_workgroup_reductions(false);
+}
+
 /// `kind` of |x| over the last axis: ABS feeds the reduction so that every term is
 /// positive and the sums grow past what an fp16 accumulator can hold or resolve.
 fn reduce_abs(kind: Reduce, shape: Vec<usize>, out: Vec<usize>) {

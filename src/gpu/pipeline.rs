@@ -72,6 +72,27 @@ pub fn tiled_convolutions(cpu_adapter: bool) -> bool {
         || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_TILED") == Some(true))
 }
 
+/// Set by [`force_split_k`].
+static SPLIT_K_ALWAYS: AtomicBool = AtomicBool::new(false);
+
+/// With `on`, matmuls of a few rows with a long K lowered from now on in this
+/// process split K even on CPU adapters, which otherwise run one slice per
+/// column quad (tests of the split kernels on lavapipe; the same as
+/// `TFLITE_WGPU_SPLIT_K=1`); `false` restores the default.
+pub fn force_split_k(on: bool) {
+    SPLIT_K_ALWAYS.store(on, Ordering::Relaxed);
+}
+
+/// Whether a matmul lowered now for a CPU adapter (`cpu_adapter`) or a GPU may
+/// split K: always on GPUs; on CPU adapters after [`force_split_k`] or with
+/// `TFLITE_WGPU_SPLIT_K=1` (read once per process).
+pub fn split_k(cpu_adapter: bool) -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    !cpu_adapter
+        || SPLIT_K_ALWAYS.load(Ordering::Relaxed)
+        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_SPLIT_K") == Some(true))
+}
+
 /// Set by [`set_workgroup_reductions`].
 static WORKGROUP_REDUCTIONS: AtomicBool = AtomicBool::new(false);
 

@@ -38,11 +38,32 @@ uniforms! {
 /// behind a variant's hooks.
 pub(super) const MATMUL_WGSL: &str = include_str!("../../../shaders/matmul.wgsl");
 
+/// shaders/matmul_main.wgsl: the entry point of the matmul body that reduces
+/// split K in workgroup memory.
+pub(super) const MATMUL_MAIN_WGSL: &str = include_str!("../../../shaders/matmul_main.wgsl");
+
+/// shaders/matmul_main_subgroup.wgsl: the entry point of the matmul body that
+/// reduces split K with subgroup operations (SUBGROUP devices).
+pub(super) const MATMUL_MAIN_SUBGROUP_WGSL: &str =
+    include_str!("../../../shaders/matmul_main_subgroup.wgsl");
+
 static MATMUL: Shader = Shader {
     name: "matmul",
     parts: &[
         include_str!("../../../shaders/matmul_float.wgsl"),
         MATMUL_WGSL,
+        MATMUL_MAIN_WGSL,
+    ],
+    selectors: &[],
+    params: MatMulParams::LAYOUT,
+};
+
+static MATMUL_SUBGROUP: Shader = Shader {
+    name: "matmul_subgroup",
+    parts: &[
+        include_str!("../../../shaders/matmul_float.wgsl"),
+        MATMUL_WGSL,
+        MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
     params: MatMulParams::LAYOUT,
@@ -346,8 +367,13 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         (bias_len, p.n),
         (ctx.out_info(0)?.num_elements(), p.out_len()),
     ]);
+    let shader = if tiles.subgroup {
+        &MATMUL_SUBGROUP
+    } else {
+        &MATMUL
+    };
     ctx.dispatch_groups_trusted(
-        &MATMUL,
+        shader,
         tiles.constants(),
         params,
         vec![a, b, bias, out],
@@ -385,7 +411,7 @@ impl GpuOp for MatMul {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&MATMUL];
+        static LIST: &[&Shader] = &[&MATMUL, &MATMUL_SUBGROUP];
         LIST
     }
 }

@@ -3,7 +3,7 @@
 //! behind the integer hooks of shaders/qmatmul.wgsl: i32 accumulation and
 //! LiteRT's fixed-point requantization by a_scale * b_scale / out_scale.
 
-use super::matmul::{plan, MATMUL_WGSL};
+use super::matmul::{plan, MATMUL_MAIN_SUBGROUP_WGSL, MATMUL_MAIN_WGSL, MATMUL_WGSL};
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
@@ -43,6 +43,19 @@ static QMATMUL: Shader = Shader {
         QMATH_WGSL,
         include_str!("../../../shaders/qmatmul.wgsl"),
         MATMUL_WGSL,
+        MATMUL_MAIN_WGSL,
+    ],
+    selectors: &[],
+    params: QMatMulParams::LAYOUT,
+};
+
+static QMATMUL_SUBGROUP: Shader = Shader {
+    name: "qmatmul_subgroup",
+    parts: &[
+        QMATH_WGSL,
+        include_str!("../../../shaders/qmatmul.wgsl"),
+        MATMUL_WGSL,
+        MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
     params: QMatMulParams::LAYOUT,
@@ -121,7 +134,11 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ]);
     let buffers = vec![a, b, out];
     ctx.dispatch_groups_trusted(
-        &QMATMUL,
+        if tiles.subgroup {
+            &QMATMUL_SUBGROUP
+        } else {
+            &QMATMUL
+        },
         tiles.constants(),
         words,
         buffers,
@@ -154,7 +171,7 @@ impl GpuOp for QMatMul {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QMATMUL];
+        static LIST: &[&Shader] = &[&QMATMUL, &QMATMUL_SUBGROUP];
         LIST
     }
 }

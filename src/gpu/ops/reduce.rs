@@ -1,13 +1,21 @@
 //! Reductions (MEAN, SUM, REDUCE_MAX/MIN/PROD): shaders/reduce.wgsl over an
-//! [outer, reduced, inner] view of the input, one workgroup per output element.
+//! [outer, reduced, inner] view of the input, f32 accumulation; the kernel
+//! ([`ReduceKernel::choose`]) folds whole rows per invocation when outputs are
+//! many and rows short, and otherwise gives each output a workgroup combined
+//! with subgroup operations on devices with SUBGROUP
+//! (shaders/reduce_subgroup.wgsl), a workgroup-memory tree otherwise
+//! (shaders/reduce_workgroup.wgsl); long rows of few outputs split into parts
+//! ([`ReduceKernel::parts`]) whose f32 partial results a second dispatch folds.
 //! CUMSUM: shaders/cumsum.wgsl, one invocation per line along the axis.
 //! ARG_MAX/ARG_MIN: shaders/argminmax.wgsl over the same view of one axis, with an
 //! int32 or int64 output (held as i32 on the GPU).
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
+use super::tiling::{in_bounds, Adapter, ReduceKernel};
 use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
 use crate::error::Result;
+use crate::gpu::program::Elem;
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -18,6 +26,10 @@ uniforms! {
         r: u32,
         inner: u32,
         ident: f32,
+        count: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -41,12 +53,61 @@ uniforms! {
     }
 }
 
-static REDUCE: Shader = Shader {
-    name: "reduce",
-    parts: &[include_str!("../../../shaders/reduce.wgsl")],
-    selectors: REDUCE_OPS,
-    params: ReduceParams::LAYOUT,
-};
+/// The pieces of a reduction kernel: input, shared body, output, entry point.
+macro_rules! reduce_shader {
+    ($name:literal, $input:literal, $output:literal, $entry:literal) => {
+        Shader {
+            name: $name,
+            parts: &[
+                include_str!(concat!("../../../shaders/", $input)),
+                include_str!("../../../shaders/reduce.wgsl"),
+                include_str!(concat!("../../../shaders/", $output)),
+                include_str!(concat!("../../../shaders/", $entry)),
+            ],
+            selectors: REDUCE_OPS,
+            params: ReduceParams::LAYOUT,
+        }
+    };
+}
+
+static REDUCE: Shader = reduce_shader!(
+    "reduce",
+    "reduce_in.wgsl",
+    "reduce_out.wgsl",
+    "reduce_workgroup.wgsl"
+);
+
+static REDUCE_SUBGROUP: Shader = reduce_shader!(
+    "reduce_subgroup",
+    "reduce_in.wgsl",
+    "reduce_out.wgsl",
+    "reduce_subgroup.wgsl"
+);
+
+/// First dispatch of a row split into parts: f32 partial results.
+static REDUCE_PARTS: Shader = reduce_shader!(
+    "reduce_parts",
+    "reduce_in.wgsl",
+    "reduce_out_f32.wgsl",
+    "reduce_workgroup.wgsl"
+);
+
+/// [`REDUCE_PARTS`] with subgroup operations.
+static REDUCE_PARTS_SUBGROUP: Shader = reduce_shader!(
+    "reduce_parts_subgroup",
+    "reduce_in.wgsl",
+    "reduce_out_f32.wgsl",
+    "reduce_subgroup.wgsl"
+);
+
+/// Second dispatch of a row split into parts: each invocation folds one row's
+/// f32 partial results into the output.
+static REDUCE_FINAL: Shader = reduce_shader!(
+    "reduce_final",
+    "reduce_in_f32.wgsl",
+    "reduce_out.wgsl",
+    "reduce_workgroup.wgsl"
+);
 
 static CUMSUM: Shader = Shader {
     name: "cumsum",
@@ -234,19 +295,70 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let (code, ident) =
                 reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
             let n = outer * inner;
+            let adapter = Adapter::of(ctx.b.gpu());
+            let kernel = ReduceKernel::choose(n, r, inner, &adapter);
+            let parts = kernel.parts(n, r, &adapter);
+            let subgroup = kernel == ReduceKernel::Subgroup;
+            let op = ("OP", code as f64);
+            let per_invocation = |on: bool| ("PER_INVOCATION", f64::from(u8::from(on)));
+            let params = |n: usize, r: usize, inner: usize| ReduceParams {
+                n: n as u32,
+                r: r as u32,
+                inner: inner as u32,
+                ident,
+                count: r as u32,
+                ..Default::default()
+            };
+            // Every row index is below outer * r * inner and every output below
+            // n (the kernels guard the last workgroup): checks off when the
+            // buffers hold that many.
+            let trusted = in_bounds(&[
+                (ctx.in_info(0)?.num_elements(), outer * r * inner),
+                (ctx.out_info(0)?.num_elements(), n),
+            ]);
             let x = ctx.input(0)?;
             let out = ctx.output(0)?;
-            ctx.dispatch_groups(
-                &REDUCE,
-                vec![("OP", code as f64)],
-                ReduceParams {
-                    n: n as u32,
-                    r: r as u32,
-                    inner: inner as u32,
-                    ident,
-                },
+            if parts > 1 {
+                let partial = ctx.b.intermediate_of(n * parts, Elem::U32);
+                let (shader, mut constants) = match subgroup {
+                    true => (&REDUCE_PARTS_SUBGROUP, vec![op]),
+                    false => (&REDUCE_PARTS, vec![op, per_invocation(false)]),
+                };
+                constants.push(("PARTS", parts as f64));
+                ctx.dispatch_groups_trusted(
+                    shader,
+                    constants,
+                    params(n, r, inner),
+                    vec![x, partial],
+                    (n * parts) as u64,
+                    trusted,
+                )?;
+                return ctx.dispatch_groups_trusted(
+                    &REDUCE_FINAL,
+                    vec![op, per_invocation(true)],
+                    ReduceParams {
+                        count: r as u32,
+                        ..params(n, parts, 1)
+                    },
+                    vec![partial, out],
+                    ReduceKernel::PerInvocation.workgroups(n),
+                    trusted,
+                );
+            }
+            let (shader, constants) = match kernel {
+                ReduceKernel::Subgroup => (&REDUCE_SUBGROUP, vec![op]),
+                _ => (
+                    &REDUCE,
+                    vec![op, per_invocation(kernel == ReduceKernel::PerInvocation)],
+                ),
+            };
+            ctx.dispatch_groups_trusted(
+                shader,
+                constants,
+                params(n, r, inner),
                 vec![x, out],
-                n as u64,
+                kernel.workgroups(n),
+                trusted,
             )
         }
         Op::Cumsum { exclusive, reverse } => {
@@ -316,7 +428,15 @@ impl GpuOp for Reductions {
     }
 
     fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&REDUCE, &CUMSUM, &ARGMINMAX];
+        static LIST: &[&Shader] = &[
+            &REDUCE,
+            &REDUCE_SUBGROUP,
+            &REDUCE_PARTS,
+            &REDUCE_PARTS_SUBGROUP,
+            &REDUCE_FINAL,
+            &CUMSUM,
+            &ARGMINMAX,
+        ];
         LIST
     }
 }

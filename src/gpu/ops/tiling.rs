@@ -1,6 +1,8 @@
 //! Tile sizes and variant choice of the tiled kernels (not an op family): the
 //! implicit-GEMM convolution (shaders/conv2d.wgsl), shared by the float and
-//! integer lowerings, decides here how a node splits into workgroups.
+//! integer lowerings, the matmul (shaders/matmul.wgsl) and the float
+//! reductions (shaders/reduce.wgsl) decide here how a node splits into
+//! workgroups, from what [`Adapter`] reads of the device.
 
 use super::conv::Geom;
 use crate::gpu::device::GpuDevice;
@@ -13,6 +15,15 @@ pub(super) struct Adapter {
     pub(super) cpu: bool,
     /// Largest workgroup memory in bytes.
     pub(super) workgroup_storage: u32,
+    /// Most invocations in one workgroup.
+    pub(super) invocations: u32,
+    /// Kernels reduce with subgroup operations: the device has SUBGROUP and
+    /// [`crate::gpu::pipeline::subgroup_reductions`] allows them.
+    pub(super) subgroups: bool,
+    /// Smallest subgroup size the device may run a pipeline with (0: unknown).
+    pub(super) subgroup_min: u32,
+    /// Largest subgroup size the device may run a pipeline with (0: unknown).
+    pub(super) subgroup_max: u32,
 }
 
 impl Adapter {
@@ -21,7 +32,29 @@ impl Adapter {
         Adapter {
             cpu: gpu.info.device_type == wgpu::DeviceType::Cpu,
             workgroup_storage: gpu.limits.max_compute_workgroup_storage_size,
+            invocations: gpu.limits.max_compute_invocations_per_workgroup,
+            subgroups: crate::gpu::pipeline::subgroup_reductions(gpu.subgroups),
+            subgroup_min: gpu.info.subgroup_min_size,
+            subgroup_max: gpu.info.subgroup_max_size,
         }
+    }
+
+    /// Whether kernels of `WORKGROUP_SIZE` invocations using `storage` bytes of
+    /// workgroup memory can run here.
+    fn fits(&self, storage: u32) -> bool {
+        storage <= self.workgroup_storage
+            && crate::gpu::pipeline::WORKGROUP_SIZE <= self.invocations
+    }
+
+    /// The subgroup size to plan subgroup kernels for: the smallest the device
+    /// reports, when subgroup reductions are on and a subgroup size is known
+    /// (a power of two from 4 to the workgroup size); `None` otherwise.
+    fn subgroup_size(&self) -> Option<u32> {
+        let s = self.subgroup_min;
+        (self.subgroups
+            && s.is_power_of_two()
+            && (4..=crate::gpu::pipeline::WORKGROUP_SIZE).contains(&s))
+        .then_some(s)
     }
 }
 
@@ -167,25 +200,34 @@ pub(super) fn depthwise_invocations(g: &Geom) -> usize {
 pub(super) const MATMUL_TILE_M: usize = 32;
 /// Column quads of one tiled matmul workgroup (`TILE_Q`).
 pub(super) const MATMUL_TILE_Q: usize = 8;
-/// K slices of a split-K workgroup (`SLICES`); its column quads are 64 / SLICES.
+/// K slices of a split-K workgroup reduced in workgroup memory (`SLICES`); its
+/// column quads are 64 / SLICES.
 const SPLIT_SLICES: usize = 16;
 /// Tiled workgroups below which a matmul with a long K is split along K: fewer
 /// leave most of a GPU's compute units idle.
 const SPLIT_BELOW: usize = 64;
-/// Shortest K worth splitting: 16 slices of at least 4 steps.
-const SPLIT_MIN_K: usize = 64;
-/// Workgroup memory of the split-K variant: 64 vec4 partial sums.
+/// Fewest K steps per slice worth splitting for.
+const SPLIT_MIN_STEPS: usize = 4;
+/// Workgroup memory of the split-K reduction in workgroup memory: 64 vec4
+/// partial sums.
 const SPLIT_STORAGE: u32 = 64 * 16;
 
 /// How one FULLY_CONNECTED or BATCH_MATMUL node runs on shaders/matmul.wgsl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct MatmulTiles {
-    /// The rows variant (one workgroup per row and 64 / slices column quads)
+    /// The rows variant (one workgroup per row and `quads` column quads)
     /// instead of the tiled GEMM, for products of a few rows.
     pub(super) rows: bool,
-    /// K slices per row of the rows variant: 1, or 16 (split K, partial sums
-    /// reduced in workgroup memory) when the output is too small to fill a GPU.
+    /// K slices per row of the rows variant: 1, or more (split K) when the
+    /// output is too small to fill a GPU.
     pub(super) slices: usize,
+    /// Column quads per workgroup of the rows variant (`SPLIT_Q`).
+    pub(super) quads: usize,
+    /// Split K reduced by subgroup operations (shaders/matmul_main_subgroup.wgsl):
+    /// `slices` is then the planned subgroup size (the kernel takes the size it
+    /// runs with) and each subgroup sums a quad's slices with one subgroupAdd;
+    /// otherwise the slices are reduced in workgroup memory.
+    pub(super) subgroup: bool,
     /// Workgroups to launch.
     pub(super) workgroups: u64,
 }
@@ -200,27 +242,43 @@ impl MatmulTiles {
         k: usize,
         adapter: &Adapter,
     ) -> MatmulTiles {
+        let wg = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
         let nq = n.div_ceil(4);
         let tiled = batches * m.div_ceil(MATMUL_TILE_M) * nq.div_ceil(MATMUL_TILE_Q);
         // A few rows leave most of a 32-row tile idle: one row per workgroup.
         let rows = m < MATMUL_TILE_M / 2;
         // Splitting K pays when the row workgroups are too few to fill a GPU; a
         // CPU adapter runs the few workgroups on its threads anyway and pays
-        // for the reduction's barriers.
-        let split = rows
-            && !adapter.cpu
-            && adapter.workgroup_storage >= SPLIT_STORAGE
-            && tiled < SPLIT_BELOW
-            && k >= SPLIT_MIN_K;
-        let slices = if split { SPLIT_SLICES } else { 1 };
+        // for the reduction (unless `pipeline::split_k` says otherwise, as the
+        // tests of the split kernels do). Subgroups of the smallest size the
+        // device reports each take one quad, their lanes the slices (a slice
+        // count that is the subgroup size, so one subgroupAdd sums a quad);
+        // without them 16 slices share workgroup memory, when it fits (it
+        // always does on a conformant device, whose minimum is 16 KiB: the
+        // check keeps a smaller one on one slice).
+        let split = rows && crate::gpu::pipeline::split_k(adapter.cpu) && tiled < SPLIT_BELOW;
+        let (slices, subgroup) = match adapter.subgroup_size() {
+            Some(s) => (s as usize, true),
+            None if adapter.fits(SPLIT_STORAGE) => (SPLIT_SLICES, false),
+            None => (1, false),
+        };
+        let split = split && slices > 1 && k >= SPLIT_MIN_STEPS * slices;
+        let (slices, subgroup) = if split {
+            (slices, subgroup)
+        } else {
+            (1, false)
+        };
+        let quads = wg / slices;
         let workgroups = if rows {
-            batches * m * nq.div_ceil(64 / slices)
+            batches * m * nq.div_ceil(quads)
         } else {
             tiled
         };
         MatmulTiles {
             rows,
             slices,
+            quads,
+            subgroup,
             workgroups: workgroups as u64,
         }
     }
@@ -230,7 +288,95 @@ impl MatmulTiles {
         vec![
             ("SPLIT_K", f64::from(u8::from(self.rows))),
             ("SLICES", self.slices as f64),
+            ("SPLIT_Q", self.quads as f64),
         ]
+    }
+}
+
+/// How shaders/reduce.wgsl reduces a node's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReduceKernel {
+    /// One invocation per output folds its whole row.
+    PerInvocation,
+    /// One workgroup per output, combined by a workgroup-memory tree.
+    Workgroup,
+    /// One workgroup per output, combined by subgroup operations.
+    Subgroup,
+}
+
+/// Rows up to which one invocation per output is cheaper than a workgroup
+/// (2 elements per invocation of a 64-wide workgroup, before its reduction).
+const REDUCE_SHORT_ROW: usize = 128;
+/// Outputs from which a CPU adapter folds whole rows per invocation: a
+/// workgroup's invocations are SIMD lanes there, so neighbouring outputs
+/// vectorize as well as a row's slices do, without barriers, once there are
+/// enough workgroups for the CPU's threads.
+const REDUCE_CPU_OUTPUTS: usize = 1024;
+/// Outputs from which a GPU folds whole rows per invocation when neighbouring
+/// outputs are neighbouring elements (coalesced loads): enough invocations to
+/// fill a large GPU.
+const REDUCE_GPU_OUTPUTS: usize = 1 << 16;
+
+/// Fewest elements each invocation of a row's part folds on a GPU.
+const REDUCE_PART_STEPS: usize = 32;
+/// Fewest elements each invocation of a row's part folds on a CPU adapter,
+/// whose extra dispatch and workgroup tasks cost more: on lavapipe over 2
+/// threads, 48 parts of a 100,000-element mean took 0.3 ms against 0.2 ms
+/// unsplit.
+const REDUCE_PART_STEPS_CPU: usize = 128;
+/// Most parts a row splits into (the second dispatch folds them per invocation).
+pub(super) const REDUCE_MAX_PARTS: usize = 64;
+
+impl ReduceKernel {
+    /// The kernel for `n` outputs, each reducing `r` elements `inner` apart, on
+    /// `adapter`: one invocation per output when there are at least a
+    /// workgroup's worth of outputs and rows are short (or, on CPU adapters,
+    /// outputs are many; on GPUs, many and contiguous); otherwise one workgroup
+    /// per output, with subgroup operations when the adapter has them.
+    pub(super) fn choose(n: usize, r: usize, inner: usize, adapter: &Adapter) -> ReduceKernel {
+        let wg = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
+        let many = if adapter.cpu {
+            n >= REDUCE_CPU_OUTPUTS
+        } else {
+            n >= REDUCE_GPU_OUTPUTS && inner > 1
+        };
+        if n >= wg && (r <= REDUCE_SHORT_ROW || many) {
+            ReduceKernel::PerInvocation
+        } else if adapter.subgroup_size().is_some() {
+            ReduceKernel::Subgroup
+        } else {
+            ReduceKernel::Workgroup
+        }
+    }
+
+    /// Parts a row splits into for the workgroup kernels: 1, or from 2 to
+    /// [`REDUCE_MAX_PARTS`] when `n` rows of `r` elements are too few
+    /// workgroups to fill the adapter (1024 on GPUs, 8 CPU tasks on CPU
+    /// adapters) and long enough that each invocation of a part still folds
+    /// [`REDUCE_PART_STEPS`] elements ([`REDUCE_PART_STEPS_CPU`] on CPU
+    /// adapters). Each part's workgroup writes an f32 partial result, and a
+    /// second dispatch folds each row's parts.
+    pub(super) fn parts(self, n: usize, r: usize, adapter: &Adapter) -> usize {
+        if self == ReduceKernel::PerInvocation || n == 0 {
+            return 1;
+        }
+        let wg = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
+        let (fill, steps) = if adapter.cpu {
+            (8, REDUCE_PART_STEPS_CPU)
+        } else {
+            (1024, REDUCE_PART_STEPS)
+        };
+        (r / (wg * steps)).min(fill / n).clamp(1, REDUCE_MAX_PARTS)
+    }
+
+    /// Workgroups to launch for `n` outputs.
+    pub(super) fn workgroups(self, n: usize) -> u64 {
+        match self {
+            ReduceKernel::PerInvocation => {
+                n.div_ceil(crate::gpu::pipeline::WORKGROUP_SIZE as usize) as u64
+            }
+            _ => n as u64,
+        }
     }
 }
 
@@ -289,25 +435,159 @@ mod tests {
         assert!(!ConvTiles::of(&geom(1, 5, 8, 4, 1, 2, 0)).pointwise);
     }
 
-    #[test]
-    fn a_classifier_row_splits_k_and_a_large_product_tiles() {
+    /// Synthetic adapters: lavapipe (CPU threads, 8-wide subgroups), GPUs with
+    /// 32- and 64-wide subgroups, a GPU without SUBGROUP, and one with too
+    /// little workgroup memory for the split-K tree.
+    fn adapters() -> [Adapter; 5] {
         let gpu = Adapter {
             cpu: false,
             workgroup_storage: 16384,
+            invocations: 256,
+            subgroups: false,
+            subgroup_min: 0,
+            subgroup_max: 0,
         };
-        let fc = MatmulTiles::of(1, 1, 1001, 1280, &gpu);
-        assert!(fc.rows);
-        assert_eq!(fc.slices, 16);
-        assert_eq!(fc.workgroups, 63);
-        let big = MatmulTiles::of(2, 100, 70, 300, &gpu);
-        assert!(!big.rows);
-        assert_eq!(big.workgroups, 2 * 4 * 3);
-        // A short K is not worth splitting, nor is any K on a CPU adapter.
-        let short = MatmulTiles::of(1, 1, 10, 8, &gpu);
-        assert_eq!((short.rows, short.slices), (true, 1));
-        let cpu = Adapter { cpu: true, ..gpu };
-        let fc = MatmulTiles::of(1, 1, 1001, 1280, &cpu);
-        assert_eq!((fc.rows, fc.slices), (true, 1));
-        assert_eq!(fc.workgroups, 4);
+        let sub = |s| Adapter {
+            subgroups: true,
+            subgroup_min: s,
+            subgroup_max: s,
+            ..gpu
+        };
+        [
+            Adapter {
+                cpu: true,
+                ..sub(8)
+            },
+            sub(32),
+            sub(64),
+            gpu,
+            Adapter {
+                workgroup_storage: 512,
+                ..gpu
+            },
+        ]
+    }
+
+    #[test]
+    fn a_classifier_row_splits_k_by_the_subgroup_size_and_a_large_product_tiles() {
+        let [cpu, gpu32, gpu64, plain, small] = adapters();
+        // A 1001-way classifier over 1280 inputs: 251 column quads.
+        let fc = |a: &Adapter| {
+            let t = MatmulTiles::of(1, 1, 1001, 1280, a);
+            assert!(t.rows);
+            (t.slices, t.quads, t.subgroup, t.workgroups)
+        };
+        // One subgroup per quad, its lanes the slices.
+        assert_eq!(fc(&gpu32), (32, 2, true, 126));
+        assert_eq!(fc(&gpu64), (64, 1, true, 251));
+        // Without subgroups 16 slices meet in workgroup memory, when it fits.
+        assert_eq!(fc(&plain), (16, 4, false, 63));
+        assert_eq!(fc(&small), (1, 64, false, 4));
+        // A CPU adapter does not split.
+        assert_eq!(fc(&cpu), (1, 64, false, 4));
+        // K too short for 4 steps per slice on 64 lanes, long enough on 32.
+        let k200 = |a: &Adapter| MatmulTiles::of(1, 1, 1001, 200, a).slices;
+        assert_eq!((k200(&gpu64), k200(&gpu32), k200(&plain)), (1, 32, 16));
+        let short = MatmulTiles::of(1, 1, 10, 8, &gpu32);
+        assert_eq!((short.rows, short.slices, short.subgroup), (true, 1, false));
+        for a in adapters() {
+            let big = MatmulTiles::of(2, 100, 70, 300, &a);
+            assert!(!big.rows);
+            assert_eq!(big.workgroups, 2 * 4 * 3);
+            assert_eq!(big.constants()[0], ("SPLIT_K", 0.0));
+        }
+        // Few rows whose tiles already fill a GPU are not split.
+        let wide = MatmulTiles::of(1, 8, 4096, 1024, &gpu32);
+        assert_eq!((wide.rows, wide.slices), (true, 1));
+    }
+
+    #[test]
+    fn reductions_fold_short_rows_per_invocation_and_long_rows_per_workgroup() {
+        let [cpu, gpu32, gpu64, plain, _] = adapters();
+        use ReduceKernel::*;
+        // MobileNet's global average: 1280 outputs of 49 elements.
+        for a in adapters() {
+            assert_eq!(ReduceKernel::choose(1280, 49, 1280, &a), PerInvocation);
+            assert_eq!(PerInvocation.workgroups(1280), 20);
+        }
+        // Few outputs, or long rows: a workgroup each, with subgroups when the
+        // adapter has them (whatever their size).
+        assert_eq!(ReduceKernel::choose(3, 7, 1, &cpu), Subgroup);
+        assert_eq!(ReduceKernel::choose(1, 100_000, 1, &gpu32), Subgroup);
+        assert_eq!(ReduceKernel::choose(100, 1000, 1, &gpu64), Subgroup);
+        assert_eq!(ReduceKernel::choose(100, 1000, 1, &plain), Workgroup);
+        assert_eq!(Subgroup.workgroups(100), 100);
+        // Many outputs with long rows: per invocation on a CPU adapter; on a
+        // GPU only with enough of them and neighbouring (coalesced) loads.
+        assert_eq!(ReduceKernel::choose(4096, 1000, 1, &cpu), PerInvocation);
+        assert_eq!(ReduceKernel::choose(4096, 1000, 1, &gpu32), Subgroup);
+        assert_eq!(
+            ReduceKernel::choose(1 << 16, 1000, 8, &gpu32),
+            PerInvocation
+        );
+        assert_eq!(ReduceKernel::choose(1 << 16, 1000, 1, &gpu32), Subgroup);
+    }
+
+    #[test]
+    fn long_rows_of_few_outputs_split_into_parts() {
+        let [cpu, gpu32, _, plain, _] = adapters();
+        let parts = |n, r, a: &Adapter| ReduceKernel::choose(n, r, 1, a).parts(n, r, a);
+        // One row of 100,000: 48 parts of 2048+ elements (32 per invocation)
+        // on a GPU; on a CPU adapter 8 tasks of 8192+.
+        assert_eq!(parts(1, 100_000, &gpu32), 48);
+        assert_eq!(parts(1, 100_000, &cpu), 8);
+        assert_eq!(parts(1, 1 << 20, &plain), REDUCE_MAX_PARTS);
+        // Enough rows to fill a CPU's threads, not a GPU.
+        assert_eq!(parts(8, 100_000, &cpu), 1);
+        assert_eq!(parts(64, 4096, &gpu32), 2);
+        // Rows too short for two parts; outputs folded per invocation.
+        assert_eq!(parts(3, 4095, &gpu32), 1);
+        assert_eq!(parts(3, 4096, &gpu32), 2);
+        assert_eq!(parts(2, 16_383, &cpu), 1);
+        assert_eq!(parts(2, 16_384, &cpu), 2);
+        assert_eq!(ReduceKernel::PerInvocation.parts(1280, 100_000, &gpu32), 1);
+    }
+
+    #[test]
+    fn subgroup_kernels_need_a_known_subgroup_size_within_the_workgroup() {
+        let [cpu, gpu32, _, plain, _] = adapters();
+        assert_eq!(cpu.subgroup_size(), Some(8));
+        assert_eq!(gpu32.subgroup_size(), Some(32));
+        assert_eq!(plain.subgroup_size(), None);
+        // Subgroup reductions switched off, an unknown size, one wider than the
+        // workgroup: the workgroup-memory paths.
+        let off = Adapter {
+            subgroups: false,
+            ..gpu32
+        };
+        let unknown = Adapter {
+            subgroup_min: 0,
+            ..gpu32
+        };
+        let wide = Adapter {
+            subgroup_min: 128,
+            subgroup_max: 128,
+            ..gpu32
+        };
+        for a in [off, unknown, wide] {
+            assert_eq!(a.subgroup_size(), None);
+            assert_eq!(
+                ReduceKernel::choose(1, 5000, 1, &a),
+                ReduceKernel::Workgroup
+            );
+            assert_eq!(MatmulTiles::of(1, 1, 1001, 1280, &a).slices, 16);
+        }
+        // A device that reports a range plans for its smallest subgroups.
+        let range = Adapter {
+            subgroup_min: 32,
+            subgroup_max: 64,
+            ..gpu32
+        };
+        assert_eq!(MatmulTiles::of(1, 1, 1001, 1280, &range).quads, 2);
+        let tiny = Adapter {
+            invocations: 32,
+            ..plain
+        };
+        assert_eq!(MatmulTiles::of(1, 1, 1001, 1280, &tiny).slices, 1);
     }
 }
