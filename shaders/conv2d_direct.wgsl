@@ -40,13 +40,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             let xb = ((b * p.g.ih + u32(iy)) * p.g.iw + u32(ix)) * p.g.ic + g * p.g.fic;
             let wb = wbase + (ky * p.g.kw + kx) * p.g.fic * p.ocq;
             if (QUAD_LOADS) {
-                // xb and fic are multiples of 4: 16 products per input quad.
+                // xb and fic are multiples of 4: 16 products per input quad,
+                // summed one channel at a time in the scalar loop's order, so
+                // both variants (and every other kernel walking k in order, such
+                // as the 1x1 half of dw_pointwise.wgsl) round alike.
                 let x0 = xb / 4u;
                 for (var cq = 0u; cq < p.g.fic / 4u; cq++) {
                     let xv = load_x4(x0 + cq);
                     let w = wb + cq * 4u * p.ocq;
-                    acc += xv.x * weight4(w) + xv.y * weight4(w + p.ocq)
-                        + xv.z * weight4(w + 2u * p.ocq) + xv.w * weight4(w + 3u * p.ocq);
+                    acc += xv.x * weight4(w);
+                    acc += xv.y * weight4(w + p.ocq);
+                    acc += xv.z * weight4(w + 2u * p.ocq);
+                    acc += xv.w * weight4(w + 3u * p.ocq);
                 }
             } else {
                 for (var ci = 0u; ci < p.g.fic; ci++) {
