@@ -2,9 +2,10 @@
 // dispatch, as TFLite's DepthwiseConvPlus1x1Conv: each workgroup computes the
 // depthwise outputs of `tp` consecutive output pixels (all channels) into
 // workgroup memory, rounded to storage precision as the separate op would store
-// them, then each invocation takes (pixel, quad of 4 output channels) pairs of
-// the 1x1 convolution and stores them through the convolution's epilogue (bias,
-// clamp, fused steps of epilogue.wgsl). The depthwise half is a stage in front
+// them, then each invocation takes (block of PB pixels, quad of 4 output
+// channels) pairs of the 1x1 convolution, PB x 4 sums in registers (PB + 1
+// loads per 4 * PB products), and stores them through the convolution's
+// epilogue (bias, clamp, fused steps of epilogue.wgsl). The depthwise half is a stage in front
 // of this body, `depthwise_stage(li, first, count)`, which fills `tile` with
 // the depthwise outputs of `count` pixels from pixel `first`:
 // dw_pointwise_stage.wgsl one channel per step, dw_pointwise_stage_vec4.wgsl a
@@ -39,10 +40,23 @@ struct Params {
 
 const TILE: u32 = 4096u;
 var<workgroup> tile: array<f32, TILE>;
+// Pixels of one invocation's block in the 1x1 half (a0 .. a3 below).
+const PB: u32 = 4u;
 
 fn epilogue(acc: f32, c: u32, o: u32) -> scalar {
     let v = clamp(acc + bias[p.g.ic + c], p.act_min, p.act_max);
     return to_scalar(ep_apply(v, c, o));
+}
+
+// Output channels 4 * quad .. 4 * quad + 3 of output pixel `pix`.
+fn store_quad(pix: u32, quad: u32, acc: vec4<f32>) {
+    let ob = pix * p.oc;
+    for (var j = 0u; j < 4u; j++) {
+        let c = quad * 4u + j;
+        if (c < p.oc) {
+            out[ob + c] = epilogue(acc[j], c, ob + c);
+        }
+    }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -55,19 +69,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let count = min(p.tp, p.g.total - first);
     depthwise_stage(li, first, count);
     workgroupBarrier();
-    for (var k = li; k < count * p.ocq; k += WORKGROUP_SIZE) {
-        let pl = k / p.ocq;
+    let blocks = (count + PB - 1u) / PB;
+    for (var k = li; k < blocks * p.ocq; k += WORKGROUP_SIZE) {
+        let p0 = (k / p.ocq) * PB;
         let quad = k % p.ocq;
-        var acc = vec4<f32>();
+        // Rows of the block's pixels in the tile; a block's pixels past `count`
+        // repeat its last one and are not stored.
+        let last = count - 1u;
+        let r0 = p0 * p.g.ic;
+        let r1 = min(p0 + 1u, last) * p.g.ic;
+        let r2 = min(p0 + 2u, last) * p.g.ic;
+        let r3 = min(p0 + 3u, last) * p.g.ic;
+        var a0 = vec4<f32>();
+        var a1 = vec4<f32>();
+        var a2 = vec4<f32>();
+        var a3 = vec4<f32>();
+        // Summed in ci order, as the separate 1x1 convolution does.
         for (var ci = 0u; ci < p.g.ic; ci++) {
-            acc += tile[pl * p.g.ic + ci] * vec4<f32>(w[ci * p.ocq + quad]);
+            let wv = vec4<f32>(w[ci * p.ocq + quad]);
+            a0 += tile[r0 + ci] * wv;
+            a1 += tile[r1 + ci] * wv;
+            a2 += tile[r2 + ci] * wv;
+            a3 += tile[r3 + ci] * wv;
         }
-        let ob = (first + pl) * p.oc;
-        for (var j = 0u; j < 4u; j++) {
-            let c = quad * 4u + j;
-            if (c < p.oc) {
-                out[ob + c] = epilogue(acc[j], c, ob + c);
-            }
+        store_quad(first + p0, quad, a0);
+        if (p0 + 1u < count) {
+            store_quad(first + p0 + 1u, quad, a1);
+        }
+        if (p0 + 2u < count) {
+            store_quad(first + p0 + 2u, quad, a2);
+        }
+        if (p0 + 3u < count) {
+            store_quad(first + p0 + 3u, quad, a3);
         }
     }
 }

@@ -16,7 +16,10 @@ use crate::graph::{DType, Subgraph, TensorInfo};
 const TILE: usize = 4096;
 
 /// Most output pixels one workgroup computes.
-const MAX_PIXELS: usize = 16;
+const MAX_PIXELS: usize = 64;
+
+/// Pixels of one invocation's block in the 1x1 half (`PB` in the shader).
+const PB: usize = 4;
 
 uniforms! {
     /// `Params` of shaders/dw_pointwise.wgsl: the depthwise geometry (`total` counts output pixels), the 1x1 output channels and quads, pixels per workgroup, both clamps, then (16-byte aligned) the 1x1 convolution's fused epilogue.
@@ -102,6 +105,21 @@ pub fn fits(sg: &Subgraph, dw: usize, pw: usize) -> bool {
         && sg.nodes[pw].input(0) == sg.nodes[dw].outputs.first().copied()
 }
 
+/// Output pixels per workgroup for `ic` depthwise channels and `ocq` output
+/// quads: enough blocks of [`PB`] pixels that the 1x1 half gives every
+/// invocation a (block, quad) pair, as far as the tile holds their depthwise
+/// outputs; a whole number of blocks when at least one fits.
+fn pixels_per_workgroup(ic: usize, ocq: usize) -> usize {
+    let invocations = crate::gpu::pipeline::WORKGROUP_SIZE as usize;
+    let fill = PB * invocations.div_ceil(ocq.max(1));
+    let tp = fill.min(MAX_PIXELS).min(TILE / ic.max(1)).max(1);
+    if tp >= PB {
+        tp - tp % PB
+    } else {
+        tp
+    }
+}
+
 /// Record the fused dispatch of depthwise node `ctx.node` (geometry `g`, data
 /// input buffer `x`) and 1x1 node `pw`.
 pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result<()> {
@@ -115,7 +133,7 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
     let c = geom(pw_node, sg).map_err(|e| ctx.err(e))?;
     let (ic, oc) = (g.oc, c.oc);
     let ocq = oc.div_ceil(4);
-    let tp = (TILE / ic.max(1)).clamp(1, MAX_PIXELS);
+    let tp = pixels_per_workgroup(ic, ocq);
     let pixels = g.n * g.oh * g.ow;
     let constant = |i: usize| -> Result<Vec<f32>> {
         pw_node
@@ -183,4 +201,30 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
         vec![x, dww, bias, w, e0, e1, out],
         pixels.div_ceil(tp) as u64,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workgroups_fill_their_invocations_within_the_tile() {
+        // 24 output channels (6 quads): 11 blocks fill 64 invocations, but the
+        // tile holds 42 pixels of 96 channels; whole blocks of 4 are kept.
+        assert_eq!(pixels_per_workgroup(96, 6), 40);
+        // Narrow depthwise, many quads: two blocks already fill the workgroup.
+        assert_eq!(pixels_per_workgroup(16, 40), 8);
+        // 960 channels: the tile holds 4 pixels, one block.
+        assert_eq!(pixels_per_workgroup(960, 80), 4);
+        // 2,000 channels: 2 pixels, less than a block.
+        assert_eq!(pixels_per_workgroup(2000, 10), 2);
+        // One quad: the cap on pixels per workgroup.
+        assert_eq!(pixels_per_workgroup(8, 1), MAX_PIXELS);
+        for ic in [1, 3, 7, 24, 100, 513, 1025, 4096] {
+            for ocq in [1, 2, 5, 16, 250] {
+                let tp = pixels_per_workgroup(ic, ocq);
+                assert!(tp >= 1 && tp * ic <= TILE.max(ic), "{ic} {ocq} -> {tp}");
+            }
+        }
+    }
 }
