@@ -34,6 +34,17 @@ MODELS = [
 CONFIGS = ["wgpu fp32", "wgpu fp16", "litert xnnpack", "litert gpu"]
 
 
+def run_child(cmd, args):
+    """Run one measurement under the benchmark's timeout: the finished process,
+    or a skipped row when it ran out of time."""
+    try:
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=args.timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"timed out after {args.timeout} s"}
+
+
 def wgpu_row(args, path, precision):
     """Median of `tflite-wgpu bench` on the GPU at `precision`, or a skip reason."""
     cmd = [
@@ -52,12 +63,9 @@ def wgpu_row(args, path, precision):
         "--warmup",
         str(args.warmup),
     ]
-    try:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=args.timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"timed out after {args.timeout} s"}
+    out = run_child(cmd, args)
+    if isinstance(out, dict):
+        return out
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines()
         return {"skipped": lines[-1] if lines else f"exit status {out.returncode}"}
@@ -161,12 +169,9 @@ def litert_row(args, path, mode):
         "--warmup",
         str(args.warmup),
     ]
-    try:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=args.timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {"skipped": f"timed out after {args.timeout} s"}
+    out = run_child(cmd, args)
+    if isinstance(out, dict):
+        return out
     if out.returncode != 0:
         lines = [
             l.strip()

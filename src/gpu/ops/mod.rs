@@ -456,8 +456,7 @@ impl LowerCtx<'_> {
         buffers: Vec<BufId>,
         groups: u64,
     ) -> Result<()> {
-        let invocations = groups * u64::from(WORKGROUP_SIZE);
-        self.record(shader, constants, params, buffers, invocations, false)
+        self.dispatch_groups_trusted(shader, constants, params, buffers, groups, false)
     }
 
     /// Like [`LowerCtx::dispatch_groups`] for a kernel whose indices the lowering
