@@ -1,5 +1,5 @@
 //! Every golden model of ../shared/goldens on the CPU interpreter, judged with the
-//! fp32 tolerance of DESIGN.md (integer outputs within one step).
+//! fp32 tolerance of docs/precision.md (integer outputs within one step).
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Every golden model through the GPU delegate (unsupported nodes on the CPU):
-//! fp32 within DESIGN.md's fp32 tolerance, fp16 within the fp16 tolerance.
+//! fp32 within docs/precision.md's fp32 tolerance, fp16 within the fp16 tolerance.
 //!
 //! Each model must also run where `tests/data/gpu_expected.json` says: the nodes on
 //! the GPU, those left on the CPU, and the precision each partition compiled at

@@ -1,4 +1,4 @@
-//! The crate's layers import only layers below them (see the README's
+//! The crate's layers import only layers below them (see docs/architecture.md's
 //! architecture section): `graph` < `model` < `cpu` | `gpu` < `delegate` <
 //! `runtime` < `interpreter` < `capi` | `cli` | `validate`, and `cpu` and `gpu`
 //! never import each other. This test reads every source file of the layers that

@@ -1,6 +1,6 @@
 //! LiteRT itself, with this crate loaded as its external delegate
 //! (`load_delegate("libtflite_wgpu.so", {...})`), runs every golden model within
-//! DESIGN.md's tolerances at fp32 and fp16, claims exactly as many nodes as the
+//! docs/precision.md's tolerances at fp32 and fp16, claims exactly as many nodes as the
 //! crate's own plan and the checked-in placement table put on the GPU, takes the real models whole, gives identical outputs over 100 invokes,
 //! leaks neither memory nor GPU buffers over 50 interpreter lifetimes, and rejects
 //! bad options with a ValueError carrying the delegate's message.

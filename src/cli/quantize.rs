@@ -50,7 +50,7 @@ pub struct QuantizeArgs {
     /// regexes (prefix `re:`) or a precision plan file (`PLAN.json`), comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
-    /// An AI Edge Quantizer recipe (the subset in the README).
+    /// An AI Edge Quantizer recipe (the subset in docs/cli.md).
     #[arg(long)]
     pub recipe: Option<PathBuf>,
     /// Percentile of activations the calibrated ranges keep.

@@ -1,4 +1,4 @@
-//! The README's generated "Supported ops" table, rendered from the code: every
+//! The generated "Supported ops" table, rendered from the code: every
 //! builtin of `model::codes` plus the custom ops this crate decodes, with
 //!
 //! - CPU: the reader decodes the op into a typed `Op` (the CPU interpreter has a
@@ -10,7 +10,7 @@
 //!   model under ../shared/models (run against LiteRT's goldens) has the op on
 //!   quantized tensors.
 //!
-//! `cargo test --lib ops_table` fails when README.md differs;
+//! `cargo test --lib ops_table` fails when docs/ops.md differs;
 //! `UPDATE_EXPECTED=1 cargo test --lib ops_table` rewrites it.
 
 use crate::cpu::Reference;
@@ -253,7 +253,7 @@ fn row(code: &str, name: &str, op: &Op, int8_cpu: &BTreeSet<String>) -> String {
     )
 }
 
-/// The table between the README markers.
+/// The table between the markers in docs/ops.md.
 fn render(int8_cpu: &BTreeSet<String>) -> String {
     let mut s = String::from("| Code | Op | CPU | GPU (float) | int8 |\n|---|---|---|---|---|\n");
     for b in BUILTIN_OPS {
@@ -269,7 +269,7 @@ fn render(int8_cpu: &BTreeSet<String>) -> String {
 }
 
 #[test]
-fn readme_ops_table_is_current() {
+fn docs_ops_table_is_current() {
     let files = shared_models();
     if files.is_empty() {
         assert!(
@@ -279,10 +279,12 @@ fn readme_ops_table_is_current() {
         return;
     }
     let table = render(&int8_in_models(&files));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join("ops.md");
+    let readme = std::fs::read_to_string(&path).expect("docs/ops.md");
     let (Some(a), Some(b)) = (readme.find(BEGIN), readme.find(END)) else {
-        panic!("README.md lacks the markers {BEGIN} ... {END}");
+        panic!("docs/ops.md lacks the markers {BEGIN} ... {END}");
     };
     let start = a + BEGIN.len() + 1;
     let current = readme.get(start..b).unwrap_or("");
@@ -292,11 +294,11 @@ fn readme_ops_table_is_current() {
     let update = std::env::var("UPDATE_EXPECTED").is_ok_and(|v| !v.is_empty() && v != "0");
     assert!(
         update && std::env::var_os("CI").is_none(),
-        "README.md's ops table is stale: regenerate it with \
+        "docs/ops.md's ops table is stale: regenerate it with \
          UPDATE_EXPECTED=1 cargo test --lib ops_table"
     );
     let new = format!("{}{table}{}", &readme[..start], &readme[b..]);
-    std::fs::write(&path, new).expect("rewrite README.md");
+    std::fs::write(&path, new).expect("rewrite docs/ops.md");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: locating ../shared, selecting golden
 //! models with `GOLDEN_FILTER`, and judging outputs against LiteRT goldens with
-//! DESIGN.md's tolerances.
+//! docs/precision.md's tolerances.
 //!
 //! A missing prerequisite (the shared data, a filter that selects nothing) is a
 //! failure under `CI=true` and one printed note elsewhere, so that a CI run cannot
@@ -160,7 +160,7 @@ pub fn judge(
     let g = got.data.to_f64();
     let w = want.data.to_f64();
     let (xnn, ref_max) = stats;
-    // DESIGN.md: fp16 is never judged stricter than fp32.
+    // docs/precision.md: fp16 is never judged stricter than fp32.
     let fp32_tol = 1e-4 * ref_max.max(1.0) + 4.0 * xnn;
     let tol = if want.dtype().is_float() {
         match precision {

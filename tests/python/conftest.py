@@ -54,7 +54,7 @@ class Golden:
         ]
 
     def check(self, got, fp16: bool = False):
-        """Assert every output matches its golden within DESIGN.md's tolerance."""
+        """Assert every output matches its golden within docs/precision.md's tolerance."""
         assert len(got) == len(self.outputs)
         for i, (g, want, meta) in enumerate(zip(got, self.outputs, self.manifest["outputs"])):
             assert g.shape == want.shape, f"output {i}: shape {g.shape} != {want.shape}"

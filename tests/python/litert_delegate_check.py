@@ -5,7 +5,7 @@ Usage: litert_delegate_check.py --lib libtflite_wgpu.so --shared DIR
            [--repeat MODEL] [--cycles MODEL] [--bad-options] [--report out.json]
 
 Checks, each failing the run (exit status 1) with a message:
-- every golden model's outputs match the goldens within DESIGN.md's tolerance
+- every golden model's outputs match the goldens within docs/precision.md's tolerance
   (fp32 or fp16; integer outputs within 1), non-delegated ops on LiteRT's CPU;
 - the delegate claims as many prepared nodes as the crate's plan (--expected);
 - real models (models/real) are delegated whole: one DELEGATE op;
@@ -122,7 +122,7 @@ def check_outputs(name, got, want, stats, fp16):
             xnn = stats[i].get("xnnpack_vs_ref_max_abs", 0.0) or 0.0
             ref = stats[i].get("ref_max_abs", 0.0) or 0.0
             if fp16:
-                # DESIGN.md: fp16 is never judged stricter than fp32.
+                # docs/precision.md: fp16 is never judged stricter than fp32.
                 tol = max(2e-2 * max(1.0, ref), 1e-4 * max(1.0, ref) + 4 * xnn)
                 if not np.all(np.isfinite(g)):
                     fail(f"{name} output {i}: non-finite values at fp16")

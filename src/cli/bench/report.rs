@@ -1,4 +1,4 @@
-//! The report of one configuration: the JSON document (its schema is the README's
+//! The report of one configuration: the JSON document (its schema is docs/benchmarks.md's
 //! table) and the text rendering of it, with the per-op profile tables.
 
 use super::measure::Measured;
