@@ -18,7 +18,7 @@
 //! policy), regenerate the table and review its diff:
 //!
 //! ```text
-//! UPDATE_EXPECTED=1 cargo test --test conformance_gpu
+//! UPDATE_EXPECTED=1 cargo test --test conformance gpu::
 //! ```
 //!
 //! With `GOLDEN_FILTER` set only the selected models' rows are rewritten; without

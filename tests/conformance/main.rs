@@ -1,0 +1,9 @@
+//! Conformance to LiteRT's goldens on the CPU and the GPU, and model-level CPU kernels.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conformance;
+mod cpu_lstm;
+mod detection;
+mod gpu;

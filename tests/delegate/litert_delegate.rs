@@ -1,0 +1,196 @@
+//! LiteRT itself, with this crate loaded as its external delegate
+//! (`load_delegate("libtflite_wgpu.so", {...})`), runs every golden model within
+//! docs/precision.md's tolerances at fp32 and fp16, claims exactly as many nodes as the
+//! crate's own plan and the checked-in placement table put on the GPU, takes the real models whole, gives identical outputs over 100 invokes,
+//! leaks neither memory nor GPU buffers over 50 interpreter lifetimes, and rejects
+//! bad options with a ValueError carrying the delegate's message.
+//!
+//! The checks live in tests/python/litert_delegate_check.py; this test finds the
+//! cdylib that cargo built beside the test binary, writes the number of nodes each
+//! model runs on the GPU as checked in (tests/data/gpu_expected.json, which the
+//! crate's own plan must match), and runs the script with a time limit. Needs a Python with
+//! `ai-edge-litert` ($TFLITE_WGPU_PYTHON or `.venv/bin/python`, which `.ci/run`
+//! creates): skipped with a note when absent, except under CI=true.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tflite_wgpu::{Device, Interpreter, Model, Options};
+
+/// Longest one script run may take.
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import ai_edge_litert, numpy"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(candidate);
+    }
+    let msg = format!(
+        "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
+        candidate.display()
+    );
+    assert!(!common::in_ci(), "{msg}");
+    eprintln!("{msg}; skipping");
+    None
+}
+
+/// The cdylib cargo built with the library for this test. `cargo test` writes it
+/// to `deps/` beside the test binary (`cargo build` also copies it one level up);
+/// the newer of the two is the one built from the current sources.
+fn cdylib() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps directory");
+    let name = format!(
+        "{}tflite_wgpu{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let candidates = [deps.join(&name), deps.parent().unwrap_or(deps).join(&name)];
+    candidates
+        .into_iter()
+        .filter_map(|p| {
+            let t = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
+            Some((t, p))
+        })
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} beside {}: cargo builds it with the library (crate-type cdylib)",
+                exe.display()
+            )
+        })
+}
+
+/// Prepared nodes on the GPU for each golden model, from the checked-in table
+/// `tests/data/gpu_expected.json` (see `tests/common/expected.rs`), written as
+/// `{model: count}` for the script's `--expected`. The crate's own plan for each
+/// selected golden must agree with the table first, so that the delegate is held
+/// to the reviewed numbers rather than to whatever the crate plans today.
+fn expected_plan(shared: &Path, fp16: bool, out: &Path) {
+    let key = common::expected::precision_key(fp16);
+    let table = common::expected::load();
+    let mut plan = serde_json::Map::new();
+    for (model, row) in &table {
+        if let Some(n) = row.get(key).and_then(|r| r.get("gpu_nodes")) {
+            plan.insert(model.clone(), n.clone());
+        }
+    }
+    for g in common::goldens(shared) {
+        let model = Model::from_file(&g.model).expect("model loads");
+        let options = Options {
+            device: Device::Gpu,
+            precision_loss_allowed: fp16,
+            ..Default::default()
+        };
+        let interp = Interpreter::with_options(&model, options).expect("GPU interpreter");
+        let row = common::expected::placement(&interp).expect("a GPU plan");
+        let want = plan.get(&g.name).unwrap_or_else(|| {
+            panic!(
+                "{}: no row at {key} in {} (regenerate it with UPDATE_EXPECTED=1 cargo test \
+                 --test conformance gpu::)",
+                g.name,
+                common::expected::PATH
+            )
+        });
+        assert_eq!(
+            &row["gpu_nodes"],
+            want,
+            "{}: the crate's plan at {key} puts {} nodes on the GPU, {} says {want}",
+            g.name,
+            row["gpu_nodes"],
+            common::expected::PATH
+        );
+    }
+    std::fs::write(out, serde_json::to_string(&plan).unwrap()).unwrap();
+}
+
+/// Run the check script with `args`; panics with its output on failure or timeout.
+fn check(py: &Path, args: &[&str]) {
+    let shared = common::shared_dir().expect("shared data");
+    let dir = std::env::temp_dir().join(format!(
+        "tflite-wgpu-delegate-{}-{}",
+        std::process::id(),
+        args.join("_").replace(['/', '-'], "")
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let expected = dir.join("plan.json");
+    expected_plan(&shared, args.contains(&"fp16"), &expected);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/litert_delegate_check.py");
+    let started = Instant::now();
+    let mut child = Command::new(py)
+        .arg(script)
+        .arg("--lib")
+        .arg(cdylib())
+        .arg("--shared")
+        .arg(&shared)
+        .arg("--expected")
+        .arg(&expected)
+        .arg("--report")
+        .arg(dir.join("report.json"))
+        .args(args)
+        .env(
+            "XDG_RUNTIME_DIR",
+            std::env::var_os("XDG_RUNTIME_DIR").unwrap_or("/tmp".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python starts");
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("the delegate check ran over {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        use std::io::Read;
+        let _ = s.read_to_string(&mut out);
+    }
+    println!("{out}");
+    eprintln!("{args:?} took {:.1} s", started.elapsed().as_secs_f64());
+    assert!(status.success(), "LiteRT with the delegate failed:\n{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn litert_with_the_delegate_matches_the_goldens_at_fp32() {
+    let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
+        return;
+    };
+    check(
+        &py,
+        &[
+            "--precision",
+            "fp32",
+            "--repeat",
+            "op_conv3x3_same_relu",
+            "--cycles",
+            "mobilenet_v2_035_128_fp32",
+            "--bad-options",
+        ],
+    );
+}
+
+#[test]
+fn litert_with_the_delegate_matches_the_goldens_at_fp16() {
+    let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
+        return;
+    };
+    check(&py, &["--precision", "fp16"]);
+}

@@ -1,0 +1,109 @@
+//! The invoke path: inputs that change between invokes reach the GPU through the
+//! persistent staging buffers, outputs copy into the caller's memory with
+//! `output_into`, and a wrong destination is a typed error naming the output.
+
+use crate::common;
+
+use tflite_wgpu::{Device, Error, Interpreter, Model, Options, Tensor};
+
+fn gpu_interpreter(model: &Model) -> Interpreter {
+    let options = Options {
+        device: Device::Gpu,
+        ..Default::default()
+    };
+    Interpreter::with_options(model, options).unwrap()
+}
+
+/// Inputs of every model input from `seed`.
+fn inputs(interp: &Interpreter, seed: u32) -> Vec<Tensor> {
+    (0..interp.num_inputs())
+        .map(|i| {
+            let info = interp.input_info(i).unwrap();
+            let n = info.shape.iter().product();
+            Tensor::f32(info.shape.clone(), common::gpu::values(n, seed + i as u32))
+        })
+        .collect()
+}
+
+/// The outputs of one invoke on `inputs`, through `output_into`.
+fn run(interp: &mut Interpreter, inputs: &[Tensor]) -> Vec<Vec<f32>> {
+    for (i, t) in inputs.iter().enumerate() {
+        interp.set_input(i, t.clone()).unwrap();
+    }
+    interp.invoke().unwrap();
+    (0..interp.num_outputs())
+        .map(|i| {
+            let n = interp.output_info(i).unwrap().shape.iter().product();
+            let mut out = vec![f32::NAN; n];
+            interp.output_into(i, &mut out).unwrap();
+            // Decoding into the caller's memory and decoding into a tensor agree.
+            let tflite_wgpu::Data::F32(held) = &interp.output(i).unwrap().data else {
+                panic!("output {i} is not float32");
+            };
+            assert_eq!(held, &out);
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn changing_inputs_reach_the_gpu_on_every_invoke() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !common::gpu::gpu_available() {
+        return;
+    }
+    let model =
+        Model::from_file(shared.join("models/real/face_detection_short_range.tflite")).unwrap();
+    let mut interp = gpu_interpreter(&model);
+    let (a, b) = (inputs(&interp, 3), inputs(&interp, 97));
+    let first_a = run(&mut interp, &a);
+    let then_b = run(&mut interp, &b);
+    let again_a = run(&mut interp, &a);
+    assert_eq!(first_a, again_a, "the same input gave other outputs");
+    assert_ne!(first_a, then_b, "a new input was not uploaded");
+    // A fresh interpreter on input b agrees bit for bit with the reused one.
+    let fresh_b = run(&mut gpu_interpreter(&model), &b);
+    assert_eq!(then_b, fresh_b);
+    // And both are the CPU's outputs within fp32 GPU tolerance.
+    let mut cpu = Interpreter::new(&model).unwrap();
+    let cpu_b = run(&mut cpu, &b);
+    for (g, c) in then_b.iter().zip(&cpu_b) {
+        let worst = g
+            .iter()
+            .zip(c)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "GPU differs from the CPU by {worst}");
+    }
+}
+
+#[test]
+fn output_into_copies_and_refuses_wrong_destinations() {
+    let model = Model::from_bytes(&tflite_wgpu::demo::demo_model_bytes().unwrap()).unwrap();
+    let mut interp = Interpreter::new(&model).unwrap();
+    let ins = inputs(&interp, 5);
+    let outs = run(&mut interp, &ins);
+    let expected = interp.output(0).unwrap().clone();
+    let tflite_wgpu::Data::F32(values) = &expected.data else {
+        panic!("the demo model's output is float32");
+    };
+    assert_eq!(&outs[0], values);
+    let n = values.len();
+    let mut short = vec![0f32; n - 1];
+    match interp.output_into(0, &mut short) {
+        Err(Error::Output { index: 0, what }) => assert!(what.contains("elements"), "{what}"),
+        other => panic!("a short destination gave {other:?}"),
+    }
+    let mut ints = vec![0i32; n];
+    match interp.output_into(0, &mut ints) {
+        Err(Error::Output { index: 0, what }) => assert!(what.contains("int32"), "{what}"),
+        other => panic!("an int32 destination gave {other:?}"),
+    }
+    let mut none = vec![0f32; n];
+    assert!(matches!(
+        interp.output_into(interp.num_outputs(), &mut none),
+        Err(Error::Input { .. })
+    ));
+}

@@ -1,0 +1,86 @@
+//! The trusted (unchecked) shader modules: every other GPU test turns runtime
+//! checks on for its process (common::gpu::gpu_available), so this binary alone
+//! runs the tiled kernels (forced on CPU adapters too) as production does, without calling it, and checks
+//! them against the CPU at fp32 and fp16.
+
+use crate::common;
+
+use common::gpu::{check_gpu_matches_cpu, one_node, values, Arg};
+use tflite_wgpu::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding};
+use tflite_wgpu::graph::{Graph, Op};
+
+fn weights(shape: &[usize], seed: u32) -> Arg {
+    let n: usize = shape.iter().product();
+    let scale = 2.0 / (n as f32 / shape[0] as f32).sqrt();
+    Arg::Const(
+        shape.to_vec(),
+        values(n, seed).iter().map(|x| x * scale).collect(),
+    )
+}
+
+/// x -> op(x, w, b) -> y, with constant weights and bias.
+fn graph(op: Op, x: &[usize], w: &[usize], units: usize, y: &[usize]) -> Graph {
+    let args = vec![Arg::Input(x.to_vec()), weights(w, 3), weights(&[units], 4)];
+    one_node(op, args, vec![y.to_vec()])
+}
+
+#[test]
+fn trusted_tiled_kernels_match_the_cpu() {
+    if tflite_wgpu::gpu_adapter(Default::default()).is_err() {
+        common::missing("no GPU adapter");
+        return;
+    }
+    tflite_wgpu::force_tiled_convolutions(true);
+    assert!(
+        !tflite_wgpu::shader_checks_forced(),
+        "TFLITE_WGPU_SHADER_CHECKS is set: this test runs the trusted modules"
+    );
+    let conv = |padding, stride| {
+        Op::Conv2D(Conv2D {
+            padding,
+            stride_h: stride,
+            stride_w: stride,
+            dilation_h: 1,
+            dilation_w: 1,
+            activation: Activation::Relu6,
+        })
+    };
+    let g = graph(
+        conv(Padding::Same, 2),
+        &[2, 9, 7, 6],
+        &[35, 3, 3, 6],
+        35,
+        &[2, 5, 4, 35],
+    );
+    check_gpu_matches_cpu("conv3x3 s2", g);
+    let g = graph(
+        conv(Padding::Valid, 1),
+        &[1, 6, 5, 70],
+        &[33, 1, 1, 70],
+        33,
+        &[1, 6, 5, 33],
+    );
+    check_gpu_matches_cpu("conv1x1", g);
+    let dw = Op::DepthwiseConv2D(DepthwiseConv2D {
+        padding: Padding::Same,
+        stride_h: 1,
+        stride_w: 1,
+        depth_multiplier: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+        activation: Activation::None,
+    });
+    let g = graph(dw, &[1, 7, 9, 10], &[1, 3, 3, 10], 10, &[1, 7, 9, 10]);
+    check_gpu_matches_cpu("depthwise", g);
+    let fc = || {
+        Op::FullyConnected(FullyConnected {
+            activation: Activation::None,
+            keep_num_dims: false,
+            asymmetric_quantize_inputs: false,
+        })
+    };
+    let g = graph(fc(), &[1, 300], &[101, 300], 101, &[1, 101]);
+    check_gpu_matches_cpu("fc split k", g);
+    let g = graph(fc(), &[40, 30], &[37, 30], 37, &[40, 37]);
+    check_gpu_matches_cpu("fc tiled", g);
+}

@@ -1,0 +1,7 @@
+//! The trusted (unchecked) shader modules, in a process of their own.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod kernels;
+mod reductions;

@@ -1,0 +1,166 @@
+//! `tflite-wgpu quantize` refuses bad requests with a clear error and writes
+//! nothing; selective quantization keeps the chosen nodes float.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tflite_wgpu::quantize::{self, Calibration, KeepFloat, Mode, QuantizeOptions, Recipe};
+use tflite_wgpu::{npy, DType, Model, Tensor};
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-qerr-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run the CLI; expect failure with `needle` in stderr and no `out` file.
+fn refuses(args: &[&str], out: &Path, needle: &str) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tflite-wgpu"))
+        .arg("quantize")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "succeeded: {args:?}");
+    assert!(err.contains(needle), "stderr {err:?} lacks {needle:?}");
+    assert!(!out.exists(), "{} was written", out.display());
+    let dir = out.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+#[test]
+fn bad_requests_write_nothing() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let gen = shared.join("models/gen");
+    let float = gen.join("mobilenet_v2_035_128_fp32.tflite");
+    let f = float.to_str().unwrap();
+    let dir = scratch("bad");
+    let out = dir.join("out.tflite");
+    let before = std::fs::read(&float).unwrap();
+
+    let int8 = gen.join("mobilenet_v2_035_128_int8.tflite");
+    refuses(
+        &[int8.to_str().unwrap(), "--mode", "fp16"],
+        &out,
+        "already quantized",
+    );
+    refuses(&[f, "--mode", "int8"], &out, "needs calibration");
+
+    let cal = dir.join("cal");
+    std::fs::create_dir_all(&cal).unwrap();
+    npy::write(
+        cal.join("a.npy"),
+        &Tensor::f32(vec![1, 64, 64, 3], vec![0.0; 64 * 64 * 3]),
+    )
+    .unwrap();
+    refuses(
+        &[f, "--mode", "int8", "--calibration", cal.to_str().unwrap()],
+        &out,
+        "does not match model input",
+    );
+    std::fs::remove_file(cal.join("a.npy")).unwrap();
+    npy::write(
+        cal.join("b.npy"),
+        &Tensor::new(
+            vec![1, 128, 128, 3],
+            tflite_wgpu::Data::I32(vec![0; 128 * 128 * 3]),
+        ),
+    )
+    .unwrap();
+    refuses(
+        &[f, "--mode", "int8", "--calibration", cal.to_str().unwrap()],
+        &out,
+        "does not match model input",
+    );
+
+    let recipe = dir.join("recipe.json");
+    std::fs::write(
+        &recipe,
+        r#"[{"regex": ".*", "operation": "*", "algorithm_key": "min_max_uniform_quantize",
+            "op_config": {"weight_tensor_config": {"num_bits": 8, "granularity": "CHANNELWISE"},
+            "activation_tensor_config": {"num_bits": 8}, "wat": 1}}]"#,
+    )
+    .unwrap();
+    refuses(
+        &[
+            f,
+            "--mode",
+            "int8",
+            "--calibration-random",
+            "2",
+            "--recipe",
+            recipe.to_str().unwrap(),
+        ],
+        &out,
+        "op_config.wat",
+    );
+    refuses(
+        &[f, "--mode", "fp16", "--keep-float", "100000"],
+        &out,
+        "the model has",
+    );
+    assert_eq!(
+        std::fs::read(&float).unwrap(),
+        before,
+        "the input model changed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kept_nodes_stay_float_in_int8() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let float = shared.join("models/gen/mobilenet_v2_035_128_fp32.tflite");
+    let dir = scratch("keep");
+    let mut options = QuantizeOptions::new(Mode::Int8);
+    options.calibration = Calibration::Random(2);
+    options.per_layer = true;
+    let recipe = Recipe::parse(
+        r#"[{"regex": ".*", "operation": "FULLY_CONNECTED", "algorithm_key": "no_quantize"}]"#,
+        "inline",
+    )
+    .unwrap();
+    options.keep_float = KeepFloat {
+        nodes: vec![0],
+        ops: vec!["mean".into()],
+        recipe: Some(recipe),
+        ..Default::default()
+    };
+    let out = dir.join("keep.tflite");
+    let report = quantize::quantize_file(&float, &out, &options).unwrap();
+    let kept: Vec<&str> = report
+        .float_nodes
+        .iter()
+        .map(|(_, op, _)| op.as_str())
+        .collect();
+    assert_eq!(
+        kept,
+        ["CONV_2D", "MEAN", "FULLY_CONNECTED"],
+        "{}",
+        report.text()
+    );
+    assert!(report.per_layer_csv().lines().count() > 60);
+    let model = Model::from_file(&out).unwrap();
+    let sg = model.graph().main();
+    let fc = sg
+        .nodes
+        .iter()
+        .find(|n| n.op.name() == "FULLY_CONNECTED")
+        .unwrap();
+    assert_eq!(sg.tensors[fc.input(1).unwrap()].dtype, DType::F32);
+    assert!(report.outputs[0].metrics.cosine > 0.9, "{}", report.text());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,7 @@
+//! Post-training quantization and its error paths.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod errors;
+mod quantize;
