@@ -27,7 +27,6 @@ fn number(doc: &Value, path: &[&str]) -> f64 {
         .unwrap_or_else(|| panic!("{} is not a number: {v}", path.join(".")))
 }
 
-#[test]
 fn cpu_report_has_latency_and_shares() {
     let doc = bench(&["--device", "cpu", "--json", "--runs", "3", "--warmup", "0"]);
     assert_eq!(doc["schema"], "tflite-wgpu-bench/1");
@@ -43,7 +42,6 @@ fn cpu_report_has_latency_and_shares() {
     assert!(doc["profile"].is_null());
 }
 
-#[test]
 fn gpu_profile_report_has_every_field() {
     if !common::gpu::gpu_available() {
         return;
@@ -121,7 +119,6 @@ fn gpu_profile_report_has_every_field() {
     }
 }
 
-#[test]
 fn compare_lists_every_configuration() {
     if !common::gpu::gpu_available() {
         return;
@@ -140,7 +137,6 @@ fn compare_lists_every_configuration() {
 
 /// With no display runtime (XDG_RUNTIME_DIR unset) a GPU command prints nothing on
 /// stderr but the crate's own lines: no driver or window-system noise.
-#[test]
 fn gpu_commands_print_no_driver_noise() {
     if !common::gpu::gpu_available() {
         return;
@@ -166,4 +162,14 @@ fn gpu_commands_print_no_driver_noise() {
             "a line on stderr that is not the crate's: {line}"
         );
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, cpu_report_has_latency_and_shares),
+        crate::case!(gpu, gpu_profile_report_has_every_field),
+        crate::case!(gpu, compare_lists_every_configuration),
+        crate::case!(gpu, gpu_commands_print_no_driver_noise),
+    ]
 }

@@ -49,7 +49,6 @@ fn model_file(tag: &str) -> PathBuf {
     path
 }
 
-#[test]
 fn the_reader_keeps_the_names() {
     let bytes = tflite_wgpu::model::write(&graph()).unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
@@ -63,7 +62,6 @@ fn the_reader_keeps_the_names() {
     assert_eq!(names, ["ABS", "FlexAudioSpectrogram", "ABS", "SKIP_GRAM"]);
 }
 
-#[test]
 fn the_library_describes_but_does_not_run() {
     let bytes = tflite_wgpu::model::write(&graph()).unwrap();
     let model = Model::from_bytes(&bytes).unwrap();
@@ -102,7 +100,6 @@ fn cli(args: &[&str]) -> std::process::Output {
         .expect("the CLI starts")
 }
 
-#[test]
 fn inspect_json_lists_them_in_fallback() {
     let path = model_file("json");
     let o = cli(&[
@@ -136,7 +133,6 @@ fn inspect_json_lists_them_in_fallback() {
     );
 }
 
-#[test]
 fn inspect_text_names_them_and_run_fails_before_running() {
     let path = model_file("text");
     let p = path.to_str().unwrap();
@@ -168,4 +164,14 @@ fn inspect_text_names_them_and_run_fails_before_running() {
         "{err}"
     );
     assert!(!out_dir.exists(), "run wrote outputs");
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, the_reader_keeps_the_names),
+        crate::case!(plain, the_library_describes_but_does_not_run),
+        crate::case!(plain, inspect_json_lists_them_in_fallback),
+        crate::case!(plain, inspect_text_names_them_and_run_fails_before_running),
+    ]
 }

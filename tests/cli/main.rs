@@ -7,3 +7,12 @@ mod bench_cli;
 mod inspect_unknown;
 mod mutants;
 mod validate;
+
+fn main() {
+    common::harness::main(&[
+        ("bench_cli", bench_cli::tests),
+        ("inspect_unknown", inspect_unknown::tests),
+        ("mutants", mutants::tests),
+        ("validate", validate::tests),
+    ]);
+}

@@ -119,7 +119,6 @@ fn inputs_for(path: &Path, dir: &Path, seed: u32) -> (Vec<PathBuf>, bool) {
     (files, accepted)
 }
 
-#[test]
 fn cli_survives_mutated_models() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -188,4 +187,9 @@ fn cli_survives_mutated_models() {
     );
     assert!(reached > 0, "no mutant reached invoke");
     assert!(completed > 0, "no mutant ran through invoke to its outputs");
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(shared, cli_survives_mutated_models)]
 }

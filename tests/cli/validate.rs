@@ -20,7 +20,6 @@ fn fp16(per_layer: bool) -> ValidateOptions {
 /// the propagated error of each output equals that of a plain GPU run (the
 /// exposed intermediates do not change the numbers), which runs the model wholly
 /// on the GPU.
-#[test]
 fn per_layer_outputs_equal_a_plain_run() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -92,7 +91,6 @@ fn per_layer_outputs_equal_a_plain_run() {
 
 /// Plain fp16 fails the cancellation model; the search keeps the shift and unshift
 /// in fp32 and then every output passes; fp32 passes outright.
-#[test]
 fn auto_mixed_rescues_the_cancellation_model() {
     if !gpu_available() {
         return;
@@ -119,7 +117,6 @@ fn auto_mixed_rescues_the_cancellation_model() {
 
 /// The command line exits non-zero on a failing threshold and zero with the fp32
 /// nodes; it writes JSON, CSV and a self-contained HTML report.
-#[test]
 fn cli_exit_code_and_exports() {
     if !gpu_available() {
         return;
@@ -171,4 +168,13 @@ fn cli_exit_code_and_exports() {
     assert!(table.starts_with("node,op,tensor,name,shape,device,depth,local_num_elements"));
     assert_eq!(table.lines().count(), 1 + 5);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu_shared, per_layer_outputs_equal_a_plain_run),
+        crate::case!(gpu, auto_mixed_rescues_the_cancellation_model),
+        crate::case!(gpu, cli_exit_code_and_exports),
+    ]
 }

@@ -44,21 +44,37 @@ pub struct Case {
 #[macro_export]
 macro_rules! case {
     (plain, $f:ident) => {
-        $crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::Nothing, $f)
+        $crate::common::harness::Case::new(
+            stringify!($f),
+            $crate::common::harness::Needs::Nothing,
+            $f,
+        )
     };
     (gpu, $f:ident) => {
         $crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::Gpu, $f)
     };
     (shared, $f:ident) => {
-        $crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::Shared, $f)
+        $crate::common::harness::Case::new(
+            stringify!($f),
+            $crate::common::harness::Needs::Shared,
+            $f,
+        )
     };
     (gpu_shared, $f:ident) => {
-        $crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::GpuShared, $f)
+        $crate::common::harness::Case::new(
+            stringify!($f),
+            $crate::common::harness::Needs::GpuShared,
+            $f,
+        )
     };
     (ignored, $f:ident, $why:expr) => {
         $crate::common::harness::Case {
             ignored: Some($why),
-            ..$crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::Nothing, $f)
+            ..$crate::common::harness::Case::new(
+                stringify!($f),
+                $crate::common::harness::Needs::Nothing,
+                $f,
+            )
         }
     };
 }

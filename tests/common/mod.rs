@@ -9,6 +9,7 @@
 
 pub mod expected;
 pub mod gpu;
+pub mod harness;
 pub mod mutate;
 
 use std::io::Write;
@@ -27,7 +28,7 @@ pub fn in_ci() -> bool {
 /// capture, so that it shows in a plain `cargo test` run of a passing test.
 pub fn missing(what: &str) {
     assert!(!in_ci(), "{what} (CI is set: a missing prerequisite fails)");
-    let test = std::thread::current().name().unwrap_or("test").to_string();
+    let test = harness::note_skip(what);
     let _ = writeln!(std::io::stderr(), "NOTE: {test}: {what}; skipping");
 }
 
@@ -37,9 +38,7 @@ pub fn missing(what: &str) {
 /// otherwise prints a note and returns None: every test that needs shared data
 /// starts with `let Some(shared) = common::shared_dir() else { return };`.
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TFLITE_WGPU_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = shared_path();
     if dir.join("goldens").is_dir() {
         Some(dir)
     } else {
@@ -50,6 +49,14 @@ pub fn shared_dir() -> Option<PathBuf> {
         ));
         None
     }
+}
+
+/// Where the shared test set is looked for: $TFLITE_WGPU_SHARED, or ../shared
+/// beside the crate (it may not exist).
+pub fn shared_path() -> PathBuf {
+    std::env::var_os("TFLITE_WGPU_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
 /// $GOLDEN_FILTER, when set and not empty.

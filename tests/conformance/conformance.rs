@@ -3,7 +3,6 @@
 
 use crate::common;
 
-#[test]
 fn cpu_matches_litert_goldens() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -25,4 +24,9 @@ fn cpu_matches_litert_goldens() {
         cases.len()
     );
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(shared, cpu_matches_litert_goldens)]
 }

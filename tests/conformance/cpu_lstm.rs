@@ -57,7 +57,6 @@ fn naive(x: &[f32], ni: usize, nc: usize, t: usize, wts: &[Vec<f32>]) -> Vec<f32
     out
 }
 
-#[test]
 fn lstm_matches_naive_and_keeps_state() {
     let (ni, nc, t) = (2usize, 3usize, 4usize);
     let mut tensors = vec![TensorInfo::new("x", DType::F32, vec![1, t, ni])];
@@ -132,4 +131,9 @@ fn lstm_matches_naive_and_keeps_state() {
     for (a, b) in got2.iter().zip(&want2[t * nc..]) {
         assert!((a - b).abs() < 1e-5, "{got2:?} vs {want2:?}");
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(plain, lstm_matches_naive_and_keeps_state)]
 }

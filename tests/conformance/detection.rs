@@ -289,7 +289,6 @@ fn check_detection(c: Case) {
     }
 }
 
-#[test]
 fn fast_nms_one_class_per_box_with_background() {
     check_detection(Case {
         name: "fast_bg",
@@ -301,7 +300,6 @@ fn fast_nms_one_class_per_box_with_background() {
     });
 }
 
-#[test]
 fn fast_nms_several_classes_per_box_max_detections_binding() {
     check_detection(Case {
         name: "fast_multi",
@@ -319,7 +317,6 @@ fn fast_nms_several_classes_per_box_max_detections_binding() {
     });
 }
 
-#[test]
 fn fast_nms_more_classes_per_box_than_classes() {
     check_detection(Case {
         name: "fast_gaps",
@@ -335,7 +332,6 @@ fn fast_nms_more_classes_per_box_than_classes() {
     });
 }
 
-#[test]
 fn regular_nms_per_class_with_background() {
     check_detection(Case {
         name: "regular_bg",
@@ -352,7 +348,6 @@ fn regular_nms_per_class_with_background() {
     });
 }
 
-#[test]
 fn regular_nms_without_background_high_threshold() {
     check_detection(Case {
         name: "regular_nobg",
@@ -371,7 +366,6 @@ fn regular_nms_without_background_high_threshold() {
     });
 }
 
-#[test]
 fn ties_in_scores_resolve_as_in_litert() {
     for (name, regular, per) in [
         ("ties_fast", false, 1),
@@ -396,7 +390,6 @@ fn ties_in_scores_resolve_as_in_litert() {
     }
 }
 
-#[test]
 fn uint8_inputs_are_dequantized_as_in_litert() {
     for (name, regular) in [("u8_fast", false), ("u8_regular", true)] {
         check_detection(Case {
@@ -494,27 +487,22 @@ fn check_nms(name: &str, n: usize, max_out: i32, sigma: Option<f32>, levels: Opt
     }
 }
 
-#[test]
 fn nms_v4_pads_to_max_output_size() {
     check_nms("v4_pad", 12, 20, None, None);
 }
 
-#[test]
 fn nms_v4_max_output_size_binding() {
     check_nms("v4_cut", 40, 5, None, None);
 }
 
-#[test]
 fn nms_v5_sigma_zero_is_hard_nms() {
     check_nms("v5_hard", 30, 10, Some(0.0), None);
 }
 
-#[test]
 fn nms_v5_soft_sigma_decays_scores() {
     check_nms("v5_soft", 30, 12, Some(0.5), None);
 }
 
-#[test]
 fn nms_ties_resolve_as_in_litert() {
     check_nms("v4_ties", 40, 15, None, Some(3));
     check_nms("v5_ties", 40, 15, Some(0.3), Some(3));
@@ -523,7 +511,6 @@ fn nms_ties_resolve_as_in_litert() {
 /// On the GPU the box decoding joins the partition of the ADD that produces the
 /// encodings and the NMS stays on the CPU; the outputs are the CPU interpreter's
 /// (counts and classes exactly, boxes and scores to f32 rounding of exp).
-#[test]
 fn box_decoding_runs_on_the_gpu_after_its_producer() {
     use tflite_wgpu::graph::op::{Activation, Binary};
     use tflite_wgpu::{Device, Options};
@@ -612,7 +599,6 @@ fn box_decoding_runs_on_the_gpu_after_its_producer() {
 }
 
 /// Options LiteRT refuses are errors naming the node and the option, not panics.
-#[test]
 fn invalid_options_are_errors_naming_the_option() {
     let cases = [
         (
@@ -680,7 +666,6 @@ fn invalid_options_are_errors_naming_the_option() {
 
 /// Mutants of a detection model, most of them inside its flexbuffer options,
 /// load and run or fail with an error; none panics.
-#[test]
 fn mutated_options_never_panic() {
     use common::mutate::{mutate, Rng};
     let c = Case {
@@ -732,4 +717,28 @@ fn mutated_options_never_panic() {
         }
     }
     assert!(ran > 0, "no mutant ran: the mutations test only the reader");
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, fast_nms_one_class_per_box_with_background),
+        crate::case!(
+            plain,
+            fast_nms_several_classes_per_box_max_detections_binding
+        ),
+        crate::case!(plain, fast_nms_more_classes_per_box_than_classes),
+        crate::case!(plain, regular_nms_per_class_with_background),
+        crate::case!(plain, regular_nms_without_background_high_threshold),
+        crate::case!(plain, ties_in_scores_resolve_as_in_litert),
+        crate::case!(plain, uint8_inputs_are_dequantized_as_in_litert),
+        crate::case!(plain, nms_v4_pads_to_max_output_size),
+        crate::case!(plain, nms_v4_max_output_size_binding),
+        crate::case!(plain, nms_v5_sigma_zero_is_hard_nms),
+        crate::case!(plain, nms_v5_soft_sigma_decays_scores),
+        crate::case!(plain, nms_ties_resolve_as_in_litert),
+        crate::case!(gpu, box_decoding_runs_on_the_gpu_after_its_producer),
+        crate::case!(plain, invalid_options_are_errors_naming_the_option),
+        crate::case!(plain, mutated_options_never_panic),
+    ]
 }

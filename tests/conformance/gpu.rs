@@ -102,21 +102,27 @@ fn run_all(fp16: bool) {
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
 }
 
-#[test]
 fn gpu_fp32_matches_litert_goldens() {
     run_all(false);
 }
 
-#[test]
 fn gpu_fp16_matches_litert_goldens() {
     run_all(true);
 }
 
 /// The table's node ranges and the diff shown on a mismatch.
-#[test]
 fn placement_ranges_and_diff() {
     assert_eq!(expected::ranges(&[0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10");
     assert_eq!(expected::ranges(&[]), "");
     assert_eq!(expected::ranges(&[5, 4]), "5,4");
     assert_eq!(expected::diff("a\nb\nc", "a\nx\nc"), "  a\n- b\n+ x\n  c\n");
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu_shared, gpu_fp32_matches_litert_goldens),
+        crate::case!(gpu_shared, gpu_fp16_matches_litert_goldens),
+        crate::case!(plain, placement_ranges_and_diff),
+    ]
 }

@@ -7,3 +7,12 @@ mod conformance;
 mod cpu_lstm;
 mod detection;
 mod gpu;
+
+fn main() {
+    common::harness::main(&[
+        ("conformance", conformance::tests),
+        ("cpu_lstm", cpu_lstm::tests),
+        ("detection", detection::tests),
+        ("gpu", gpu::tests),
+    ]);
+}

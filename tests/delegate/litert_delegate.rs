@@ -168,7 +168,6 @@ fn check(py: &Path, args: &[&str]) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn litert_with_the_delegate_matches_the_goldens_at_fp32() {
     let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
         return;
@@ -187,10 +186,17 @@ fn litert_with_the_delegate_matches_the_goldens_at_fp32() {
     );
 }
 
-#[test]
 fn litert_with_the_delegate_matches_the_goldens_at_fp16() {
     let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
         return;
     };
     check(&py, &["--precision", "fp16"]);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(shared, litert_with_the_delegate_matches_the_goldens_at_fp32),
+        crate::case!(shared, litert_with_the_delegate_matches_the_goldens_at_fp16),
+    ]
 }

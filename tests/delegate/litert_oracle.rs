@@ -43,7 +43,6 @@ it.invoke()
 np.save(out, it.get_tensor(it.get_output_details()[0]['index']))
 "#;
 
-#[test]
 fn litert_runs_the_written_demo_model_like_the_cpu_interpreter() {
     let Some(py) = python() else {
         return;
@@ -78,4 +77,12 @@ fn litert_runs_the_written_demo_model_like_the_cpu_interpreter() {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(
+        plain,
+        litert_runs_the_written_demo_model_like_the_cpu_interpreter
+    )]
 }

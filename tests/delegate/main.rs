@@ -5,3 +5,10 @@ mod common;
 
 mod litert_delegate;
 mod litert_oracle;
+
+fn main() {
+    common::harness::main(&[
+        ("litert_delegate", litert_delegate::tests),
+        ("litert_oracle", litert_oracle::tests),
+    ]);
+}

@@ -71,7 +71,6 @@ fn run_conv(c: &ConvCase, seed: u32) {
     check_gpu_matches_cpu(&name, g);
 }
 
-#[test]
 fn conv2d_shapes_and_options() {
     if !gpu_available() {
         return;
@@ -204,7 +203,6 @@ fn run_depthwise(c: DwCase) {
     check_gpu_matches_cpu(&name, g);
 }
 
-#[test]
 fn depthwise_conv2d_multipliers() {
     if !gpu_available() {
         return;
@@ -225,7 +223,6 @@ fn depthwise_conv2d_multipliers() {
 /// input, output channels, kernel, stride, padding, output (h, w).
 type TcCase = ([usize; 4], usize, usize, usize, Padding, (usize, usize));
 
-#[test]
 fn transpose_conv_stride_2() {
     if !gpu_available() {
         return;
@@ -284,7 +281,6 @@ fn transpose_conv_stride_2() {
     }
 }
 
-#[test]
 fn fully_connected_variants() {
     if !gpu_available() {
         return;
@@ -348,7 +344,6 @@ fn fully_connected_variants() {
 /// a shape, b shape, adj_x, adj_y, output shape, b constant.
 type BmmCase = (Vec<usize>, Vec<usize>, bool, bool, Vec<usize>, bool);
 
-#[test]
 fn batch_matmul_adjoints_and_broadcast() {
     if !gpu_available() {
         return;
@@ -430,4 +425,15 @@ fn batch_matmul_adjoints_and_broadcast() {
         );
         check_gpu_matches_cpu(&format!("bmm {a:?} x {b:?} adj=({ax},{ay})"), g);
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, conv2d_shapes_and_options),
+        crate::case!(gpu, depthwise_conv2d_multipliers),
+        crate::case!(gpu, transpose_conv_stride_2),
+        crate::case!(gpu, fully_connected_variants),
+        crate::case!(gpu, batch_matmul_adjoints_and_broadcast),
+    ]
 }

@@ -96,7 +96,6 @@ fn absent_backend() -> Backend {
     }
 }
 
-#[test]
 fn auto_without_an_adapter_runs_on_the_cpu() {
     let options = Options {
         device: Device::Auto,
@@ -128,7 +127,6 @@ fn faulty(faults: FaultInjection) -> Options {
     }
 }
 
-#[test]
 fn a_node_that_fails_to_compile_alone_goes_to_the_cpu() {
     if !common::gpu::gpu_available() {
         return;
@@ -154,7 +152,6 @@ fn a_node_that_fails_to_compile_alone_goes_to_the_cpu() {
     assert!(close(&run(&mut interp).unwrap(), &cpu_result()));
 }
 
-#[test]
 fn an_op_that_fails_to_compile_goes_to_the_cpu_by_name() {
     if !common::gpu::gpu_available() {
         return;
@@ -172,7 +169,6 @@ fn an_op_that_fails_to_compile_goes_to_the_cpu_by_name() {
     assert!(close(&run(&mut interp).unwrap(), &cpu_result()));
 }
 
-#[test]
 fn a_device_lost_during_invoke_is_a_typed_error_and_the_next_invoke_recovers() {
     if !common::gpu::gpu_available() {
         return;
@@ -210,4 +206,17 @@ fn a_device_lost_during_invoke_is_a_typed_error_and_the_next_invoke_recovers() {
     assert!(close(&run(&mut interp).unwrap(), &expected));
     tflite_wgpu::gpu_adapter(device).unwrap();
     assert!(close(&run(&mut interp).unwrap(), &expected));
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, auto_without_an_adapter_runs_on_the_cpu),
+        crate::case!(gpu, a_node_that_fails_to_compile_alone_goes_to_the_cpu),
+        crate::case!(gpu, an_op_that_fails_to_compile_goes_to_the_cpu_by_name),
+        crate::case!(
+            gpu,
+            a_device_lost_during_invoke_is_a_typed_error_and_the_next_invoke_recovers
+        ),
+    ]
 }

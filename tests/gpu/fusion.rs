@@ -223,7 +223,6 @@ fn input(shape: Vec<usize>, seed: u32) -> Tensor {
 /// A residual ADD whose other operand is computed after the convolution in node
 /// order (a second convolution), and a SUB whose subtrahend is a convolution:
 /// both fold into the first convolution's epilogue.
-#[test]
 fn residual_add_and_sub_fuse_into_either_operand() {
     let mut g = G::default();
     let x = g.input(vec![1, 6, 7, 4]);
@@ -239,7 +238,6 @@ fn residual_add_and_sub_fuse_into_either_operand() {
 
 /// Spatial zero PADs in front of a VALID CONV_2D and a DEPTHWISE_CONV_2D become
 /// their padding.
-#[test]
 fn spatial_pad_fuses_into_convolutions() {
     let mut g = G::default();
     let x = g.input(vec![1, 9, 8, 4]);
@@ -254,7 +252,6 @@ fn spatial_pad_fuses_into_convolutions() {
 /// BlazeFace's blocks: DEPTHWISE (stride 2) -> 1x1 CONV_2D -> ADD with the input
 /// 2x2-max-pooled and channel-PADded, RELU; then a block at stride 1 whose skip
 /// is only channel-PADded. The pools and PADs run inside the ADDs.
-#[test]
 fn blazeface_skip_branches_fuse_into_the_add() {
     let mut g = G::default();
     let x = g.input(vec![1, 8, 8, 4]);
@@ -285,7 +282,6 @@ fn blazeface_skip_branches_fuse_into_the_add() {
 /// before a PRELU, with few channels (whole pixels per workgroup) and with many
 /// (a workgroup's last pixels past the end), on channel quads (multiples of 4)
 /// and one channel at a time (13).
-#[test]
 fn depthwise_and_pointwise_fuse() {
     for (c, oc, seed) in [(12, 20, 6), (300, 7, 7), (13, 9, 8)] {
         let mut g = G::default();
@@ -305,7 +301,6 @@ fn depthwise_and_pointwise_fuse() {
 /// Element-wise chains after a convolution: a residual ADD then PRELU with one
 /// slope per channel (face_landmark's blocks), and MUL by a per-channel constant
 /// then ADD of a scalar.
-#[test]
 fn elementwise_chains_fuse_into_the_producer() {
     let mut g = G::default();
     let x = g.input(vec![1, 5, 5, 8]);
@@ -323,7 +318,6 @@ fn elementwise_chains_fuse_into_the_producer() {
 }
 
 /// Nothing fuses across a graph output or an intermediate read twice.
-#[test]
 fn shared_or_exposed_intermediates_do_not_fuse() {
     let mut g = G::default();
     let x = g.input(vec![1, 4, 4, 4]);
@@ -338,7 +332,6 @@ fn shared_or_exposed_intermediates_do_not_fuse() {
 
 /// Unary activations after a convolution are epilogue steps too, alone or
 /// followed by a residual ADD.
-#[test]
 fn unary_steps_fuse_into_the_producer() {
     let mut g = G::default();
     let x = g.input(vec![1, 4, 5, 6]);
@@ -361,4 +354,17 @@ fn unary_steps_fuse_into_the_producer() {
     let model = g.model(outputs);
     // Unfused: 4 convolutions, 4 unary ops, 1 ADD.
     check("unary", model, vec![input(vec![1, 4, 5, 6], 8)], 4, 9);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, residual_add_and_sub_fuse_into_either_operand),
+        crate::case!(gpu, spatial_pad_fuses_into_convolutions),
+        crate::case!(gpu, blazeface_skip_branches_fuse_into_the_add),
+        crate::case!(gpu, depthwise_and_pointwise_fuse),
+        crate::case!(gpu, elementwise_chains_fuse_into_the_producer),
+        crate::case!(gpu, shared_or_exposed_intermediates_do_not_fuse),
+        crate::case!(gpu, unary_steps_fuse_into_the_producer),
+    ]
 }

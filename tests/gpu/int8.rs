@@ -29,7 +29,6 @@ const GOLDENS: &[&str] = &[
     "op_softmax_int8",
 ];
 
-#[test]
 fn int8_goldens_run_wholly_on_the_gpu() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -122,7 +121,6 @@ fn run_int8(name: &str, g: Graph, shapes: &[Vec<usize>]) {
     check_gpu_matches_cpu_on(name, g, inputs);
 }
 
-#[test]
 fn add_sub_mul_match_the_cpu_with_broadcast_and_saturation() {
     let a = vec![2, 5, 7, 6];
     let b = vec![1, 1, 7, 1];
@@ -187,7 +185,6 @@ fn weighted(
     g
 }
 
-#[test]
 fn convolutions_match_the_cpu_per_channel() {
     let conv = |padding, stride, act| {
         Op::Conv2D(Conv2D {
@@ -244,7 +241,6 @@ fn convolutions_match_the_cpu_per_channel() {
     run_int8("fully connected", g, &[vec![3, 37]]);
 }
 
-#[test]
 fn pools_means_resize_softmax_match_the_cpu() {
     let pool = |f, s, padding| Pool2D {
         padding,
@@ -302,7 +298,6 @@ fn pools_means_resize_softmax_match_the_cpu() {
     run_int8("softmax", g, &[vec![4, 10]]);
 }
 
-#[test]
 fn quantize_requantize_dequantize_round_ties_away_and_saturate() {
     if !gpu_available() {
         return;
@@ -361,7 +356,6 @@ fn quantize_requantize_dequantize_round_ties_away_and_saturate() {
     check_gpu_matches_cpu_on("dequantize", g, vec![i8_tensor(vec![40], 5)]);
 }
 
-#[test]
 fn layout_ops_move_raw_int8_values() {
     let mut g = one_node_typed(
         Op::Concatenation {
@@ -391,7 +385,6 @@ fn layout_ops_move_raw_int8_values() {
     run_int8("pad fills the zero point", g, &[vec![1, 3, 3, 2]]);
 }
 
-#[test]
 fn activations_match_the_cpu_through_tables() {
     use tflite_wgpu::graph::op::Unary;
     let x = vec![2, 3, 50];
@@ -436,7 +429,6 @@ fn gpu_bytes(
     (report.constant_bytes, report.planned_bytes)
 }
 
-#[test]
 fn int8_weights_take_a_quarter_of_float32_weights_on_the_gpu() {
     use tflite_wgpu::Precision;
     let Some(shared) = common::shared_dir() else {
@@ -459,7 +451,6 @@ fn int8_weights_take_a_quarter_of_float32_weights_on_the_gpu() {
     }
 }
 
-#[test]
 fn batch_matmul_matches_the_cpu_with_adjoints_and_broadcast() {
     for (adj_x, adj_y) in [(false, false), (true, true)] {
         let (a, b) = if adj_x {
@@ -478,4 +469,28 @@ fn batch_matmul_matches_the_cpu_with_adjoints_and_broadcast() {
         );
         run_int8(&format!("batch matmul {adj_x} {adj_y}"), g, &[a, b]);
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu_shared, int8_goldens_run_wholly_on_the_gpu),
+        crate::case!(gpu, add_sub_mul_match_the_cpu_with_broadcast_and_saturation),
+        crate::case!(gpu, convolutions_match_the_cpu_per_channel),
+        crate::case!(gpu, pools_means_resize_softmax_match_the_cpu),
+        crate::case!(
+            gpu,
+            quantize_requantize_dequantize_round_ties_away_and_saturate
+        ),
+        crate::case!(gpu, layout_ops_move_raw_int8_values),
+        crate::case!(gpu, activations_match_the_cpu_through_tables),
+        crate::case!(
+            gpu_shared,
+            int8_weights_take_a_quarter_of_float32_weights_on_the_gpu
+        ),
+        crate::case!(
+            gpu,
+            batch_matmul_matches_the_cpu_with_adjoints_and_broadcast
+        ),
+    ]
 }

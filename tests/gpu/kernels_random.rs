@@ -161,7 +161,6 @@ impl Conv {
     }
 }
 
-#[test]
 fn conv2d_random_shapes_match_the_cpu() {
     if !gpu_available() {
         return;
@@ -175,7 +174,6 @@ fn conv2d_random_shapes_match_the_cpu() {
     }
 }
 
-#[test]
 fn conv2d_with_thousands_of_channels_matches_the_cpu() {
     if !gpu_available() {
         return;
@@ -210,7 +208,6 @@ fn conv2d_with_thousands_of_channels_matches_the_cpu() {
     }
 }
 
-#[test]
 fn depthwise_random_shapes_match_the_cpu() {
     if !gpu_available() {
         return;
@@ -287,7 +284,6 @@ fn depthwise_graph(
 /// group offsets that are multiples of 4 and ones that are not (a group of 6
 /// channels in 12 starts misaligned), strides, dilations, batches above 1, and
 /// depthwise multipliers 1 (channel quads when the channels allow) and above.
-#[test]
 fn quad_and_scalar_activation_loads_match_the_cpu_on_both_paths() {
     if !gpu_available() {
         return;
@@ -405,7 +401,6 @@ fn fc_graph(rows: usize, inner: usize, units: usize, seed: u32) -> Graph {
     )
 }
 
-#[test]
 fn fully_connected_and_batch_matmul_tiled_and_split_k_match_the_cpu() {
     if !gpu_available() {
         return;
@@ -498,7 +493,6 @@ fn run_int8(name: &str, g: Graph, x: Vec<usize>, seed: u32) {
     check_gpu_matches_cpu_on(name, g, vec![input]);
 }
 
-#[test]
 fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
     if !gpu_available() {
         return;
@@ -574,7 +568,6 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
 /// Both row-reduction paths of the normalizations: subgroup operations (when the
 /// adapter has SUBGROUP; lavapipe's subgroups are 8 wide) and the
 /// workgroup-memory tree, forced for the second pass.
-#[test]
 fn normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions() {
     if !gpu_available() {
         return;
@@ -613,4 +606,29 @@ fn normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions() {
         }
     }
     tflite_wgpu::set_workgroup_reductions(false);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, conv2d_random_shapes_match_the_cpu),
+        crate::case!(gpu, conv2d_with_thousands_of_channels_matches_the_cpu),
+        crate::case!(gpu, depthwise_random_shapes_match_the_cpu),
+        crate::case!(
+            gpu,
+            quad_and_scalar_activation_loads_match_the_cpu_on_both_paths
+        ),
+        crate::case!(
+            gpu,
+            fully_connected_and_batch_matmul_tiled_and_split_k_match_the_cpu
+        ),
+        crate::case!(
+            gpu,
+            int8_random_convolutions_and_fully_connected_match_the_cpu_exactly
+        ),
+        crate::case!(
+            gpu,
+            normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions
+        ),
+    ]
 }

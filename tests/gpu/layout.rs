@@ -19,7 +19,6 @@ fn check_pad(name: &str, op: Op, args: Vec<Arg>, outs: Vec<Vec<usize>>) {
     check_gpu_matches_cpu(name, g);
 }
 
-#[test]
 fn reshape_squeeze_expand_dims() {
     if !gpu_available() {
         return;
@@ -62,7 +61,6 @@ fn reshape_squeeze_expand_dims() {
     );
 }
 
-#[test]
 fn concatenation_every_axis() {
     if !gpu_available() {
         return;
@@ -109,7 +107,6 @@ fn concatenation_every_axis() {
     );
 }
 
-#[test]
 fn split_and_split_v() {
     if !gpu_available() {
         return;
@@ -148,7 +145,6 @@ fn split_and_split_v() {
     );
 }
 
-#[test]
 fn slice() {
     if !gpu_available() {
         return;
@@ -182,7 +178,6 @@ fn ss(
     );
 }
 
-#[test]
 fn strided_slice_masks_and_negative_strides() {
     if !gpu_available() {
         return;
@@ -288,7 +283,6 @@ fn strided_slice_masks_and_negative_strides() {
     );
 }
 
-#[test]
 fn transpose_ranks_2_to_6() {
     if !gpu_available() {
         return;
@@ -311,7 +305,6 @@ fn transpose_ranks_2_to_6() {
     }
 }
 
-#[test]
 fn tile_and_broadcast_to() {
     if !gpu_available() {
         return;
@@ -330,7 +323,6 @@ fn tile_and_broadcast_to() {
     );
 }
 
-#[test]
 fn pack_and_unpack() {
     if !gpu_available() {
         return;
@@ -364,7 +356,6 @@ fn pack_and_unpack() {
     );
 }
 
-#[test]
 fn pad_padv2_mirror_pad() {
     if !gpu_available() {
         return;
@@ -396,7 +387,6 @@ fn pad_padv2_mirror_pad() {
     }
 }
 
-#[test]
 fn depth_to_space_and_space_to_depth() {
     if !gpu_available() {
         return;
@@ -417,7 +407,6 @@ fn depth_to_space_and_space_to_depth() {
     }
 }
 
-#[test]
 fn reverse_v2() {
     if !gpu_available() {
         return;
@@ -430,7 +419,6 @@ fn reverse_v2() {
     );
 }
 
-#[test]
 fn gather_constant_indices() {
     if !gpu_available() {
         return;
@@ -464,7 +452,6 @@ fn gather_constant_indices() {
     );
 }
 
-#[test]
 fn more_than_65535_workgroups() {
     if !gpu_available() {
         return;
@@ -478,7 +465,6 @@ fn more_than_65535_workgroups() {
     );
 }
 
-#[test]
 fn rank_6_pad_and_tile() {
     if !gpu_available() {
         return;
@@ -501,4 +487,24 @@ fn rank_6_pad_and_tile() {
         ],
         vec![vec![2, 3, 3, 4, 2, 3]],
     );
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, reshape_squeeze_expand_dims),
+        crate::case!(gpu, concatenation_every_axis),
+        crate::case!(gpu, split_and_split_v),
+        crate::case!(gpu, slice),
+        crate::case!(gpu, strided_slice_masks_and_negative_strides),
+        crate::case!(gpu, transpose_ranks_2_to_6),
+        crate::case!(gpu, tile_and_broadcast_to),
+        crate::case!(gpu, pack_and_unpack),
+        crate::case!(gpu, pad_padv2_mirror_pad),
+        crate::case!(gpu, depth_to_space_and_space_to_depth),
+        crate::case!(gpu, reverse_v2),
+        crate::case!(gpu, gather_constant_indices),
+        crate::case!(gpu, more_than_65535_workgroups),
+        crate::case!(gpu, rank_6_pad_and_tile),
+    ]
 }

@@ -46,7 +46,6 @@ fn run(interp: &mut Interpreter, inputs: &[Tensor]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-#[test]
 fn changing_inputs_reach_the_gpu_on_every_invoke() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -79,7 +78,6 @@ fn changing_inputs_reach_the_gpu_on_every_invoke() {
     }
 }
 
-#[test]
 fn output_into_copies_and_refuses_wrong_destinations() {
     let model = Model::from_bytes(&tflite_wgpu::demo::demo_model_bytes().unwrap()).unwrap();
     let mut interp = Interpreter::new(&model).unwrap();
@@ -106,4 +104,12 @@ fn output_into_copies_and_refuses_wrong_destinations() {
         interp.output_into(interp.num_outputs(), &mut none),
         Err(Error::Input { .. })
     ));
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu_shared, changing_inputs_reach_the_gpu_on_every_invoke),
+        crate::case!(plain, output_into_copies_and_refuses_wrong_destinations),
+    ]
 }

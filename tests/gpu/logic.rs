@@ -44,7 +44,6 @@ fn scaled(graph: &Graph, scale: f32) -> Vec<Tensor> {
         .collect()
 }
 
-#[test]
 fn arg_max_min_int32_and_int64() {
     if !gpu_available() {
         return;
@@ -87,7 +86,6 @@ fn arg_max_min_int32_and_int64() {
     }
 }
 
-#[test]
 fn arg_max_axis_as_int64_constant() {
     if !gpu_available() {
         return;
@@ -128,7 +126,6 @@ fn broadcast_cases() -> Vec<(Vec<usize>, Vec<usize>, Vec<usize>)> {
     ]
 }
 
-#[test]
 fn comparisons_float_and_int_broadcast() {
     if !gpu_available() {
         return;
@@ -165,7 +162,6 @@ fn comparisons_float_and_int_broadcast() {
     check_gpu_matches_cpu("less_equal float const", g);
 }
 
-#[test]
 fn logical_ops() {
     if !gpu_available() {
         return;
@@ -200,7 +196,6 @@ fn logical_ops() {
     check_gpu_matches_cpu("not", g);
 }
 
-#[test]
 fn select_and_select_v2() {
     if !gpu_available() {
         return;
@@ -261,7 +256,6 @@ fn select_and_select_v2() {
     check_gpu_matches_cpu("select_v2 const", g);
 }
 
-#[test]
 fn cast_every_direction() {
     if !gpu_available() {
         return;
@@ -323,7 +317,6 @@ fn node(op: Op, inputs: &[usize], outputs: &[usize]) -> Node {
     }
 }
 
-#[test]
 fn argmax_output_leaves_the_partition() {
     if !gpu_available() {
         return;
@@ -358,7 +351,6 @@ fn argmax_output_leaves_the_partition() {
     check_gpu_matches_cpu("argmax partition output (seeded)", gr);
 }
 
-#[test]
 fn comparison_feeds_select_in_one_partition() {
     if !gpu_available() {
         return;
@@ -386,7 +378,6 @@ fn comparison_feeds_select_in_one_partition() {
     check_gpu_matches_cpu_on("compare -> select (ties)", gr, ins);
 }
 
-#[test]
 fn int64_inputs_outside_int32_run_on_the_cpu() {
     if !gpu_available() {
         return;
@@ -413,4 +404,19 @@ fn int64_inputs_outside_int32_run_on_the_cpu() {
     let out = interp.output(0).unwrap().as_f32().unwrap().to_vec();
     assert_eq!(out, vec![1.0, -2.0, big as f32]);
     let _ = values(1, 0);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, arg_max_min_int32_and_int64),
+        crate::case!(gpu, arg_max_axis_as_int64_constant),
+        crate::case!(gpu, comparisons_float_and_int_broadcast),
+        crate::case!(gpu, logical_ops),
+        crate::case!(gpu, select_and_select_v2),
+        crate::case!(gpu, cast_every_direction),
+        crate::case!(gpu, argmax_output_leaves_the_partition),
+        crate::case!(gpu, comparison_feeds_select_in_one_partition),
+        crate::case!(gpu, int64_inputs_outside_int32_run_on_the_cpu),
+    ]
 }

@@ -21,3 +21,26 @@ mod profile;
 mod reduce;
 mod split_k;
 mod threads;
+
+fn main() {
+    common::harness::main(&[
+        ("conv", conv::tests),
+        ("faults", faults::tests),
+        ("fusion", fusion::tests),
+        ("int8", int8::tests),
+        ("kernels_random", kernels_random::tests),
+        ("layout", layout::tests),
+        ("lean_invoke", lean_invoke::tests),
+        ("logic", logic::tests),
+        ("mediapipe_ops", mediapipe_ops::tests),
+        ("ops", ops::tests),
+        ("overflow_guard", overflow_guard::tests),
+        ("pipeline_cache", pipeline_cache::tests),
+        ("plan", plan::tests),
+        ("precision_plan", precision_plan::tests),
+        ("profile", profile::tests),
+        ("reduce", reduce::tests),
+        ("split_k", split_k::tests),
+        ("threads", threads::tests),
+    ]);
+}

@@ -127,7 +127,6 @@ fn expected(
     v
 }
 
-#[test]
 fn transform_tensor_identity_returns_the_input() {
     let (img, _) = ramp(3, 4);
     let want = img.as_f32().unwrap().to_vec();
@@ -144,7 +143,6 @@ fn transform_tensor_identity_returns_the_input() {
     }
 }
 
-#[test]
 fn transform_tensor_translation_samples_between_pixels_and_zeroes_outside() {
     let (img, _) = ramp(4, 5);
     // Whole-pixel shift right by 1: the last column samples x = 5 > w - 1.
@@ -176,7 +174,6 @@ fn transform_tensor_translation_samples_between_pixels_and_zeroes_outside() {
     );
 }
 
-#[test]
 fn transform_tensor_scaling_follows_the_pixel_centre_convention() {
     let (img, _) = ramp(6, 6);
     let half = matrix([2.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]);
@@ -196,7 +193,6 @@ fn transform_tensor_scaling_follows_the_pixel_centre_convention() {
     );
 }
 
-#[test]
 fn transform_tensor_rotation_by_90_degrees_transposes_and_flips() {
     let (h, w) = (3, 4);
     let (img, _) = ramp(h, w);
@@ -228,7 +224,6 @@ fn landmarks_op(p: TransformLandmarks, shape: Vec<usize>) -> Graph {
     )
 }
 
-#[test]
 fn transform_landmarks_rotates_and_translates_x_and_y_and_keeps_z() {
     // Rotation by 90 degrees plus a translation (5, 7) scaled by 2: (x, y, z) ->
     // (-y + 10, x + 14, z), for two landmarks at each of two pixels.
@@ -304,7 +299,6 @@ fn v2(left: usize, right: usize, subset: Vec<[usize; 2]>, out_wh: [i32; 2]) -> L
     })
 }
 
-#[test]
 fn landmarks_to_matrix_v2_maps_the_crop_onto_the_landmarks_box() {
     // Axis (0,0)->(2,0): no rotation. Box x in [0, 2], y in [-1, 3]: centre (1, 1),
     // size 2 x 4 onto a 4 x 8 crop: x = 0.5 u, y = 0.5 v - 1.
@@ -334,7 +328,6 @@ fn landmarks_to_matrix_v2_maps_the_crop_onto_the_landmarks_box() {
     );
 }
 
-#[test]
 fn landmarks_to_matrix_v1_maps_output_pixels_to_input_pixels() {
     // No rotation; box x in [0, 2], y in [-1, 3] of landmarks_range 4: scale
     // (0.5, 1), centre (1, 1) -> relative (-0.5, -0.5). A 3x3 output onto a 5x5
@@ -361,7 +354,6 @@ fn landmarks_to_matrix_v1_maps_output_pixels_to_input_pixels() {
     );
 }
 
-#[test]
 fn a_landmark_index_past_the_input_is_an_error_naming_the_node() {
     let g = to_matrix_op(v2(0, 7, vec![[0, 1]], [2, 2]), vec![1, 2, 3]);
     let model = Model::from_graph(g);
@@ -414,7 +406,6 @@ fn chain() -> Graph {
 }
 
 /// The chain as one GPU partition against the CPU interpreter.
-#[test]
 fn the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu() {
     if !gpu_available() {
         return;
@@ -431,7 +422,6 @@ fn the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu() {
 
 /// `inspect --json` of a model file with the three ops places every node on a
 /// device and lists no fallback.
-#[test]
 fn inspect_places_every_node() {
     let dir = std::env::temp_dir().join(format!("tflite-wgpu-mediapipe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -465,4 +455,41 @@ fn inspect_places_every_node() {
         assert_eq!(doc["fallback"].as_array().map_or(0, Vec::len), 0, "{doc}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, transform_tensor_identity_returns_the_input),
+        crate::case!(
+            gpu,
+            transform_tensor_translation_samples_between_pixels_and_zeroes_outside
+        ),
+        crate::case!(
+            gpu,
+            transform_tensor_scaling_follows_the_pixel_centre_convention
+        ),
+        crate::case!(
+            gpu,
+            transform_tensor_rotation_by_90_degrees_transposes_and_flips
+        ),
+        crate::case!(
+            gpu,
+            transform_landmarks_rotates_and_translates_x_and_y_and_keeps_z
+        ),
+        crate::case!(
+            gpu,
+            landmarks_to_matrix_v2_maps_the_crop_onto_the_landmarks_box
+        ),
+        crate::case!(
+            gpu,
+            landmarks_to_matrix_v1_maps_output_pixels_to_input_pixels
+        ),
+        crate::case!(
+            plain,
+            a_landmark_index_past_the_input_is_an_error_naming_the_node
+        ),
+        crate::case!(gpu, the_chain_of_the_three_ops_matches_the_cpu_on_the_gpu),
+        crate::case!(gpu, inspect_places_every_node),
+    ]
 }

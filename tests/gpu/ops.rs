@@ -8,7 +8,6 @@ use common::gpu::{check_gpu_matches_cpu, gpu_available, one_node, Arg};
 use tflite_wgpu::graph::op::{Activation, Binary, Unary};
 use tflite_wgpu::graph::Op;
 
-#[test]
 fn unary_ops() {
     if !gpu_available() {
         return;
@@ -43,7 +42,6 @@ fn unary_ops() {
     }
 }
 
-#[test]
 fn binary_ops_broadcast_to_rank_6() {
     if !gpu_available() {
         return;
@@ -78,7 +76,6 @@ fn binary_ops_broadcast_to_rank_6() {
     }
 }
 
-#[test]
 fn more_than_65535_workgroups() {
     if !gpu_available() {
         return;
@@ -92,7 +89,6 @@ fn more_than_65535_workgroups() {
     check_gpu_matches_cpu("large add", g);
 }
 
-#[test]
 fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
     use std::sync::Arc;
     use tflite_wgpu::graph::op::Lrn;
@@ -174,7 +170,6 @@ fn unsupported_op_splits_the_model_between_cpu_and_gpu() {
     }
 }
 
-#[test]
 fn l2_pool() {
     use common::gpu::{check_gpu_matches_cpu_on, seeded_inputs};
     use tflite_wgpu::graph::op::{Padding, Pool2D};
@@ -223,7 +218,6 @@ fn l2_pool() {
     check_gpu_matches_cpu_on("l2pool RELU_N1_TO_1 clamps", g, inputs);
 }
 
-#[test]
 fn interpreter_is_send_and_the_delegate_builder_works() {
     fn assert_send<T: Send>() {}
     assert_send::<tflite_wgpu::Interpreter>();
@@ -249,7 +243,6 @@ fn interpreter_is_send_and_the_delegate_builder_works() {
     assert!((sum - 1.0).abs() < 1e-4, "softmax sums to {sum}");
 }
 
-#[test]
 fn fp16_saturates_with_the_guard_off_and_reruns_at_fp32_with_it_on() {
     use tflite_wgpu::{Device, Interpreter, Model, Options, OverflowGuard, Tensor};
     if !gpu_available() {
@@ -293,7 +286,6 @@ fn fp16_saturates_with_the_guard_off_and_reruns_at_fp32_with_it_on() {
     assert_eq!(y[63], 96_875.0);
 }
 
-#[test]
 fn residual_add_fuses_into_the_convolution() {
     use std::sync::Arc;
     use tflite_wgpu::graph::op::{Conv2D, Padding};
@@ -375,4 +367,21 @@ fn residual_add_fuses_into_the_convolution() {
     for (p, q) in a.as_f32().unwrap().iter().zip(b.as_f32().unwrap()) {
         assert!((p - q).abs() <= 1e-5, "{p} vs {q}");
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, unary_ops),
+        crate::case!(gpu, binary_ops_broadcast_to_rank_6),
+        crate::case!(gpu, more_than_65535_workgroups),
+        crate::case!(gpu, unsupported_op_splits_the_model_between_cpu_and_gpu),
+        crate::case!(gpu, l2_pool),
+        crate::case!(gpu, interpreter_is_send_and_the_delegate_builder_works),
+        crate::case!(
+            gpu,
+            fp16_saturates_with_the_guard_off_and_reruns_at_fp32_with_it_on
+        ),
+        crate::case!(gpu, residual_add_fuses_into_the_convolution),
+    ]
 }

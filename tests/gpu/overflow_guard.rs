@@ -289,24 +289,20 @@ fn check(name: &str, (model, inputs): (Model, Vec<Tensor>), overflowing_op: &str
     }
 }
 
-#[test]
 fn convolution_overflowing_on_part_of_the_input() {
     check("conv", conv_model(), "CONV_2D");
 }
 
-#[test]
 fn long_sum() {
     check("sum", sum_model(), "SUM");
 }
 
-#[test]
 fn regression_head_followed_by_further_ops() {
     check("head", head_model(), "FULLY_CONNECTED");
 }
 
 /// Small inputs: nothing overflows, nothing is promoted, the plan and its
 /// submits, dispatches and readbacks per invoke are those without the guard.
-#[test]
 fn nothing_overflowing_costs_no_submit_or_readback() {
     let (model, _) = head_model();
     if !gpu_available() || !f16_ok(&model) {
@@ -344,8 +340,6 @@ fn nothing_overflowing_costs_no_submit_or_readback() {
 /// The guard's cost when nothing overflows: face_landmark at fp16, invokes with
 /// the guard on and off interleaved in one run; prints the median ratio. Run with
 /// `cargo test --test gpu overflow_guard -- --ignored --nocapture`.
-#[test]
-#[ignore = "a timing measurement, not a check"]
 fn guard_cost_on_a_real_model() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -384,4 +378,19 @@ fn guard_cost_on_a_real_model() {
         m_off * 1e3,
         m_on / m_off
     );
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, convolution_overflowing_on_part_of_the_input),
+        crate::case!(gpu, long_sum),
+        crate::case!(gpu, regression_head_followed_by_further_ops),
+        crate::case!(gpu, nothing_overflowing_costs_no_submit_or_readback),
+        crate::case!(
+            ignored,
+            guard_cost_on_a_real_model,
+            "a timing measurement, not a check"
+        ),
+    ]
 }

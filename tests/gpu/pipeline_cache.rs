@@ -23,7 +23,6 @@ fn bench(dir: &Path) -> (Value, String) {
     (doc, stderr)
 }
 
-#[test]
 fn a_cache_is_written_loaded_and_survives_garbage() {
     if !common::gpu::gpu_available() {
         return;
@@ -72,4 +71,12 @@ fn a_cache_is_written_loaded_and_survives_garbage() {
     std::fs::write(&files[0], &forged).unwrap();
     bench(&dir);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(
+        gpu,
+        a_cache_is_written_loaded_and_survives_garbage
+    )]
 }

@@ -16,7 +16,6 @@ const WHOLE: &[&str] = &[
     "gen/mobilenet_v2_035_128_fp16.tflite",
 ];
 
-#[test]
 fn real_models_are_one_gpu_partition() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -45,4 +44,9 @@ fn real_models_are_one_gpu_partition() {
             );
         }
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(gpu_shared, real_models_are_one_gpu_partition)]
 }

@@ -16,7 +16,6 @@ fn cli() -> Command {
 
 /// Save a plan for face_landmark with the bounded search, run with it, and see
 /// it refused on iris_landmark with both models named.
-#[test]
 fn saved_plan_runs_on_its_model_and_is_refused_on_another() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -102,7 +101,6 @@ fn saved_plan_runs_on_its_model_and_is_refused_on_another() {
 
 /// A plan written by hand: an index, an op name and a tensor-name pattern resolve
 /// to the nodes of the prepared graph; the interpreter keeps them in fp32.
-#[test]
 fn hand_written_plans_resolve_against_the_prepared_graph() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -159,4 +157,18 @@ fn hand_written_plans_resolve_against_the_prepared_graph() {
             );
         }
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(
+            gpu_shared,
+            saved_plan_runs_on_its_model_and_is_refused_on_another
+        ),
+        crate::case!(
+            gpu_shared,
+            hand_written_plans_resolve_against_the_prepared_graph
+        ),
+    ]
 }

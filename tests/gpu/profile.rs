@@ -6,7 +6,6 @@ use crate::common;
 
 use tflite_wgpu::{Device, Interpreter, Model, Options};
 
-#[test]
 fn dispatch_times_add_up_to_the_invoke() {
     if !common::gpu::gpu_available() {
         return;
@@ -68,7 +67,6 @@ fn dispatch_times_add_up_to_the_invoke() {
 }
 
 /// The op_conv3x3_same_relu model: CONV_2D 3x3 SAME stride 1 with bias and RELU.
-#[test]
 fn conv_dispatch_flops_follow_the_formula() {
     if !common::gpu::gpu_available() {
         return;
@@ -141,4 +139,12 @@ fn conv_dispatch_flops_follow_the_formula() {
         assert_eq!(r.dispatches.len(), p.dispatches.len());
         assert!((r.total.flops - p.dispatches.iter().map(|d| d.flops).sum::<f64>()).abs() < 1e-6);
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, dispatch_times_add_up_to_the_invoke),
+        crate::case!(gpu_shared, conv_dispatch_flops_follow_the_formula),
+    ]
 }

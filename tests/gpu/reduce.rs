@@ -14,7 +14,6 @@ fn out_size(padding: Padding, input: usize, k: usize, s: usize) -> usize {
     }
 }
 
-#[test]
 fn pools() {
     if !gpu_available() {
         return;
@@ -77,7 +76,6 @@ fn reduce(kind: Reduce, keep_dims: bool, shape: Vec<usize>, axes: Vec<i32>, out:
     check_gpu_matches_cpu(&format!("{kind:?} keep={keep_dims} {shape:?} {axes:?}"), g);
 }
 
-#[test]
 fn reductions() {
     if !gpu_available() {
         return;
@@ -108,7 +106,6 @@ fn reductions() {
 /// folds a row per invocation: rows shorter than, equal to and not a multiple
 /// of the subgroup and workgroup sizes, inner, middle and outer axes,
 /// keep_dims, and rows of 100,000 elements.
-#[test]
 fn reductions_match_the_cpu_with_subgroup_and_workgroup_kernels() {
     if !gpu_available() {
         return;
@@ -185,7 +182,6 @@ fn reduce_abs(kind: Reduce, shape: Vec<usize>, out: Vec<usize>) {
     check_gpu_matches_cpu(&format!("{kind:?} of |x| {shape:?}"), g);
 }
 
-#[test]
 fn long_sums_accumulate_in_f32() {
     if !gpu_available() {
         return;
@@ -197,7 +193,6 @@ fn long_sums_accumulate_in_f32() {
     reduce(Reduce::Sum, false, vec![1, 100_000], vec![1], vec![1]);
 }
 
-#[test]
 fn cumsum() {
     if !gpu_available() {
         return;
@@ -219,7 +214,6 @@ fn cumsum() {
     }
 }
 
-#[test]
 fn softmax_family() {
     if !gpu_available() {
         return;
@@ -239,7 +233,6 @@ fn softmax_family() {
     }
 }
 
-#[test]
 fn resizes() {
     if !gpu_available() {
         return;
@@ -270,4 +263,20 @@ fn resizes() {
             }
         }
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(gpu, pools),
+        crate::case!(gpu, reductions),
+        crate::case!(
+            gpu,
+            reductions_match_the_cpu_with_subgroup_and_workgroup_kernels
+        ),
+        crate::case!(gpu, long_sums_accumulate_in_f32),
+        crate::case!(gpu, cumsum),
+        crate::case!(gpu, softmax_family),
+        crate::case!(gpu, resizes),
+    ]
 }

@@ -80,7 +80,6 @@ fn int8_bmm(name: &str, a: Vec<usize>, b: Vec<usize>, out: Vec<usize>) {
     check_gpu_matches_cpu_on(name, g, vec![int8(a, 41), int8(b, 42)]);
 }
 
-#[test]
 fn split_k_matches_the_cpu_with_subgroup_and_workgroup_reductions() {
     tflite_wgpu::force_split_k(true);
     if !common::gpu::gpu_available() {
@@ -126,4 +125,12 @@ fn split_k_matches_the_cpu_with_subgroup_and_workgroup_reductions() {
     }
     tflite_wgpu::set_workgroup_reductions(false);
     tflite_wgpu::force_split_k(false);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(
+        gpu,
+        split_k_matches_the_cpu_with_subgroup_and_workgroup_reductions
+    )]
 }

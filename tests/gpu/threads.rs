@@ -42,7 +42,6 @@ fn bits(interp: &mut Interpreter) -> Vec<Vec<u8>> {
         .collect()
 }
 
-#[test]
 fn eight_threads_share_one_device_with_identical_outputs() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -87,7 +86,6 @@ fn eight_threads_share_one_device_with_identical_outputs() {
 
 /// Two interpreters of different models on two threads, invoked at once: each
 /// waits for its own submissions only, and each gets the outputs it gets alone.
-#[test]
 fn two_models_on_two_threads_match_their_solo_runs() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -125,4 +123,15 @@ fn two_models_on_two_threads_match_their_solo_runs() {
             w.join().unwrap();
         }
     });
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(
+            gpu_shared,
+            eight_threads_share_one_device_with_identical_outputs
+        ),
+        crate::case!(gpu_shared, two_models_on_two_threads_match_their_solo_runs),
+    ]
 }

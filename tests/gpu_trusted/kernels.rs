@@ -24,7 +24,6 @@ fn graph(op: Op, x: &[usize], w: &[usize], units: usize, y: &[usize]) -> Graph {
     one_node(op, args, vec![y.to_vec()])
 }
 
-#[test]
 fn trusted_tiled_kernels_match_the_cpu() {
     if tflite_wgpu::gpu_adapter(Default::default()).is_err() {
         common::missing("no GPU adapter");
@@ -83,4 +82,9 @@ fn trusted_tiled_kernels_match_the_cpu() {
     check_gpu_matches_cpu("fc split k", g);
     let g = graph(fc(), &[40, 30], &[37, 30], 37, &[40, 37]);
     check_gpu_matches_cpu("fc tiled", g);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(gpu, trusted_tiled_kernels_match_the_cpu)]
 }

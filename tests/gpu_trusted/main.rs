@@ -5,3 +5,10 @@ mod common;
 
 mod kernels;
 mod reductions;
+
+fn main() {
+    common::harness::main(&[
+        ("kernels", kernels::tests),
+        ("reductions", reductions::tests),
+    ]);
+}

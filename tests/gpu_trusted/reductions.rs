@@ -11,7 +11,6 @@ use common::gpu::{check_gpu_matches_cpu, one_node, values, Arg};
 use tflite_wgpu::graph::op::{Activation, FullyConnected, Reduce};
 use tflite_wgpu::graph::Op;
 
-#[test]
 fn trusted_reductions_and_split_k_match_the_cpu() {
     if tflite_wgpu::gpu_adapter(Default::default()).is_err() {
         common::missing("no GPU adapter");
@@ -62,4 +61,12 @@ fn trusted_reductions_and_split_k_match_the_cpu() {
     }
     tflite_wgpu::set_workgroup_reductions(false);
     tflite_wgpu::force_split_k(false);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(
+        gpu,
+        trusted_reductions_and_split_k_match_the_cpu
+    )]
 }

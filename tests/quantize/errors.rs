@@ -37,7 +37,6 @@ fn refuses(args: &[&str], out: &Path, needle: &str) {
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
-#[test]
 fn bad_requests_write_nothing() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -118,7 +117,6 @@ fn bad_requests_write_nothing() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn kept_nodes_stay_float_in_int8() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -163,4 +161,12 @@ fn kept_nodes_stay_float_in_int8() {
     assert_eq!(sg.tensors[fc.input(1).unwrap()].dtype, DType::F32);
     assert!(report.outputs[0].metrics.cosine > 0.9, "{}", report.text());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(shared, bad_requests_write_nothing),
+        crate::case!(shared, kept_nodes_stay_float_in_int8),
+    ]
 }

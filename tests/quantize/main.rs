@@ -5,3 +5,7 @@ mod common;
 
 mod errors;
 mod quantize;
+
+fn main() {
+    common::harness::main(&[("errors", errors::tests), ("quantize", quantize::tests)]);
+}

@@ -223,7 +223,6 @@ fn check_mode(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn fp16_matches_the_converters_float16_form() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -238,7 +237,6 @@ fn fp16_matches_the_converters_float16_form() {
     );
 }
 
-#[test]
 fn weight_int8_meets_the_absolute_bars() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -253,7 +251,6 @@ fn weight_int8_meets_the_absolute_bars() {
     );
 }
 
-#[test]
 fn dynamic_int8_matches_the_converters_dynamic_range_form() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -268,7 +265,6 @@ fn dynamic_int8_matches_the_converters_dynamic_range_form() {
     );
 }
 
-#[test]
 fn int8_matches_the_converters_full_integer_form() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -291,7 +287,6 @@ fn int8_matches_the_converters_full_integer_form() {
     );
 }
 
-#[test]
 fn int8_runs_fully_on_the_gpu_int8_path_like_the_cpu() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -336,7 +331,6 @@ fn int8_runs_fully_on_the_gpu_int8_path_like_the_cpu() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
 fn mobilenet_v2_100_224_in_each_mode() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -353,4 +347,22 @@ fn mobilenet_v2_100_224_in_each_mode() {
     check_mode(&shared, name, Mode::WeightInt8, IoType::Float, None, false);
     check_mode(&shared, name, Mode::DynamicInt8, IoType::Float, None, false);
     check_mode(&shared, name, Mode::Int8, IoType::Float, Some("int8"), true);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(shared, fp16_matches_the_converters_float16_form),
+        crate::case!(shared, weight_int8_meets_the_absolute_bars),
+        crate::case!(
+            shared,
+            dynamic_int8_matches_the_converters_dynamic_range_form
+        ),
+        crate::case!(shared, int8_matches_the_converters_full_integer_form),
+        crate::case!(
+            gpu_shared,
+            int8_runs_fully_on_the_gpu_int8_path_like_the_cpu
+        ),
+        crate::case!(shared, mobilenet_v2_100_224_in_each_mode),
+    ]
 }

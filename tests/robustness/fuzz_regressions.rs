@@ -47,7 +47,6 @@ fn load_and_run(bytes: &[u8]) -> Duration {
 }
 
 /// A descr whose first character is multi-byte UTF-8 split the string inside it.
-#[test]
 fn npy_descr_starting_with_a_multibyte_character() {
     let err = npy::parse(&data("npy_multibyte_descr.npy"), "x.npy").unwrap_err();
     assert!(err.to_string().contains("unsupported dtype"), "{err}");
@@ -56,7 +55,6 @@ fn npy_descr_starting_with_a_multibyte_character() {
 /// Inputs that timed out under the fuzzer (a sanitized build on a loaded machine):
 /// TILE and other kernels with outputs near the 16 MiB tensor limit. In a normal
 /// build each must finish well within a few seconds.
-#[test]
 fn model_run_inputs_that_timed_out_are_bounded() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -72,4 +70,12 @@ fn model_run_inputs_that_timed_out_are_bounded() {
         println!("{name}: {took:?}");
         assert!(took < Duration::from_secs(5), "{name} took {took:?}");
     }
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, npy_descr_starting_with_a_multibyte_character),
+        crate::case!(plain, model_run_inputs_that_timed_out_are_bounded),
+    ]
 }

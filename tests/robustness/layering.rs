@@ -74,7 +74,6 @@ fn named_modules(text: &str) -> Vec<(usize, String)> {
     found
 }
 
-#[test]
 fn lower_layers_never_import_upward() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut violations = Vec::new();
@@ -107,16 +106,23 @@ fn lower_layers_never_import_upward() {
     );
 }
 
-#[test]
 fn the_rule_sees_both_path_forms() {
     let found = named_modules("use crate::gpu::x; let y = tflite_wgpu::cpu::Data; // crate::cli");
     let names: Vec<&str> = found.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(names, ["gpu", "cpu"]);
 }
 
-#[test]
 fn peers_and_higher_layers_are_forbidden() {
     let gpu = forbidden("gpu");
     assert!(gpu.contains(&"cpu") && gpu.contains(&"delegate") && !gpu.contains(&"graph"));
     assert!(!forbidden("runtime").contains(&"delegate"));
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, lower_layers_never_import_upward),
+        crate::case!(plain, the_rule_sees_both_path_forms),
+        crate::case!(plain, peers_and_higher_layers_are_forbidden),
+    ]
 }

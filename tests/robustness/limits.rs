@@ -73,7 +73,6 @@ fn interpreter(model: &Model, limits: RunLimits) -> Interpreter {
     interp
 }
 
-#[test]
 fn an_endless_while_stops_at_the_iteration_limit() {
     let limits = RunLimits {
         max_while_iterations: 500,
@@ -86,7 +85,6 @@ fn an_endless_while_stops_at_the_iteration_limit() {
     }
 }
 
-#[test]
 fn an_endless_while_stops_when_cancelled_from_another_thread() {
     let limits = RunLimits {
         max_while_iterations: u64::MAX,
@@ -159,7 +157,6 @@ fn assert_refused(name: &str, model: Model) {
     );
 }
 
-#[test]
 fn kernels_with_data_dependent_shapes_check_the_limit_first() {
     let big = 1 << 16;
     assert_refused(
@@ -206,4 +203,19 @@ fn kernels_with_data_dependent_shapes_check_the_limit_first() {
             DType::I32,
         ),
     );
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, an_endless_while_stops_at_the_iteration_limit),
+        crate::case!(
+            plain,
+            an_endless_while_stops_when_cancelled_from_another_thread
+        ),
+        crate::case!(
+            plain,
+            kernels_with_data_dependent_shapes_check_the_limit_first
+        ),
+    ]
 }

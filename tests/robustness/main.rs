@@ -9,3 +9,14 @@ mod limits;
 mod malformed;
 mod mutation;
 mod reader_forms;
+
+fn main() {
+    common::harness::main(&[
+        ("fuzz_regressions", fuzz_regressions::tests),
+        ("layering", layering::tests),
+        ("limits", limits::tests),
+        ("malformed", malformed::tests),
+        ("mutation", mutation::tests),
+        ("reader_forms", reader_forms::tests),
+    ]);
+}

@@ -119,7 +119,6 @@ impl Spec {
     }
 }
 
-#[test]
 fn the_unspoiled_spec_loads_and_runs() {
     let m = Spec::abs().load().expect("valid model");
     let mut i = Interpreter::new(&m).expect("prepare");
@@ -135,7 +134,6 @@ fn the_unspoiled_spec_loads_and_runs() {
     );
 }
 
-#[test]
 fn truncated_files_are_malformed() {
     let bytes = tflite_wgpu::demo::demo_model_bytes().unwrap();
     for len in (0..bytes.len()).step_by(7) {
@@ -148,7 +146,6 @@ fn truncated_files_are_malformed() {
     }
 }
 
-#[test]
 fn wrong_identifier_is_malformed() {
     let mut bytes = Spec::abs().build();
     bytes[4..8].copy_from_slice(b"XXXX");
@@ -158,7 +155,6 @@ fn wrong_identifier_is_malformed() {
     ));
 }
 
-#[test]
 fn bad_vtable_offset_is_malformed() {
     let mut bytes = Spec::abs().build();
     let root = u32::from_le_bytes(bytes[0..4].try_into().unwrap()) as usize;
@@ -168,7 +164,6 @@ fn bad_vtable_offset_is_malformed() {
     assert!(e.to_string().contains("vtable"), "{e}");
 }
 
-#[test]
 fn root_offset_past_the_end_is_malformed() {
     let mut bytes = Spec::abs().build();
     bytes[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -178,7 +173,6 @@ fn root_offset_past_the_end_is_malformed() {
     ));
 }
 
-#[test]
 fn out_of_range_tensor_index() {
     let mut s = Spec::abs();
     s.operators[0].1 = vec![7];
@@ -198,7 +192,6 @@ fn out_of_range_tensor_index() {
     assert!(e.to_string().contains("operator 0"), "{e}");
 }
 
-#[test]
 fn out_of_range_graph_input() {
     let mut s = Spec::abs();
     s.inputs = vec![-3];
@@ -216,7 +209,6 @@ fn out_of_range_graph_input() {
     );
 }
 
-#[test]
 fn out_of_range_buffer_index() {
     let mut s = Spec::abs();
     s.tensors[0].2 = 9;
@@ -235,7 +227,6 @@ fn out_of_range_buffer_index() {
     assert!(e.to_string().contains("tensor 0"), "{e}");
 }
 
-#[test]
 fn out_of_range_opcode_index() {
     let mut s = Spec::abs();
     s.operators[0].0 = 4;
@@ -254,7 +245,6 @@ fn out_of_range_opcode_index() {
     );
 }
 
-#[test]
 fn absurd_shapes_hit_the_memory_limit() {
     let mut s = Spec::abs();
     s.tensors[1].0 = vec![1 << 30, 1 << 30, 1 << 30];
@@ -282,7 +272,6 @@ fn absurd_shapes_hit_the_memory_limit() {
     );
 }
 
-#[test]
 fn buffer_size_that_disagrees_with_the_shape() {
     let mut s = Spec::abs();
     s.buffers.push(vec![0; 12]);
@@ -292,7 +281,6 @@ fn buffer_size_that_disagrees_with_the_shape() {
     assert!(e.to_string().contains("12 bytes"), "{e}");
 }
 
-#[test]
 fn unknown_type_code() {
     let mut s = Spec::abs();
     s.tensors[0].1 = 99;
@@ -302,7 +290,6 @@ fn unknown_type_code() {
     ));
 }
 
-#[test]
 fn unknown_ops_are_named() {
     let mut s = Spec::abs();
     s.opcodes = vec![(250, None)];
@@ -321,7 +308,6 @@ fn unknown_ops_are_named() {
     }
 }
 
-#[test]
 fn cycles_are_graph_errors() {
     let mut s = Spec::abs();
     s.tensors.push((vec![2, 2], 0, 0));
@@ -331,7 +317,6 @@ fn cycles_are_graph_errors() {
     assert!(e.to_string().contains("cycle"), "{e}");
 }
 
-#[test]
 fn reading_an_unwritten_tensor_is_a_graph_error() {
     let mut s = Spec::abs();
     s.tensors.push((vec![2, 2], 0, 0));
@@ -340,7 +325,6 @@ fn reading_an_unwritten_tensor_is_a_graph_error() {
     assert!(e.to_string().contains("nothing writes"), "{e}");
 }
 
-#[test]
 fn two_writers_of_one_tensor() {
     let mut s = Spec::abs();
     s.operators.push((0, vec![0], vec![1]));
@@ -348,7 +332,6 @@ fn two_writers_of_one_tensor() {
     assert!(e.to_string().contains("written by both"), "{e}");
 }
 
-#[test]
 fn every_single_byte_corruption_is_handled() {
     let bytes = Spec::abs().build();
     for i in 0..bytes.len() {
@@ -370,7 +353,6 @@ fn every_single_byte_corruption_is_handled() {
     }
 }
 
-#[test]
 fn model_reader_round_trips_the_writer() {
     let g = tflite_wgpu::demo::demo_graph();
     let bytes = model::write(&g).unwrap();
@@ -381,8 +363,32 @@ fn model_reader_round_trips_the_writer() {
     assert_eq!(back.subgraphs[0].outputs, g.subgraphs[0].outputs);
 }
 
-#[test]
 fn a_graph_without_subgraphs_is_an_error() {
     let m = Model::from_graph(Default::default());
     assert!(matches!(Interpreter::new(&m), Err(Error::Graph { .. })));
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, the_unspoiled_spec_loads_and_runs),
+        crate::case!(plain, truncated_files_are_malformed),
+        crate::case!(plain, wrong_identifier_is_malformed),
+        crate::case!(plain, bad_vtable_offset_is_malformed),
+        crate::case!(plain, root_offset_past_the_end_is_malformed),
+        crate::case!(plain, out_of_range_tensor_index),
+        crate::case!(plain, out_of_range_graph_input),
+        crate::case!(plain, out_of_range_buffer_index),
+        crate::case!(plain, out_of_range_opcode_index),
+        crate::case!(plain, absurd_shapes_hit_the_memory_limit),
+        crate::case!(plain, buffer_size_that_disagrees_with_the_shape),
+        crate::case!(plain, unknown_type_code),
+        crate::case!(plain, unknown_ops_are_named),
+        crate::case!(plain, cycles_are_graph_errors),
+        crate::case!(plain, reading_an_unwritten_tensor_is_a_graph_error),
+        crate::case!(plain, two_writers_of_one_tensor),
+        crate::case!(plain, every_single_byte_corruption_is_handled),
+        crate::case!(plain, model_reader_round_trips_the_writer),
+        crate::case!(plain, a_graph_without_subgraphs_is_an_error),
+    ]
 }

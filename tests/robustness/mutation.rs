@@ -60,7 +60,6 @@ fn exercise(bytes: &[u8]) -> Outcome {
     }
 }
 
-#[test]
 fn mutants_of_shared_models_never_panic() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -99,4 +98,9 @@ fn mutants_of_shared_models_never_panic() {
         slowest < Duration::from_secs(20),
         "a mutant took {slowest:?}"
     );
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![crate::case!(shared, mutants_of_shared_models_never_panic)]
 }

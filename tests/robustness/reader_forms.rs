@@ -66,7 +66,6 @@ fn f32s(t: &Tensor) -> Vec<f32> {
 
 /// A RESHAPE whose shape is a constant of shape [0] (a reshape to a scalar): the
 /// converter stores that constant with an empty buffer.
-#[test]
 fn zero_element_constants_are_constants() {
     let g = one_subgraph(
         vec![
@@ -97,7 +96,6 @@ fn zero_element_constants_are_constants() {
 }
 
 /// A zero-row float constant concatenated to a runtime tensor.
-#[test]
 fn zero_element_float_constant_in_a_concatenation() {
     let g = one_subgraph(
         vec![
@@ -125,7 +123,6 @@ fn zero_element_float_constant_in_a_concatenation() {
 
 /// A zero-element tensor that a node writes stays a runtime tensor, and one with
 /// elements that nothing writes is still an error naming it.
-#[test]
 fn only_unwritten_zero_element_tensors_become_constants() {
     let g = one_subgraph(
         vec![
@@ -150,7 +147,6 @@ fn only_unwritten_zero_element_tensors_become_constants() {
 }
 
 /// FULLY_CONNECTED without a bias: the optional input is -1 in the file.
-#[test]
 fn optional_inputs_as_minus_one() {
     let g = one_subgraph(
         vec![
@@ -325,7 +321,6 @@ fn input() -> Tensor {
 }
 
 /// Buffer 0 is the empty sentinel: bytes left in it are not any tensor's data.
-#[test]
 fn buffer_zero_with_data_is_not_a_constant() {
     let raw = RawModel {
         buffers: vec![Some(vec![7; 16])],
@@ -339,7 +334,6 @@ fn buffer_zero_with_data_is_not_a_constant() {
 }
 
 /// An empty shape signature means the static shape.
-#[test]
 fn empty_shape_signature_is_the_static_shape() {
     let raw = RawModel {
         buffers: vec![None],
@@ -366,7 +360,6 @@ fn empty_shape_signature_is_the_static_shape() {
 /// The effective operator code is max(deprecated_builtin_code, builtin_code): old
 /// files set only the deprecated field, new ones put 127 there
 /// (PLACEHOLDER_FOR_GREATER_OP_CODES) for codes past 127.
-#[test]
 fn operator_codes_from_either_field() {
     let cases = [
         (RawOpcode(Some(ABS as i8), None), "ABS"),
@@ -387,7 +380,6 @@ fn operator_codes_from_either_field() {
 }
 
 /// Each subgraph has its own tensor list; two of them may name the same buffer.
-#[test]
 fn subgraphs_share_a_buffer() {
     let c = [0.5f32, -1.0, 2.0, 4.0];
     let add = |x: u32| RawSubgraph {
@@ -414,4 +406,18 @@ fn subgraphs_share_a_buffer() {
     }
     let out = run(&model, vec![input()]);
     assert_eq!(f32s(&out[0]), vec![-0.5, 1.0, -1.5, 4.0]);
+}
+
+/// The tests of this module, registered with the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
+    vec![
+        crate::case!(plain, zero_element_constants_are_constants),
+        crate::case!(plain, zero_element_float_constant_in_a_concatenation),
+        crate::case!(plain, only_unwritten_zero_element_tensors_become_constants),
+        crate::case!(plain, optional_inputs_as_minus_one),
+        crate::case!(plain, buffer_zero_with_data_is_not_a_constant),
+        crate::case!(plain, empty_shape_signature_is_the_static_shape),
+        crate::case!(plain, operator_codes_from_either_field),
+        crate::case!(plain, subgraphs_share_a_buffer),
+    ]
 }
