@@ -13,17 +13,7 @@ use tflite_wgpu::{DType, Data, Graph, Interpreter, Model, Tensor};
 
 /// Deterministic values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    tflite_wgpu::graph::rng::signed_values(n, seed)
 }
 
 /// Float or int8 (per-tensor activations, per-channel weights) layers.

@@ -8,15 +8,7 @@ use std::sync::Arc;
 
 /// Deterministic pseudo-random weights in [-scale, scale].
 fn weights(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
+    crate::graph::rng::SeededRng::new(seed.into()).signed(n, scale)
 }
 
 fn constant(name: &str, shape: Vec<usize>, values: Vec<f32>) -> TensorInfo {

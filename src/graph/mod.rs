@@ -12,6 +12,7 @@ pub mod op_detect;
 mod op_mediapipe;
 mod order;
 pub mod quant;
+pub mod rng;
 pub mod shape;
 mod value;
 

@@ -1,35 +1,16 @@
 //! Seeded random inputs in each input's natural range.
 
 use crate::error::Result;
+use crate::graph::rng::SeededRng;
 use crate::graph::{DType, Subgraph};
 use crate::graph::{Data, Tensor};
 use half::f16;
-
-/// A small deterministic generator (xorshift64*), so a seed gives the same inputs
-/// on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// `count` sets of inputs for the main subgraph `sg`: floats uniform in [-1, 1],
 /// int8/uint8/int16 over their whole range, int32/int64 in [0, 8) (they are
 /// usually indices or sizes), bools at random.
 pub fn random_inputs(sg: &Subgraph, count: usize, seed: u64) -> Result<Vec<Vec<Tensor>>> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SeededRng::new(seed);
     (0..count)
         .map(|_| {
             sg.inputs

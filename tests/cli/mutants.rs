@@ -141,7 +141,7 @@ fn cli_survives_mutated_models() {
     );
     let dir = std::env::temp_dir().join(format!("tflite-wgpu-mutants-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     let mut slowest = (Duration::ZERO, String::new());
     let (mut reached, mut completed) = (0usize, 0usize);
     for k in 0..count {

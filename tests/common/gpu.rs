@@ -27,15 +27,7 @@ pub fn gpu_available() -> bool {
 
 /// Deterministic values in [-1, 1).
 pub fn values(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-        })
-        .collect()
+    tflite_wgpu::graph::rng::signed_values(n, seed.into())
 }
 
 /// A tensor argument of a one-node test graph.

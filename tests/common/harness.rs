@@ -91,6 +91,9 @@ impl Case {
     }
 }
 
+/// A module's registration: the function listing its cases.
+pub type Registry = fn() -> Vec<Case>;
+
 /// Cases that returned early through [`super::missing`]: (case, what was missing).
 static RETURNED_EARLY: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
@@ -115,7 +118,7 @@ pub fn note_skip(what: &str) -> String {
 
 /// Runs the cases of every module (`(module name, its cases)`) with libtest's
 /// arguments and exits with its status.
-pub fn main(modules: &[(&str, fn() -> Vec<Case>)]) -> ! {
+pub fn main(modules: &[(&str, Registry)]) -> ! {
     let args = libtest_mimic::Arguments::from_args();
     let ci = super::in_ci();
     let gpu = ci || tflite_wgpu::gpu_adapter(Default::default()).is_ok();

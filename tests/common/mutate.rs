@@ -1,23 +1,8 @@
 //! Seeded mutations of model bytes: bit flips, overwrites, truncations and
 //! duplicated chunks, shared by the mutation tests.
 
-/// A small deterministic generator (xorshift64).
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in [0, n) (0 when n is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// The crate's seeded generator.
+pub use tflite_wgpu::graph::rng::SeededRng as Rng;
 
 /// One mutant of `bytes`.
 pub fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {

@@ -14,15 +14,7 @@ fn constant(name: &str, shape: Vec<usize>, values: &[f32]) -> TensorInfo {
 }
 
 fn w(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(7);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * 0.6
-        })
-        .collect()
+    tflite_wgpu::graph::rng::SeededRng::new(seed.into()).signed(n, 0.6)
 }
 
 /// Naive f64 LSTM (no peephole, no projection, no layer norm) over one batch row.

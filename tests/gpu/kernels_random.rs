@@ -42,26 +42,8 @@ fn gpu_available() -> bool {
     common::gpu::gpu_available()
 }
 
-/// xorshift64: the shapes of every case follow from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in lo..=hi.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next() % (hi - lo + 1) as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.range(0, items.len() - 1)]
-    }
-}
+/// The shapes of every case follow from the seed.
+use tflite_wgpu::graph::rng::SeededRng as Rng;
 
 fn out_size(padding: Padding, input: usize, k: usize, stride: usize, dil: usize) -> usize {
     let eff = (k - 1) * dil + 1;
@@ -94,15 +76,18 @@ struct Conv {
 
 impl Conv {
     fn random(r: &mut Rng) -> Conv {
-        let k = (r.pick(&[1, 1, 3, 3, 5, 2]), r.pick(&[1, 1, 3, 3, 5, 2]));
+        let k = (
+            r.pick(&[1, 1, 3, 3, 5, 2]).unwrap(),
+            r.pick(&[1, 1, 3, 3, 5, 2]).unwrap(),
+        );
         let stride = (r.range(1, 2), r.range(1, 2));
         let dil = if k.0 > 1 || k.1 > 1 {
             (r.range(1, 2), r.range(1, 2))
         } else {
             (1, 1)
         };
-        let padding = r.pick(&[Padding::Same, Padding::Valid]);
-        let groups = r.pick(&[1, 1, 1, 2, 3]);
+        let padding = r.pick(&[Padding::Same, Padding::Valid]).unwrap();
+        let groups = r.pick(&[1, 1, 1, 2, 3]).unwrap();
         let fic = r.range(1, 13);
         let eff = |k: usize, d: usize| (k - 1) * d + 1;
         Conv {
@@ -165,7 +150,7 @@ fn conv2d_random_shapes_match_the_cpu() {
     if !gpu_available() {
         return;
     }
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng::new(0x9e37_79b9_7f4a_7c15);
     for case in 0..24 {
         let c = Conv::random(&mut r);
         on_path(true, || {
@@ -212,10 +197,10 @@ fn depthwise_random_shapes_match_the_cpu() {
     if !gpu_available() {
         return;
     }
-    let mut r = Rng(0x2545_f491_4f6c_dd1d);
+    let mut r = Rng::new(0x2545_f491_4f6c_dd1d);
     let mut cases: Vec<([usize; 4], usize, usize, usize, usize, Padding)> = (0..16)
         .map(|_| {
-            let k = r.pick(&[1, 3, 3, 5]);
+            let k = r.pick(&[1, 3, 3, 5]).unwrap();
             let dil = r.range(1, 2);
             let eff = (k - 1) * dil + 1;
             (
@@ -225,11 +210,11 @@ fn depthwise_random_shapes_match_the_cpu() {
                     r.range(eff, eff + 13),
                     r.range(1, 19),
                 ],
-                r.pick(&[1, 1, 2, 3]),
+                r.pick(&[1, 1, 2, 3]).unwrap(),
                 k,
                 r.range(1, 2),
                 dil,
-                r.pick(&[Padding::Same, Padding::Valid]),
+                r.pick(&[Padding::Same, Padding::Valid]).unwrap(),
             )
         })
         .collect();
@@ -348,7 +333,7 @@ fn quad_and_scalar_activation_loads_match_the_cpu_on_both_paths() {
             ..base
         },
     ];
-    let mut r = Rng(0x5851_f42d_4c95_7f2d);
+    let mut r = Rng::new(0x5851_f42d_4c95_7f2d);
     for _ in 0..6 {
         let mut c = Conv::random(&mut r);
         let fic = 4 * r.range(1, 4);
@@ -416,11 +401,15 @@ fn fully_connected_and_batch_matmul_tiled_and_split_k_match_the_cpu() {
             fc_graph(rows, inner, units, 90 + k as u32),
         );
     }
-    let mut r = Rng(0x1234_5678_9abc_def1);
+    let mut r = Rng::new(0x1234_5678_9abc_def1);
     for case in 0..10 {
-        let (m, k, n) = (r.pick(&[1, 2, 7, 33, 40]), r.range(1, 200), r.range(1, 70));
+        let (m, k, n) = (
+            r.pick(&[1, 2, 7, 33, 40]).unwrap(),
+            r.range(1, 200),
+            r.range(1, 70),
+        );
         let batch = r.range(1, 3);
-        let (ax, ay) = (r.next() % 2 == 1, r.next() % 2 == 1);
+        let (ax, ay) = (r.next_u64() % 2 == 1, r.next_u64() % 2 == 1);
         let a = if ax {
             vec![batch, k, m]
         } else {
@@ -497,7 +486,7 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
     if !gpu_available() {
         return;
     }
-    let mut r = Rng(0x0bad_cafe_f00d_d00d);
+    let mut r = Rng::new(0x0bad_cafe_f00d_d00d);
     for case in 0..12 {
         let c = Conv::random(&mut r);
         let g = int8_weighted(
@@ -515,9 +504,9 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
                 case,
             )
         });
-        let m = r.pick(&[1, 2]);
+        let m = r.pick(&[1, 2]).unwrap();
         let [n, ih, iw, ic] = c.input;
-        let k = r.pick(&[1, 3]);
+        let k = r.pick(&[1, 3]).unwrap();
         let padding = Padding::Same;
         let op = Op::DepthwiseConv2D(DepthwiseConv2D {
             padding,

@@ -71,7 +71,7 @@ fn mutants_of_shared_models_never_panic() {
         .filter(|p| p.metadata().map(|m| m.len() < 64 << 10).unwrap_or(false))
         .collect();
     models.sort();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let per_model = 4000 / models.len().max(1);
     let mut outcomes = std::collections::BTreeMap::new();
     let mut slowest = Duration::ZERO;

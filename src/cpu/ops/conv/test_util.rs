@@ -36,17 +36,7 @@ pub fn q(mut i: In, scale: Vec<f32>, zp: Vec<i64>, axis: usize) -> In {
 }
 
 pub fn rand(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    crate::graph::rng::signed_values(n, seed)
 }
 
 pub fn rand_i8(n: usize, seed: u64) -> Vec<i8> {
