@@ -218,11 +218,9 @@ mod tests {
             let threshold = (mask >> 1) + (x < 0) as i32;
             (x >> exponent.min(31)) + ((x & mask) > threshold) as i32
         }
-        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::graph::rng::SeededRng::new(0x2545_f491_4f6c_dd1d);
         let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
+            let s = rng.next_u64();
             s as i32 >> (s >> 59)
         };
         let edges = [

@@ -442,13 +442,8 @@ mod tests {
 
     #[test]
     fn random_programs_keep_every_invariant() {
-        let mut s = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: usize| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as usize) % n.max(1)
-        };
+        let mut rng = crate::graph::rng::SeededRng::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: usize| rng.below(n);
         for _ in 0..300 {
             let mut p = Prog::default();
             let mut readable = Vec::new();
