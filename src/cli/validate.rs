@@ -43,6 +43,11 @@ pub struct ValidateArgs {
     /// Write the per-layer table as CSV (implies --per-layer).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Write per-node error as Model Explorer node data (implies --per-layer):
+    /// FILE.json holds max_rel, FILE.cosine.json and FILE.snr_db.json beside it
+    /// the others.
+    #[arg(long, value_name = "FILE.json")]
+    pub model_explorer: Option<PathBuf>,
     /// Largest allowed max error relative to an output's range.
     #[arg(long, default_value_t = 0.02)]
     pub max_rel: f64,
@@ -236,7 +241,10 @@ fn options(a: &ValidateArgs) -> ValidateOptions {
             fp32_nodes: a.fp32_nodes.clone(),
             ..Default::default()
         },
-        per_layer: a.per_layer || a.report.is_some() || a.csv.is_some(),
+        per_layer: a.per_layer
+            || a.report.is_some()
+            || a.csv.is_some()
+            || a.model_explorer.is_some(),
         thresholds: Thresholds {
             max_rel: a.max_rel,
             min_cosine: a.min_cosine,
@@ -392,6 +400,11 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
     }
     if let Some(path) = &a.csv {
         write_file(path, &csv(&o.v.layers))?;
+    }
+    if let Some(path) = &a.model_explorer {
+        for p in validate::write_node_data(path, &o.v.layers)? {
+            tracing::info!("wrote Model Explorer node data {}", p.display());
+        }
     }
     if let Some(path) = &a.report {
         let mut other_opts = o.opts.clone();

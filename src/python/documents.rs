@@ -95,6 +95,7 @@ pub fn validate_json(
         json: true,
         report: None,
         csv: None,
+        model_explorer: None,
         max_rel,
         min_cosine,
         fp32_nodes,

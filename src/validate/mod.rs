@@ -8,12 +8,14 @@
 //! passed on. *Local*: each GPU node runs alone on the CPU's inputs, which isolates
 //! the error the layer itself adds.
 
+mod explorer;
 mod inputs;
 mod layers;
 mod metrics;
 mod mixed;
 mod report;
 
+pub use explorer::{node_data, node_data_path, write_node_data, ExplorerMetric, SNR_NO_ERROR_DB};
 pub use inputs::random_inputs;
 pub use layers::{worst_first, LayerRow};
 pub use metrics::{real_values, ErrorStats, Metrics, Thresholds};

@@ -170,11 +170,92 @@ fn cli_exit_code_and_exports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `validate --model-explorer`: per-node error as Model Explorer node data, keyed
+/// by the output tensor names of the `.tflite` file's operators so that it lands
+/// on the right nodes, with only the fields Model Explorer's `GraphNodeData`
+/// documents (`results` of `{value}`, `thresholds` of `{value, bgColor}`).
+fn model_explorer_node_data_lands_on_the_graph() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !gpu_available() {
+        return;
+    }
+    let path = shared.join("models/real/face_detection_short_range.tflite");
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-explorer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("err.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tflite-wgpu"))
+        .args(["validate", path.to_str().unwrap(), "--precision", "fp16"])
+        .args(["--random", "1", "--model-explorer", base.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{out:?}");
+    assert!(base.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Every operator output name of the file as written (before folding).
+    let model = Model::from_file(&path).unwrap();
+    let sg = model.graph().main();
+    let op_outputs: std::collections::HashSet<&str> = sg
+        .nodes
+        .iter()
+        .flat_map(|n| n.outputs.iter().map(|&t| sg.tensors[t].name.as_str()))
+        .collect();
+    let interp = Interpreter::new(&model).unwrap();
+    let main = interp.graph().main();
+    let prepared: Vec<String> = main
+        .nodes
+        .iter()
+        .flat_map(|n| n.outputs.iter().map(|&t| main.tensors[t].name.clone()))
+        .collect();
+    assert!(!prepared.is_empty());
+    for (file, lo, hi) in [
+        ("err.json", 0.0, f64::MAX),
+        ("err.cosine.json", -1.0, 1.0),
+        ("err.snr_db.json", f64::MIN, f64::MAX),
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let obj = doc.as_object().unwrap();
+        assert!(
+            obj.keys().all(|k| k == "results" || k == "thresholds"),
+            "{file}"
+        );
+        let results = obj["results"].as_object().unwrap();
+        // Every node of the prepared graph (folded constants are gone) carries a value.
+        for name in &prepared {
+            assert!(results.contains_key(name), "{file}: no value for {name}");
+        }
+        for (key, r) in results {
+            assert!(
+                op_outputs.contains(key.as_str()),
+                "{file}: {key} is no operator output"
+            );
+            let r = r.as_object().unwrap();
+            assert_eq!(r.keys().collect::<Vec<_>>(), ["value"], "{file}");
+            let v = r["value"].as_f64().unwrap();
+            assert!(v.is_finite() && v >= lo && v <= hi, "{file}: {key} = {v}");
+        }
+        let thresholds = obj["thresholds"].as_array().unwrap();
+        assert!(!thresholds.is_empty());
+        let mut last = f64::MIN;
+        for t in thresholds {
+            let t = t.as_object().unwrap();
+            assert!(t.keys().all(|k| k == "value" || k == "bgColor"));
+            let v = t["value"].as_f64().unwrap();
+            assert!(v > last, "{file}: thresholds ascend");
+            last = v;
+            assert!(t["bgColor"].as_str().unwrap().starts_with('#'));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
         crate::case!(gpu_shared, per_layer_outputs_equal_a_plain_run),
         crate::case!(gpu, auto_mixed_rescues_the_cancellation_model),
         crate::case!(gpu, cli_exit_code_and_exports),
+        crate::case!(gpu_shared, model_explorer_node_data_lands_on_the_graph),
     ]
 }
