@@ -111,6 +111,7 @@ fn every_shared_model_written_back_runs_bit_identically_in_litert() {
             models: written,
             inputs,
             out_dir: None,
+            reference: false,
         });
     }
     let outcomes = litert::run(&py, &dir, &jobs);
@@ -208,6 +209,7 @@ fn one_operator_of_each_builtin_written_with_its_options_runs_in_litert() {
             models: vec![path],
             inputs,
             out_dir: Some(case_dir),
+            reference: true,
         });
         written.push(bytes);
     }
@@ -261,6 +263,50 @@ fn one_operator_of_each_builtin_written_with_its_options_runs_in_litert() {
         known.len(),
         cases.len() - failures.len()
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn quantized_pack_models_load_and_run_in_litert() {
+    use tflite_wgpu::quantize::{quantize_file, Calibration, Mode, QuantizeOptions};
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let Some(py) = litert::python() else {
+        return;
+    };
+    let dir = scratch("quantized");
+    let name = "op_pack_unpack";
+    let source = shared.join("models/gen").join(format!("{name}.tflite"));
+    let input = shared.join("goldens").join(name).join("input_0.npy");
+    let mut jobs = Vec::new();
+    for mode in [Mode::Fp16, Mode::WeightInt8, Mode::DynamicInt8, Mode::Int8] {
+        let mut options = QuantizeOptions::new(mode);
+        options.calibration = Calibration::Random(4);
+        let path = dir.join(format!("{name}_{}.tflite", mode.name()));
+        let report = quantize_file(&source, &path, &options)
+            .unwrap_or_else(|e| panic!("{}: {e}", mode.name()));
+        assert!(!report.outputs.is_empty(), "{}: an empty report", mode.name());
+        // Every PACK keeps values_count = its number of inputs.
+        let bytes = std::fs::read(&path).unwrap();
+        let graph = model::read(&bytes, &model::LoadOptions::default()).unwrap();
+        assert!(graph.main().nodes.iter().any(|n| n.op.name() == "PACK"));
+        jobs.push(Job {
+            name: format!("{name}_{}", mode.name()),
+            models: vec![path],
+            inputs: vec![input.clone()],
+            out_dir: None,
+            reference: false,
+        });
+    }
+    let outcomes = litert::run(&py, &dir, &jobs);
+    let failures: Vec<String> = jobs
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o != Outcome::Ok)
+        .map(|(j, o)| format!("{}: {o:?}", j.name))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let _ = std::fs::remove_dir_all(&dir);
 }

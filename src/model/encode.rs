@@ -33,8 +33,14 @@ pub(super) struct Encoded {
 
 impl Encoded {
     /// The operator code's version.
+    /// The lowest version LiteRT registers for the op: 1, except BROADCAST_TO
+    /// (its version 1 was never a kernel).
     pub fn version(&self) -> i32 {
-        self.custom_options.as_ref().map_or(1, |(_, v)| *v)
+        match (&self.custom_options, self.code) {
+            (Some((_, v)), _) => *v,
+            (None, code::BROADCAST_TO) => 2,
+            (None, _) => 1,
+        }
     }
 
     /// The operator table's fields from `builtin_options_type` on.

@@ -27,8 +27,9 @@ pub fn python() -> Option<PathBuf> {
     }
 }
 
-/// Runs each job's models on its inputs: the first with LiteRT's builtin kernels
-/// (without XNNPACK), or its default kernels where only those know a custom op;
+/// Runs each job's models on its inputs: the first with LiteRT's reference or
+/// builtin kernels (without XNNPACK), or its default kernels where only those know
+/// a custom op;
 /// the others with the same kernels. Saves the first model's outputs to the job's
 /// directory and prints one line per job: `RESULT <name> ok|diff|error <detail>`.
 const SCRIPT: &str = r#"
@@ -51,14 +52,19 @@ for job in json.load(open(sys.argv[1])):
     name = job["name"]
     try:
         inputs = [np.load(p) for p in job["inputs"]]
-        resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        try:
-            first = run(job["models"][0], inputs, resolver)
-        except Exception as e:
-            if "custom op" not in str(e).lower():
-                raise
-            resolver = OpResolverType.AUTO
-            first = run(job["models"][0], inputs, resolver)
+        # The reference kernels lack a few ops (CEIL, ROUND, ELU) and only the
+        # default resolver knows MediaPipe's custom ops: fall through on those.
+        resolvers = [OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, OpResolverType.AUTO]
+        if job["reference"]:
+            resolvers.insert(0, OpResolverType.BUILTIN_REF)
+        for k, resolver in enumerate(resolvers):
+            try:
+                first = run(job["models"][0], inputs, resolver)
+                break
+            except Exception as e:
+                text = str(e).lower()
+                if k + 1 == len(resolvers) or not ("custom op" in text or "didn't find op" in text):
+                    raise
         if job.get("out_dir"):
             for i, y in enumerate(first):
                 np.save(os.path.join(job["out_dir"], f"output_{i}.npy"), y)
@@ -89,6 +95,9 @@ pub struct Job {
     pub inputs: Vec<PathBuf>,
     /// Where the first model's outputs go as `output_<i>.npy`, if anywhere.
     pub out_dir: Option<PathBuf>,
+    /// Run LiteRT's reference kernels (which the CPU interpreter matches) rather
+    /// than its faster builtin ones.
+    pub reference: bool,
 }
 
 /// The outcome of one job.
@@ -113,6 +122,7 @@ pub fn run(py: &Path, dir: &Path, jobs: &[Job]) -> Vec<Outcome> {
                 "models": j.models,
                 "inputs": j.inputs,
                 "out_dir": j.out_dir,
+                "reference": j.reference,
             })
         })
         .collect();
