@@ -11,7 +11,7 @@ use super::encode::encode;
 use super::reader::FILE_IDENTIFIER;
 use super::stored::{emit, slot, stored_operators, Offset, StoredOperator, Value};
 use crate::error::{Error, Result};
-use crate::graph::{DimensionMetadata, Graph, Node, Sparsity, Subgraph, TensorInfo};
+use crate::graph::{DimensionMetadata, Graph, Node, Op, Sparsity, Subgraph, TensorInfo};
 use flatbuffers::{FlatBufferBuilder, Push, PushAlignment};
 use std::collections::HashMap;
 
@@ -52,13 +52,20 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// The first unused stored operator equal to `node`.
+    /// The first unused stored operator equal to `node`. For an op this crate
+    /// does not know, whose options the IR cannot hold, one with the same op and
+    /// outputs and other inputs (a tensor before it was replaced) will do: its
+    /// stored fields are all there is to write.
     fn take(&mut self, node: &Node) -> Option<&'a StoredOperator> {
         let candidates = self.by_outputs.get(node.outputs.as_slice())?;
-        let i = candidates
-            .iter()
-            .copied()
-            .find(|&i| !self.used[i] && self.ops[i].node == *node)?;
+        let unused = || candidates.iter().copied().filter(|&i| !self.used[i]);
+        let i = unused()
+            .find(|&i| self.ops[i].node == *node)
+            .or_else(|| {
+                matches!(node.op, Op::Unknown { .. })
+                    .then(|| unused().find(|&i| self.ops[i].node.op == node.op))
+                    .flatten()
+            })?;
         self.used[i] = true;
         Some(&self.ops[i])
     }
@@ -394,4 +401,140 @@ fn build(graph: &Graph, stored: &[Vec<StoredOperator>]) -> Result<Vec<u8>> {
     let ident = std::str::from_utf8(FILE_IDENTIFIER).unwrap_or("TFL3");
     fbb.finish(root, Some(ident));
     Ok(fbb.finished_data().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::{Activation, Binary};
+    use crate::graph::DType;
+
+    fn add_graph() -> Graph {
+        let sg = Subgraph {
+            name: "main".into(),
+            tensors: vec![
+                TensorInfo::new("a", DType::F32, vec![2]),
+                TensorInfo::new("b", DType::F32, vec![2]),
+                TensorInfo::new("y", DType::F32, vec![2]),
+                TensorInfo::new("z", DType::F32, vec![2]),
+            ],
+            nodes: vec![
+                Node {
+                    op: Op::Binary(Binary::Add, Activation::Relu),
+                    inputs: vec![Some(0), Some(1)],
+                    outputs: vec![2],
+                },
+                Node {
+                    op: Op::Unknown {
+                        name: "SomeCustomOp".into(),
+                    },
+                    inputs: vec![Some(2)],
+                    outputs: vec![3],
+                },
+            ],
+            inputs: vec![0, 1],
+            outputs: vec![3],
+        };
+        Graph {
+            subgraphs: vec![sg],
+            version: 3,
+            ..Default::default()
+        }
+    }
+
+    fn scalar(size: u8, bits: u64) -> Value {
+        Value::Scalar { size, bits }
+    }
+
+    /// A source file whose ADD has fields the IR does not hold (pot_scale_int16,
+    /// intermediates, debug metadata) and version 4, and whose custom op has
+    /// custom options.
+    fn source() -> (Graph, Vec<u8>) {
+        let graph = add_graph();
+        let sg = graph.main();
+        let add = StoredOperator {
+            node: sg.nodes[0].clone(),
+            code: crate::model::code::ADD,
+            custom: None,
+            version: 4,
+            fields: vec![
+                (3, scalar(1, 11)),
+                (
+                    4,
+                    Value::Table(vec![(0, scalar(1, 1)), (1, scalar(1, 0))]),
+                ),
+                (
+                    8,
+                    Value::Vector {
+                        elem: 4,
+                        bytes: vec![1, 0, 0, 0],
+                    },
+                ),
+                (13, scalar(4, 7)),
+            ],
+        };
+        let custom = StoredOperator {
+            node: sg.nodes[1].clone(),
+            code: crate::model::code::CUSTOM,
+            custom: Some("SomeCustomOp".into()),
+            version: 2,
+            fields: vec![
+                (
+                    5,
+                    Value::Vector {
+                        elem: 1,
+                        bytes: vec![9, 8, 7],
+                    },
+                ),
+                (6, scalar(1, 0)),
+            ],
+        };
+        let bytes = build(&graph, &[vec![add, custom]]).unwrap();
+        (graph, bytes)
+    }
+
+    #[test]
+    fn unchanged_operators_keep_every_stored_field_and_version() {
+        let (graph, bytes) = source();
+        let before = stored_operators(&bytes).unwrap();
+        let read = crate::model::read(&bytes, &Default::default()).unwrap();
+        assert_eq!(read.subgraphs, graph.subgraphs);
+        let after = stored_operators(&write_from(&read, &bytes).unwrap()).unwrap();
+        for (b, a) in before[0].iter().zip(&after[0]) {
+            assert_eq!((a.code, &a.custom, a.version), (b.code, &b.custom, b.version));
+            assert_eq!(a.fields, b.fields);
+        }
+        assert_eq!(before[0][0].version, 4);
+        assert!(before[0][0].fields.iter().any(|(id, _)| *id == 8));
+    }
+
+    #[test]
+    fn changed_operators_are_encoded_from_the_ir() {
+        let (_, bytes) = source();
+        let mut graph = crate::model::read(&bytes, &Default::default()).unwrap();
+        graph.subgraphs[0].nodes[0].op = Op::Binary(Binary::Add, Activation::Relu6);
+        // The custom op now reads another tensor: it keeps its stored options.
+        graph.subgraphs[0].tensors.push(TensorInfo::new("c", DType::F32, vec![2]));
+        graph.subgraphs[0].nodes[1].inputs = vec![Some(4)];
+        let after = stored_operators(&write_from(&graph, &bytes).unwrap()).unwrap();
+        let add = &after[0][0];
+        assert_eq!(add.version, 1);
+        assert_eq!(
+            add.fields,
+            vec![
+                (3, scalar(1, 11)),
+                (4, Value::Table(vec![(0, scalar(1, 3))]))
+            ]
+        );
+        assert_eq!(add.node.op, graph.subgraphs[0].nodes[0].op);
+        let custom = &after[0][1];
+        assert_eq!(custom.version, 2);
+        assert!(custom.fields.contains(&(
+            5,
+            Value::Vector {
+                elem: 1,
+                bytes: vec![9, 8, 7]
+            }
+        )));
+    }
 }
