@@ -11,6 +11,8 @@
 //! ($TFLITE_WGPU_PYTHON, or `.venv/bin/python`); without them this prints a note,
 //! except under CI, where their absence is a failure.
 
+#[path = "writer_roundtrip/build.rs"]
+mod build;
 mod common;
 #[path = "writer_roundtrip/litert.rs"]
 mod litert;
@@ -23,10 +25,7 @@ use tflite_wgpu::model;
 
 /// A fresh scratch directory for one test.
 pub fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tflite-wgpu-writer-{tag}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-writer-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -162,7 +161,9 @@ fn close(a: &[f64], b: &[f64], float: bool) -> Result<(), String> {
     let tol = if float { 1e-4 * scale + 1e-5 } else { 0.0 };
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         if !((x - y).abs() <= tol || (x.is_nan() && y.is_nan())) {
-            return Err(format!("element {i}: ours {x}, LiteRT {y} (tolerance {tol})"));
+            return Err(format!(
+                "element {i}: ours {x}, LiteRT {y} (tolerance {tol})"
+            ));
         }
     }
     Ok(())
@@ -216,7 +217,9 @@ fn one_operator_of_each_builtin_written_with_its_options_runs_in_litert() {
     let outcomes = litert::run(&py, &dir, &jobs);
     let mut failures = Vec::new();
     let mut compared = 0;
-    for ((case, job), (outcome, bytes)) in cases.iter().zip(&jobs).zip(outcomes.iter().zip(&written)) {
+    for ((case, job), (outcome, bytes)) in
+        cases.iter().zip(&jobs).zip(outcomes.iter().zip(&written))
+    {
         if outcome != &Outcome::Ok {
             failures.push(format!("{}: LiteRT: {outcome:?}", case.name));
             continue;
@@ -287,7 +290,11 @@ fn quantized_pack_models_load_and_run_in_litert() {
         let path = dir.join(format!("{name}_{}.tflite", mode.name()));
         let report = quantize_file(&source, &path, &options)
             .unwrap_or_else(|e| panic!("{}: {e}", mode.name()));
-        assert!(!report.outputs.is_empty(), "{}: an empty report", mode.name());
+        assert!(
+            !report.outputs.is_empty(),
+            "{}: an empty report",
+            mode.name()
+        );
         // Every PACK keeps values_count = its number of inputs.
         let bytes = std::fs::read(&path).unwrap();
         let graph = model::read(&bytes, &model::LoadOptions::default()).unwrap();

@@ -167,7 +167,10 @@ fn c_pool(p: &Pool2D) -> [i32; 10] {
 pub(super) fn encode(node: &Node, sg: &Subgraph) -> Option<Encoded> {
     use Field::*;
     let with = |code, fields| Some(options(code, fields));
-    let dtype = |t: Option<usize>| t.and_then(|t| sg.tensors.get(t)).map_or(0, |t| t.dtype.code());
+    let dtype = |t: Option<usize>| {
+        t.and_then(|t| sg.tensors.get(t))
+            .map_or(0, |t| t.dtype.code())
+    };
     let op = &node.op;
     match op {
         Op::Unary(u) => Some(match u {
@@ -390,7 +393,12 @@ pub(super) fn encode(node: &Node, sg: &Subgraph) -> Option<Encoded> {
         }),
         Op::LocalResponseNormalization(l) => with(
             code::LOCAL_RESPONSE_NORMALIZATION,
-            vec![I32(0, l.radius), F32(1, l.bias), F32(2, l.alpha), F32(3, l.beta)],
+            vec![
+                I32(0, l.radius),
+                F32(1, l.bias),
+                F32(2, l.alpha),
+                F32(3, l.beta),
+            ],
         ),
         Op::OneHot { axis } => with(code::ONE_HOT, vec![I32(0, *axis)]),
         Op::UnidirectionalSequenceLstm(l) => with(
@@ -447,4 +455,3 @@ pub(super) fn encode(node: &Node, sg: &Subgraph) -> Option<Encoded> {
 
 /// The `BuiltinOptions` tag of `CastOptions`.
 const CAST_OPTIONS: u8 = 37;
-

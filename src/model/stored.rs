@@ -103,10 +103,12 @@ fn read_fields(table: &Table, layout: &str) -> Result<Fields> {
         }
         let scalar = |size: u8, bits: u64| Value::Scalar { size, bits };
         let vector = |elem: u8| -> Result<Option<Value>> {
-            Ok(table.vector_bytes(id, elem as usize)?.map(|b| Value::Vector {
-                elem,
-                bytes: b.to_vec(),
-            }))
+            Ok(table
+                .vector_bytes(id, elem as usize)?
+                .map(|b| Value::Vector {
+                    elem,
+                    bytes: b.to_vec(),
+                }))
         };
         let value = match kind {
             b'b' => Some(scalar(1, table.scalar::<u8>(id, 0)? as u64)),
@@ -125,7 +127,10 @@ fn read_fields(table: &Table, layout: &str) -> Result<Fields> {
                     BUILTIN_OPTIONS_2
                 };
                 let tag = table.scalar::<u8>(id - 1, 0)? as usize;
-                match (tag.checked_sub(1).and_then(|t| layouts.get(t)), table.table(id, "Options")?) {
+                match (
+                    tag.checked_sub(1).and_then(|t| layouts.get(t)),
+                    table.table(id, "Options")?,
+                ) {
                     (Some(layout), Some(sub)) => Some(Value::Table(read_fields(&sub, layout)?)),
                     _ => {
                         tracing::debug!("options table of unknown union tag {tag} left out");
@@ -193,12 +198,8 @@ pub(super) fn emit(fbb: &mut FlatBufferBuilder, fields: &[(usize, Value)]) -> Of
         let slot = slot(*id);
         match (v, r) {
             (Value::Scalar { size: 1, bits }, _) => fbb.push_slot_always::<u8>(slot, *bits as u8),
-            (Value::Scalar { size: 2, bits }, _) => {
-                fbb.push_slot_always::<u16>(slot, *bits as u16)
-            }
-            (Value::Scalar { size: 4, bits }, _) => {
-                fbb.push_slot_always::<u32>(slot, *bits as u32)
-            }
+            (Value::Scalar { size: 2, bits }, _) => fbb.push_slot_always::<u16>(slot, *bits as u16),
+            (Value::Scalar { size: 4, bits }, _) => fbb.push_slot_always::<u32>(slot, *bits as u32),
             (Value::Scalar { bits, .. }, _) => fbb.push_slot_always::<u64>(slot, *bits),
             (_, Some(r)) => fbb.push_slot_always(slot, r),
             (_, None) => {}

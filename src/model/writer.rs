@@ -59,13 +59,11 @@ impl<'a> Matcher<'a> {
     fn take(&mut self, node: &Node) -> Option<&'a StoredOperator> {
         let candidates = self.by_outputs.get(node.outputs.as_slice())?;
         let unused = || candidates.iter().copied().filter(|&i| !self.used[i]);
-        let i = unused()
-            .find(|&i| self.ops[i].node == *node)
-            .or_else(|| {
-                matches!(node.op, Op::Unknown { .. })
-                    .then(|| unused().find(|&i| self.ops[i].node.op == node.op))
-                    .flatten()
-            })?;
+        let i = unused().find(|&i| self.ops[i].node == *node).or_else(|| {
+            matches!(node.op, Op::Unknown { .. })
+                .then(|| unused().find(|&i| self.ops[i].node.op == node.op))
+                .flatten()
+        })?;
         self.used[i] = true;
         Some(&self.ops[i])
     }
@@ -459,10 +457,7 @@ mod tests {
             version: 4,
             fields: vec![
                 (3, scalar(1, 11)),
-                (
-                    4,
-                    Value::Table(vec![(0, scalar(1, 1)), (1, scalar(1, 0))]),
-                ),
+                (4, Value::Table(vec![(0, scalar(1, 1)), (1, scalar(1, 0))])),
                 (
                     8,
                     Value::Vector {
@@ -501,7 +496,10 @@ mod tests {
         assert_eq!(read.subgraphs, graph.subgraphs);
         let after = stored_operators(&write_from(&read, &bytes).unwrap()).unwrap();
         for (b, a) in before[0].iter().zip(&after[0]) {
-            assert_eq!((a.code, &a.custom, a.version), (b.code, &b.custom, b.version));
+            assert_eq!(
+                (a.code, &a.custom, a.version),
+                (b.code, &b.custom, b.version)
+            );
             assert_eq!(a.fields, b.fields);
         }
         assert_eq!(before[0][0].version, 4);
@@ -514,7 +512,9 @@ mod tests {
         let mut graph = crate::model::read(&bytes, &Default::default()).unwrap();
         graph.subgraphs[0].nodes[0].op = Op::Binary(Binary::Add, Activation::Relu6);
         // The custom op now reads another tensor: it keeps its stored options.
-        graph.subgraphs[0].tensors.push(TensorInfo::new("c", DType::F32, vec![2]));
+        graph.subgraphs[0]
+            .tensors
+            .push(TensorInfo::new("c", DType::F32, vec![2]));
         graph.subgraphs[0].nodes[1].inputs = vec![Some(4)];
         let after = stored_operators(&write_from(&graph, &bytes).unwrap()).unwrap();
         let add = &after[0][0];
