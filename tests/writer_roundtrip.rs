@@ -260,8 +260,8 @@ fn one_operator_of_each_builtin_written_with_its_options_runs_in_litert() {
         }
     }
     eprintln!(
-        "{} builtins covered ({} known to the reader); {} ran in LiteRT, {compared} also \
-         matched the CPU interpreter",
+        "{} one-operator models ({} builtins known to the reader, each covered); {} ran \
+         in LiteRT, {compared} also matched the CPU interpreter",
         cases.len(),
         known.len(),
         cases.len() - failures.len()

@@ -742,6 +742,23 @@ pub fn cases() -> Vec<Case> {
     ));
     c.push(case("REAL", Op::Real, vec![complex()], of(&[2, 3]), false));
     c.push(case("IMAG", Op::Imag, vec![complex()], of(&[2, 3]), false));
+    // A MediaPipe custom op that LiteRT's default (XNNPACK) kernels know.
+    c.push(case(
+        "Convolution2DTransposeBias",
+        Op::TransposeConvBias(TransposeConv {
+            padding: Padding::Same,
+            stride_w: 2,
+            stride_h: 2,
+            activation: A::None,
+        }),
+        vec![
+            f(&[1, 4, 4, 3]),
+            f32c(vec![2, 3, 3, 3], 12),
+            f32c(vec![2], 13),
+        ],
+        of(&[1, 8, 8, 2]),
+        false,
+    ));
     c.push(lstm());
     c.push(while_loop());
     c.push(if_else());
