@@ -167,6 +167,19 @@ impl<'a> Table<'a> {
         }
     }
 
+    /// The raw little-endian bytes of a vector field whose elements take `elem`
+    /// bytes each.
+    pub fn vector_bytes(&self, id: usize, elem: usize) -> Result<Option<&'a [u8]>> {
+        Ok(self
+            .vector_pos(id, elem)?
+            .map(|(start, len)| &self.buf[start..start + len * elem]))
+    }
+
+    /// True when field `id` is present in the table.
+    pub fn has(&self, id: usize) -> Result<bool> {
+        Ok(self.field_pos(id)?.is_some())
+    }
+
     /// Start and element count of a vector field whose elements take `elem` bytes.
     fn vector_pos(&self, id: usize, elem: usize) -> Result<Option<(usize, usize)>> {
         let Some(p) = self.field_pos(id)? else {

@@ -2,18 +2,21 @@
 
 mod codes;
 mod detection;
+mod encode;
 mod fb;
 mod flex;
+mod option_layouts;
 mod options;
 mod options_mediapipe;
 mod reader;
+mod stored;
 mod writer;
 
 pub use codes::{
     builtin, builtin_code, builtin_name, code, options_tag, tag, BuiltinOp, BUILTIN_OPS,
 };
 pub use reader::FILE_IDENTIFIER;
-pub use writer::write;
+pub use writer::{write, write_from};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;

@@ -73,10 +73,31 @@ mod field {
 /// The file identifier TFLite writes at bytes 4..8.
 pub const FILE_IDENTIFIER: &[u8; 4] = b"TFL3";
 
-struct OperatorCode {
-    code: i32,
-    custom: Option<String>,
-    version: i32,
+/// One entry of the model's operator code table.
+pub(super) struct OperatorCode {
+    /// The effective builtin code.
+    pub(super) code: i32,
+    /// The custom code of CUSTOM ops.
+    pub(super) custom: Option<String>,
+    /// The operator version.
+    pub(super) version: i32,
+}
+
+/// The model's operator code table.
+pub(super) fn read_opcodes(model: &Table) -> Result<Vec<OperatorCode>> {
+    model
+        .tables(field::MODEL_OPERATOR_CODES, "OperatorCode")?
+        .iter()
+        .map(|t| {
+            let deprecated = t.scalar::<i8>(field::OPCODE_DEPRECATED_BUILTIN, 0)? as i32;
+            let builtin = t.scalar::<i32>(field::OPCODE_BUILTIN, 0)?;
+            Ok(OperatorCode {
+                code: deprecated.max(builtin),
+                custom: t.string(field::OPCODE_CUSTOM)?,
+                version: t.scalar::<i32>(field::OPCODE_VERSION, 1)?,
+            })
+        })
+        .collect()
 }
 
 /// Parse and validate a whole model.
@@ -98,19 +119,7 @@ pub fn read(bytes: &[u8], limits: &LoadOptions) -> Result<Graph> {
     let description = model.string(field::MODEL_DESCRIPTION)?.unwrap_or_default();
 
     let buffers = read_buffers(bytes, &model)?;
-    let opcodes = model
-        .tables(field::MODEL_OPERATOR_CODES, "OperatorCode")?
-        .iter()
-        .map(|t| {
-            let deprecated = t.scalar::<i8>(field::OPCODE_DEPRECATED_BUILTIN, 0)? as i32;
-            let builtin = t.scalar::<i32>(field::OPCODE_BUILTIN, 0)?;
-            Ok(OperatorCode {
-                code: deprecated.max(builtin),
-                custom: t.string(field::OPCODE_CUSTOM)?,
-                version: t.scalar::<i32>(field::OPCODE_VERSION, 1)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let opcodes = read_opcodes(&model)?;
 
     let subgraph_tables = model.tables(field::MODEL_SUBGRAPHS, "SubGraph")?;
     if subgraph_tables.is_empty() {
@@ -320,7 +329,8 @@ fn mark_empty_constants(
     }
 }
 
-fn read_operator(
+/// Decode operator `n` of subgraph `s` into a node.
+pub(super) fn read_operator(
     s: usize,
     n: usize,
     op: &Table,

@@ -1,324 +1,157 @@
 //! Writing the IR back to a `.tflite` FlatBuffer that LiteRT loads.
+//!
+//! Operators that are unchanged since the graph was read from a file (the same op,
+//! inputs and outputs as one of its operators) are stored as that file stored them:
+//! every options field, custom options, intermediates and the operator code's
+//! version. Other operators are encoded from the IR with every field the schema
+//! gives them. Subgraphs, signatures, metadata, sparsity and constant buffers (one
+//! buffer per shared constant, 16-byte aligned) are written from the IR.
 
-use super::codes::{builtin_code, code, options_tag, tag};
-use super::options_mediapipe::encode_mediapipe;
+use super::encode::encode;
 use super::reader::FILE_IDENTIFIER;
+use super::stored::{emit, slot, stored_operators, Offset, StoredOperator, Value};
 use crate::error::{Error, Result};
-use crate::graph::op::*;
-use crate::graph::{Graph, Op, TensorInfo};
-use flatbuffers::{FlatBufferBuilder, WIPOffset};
+use crate::graph::{DimensionMetadata, Graph, Node, Op, Sparsity, Subgraph, TensorInfo};
+use flatbuffers::{FlatBufferBuilder, Push, PushAlignment};
+use std::collections::HashMap;
 
-/// One field of an options table.
-enum Field {
-    I8(usize, i8),
-    I32(usize, i32),
-    F32(usize, f32),
-    Bool(usize, bool),
-    Ints(usize, Vec<i32>),
+/// Serialize a graph to `.tflite` bytes (schema version 3, identifier "TFL3"),
+/// encoding every operator from the IR.
+///
+/// Ops that exist only inside this crate give an error naming the node.
+pub fn write(graph: &Graph) -> Result<Vec<u8>> {
+    build(graph, &[])
 }
 
-/// How one op is stored: builtin code, custom code, options union tag and option
-/// fields.
-struct Encoded {
-    code: i32,
-    custom: Option<String>,
-    tag: u8,
-    fields: Vec<Field>,
-    /// FlexBuffers custom options and the operator code's version (custom ops).
-    custom_options: Option<(Vec<u8>, i32)>,
+/// Serialize a graph that was read from the `.tflite` file `source` and possibly
+/// changed since: operators equal to one of `source`'s (op, inputs and outputs)
+/// keep exactly the fields and version `source` gave them; the rest are encoded
+/// from the IR, as [`write`] does.
+pub fn write_from(graph: &Graph, source: &[u8]) -> Result<Vec<u8>> {
+    let stored = stored_operators(source)?;
+    build(graph, &stored)
 }
 
-/// An op stored without an options table.
-fn plain(code: i32) -> Encoded {
-    Encoded {
-        code,
-        custom: None,
-        tag: tag::NONE,
-        fields: Vec::new(),
-        custom_options: None,
+/// The stored operators of one subgraph, looked up by node.
+struct Matcher<'a> {
+    ops: &'a [StoredOperator],
+    by_outputs: HashMap<&'a [usize], Vec<usize>>,
+    used: Vec<bool>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(ops: &'a [StoredOperator]) -> Self {
+        let mut by_outputs: HashMap<&[usize], Vec<usize>> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            by_outputs.entry(&op.node.outputs).or_default().push(i);
+        }
+        Matcher {
+            ops,
+            by_outputs,
+            used: vec![false; ops.len()],
+        }
+    }
+
+    /// The first unused stored operator equal to `node`. For an op this crate
+    /// does not know, whose options the IR cannot hold, one with the same op and
+    /// outputs and other inputs (a tensor before it was replaced) will do: its
+    /// stored fields are all there is to write.
+    fn take(&mut self, node: &Node) -> Option<&'a StoredOperator> {
+        let candidates = self.by_outputs.get(node.outputs.as_slice())?;
+        let unused = || candidates.iter().copied().filter(|&i| !self.used[i]);
+        let i = unused().find(|&i| self.ops[i].node == *node).or_else(|| {
+            matches!(node.op, Op::Unknown { .. })
+                .then(|| unused().find(|&i| self.ops[i].node.op == node.op))
+                .flatten()
+        })?;
+        self.used[i] = true;
+        Some(&self.ops[i])
     }
 }
 
-/// An op stored with these fields in the options table the builtin table names.
-fn options(code: i32, fields: Vec<Field>) -> Encoded {
-    Encoded {
-        code,
-        custom: None,
-        tag: options_tag(code),
-        fields,
-        custom_options: None,
+/// A zero-sized push that aligns the builder to 16 bytes.
+struct Align16;
+
+impl Push for Align16 {
+    type Output = ();
+    // SAFETY: nothing is written; the builder reserved the (empty) space.
+    unsafe fn push(&self, _dst: &mut [u8], _written_len: usize) {}
+    fn size() -> usize {
+        0
+    }
+    fn alignment() -> PushAlignment {
+        PushAlignment::new(16)
     }
 }
 
-/// An op this crate has no kernel for, stored under its name: a builtin name as
-/// that builtin without options, anything else as a custom op without options.
-fn unknown(name: &str) -> Encoded {
-    let numbered = name
-        .strip_prefix("BUILTIN_")
-        .and_then(|c| c.parse::<i32>().ok());
-    match builtin_code(name).or(numbered) {
-        Some(c) => plain(c),
-        None => Encoded {
-            code: code::CUSTOM,
-            custom: Some(name.to_string()),
-            tag: tag::NONE,
-            fields: Vec::new(),
-            custom_options: None,
-        },
+/// A `Buffer` table whose data starts on a 16-byte boundary of the file, as
+/// LiteRT's converter aligns constant data.
+fn buffer_table(fbb: &mut FlatBufferBuilder, data: &[u8]) -> Offset {
+    let bytes = (!data.is_empty()).then(|| {
+        fbb.push(Align16);
+        for _ in 0..(16 - data.len() % 16) % 16 {
+            fbb.push(0u8);
+        }
+        fbb.create_vector(data)
+    });
+    let start = fbb.start_table();
+    if let Some(b) = bytes {
+        fbb.push_slot_always(slot(0), b);
     }
+    fbb.end_table(start)
 }
 
-fn encode(op: &Op) -> Option<Encoded> {
-    use Field::*;
-    let with = |code, fields| Some(options(code, fields));
-    match op {
-        Op::Unary(u) => Some(match u {
-            Unary::Abs => plain(code::ABS),
-            Unary::Neg => plain(code::NEG),
-            Unary::Exp => plain(code::EXP),
-            Unary::Log => plain(code::LOG),
-            Unary::Sqrt => plain(code::SQRT),
-            Unary::Rsqrt => plain(code::RSQRT),
-            Unary::Square => plain(code::SQUARE),
-            Unary::Sin => plain(code::SIN),
-            Unary::Cos => plain(code::COS),
-            Unary::Floor => plain(code::FLOOR),
-            Unary::Ceil => plain(code::CEIL),
-            Unary::Round => plain(code::ROUND),
-            Unary::Sign => plain(code::SIGN),
-            Unary::Relu => plain(code::RELU),
-            Unary::Relu6 => plain(code::RELU6),
-            Unary::ReluN1To1 => plain(code::RELU_N1_TO_1),
-            Unary::Relu0To1 => plain(code::RELU_0_TO_1),
-            Unary::Logistic => plain(code::LOGISTIC),
-            Unary::Tanh => plain(code::TANH),
-            Unary::HardSwish => plain(code::HARD_SWISH),
-            Unary::Elu => plain(code::ELU),
-            Unary::LogicalNot => plain(code::LOGICAL_NOT),
-            Unary::Gelu { approximate } => options(code::GELU, vec![Bool(0, *approximate)]),
-            Unary::LeakyRelu { alpha } => options(code::LEAKY_RELU, vec![F32(0, *alpha)]),
-        }),
-        Op::Binary(b, act) => {
-            let act = vec![I8(0, act.code())];
-            Some(match b {
-                Binary::Add => options(code::ADD, act),
-                Binary::Sub => options(code::SUB, act),
-                Binary::Mul => options(code::MUL, act),
-                Binary::Div => options(code::DIV, act),
-                Binary::Maximum => plain(code::MAXIMUM),
-                Binary::Minimum => plain(code::MINIMUM),
-                Binary::SquaredDifference => plain(code::SQUARED_DIFFERENCE),
-                Binary::Pow => plain(code::POW),
-                Binary::FloorDiv => plain(code::FLOOR_DIV),
-                Binary::FloorMod => plain(code::FLOOR_MOD),
-                Binary::Less => plain(code::LESS),
-                Binary::LessEqual => plain(code::LESS_EQUAL),
-                Binary::Greater => plain(code::GREATER),
-                Binary::GreaterEqual => plain(code::GREATER_EQUAL),
-                Binary::Equal => plain(code::EQUAL),
-                Binary::NotEqual => plain(code::NOT_EQUAL),
-                Binary::LogicalAnd => plain(code::LOGICAL_AND),
-                Binary::LogicalOr => plain(code::LOGICAL_OR),
-            })
-        }
-        Op::Conv2D(c) => with(
-            code::CONV_2D,
-            vec![
-                I8(0, c.padding.schema_code()),
-                I32(1, c.stride_w as i32),
-                I32(2, c.stride_h as i32),
-                I8(3, c.activation.code()),
-                I32(4, c.dilation_w as i32),
-                I32(5, c.dilation_h as i32),
-            ],
-        ),
-        Op::DepthwiseConv2D(c) => with(
-            code::DEPTHWISE_CONV_2D,
-            vec![
-                I8(0, c.padding.schema_code()),
-                I32(1, c.stride_w as i32),
-                I32(2, c.stride_h as i32),
-                I32(3, c.depth_multiplier as i32),
-                I8(4, c.activation.code()),
-                I32(5, c.dilation_w as i32),
-                I32(6, c.dilation_h as i32),
-            ],
-        ),
-        Op::TransposeConv(c) => with(
-            code::TRANSPOSE_CONV,
-            vec![
-                I8(0, c.padding.schema_code()),
-                I32(1, c.stride_w as i32),
-                I32(2, c.stride_h as i32),
-                I8(3, c.activation.code()),
-            ],
-        ),
-        Op::AveragePool2D(p) | Op::MaxPool2D(p) | Op::L2Pool2D(p) => with(
-            match op {
-                Op::AveragePool2D(_) => code::AVERAGE_POOL_2D,
-                Op::MaxPool2D(_) => code::MAX_POOL_2D,
-                _ => code::L2_POOL_2D,
-            },
-            vec![
-                I8(0, p.padding.schema_code()),
-                I32(1, p.stride_w as i32),
-                I32(2, p.stride_h as i32),
-                I32(3, p.filter_w as i32),
-                I32(4, p.filter_h as i32),
-                I8(5, p.activation.code()),
-            ],
-        ),
-        Op::FullyConnected(f) => with(
-            code::FULLY_CONNECTED,
-            vec![
-                I8(0, f.activation.code()),
-                Bool(2, f.keep_num_dims),
-                Bool(3, f.asymmetric_quantize_inputs),
-            ],
-        ),
-        Op::BatchMatMul {
-            adj_x,
-            adj_y,
-            asymmetric_quantize_inputs,
-        } => with(
-            code::BATCH_MATMUL,
-            vec![
-                Bool(0, *adj_x),
-                Bool(1, *adj_y),
-                Bool(2, *asymmetric_quantize_inputs),
-            ],
-        ),
-        Op::Reduce { kind, keep_dims } => with(
-            match kind {
-                Reduce::Mean => code::MEAN,
-                Reduce::Sum => code::SUM,
-                Reduce::Max => code::REDUCE_MAX,
-                Reduce::Min => code::REDUCE_MIN,
-                Reduce::Prod => code::REDUCE_PROD,
-                Reduce::Any => code::REDUCE_ANY,
-                Reduce::All => code::REDUCE_ALL,
-            },
-            vec![Bool(0, *keep_dims)],
-        ),
-        Op::Softmax { beta } => with(code::SOFTMAX, vec![F32(0, *beta)]),
-        Op::LogSoftmax => Some(plain(code::LOG_SOFTMAX)),
-        Op::Prelu => Some(plain(code::PRELU)),
-        Op::Reshape { new_shape } => Some(match new_shape {
-            Some(s) => options(code::RESHAPE, vec![Ints(0, s.clone())]),
-            None => plain(code::RESHAPE),
-        }),
-        Op::Squeeze { axes } => with(code::SQUEEZE, vec![Ints(0, axes.clone())]),
-        Op::ExpandDims => Some(plain(code::EXPAND_DIMS)),
-        Op::Concatenation { axis, activation } => with(
-            code::CONCATENATION,
-            vec![I32(0, *axis), I8(1, activation.code())],
-        ),
-        Op::Split { num_splits } => with(code::SPLIT, vec![I32(0, *num_splits as i32)]),
-        Op::SplitV { num_splits } => with(code::SPLIT_V, vec![I32(0, *num_splits as i32)]),
-        Op::Slice => Some(plain(code::SLICE)),
-        Op::StridedSlice(s) => with(
-            code::STRIDED_SLICE,
-            vec![
-                I32(0, s.begin_mask),
-                I32(1, s.end_mask),
-                I32(2, s.ellipsis_mask),
-                I32(3, s.new_axis_mask),
-                I32(4, s.shrink_axis_mask),
-                Bool(5, s.offset),
-            ],
-        ),
-        Op::Transpose => Some(plain(code::TRANSPOSE)),
-        Op::Gather { axis, batch_dims } => {
-            with(code::GATHER, vec![I32(0, *axis), I32(1, *batch_dims)])
-        }
-        Op::Tile => Some(plain(code::TILE)),
-        Op::Pack { axis } => with(code::PACK, vec![I32(1, *axis)]),
-        Op::Unpack { axis, num } => with(code::UNPACK, vec![I32(0, *num as i32), I32(1, *axis)]),
-        Op::Pad => Some(plain(code::PAD)),
-        Op::PadV2 => Some(plain(code::PADV2)),
-        Op::MirrorPad { symmetric } => with(code::MIRROR_PAD, vec![I8(0, *symmetric as i8)]),
-        Op::ResizeBilinear(r) => with(
-            code::RESIZE_BILINEAR,
-            vec![Bool(2, r.align_corners), Bool(3, r.half_pixel_centers)],
-        ),
-        Op::ResizeNearestNeighbor(r) => with(
-            code::RESIZE_NEAREST_NEIGHBOR,
-            vec![Bool(0, r.align_corners), Bool(1, r.half_pixel_centers)],
-        ),
-        Op::DepthToSpace { block_size } => {
-            with(code::DEPTH_TO_SPACE, vec![I32(0, *block_size as i32)])
-        }
-        Op::SpaceToDepth { block_size } => {
-            with(code::SPACE_TO_DEPTH, vec![I32(0, *block_size as i32)])
-        }
-        Op::Cumsum { exclusive, reverse } => {
-            with(code::CUMSUM, vec![Bool(0, *exclusive), Bool(1, *reverse)])
-        }
-        Op::ArgMax { output_type } => with(code::ARG_MAX, vec![I8(0, output_type.code())]),
-        Op::ArgMin { output_type } => with(code::ARG_MIN, vec![I8(0, output_type.code())]),
-        Op::Cast => Some(plain(code::CAST)),
-        Op::Select => Some(plain(code::SELECT)),
-        Op::SelectV2 => Some(plain(code::SELECT_V2)),
-        Op::Quantize => Some(plain(code::QUANTIZE)),
-        Op::Dequantize => Some(plain(code::DEQUANTIZE)),
-        Op::Shape { out_type } => with(code::SHAPE, vec![I8(0, out_type.code())]),
-        Op::Fill => Some(plain(code::FILL)),
-        Op::ZerosLike => Some(plain(code::ZEROS_LIKE)),
-        Op::Range => Some(plain(code::RANGE)),
-        Op::ReverseV2 => Some(plain(code::REVERSE_V2)),
-        Op::GatherNd => Some(plain(code::GATHER_ND)),
-        Op::BroadcastTo => Some(plain(code::BROADCAST_TO)),
-        Op::L2Normalization(a) => with(code::L2_NORMALIZATION, vec![I8(0, a.code())]),
-        Op::While { cond, body } => with(
-            code::WHILE,
-            vec![I32(0, *cond as i32), I32(1, *body as i32)],
-        ),
-        Op::DetectionPostProcess(p) => Some(Encoded {
-            code: code::CUSTOM,
-            custom: Some(DetectionPostProcess::CUSTOM_CODE.into()),
-            tag: tag::NONE,
-            fields: Vec::new(),
-            custom_options: Some((super::detection::encode(p), 1)),
-        }),
-        Op::NonMaxSuppressionV4 => Some(plain(code::NON_MAX_SUPPRESSION_V4)),
-        Op::NonMaxSuppressionV5 => Some(plain(code::NON_MAX_SUPPRESSION_V5)),
-        Op::Unknown { name } => Some(unknown(name)),
-        Op::MediaPipe(m) => Some(Encoded {
-            custom_options: Some((encode_mediapipe(m), m.version())),
-            ..unknown(m.name())
-        }),
-        _ => None,
-    }
+/// A `SparseIndexVector` in the smallest element type that holds its values:
+/// (union tag, table).
+fn index_vector(fbb: &mut FlatBufferBuilder, values: &[u32]) -> (u8, Offset) {
+    let max = values.iter().copied().max().unwrap_or(0);
+    let (tag, v) = if max <= u8::MAX as u32 {
+        let v: Vec<u8> = values.iter().map(|&x| x as u8).collect();
+        (3, fbb.create_vector(&v).as_union_value())
+    } else if max <= u16::MAX as u32 {
+        let v: Vec<u16> = values.iter().map(|&x| x as u16).collect();
+        (2, fbb.create_vector(&v).as_union_value())
+    } else {
+        let v: Vec<i32> = values.iter().map(|&x| x as i32).collect();
+        (1, fbb.create_vector(&v).as_union_value())
+    };
+    let start = fbb.start_table();
+    fbb.push_slot_always(slot(0), v);
+    (tag, fbb.end_table(start))
 }
 
-type Offset = WIPOffset<flatbuffers::TableFinishedWIPOffset>;
-
-fn slot(id: usize) -> u16 {
-    (4 + 2 * id) as u16
-}
-
-fn options_table(fbb: &mut FlatBufferBuilder, fields: &[Field]) -> Offset {
-    let vectors: Vec<Option<WIPOffset<_>>> = fields
+fn sparsity_table(fbb: &mut FlatBufferBuilder, sp: &Sparsity) -> Offset {
+    let ints = |v: &[usize]| -> Vec<i32> { v.iter().map(|&x| x as i32).collect() };
+    let traversal = fbb.create_vector(&ints(&sp.traversal_order));
+    let block_map = fbb.create_vector(&ints(&sp.block_map));
+    let dims: Vec<Offset> = sp
+        .dim_metadata
         .iter()
-        .map(|f| match f {
-            Field::Ints(_, v) => Some(fbb.create_vector(v)),
-            _ => None,
+        .map(|d| match d {
+            DimensionMetadata::Dense(size) => {
+                let start = fbb.start_table();
+                fbb.push_slot_always::<i8>(slot(0), 0);
+                fbb.push_slot_always::<i32>(slot(1), *size as i32);
+                fbb.end_table(start)
+            }
+            DimensionMetadata::Sparse { segments, indices } => {
+                let (st, s) = index_vector(fbb, segments);
+                let (it, i) = index_vector(fbb, indices);
+                let start = fbb.start_table();
+                fbb.push_slot_always::<i8>(slot(0), 1);
+                fbb.push_slot_always::<u8>(slot(2), st);
+                fbb.push_slot_always(slot(3), s);
+                fbb.push_slot_always::<u8>(slot(4), it);
+                fbb.push_slot_always(slot(5), i);
+                fbb.end_table(start)
+            }
         })
         .collect();
+    let dims = fbb.create_vector(&dims);
     let start = fbb.start_table();
-    for (f, v) in fields.iter().zip(vectors) {
-        match f {
-            Field::I8(id, x) => fbb.push_slot_always::<i8>(slot(*id), *x),
-            Field::I32(id, x) => fbb.push_slot_always::<i32>(slot(*id), *x),
-            Field::F32(id, x) => fbb.push_slot_always::<f32>(slot(*id), *x),
-            Field::Bool(id, x) => fbb.push_slot_always::<bool>(slot(*id), *x),
-            Field::Ints(id, _) => {
-                if let Some(v) = v {
-                    fbb.push_slot_always(slot(*id), v);
-                }
-            }
-        }
-    }
+    fbb.push_slot_always(slot(0), traversal);
+    fbb.push_slot_always(slot(1), block_map);
+    fbb.push_slot_always(slot(2), dims);
     fbb.end_table(start)
 }
 
@@ -336,6 +169,7 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
         fbb.end_table(start)
     });
     let signature = t.shape_signature.as_ref().map(|s| fbb.create_vector(s));
+    let sparsity = t.sparsity.as_ref().map(|sp| sparsity_table(fbb, sp));
     let start = fbb.start_table();
     fbb.push_slot_always(slot(0), shape);
     fbb.push_slot_always::<i8>(slot(1), t.dtype.code());
@@ -347,107 +181,182 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
     if t.is_variable {
         fbb.push_slot_always::<bool>(slot(5), true);
     }
+    if let Some(sp) = sparsity {
+        fbb.push_slot_always(slot(6), sp);
+    }
     if let Some(s) = signature {
         fbb.push_slot_always(slot(7), s);
     }
     fbb.end_table(start)
 }
 
-/// Serialize a graph to `.tflite` bytes (schema version 3, identifier "TFL3").
-///
-/// Sparse constants and ops without an encoder here give an error naming the node.
-pub fn write(graph: &Graph) -> Result<Vec<u8>> {
+/// The operator code key: (builtin code, custom code, version).
+type OpcodeKey = (i32, Option<String>, i32);
+
+/// Buffers of the model, one per distinct constant.
+struct Buffers {
+    tables: Vec<Offset>,
+    by_data: HashMap<(usize, usize), u32>,
+}
+
+impl Buffers {
+    fn add(&mut self, fbb: &mut FlatBufferBuilder, data: &[u8]) -> u32 {
+        let key = (data.as_ptr() as usize, data.len());
+        if !data.is_empty() {
+            if let Some(&b) = self.by_data.get(&key) {
+                return b;
+            }
+        }
+        self.tables.push(buffer_table(fbb, data));
+        let b = (self.tables.len() - 1) as u32;
+        self.by_data.insert(key, b);
+        b
+    }
+}
+
+fn subgraph_table(
+    fbb: &mut FlatBufferBuilder,
+    s: usize,
+    sg: &Subgraph,
+    stored: &[StoredOperator],
+    buffers: &mut Buffers,
+    opcodes: &mut Vec<OpcodeKey>,
+) -> Result<Offset> {
+    let mut tensors = Vec::new();
+    for info in &sg.tensors {
+        let buffer = match &info.data {
+            Some(data) => buffers.add(fbb, data),
+            None => 0,
+        };
+        tensors.push(tensor_table(fbb, info, buffer));
+    }
+    let mut matcher = Matcher::new(stored);
+    let mut operators = Vec::new();
+    for (n, node) in sg.nodes.iter().enumerate() {
+        let (key, fields) = match matcher.take(node) {
+            Some(st) => ((st.code, st.custom.clone(), st.version), st.fields.clone()),
+            None => {
+                let enc = encode(node, sg).ok_or_else(|| {
+                    Error::node(
+                        n,
+                        node.op.name(),
+                        format!("the writer cannot store this op (subgraph {s})"),
+                    )
+                })?;
+                ((enc.code, enc.custom.clone(), enc.version()), enc.fields())
+            }
+        };
+        let oc = match opcodes.iter().position(|c| *c == key) {
+            Some(i) => i,
+            None => {
+                opcodes.push(key);
+                opcodes.len() - 1
+            }
+        };
+        let ints = |v: &mut dyn Iterator<Item = i32>| Value::Vector {
+            elem: 4,
+            bytes: v.flat_map(|x| x.to_le_bytes()).collect(),
+        };
+        let mut all = vec![
+            (
+                0,
+                Value::Scalar {
+                    size: 4,
+                    bits: oc as u64,
+                },
+            ),
+            (
+                1,
+                ints(&mut node.inputs.iter().map(|i| i.map_or(-1, |i| i as i32))),
+            ),
+            (2, ints(&mut node.outputs.iter().map(|&o| o as i32))),
+        ];
+        all.extend(fields);
+        operators.push(emit(fbb, &all));
+    }
+    let tensors = fbb.create_vector(&tensors);
+    let inputs: Vec<i32> = sg.inputs.iter().map(|&i| i as i32).collect();
+    let outputs: Vec<i32> = sg.outputs.iter().map(|&i| i as i32).collect();
+    let inputs = fbb.create_vector(&inputs);
+    let outputs = fbb.create_vector(&outputs);
+    let operators = fbb.create_vector(&operators);
+    let name = fbb.create_string(&sg.name);
+    let start = fbb.start_table();
+    fbb.push_slot_always(slot(0), tensors);
+    fbb.push_slot_always(slot(1), inputs);
+    fbb.push_slot_always(slot(2), outputs);
+    fbb.push_slot_always(slot(3), operators);
+    fbb.push_slot_always(slot(4), name);
+    Ok(fbb.end_table(start))
+}
+
+fn tensor_maps(fbb: &mut FlatBufferBuilder, entries: &[(String, usize)]) -> Vec<Offset> {
+    entries
+        .iter()
+        .map(|(name, t)| {
+            let name = fbb.create_string(name);
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(0), name);
+            fbb.push_slot_always::<u32>(slot(1), *t as u32);
+            fbb.end_table(start)
+        })
+        .collect()
+}
+
+fn build(graph: &Graph, stored: &[Vec<StoredOperator>]) -> Result<Vec<u8>> {
     let mut fbb = FlatBufferBuilder::with_capacity(1 << 16);
-    let mut opcodes: Vec<(i32, Option<String>, i32)> = Vec::new();
-    let mut buffers: Vec<Offset> = Vec::new();
+    let mut opcodes: Vec<OpcodeKey> = Vec::new();
     let empty = {
         let start = fbb.start_table();
         fbb.end_table(start)
     };
-    buffers.push(empty);
+    let mut buffers = Buffers {
+        tables: vec![empty],
+        by_data: HashMap::new(),
+    };
 
     let mut subgraphs = Vec::new();
     for (s, sg) in graph.subgraphs.iter().enumerate() {
-        let mut tensors = Vec::new();
-        for (t, info) in sg.tensors.iter().enumerate() {
-            if info.sparsity.is_some() {
-                return Err(Error::Tensor {
-                    index: t,
-                    name: info.name.clone(),
-                    what: "the writer does not store sparse tensors".into(),
-                });
-            }
-            let buffer = match &info.data {
-                Some(data) => {
-                    let bytes = fbb.create_vector(data);
-                    let start = fbb.start_table();
-                    fbb.push_slot_always(slot(0), bytes);
-                    buffers.push(fbb.end_table(start));
-                    (buffers.len() - 1) as u32
-                }
-                None => 0,
-            };
-            tensors.push(tensor_table(&mut fbb, info, buffer));
-        }
-        let mut operators = Vec::new();
-        for (n, node) in sg.nodes.iter().enumerate() {
-            let enc = encode(&node.op).ok_or_else(|| {
-                Error::node(
-                    n,
-                    node.op.name(),
-                    format!("the writer cannot store this op (subgraph {s})"),
-                )
-            })?;
-            let version = enc.custom_options.as_ref().map_or(1, |(_, v)| *v);
-            let key = (enc.code, enc.custom.clone(), version);
-            let oc = match opcodes.iter().position(|c| *c == key) {
-                Some(i) => i,
-                None => {
-                    opcodes.push(key);
-                    opcodes.len() - 1
-                }
-            };
-            let inputs: Vec<i32> = node
-                .inputs
-                .iter()
-                .map(|i| i.map_or(-1, |i| i as i32))
-                .collect();
-            let outputs: Vec<i32> = node.outputs.iter().map(|&o| o as i32).collect();
-            let inputs = fbb.create_vector(&inputs);
-            let outputs = fbb.create_vector(&outputs);
-            let opts = (enc.tag != 0).then(|| options_table(&mut fbb, &enc.fields));
-            let custom_options = enc
-                .custom_options
-                .as_ref()
-                .map(|(bytes, _)| fbb.create_vector(bytes));
-            let start = fbb.start_table();
-            fbb.push_slot_always::<u32>(slot(0), oc as u32);
-            fbb.push_slot_always(slot(1), inputs);
-            fbb.push_slot_always(slot(2), outputs);
-            if let Some(o) = opts {
-                fbb.push_slot_always::<u8>(slot(3), enc.tag);
-                fbb.push_slot_always(slot(4), o);
-            }
-            if let Some(c) = custom_options {
-                fbb.push_slot_always(slot(5), c);
-            }
-            operators.push(fbb.end_table(start));
-        }
-        let tensors = fbb.create_vector(&tensors);
-        let inputs: Vec<i32> = sg.inputs.iter().map(|&i| i as i32).collect();
-        let outputs: Vec<i32> = sg.outputs.iter().map(|&i| i as i32).collect();
-        let inputs = fbb.create_vector(&inputs);
-        let outputs = fbb.create_vector(&outputs);
-        let operators = fbb.create_vector(&operators);
-        let name = fbb.create_string(&sg.name);
-        let start = fbb.start_table();
-        fbb.push_slot_always(slot(0), tensors);
-        fbb.push_slot_always(slot(1), inputs);
-        fbb.push_slot_always(slot(2), outputs);
-        fbb.push_slot_always(slot(3), operators);
-        fbb.push_slot_always(slot(4), name);
-        subgraphs.push(fbb.end_table(start));
+        let ops = stored.get(s).map_or(&[][..], |v| v.as_slice());
+        subgraphs.push(subgraph_table(
+            &mut fbb,
+            s,
+            sg,
+            ops,
+            &mut buffers,
+            &mut opcodes,
+        )?);
     }
+
+    let metadata: Vec<Offset> = graph
+        .metadata
+        .iter()
+        .map(|(name, data)| {
+            let b = buffers.add(&mut fbb, data);
+            let name = fbb.create_string(name);
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(0), name);
+            fbb.push_slot_always::<u32>(slot(1), b);
+            fbb.end_table(start)
+        })
+        .collect();
+    let signatures: Vec<Offset> = graph
+        .signatures
+        .iter()
+        .map(|sig| {
+            let inputs = tensor_maps(&mut fbb, &sig.inputs);
+            let inputs = fbb.create_vector(&inputs);
+            let outputs = tensor_maps(&mut fbb, &sig.outputs);
+            let outputs = fbb.create_vector(&outputs);
+            let key = fbb.create_string(&sig.key);
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(0), inputs);
+            fbb.push_slot_always(slot(1), outputs);
+            fbb.push_slot_always(slot(2), key);
+            fbb.push_slot_always::<u32>(slot(4), sig.subgraph as u32);
+            fbb.end_table(start)
+        })
+        .collect();
 
     let opcode_tables: Vec<Offset> = opcodes
         .iter()
@@ -466,7 +375,9 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
         .collect();
     let opcode_vec = fbb.create_vector(&opcode_tables);
     let subgraph_vec = fbb.create_vector(&subgraphs);
-    let buffer_vec = fbb.create_vector(&buffers);
+    let buffer_vec = fbb.create_vector(&buffers.tables);
+    let metadata_vec = (!metadata.is_empty()).then(|| fbb.create_vector(&metadata));
+    let signature_vec = (!signatures.is_empty()).then(|| fbb.create_vector(&signatures));
     let description = fbb.create_string(if graph.description.is_empty() {
         "tflite-wgpu"
     } else {
@@ -478,8 +389,152 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
     fbb.push_slot_always(slot(2), subgraph_vec);
     fbb.push_slot_always(slot(3), description);
     fbb.push_slot_always(slot(4), buffer_vec);
+    if let Some(m) = metadata_vec {
+        fbb.push_slot_always(slot(6), m);
+    }
+    if let Some(s) = signature_vec {
+        fbb.push_slot_always(slot(7), s);
+    }
     let root = fbb.end_table(start);
     let ident = std::str::from_utf8(FILE_IDENTIFIER).unwrap_or("TFL3");
     fbb.finish(root, Some(ident));
     Ok(fbb.finished_data().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::op::{Activation, Binary};
+    use crate::graph::DType;
+
+    fn add_graph() -> Graph {
+        let sg = Subgraph {
+            name: "main".into(),
+            tensors: vec![
+                TensorInfo::new("a", DType::F32, vec![2]),
+                TensorInfo::new("b", DType::F32, vec![2]),
+                TensorInfo::new("y", DType::F32, vec![2]),
+                TensorInfo::new("z", DType::F32, vec![2]),
+            ],
+            nodes: vec![
+                Node {
+                    op: Op::Binary(Binary::Add, Activation::Relu),
+                    inputs: vec![Some(0), Some(1)],
+                    outputs: vec![2],
+                },
+                Node {
+                    op: Op::Unknown {
+                        name: "SomeCustomOp".into(),
+                    },
+                    inputs: vec![Some(2)],
+                    outputs: vec![3],
+                },
+            ],
+            inputs: vec![0, 1],
+            outputs: vec![3],
+        };
+        Graph {
+            subgraphs: vec![sg],
+            version: 3,
+            ..Default::default()
+        }
+    }
+
+    fn scalar(size: u8, bits: u64) -> Value {
+        Value::Scalar { size, bits }
+    }
+
+    /// A source file whose ADD has fields the IR does not hold (pot_scale_int16,
+    /// intermediates, debug metadata) and version 4, and whose custom op has
+    /// custom options.
+    fn source() -> (Graph, Vec<u8>) {
+        let graph = add_graph();
+        let sg = graph.main();
+        let add = StoredOperator {
+            node: sg.nodes[0].clone(),
+            code: crate::model::code::ADD,
+            custom: None,
+            version: 4,
+            fields: vec![
+                (3, scalar(1, 11)),
+                (4, Value::Table(vec![(0, scalar(1, 1)), (1, scalar(1, 0))])),
+                (
+                    8,
+                    Value::Vector {
+                        elem: 4,
+                        bytes: vec![1, 0, 0, 0],
+                    },
+                ),
+                (13, scalar(4, 7)),
+            ],
+        };
+        let custom = StoredOperator {
+            node: sg.nodes[1].clone(),
+            code: crate::model::code::CUSTOM,
+            custom: Some("SomeCustomOp".into()),
+            version: 2,
+            fields: vec![
+                (
+                    5,
+                    Value::Vector {
+                        elem: 1,
+                        bytes: vec![9, 8, 7],
+                    },
+                ),
+                (6, scalar(1, 0)),
+            ],
+        };
+        let bytes = build(&graph, &[vec![add, custom]]).unwrap();
+        (graph, bytes)
+    }
+
+    #[test]
+    fn unchanged_operators_keep_every_stored_field_and_version() {
+        let (graph, bytes) = source();
+        let before = stored_operators(&bytes).unwrap();
+        let read = crate::model::read(&bytes, &Default::default()).unwrap();
+        assert_eq!(read.subgraphs, graph.subgraphs);
+        let after = stored_operators(&write_from(&read, &bytes).unwrap()).unwrap();
+        for (b, a) in before[0].iter().zip(&after[0]) {
+            assert_eq!(
+                (a.code, &a.custom, a.version),
+                (b.code, &b.custom, b.version)
+            );
+            assert_eq!(a.fields, b.fields);
+        }
+        assert_eq!(before[0][0].version, 4);
+        assert!(before[0][0].fields.iter().any(|(id, _)| *id == 8));
+    }
+
+    #[test]
+    fn changed_operators_are_encoded_from_the_ir() {
+        let (_, bytes) = source();
+        let mut graph = crate::model::read(&bytes, &Default::default()).unwrap();
+        graph.subgraphs[0].nodes[0].op = Op::Binary(Binary::Add, Activation::Relu6);
+        // The custom op now reads another tensor: it keeps its stored options.
+        graph.subgraphs[0]
+            .tensors
+            .push(TensorInfo::new("c", DType::F32, vec![2]));
+        graph.subgraphs[0].nodes[1].inputs = vec![Some(4)];
+        let after = stored_operators(&write_from(&graph, &bytes).unwrap()).unwrap();
+        let add = &after[0][0];
+        assert_eq!(add.version, 1);
+        assert_eq!(
+            add.fields,
+            vec![
+                (3, scalar(1, 11)),
+                (4, Value::Table(vec![(0, scalar(1, 3))]))
+            ]
+        );
+        assert_eq!(add.node.op, graph.subgraphs[0].nodes[0].op);
+        let custom = &after[0][1];
+        assert_eq!(custom.version, 2);
+        assert!(custom.fields.contains(&(
+            5,
+            Value::Vector {
+                elem: 1,
+                bytes: vec![9, 8, 7]
+            }
+        )));
+    }
 }

@@ -261,8 +261,20 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
         Calibration::None => random_calibration(graph.main(), 1)?,
     };
     let q = quantize(&graph, options, &samples)?;
-    let out_bytes = crate::model::write(&q.graph)?;
-    let report = report::measure(&graph, &q, &samples, options, bytes.len(), out_bytes.len())?;
+    let out_bytes = crate::model::write_from(&q.graph, &bytes)?;
+    // Score the file as written, read back, not the graph it was written from.
+    let written = Quantized {
+        graph: crate::model::read(&out_bytes, &crate::model::LoadOptions::default())?,
+        float_nodes: q.float_nodes,
+    };
+    let report = report::measure(
+        &graph,
+        &written,
+        &samples,
+        options,
+        bytes.len(),
+        out_bytes.len(),
+    )?;
     write_atomic(output, &out_bytes)?;
     Ok(report)
 }

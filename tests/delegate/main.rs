@@ -5,10 +5,12 @@ mod common;
 
 mod litert_delegate;
 mod litert_oracle;
+mod writer_roundtrip;
 
 fn main() {
     common::harness::main(&[
         ("litert_delegate", litert_delegate::tests),
         ("litert_oracle", litert_oracle::tests),
+        ("writer_roundtrip", writer_roundtrip::tests),
     ]);
 }
