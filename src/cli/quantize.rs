@@ -62,6 +62,18 @@ pub struct QuantizeArgs {
     /// Write the per-layer error table to this CSV file.
     #[arg(long)]
     pub per_layer: Option<PathBuf>,
+    /// Keep these op types float (the quantization debugger's name for
+    /// `--keep-float OP`), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub denylist_ops: Vec<String>,
+    /// Keep the nodes with these output tensor names float (the quantization
+    /// debugger's node names), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub denylist_nodes: Vec<String>,
+    /// Write per-node error against the float model as Model Explorer node data
+    /// (FILE.json: max_rel; FILE.cosine.json, FILE.snr_db.json beside it).
+    #[arg(long, value_name = "FILE.json")]
+    pub model_explorer: Option<PathBuf>,
 }
 
 /// Run `quantize`.
@@ -81,6 +93,12 @@ pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
             keep.ops.push(k.clone());
         }
     }
+    keep.ops.extend(a.denylist_ops.iter().cloned());
+    keep.names.extend(
+        a.denylist_nodes
+            .iter()
+            .map(|n| format!("^{}$", regex::escape(n))),
+    );
     keep.recipe = a.recipe.as_deref().map(Recipe::from_file).transpose()?;
     let options = QuantizeOptions {
         mode: match a.mode {
@@ -101,7 +119,7 @@ pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
         },
         keep_float: keep,
         percentile: a.percentile,
-        per_layer: a.per_layer.is_some(),
+        per_layer: a.per_layer.is_some() || a.model_explorer.is_some(),
     };
     let report = quantize::quantize_file(&a.model, &a.output, &options)?;
     if let Some(csv) = &a.per_layer {
@@ -109,6 +127,11 @@ pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
             path: csv.display().to_string(),
             source,
         })?;
+    }
+    if let Some(path) = &a.model_explorer {
+        for p in crate::validate::write_node_data(path, &report.layer_metrics())? {
+            tracing::info!("wrote Model Explorer node data {}", p.display());
+        }
     }
     if a.json {
         println!(

@@ -402,7 +402,7 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
         write_file(path, &csv(&o.v.layers))?;
     }
     if let Some(path) = &a.model_explorer {
-        for p in validate::write_node_data(path, &o.v.layers)? {
+        for p in validate::write_node_data(path, &validate::layer_metrics(&o.v.layers))? {
             tracing::info!("wrote Model Explorer node data {}", p.display());
         }
     }

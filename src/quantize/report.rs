@@ -18,15 +18,24 @@ pub struct OutputError {
 }
 
 /// One row of the per-layer table: a node's output in the quantized model against
-/// the same tensor of the float model (both run on the same inputs).
+/// the same tensor of the float model (both run on the same inputs). The columns
+/// are those of TensorFlow's quantization debugger, plus SNR, cosine and KL
+/// divergence.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerError {
     /// Node index in the float model.
     pub node: usize,
     /// The op's TFLite name.
     pub op: String,
+    /// The output tensor's index in the main subgraph.
+    pub tensor_idx: usize,
     /// The output tensor's name.
     pub tensor: String,
+    /// The quantized tensor's scale (the first channel's when per-channel; none
+    /// when it stayed float).
+    pub scale: Option<f32>,
+    /// The quantized tensor's zero point (as `scale`).
+    pub zero_point: Option<i64>,
     /// Elements compared.
     pub num_elements: u64,
     /// Standard deviation of the error.
@@ -37,6 +46,50 @@ pub struct LayerError {
     pub max_abs_error: f64,
     /// Mean squared error.
     pub mean_squared_error: f64,
+    /// Signal-to-noise ratio in dB (none: no error at all).
+    pub snr_db: Option<f64>,
+    /// Largest error relative to the float tensor's range.
+    pub max_rel_error: f64,
+    /// Cosine similarity to the float tensor.
+    pub cosine: f64,
+    /// KL divergence of the quantized tensor's value histogram from the float
+    /// one's (see [`kl_divergence`]), averaged over the samples.
+    pub kl_divergence: f64,
+}
+
+/// Bins of the histograms [`kl_divergence`] compares.
+pub const KL_BINS: usize = 128;
+
+/// KL(P || Q) of the value histograms of `reference` (P) and `test` (Q) over
+/// [`KL_BINS`] equal bins spanning both; empty bins get 1e-10 so the divergence is
+/// finite. 0 for identical values; non-finite values are left out.
+pub fn kl_divergence(reference: &[f64], test: &[f64]) -> f64 {
+    let finite = |v: &&f64| v.is_finite();
+    let (lo, hi) = reference
+        .iter()
+        .chain(test)
+        .filter(finite)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        return 0.0;
+    }
+    let hist = |values: &[f64]| {
+        let mut h = vec![0.0f64; KL_BINS];
+        for &v in values.iter().filter(finite) {
+            let b = ((v - lo) / (hi - lo) * KL_BINS as f64) as usize;
+            h[b.min(KL_BINS - 1)] += 1.0;
+        }
+        let total: f64 = h.iter().sum::<f64>().max(1.0);
+        h.iter().map(|c| (c / total).max(1e-10)).collect::<Vec<_>>()
+    };
+    let (p, q) = (hist(reference), hist(test));
+    p.iter()
+        .zip(&q)
+        .map(|(p, q)| p * (p / q).ln())
+        .sum::<f64>()
+        .max(0.0)
 }
 
 /// The report of one quantization.
@@ -91,6 +144,7 @@ pub(crate) fn measure(
     let (fsg, qsg): (&Subgraph, &Subgraph) = (float.main(), q.graph.main());
     let mut outs = vec![ErrorStats::default(); fsg.outputs.len()];
     let mut layers: Vec<ErrorStats> = vec![ErrorStats::default(); fsg.tensors.len()];
+    let mut kl = vec![(0.0f64, 0usize); fsg.tensors.len()];
     for sample in samples {
         let fv = run_all(fsg, sample)?;
         let qin: Vec<Tensor> = sample
@@ -109,6 +163,14 @@ pub(crate) fn measure(
                 for &t in &node.outputs {
                     if let (Some(a), Some(Some(b))) = (&fv[t], qv.get(t)) {
                         compare(&mut layers[t], a, &fsg.tensors[t], b, &qsg.tensors[t]);
+                        let (x, y) = (
+                            real_values(a, &fsg.tensors[t]),
+                            real_values(b, &qsg.tensors[t]),
+                        );
+                        if let (Some(x), Some(y)) = (x, y) {
+                            kl[t].0 += kl_divergence(&x, &y);
+                            kl[t].1 += 1;
+                        }
                     }
                 }
             }
@@ -122,15 +184,23 @@ pub(crate) fn measure(
             .filter(|&(_, _, t)| fsg.tensors[t].dtype == DType::F32)
             .map(|(n, node, t)| {
                 let m = layers[t].finish();
+                let q = qsg.tensors.get(t).and_then(|i| i.quantization.as_ref());
                 LayerError {
                     node: n,
                     op: node.op.name().to_string(),
+                    tensor_idx: t,
                     tensor: fsg.tensors[t].name.clone(),
+                    scale: q.map(|q| q.scale_at(0)),
+                    zero_point: q.map(|q| q.zero_point_at(0)),
                     num_elements: m.num_elements,
                     stddev: m.stddev,
                     mean_error: m.mean_error,
                     max_abs_error: m.max_abs_error,
                     mean_squared_error: m.mean_squared_error,
+                    snr_db: m.snr_db,
+                    max_rel_error: m.max_rel_error,
+                    cosine: m.cosine,
+                    kl_divergence: kl[t].0 / kl[t].1.max(1) as f64,
                 }
             })
             .collect()
@@ -166,7 +236,49 @@ fn compare(stats: &mut ErrorStats, a: &Tensor, ai: &TensorInfo, b: &Tensor, bi: 
     }
 }
 
+/// The columns of [`Report::per_layer_csv`]: the node, then TensorFlow's
+/// quantization debugger's (`op_name` ... `mean_squared_error`), then SNR
+/// (empty: no error), cosine and KL divergence.
+pub const PER_LAYER_COLUMNS: [&str; 14] = [
+    "node",
+    "op_name",
+    "tensor_idx",
+    "tensor_name",
+    "scale",
+    "zero_point",
+    "num_elements",
+    "stddev",
+    "mean_error",
+    "max_abs_error",
+    "mean_squared_error",
+    "snr_db",
+    "cosine",
+    "kl_divergence",
+];
+
 impl Report {
+    /// Each per-layer row as (output tensor name, metrics), for Model Explorer
+    /// node data (`crate::validate::write_node_data`).
+    pub fn layer_metrics(&self) -> Vec<(String, Metrics)> {
+        self.per_layer
+            .iter()
+            .map(|r| {
+                let m = Metrics {
+                    num_elements: r.num_elements,
+                    max_abs_error: r.max_abs_error,
+                    mean_error: r.mean_error,
+                    stddev: r.stddev,
+                    mean_squared_error: r.mean_squared_error,
+                    max_rel_error: r.max_rel_error,
+                    cosine: r.cosine,
+                    snr_db: r.snr_db,
+                    ..Metrics::default()
+                };
+                (r.tensor.clone(), m)
+            })
+            .collect()
+    }
+
     /// The report as text.
     pub fn text(&self) -> String {
         let mut s = format!(
@@ -196,24 +308,47 @@ impl Report {
         s
     }
 
-    /// The per-layer table as CSV (the quantization debugger's columns).
+    /// The per-layer table as CSV: the quantization debugger's columns
+    /// ([`PER_LAYER_COLUMNS`]), one row per float output of a node.
     pub fn per_layer_csv(&self) -> String {
-        let mut s = String::from(
-            "node,op,tensor,num_elements,stddev,mean_error,max_abs_error,mean_squared_error\n",
-        );
+        let mut s = PER_LAYER_COLUMNS.join(",") + "\n";
+        let opt = |v: Option<String>| v.unwrap_or_default();
         for r in &self.per_layer {
             s += &format!(
-                "{},{},\"{}\",{},{:e},{:e},{:e},{:e}\n",
+                "{},{},{},\"{}\",{},{},{},{:e},{:e},{:e},{:e},{},{},{:e}\n",
                 r.node,
                 r.op,
+                r.tensor_idx,
                 r.tensor.replace('"', "\"\""),
+                opt(r.scale.map(|v| format!("{v:e}"))),
+                opt(r.zero_point.map(|v| v.to_string())),
                 r.num_elements,
                 r.stddev,
                 r.mean_error,
                 r.max_abs_error,
-                r.mean_squared_error
+                r.mean_squared_error,
+                opt(r.snr_db.map(|v| format!("{v:.3}"))),
+                r.cosine,
+                r.kl_divergence,
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kl_divergence;
+
+    #[test]
+    fn kl_divergence_is_zero_for_equal_values_and_grows_with_distortion() {
+        let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin()).collect();
+        assert_eq!(kl_divergence(&x, &x), 0.0);
+        let coarse: Vec<f64> = x.iter().map(|v| (v * 4.0).round() / 4.0).collect();
+        let coarser: Vec<f64> = x.iter().map(|v| v.round()).collect();
+        let (a, b) = (kl_divergence(&x, &coarse), kl_divergence(&x, &coarser));
+        assert!(a > 0.0 && b > a, "{a} {b}");
+        assert_eq!(kl_divergence(&[1.0, 1.0], &[1.0, 1.0]), 0.0);
+        assert!(kl_divergence(&[f64::NAN, 0.0, 1.0], &[0.0, 1.0, f64::INFINITY]).is_finite());
     }
 }

@@ -83,18 +83,27 @@ fn metrics_of(row: &LayerRow) -> Option<&Metrics> {
     row.local.as_ref().or(row.propagated.as_ref())
 }
 
-/// The node-data document of `metric` over `layers` (rows of `validate
-/// --per-layer`, or of the quantization report).
-pub fn node_data(layers: &[LayerRow], metric: ExplorerMetric) -> Value {
+/// Each named row of `validate --per-layer` with the metrics it shows.
+pub fn layer_metrics(layers: &[LayerRow]) -> Vec<(String, Metrics)> {
+    layers
+        .iter()
+        .filter_map(|r| metrics_of(r).map(|m| (r.name.clone(), m.clone())))
+        .collect()
+}
+
+/// The node-data document of `metric` over `rows`: (output tensor name, its
+/// metrics), from `validate --per-layer` ([`layer_metrics`]) or the quantization
+/// report.
+pub fn node_data(rows: &[(String, Metrics)], metric: ExplorerMetric) -> Value {
     let mut results = Map::new();
-    for row in layers {
-        if row.name.is_empty() {
+    for (name, m) in rows {
+        if name.is_empty() {
             continue;
         }
-        let Some(v) = metrics_of(row).and_then(|m| metric.value(m)) else {
+        let Some(v) = metric.value(m) else {
             continue;
         };
-        results.insert(row.name.clone(), json!({ "value": v }));
+        results.insert(name.clone(), json!({ "value": v }));
     }
     json!({ "results": results, "thresholds": metric.thresholds() })
 }
@@ -112,14 +121,15 @@ pub fn node_data_path(base: &Path, metric: ExplorerMetric) -> PathBuf {
     base.with_file_name(format!("{stem}.{}.json", metric.name()))
 }
 
-/// Writes the three node-data files for `layers` (see [`node_data_path`]), each
-/// through a temporary file renamed over the target; returns their paths.
-pub fn write_node_data(base: &Path, layers: &[LayerRow]) -> Result<Vec<PathBuf>> {
+/// Writes the three node-data files for `rows` (see [`node_data`] and
+/// [`node_data_path`]), each through a temporary file renamed over the target;
+/// returns their paths.
+pub fn write_node_data(base: &Path, rows: &[(String, Metrics)]) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for metric in ExplorerMetric::ALL {
         let path = node_data_path(base, metric);
         // A `Value` always serializes.
-        let text = serde_json::to_string_pretty(&node_data(layers, metric)).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&node_data(rows, metric)).unwrap_or_default();
         write_atomic(&path, text.as_bytes())?;
         written.push(path);
     }
@@ -177,6 +187,7 @@ mod tests {
             row("", Some(metrics(0.5, 0.5, Some(1.0))), None),
             row("nan", Some(metrics(f64::NAN, f64::NAN, None)), None),
         ];
+        let rows = layer_metrics(&rows);
         let d = node_data(&rows, ExplorerMetric::MaxRel);
         assert_eq!(d["results"]["a"]["value"], 0.1);
         assert_eq!(d["results"]["b"]["value"], 0.001);

@@ -15,7 +15,9 @@ mod metrics;
 mod mixed;
 mod report;
 
-pub use explorer::{node_data, node_data_path, write_node_data, ExplorerMetric, SNR_NO_ERROR_DB};
+pub use explorer::{
+    layer_metrics, node_data, node_data_path, write_node_data, ExplorerMetric, SNR_NO_ERROR_DB,
+};
 pub use inputs::random_inputs;
 pub use layers::{worst_first, LayerRow};
 pub use metrics::{real_values, ErrorStats, Metrics, Thresholds};

@@ -163,10 +163,100 @@ fn kept_nodes_stay_float_in_int8() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The quantization debugger's view: `--per-layer` has its columns (plus SNR,
+/// cosine and KL divergence) with the quantized tensor's scale and zero point,
+/// `--denylist-ops` and `--denylist-nodes` keep nodes float as `--keep-float`
+/// does, and `--model-explorer` writes the per-node error as node data.
+fn debugger_columns_denylists_and_model_explorer() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let float = shared.join("models/gen/mobilenet_v2_035_128_fp32.tflite");
+    let src = Model::from_file(&float).unwrap();
+    let sg = src.graph().main();
+    let first_conv = sg.nodes.iter().find(|n| n.op.name() == "CONV_2D").unwrap();
+    let conv_name = sg.tensors[first_conv.outputs[0]].name.clone();
+    let dir = scratch("debugger");
+    let (out, csv, me) = (
+        dir.join("q.tflite"),
+        dir.join("layers.csv"),
+        dir.join("err.json"),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_tflite-wgpu"))
+        .arg("quantize")
+        .arg(&float)
+        .args(["--mode", "int8", "--calibration-random", "2"])
+        .args(["--denylist-ops", "MEAN", "--denylist-nodes", &conv_name])
+        .arg("--per-layer")
+        .arg(&csv)
+        .arg("--model-explorer")
+        .arg(&me)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "node,op_name,tensor_idx,tensor_name,scale,zero_point,num_elements,stddev,\
+         mean_error,max_abs_error,mean_squared_error,snr_db,cosine,kl_divergence"
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| {
+            // The tensor name is quoted and may hold commas.
+            let (head, rest) = l.split_once(",\"").unwrap();
+            let (name, tail) = rest.split_once("\",").unwrap();
+            let mut cells: Vec<String> = head.split(',').map(String::from).collect();
+            cells.push(name.to_string());
+            cells.extend(tail.split(',').map(String::from));
+            cells
+        })
+        .collect();
+    assert!(rows.len() > 60);
+    let quantized = rows.iter().filter(|r| !r[4].is_empty()).count();
+    assert!(
+        quantized * 10 > rows.len() * 8,
+        "{quantized} of {} rows have a scale",
+        rows.len()
+    );
+    for r in &rows {
+        assert_eq!(r.len(), 14, "{r:?}");
+        let cosine: f64 = r[12].parse().unwrap();
+        let kl: f64 = r[13].parse().unwrap();
+        assert!((-1.0..=1.0 + 1e-9).contains(&cosine) && kl >= 0.0, "{r:?}");
+        if !r[4].is_empty() {
+            assert!(
+                r[4].parse::<f32>().unwrap() > 0.0 && r[5].parse::<i64>().is_ok(),
+                "{r:?}"
+            );
+        }
+    }
+    // The denylisted node and op stay float in the written file.
+    let q = Model::from_file(&out).unwrap();
+    let qsg = q.graph().main();
+    let dtype_of = |name: &str| qsg.tensors.iter().find(|t| t.name == name).map(|t| t.dtype);
+    assert_eq!(dtype_of(&conv_name), Some(DType::F32), "{conv_name}");
+    let mean = qsg.nodes.iter().find(|n| n.op.name() == "MEAN").unwrap();
+    assert_eq!(qsg.tensors[mean.outputs[0]].dtype, DType::F32);
+    // Model Explorer node data, keyed by the float model's tensor names.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&me).unwrap()).unwrap();
+    let results = doc["results"].as_object().unwrap();
+    assert!(results.len() * 10 > rows.len() * 8);
+    assert!(results
+        .keys()
+        .all(|k| sg.tensors.iter().any(|t| &t.name == k)));
+    assert!(dir.join("err.cosine.json").exists() && dir.join("err.snr_db.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
         crate::case!(shared, bad_requests_write_nothing),
         crate::case!(shared, kept_nodes_stay_float_in_int8),
+        crate::case!(shared, debugger_columns_denylists_and_model_explorer),
     ]
 }
