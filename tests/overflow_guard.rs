@@ -5,6 +5,10 @@
 //! an error, the invoke fails naming the node.
 
 mod common;
+#[path = "overflow_guard/families.rs"]
+mod families;
+#[path = "overflow_guard/palm.rs"]
+mod palm;
 
 use common::gpu::{gpu_available, values};
 use std::sync::Arc;
@@ -67,13 +71,18 @@ impl G {
 
     /// The model through the writer and reader, with `output` as its output.
     fn model(self, output: usize) -> Model {
+        self.model_outputs(vec![output])
+    }
+
+    /// The model through the writer and reader, with `outputs`.
+    fn model_outputs(self, outputs: Vec<usize>) -> Model {
         let graph = Graph {
             subgraphs: vec![Subgraph {
                 name: "main".into(),
                 tensors: self.tensors,
                 nodes: self.nodes,
                 inputs: self.inputs,
-                outputs: vec![output],
+                outputs,
             }],
             version: 3,
             ..Default::default()

@@ -140,7 +140,9 @@ fn bypasses(name: &str, module: &Module, info: &naga::valid::ModuleInfo) -> Vec<
             } = *expr
             {
                 if !is_f16(finfo[src].ty.inner_with(&module.types)) {
-                    found.push(format!("{name}: {fname} narrows to f16 outside the guarded store ({e:?})"));
+                    found.push(format!(
+                        "{name}: {fname} narrows to f16 outside the guarded store ({e:?})"
+                    ));
                 }
             }
         }

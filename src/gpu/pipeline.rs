@@ -193,7 +193,10 @@ pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
 /// `to_scalar`, `to_scalar_of` or `to_scalar4`).
 pub fn guards(name: &str, precision: Precision) -> bool {
     precision == Precision::F16
-        && super::ops::shader(name).is_some_and(|s| s.body().contains("to_scalar"))
+        && super::ops::shader(name).is_some_and(|s| {
+            let body = s.body();
+            GUARDED_STORES.iter().any(|f| body.contains(f))
+        })
 }
 
 /// Like [`shader_source`], with the overflow-guard prelude when `guard` is set and
