@@ -394,3 +394,51 @@ fn guard_cost_on_a_real_model() {
         m_on / m_off
     );
 }
+
+/// With nothing overflowing nothing changes: prints, for every golden at fp32 and
+/// fp16 on the GPU, the dispatches per invoke, the nodes the guard promoted and a
+/// digest of the output bits, to compare two builds line by line. Run with
+/// `cargo test --test overflow_guard -- --ignored --nocapture golden_digests`.
+#[test]
+#[ignore = "prints digests to compare two builds, not a check"]
+fn golden_digests() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !gpu_available() {
+        return;
+    }
+    for case in common::goldens(&shared) {
+        for fp16 in [false, true] {
+            let model = Model::from_file(&case.model).expect("model");
+            let mut interp = Interpreter::with_options(
+                &model,
+                Options {
+                    device: Device::Gpu,
+                    precision_loss_allowed: fp16,
+                    ..Default::default()
+                },
+            )
+            .expect("prepare");
+            for (i, t) in case.inputs.iter().enumerate() {
+                interp.set_input(i, t.clone()).expect("input");
+            }
+            interp.invoke().expect("invoke");
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for i in 0..interp.num_outputs() {
+                let text = format!("{:?}", interp.output(i).expect("output").data);
+                for b in text.bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            let r = interp.delegate_report().expect("a GPU report");
+            println!(
+                "DIGEST {} {} dispatches {} promoted {} outputs {h:016x}",
+                case.name,
+                if fp16 { "fp16" } else { "fp32" },
+                r.dispatches,
+                r.promoted_fp32_nodes.len()
+            );
+        }
+    }
+}

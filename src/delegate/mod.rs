@@ -153,7 +153,7 @@ pub fn compile_with_faults(
         }
         bufs.insert(t, id);
     }
-    if overflow_guard {
+    if overflow_guard && precision == Precision::F16 {
         for &n in &p.nodes {
             let beyond = sg.nodes[n].inputs.iter().flatten().any(|&t| {
                 let info = &sg.tensors[t];

@@ -8,8 +8,10 @@
 
 use super::{max_diff, tolerance, G};
 use crate::common::gpu::{gpu_available, values};
-use tflite_wgpu::graph::op::{Activation, Binary, Conv2D, DepthwiseConv2D, Padding, Pool2D, Unary};
-use tflite_wgpu::graph::{DType, Op, TensorInfo};
+use tflite_wgpu::graph::op::{
+    Activation, Binary, Conv2D, DepthwiseConv2D, Padding, Pool2D, Resize, Unary,
+};
+use tflite_wgpu::graph::{DType, Op, Quantization, TensorInfo};
 use tflite_wgpu::{Device, Error, Interpreter, Model, Options, OverflowGuard, PartitionOptions};
 use tflite_wgpu::{PromotedNode, Tensor};
 
@@ -399,7 +401,7 @@ fn data_movement_of_values_beyond_f16() {
         return;
     }
     type Build = fn(&mut G, usize) -> usize;
-    let cases: [(&str, Build); 5] = [
+    let cases: [(&str, Build); 7] = [
         ("CONCATENATION", |g, x| {
             let c = g.constant(vec![1, 4, 4, 2], &[1.0; 32]);
             g.concat(&[x, c], 3)
@@ -415,6 +417,16 @@ fn data_movement_of_values_beyond_f16() {
             g.node("gather", op, &[x, idx], vec![1, 4, 4, 3])
         }),
         ("MAX_POOL_2D", |g, x| g.max_pool(x)),
+        ("RESIZE_NEAREST_NEIGHBOR", |g, x| {
+            let size = g.ints(&[6, 6]);
+            let op = Op::ResizeNearestNeighbor(Resize::default());
+            g.node("nearest", op, &[x, size], vec![1, 6, 6, 4])
+        }),
+        ("RESIZE_BILINEAR", |g, x| {
+            let size = g.ints(&[6, 6]);
+            let op = Op::ResizeBilinear(Resize::default());
+            g.node("bilinear", op, &[x, size], vec![1, 6, 6, 4])
+        }),
     ];
     for (k, (op, build)) in cases.into_iter().enumerate() {
         let mut g = G::default();
@@ -441,4 +453,35 @@ fn cast_overflows() {
     let data: Vec<i32> = (0..32).map(|i| 60000 + 3000 * i).collect();
     let t = Tensor::new(vec![1, 32], tflite_wgpu::Data::I32(data));
     check("CAST", &g.model(y), &[t], "CAST");
+}
+
+/// DEQUANTIZE of int8 values with a scale that takes them past the f16 range:
+/// partitions with quantized nodes compile at f32 in an fp16 run, so nothing
+/// saturates and nothing needs promoting (its f16 kernel stores through the
+/// guarded store all the same: `every_f16_store_goes_through_the_guard`).
+#[test]
+fn dequantize_runs_at_f32() {
+    if !gpu_available() {
+        return;
+    }
+    let mut g = G::default();
+    let mut q = TensorInfo::new("in0".to_string(), DType::I8, vec![1, 32]);
+    q.quantization = Some(Quantization::per_tensor(1000.0, 0));
+    g.tensors.push(q);
+    let x = g.tensors.len() - 1;
+    g.inputs.push(x);
+    let d = g.node("dequantize", Op::Dequantize, &[x], vec![1, 32]);
+    let model = g.model(d);
+    let data: Vec<i8> = (0..32).map(|i| 40 + 2 * i as i8).collect();
+    let t = [Tensor::new(vec![1, 32], tflite_wgpu::Data::I8(data))];
+    let reference = invoke_all(&mut interpreter(&model, false, OverflowGuard::On, true), &t)
+        .expect("the fp32 run");
+    let mut on = interpreter(&model, true, OverflowGuard::Error, true);
+    let report = on.delegate_report().expect("a GPU report");
+    assert!(report.plan.fallback.is_empty());
+    assert!(report
+        .partition_precision
+        .iter()
+        .all(|p| *p == Some(tflite_wgpu::Precision::F32)));
+    assert_eq!(invoke_all(&mut on, &t).expect("no overflow"), reference);
 }
