@@ -2,7 +2,9 @@
 //! different ways: a convolution whose outputs pass 65,504 on part of the input,
 //! a long SUM, and a large-output regression head followed by further ops. With
 //! the guard on, the fp16 run matches the fp32 run; off, the saturation shows; as
-//! an error, the invoke fails naming the node.
+//! an error, the invoke fails naming the node. `families` covers every GPU op
+//! family and kernel variant (fused and unfused), `palm` a palm-detector-shaped
+//! model whose run and per-layer validation promote the same nodes.
 
 mod common;
 #[path = "overflow_guard/families.rs"]
