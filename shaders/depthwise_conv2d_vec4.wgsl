@@ -26,10 +26,6 @@ struct Params {
 // Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/tiling.rs).
 const PIXELS: u32 = 4u;
 
-fn store4(v: vec4<f32>) -> vec4<scalar> {
-    return vec4<scalar>(to_scalar(v.x), to_scalar(v.y), to_scalar(v.z), to_scalar(v.w));
-}
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
@@ -70,6 +66,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let bq = bias[cq];
     let ob = ((b * p.g.oh + oy) * p.g.ow + ox0) * ocq + cq;
     for (var j = 0u; j < n; j++) {
-        out[ob + j * ocq] = store4(clamp(acc[j] * scale + bq, lo, hi));
+        out[ob + j * ocq] = to_scalar4(clamp(acc[j] * scale + bq, lo, hi));
     }
 }

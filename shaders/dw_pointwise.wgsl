@@ -45,7 +45,7 @@ const PB: u32 = 4u;
 
 fn epilogue(acc: f32, c: u32, o: u32) -> scalar {
     let v = clamp(acc + bias[p.g.ic + c], p.act_min, p.act_max);
-    return to_scalar(ep_apply(v, c, o));
+    return ep_store(v, c, o, 1u);
 }
 
 // Output channels 4 * quad .. 4 * quad + 3 of output pixel `pix`.

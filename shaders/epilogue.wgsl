@@ -108,17 +108,25 @@ fn ep_step(op: u32, v: f32, r: f32, lo: f32, hi: f32) -> f32 {
     return clamp(y, lo, hi);
 }
 
-// The producer's clamped result v after the fused steps. Each step's input is
-// rounded to storage first, as the separate op would read it.
-fn ep_apply(v0: f32, c: u32, o: u32) -> f32 {
+// The store of the producer's clamped result v0 for output element o of
+// channel c after the fused steps. Each step's input is rounded to storage
+// first, as the separate op would read it, through the guarded store of the
+// member that computed it: `producer` (0 for the dispatching node, 1 for the
+// 1x1 half of dw_pointwise.wgsl), then step k's node is member k + 2 (see
+// shaders/prologue_f16.wgsl), so an overflow flags the node whose value left the
+// f16 range, as the separate ops would.
+fn ep_store(v0: f32, c: u32, o: u32, producer: u32) -> scalar {
     var v = v0;
+    var m = producer;
     if (EP_STEPS > 0u) {
-        v = f32(to_scalar(v));
+        v = f32(to_scalar_of(v, m));
         v = ep_step(EP_OP0, v, ep_operand0(EP_KIND0, o, c), p.e.min0, p.e.max0);
+        m = 2u;
     }
     if (EP_STEPS > 1u) {
-        v = f32(to_scalar(v));
+        v = f32(to_scalar_of(v, m));
         v = ep_step(EP_OP1, v, ep_operand1(EP_KIND1, o, c), p.e.min1, p.e.max1);
+        m = 3u;
     }
-    return v;
+    return to_scalar_of(v, m);
 }

@@ -25,5 +25,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let r = i / p.inner;
     let j = r % p.count;
     let o = r / p.count;
-    out[i] = x[(o * p.axis_size + idx[j]) * p.inner + k];
+    out[i] = to_scalar(f32(x[(o * p.axis_size + idx[j]) * p.inner + k]));
 }

@@ -29,6 +29,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     out[b] = to_scalar(xr.x * x + xr.y * y + xr.z * 0.0 + xr.w);
     out[b + 1u] = to_scalar(yr.x * x + yr.y * y + yr.z * 0.0 + yr.w);
     if (p.dims == 3u) {
-        out[b + 2u] = lm[b + 2u];
+        out[b + 2u] = to_scalar(f32(lm[b + 2u]));
     }
 }

@@ -72,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     if (NEAREST == 1u) {
         let y = nearest(oy, p.h_scale, p.h);
         let xx = nearest(ox, p.w_scale, p.w);
-        out[i] = x[((b * p.h + y) * p.w + xx) * p.c + ch];
+        out[i] = to_scalar(f32(x[((b * p.h + y) * p.w + xx) * p.c + ch]));
         return;
     }
     let iy = interp(oy, p.h_scale, p.h);

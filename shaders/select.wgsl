@@ -32,8 +32,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
     let ix = broadcast_offset(i, p.shape, p.x_strides);
     let iy = broadcast_offset(i, p.shape, p.y_strides);
     if (c[ic] != 0u) {
-        out[i] = x[ix];
+        out[i] = store_elem(x[ix]);
     } else {
-        out[i] = y[iy];
+        out[i] = store_elem(y[iy]);
     }
 }

@@ -100,6 +100,15 @@ impl FaultInjection {
     }
 }
 
+/// The nodes of `nodes` that read tensor `t`.
+fn readers(sg: &Subgraph, nodes: &[usize], t: usize) -> Vec<usize> {
+    nodes
+        .iter()
+        .copied()
+        .filter(|&n| sg.nodes[n].inputs.contains(&Some(t)))
+        .collect()
+}
+
 /// Compile one partition into a GPU program.
 pub fn compile(
     gpu: &Arc<GpuDevice>,
@@ -139,7 +148,27 @@ pub fn compile_with_faults(
     for (slot, &t) in p.inputs.iter().enumerate() {
         let info = &sg.tensors[t];
         let id = b.input(info.num_elements(), slot, info.dtype)?;
+        if overflow_guard {
+            b.input_read_by(id, readers(sg, &p.nodes, t));
+        }
         bufs.insert(t, id);
+    }
+    if overflow_guard && precision == Precision::F16 {
+        for &n in &p.nodes {
+            let beyond = sg.nodes[n].inputs.iter().flatten().any(|&t| {
+                let info = &sg.tensors[t];
+                info.dtype == crate::graph::DType::F32
+                    && info.data.as_ref().is_some_and(|d| {
+                        d.chunks_exact(4).any(|c| {
+                            let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                            v.is_finite() && v.abs() > 65504.0
+                        })
+                    })
+            });
+            if beyond {
+                b.constant_overflows(n);
+            }
+        }
     }
     // Nodes fused into a group lower with its head: the head gets what they do.
     let mut fused = HashMap::new();

@@ -34,4 +34,6 @@ pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<Pipe
     Ok((d, c))
 }
 #[cfg(test)]
+mod guard_tests;
+#[cfg(test)]
 mod shader_tests;

@@ -14,10 +14,10 @@
 //! matmul kernels). `TFLITE_WGPU_SHADER_CHECKS=1` (read once per process) turns
 //! the checks back on for every module; the test suite runs with it.
 //!
-//! With the fp16 overflow guard, the f16 prelude of a kernel that stores through
-//! `to_scalar` also declares a flag buffer (`@group(1) @binding(0)`) and the
-//! dispatch's flag bit (`@group(1) @binding(1)`): a store that saturates sets the
-//! bit with one `atomicOr`, taken only on the overflow path.
+//! With the fp16 overflow guard, the f16 prologue of a kernel that stores floats
+//! also declares a flag buffer (`@group(1) @binding(0)`) and the flag bits of the
+//! dispatch's members (`@group(1) @binding(1)`): a store that saturates sets its
+//! node's bit with one `atomicOr`, taken only on the overflow path.
 
 use super::device::GpuDevice;
 use super::pipeline_cache::{CacheStatus, DiskCache};
@@ -127,6 +127,10 @@ pub fn shader_checks_forced() -> bool {
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
 pub const WORKGROUP_SIZE: u32 = 64;
 
+/// The prologue's guarded stores: every f16 value a kernel writes to storage is
+/// the result of one of them (a unit test checks every kernel with naga).
+pub const GUARDED_STORES: &[&str] = &["to_scalar", "to_scalar_of", "to_scalar4"];
+
 /// Storage precision of a compiled kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Precision {
@@ -137,41 +141,34 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The prelude prepended to every shader.
+    /// The prologue prepended to every shader: shaders/prologue_f32.wgsl, or
+    /// shaders/prologue_f16.wgsl with shaders/guard_off.wgsl.
     ///
-    /// `to_scalar` stores an f32 result: in f16 it saturates finite values at
-    /// +-65504 so that nothing the CPU computes as finite becomes infinite on the
-    /// GPU (true infinities and NaN pass through).
+    /// Every float a kernel stores goes through the prologue's `to_scalar` (or
+    /// `to_scalar4`, `to_scalar_of`): in f16 it saturates finite values at +-65504
+    /// so that nothing the CPU computes as finite becomes infinite on the GPU
+    /// (true infinities and NaN pass through).
     pub fn prelude(self) -> &'static str {
         match self {
-            Precision::F32 => "alias scalar = f32;\nfn to_scalar(v: f32) -> scalar { return v; }\n",
-            Precision::F16 => {
-                "enable f16;\nalias scalar = f16;\n\
-                 fn to_scalar(v: f32) -> scalar {\n\
-                 \x20   if (abs(v) > 3.0e38 || v != v) { return scalar(v); }\n\
-                 \x20   return scalar(clamp(v, -65504.0, 65504.0));\n\
-                 }\n"
-            }
+            Precision::F32 => include_str!("../../shaders/prologue_f32.wgsl"),
+            Precision::F16 => concat!(
+                include_str!("../../shaders/prologue_f16.wgsl"),
+                include_str!("../../shaders/guard_off.wgsl")
+            ),
         }
     }
 
-    /// The prelude with the overflow guard: at f16, `to_scalar` also sets the
-    /// dispatch's flag bit when a value leaves the f16 range (|v| > 65504 or
-    /// non-finite); at f32 the plain prelude.
+    /// The prologue with the overflow guard (shaders/guard_on.wgsl): at f16, the
+    /// guarded store also sets the flag bit of the node it stores for when a
+    /// value leaves the f16 range (|v| > 65504 or non-finite); at f32 the plain
+    /// prologue.
     pub fn guarded_prelude(self) -> &'static str {
         match self {
             Precision::F32 => self.prelude(),
-            Precision::F16 => {
-                "enable f16;\nalias scalar = f16;\n\
-                 @group(1) @binding(0) var<storage, read_write> guard_flags: array<atomic<u32>>;\n\
-                 @group(1) @binding(1) var<uniform> guard_bit: vec4<u32>;\n\
-                 fn to_scalar(v: f32) -> scalar {\n\
-                 \x20   if (abs(v) <= 65504.0) { return scalar(v); }\n\
-                 \x20   atomicOr(&guard_flags[guard_bit.x], guard_bit.y);\n\
-                 \x20   if (abs(v) > 3.0e38 || v != v) { return scalar(v); }\n\
-                 \x20   return scalar(clamp(v, -65504.0, 65504.0));\n\
-                 }\n"
-            }
+            Precision::F16 => concat!(
+                include_str!("../../shaders/prologue_f16.wgsl"),
+                include_str!("../../shaders/guard_on.wgsl")
+            ),
         }
     }
 
@@ -192,10 +189,14 @@ pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
 }
 
 /// Whether the kernel named `name` at `precision` carries the overflow guard when
-/// asked for it: f16 kernels that store through `to_scalar`.
+/// asked for it: f16 kernels that store floats (through the prologue's
+/// `to_scalar`, `to_scalar_of` or `to_scalar4`).
 pub fn guards(name: &str, precision: Precision) -> bool {
     precision == Precision::F16
-        && super::ops::shader(name).is_some_and(|s| s.body().contains("to_scalar("))
+        && super::ops::shader(name).is_some_and(|s| {
+            let body = s.body();
+            GUARDED_STORES.iter().any(|f| body.contains(f))
+        })
 }
 
 /// Like [`shader_source`], with the overflow-guard prelude when `guard` is set and

@@ -35,6 +35,8 @@ fn main() {
         ("mediapipe_ops", mediapipe_ops::tests),
         ("ops", ops::tests),
         ("overflow_guard", overflow_guard::tests),
+        ("overflow_guard::families", overflow_guard::families::tests),
+        ("overflow_guard::palm", overflow_guard::palm::tests),
         ("pipeline_cache", pipeline_cache::tests),
         ("plan", plan::tests),
         ("precision_plan", precision_plan::tests),

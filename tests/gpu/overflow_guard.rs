@@ -2,9 +2,13 @@
 //! different ways: a convolution whose outputs pass 65,504 on part of the input,
 //! a long SUM, and a large-output regression head followed by further ops. With
 //! the guard on, the fp16 run matches the fp32 run; off, the saturation shows; as
-//! an error, the invoke fails naming the node.
+//! an error, the invoke fails naming the node. `families` covers every GPU op
+//! family and kernel variant (fused and unfused), `palm` a palm-detector-shaped
+//! model whose run and per-layer validation promote the same nodes.
 
 use crate::common;
+pub(crate) mod families;
+pub(crate) mod palm;
 
 use common::gpu::{gpu_available, values};
 use std::sync::Arc;
@@ -67,13 +71,18 @@ impl G {
 
     /// The model through the writer and reader, with `output` as its output.
     fn model(self, output: usize) -> Model {
+        self.model_outputs(vec![output])
+    }
+
+    /// The model through the writer and reader, with `outputs`.
+    fn model_outputs(self, outputs: Vec<usize>) -> Model {
         let graph = Graph {
             subgraphs: vec![Subgraph {
                 name: "main".into(),
                 tensors: self.tensors,
                 nodes: self.nodes,
                 inputs: self.inputs,
-                outputs: vec![output],
+                outputs,
             }],
             version: 3,
             ..Default::default()
@@ -380,6 +389,52 @@ fn guard_cost_on_a_real_model() {
     );
 }
 
+/// With nothing overflowing nothing changes: prints, for every golden at fp32 and
+/// fp16 on the GPU, the dispatches per invoke, the nodes the guard promoted and a
+/// digest of the output bits, to compare two builds line by line. Run with
+/// `cargo test --test gpu golden_digests -- --ignored --nocapture`.
+fn golden_digests() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !gpu_available() {
+        return;
+    }
+    for case in common::goldens(&shared) {
+        for fp16 in [false, true] {
+            let model = Model::from_file(&case.model).expect("model");
+            let mut interp = Interpreter::with_options(
+                &model,
+                Options {
+                    device: Device::Gpu,
+                    precision_loss_allowed: fp16,
+                    ..Default::default()
+                },
+            )
+            .expect("prepare");
+            for (i, t) in case.inputs.iter().enumerate() {
+                interp.set_input(i, t.clone()).expect("input");
+            }
+            interp.invoke().expect("invoke");
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for i in 0..interp.num_outputs() {
+                let text = format!("{:?}", interp.output(i).expect("output").data);
+                for b in text.bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            let r = interp.delegate_report().expect("a GPU report");
+            println!(
+                "DIGEST {} {} dispatches {} promoted {} outputs {h:016x}",
+                case.name,
+                if fp16 { "fp16" } else { "fp32" },
+                r.dispatches,
+                r.promoted_fp32_nodes.len()
+            );
+        }
+    }
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
@@ -391,6 +446,11 @@ pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
             ignored,
             guard_cost_on_a_real_model,
             "a timing measurement, not a check"
+        ),
+        crate::case!(
+            ignored,
+            golden_digests,
+            "prints digests to compare two builds, not a check"
         ),
     ]
 }

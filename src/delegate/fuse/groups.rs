@@ -272,6 +272,7 @@ impl Search<'_> {
                 op,
                 operand: Operand::None,
                 activation: Activation::None,
+                node: r,
             };
             return (node.inputs.len() == 1).then_some((Vec::new(), step));
         }
@@ -296,6 +297,7 @@ impl Search<'_> {
                 op,
                 operand,
                 activation,
+                node: r,
             },
         ))
     }

@@ -124,6 +124,8 @@ pub struct Step {
     pub operand: Operand,
     /// The clamp after it (the absorbed op's fused activation).
     pub activation: Activation,
+    /// The node it does (its stores flag this node's overflow bit).
+    pub node: usize,
 }
 
 /// A zero PAD of the spatial axes absorbed into a convolution's input read: the
@@ -305,4 +307,18 @@ pub(super) fn bind_output(ctx: &mut LowerCtx, out: BufId) {
     if let Some(t) = ctx.fused.as_ref().and_then(|f| f.output) {
         ctx.bufs.insert(t, out);
     }
+}
+
+/// The nodes a dispatch of `node` (with `fused`, what it absorbs) stores values
+/// for, by the member slots of the guarded store (shaders/prologue_f16.wgsl):
+/// the node, the 1x1 convolution it computes too, then each epilogue step's node.
+pub(crate) fn guard_members(node: usize, fused: Option<&Fused>) -> [Option<usize>; 4] {
+    let mut m = [Some(node), None, None, None];
+    if let Some(f) = fused {
+        m[1] = f.pointwise;
+        for (slot, step) in m[2..].iter_mut().zip(&f.steps) {
+            *slot = Some(step.node);
+        }
+    }
+    m
 }

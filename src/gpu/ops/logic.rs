@@ -76,14 +76,22 @@ static LOGICAL: Shader = Shader {
 
 static SELECT: Shader = Shader {
     name: "select",
-    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", SELECT_WGSL],
+    parts: &[
+        BROADCAST_WGSL,
+        include_str!("../../../shaders/elem_float.wgsl"),
+        SELECT_WGSL,
+    ],
     selectors: &[],
     params: SelectParams::LAYOUT,
 };
 
 static SELECT_WORD: Shader = Shader {
     name: "select_word",
-    parts: &[BROADCAST_WGSL, "alias elem = u32;\n", SELECT_WGSL],
+    parts: &[
+        BROADCAST_WGSL,
+        include_str!("../../../shaders/elem_u32.wgsl"),
+        SELECT_WGSL,
+    ],
     selectors: &[],
     params: SelectParams::LAYOUT,
 };

@@ -518,6 +518,7 @@ impl LowerCtx<'_> {
             node: self.index,
             fused: self.absorbed.clone(),
             trusted,
+            members: epilogue::guard_members(self.index, self.fused.as_ref()),
         })
     }
 }

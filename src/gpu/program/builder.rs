@@ -30,6 +30,10 @@ pub struct ProgramBuilder {
     inputs: Vec<(BufId, usize, DType)>,
     outputs: Vec<(BufId, usize, Vec<usize>, DType)>,
     guard: bool,
+    /// The nodes reading each input (parallel to `inputs`), for the guard.
+    input_readers: Vec<Vec<usize>>,
+    /// Nodes reading a constant that f16 cannot hold, for the guard.
+    constant_overflows: Vec<usize>,
 }
 
 impl ProgramBuilder {
@@ -44,6 +48,8 @@ impl ProgramBuilder {
             inputs: Vec::new(),
             outputs: Vec::new(),
             guard: false,
+            input_readers: Vec::new(),
+            constant_overflows: Vec::new(),
         }
     }
 
@@ -95,7 +101,25 @@ impl ProgramBuilder {
         })?;
         let id = self.push(elements, elem, BufKind::Input, None);
         self.inputs.push((id, slot, dtype));
+        self.input_readers.push(Vec::new());
         Ok(id)
+    }
+
+    /// With the overflow guard at f16: input `id` is read by `nodes`, which an
+    /// input value beyond the f16 range flags (the upload is a store of f16
+    /// values too).
+    pub fn input_read_by(&mut self, id: BufId, nodes: Vec<usize>) {
+        if let Some(k) = self.inputs.iter().position(|&(b, _, _)| b == id) {
+            self.input_readers[k] = nodes;
+        }
+    }
+
+    /// With the overflow guard at f16: `node` reads a float constant with values
+    /// beyond the f16 range, so every run flags it.
+    pub fn constant_overflows(&mut self, node: usize) {
+        if self.precision == Precision::F16 && !self.constant_overflows.contains(&node) {
+            self.constant_overflows.push(node);
+        }
     }
 
     /// A buffer for an intermediate tensor stored as `elem`.
@@ -290,8 +314,10 @@ impl ProgramBuilder {
             words.resize(words.len().div_ceil(4).max(1) * 4, 0);
             uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
         }
-        // Overflow guard: one flag bit per node with a guarded dispatch, and for
-        // each such dispatch a (word, mask) uniform slice after the parameters.
+        // Overflow guard: one flag bit per node a guarded dispatch stores values
+        // for (its own and those of the members fused into it), and for each such
+        // dispatch a uniform slice after the parameters with the flag word and
+        // bit mask of each member slot (`GuardSlots` in shaders/guard_on.wgsl).
         let guarded: Vec<bool> = self
             .dispatches
             .iter()
@@ -304,17 +330,22 @@ impl ProgramBuilder {
                 guard_offsets.push(None);
                 continue;
             }
-            let bit = match guard_nodes.iter().position(|&m| m == d.node) {
-                Some(b) => b,
-                None => {
-                    guard_nodes.push(d.node);
-                    guard_nodes.len() - 1
-                }
-            };
+            let mut words = [0u32; 8];
+            for (slot, member) in d.members.iter().enumerate() {
+                let Some(node) = *member else { continue };
+                let bit = match guard_nodes.iter().position(|&m| m == node) {
+                    Some(b) => b,
+                    None => {
+                        guard_nodes.push(node);
+                        guard_nodes.len() - 1
+                    }
+                };
+                words[slot] = (bit / 32) as u32;
+                words[4 + slot] = 1u32 << (bit % 32);
+            }
             let off = (uniform_bytes.len() as u64).div_ceil(align) * align;
             uniform_bytes.resize(off as usize, 0);
             guard_offsets.push(Some(off));
-            let words = [(bit / 32) as u32, 1u32 << (bit % 32), 0, 0];
             uniform_bytes.extend(words.iter().flat_map(|w| w.to_le_bytes()));
         }
         uniform_bytes.resize(uniform_bytes.len().max(16), 0);
@@ -395,7 +426,7 @@ impl ProgramBuilder {
                                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                                     buffer: &uniforms,
                                     offset,
-                                    size: std::num::NonZeroU64::new(16),
+                                    size: std::num::NonZeroU64::new(32),
                                 }),
                             },
                         ],
@@ -482,6 +513,8 @@ impl ProgramBuilder {
             .map(|buffer| Guard {
                 buffer,
                 nodes: guard_nodes,
+                readers: self.input_readers,
+                constants: self.constant_overflows,
             });
         Ok(GpuProgram {
             gpu,

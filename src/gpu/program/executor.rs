@@ -38,12 +38,21 @@ pub(super) struct Readback {
     pub(super) dtype: DType,
 }
 
+/// The largest finite f16.
+const F16_MAX: f32 = 65504.0;
+
 /// The fp16 overflow guard of a program: flag words, one bit per node, cleared
 /// and read back with the outputs of every run.
 pub(super) struct Guard {
     pub(super) buffer: wgpu::Buffer,
     /// The node of each bit.
     pub(super) nodes: Vec<usize>,
+    /// For each partition input (in `GpuProgram::inputs` order), the nodes that
+    /// read it: a float input that f16 cannot hold (finite, |v| > 65504) is
+    /// stored saturated, as the guarded store does, and flags them.
+    pub(super) readers: Vec<Vec<usize>>,
+    /// Nodes reading a constant that f16 cannot hold: flagged by every run.
+    pub(super) constants: Vec<usize>,
 }
 
 /// The MAP_WRITE staging buffer of one partition input, created at prepare and
@@ -216,6 +225,18 @@ impl GpuProgram {
         nodes
     }
 
+    /// Record the readers of partition input `slot` (holding values beyond the
+    /// f16 range) as overflowed, with the guard.
+    fn note_input_overflow(&self, slot: usize) {
+        let Some(g) = &self.guard else { return };
+        let Some(k) = self.inputs.iter().position(|&(_, s, _)| s == slot) else {
+            return;
+        };
+        if let (Some(readers), Ok(mut o)) = (g.readers.get(k), self.overflowed.lock()) {
+            o.extend(readers.iter().copied());
+        }
+    }
+
     /// Record the nodes whose bits are set in the flag `words`.
     fn note_overflow(&self, words: &[u8]) {
         let Some(g) = &self.guard else { return };
@@ -231,10 +252,9 @@ impl GpuProgram {
             })
             .map(|(_, &n)| n)
             .collect();
-        if !flagged.is_empty() {
-            if let Ok(mut o) = self.overflowed.lock() {
-                o.extend(flagged);
-            }
+        if let Ok(mut o) = self.overflowed.lock() {
+            o.extend(flagged);
+            o.extend(g.constants.iter().copied());
         }
     }
 
@@ -284,10 +304,23 @@ impl GpuProgram {
         let mut out = out;
         match (&t.data, self.precision) {
             (Data::F32(v), Precision::F32) => out.copy_from_slice(bytemuck::cast_slice(v)),
-            (Data::F32(v), Precision::F16) => out
-                .into_chunks::<2>()
-                .0
-                .write_iter(v.iter().map(|&x| f16::from_f32(x).to_le_bytes())),
+            (Data::F32(v), Precision::F16) => {
+                // The host side of the guarded store: finite values beyond the f16
+                // range saturate, and with the guard flag the nodes reading them.
+                let mut beyond = false;
+                out.into_chunks::<2>().0.write_iter(v.iter().map(|&x| {
+                    let y = if x.is_finite() && x.abs() > F16_MAX {
+                        beyond = true;
+                        x.clamp(-F16_MAX, F16_MAX)
+                    } else {
+                        x
+                    };
+                    f16::from_f32(y).to_le_bytes()
+                }));
+                if beyond {
+                    self.note_input_overflow(slot);
+                }
+            }
             (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
             (Data::I8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
             (Data::U8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),

@@ -64,6 +64,11 @@ pub struct DispatchSpec {
     /// Other nodes whose work this dispatch also does (nodes fused into `node`);
     /// empty when it runs `node` alone.
     pub fused: Vec<usize>,
+    /// The nodes whose values the kernel's guarded stores store, by member slot
+    /// (`to_scalar_of(v, m)` in shaders/prologue_f16.wgsl): `node` itself, the
+    /// 1x1 convolution of a fused depthwise + 1x1 pair, and the nodes of the
+    /// fused epilogue's two steps. An overflow flags the member's node.
+    pub members: [Option<usize>; 4],
 }
 
 /// What one dispatch of a built program runs and launches (for profiles).
