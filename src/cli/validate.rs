@@ -373,11 +373,15 @@ fn print_mixed(s: &MixedSearch) {
         100.0 * s.fp32_flop_share,
         s.verdict
     );
-    for p in &s.promoted {
+    const ROWS: usize = 20;
+    for p in s.promoted.iter().take(ROWS) {
         println!(
             "  promoted node {} {} (depth {}): {}, local max_rel {:.3e}",
             p.node, p.op, p.depth, p.reason, p.local_max_rel_error
         );
+    }
+    if s.promoted.len() > ROWS {
+        println!("  ... and {} more promoted nodes", s.promoted.len() - ROWS);
     }
     if !s.candidates.is_empty() {
         println!(
@@ -389,7 +393,8 @@ fn print_mixed(s: &MixedSearch) {
             "kind", "fp32 FLOPs", "local_rel", "output_rel", "gain", "gain/GFLOP"
         );
         let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3e}"));
-        for c in &s.candidates {
+        let unmeasured = s.candidates.iter().filter(|c| c.gain.is_none()).count();
+        for c in s.candidates.iter().filter(|c| c.gain.is_some()) {
             println!(
                 "    {:<7} {:>9.2}% {:>11} {:>11} {:>10} {:>12}  {}",
                 c.kind.name(),
@@ -401,8 +406,11 @@ fn print_mixed(s: &MixedSearch) {
                 node_list(&c.nodes)
             );
         }
+        if unmeasured > 0 {
+            println!("    ... and {unmeasured} candidates not measured within the GPU runs");
+        }
     }
-    if !s.tradeoff.is_empty() {
+    if !s.baseline_pass {
         println!("  trade-off (sets tried; * no other set is cheaper with a smaller error):");
         println!(
             "    {:>1} {:>10} {:>6} {:>11} {:>10} {:>6}  {:<14} added nodes",
