@@ -230,7 +230,9 @@ def validate(
     does, and return that document: ``outputs`` (per output: metrics and the
     thresholds it fails), ``pass``, ``plan``, ``fallback``, ``adapter``, and
     with ``per_layer`` the per-tensor ``layers``; with ``auto_mixed`` the search
-    for fp32 nodes that make every output pass.
+    for fp32 nodes that make every output pass (``auto_mixed``: the chosen
+    ``fp32_nodes``, the ``candidates`` it measured and the ``tradeoff`` table of
+    every set tried, fp32 FLOP share against worst output error).
 
     ``inputs`` is one array per model input (one input set); without it,
     ``random`` seeded random input sets. Raises RuntimeError without a GPU.

@@ -381,14 +381,78 @@ fn print_mixed(s: &MixedSearch) {
         100.0 * s.fp32_flop_share,
         s.verdict
     );
-    for p in &s.promoted {
+    const ROWS: usize = 20;
+    for p in s.promoted.iter().take(ROWS) {
         println!(
             "  promoted node {} {} (depth {}): {}, local max_rel {:.3e}",
             p.node, p.op, p.depth, p.reason, p.local_max_rel_error
         );
     }
+    if s.promoted.len() > ROWS {
+        println!("  ... and {} more promoted nodes", s.promoted.len() - ROWS);
+    }
+    if !s.candidates.is_empty() {
+        println!(
+            "  candidates feeding failing output(s) {:?}, promoted alone:",
+            s.failing_outputs
+        );
+        println!(
+            "    {:<7} {:>10} {:>11} {:>11} {:>10} {:>12}  nodes",
+            "kind", "fp32 FLOPs", "local_rel", "output_rel", "gain", "gain/GFLOP"
+        );
+        let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3e}"));
+        let unmeasured = s.candidates.iter().filter(|c| c.gain.is_none()).count();
+        for c in s.candidates.iter().filter(|c| c.gain.is_some()) {
+            println!(
+                "    {:<7} {:>9.2}% {:>11} {:>11} {:>10} {:>12}  {}",
+                c.kind.name(),
+                100.0 * c.flop_share,
+                num(c.local_max_rel_error),
+                num(c.measured_max_rel_error),
+                num(c.gain),
+                num(c.gain_per_gflop),
+                node_list(&c.nodes)
+            );
+        }
+        if unmeasured > 0 {
+            println!("    ... and {unmeasured} candidates not measured within the GPU runs");
+        }
+    }
+    if !s.baseline_pass {
+        println!("  trade-off (sets tried; * no other set is cheaper with a smaller error):");
+        println!(
+            "    {:>1} {:>10} {:>6} {:>11} {:>10} {:>6}  {:<14} added nodes",
+            "", "fp32 FLOPs", "nodes", "worst_rel", "worst_cos", "result", "set"
+        );
+        for p in &s.tradeoff {
+            println!(
+                "    {:>1} {:>9.2}% {:>6} {:>11.3e} {:>10.6} {:>6}  {:<14} {}",
+                if p.frontier { "*" } else { "" },
+                100.0 * p.fp32_flop_share,
+                p.fp32_nodes.len(),
+                p.worst_max_rel_error,
+                p.worst_cosine,
+                if p.pass { "PASS" } else { "FAIL" },
+                p.set,
+                node_list(&p.fp32_nodes)
+            );
+        }
+    }
     if !s.baseline_pass {
         println!("  use --fp32-nodes {} (or --save-plan)", list.join(","));
+    }
+}
+
+/// Node indices as a short list: the first few and a count of the rest.
+fn node_list(nodes: &[usize]) -> String {
+    const SHOWN: usize = 12;
+    let head: Vec<String> = nodes.iter().take(SHOWN).map(|n| n.to_string()).collect();
+    if nodes.len() > SHOWN {
+        format!("{} (+{} more)", head.join(","), nodes.len() - SHOWN)
+    } else if nodes.is_empty() {
+        "-".to_string()
+    } else {
+        head.join(",")
     }
 }
 

@@ -8,6 +8,7 @@
 //! passed on. *Local*: each GPU node runs alone on the CPU's inputs, which isolates
 //! the error the layer itself adds.
 
+mod candidates;
 mod explorer;
 mod inputs;
 mod layers;
@@ -15,13 +16,14 @@ mod metrics;
 mod mixed;
 mod report;
 
+pub use candidates::UnitKind;
 pub use explorer::{
     layer_metrics, node_data, node_data_path, write_node_data, ExplorerMetric, SNR_NO_ERROR_DB,
 };
 pub use inputs::random_inputs;
 pub use layers::{worst_first, LayerRow};
 pub use metrics::{real_values, ErrorStats, Metrics, Thresholds};
-pub use mixed::{auto_mixed, MixedSearch, Promotion, MAX_EVALUATIONS};
+pub use mixed::{auto_mixed, Candidate, MixedSearch, Promotion, TradeoffPoint, MAX_EVALUATIONS};
 pub use report::html_report;
 
 use crate::delegate::{PartitionOptions, Step};

@@ -157,6 +157,23 @@ pub fn html_report(
                 "no set found that passes"
             }
         );
+        if !s.tradeoff.is_empty() {
+            h.push_str("<h2>Trade-off of the sets tried</h2><table><tr><th>fp32 share of FLOPs</th><th>added nodes</th><th>worst max rel</th><th>worst cosine</th><th>verdict</th><th>set</th><th>frontier</th></tr>");
+            for p in &s.tradeoff {
+                let _ = write!(
+                    h,
+                    "<tr><td>{:.2}%</td><td class=\"l\">{:?}</td><td>{}</td><td>{:.6}</td><td class=\"l {v}\">{v}</td><td class=\"l\">{}</td><td>{}</td></tr>",
+                    100.0 * p.fp32_flop_share,
+                    p.fp32_nodes,
+                    num(p.worst_max_rel_error),
+                    p.worst_cosine,
+                    p.set,
+                    if p.frontier { "*" } else { "" },
+                    v = if p.pass { "pass" } else { "fail" },
+                );
+            }
+            h.push_str("</table>");
+        }
     }
     h.push_str("<h2>Outputs</h2><table><tr><th>#</th><th>name</th><th>shape</th><th>max abs</th><th>mean abs</th><th>RMSE</th><th>max rel</th><th>cosine</th><th>SNR dB</th><th>argmax</th><th>non-finite cpu/gpu</th><th>verdict</th></tr>");
     for o in &main.outputs {

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auto_mixed;
 mod bench_cli;
 mod inspect_unknown;
 mod mutants;
@@ -10,6 +11,7 @@ mod validate;
 
 fn main() {
     common::harness::main(&[
+        ("auto_mixed", auto_mixed::tests),
         ("bench_cli", bench_cli::tests),
         ("inspect_unknown", inspect_unknown::tests),
         ("mutants", mutants::tests),
