@@ -1,7 +1,7 @@
 //! What a quantization cost: sizes, the error of each output against the float
 //! model on the calibration inputs, and the per-layer quantization debugger table.
 
-use super::calibrate::run_all;
+use super::trace::Tracer;
 use super::{QuantizeOptions, Quantized};
 use crate::error::Result;
 use crate::graph::{DType, Data, Graph, Subgraph, Tensor, TensorInfo};
@@ -91,14 +91,15 @@ pub(crate) fn measure(
     let (fsg, qsg): (&Subgraph, &Subgraph) = (float.main(), q.graph.main());
     let mut outs = vec![ErrorStats::default(); fsg.outputs.len()];
     let mut layers: Vec<ErrorStats> = vec![ErrorStats::default(); fsg.tensors.len()];
+    let (float_run, quantized_run) = (Tracer::new(float, None)?, Tracer::new(&q.graph, None)?);
     for sample in samples {
-        let fv = run_all(fsg, sample)?;
+        let fv = float_run.run_main(sample)?;
         let qin: Vec<Tensor> = sample
             .iter()
             .zip(&qsg.inputs)
             .map(|(x, &t)| to_interface(x, &qsg.tensors[t]))
             .collect();
-        let qv = run_all(qsg, &qin)?;
+        let qv = quantized_run.run_main(&qin)?;
         for (k, (&ft, &qt)) in fsg.outputs.iter().zip(&qsg.outputs).enumerate() {
             if let (Some(a), Some(b)) = (&fv[ft], &qv[qt]) {
                 compare(&mut outs[k], a, &fsg.tensors[ft], b, &qsg.tensors[qt]);
