@@ -10,7 +10,16 @@
 //! - [`Mode::DynamicInt8`]: the converter's dynamic-range form, int8 weights read
 //!   directly by the hybrid kernels (tensors under 1024 elements stay float);
 //! - [`Mode::Int8`]: full integer, with activation ranges calibrated by running the
-//!   CPU reference kernels over representative inputs.
+//!   CPU reference kernels over representative inputs, and the parameters LiteRT's
+//!   integer kernels require (one scale and zero point in and out of CONCATENATION,
+//!   MAXIMUM/MINIMUM and the data-movement ops, fixed output parameters of
+//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale).
+//!
+//! Every subgraph is quantized: the weights of loop bodies and branches too. In
+//! int8 the tensors inside a WHILE body or IF branch are calibrated at every
+//! iteration the reference kernels run; a nested subgraph keeps its float
+//! interface (the values a loop carries stay float, quantized inside the body),
+//! and the control-flow node is listed among the nodes left float.
 //!
 //! [`quantize_file`] is the whole tool: it reads, quantizes, measures the result
 //! against the float model and writes the output atomically.
