@@ -2,20 +2,20 @@
 //! kernels produce on them.
 
 use super::invalid;
+use super::trace::Tracer;
 use crate::error::{Error, Result};
-use crate::graph::eval::NodeEval;
-use crate::graph::{Subgraph, Tensor};
+use crate::graph::{Graph, Subgraph, Tensor};
 use std::path::{Path, PathBuf};
 
 /// The seed of random calibration inputs, so runs repeat.
 const SEED: u64 = 0x005e_ed0f_ca1b;
 
-/// Per tensor of the main subgraph, the calibrated (min, max) of its float values
-/// (None for tensors that are not float or were never computed).
+/// Per subgraph and tensor, the calibrated (min, max) of its float values (None
+/// for tensors that are not float or were never computed).
 #[derive(Debug, Clone, Default)]
 pub struct Ranges {
-    /// (min, max) by tensor index.
-    pub range: Vec<Option<(f32, f32)>>,
+    /// (min, max) by subgraph index, then tensor index.
+    pub subgraphs: Vec<Vec<Option<(f32, f32)>>>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -102,31 +102,9 @@ pub fn random_calibration(sg: &Subgraph, n: usize) -> Result<Vec<Vec<Tensor>>> {
     crate::validate::random_inputs(sg, n, SEED)
 }
 
-/// Every tensor of `sg` computed by the CPU reference kernels on `inputs` (None for
-/// constants and tensors nothing writes).
-pub(crate) fn run_all(sg: &Subgraph, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-    let eval = crate::cpu::Reference;
-    let mut values: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
-    for (&t, v) in sg.inputs.iter().zip(inputs) {
-        values[t] = Some(v.clone());
-    }
-    for node in &sg.nodes {
-        let ins: Vec<Option<Tensor>> = node
-            .inputs
-            .iter()
-            .map(|i| i.and_then(|t| values[t].clone()))
-            .collect();
-        let outs = eval.eval(sg, node, &ins)?;
-        for (&o, v) in node.outputs.iter().zip(outs) {
-            values[o] = Some(v);
-        }
-    }
-    Ok(values)
-}
-
 /// The low and high ends of `v` keeping `percentile` percent of it (min and max at
 /// 100).
-fn extremes(v: &[f32], percentile: f64) -> (f32, f32) {
+pub(super) fn extremes(v: &[f32], percentile: f64) -> (f32, f32) {
     let finite = v.iter().copied().filter(|x| x.is_finite());
     if percentile >= 100.0 {
         return finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
@@ -145,24 +123,17 @@ fn extremes(v: &[f32], percentile: f64) -> (f32, f32) {
     )
 }
 
-/// Calibrated ranges of every float tensor of `sg` over `samples`.
-pub(crate) fn ranges(sg: &Subgraph, samples: &[Vec<Tensor>], percentile: f64) -> Result<Ranges> {
-    let mut range: Vec<Option<(f32, f32)>> = vec![None; sg.tensors.len()];
+/// Calibrated ranges of every float tensor of every subgraph of `graph` over
+/// `samples` (inputs of the main subgraph): the tensors inside loop bodies and
+/// branches are observed at every iteration the reference kernels run.
+pub(crate) fn ranges(graph: &Graph, samples: &[Vec<Tensor>], percentile: f64) -> Result<Ranges> {
+    let tracer = Tracer::new(graph, Some(percentile))?;
     for sample in samples {
-        for (t, v) in run_all(sg, sample)?.into_iter().enumerate() {
-            let Some(v) = v else { continue };
-            let Some(x) = v.as_f32() else { continue };
-            let (lo, hi) = extremes(x, percentile);
-            if lo > hi {
-                continue;
-            }
-            range[t] = Some(match range[t] {
-                Some((a, b)) => (a.min(lo), b.max(hi)),
-                None => (lo, hi),
-            });
-        }
+        tracer.run_main(sample)?;
     }
-    Ok(Ranges { range })
+    Ok(Ranges {
+        subgraphs: tracer.into_ranges(),
+    })
 }
 
 #[cfg(test)]

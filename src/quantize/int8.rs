@@ -3,13 +3,12 @@
 //! kernels require. Ops without an int8 kernel stay float between DEQUANTIZE and
 //! QUANTIZE.
 
-use super::calibrate::Ranges;
 use super::weights::{const_f32, consumers, i8_bytes, symmetric_int8, weight_slot};
 use super::IoType;
 use crate::error::Result;
 use crate::graph::op::{Binary, Reduce, Unary};
 use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How an int8 node's output parameters are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,6 +19,10 @@ enum OutParams {
     SameAsInput,
     /// Fixed by the kernel: (scale, zero point).
     Fixed(f32, i64),
+    /// From the output's calibrated range, and every input (activations and
+    /// constants) takes the output's parameters: the kernel moves or compares
+    /// integer levels without rescaling them (CONCATENATION refuses anything else).
+    Shared,
 }
 
 /// The output rule of an op with a LiteRT int8 kernel; None for ops that stay float.
@@ -28,8 +31,8 @@ fn int8_rule(op: &Op) -> Option<OutParams> {
     Some(match op {
         Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
         Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
-        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Calibrated,
-        Op::Concatenation { .. } => Calibrated,
+        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Shared,
+        Op::Concatenation { .. } => Shared,
         Op::Reduce {
             kind: Reduce::Mean | Reduce::Sum,
             ..
@@ -75,6 +78,9 @@ struct Builder<'a> {
     params: Vec<Option<(f32, i64)>>,
     float_of: Vec<Option<usize>>,
     int8_of: Vec<Option<usize>>,
+    /// Copies of activations with other parameters than their own:
+    /// (tensor, scale bits, zero point) to the copy.
+    requantized: HashMap<(usize, u32, i64), usize>,
 }
 
 impl Builder<'_> {
@@ -111,6 +117,36 @@ impl Builder<'_> {
         q
     }
 
+    /// The int8 form of activation `t` with exactly the parameters `(scale, zp)`:
+    /// its own int8 form when that has them, else a copy made by QUANTIZE from its
+    /// int8 form (a requantization) or from its float form.
+    fn int8_as(&mut self, t: usize, (scale, zp): (f32, i64)) -> usize {
+        if let Some(q) = self.int8_of[t] {
+            if self.params[t] == Some((scale, zp)) {
+                return q;
+            }
+        }
+        let key = (t, scale.to_bits(), zp);
+        if let Some(&q) = self.requantized.get(&key) {
+            return q;
+        }
+        let from = match self.int8_of[t] {
+            Some(q) => q,
+            None => self.float_of[t].unwrap_or(t),
+        };
+        let mut info = TensorInfo::new(
+            format!("{}_requantized", self.src.tensors[t].name),
+            DType::I8,
+            self.src.tensors[t].shape.clone(),
+        );
+        info.shape_signature = self.src.tensors[t].shape_signature.clone();
+        info.quantization = Some(Quantization::per_tensor(scale, zp));
+        let q = self.push_tensor(info);
+        self.emit(Op::Quantize, from, q);
+        self.requantized.insert(key, q);
+        q
+    }
+
     /// The float form of activation `t`, dequantized from its int8 form when needed.
     fn float(&mut self, t: usize) -> usize {
         if let Some(f) = self.float_of[t] {
@@ -144,42 +180,61 @@ impl Builder<'_> {
 /// A node left float: (index, op name, reason).
 pub(crate) type FloatNode = (usize, String, String);
 
+/// The reason of nodes without float activations (not listed as left float).
+const NOT_FLOAT: &str = "not a float op";
+
 /// Whether node `n` can run in int8: an int8 kernel, not kept float, and every
 /// float activation input calibrated. Err gives the reason it stays float.
-fn int8_ok(src: &Subgraph, n: usize, ranges: &Ranges, keep: &HashSet<usize>) -> Result<(), String> {
+fn int8_ok(
+    src: &Subgraph,
+    n: usize,
+    ranges: &[Option<(f32, f32)>],
+    keep: &HashSet<usize>,
+) -> Result<(), String> {
     let node = &src.nodes[n];
-    if keep.contains(&n) {
-        return Err("kept float".into());
-    }
-    if int8_rule(&node.op).is_none() {
-        return Err("no int8 kernel".into());
-    }
-    for t in node.inputs.iter().flatten().chain(&node.outputs) {
-        let info = &src.tensors[*t];
-        if info.dtype == DType::F32 && !info.is_constant() && ranges.range[*t].is_none() {
-            return Err(format!("tensor {} has no calibrated range", info.name));
-        }
-    }
-    let float_out = node
-        .outputs
-        .iter()
-        .all(|&o| src.tensors[o].dtype == DType::F32);
     let float_in = node
         .inputs
         .iter()
         .flatten()
         .any(|&t| src.tensors[t].dtype == DType::F32 && !src.tensors[t].is_constant());
-    if !float_out || !float_in {
-        return Err("not a float op".into());
+    if !float_in {
+        return Err(NOT_FLOAT.into());
+    }
+    if keep.contains(&n) {
+        return Err("kept float".into());
+    }
+    if matches!(node.op, Op::While { .. } | Op::If { .. }) {
+        return Err(
+            "control flow: the values it passes stay float, its subgraphs are quantized inside"
+                .into(),
+        );
+    }
+    if int8_rule(&node.op).is_none() {
+        return Err("no int8 kernel".into());
+    }
+    if !node
+        .outputs
+        .iter()
+        .all(|&o| src.tensors[o].dtype == DType::F32)
+    {
+        return Err(NOT_FLOAT.into());
+    }
+    for t in node.inputs.iter().flatten().chain(&node.outputs) {
+        let info = &src.tensors[*t];
+        let calibrated = ranges.get(*t).is_some_and(Option::is_some);
+        if info.dtype == DType::F32 && !info.is_constant() && !calibrated {
+            return Err(format!("tensor {} has no calibrated range", info.name));
+        }
     }
     Ok(())
 }
 
-/// Quantize `src` to full integer. Returns the new subgraph (original tensors keep
-/// their indices) and the nodes that stayed float with the reason.
+/// Quantize `src` to full integer with the calibrated `ranges` of its tensors.
+/// Returns the new subgraph (original tensors keep their indices) and the nodes
+/// that stayed float with the reason.
 pub(crate) fn full_integer(
     src: &Subgraph,
-    ranges: &Ranges,
+    ranges: &[Option<(f32, f32)>],
     keep: &HashSet<usize>,
     io: IoType,
 ) -> Result<(Subgraph, Vec<FloatNode>)> {
@@ -190,13 +245,18 @@ pub(crate) fn full_integer(
             nodes: Vec::new(),
             ..src.clone()
         },
-        params: ranges
-            .range
-            .iter()
-            .map(|r| r.map(|(lo, hi)| affine_int8(lo, hi)))
+        params: (0..n_tensors)
+            .map(|t| {
+                ranges
+                    .get(t)
+                    .copied()
+                    .flatten()
+                    .map(|(lo, hi)| affine_int8(lo, hi))
+            })
             .collect(),
         float_of: vec![None; n_tensors],
         int8_of: vec![None; n_tensors],
+        requantized: HashMap::new(),
     };
     for t in 0..n_tensors {
         if src.tensors[t].is_constant() || src.tensors[t].dtype != DType::F32 {
@@ -232,7 +292,7 @@ pub(crate) fn full_integer(
         match int8_ok(src, n, ranges, keep) {
             Ok(()) => int8_node(&mut b, node, &readers),
             Err(why) => {
-                if !matches!(why.as_str(), "not a float op") {
+                if why != NOT_FLOAT {
                     left_float.push((n, node.op.name().to_string(), why));
                 }
                 let mut node = node.clone();
@@ -310,13 +370,21 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
     let mut data_params = None;
     let mut weight_quant: Option<Quantization> = None;
     let weight = weight_slot(&node.op).filter(|_| !matches!(node.op, Op::BatchMatMul { .. }));
+    // The parameters every input and the output share (CONCATENATION and friends).
+    let shared = match rule {
+        OutParams::Shared => node.outputs.first().and_then(|&o| b.params[o]),
+        _ => None,
+    };
     for (k, slot) in node.inputs.iter().enumerate() {
         let Some(t) = *slot else { continue };
         let info = &src.tensors[t];
         let only = readers[t].len() == 1;
         if !info.is_constant() {
             if info.dtype == DType::F32 {
-                let q = b.int8(t);
+                let q = match shared {
+                    Some(p) => b.int8_as(t, p),
+                    None => b.int8(t),
+                };
                 data_params = data_params.or(b.params[t]);
                 out.inputs[k] = Some(q);
             } else {
@@ -370,7 +438,7 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
             let (lo, hi) = values
                 .iter()
                 .fold((0f32, 0f32), |(a, z), &v| (a.min(v), z.max(v)));
-            let (s, z) = affine_int8(lo, hi);
+            let (s, z) = shared.unwrap_or_else(|| affine_int8(lo, hi));
             let q: Vec<i8> = values
                 .iter()
                 .map(|&v| ((v / s).round() + z as f32).clamp(-128.0, 127.0) as i8)
@@ -385,7 +453,7 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
         let (s, z) = match rule {
             OutParams::Fixed(s, z) => (s, z),
             OutParams::SameAsInput => data_params.or(b.params[o]).unwrap_or((1.0 / 255.0, -128)),
-            OutParams::Calibrated => b.params[o].unwrap_or((1.0 / 255.0, -128)),
+            OutParams::Calibrated | OutParams::Shared => b.params[o].unwrap_or((1.0 / 255.0, -128)),
         };
         b.params[o] = Some((s, z));
         let info = &mut b.sg.tensors[o];

@@ -10,7 +10,16 @@
 //! - [`Mode::DynamicInt8`]: the converter's dynamic-range form, int8 weights read
 //!   directly by the hybrid kernels (tensors under 1024 elements stay float);
 //! - [`Mode::Int8`]: full integer, with activation ranges calibrated by running the
-//!   CPU reference kernels over representative inputs.
+//!   CPU reference kernels over representative inputs, and the parameters LiteRT's
+//!   integer kernels require (one scale and zero point in and out of CONCATENATION,
+//!   MAXIMUM/MINIMUM and the data-movement ops, fixed output parameters of
+//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale).
+//!
+//! Every subgraph is quantized: the weights of loop bodies and branches too. In
+//! int8 the tensors inside a WHILE body or IF branch are calibrated at every
+//! iteration the reference kernels run; a nested subgraph keeps its float
+//! interface (the values a loop carries stay float, quantized inside the body),
+//! and the control-flow node is listed among the nodes left float.
 //!
 //! [`quantize_file`] is the whole tool: it reads, quantizes, measures the result
 //! against the float model and writes the output atomically.
@@ -19,6 +28,7 @@ mod calibrate;
 mod int8;
 mod report;
 mod select;
+mod trace;
 mod weights;
 
 pub use calibrate::{load_calibration, random_calibration, Ranges};
@@ -27,6 +37,7 @@ pub use select::{KeepFloat, Recipe};
 
 use crate::error::{Error, Result};
 use crate::graph::{DType, Graph, Op, Tensor};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The quantization to apply.
@@ -169,34 +180,97 @@ pub fn quantize(
 ) -> Result<Quantized> {
     check_float_model(graph)?;
     let keep = options.keep_float.resolve(graph.main())?;
+    let left_float = float_subgraphs(graph, &keep);
+    let no_keep = HashSet::new();
     let mut out = graph.clone();
     let mut float_nodes = Vec::new();
+    // Every subgraph is quantized (loop bodies and branches included) but those only
+    // nodes kept float call; the node selection applies to the main subgraph.
+    let subgraphs = (0..graph.subgraphs.len()).filter(|s| !left_float.contains(s));
     match options.mode {
-        Mode::Fp16 => weights::fp16(&mut out.subgraphs[0], &keep),
-        Mode::WeightInt8 => weights::weight_int8(&mut out.subgraphs[0], &keep),
-        Mode::DynamicInt8 => weights::dynamic_int8(&mut out.subgraphs[0], &keep),
+        Mode::Fp16 => subgraphs.for_each(|s| {
+            let keep = if s == 0 { &keep } else { &no_keep };
+            weights::fp16(&mut out.subgraphs[s], keep)
+        }),
+        Mode::WeightInt8 => subgraphs.for_each(|s| {
+            let keep = if s == 0 { &keep } else { &no_keep };
+            weights::weight_int8(&mut out.subgraphs[s], keep)
+        }),
+        Mode::DynamicInt8 => subgraphs.for_each(|s| {
+            let keep = if s == 0 { &keep } else { &no_keep };
+            weights::dynamic_int8(&mut out.subgraphs[s], keep)
+        }),
         Mode::Int8 => {
             if samples.is_empty() {
                 return Err(invalid(
                     "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
                 ));
             }
-            let ranges = calibrate::ranges(graph.main(), samples, options.percentile)?;
-            let (sg, left) = int8::full_integer(graph.main(), &ranges, &keep, options.io)?;
-            out.subgraphs[0] = sg;
+            let ranges = calibrate::ranges(graph, samples, options.percentile)?;
+            for s in subgraphs {
+                // Nested subgraphs keep their float interface: the values a loop
+                // carries and a branch returns stay float, quantized inside.
+                let (keep, io) = if s == 0 {
+                    (&keep, options.io)
+                } else {
+                    (&no_keep, IoType::Float)
+                };
+                let range = ranges.subgraphs.get(s).map_or(&[][..], Vec::as_slice);
+                let (sg, left) = int8::full_integer(&graph.subgraphs[s], range, keep, io)?;
+                out.subgraphs[s] = sg;
+                float_nodes.extend(left.into_iter().map(|(n, op, why)| {
+                    let why = match s {
+                        0 => why,
+                        _ => format!("in subgraph {s} ({}): {why}", graph.subgraphs[s].name),
+                    };
+                    (n, op, why)
+                }));
+            }
             let main = &mut out.subgraphs[0];
             let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
             for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
                 remap(&mut sig.inputs, &graph.main().inputs, &inputs);
                 remap(&mut sig.outputs, &graph.main().outputs, &outputs);
             }
-            float_nodes = left;
         }
     }
     Ok(Quantized {
         graph: out,
         float_nodes,
     })
+}
+
+/// The subgraphs only control-flow nodes kept float reach (through any nesting):
+/// they stay float entirely.
+fn float_subgraphs(graph: &Graph, keep: &HashSet<usize>) -> HashSet<usize> {
+    let calls = |s: usize, n: usize| match graph.subgraphs[s].nodes[n].op {
+        Op::While { cond, body } => vec![cond, body],
+        Op::If {
+            then_branch,
+            else_branch,
+        } => vec![then_branch, else_branch],
+        _ => Vec::new(),
+    };
+    let reach = |roots: Vec<usize>| {
+        let mut seen = HashSet::new();
+        let mut todo = roots;
+        while let Some(s) = todo.pop() {
+            if s == 0 || s >= graph.subgraphs.len() || !seen.insert(s) {
+                continue;
+            }
+            todo.extend((0..graph.subgraphs[s].nodes.len()).flat_map(|n| calls(s, n)));
+        }
+        seen
+    };
+    let main = graph.main();
+    let kept = reach(keep.iter().flat_map(|&n| calls(0, n)).collect());
+    let quantized = reach(
+        (0..main.nodes.len())
+            .filter(|n| !keep.contains(n))
+            .flat_map(|n| calls(0, n))
+            .collect(),
+    );
+    kept.difference(&quantized).copied().collect()
 }
 
 /// Point signature entries at the tensor that took the place of each old one.

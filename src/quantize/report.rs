@@ -1,8 +1,8 @@
 //! What a quantization cost: sizes, the error of each output against the float
 //! model on the calibration inputs, and the per-layer quantization debugger table.
 
-use super::calibrate::run_all;
-use super::{QuantizeOptions, Quantized};
+use super::trace::Tracer;
+use super::{Mode, QuantizeOptions, Quantized};
 use crate::error::Result;
 use crate::graph::{DType, Data, Graph, Subgraph, Tensor, TensorInfo};
 use crate::validate::{real_values, ErrorStats, Metrics};
@@ -111,6 +111,10 @@ pub struct Report {
     pub float_nodes: Vec<(usize, String, String)>,
     /// The per-layer table (empty unless asked for).
     pub per_layer: Vec<LayerError>,
+    /// Why the errors could not be measured (the CPU reference kernels could not
+    /// run one of the models): the weight-only modes need no evaluation, so their
+    /// file is written all the same, with no output errors.
+    pub not_measured: Option<String>,
 }
 
 /// `x` (float) in the type of the quantized model's input `info`.
@@ -132,7 +136,9 @@ fn to_interface(x: &Tensor, info: &TensorInfo) -> Tensor {
     Tensor::new(x.shape.clone(), data)
 }
 
-/// Run both models on every sample and gather the errors.
+/// Run both models on every sample and gather the errors. In the weight-only
+/// modes a model the reference kernels cannot run gives a report without errors
+/// that says why (those modes never need to evaluate a node).
 pub(crate) fn measure(
     float: &Graph,
     q: &Quantized,
@@ -141,18 +147,47 @@ pub(crate) fn measure(
     input_bytes: usize,
     output_bytes: usize,
 ) -> Result<Report> {
+    let (outputs, per_layer, not_measured) = match errors(float, q, samples, options) {
+        Ok((outputs, per_layer)) => (outputs, per_layer, None),
+        Err(e) if options.mode != Mode::Int8 => {
+            tracing::warn!("the quantized model's error was not measured: {e}");
+            (Vec::new(), Vec::new(), Some(e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Report {
+        mode: options.mode.name().to_string(),
+        input_bytes,
+        output_bytes,
+        size_ratio: output_bytes as f64 / input_bytes.max(1) as f64,
+        samples: samples.len(),
+        outputs,
+        float_nodes: q.float_nodes.clone(),
+        per_layer,
+        not_measured,
+    })
+}
+
+/// The error of every output (and, when asked, of every layer) over `samples`.
+fn errors(
+    float: &Graph,
+    q: &Quantized,
+    samples: &[Vec<Tensor>],
+    options: &QuantizeOptions,
+) -> Result<(Vec<OutputError>, Vec<LayerError>)> {
     let (fsg, qsg): (&Subgraph, &Subgraph) = (float.main(), q.graph.main());
     let mut outs = vec![ErrorStats::default(); fsg.outputs.len()];
     let mut layers: Vec<ErrorStats> = vec![ErrorStats::default(); fsg.tensors.len()];
     let mut kl = vec![(0.0f64, 0usize); fsg.tensors.len()];
+    let (float_run, quantized_run) = (Tracer::new(float, None)?, Tracer::new(&q.graph, None)?);
     for sample in samples {
-        let fv = run_all(fsg, sample)?;
+        let fv = float_run.run_main(sample)?;
         let qin: Vec<Tensor> = sample
             .iter()
             .zip(&qsg.inputs)
             .map(|(x, &t)| to_interface(x, &qsg.tensors[t]))
             .collect();
-        let qv = run_all(qsg, &qin)?;
+        let qv = quantized_run.run_main(&qin)?;
         for (k, (&ft, &qt)) in fsg.outputs.iter().zip(&qsg.outputs).enumerate() {
             if let (Some(a), Some(b)) = (&fv[ft], &qv[qt]) {
                 compare(&mut outs[k], a, &fsg.tensors[ft], b, &qsg.tensors[qt]);
@@ -207,24 +242,16 @@ pub(crate) fn measure(
     } else {
         Vec::new()
     };
-    Ok(Report {
-        mode: options.mode.name().to_string(),
-        input_bytes,
-        output_bytes,
-        size_ratio: output_bytes as f64 / input_bytes.max(1) as f64,
-        samples: samples.len(),
-        outputs: fsg
-            .outputs
-            .iter()
-            .zip(&outs)
-            .map(|(&t, s)| OutputError {
-                name: fsg.tensors[t].name.clone(),
-                metrics: s.finish(),
-            })
-            .collect(),
-        float_nodes: q.float_nodes.clone(),
-        per_layer,
-    })
+    let outputs = fsg
+        .outputs
+        .iter()
+        .zip(&outs)
+        .map(|(&t, s)| OutputError {
+            name: fsg.tensors[t].name.clone(),
+            metrics: s.finish(),
+        })
+        .collect();
+    Ok((outputs, per_layer))
 }
 
 /// Add one float/quantized pair of the same tensor to `stats`.
@@ -285,7 +312,11 @@ impl Report {
             "mode {}: {} -> {} bytes ({:.3}x)\n",
             self.mode, self.input_bytes, self.output_bytes, self.size_ratio
         );
-        s += &format!("against the float model on {} sample(s):\n", self.samples);
+        if let Some(why) = &self.not_measured {
+            s += &format!("the error against the float model was not measured: {why}\n");
+        } else {
+            s += &format!("against the float model on {} sample(s):\n", self.samples);
+        }
         for o in &self.outputs {
             let m = &o.metrics;
             s += &format!(

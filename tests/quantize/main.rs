@@ -3,9 +3,16 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod constraints;
 mod errors;
+mod litert;
 mod quantize;
 
 fn main() {
-    common::harness::main(&[("errors", errors::tests), ("quantize", quantize::tests)]);
+    common::harness::main(&[
+        ("constraints", constraints::tests),
+        ("errors", errors::tests),
+        ("litert", litert::tests),
+        ("quantize", quantize::tests),
+    ]);
 }
