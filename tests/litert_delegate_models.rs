@@ -5,9 +5,10 @@
 //! becomes SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE, a dynamic-sized tensor in
 //! LiteRT; tests/data, made by tests/tools/gen_delegate_models.py), an LSTM with
 //! a WHILE loop (`op_lstm` in ../shared), and a model with MediaPipe's
-//! Convolution2DTransposeBias, which LiteRT alone cannot run (written here with
-//! the crate's writer; a twin with TRANSPOSE_CONV and a bias gives LiteRT's
-//! answer). Each run also reads the report the delegate writes (`report=PATH`)
+//! Convolution2DTransposeBias, which LiteRT alone cannot run (tests/data, from
+//! the same script; its twin with TRANSPOSE_CONV and the same weights gives
+//! LiteRT's answer), once on the GPU and once, with the GPU partition dropped,
+//! on the delegate's reference kernels. Each run also reads the report the delegate writes (`report=PATH`)
 //! and fails unless the delegate claimed the nodes the crate's own plan puts on
 //! the GPU.
 //!
@@ -19,10 +20,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tflite_wgpu::graph::op::{Activation, Conv2D, Padding, TransposeConv};
-use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::{Device, Interpreter, Model, Options};
 
 /// Longest one script run may take.
@@ -67,99 +65,6 @@ fn cdylib() -> PathBuf {
         .unwrap_or_else(|| panic!("no {name} beside {}", exe.display()))
 }
 
-/// Deterministic values in [-scale, scale].
-fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
-
-fn constant(name: &str, dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> TensorInfo {
-    let mut t = TensorInfo::new(name, dtype, shape);
-    t.data = Some(Arc::from(bytes));
-    t
-}
-
-fn floats(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// CONV_2D (3x3, relu) then a 4x4 stride-2 SAME transposed convolution with a
-/// bias: as MediaPipe's Convolution2DTransposeBias (`custom`) or as LiteRT's
-/// TRANSPOSE_CONV with the same weights.
-fn transpose_bias_graph(custom: bool) -> Graph {
-    let (ic, mc, oc, k) = (4, 6, 3, 4);
-    let mut tensors = vec![
-        TensorInfo::new("x", DType::F32, vec![1, 8, 8, ic]),
-        constant(
-            "conv_w",
-            DType::F32,
-            vec![mc, 3, 3, ic],
-            floats(&values(mc * 9 * ic, 1, 0.4)),
-        ),
-        constant("conv_b", DType::F32, vec![mc], floats(&values(mc, 2, 0.1))),
-        TensorInfo::new("conv_out", DType::F32, vec![1, 8, 8, mc]),
-        constant(
-            "up_w",
-            DType::F32,
-            vec![oc, k, k, mc],
-            floats(&values(oc * k * k * mc, 3, 0.3)),
-        ),
-        constant("up_b", DType::F32, vec![oc], floats(&values(oc, 4, 0.2))),
-        TensorInfo::new("y", DType::F32, vec![1, 16, 16, oc]),
-    ];
-    let conv = Node {
-        op: Op::Conv2D(Conv2D {
-            padding: Padding::Same,
-            stride_w: 1,
-            stride_h: 1,
-            dilation_w: 1,
-            dilation_h: 1,
-            activation: Activation::Relu,
-        }),
-        inputs: vec![Some(0), Some(1), Some(2)],
-        outputs: vec![3],
-    };
-    let p = TransposeConv {
-        padding: Padding::Same,
-        stride_w: 2,
-        stride_h: 2,
-        activation: Activation::None,
-    };
-    let up = if custom {
-        Node {
-            op: Op::TransposeConvBias(p),
-            inputs: vec![Some(3), Some(4), Some(5)],
-            outputs: vec![6],
-        }
-    } else {
-        let shape: Vec<u8> = [1i32, 16, 16, oc as i32]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
-        tensors.push(constant("out_shape", DType::I32, vec![4], shape));
-        Node {
-            op: Op::TransposeConv(p),
-            inputs: vec![Some(7), Some(4), Some(3), Some(5)],
-            outputs: vec![6],
-        }
-    };
-    Graph {
-        subgraphs: vec![Subgraph {
-            name: "main".into(),
-            tensors,
-            nodes: vec![conv, up],
-            inputs: vec![0],
-            outputs: vec![6],
-        }],
-        ..Default::default()
-    }
-}
-
 /// Prepared nodes the crate's own plan puts on the GPU for the model at `path`.
 fn gpu_nodes(path: &Path, fp16: bool) -> usize {
     let model = Model::from_file(path).expect("model loads");
@@ -188,35 +93,41 @@ fn check(fp16: bool) {
         return;
     }
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let dir = std::env::temp_dir().join(format!(
-        "tflite-wgpu-delegate-models-{}-{fp16}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let custom = dir.join("transpose_conv_bias.tflite");
-    let twin = dir.join("transpose_conv_builtin.tflite");
-    for (path, is_custom) in [(&custom, true), (&twin, false)] {
-        let bytes = tflite_wgpu::model::write(&transpose_bias_graph(is_custom)).expect("write");
-        std::fs::write(path, bytes).unwrap();
-    }
-    let mut models: Vec<(String, PathBuf, Option<PathBuf>)> = vec![
+    let mut models: Vec<(String, PathBuf, String)> = vec![
         (
             "keras_mobilenet_v3_small".into(),
             data.join("keras_mobilenet_v3_small.tflite"),
-            None,
+            String::new(),
         ),
         (
             "keras_efficientnet_b0".into(),
             data.join("keras_efficientnet_b0.tflite"),
-            None,
+            String::new(),
         ),
-        ("transpose_conv_bias".into(), custom.clone(), Some(twin)),
+        (
+            "transpose_conv_bias".into(),
+            data.join("transpose_conv_bias.tflite"),
+            format!(
+                ",oracle={}",
+                data.join("transpose_conv_builtin.tflite").display()
+            ),
+        ),
+        // The GPU partition dropped (2 nodes < 3): the custom op, which LiteRT
+        // has no kernel for, runs in the delegate on the crate's reference kernels.
+        (
+            "transpose_conv_bias_host".into(),
+            data.join("transpose_conv_bias.tflite"),
+            format!(
+                ",oracle={},opt_min_nodes_per_partition=3,host_custom=1",
+                data.join("transpose_conv_builtin.tflite").display()
+            ),
+        ),
     ];
     match common::shared_dir() {
         Some(shared) => models.push((
             "op_lstm_while".into(),
             shared.join("models/gen/op_lstm.tflite"),
-            None,
+            String::new(),
         )),
         None => eprintln!("NOTE: no ../shared: the WHILE model (op_lstm) is not run"),
     }
@@ -226,17 +137,14 @@ fn check(fp16: bool) {
         "--precision".into(),
         if fp16 { "fp16" } else { "fp32" }.into(),
     ];
-    for (name, path, oracle) in &models {
-        let mut spec = format!(
-            "{name}={},gpu_nodes={}",
-            path.display(),
+    for (name, path, extra) in &models {
+        let gpu = if extra.contains("opt_min_nodes") {
+            0
+        } else {
             gpu_nodes(path, fp16)
-        );
-        if let Some(o) = oracle {
-            spec.push_str(&format!(",oracle={}", o.display()));
-        }
+        };
         args.push("--model".into());
-        args.push(spec);
+        args.push(format!("{name}={},gpu_nodes={gpu}{extra}", path.display()));
     }
     if !fp16 {
         args.extend(["--resize".into(), "keras_mobilenet_v3_small".into()]);
@@ -272,7 +180,6 @@ fn check(fp16: bool) {
     }
     println!("{out}");
     eprintln!("took {:.1} s", started.elapsed().as_secs_f64());
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(status.success(), "LiteRT with the delegate failed:\n{out}");
 }
 

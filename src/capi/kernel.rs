@@ -95,6 +95,9 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> (Vec<usize>, Vec<usize>) {
 fn compile(graph: Graph, options: &Options) -> Result<Interpreter, (Option<usize>, String)> {
     let interp =
         Interpreter::with_options(&Model::from_graph(graph), options.clone()).map_err(|e| (None, e.to_string()))?;
+    if options.device == Device::Cpu {
+        return Ok(interp);
+    }
     let report = interp
         .delegate_report()
         .ok_or((None, "the kernel interpreter has no GPU plan".to_string()))?;
@@ -117,6 +120,19 @@ impl Kernel {
         nodes: &[usize],
         outputs: Option<&[usize]>,
         options: &KernelOptions,
+    ) -> Result<Kernel, String> {
+        Self::build_on(sg, nodes, outputs, options, Device::Gpu)
+    }
+
+    /// As [`Kernel::build`], on `device`: [`Device::Cpu`] runs the nodes on the
+    /// crate's reference kernels (for custom ops the runtime has no kernel for
+    /// and the GPU does not take).
+    pub fn build_on(
+        sg: &Subgraph,
+        nodes: &[usize],
+        outputs: Option<&[usize]>,
+        options: &KernelOptions,
+        device: Device,
     ) -> Result<Kernel, String> {
         let (inputs, needed) = boundary(sg, nodes);
         let wanted: Vec<usize> = outputs.map(<[usize]>::to_vec).unwrap_or(needed);
@@ -175,7 +191,7 @@ impl Kernel {
             .map(|(k, _)| k)
             .collect();
         let interp_options = Options {
-            device: Device::Gpu,
+            device,
             precision_loss_allowed: options.precision_loss_allowed,
             gpu: options.device,
             partitions: PartitionOptions {
@@ -196,10 +212,7 @@ impl Kernel {
                 }
                 None => e,
             })?;
-        let report = interp
-            .delegate_report()
-            .ok_or("the kernel interpreter has no GPU plan")?;
-        let gpu_bytes = report.planned_bytes;
+        let gpu_bytes = interp.delegate_report().map_or(0, |r| r.planned_bytes);
         let input_shapes = inputs.iter().map(|&t| sg.tensors[t].shape.clone()).collect();
         let output_shapes = outputs
             .iter()
@@ -223,8 +236,12 @@ impl Kernel {
         })
     }
 
-    /// The precision its partitions compiled at: "fp16" when any runs in f16.
+    /// The precision its partitions compiled at: "fp16" when any runs in f16,
+    /// "cpu" for a kernel on the reference kernels.
     pub fn precision(&self) -> &'static str {
+        if self.options.device == Device::Cpu {
+            return "cpu";
+        }
         let f16 = self.interp.delegate_report().is_some_and(|r| {
             r.partition_precision
                 .iter()
@@ -455,7 +472,7 @@ impl Kernel {
                         .map_err(|e| e.to_string())?;
                 }
             }
-            if self.dynamic && !self.compiled_for_inputs()? {
+            if self.dynamic && self.options.device != Device::Cpu && !self.compiled_for_inputs()? {
                 self.reprepare()?;
             }
             self.interp.invoke().map_err(|e| e.to_string())?;

@@ -349,7 +349,28 @@ unsafe fn prepare_graph(
                 }
             }
         }
-        let claims = mapping.claims(&rg.sg, &gpu_nodes);
+        // Custom ops the crate runs but LiteRT has no kernel for, left off the GPU:
+        // the delegate runs them on the crate's reference kernels, or the model
+        // could not run at all.
+        let mut host_custom = Vec::new();
+        for (j, node) in mapping.sg.nodes.iter().enumerate() {
+            if gpu_nodes.contains(&j) || !crate_custom_op(&node.op) {
+                continue;
+            }
+            match Kernel::build_on(&mapping.sg, &[j], None, &kopts, crate::Device::Cpu) {
+                Ok(k) => {
+                    host_custom.push(j);
+                    compiled.insert(vec![j], k);
+                }
+                Err(e) => tracing::warn!(
+                    "tflite-wgpu: custom op node {j} ({}) stays with the runtime: {e}",
+                    node.op.name()
+                ),
+            }
+        }
+        let mut delegated = gpu_nodes.clone();
+        delegated.extend(host_custom.iter().copied());
+        let claims = mapping.claims(&rg.sg, &delegated);
         let runtime_nodes: Vec<i32> = claims.iter().map(|&r| rg.plan[r]).collect();
         let doc = report::document(&report::Decision {
             mapping: &mapping,
@@ -357,6 +378,7 @@ unsafe fn prepare_graph(
             plan: &plan,
             compiled: outcome,
             claimed: &runtime_nodes,
+            host_custom: &host_custom,
             adapter,
             precision: if options.precision_loss_allowed {
                 "fp16"
@@ -409,6 +431,16 @@ unsafe fn prepare_graph(
         }
         Ok(())
     }
+}
+
+/// Custom ops (MediaPipe's) that the crate implements and LiteRT has no builtin
+/// kernel for.
+fn crate_custom_op(op: &crate::graph::Op) -> bool {
+    use crate::graph::Op;
+    matches!(
+        op,
+        Op::TransposeConvBias(_) | Op::MaxPoolWithArgmax(_) | Op::MaxUnpooling(_) | Op::MediaPipe(_)
+    )
 }
 
 /// Build (or take the one compiled at Prepare) the kernel for `params`.

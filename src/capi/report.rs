@@ -42,6 +42,9 @@ pub struct Decision<'a> {
     pub compiled: Vec<Result<&'static str, String>>,
     /// Runtime node indices handed to the delegate.
     pub claimed: &'a [i32],
+    /// Prepared nodes (custom ops LiteRT has no kernel for) the delegate runs on
+    /// the crate's reference kernels.
+    pub host_custom: &'a [usize],
     /// The adapter line.
     pub adapter: String,
     /// The precision asked for.
@@ -154,6 +157,14 @@ pub fn document(d: &Decision) -> Value {
     let mut fallback = d.plan.fallback.clone();
     for step in &d.plan.steps {
         match step {
+            Step::Cpu(k) if d.host_custom.contains(k) => {
+                if !cpu_run.is_empty() {
+                    parts.push(json!({"device": "cpu", "precision": "cpu",
+                                      "nodes": std::mem::take(&mut cpu_run)}));
+                }
+                device[*k] = "delegate-cpu";
+                parts.push(json!({"device": "delegate-cpu", "precision": "fp32", "nodes": [k]}));
+            }
             Step::Cpu(k) => cpu_run.push(*k),
             Step::Gpu(p) => {
                 if !cpu_run.is_empty() {
@@ -185,6 +196,14 @@ pub fn document(d: &Decision) -> Value {
     }
     if !cpu_run.is_empty() {
         parts.push(json!({"device": "cpu", "precision": "cpu", "nodes": cpu_run}));
+    }
+    for f in fallback.iter_mut() {
+        if d.host_custom.contains(&f.0) {
+            f.1 = format!(
+                "{}; the delegate runs it on its reference kernels (LiteRT has none)",
+                f.1
+            );
+        }
     }
     fallback.sort_by_key(|f| f.0);
     let runtime = |positions: &[usize]| -> Vec<i32> {

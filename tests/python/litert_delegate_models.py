@@ -2,7 +2,8 @@
 checks them against LiteRT without it.
 
 Usage: litert_delegate_models.py --lib libtflite_wgpu.so --precision fp32|fp16
-           --model NAME=PATH[,oracle=PATH][,gpu_nodes=N][,min_claimed=N] ...
+           --model NAME=PATH[,oracle=PATH][,gpu_nodes=N][,min_claimed=N]
+                   [,host_custom=N][,opt_KEY=VALUE] ...
            [--resize NAME] [--out results.json]
 
 For each model (random inputs, seeded):
@@ -18,6 +19,9 @@ For each model (random inputs, seeded):
   own plan (gpu_nodes), one DELEGATE op per GPU partition in LiteRT's op list,
   and every node it left to LiteRT listed with a reason. A run where LiteRT ran
   everything itself fails.
+- host_custom=N: N custom ops LiteRT has no kernel for run in the delegate on
+  the crate's reference kernels (opt_KEY=VALUE passes a delegate option, e.g.
+  opt_min_nodes_per_partition=3 keeps a small partition off the GPU);
 - --resize NAME: the model's batch is resized to 2 after delegation; it must
   still match LiteRT alone, and the report must show every GPU partition
   prepared again (on the GPU) for the new shapes.
@@ -119,11 +123,13 @@ def check_report(name, rep, it, m):
     claimed = rep.get("claimed_nodes", [])
     gpu = [n for n in rep.get("nodes", []) if n.get("device") == "gpu"]
     gpu_parts = [p for p in rep.get("partitions", []) if p.get("device") == "gpu"]
+    host_parts = [p for p in rep.get("partitions", []) if p.get("device") == "delegate-cpu"]
     ops = it._get_ops_details()
     kernels = [o for o in ops if o["op_name"] == "DELEGATE"]
     summary = {"claimed_runtime_nodes": len(claimed), "gpu_prepared_nodes": len(gpu),
                "prepared_nodes": len(rep.get("nodes", [])), "gpu_partitions": len(gpu_parts),
-               "delegate_ops": len(kernels), "original_nodes": rep.get("original_nodes"),
+               "delegate_ops": len(kernels), "host_custom": len(host_parts),
+               "original_nodes": rep.get("original_nodes"),
                "adapter": rep.get("adapter"), "precision": rep.get("precision"),
                "fallback": sorted({f["op"] for f in rep.get("fallback", [])}),
                "subgraph_reports": [len(s.get("claimed_nodes", []))
@@ -136,8 +142,12 @@ def check_report(name, rep, it, m):
     if "gpu_nodes" in m and len(gpu) != int(m["gpu_nodes"]):
         fail(f"{name}: {len(gpu)} prepared nodes on the GPU, the crate's own plan has "
              f"{m['gpu_nodes']}")
-    if len(kernels) != len(gpu_parts):
-        fail(f"{name}: {len(kernels)} DELEGATE ops in LiteRT for {len(gpu_parts)} GPU partitions")
+    if len(kernels) != len(gpu_parts) + len(host_parts):
+        fail(f"{name}: {len(kernels)} DELEGATE ops in LiteRT for {len(gpu_parts)} GPU "
+             f"partitions and {len(host_parts)} custom ops on the delegate's CPU kernels")
+    if "host_custom" in m and len(host_parts) != int(m["host_custom"]):
+        fail(f"{name}: {len(host_parts)} custom ops on the delegate's CPU kernels, "
+             f"expected {m['host_custom']}")
     covered = set()
     for k in kernels:
         covered.update(int(t) for t in k["outputs"])
@@ -180,8 +190,9 @@ def main():
             xs = inputs_for(probe)
             want = litert_alone(oracle, xs, OpResolverType.BUILTIN_REF)
             xnn = litert_alone(oracle, xs, OpResolverType.AUTO)
-            d = load_delegate(a.lib, {"is_precision_loss_allowed": "1" if fp16 else "0",
-                                      "report": report_path})
+            opts = {"is_precision_loss_allowed": "1" if fp16 else "0", "report": report_path}
+            opts.update({k[4:]: v for k, v in m.items() if k.startswith("opt_")})
+            d = load_delegate(a.lib, opts)
             it = Interpreter(model_path=m["path"], experimental_delegates=[d],
                              experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
             it.allocate_tensors()

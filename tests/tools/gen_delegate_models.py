@@ -1,4 +1,4 @@
-"""Generate the Keras application models the LiteRT delegate tests run.
+"""Generate the models the LiteRT delegate tests run.
 
 MobileNetV3-small and EfficientNet-B0 from ``keras.applications`` (random
 weights, no downloads; seeds make every run identical), converted by the real
@@ -8,6 +8,14 @@ SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE (a RESHAPE whose output LiteRT
 treats as a dynamic-sized tensor). The inputs are 128x128 and the classifiers
 have 100 classes to keep the files small; the layers and the converter's
 patterns are those of the 224x224, 1000-class models.
+
+Also a small model with MediaPipe's Convolution2DTransposeBias custom op
+(``transpose_conv_bias.tflite``, which LiteRT alone cannot run) and its twin
+with LiteRT's TRANSPOSE_CONV and the same weights
+(``transpose_conv_builtin.tflite``, LiteRT's answer): a Keras Conv2D then a
+Conv2DTranspose, converted, and the TRANSPOSE_CONV operator rewritten into the
+custom op (inputs input, filter, bias; custom options the TfLiteTransposeConvParams
+words padding, stride_w, stride_h).
 
 Usage: python gen_delegate_models.py OUTDIR
 Needs: pip install tensorflow-cpu (the converter).
@@ -47,6 +55,46 @@ def convert(model):
     return c.convert()
 
 
+def transpose_conv_pair():
+    """(custom, builtin) model bytes."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    import flatbuffers
+
+    keras.utils.set_random_seed(7)
+    inp = keras.Input(shape=(8, 8, 4), batch_size=1)
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(inp)
+    x = L.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=True)(x)
+    m = keras.Model(inp, x)
+    for w in m.weights:
+        if "bias" in w.path:
+            w.assign(np.random.default_rng(3).normal(0, 0.2, w.shape).astype(np.float32))
+    builtin = convert(m)
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(builtin, 0))
+    codes = model.operatorCodes
+    op = next(o for o in model.subgraphs[0].operators
+              if max(codes[o.opcodeIndex].builtinCode, codes[o.opcodeIndex].deprecatedBuiltinCode)
+              == schema.BuiltinOperator.TRANSPOSE_CONV)
+    assert len(op.inputs) == 4 and op.inputs[3] >= 0, "TRANSPOSE_CONV with a bias"
+    p = op.builtinOptions
+    code = schema.OperatorCodeT()
+    code.builtinCode = schema.BuiltinOperator.CUSTOM
+    code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = "Convolution2DTransposeBias"
+    code.version = 1
+    codes.append(code)
+    op.opcodeIndex = len(codes) - 1
+    # TFLite padding enum: SAME 0, VALID 1; TfLitePadding: SAME 1, VALID 2.
+    words = np.array([p.padding + 1, p.strideW, p.strideH], dtype="<i4")
+    op.inputs = [op.inputs[2], op.inputs[1], op.inputs[3]]
+    op.builtinOptionsType = schema.BuiltinOptions.NONE
+    op.builtinOptions = None
+    op.customOptions = list(words.tobytes())
+    op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+    b = flatbuffers.Builder(0)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output()), builtin
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -56,6 +104,14 @@ def main():
         "keras_efficientnet_b0": lambda: keras.applications.EfficientNetB0(
             input_shape=SIZE, weights=None, classes=100),
     }
+    custom, builtin = transpose_conv_pair()
+    for name, blob in (("transpose_conv_bias", custom), ("transpose_conv_builtin", builtin)):
+        path = os.path.join(out, name + ".tflite")
+        with open(path, "wb") as f:
+            f.write(blob)
+        print(f"{len(blob):>10} {path}", flush=True)
+    if len(sys.argv) > 2 and sys.argv[2] == "--small-only":
+        return
     for name, make in models.items():
         keras.utils.set_random_seed(7)
         m = calibrate_bn(make(), SIZE)
