@@ -594,8 +594,11 @@ extern "C" {
     fn malloc(size: usize) -> *mut c_void;
 }
 
-type ResizeTensorFn =
-    unsafe extern "C" fn(*mut TfLiteContext, *mut TfLiteTensor, *mut TfLiteIntArray) -> TfLiteStatus;
+type ResizeTensorFn = unsafe extern "C" fn(
+    *mut TfLiteContext,
+    *mut TfLiteTensor,
+    *mut TfLiteIntArray,
+) -> TfLiteStatus;
 
 /// Give runtime tensor `t` the dimensions `shape` through the context's
 /// `ResizeTensor` (which takes ownership of the array it is passed).

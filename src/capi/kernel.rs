@@ -93,8 +93,8 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> (Vec<usize>, Vec<usize>) {
 /// An interpreter for `graph` with every node in a compiled GPU partition; else
 /// the node (of `graph`) and why not.
 fn compile(graph: Graph, options: &Options) -> Result<Interpreter, (Option<usize>, String)> {
-    let interp =
-        Interpreter::with_options(&Model::from_graph(graph), options.clone()).map_err(|e| (None, e.to_string()))?;
+    let interp = Interpreter::with_options(&Model::from_graph(graph), options.clone())
+        .map_err(|e| (None, e.to_string()))?;
     if options.device == Device::Cpu {
         return Ok(interp);
     }
@@ -102,7 +102,11 @@ fn compile(graph: Graph, options: &Options) -> Result<Interpreter, (Option<usize
         .delegate_report()
         .ok_or((None, "the kernel interpreter has no GPU plan".to_string()))?;
     if let Some((p, why)) = report.failed.first() {
-        let first = report.plan.partitions.get(*p).and_then(|p| p.nodes.first().copied());
+        let first = report
+            .plan
+            .partitions
+            .get(*p)
+            .and_then(|p| p.nodes.first().copied());
         return Err((first, format!("failed to compile for the GPU: {why}")));
     }
     if let Some((n, why)) = report.plan.fallback.first() {
@@ -204,16 +208,20 @@ impl Kernel {
             cache_dir: options.cache_dir.clone(),
             ..Default::default()
         };
-        let interp = compile(graph, &interp_options)
-            .map_err(|(n, e)| match n.and_then(|n| nodes.get(n).copied()) {
+        let interp = compile(graph, &interp_options).map_err(|(n, e)| {
+            match n.and_then(|n| nodes.get(n).copied()) {
                 Some(node) => {
                     let op = sg.nodes.get(node).map(|n| n.op.name()).unwrap_or("?");
                     format!("node {node} ({op}) {e}")
                 }
                 None => e,
-            })?;
+            }
+        })?;
         let gpu_bytes = interp.delegate_report().map_or(0, |r| r.planned_bytes);
-        let input_shapes = inputs.iter().map(|&t| sg.tensors[t].shape.clone()).collect();
+        let input_shapes = inputs
+            .iter()
+            .map(|&t| sg.tensors[t].shape.clone())
+            .collect();
         let output_shapes = outputs
             .iter()
             .map(|&t| sg.tensors[t].shape.clone())
@@ -304,9 +312,10 @@ impl Kernel {
                 }
                 let dims = super::abi::int_array((*rt).dims);
                 let want = &self.output_shapes[slot];
-                if dims.len() != want.len() || dims.iter().zip(want).any(|(&d, &w)| d as i64 != w as i64) {
-                    resize_tensor(ctx, rt, want)
-                        .map_err(|e| format!("output tensor {t}: {e}"))?;
+                if dims.len() != want.len()
+                    || dims.iter().zip(want).any(|(&d, &w)| d as i64 != w as i64)
+                {
+                    resize_tensor(ctx, rt, want).map_err(|e| format!("output tensor {t}: {e}"))?;
                 }
             }
             Ok(())
@@ -323,7 +332,13 @@ impl Kernel {
             .map(|&t| main.tensors[t].shape.clone())
             .collect();
         for (slot, shape) in want.iter().enumerate() {
-            if &self.interp.input_mut(slot).map_err(|e| e.to_string())?.shape != shape {
+            if &self
+                .interp
+                .input_mut(slot)
+                .map_err(|e| e.to_string())?
+                .shape
+                != shape
+            {
                 return Ok(false);
             }
         }
@@ -341,7 +356,12 @@ impl Kernel {
             let outputs_of: Vec<Vec<usize>> =
                 main.nodes.iter().map(|n| n.outputs.clone()).collect();
             for (slot, &t) in main.inputs.iter().enumerate() {
-                let shape = self.interp.input_mut(slot).map_err(|e| e.to_string())?.shape.clone();
+                let shape = self
+                    .interp
+                    .input_mut(slot)
+                    .map_err(|e| e.to_string())?
+                    .shape
+                    .clone();
                 shapes.insert(t, shape);
             }
             let mut observe = |n: usize, outs: &[Tensor]| {
@@ -360,7 +380,11 @@ impl Kernel {
             )
             .map_err(|e| e.to_string())?;
             for slot in 0..main.inputs.len() {
-                let value = self.interp.input_mut(slot).map_err(|e| e.to_string())?.clone();
+                let value = self
+                    .interp
+                    .input_mut(slot)
+                    .map_err(|e| e.to_string())?
+                    .clone();
                 cpu.set_input(slot, value).map_err(|e| e.to_string())?;
             }
             cpu.invoke_observed(Some(&mut observe))

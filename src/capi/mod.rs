@@ -439,7 +439,10 @@ fn crate_custom_op(op: &crate::graph::Op) -> bool {
     use crate::graph::Op;
     matches!(
         op,
-        Op::TransposeConvBias(_) | Op::MaxPoolWithArgmax(_) | Op::MaxUnpooling(_) | Op::MediaPipe(_)
+        Op::TransposeConvBias(_)
+            | Op::MaxPoolWithArgmax(_)
+            | Op::MaxUnpooling(_)
+            | Op::MediaPipe(_)
     )
 }
 

@@ -272,3 +272,47 @@ pub fn document(d: &Decision) -> Value {
         "reprepared": [],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(claimed: &[i32]) -> Value {
+        json!({"claimed_nodes": claimed, "promoted_fp32_nodes": [], "reprepared": []})
+    }
+
+    #[test]
+    fn the_file_follows_every_change_of_the_plan() {
+        let path = std::env::temp_dir().join(format!("capi_report_{}.json", std::process::id()));
+        let mut book = Book::new(Some(path.clone()));
+        assert_eq!(book.document(), Value::Null);
+        book.set(1, doc(&[0, 1])).unwrap();
+        book.set(2, doc(&[5])).unwrap();
+        let read =
+            || -> Value { serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap() };
+        let d = read();
+        assert_eq!(
+            d["claimed_nodes"],
+            json!([0, 1]),
+            "the first subgraph is the primary"
+        );
+        assert_eq!(d["subgraphs"], json!(2));
+        assert_eq!(d["subgraph_reports"][0]["claimed_nodes"], json!([5]));
+        // The same subgraph prepared again replaces its document.
+        book.set(1, doc(&[0])).unwrap();
+        assert_eq!(read()["claimed_nodes"], json!([0]));
+        let p = PromotedNode {
+            node: 3,
+            op: "ADD".into(),
+            tensor: "t".into(),
+            reason: "saturated".into(),
+        };
+        book.promote(1, std::slice::from_ref(&p)).unwrap();
+        book.promote(1, std::slice::from_ref(&p)).unwrap();
+        assert_eq!(read()["promoted_fp32_nodes"], json!([promoted_json(&p)]));
+        book.reprepared(2, &[0, 1], &[vec![2, 4]]).unwrap();
+        let r = &read()["subgraph_reports"][0]["reprepared"];
+        assert_eq!(r[0]["input_shapes"], json!([[2, 4]]));
+        let _ = std::fs::remove_file(&path);
+    }
+}
