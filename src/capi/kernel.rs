@@ -252,8 +252,7 @@ impl Kernel {
         }
         let f16 = self.interp.delegate_report().is_some_and(|r| {
             r.partition_precision
-                .iter()
-                .any(|p| *p == Some(crate::gpu::pipeline::Precision::F16))
+                .contains(&Some(crate::gpu::pipeline::Precision::F16))
         });
         if f16 {
             "fp16"
