@@ -17,7 +17,8 @@ Conv2DTranspose, converted, and the TRANSPOSE_CONV operator rewritten into the
 custom op (inputs input, filter, bias; custom options the TfLiteTransposeConvParams
 words padding, stride_w, stride_h).
 
-Usage: python gen_delegate_models.py OUTDIR
+Usage: python gen_delegate_models.py OUTDIR [--small-only]  (--small-only: the
+two transposed-convolution models, not the Keras applications)
 Needs: pip install tensorflow-cpu (the converter).
 """
 import os
