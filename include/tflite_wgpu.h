@@ -37,7 +37,12 @@ extern "C" {
 struct TfLiteDelegate;
 
 /* Create a delegate from num_options key/value pairs. Returns NULL on failure and
- * explains why through report_error (which may be NULL). */
+ * explains why through report_error (which may be NULL). The option "report"
+ * names a file the delegate writes its plan to (JSON: adapter, claimed node
+ * indices, partitions with their precision, nodes left to the host with the
+ * reason, nodes promoted to fp32) after each Prepare and whenever the plan
+ * changes. The delegate accepts graphs with dynamic-sized tensors
+ * (kTfLiteDelegateFlagsAllowDynamicTensors). */
 struct TfLiteDelegate* tflite_plugin_create_delegate(
     const char* const* options_keys, const char* const* options_values,
     size_t num_options, void (*report_error)(const char*));

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -118,9 +119,63 @@ def load_delegate(precision: str = "fp32", **options: Any) -> Any:
     it. The delegate comes from ``ai_edge_litert`` when installed, otherwise
     from ``tflite_runtime`` or ``tensorflow.lite``; use it with that package's
     Interpreter. LiteRT raises ValueError when no GPU adapter is usable.
+
+    The delegate writes its plan after each prepare to ``report`` (a path; a
+    temporary file when not given), and the returned object's ``report()``
+    reads it back: the dict of ``inspect(...)`` for the graph LiteRT handed over
+    (``nodes``, ``partitions`` with their precision, ``fallback`` with the
+    reason each node stays with LiteRT, ``promoted_fp32_nodes``) plus
+    ``adapter``, ``precision``, ``claimed_nodes`` (LiteRT's node indices) and
+    ``subgraph_reports`` (other subgraphs, such as WHILE bodies). It is None
+    before an Interpreter has used the delegate.
     """
-    opts = delegate_options(precision, **options)
-    return _litert_load_delegate()(library_path(), opts)
+    report_path = options.pop("report", None)
+    owned = report_path is None
+    if owned:
+        fd, report_path = tempfile.mkstemp(prefix="tflite-wgpu-report-", suffix=".json")
+        os.close(fd)
+        os.unlink(report_path)
+    report_path = os.fspath(report_path)
+    opts = delegate_options(precision, report=report_path, **options)
+    delegate = _litert_load_delegate()(library_path(), opts)
+    try:
+        delegate.report = _ReportReader(report_path, owned)
+    except AttributeError:  # a delegate class with __slots__: wrap it
+        delegate = _ReportingDelegate(delegate, _ReportReader(report_path, owned))
+    return delegate
+
+
+class _ReportReader:
+    """``delegate.report()``: the delegate's report file, parsed."""
+
+    def __init__(self, path: str, owned: bool) -> None:
+        self.path = path
+        self._owned = owned
+
+    def __call__(self) -> Optional[Dict[str, Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
+    def __del__(self) -> None:
+        if self._owned:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+
+class _ReportingDelegate:
+    """A LiteRT delegate with ``report()``; everything else is the delegate's."""
+
+    def __init__(self, delegate: Any, reader: _ReportReader) -> None:
+        self._delegate = delegate
+        self.report = reader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._delegate, name)
 
 
 _QUANT_EMPTY = (0.0, 0)

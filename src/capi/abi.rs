@@ -18,6 +18,12 @@ pub const K_DELEGATE_ERROR: TfLiteStatus = 2;
 
 /// `kTfLiteMmapRo`: read-only data mapped from the model (constants).
 pub const ALLOC_MMAP_RO: i32 = 1;
+/// `kTfLiteDynamic`: a tensor whose kernel sets its shape (and allocates it) at
+/// Invoke.
+pub const ALLOC_DYNAMIC: i32 = 4;
+/// `kTfLiteDelegateFlagsAllowDynamicTensors`: the delegate is applied to graphs
+/// with dynamic-sized tensors, before the runtime allocates them.
+pub const FLAG_ALLOW_DYNAMIC_TENSORS: i64 = 1;
 /// `kTfLiteAffineQuantization`.
 pub const AFFINE_QUANTIZATION: i32 = 1;
 /// `kTfLiteBuiltinDelegate`: the builtin code of delegate kernel nodes.
@@ -579,5 +585,52 @@ impl OwnedIntArray {
     /// The C view, valid while `self` lives.
     pub fn as_ptr(&self) -> *const TfLiteIntArray {
         self.words.as_ptr().cast()
+    }
+}
+
+extern "C" {
+    /// The C allocator: the runtime frees the dimension arrays handed to
+    /// `ResizeTensor` with `free`.
+    fn malloc(size: usize) -> *mut c_void;
+}
+
+type ResizeTensorFn = unsafe extern "C" fn(
+    *mut TfLiteContext,
+    *mut TfLiteTensor,
+    *mut TfLiteIntArray,
+) -> TfLiteStatus;
+
+/// Give runtime tensor `t` the dimensions `shape` through the context's
+/// `ResizeTensor` (which takes ownership of the array it is passed).
+///
+/// # Safety
+/// `ctx` is a valid context and `t` one of its tensors, in a kernel's Prepare or
+/// (for a `kTfLiteDynamic` tensor) its Invoke.
+pub unsafe fn resize_tensor(
+    ctx: *mut TfLiteContext,
+    t: *mut TfLiteTensor,
+    shape: &[usize],
+) -> Result<(), String> {
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe {
+        let resize = (*ctx).ResizeTensor;
+        if resize.is_null() {
+            return Err("the context has no ResizeTensor".into());
+        }
+        let dims = shape
+            .iter()
+            .map(|&d| i32::try_from(d).map_err(|_| format!("dimension {d} is too large")))
+            .collect::<Result<Vec<i32>, String>>()?;
+        let a = malloc(4 * (dims.len() + 1)).cast::<i32>();
+        if a.is_null() {
+            return Err("out of memory for a dimension array".into());
+        }
+        *a = dims.len() as i32;
+        std::ptr::copy_nonoverlapping(dims.as_ptr(), a.add(1), dims.len());
+        let resize: ResizeTensorFn = std::mem::transmute::<*const c_void, ResizeTensorFn>(resize);
+        if resize(ctx, t, a.cast()) != K_OK {
+            return Err(format!("ResizeTensor to {shape:?} failed"));
+        }
+        Ok(())
     }
 }

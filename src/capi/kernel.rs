@@ -1,7 +1,8 @@
 //! A delegate kernel: one connected set of runtime nodes, run by an [`Interpreter`]
 //! over a small graph of just those nodes, compiled for the GPU once at init.
 
-use super::abi::TfLiteTensor;
+use super::abi::{resize_tensor, TfLiteContext, TfLiteTensor, ALLOC_DYNAMIC};
+use super::report::SharedBook;
 use crate::delegate::PartitionOptions;
 use crate::graph::{Data, Tensor};
 use crate::graph::{Graph, Subgraph};
@@ -25,6 +26,22 @@ pub struct Kernel {
     /// (runtime tensor, bytes).
     constant_outputs: Vec<(usize, std::sync::Arc<[u8]>)>,
     gpu_bytes: u64,
+    /// Prepared-graph index of each node of `interp`'s graph.
+    nodes: Vec<usize>,
+    /// The options `interp` was made with (to prepare again for new shapes).
+    options: Options,
+    /// The shapes of the inputs and outputs it was compiled for.
+    input_shapes: Vec<Vec<usize>>,
+    output_shapes: Vec<Vec<usize>>,
+    /// The runtime's inputs have other shapes than those compiled for: the
+    /// interpreter re-prepares for them, and the outputs are dynamic tensors sized
+    /// at each invoke.
+    dynamic: bool,
+    /// The report to update when the overflow guard promotes nodes, and the key
+    /// of this kernel's subgraph in it.
+    book: Option<(SharedBook, usize)>,
+    /// Promoted nodes already in the report.
+    promoted_seen: usize,
 }
 
 impl Drop for Kernel {
@@ -73,6 +90,31 @@ fn boundary(sg: &Subgraph, nodes: &[usize]) -> (Vec<usize>, Vec<usize>) {
     (inputs, outputs)
 }
 
+/// An interpreter for `graph` with every node in a compiled GPU partition; else
+/// the node (of `graph`) and why not.
+fn compile(graph: Graph, options: &Options) -> Result<Interpreter, (Option<usize>, String)> {
+    let interp = Interpreter::with_options(&Model::from_graph(graph), options.clone())
+        .map_err(|e| (None, e.to_string()))?;
+    if options.device == Device::Cpu {
+        return Ok(interp);
+    }
+    let report = interp
+        .delegate_report()
+        .ok_or((None, "the kernel interpreter has no GPU plan".to_string()))?;
+    if let Some((p, why)) = report.failed.first() {
+        let first = report
+            .plan
+            .partitions
+            .get(*p)
+            .and_then(|p| p.nodes.first().copied());
+        return Err((first, format!("failed to compile for the GPU: {why}")));
+    }
+    if let Some((n, why)) = report.plan.fallback.first() {
+        return Err((Some(*n), format!("would run on the CPU: {why}")));
+    }
+    Ok(interp)
+}
+
 impl Kernel {
     /// Compile prepared nodes `nodes` of `sg`. `outputs`: the runtime tensors the
     /// kernel must write (None: those read outside the set). Fails when any node
@@ -82,6 +124,19 @@ impl Kernel {
         nodes: &[usize],
         outputs: Option<&[usize]>,
         options: &KernelOptions,
+    ) -> Result<Kernel, String> {
+        Self::build_on(sg, nodes, outputs, options, Device::Gpu)
+    }
+
+    /// As [`Kernel::build`], on `device`: [`Device::Cpu`] runs the nodes on the
+    /// crate's reference kernels (for custom ops the runtime has no kernel for
+    /// and the GPU does not take).
+    pub fn build_on(
+        sg: &Subgraph,
+        nodes: &[usize],
+        outputs: Option<&[usize]>,
+        options: &KernelOptions,
+        device: Device,
     ) -> Result<Kernel, String> {
         let (inputs, needed) = boundary(sg, nodes);
         let wanted: Vec<usize> = outputs.map(<[usize]>::to_vec).unwrap_or(needed);
@@ -139,34 +194,38 @@ impl Kernel {
             .filter(|(_, n)| options.fp32_nodes.contains(n))
             .map(|(k, _)| k)
             .collect();
-        let interp = Interpreter::with_options(
-            &Model::from_graph(graph),
-            Options {
-                device: Device::Gpu,
-                precision_loss_allowed: options.precision_loss_allowed,
-                gpu: options.device,
-                partitions: PartitionOptions {
-                    max_partitions: None,
-                    min_nodes: 1,
-                    fp32_nodes,
-                    ..Default::default()
-                },
-                overflow_guard: options.overflow_guard,
-                cache_dir: options.cache_dir.clone(),
+        let interp_options = Options {
+            device,
+            precision_loss_allowed: options.precision_loss_allowed,
+            gpu: options.device,
+            partitions: PartitionOptions {
+                max_partitions: None,
+                min_nodes: 1,
+                fp32_nodes,
                 ..Default::default()
             },
-        )
-        .map_err(|e| e.to_string())?;
-        let report = interp
-            .delegate_report()
-            .ok_or("the kernel interpreter has no GPU plan")?;
-        if let Some((p, why)) = report.failed.first() {
-            return Err(format!("partition {p} failed to compile: {why}"));
-        }
-        if let Some((n, why)) = report.plan.fallback.first() {
-            return Err(format!("node {n} would run on the CPU: {why}"));
-        }
-        let gpu_bytes = report.planned_bytes;
+            overflow_guard: options.overflow_guard,
+            cache_dir: options.cache_dir.clone(),
+            ..Default::default()
+        };
+        let interp = compile(graph, &interp_options).map_err(|(n, e)| {
+            match n.and_then(|n| nodes.get(n).copied()) {
+                Some(node) => {
+                    let op = sg.nodes.get(node).map(|n| n.op.name()).unwrap_or("?");
+                    format!("node {node} ({op}) {e}")
+                }
+                None => e,
+            }
+        })?;
+        let gpu_bytes = interp.delegate_report().map_or(0, |r| r.planned_bytes);
+        let input_shapes = inputs
+            .iter()
+            .map(|&t| sg.tensors[t].shape.clone())
+            .collect();
+        let output_shapes = outputs
+            .iter()
+            .map(|&t| sg.tensors[t].shape.clone())
+            .collect();
         LIVE_GPU_BYTES.fetch_add(gpu_bytes, Ordering::Relaxed);
         LIVE_KERNELS.fetch_add(1, Ordering::Relaxed);
         Ok(Kernel {
@@ -175,7 +234,226 @@ impl Kernel {
             outputs,
             constant_outputs,
             gpu_bytes,
+            nodes: nodes.to_vec(),
+            options: interp_options,
+            input_shapes,
+            output_shapes,
+            dynamic: false,
+            book: None,
+            promoted_seen: 0,
         })
+    }
+
+    /// The precision its partitions compiled at: "fp16" when any runs in f16,
+    /// "cpu" for a kernel on the reference kernels.
+    pub fn precision(&self) -> &'static str {
+        if self.options.device == Device::Cpu {
+            return "cpu";
+        }
+        let f16 = self.interp.delegate_report().is_some_and(|r| {
+            r.partition_precision
+                .contains(&Some(crate::gpu::pipeline::Precision::F16))
+        });
+        if f16 {
+            "fp16"
+        } else {
+            "fp32"
+        }
+    }
+
+    /// The adapter line of the device it runs on.
+    pub fn adapter(&self) -> String {
+        self.interp
+            .delegate_report()
+            .map(|r| r.adapter.clone())
+            .unwrap_or_default()
+    }
+
+    /// Report nodes the overflow guard promotes to `book` under `key`.
+    pub fn attach(&mut self, book: SharedBook, key: usize) {
+        self.book = Some((book, key));
+    }
+
+    /// The kernel's Prepare: compare the runtime's input shapes with those it
+    /// was compiled for. Equal: give the outputs their compiled shapes. Changed
+    /// (a resized input, or a dynamic tensor upstream): the outputs become
+    /// dynamic tensors that each invoke sizes from what the interpreter, which
+    /// prepares again for the new shapes, produces.
+    ///
+    /// # Safety
+    /// `ctx` is the live context in the kernel's Prepare and `tensor` returns its
+    /// tensors.
+    pub unsafe fn prepare(
+        &mut self,
+        ctx: *mut TfLiteContext,
+        tensor: &dyn Fn(usize) -> Result<*mut TfLiteTensor, String>,
+    ) -> Result<(), String> {
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let mut same = true;
+            for (slot, &t) in self.inputs.iter().enumerate() {
+                let rt = &*tensor(t)?;
+                let shape: Vec<usize> = super::abi::int_array(rt.dims)
+                    .iter()
+                    .map(|&d| d.max(0) as usize)
+                    .collect();
+                same &= shape == self.input_shapes[slot];
+            }
+            self.dynamic = !same;
+            for (slot, &t) in self.outputs.iter().enumerate() {
+                let rt = tensor(t)?;
+                if self.dynamic {
+                    if (*rt).allocation_type != ALLOC_DYNAMIC {
+                        (*rt).data = std::ptr::null_mut();
+                        (*rt).allocation_type = ALLOC_DYNAMIC;
+                    }
+                    continue;
+                }
+                let dims = super::abi::int_array((*rt).dims);
+                let want = &self.output_shapes[slot];
+                if dims.len() != want.len()
+                    || dims.iter().zip(want).any(|(&d, &w)| d as i64 != w as i64)
+                {
+                    resize_tensor(ctx, rt, want).map_err(|e| format!("output tensor {t}: {e}"))?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Whether the inputs now set have the shapes `interp`'s GPU plan was
+    /// compiled for.
+    fn compiled_for_inputs(&mut self) -> Result<bool, String> {
+        let main = self.interp.graph().main();
+        let want: Vec<Vec<usize>> = main
+            .inputs
+            .iter()
+            .map(|&t| main.tensors[t].shape.clone())
+            .collect();
+        for (slot, shape) in want.iter().enumerate() {
+            if &self
+                .interp
+                .input_mut(slot)
+                .map_err(|e| e.to_string())?
+                .shape
+                != shape
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Prepare again for the input shapes now set: one pass of the reference
+    /// kernels gives every tensor's shape, and the graph with those shapes is
+    /// compiled for the GPU (which then runs this invoke and the next ones).
+    fn reprepare(&mut self) -> Result<(), String> {
+        let mut graph = self.interp.graph().clone();
+        let mut shapes: HashMap<usize, Vec<usize>> = HashMap::new();
+        {
+            let main = graph.main();
+            let outputs_of: Vec<Vec<usize>> =
+                main.nodes.iter().map(|n| n.outputs.clone()).collect();
+            for (slot, &t) in main.inputs.iter().enumerate() {
+                let shape = self
+                    .interp
+                    .input_mut(slot)
+                    .map_err(|e| e.to_string())?
+                    .shape
+                    .clone();
+                shapes.insert(t, shape);
+            }
+            let mut observe = |n: usize, outs: &[Tensor]| {
+                if let Some(ts) = outputs_of.get(n) {
+                    for (&t, v) in ts.iter().zip(outs) {
+                        shapes.insert(t, v.shape.clone());
+                    }
+                }
+            };
+            let mut cpu = Interpreter::with_options(
+                &Model::from_graph(graph.clone()),
+                Options {
+                    device: Device::Cpu,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            for slot in 0..main.inputs.len() {
+                let value = self
+                    .interp
+                    .input_mut(slot)
+                    .map_err(|e| e.to_string())?
+                    .clone();
+                cpu.set_input(slot, value).map_err(|e| e.to_string())?;
+            }
+            cpu.invoke_observed(Some(&mut observe))
+                .map_err(|e| format!("at the new input shapes: {e}"))?;
+        }
+        if let Some(main) = graph.subgraphs.first_mut() {
+            for (t, shape) in shapes {
+                if let Some(info) = main.tensors.get_mut(t) {
+                    info.shape = shape;
+                }
+            }
+        }
+        let inputs: Vec<Tensor> = (0..self.inputs.len())
+            .map(|slot| self.interp.input_mut(slot).map(|t| t.clone()))
+            .collect::<crate::Result<_>>()
+            .map_err(|e| e.to_string())?;
+        let mut interp = compile(graph, &self.options).map_err(|(n, e)| match n {
+            Some(n) => format!("node {} {e}", self.nodes.get(n).copied().unwrap_or(n)),
+            None => e,
+        })?;
+        for (slot, value) in inputs.into_iter().enumerate() {
+            interp.set_input(slot, value).map_err(|e| e.to_string())?;
+        }
+        let bytes = interp.delegate_report().map_or(0, |r| r.planned_bytes);
+        LIVE_GPU_BYTES.fetch_sub(self.gpu_bytes, Ordering::Relaxed);
+        LIVE_GPU_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        self.gpu_bytes = bytes;
+        self.interp = interp;
+        self.promoted_seen = 0;
+        if let Some((book, key)) = &self.book {
+            let main = self.interp.graph().main();
+            let shapes: Vec<Vec<usize>> = main
+                .inputs
+                .iter()
+                .map(|&t| main.tensors[t].shape.clone())
+                .collect();
+            if let Ok(mut b) = book.lock() {
+                if let Err(e) = b.reprepared(*key, &self.nodes, &shapes) {
+                    tracing::warn!("tflite-wgpu delegate report: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Report nodes the overflow guard promoted since the last call.
+    fn report_promotions(&mut self) {
+        let Some((book, key)) = &self.book else {
+            return;
+        };
+        let Some(report) = self.interp.delegate_report() else {
+            return;
+        };
+        let all = &report.promoted_fp32_nodes;
+        if all.len() <= self.promoted_seen {
+            return;
+        }
+        let mapped: Vec<crate::PromotedNode> = all[self.promoted_seen..]
+            .iter()
+            .map(|p| crate::PromotedNode {
+                node: self.nodes.get(p.node).copied().unwrap_or(p.node),
+                ..p.clone()
+            })
+            .collect();
+        self.promoted_seen = all.len();
+        if let Ok(mut b) = book.lock() {
+            if let Err(e) = b.promote(*key, &mapped) {
+                tracing::warn!("tflite-wgpu delegate report: {e}");
+            }
+        }
     }
 
     /// Run on the runtime's tensors: `tensor(i)` gives runtime tensor `i`.
@@ -184,6 +462,7 @@ impl Kernel {
     /// `tensor` returns tensors of the live context whose `data` holds `bytes` bytes.
     pub unsafe fn invoke(
         &mut self,
+        ctx: *mut TfLiteContext,
         tensor: &dyn Fn(usize) -> Result<*mut TfLiteTensor, String>,
     ) -> Result<(), String> {
         // SAFETY: the caller upholds this function's `# Safety` contract.
@@ -216,8 +495,22 @@ impl Kernel {
                         .map_err(|e| e.to_string())?;
                 }
             }
+            if self.dynamic && self.options.device != Device::Cpu && !self.compiled_for_inputs()? {
+                self.reprepare()?;
+            }
             self.interp.invoke().map_err(|e| e.to_string())?;
+            self.report_promotions();
             for (slot, &t) in self.outputs.iter().enumerate() {
+                if self.dynamic {
+                    let shape = self
+                        .interp
+                        .output(slot)
+                        .map_err(|e| format!("output tensor {t}: {e}"))?
+                        .shape
+                        .clone();
+                    resize_tensor(ctx, tensor(t)?, &shape)
+                        .map_err(|e| format!("output tensor {t}: {e}"))?;
+                }
                 let rt = &mut *tensor(t)?;
                 if rt.data.is_null() {
                     return Err(format!("output tensor {t} has no data"));

@@ -13,6 +13,7 @@ mod claim;
 mod kernel;
 pub mod ops;
 pub mod options;
+mod report;
 mod runtime_graph;
 
 use abi::*;
@@ -53,6 +54,8 @@ struct State {
     prepared: Option<(claim::Mapping, Vec<i32>)>,
     /// Kernels compiled at Prepare, keyed by their prepared node lists.
     compiled: HashMap<Vec<usize>, Kernel>,
+    /// The report of every subgraph prepared so far (option `report`).
+    book: report::SharedBook,
 }
 
 /// The heap block behind the `TfLiteDelegate*` handed to the runtime.
@@ -168,10 +171,11 @@ unsafe fn create(
                 CopyFromBufferHandle: std::ptr::null(),
                 CopyToBufferHandle: std::ptr::null(),
                 FreeBufferHandle: std::ptr::null(),
-                flags: 0,
+                flags: FLAG_ALLOW_DYNAMIC_TENSORS,
                 opaque_delegate_builder: std::ptr::null(),
             },
             state: Mutex::new(State {
+                book: std::sync::Arc::new(Mutex::new(report::Book::new(options.report.clone()))),
                 options,
                 prepared: None,
                 compiled: HashMap::new(),
@@ -322,17 +326,73 @@ unsafe fn prepare_graph(
         let plan = claim::plan(&mapping.sg, &caps, &options.partitions);
         let mut compiled = HashMap::new();
         let mut gpu_nodes = Vec::new();
+        let mut outcome = Vec::with_capacity(plan.partitions.len());
+        let mut adapter = gpu.describe();
         for p in &plan.partitions {
             match Kernel::build(&mapping.sg, &p.nodes, None, &kopts) {
                 Ok(k) => {
                     gpu_nodes.extend(p.nodes.iter().copied());
+                    outcome.push(Ok(k.precision()));
+                    adapter = k.adapter();
                     compiled.insert(p.nodes.clone(), k);
                 }
-                Err(e) => context_error(ctx, &format!("a partition stays on the CPU: {e}")),
+                Err(e) => {
+                    let runtime: Vec<i32> = p
+                        .nodes
+                        .iter()
+                        .flat_map(|&j| mapping.origin[j].iter().map(|&r| rg.plan[r]))
+                        .collect();
+                    tracing::warn!(
+                        "tflite-wgpu: the partition of runtime nodes {runtime:?} stays on the CPU: {e}"
+                    );
+                    outcome.push(Err(e));
+                }
             }
         }
-        let claims = mapping.claims(&rg.sg, &gpu_nodes);
+        // Custom ops the crate runs but LiteRT has no kernel for, left off the GPU:
+        // the delegate runs them on the crate's reference kernels, or the model
+        // could not run at all.
+        let mut host_custom = Vec::new();
+        for (j, node) in mapping.sg.nodes.iter().enumerate() {
+            if gpu_nodes.contains(&j) || !crate_custom_op(&node.op) {
+                continue;
+            }
+            match Kernel::build_on(&mapping.sg, &[j], None, &kopts, crate::Device::Cpu) {
+                Ok(k) => {
+                    host_custom.push(j);
+                    compiled.insert(vec![j], k);
+                }
+                Err(e) => tracing::warn!(
+                    "tflite-wgpu: custom op node {j} ({}) stays with the runtime: {e}",
+                    node.op.name()
+                ),
+            }
+        }
+        let mut delegated = gpu_nodes.clone();
+        delegated.extend(host_custom.iter().copied());
+        let claims = mapping.claims(&rg.sg, &delegated);
         let runtime_nodes: Vec<i32> = claims.iter().map(|&r| rg.plan[r]).collect();
+        let doc = report::document(&report::Decision {
+            mapping: &mapping,
+            runtime_plan: &rg.plan,
+            plan: &plan,
+            compiled: outcome,
+            claimed: &runtime_nodes,
+            host_custom: &host_custom,
+            adapter,
+            precision: if options.precision_loss_allowed {
+                "fp16"
+            } else {
+                "fp32"
+            },
+        });
+        {
+            let s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
+            let mut book = s.book.lock().map_err(|_| "delegate report poisoned")?;
+            if let Err(e) = book.set(ctx as usize, doc) {
+                tracing::warn!("tflite-wgpu: {e}");
+            }
+        }
         if let Ok(mut p) = PREPARES.lock() {
             p.push(PrepareStats {
                 prepared_nodes: mapping.sg.nodes.len() as u64,
@@ -373,6 +433,19 @@ unsafe fn prepare_graph(
     }
 }
 
+/// Custom ops (MediaPipe's) that the crate implements and LiteRT has no builtin
+/// kernel for.
+fn crate_custom_op(op: &crate::graph::Op) -> bool {
+    use crate::graph::Op;
+    matches!(
+        op,
+        Op::TransposeConvBias(_)
+            | Op::MaxPoolWithArgmax(_)
+            | Op::MaxUnpooling(_)
+            | Op::MediaPipe(_)
+    )
+}
+
 /// Build (or take the one compiled at Prepare) the kernel for `params`.
 ///
 /// # Safety
@@ -386,6 +459,7 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
             options,
             prepared,
             compiled,
+            ..
         } = &mut *s;
         let (mapping, plan) = prepared.as_ref().ok_or("kernel init outside Prepare")?;
         let mut nodes = Vec::new();
@@ -441,7 +515,16 @@ unsafe extern "C" fn kernel_init(
                 return Err("kernel init without delegate parameters".to_string());
             }
             let params = &*buffer.cast::<TfLiteDelegateParams>();
-            init(&*plugin, params)
+            let mut k = init(&*plugin, params).map_err(|e| {
+                format!(
+                    "the delegate kernel for runtime nodes {:?} failed to build: {e}",
+                    int_array(params.nodes_to_replace)
+                )
+            })?;
+            if let Ok(s) = (*plugin).state.lock() {
+                k.attach(s.book.clone(), ctx as usize);
+            }
+            Ok(k)
         }));
         match r {
             Ok(Ok(k)) => Box::into_raw(Box::new(k)).cast(),
@@ -488,7 +571,25 @@ unsafe extern "C" fn kernel_prepare(
             context_error(ctx, "the delegate kernel failed to initialise");
             return K_ERROR;
         }
-        K_OK
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let k = &mut *(*node).user_data.cast::<Kernel>();
+            let tensor = |t: usize| -> Result<*mut TfLiteTensor, String> {
+                let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
+                runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
+            };
+            k.prepare(ctx, &tensor)
+        }));
+        match r {
+            Ok(Ok(())) => K_OK,
+            Ok(Err(e)) => {
+                context_error(ctx, &format!("delegate kernel prepare: {e}"));
+                K_ERROR
+            }
+            Err(_) => {
+                context_error(ctx, "internal error in the delegate kernel's prepare");
+                K_ERROR
+            }
+        }
     }
 }
 
@@ -509,7 +610,7 @@ unsafe extern "C" fn kernel_invoke(ctx: *mut TfLiteContext, node: *mut TfLiteNod
                 let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
                 runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
             };
-            k.invoke(&tensor)
+            k.invoke(ctx, &tensor)
         }));
         match r {
             Ok(Ok(())) => K_OK,

@@ -19,6 +19,8 @@ pub struct DelegateOptions {
     pub precision_plan: Option<PrecisionPlan>,
     /// Where compiled pipelines persist (`cache_dir`; empty: none).
     pub cache_dir: CacheDir,
+    /// Where the delegate writes its report (JSON) after each Prepare (`report`).
+    pub report: Option<std::path::PathBuf>,
 }
 
 /// The option keys this delegate accepts, with the values each takes.
@@ -43,6 +45,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "cache_dir",
         "a directory for the persistent pipeline cache (empty: no cache)",
+    ),
+    (
+        "report",
+        "a file the delegate writes its plan to (JSON) after each prepare",
     ),
 ];
 
@@ -119,6 +125,19 @@ impl DelegateOptions {
                         dir => CacheDir::Dir(dir.into()),
                     }
                 }
+                "report" => {
+                    let path = std::path::PathBuf::from(value.trim());
+                    let dir = match path.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                        _ => std::path::PathBuf::from("."),
+                    };
+                    if value.trim().is_empty() || !dir.is_dir() {
+                        return Err(format!(
+                            "option report: \"{value}\" is not a file in an existing directory"
+                        ));
+                    }
+                    o.report = Some(path);
+                }
                 "overflow_guard" => {
                     o.overflow_guard = value
                         .trim()
@@ -192,6 +211,8 @@ mod tests {
         assert!(e.contains("backend"), "{e}");
         let e = DelegateOptions::parse([("fp32_nodes", "1,x")]).unwrap_err();
         assert!(e.contains("fp32_nodes"), "{e}");
+        let e = DelegateOptions::parse([("report", "/nonexistent/dir/r.json")]).unwrap_err();
+        assert!(e.contains("option report"), "{e}");
         let e = DelegateOptions::parse([("overflow_guard", "maybe")]).unwrap_err();
         assert!(e.contains("overflow_guard"), "{e}");
         let e = DelegateOptions::parse([("precision_plan", "/nonexistent/p.json")]).unwrap_err();

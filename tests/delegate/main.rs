@@ -5,12 +5,14 @@ mod common;
 
 mod litert_delegate;
 mod litert_oracle;
+mod models;
 mod writer_roundtrip;
 
 fn main() {
     common::harness::main(&[
         ("litert_delegate", litert_delegate::tests),
         ("litert_oracle", litert_oracle::tests),
+        ("models", models::tests),
         ("writer_roundtrip", writer_roundtrip::tests),
     ]);
 }

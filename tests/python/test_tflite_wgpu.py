@@ -56,6 +56,48 @@ def test_litert_with_load_delegate_matches_golden(golden, gpu):
     golden.check([it.get_tensor(d["index"]) for d in it.get_output_details()])
 
 
+def test_load_delegate_report_on_a_dynamic_batch_keras_model(gpu, tmp_path):
+    """MobileNetV3-small as the converter writes it with a dynamic batch (LiteRT
+    sees dynamic-sized tensors): the delegate takes it, matches LiteRT alone,
+    and ``report()`` says which nodes it claimed and what stayed with LiteRT."""
+    lite = litert()
+    model = str(pathlib.Path(__file__).resolve().parents[1] / "data" / "keras_mobilenet_v3_small.tflite")
+    delegate = tflite_wgpu.load_delegate(precision="fp32")
+    assert delegate.report() is None, "no report before an Interpreter used the delegate"
+    it = lite.Interpreter(model_path=model, experimental_delegates=[delegate])
+    it.allocate_tensors()
+    x = np.random.default_rng(0).uniform(0, 255, it.get_input_details()[0]["shape"]).astype(np.float32)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    alone = lite.Interpreter(model_path=model)
+    alone.allocate_tensors()
+    alone.set_tensor(alone.get_input_details()[0]["index"], x)
+    alone.invoke()
+    want = alone.get_tensor(alone.get_output_details()[0]["index"])
+    assert np.max(np.abs(got - want)) <= 1e-3
+    report = delegate.report()
+    ops = it._get_ops_details()
+    kernels = [o for o in ops if o["op_name"] == "DELEGATE"]
+    assert kernels, "the delegate ran"
+    # LiteRT lists the graph's own nodes, then the delegate kernels it appended.
+    assert report["original_nodes"] == len(ops) - len(kernels)
+    assert report["claimed_nodes"]
+    assert report["precision"] == "fp32" and report["adapter"]
+    gpu_parts = [p for p in report["partitions"] if p["device"] == "gpu"]
+    assert len(gpu_parts) == len(kernels)
+    assert {"nodes", "tensors", "partitions", "fallback", "promoted_fp32_nodes"} <= set(report)
+    on_gpu = sum(len(p["nodes"]) for p in gpu_parts)
+    assert on_gpu >= 0.9 * len(report["nodes"]), report["fallback"]
+    # A path of one's own is written too.
+    mine = tmp_path / "report.json"
+    d2 = tflite_wgpu.load_delegate(precision="fp16", report=str(mine))
+    it2 = lite.Interpreter(model_path=model, experimental_delegates=[d2])
+    it2.allocate_tensors()
+    assert json.loads(mine.read_text())["precision"] == "fp16"
+    assert d2.report()["claimed_nodes"] == json.loads(mine.read_text())["claimed_nodes"]
+
+
 @pytest.mark.parametrize("device", ["auto", "gpu", "cpu"])
 def test_interpreter_matches_golden(golden, device, request):
     if device == "gpu":
