@@ -117,10 +117,21 @@ def load_delegate(precision: str = "fp32", **options: Any) -> Any:
     before LiteRT loads the library: a bad key or value raises ValueError naming
     it. The delegate comes from ``ai_edge_litert`` when installed, otherwise
     from ``tflite_runtime`` or ``tensorflow.lite``; use it with that package's
-    Interpreter. LiteRT raises ValueError when no GPU adapter is usable.
+    Interpreter. LiteRT raises ValueError when no GPU adapter is usable. A
+    software adapter (Mesa's lavapipe, SwiftShader, WARP) is taken, with a
+    RuntimeWarning: it is a CPU rasterizer, slower than LiteRT's CPU kernels.
     """
     opts = delegate_options(precision, **options)
-    return _litert_load_delegate()(library_path(), opts)
+    delegate = _litert_load_delegate()(library_path(), opts)
+    software = _native.software_adapter(list(opts.items()))
+    if software is not None:
+        warnings.warn(
+            f"tflite-wgpu: the delegate runs on a software adapter ({software}), "
+            "slower than a CPU runtime",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return delegate
 
 
 _QUANT_EMPTY = (0.0, 0)

@@ -8,7 +8,6 @@ use crate::gpu::pipeline::Precision;
 use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
 use crate::graph::{Data, Tensor};
-use half::f16;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +24,8 @@ pub(super) struct Step {
     /// Nodes fused into `node` that this dispatch also runs.
     pub(super) fused: Vec<usize>,
     pub(super) workgroup_size: u32,
+    /// The shader family and its variant's constants.
+    pub(super) kernel: String,
 }
 
 /// One partition output: the physical buffer it is copied from and the staging
@@ -253,6 +254,7 @@ impl GpuProgram {
                     .collect(),
                 groups: s.groups,
                 workgroup_size: s.workgroup_size,
+                kernel: s.kernel.clone(),
             })
             .collect()
     }
@@ -284,10 +286,7 @@ impl GpuProgram {
         let mut out = out;
         match (&t.data, self.precision) {
             (Data::F32(v), Precision::F32) => out.copy_from_slice(bytemuck::cast_slice(v)),
-            (Data::F32(v), Precision::F16) => out
-                .into_chunks::<2>()
-                .0
-                .write_iter(v.iter().map(|&x| f16::from_f32(x).to_le_bytes())),
+            (Data::F32(v), Precision::F16) => super::halves::f32_to_le_halves(out, v),
             (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
             (Data::I8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
             (Data::U8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
@@ -366,10 +365,11 @@ impl GpuProgram {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
-                Precision::F16 => view[..n * 2]
-                    .chunks_exact(2)
-                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-                    .collect(),
+                Precision::F16 => {
+                    let mut out = vec![0f32; n];
+                    super::halves::le_halves_to_f32(&view[..n * 2], &mut out);
+                    out
+                }
             }),
             DType::I32 => Data::I32(words(view)),
             DType::I8 => Data::I8(words(view).into_iter().map(|w| w as i8).collect()),
@@ -504,10 +504,9 @@ impl GpuProgram {
                 }
             }
             (DType::F32, Precision::F16) => {
-                let halves = view.get(..n * 2).unwrap_or(&[]).chunks_exact(2);
-                for (o, h) in out.chunks_exact_mut(4).zip(halves) {
-                    o.copy_from_slice(&f16::from_le_bytes([h[0], h[1]]).to_f32().to_ne_bytes());
-                }
+                let halves = view.get(..n * 2).unwrap_or(&[]);
+                let n = out.len().min(halves.len() * 2) / 4 * 4;
+                super::halves::le_halves_to_f32_bytes(halves, &mut out[..n]);
             }
             (DType::I8 | DType::U8, _) => {
                 for (o, w) in out.iter_mut().zip(words) {
