@@ -100,13 +100,17 @@ pub enum Error {
         what: String,
     },
     /// No usable GPU: no adapter matches the requested backend, or the one found
-    /// cannot be opened. [`crate::Device::Auto`] runs on the CPU on this error only.
+    /// cannot be opened. [`crate::Device::Auto`] runs on the CPU on this error (and
+    /// when the only adapter is a software one).
     #[error("no usable GPU adapter: {0}")]
     NoAdapter(String),
     /// The GPU device or its driver failed: the device was lost, a transfer or a
     /// submission failed, or a partition could not be built on it.
     #[error("GPU device error: {0}")]
     Device(String),
+    /// An adapter profile that is neither bundled nor a valid profile file.
+    #[error("{0}")]
+    AdapterProfile(String),
     /// fp16 GPU stores saturated (|v| > 65504 or non-finite) with the overflow guard
     /// set to fail rather than promote the nodes to fp32.
     #[error("fp16 overflow on the GPU at {what}; run at fp32 or with the overflow guard on")]

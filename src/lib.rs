@@ -48,14 +48,16 @@ pub use gpu::pipeline::{
     force_shader_checks, force_split_k, force_tiled_convolutions, set_workgroup_reductions,
     shader_checks_forced, split_k, subgroup_reductions, tiled_convolutions, Precision,
 };
+pub use gpu::profile::AdapterProfile;
 pub use graph::{DType, Graph};
 pub use graph::{Data, Tensor};
 pub use interpreter::{
-    gpu_adapter, simulate_device_loss, CacheDir, CacheStatus, DelegateReport, Device, Element,
-    GpuDelegate, InitTimes, Interpreter, Model, Options, OverflowGuard, PromotedNode,
+    gpu_adapter, is_software_adapter, simulate_device_loss, warn_if_software_adapter, CacheDir,
+    CacheStatus, DelegateReport, Device, DeviceChoice, Element, GpuDelegate, InitTimes,
+    Interpreter, Model, Options, OverflowGuard, PromotedNode,
 };
 pub use runtime::no_kernel_reason;
 pub use runtime::profile::{
-    roofline, summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, Profile, Roofline,
-    RooflineRow, TimestampMode,
+    roofline, summarize, CpuNodeTime, DispatchTime, OpSummary, PartitionTime, PlannedDispatch,
+    Profile, Roofline, RooflineRow, TimestampMode,
 };

@@ -118,7 +118,9 @@ def load_delegate(precision: str = "fp32", **options: Any) -> Any:
     before LiteRT loads the library: a bad key or value raises ValueError naming
     it. The delegate comes from ``ai_edge_litert`` when installed, otherwise
     from ``tflite_runtime`` or ``tensorflow.lite``; use it with that package's
-    Interpreter. LiteRT raises ValueError when no GPU adapter is usable.
+    Interpreter. LiteRT raises ValueError when no GPU adapter is usable. A
+    software adapter (Mesa's lavapipe, SwiftShader, WARP) is taken, with a
+    RuntimeWarning: it is a CPU rasterizer, slower than LiteRT's CPU kernels.
 
     The delegate writes its plan after each prepare to ``report`` (a path; a
     temporary file when not given), and the returned object's ``report()``
@@ -138,6 +140,14 @@ def load_delegate(precision: str = "fp32", **options: Any) -> Any:
     report_path = os.fspath(report_path)
     opts = delegate_options(precision, report=report_path, **options)
     delegate = _litert_load_delegate()(library_path(), opts)
+    software = _native.software_adapter(list(opts.items()))
+    if software is not None:
+        warnings.warn(
+            f"tflite-wgpu: the delegate runs on a software adapter ({software}), "
+            "slower than a CPU runtime",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     try:
         delegate.report = _ReportReader(report_path, owned)
     except AttributeError:  # a delegate class with __slots__: wrap it

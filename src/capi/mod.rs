@@ -164,6 +164,7 @@ unsafe fn create(
             p.clear();
         }
         crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
+        crate::warn_if_software_adapter(options.device, "the LiteRT delegate");
         let plugin = Box::new(Plugin {
             delegate: TfLiteDelegate {
                 data_: std::ptr::null_mut(),

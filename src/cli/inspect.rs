@@ -46,7 +46,7 @@ fn delegate_view(interp: &Interpreter) -> crate::Result<PlanView> {
             vec!["cpu"; n],
             vec![("cpu", "cpu", (0..n).collect())],
             vec![],
-            "cpu (no GPU)".into(),
+            format!("cpu ({})", interp.device_choice().reason),
         ));
     };
     let mut device = vec!["cpu"; n];
@@ -233,8 +233,88 @@ fn document(m: &Model, name: &str, interp: &Interpreter) -> crate::Result<serde_
         "promoted_fp32_nodes": super::promoted_json(&promoted(interp)),
         "subgraphs": g.subgraphs.len(),
         "device": note,
+        "device_choice": {
+            "device": interp.device_choice().name(),
+            "reason": interp.device_choice().reason,
+        },
         "original_nodes": m.graph().main().nodes.len(),
+        "plan": plan_json(interp),
     }))
+}
+
+/// The `plan` object: the adapter profile the GPU kernels were planned for and
+/// every dispatch of an invoke; null on the CPU.
+fn plan_json(interp: &Interpreter) -> serde_json::Value {
+    let Some(profile) = interp.adapter_profile() else {
+        return serde_json::Value::Null;
+    };
+    let dispatches: Vec<_> = interp
+        .dispatch_plan()
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "partition": d.partition,
+                "nodes": d.nodes,
+                "kernel": d.kernel,
+                "workgroups": d.workgroups,
+                "workgroup_size": d.workgroup_size,
+                "flops": d.flops,
+                "bytes": d.bytes,
+                "madds_per_invocation": d.madds_per_invocation(),
+            })
+        })
+        .collect();
+    serde_json::json!({"adapter_profile": profile, "dispatches": dispatches})
+}
+
+/// The adapter profile and the dispatch table, as text.
+fn print_plan(interp: &Interpreter) {
+    let Some(p) = interp.adapter_profile() else {
+        return;
+    };
+    println!(
+        "adapter profile: {}{} ({} compute units, subgroups {}..{}, {} invocations and {} B of memory per workgroup, {} resident invocations per unit, f16 {}, {} GB/s, {} MHz, launch {} us)",
+        p.name,
+        if p.software { " (software)" } else { "" },
+        p.compute_units,
+        p.subgroup_min,
+        p.subgroup_max,
+        p.max_invocations_per_workgroup,
+        p.workgroup_storage_bytes,
+        p.resident_invocations_per_unit,
+        if p.f16 { "yes" } else { "no" },
+        p.memory_bandwidth_gbps,
+        p.clock_mhz,
+        p.launch_us
+    );
+    println!("  source: {}", p.source);
+    let plan = interp.dispatch_plan();
+    let flops: f64 = plan.iter().map(|d| d.flops).sum();
+    let bytes: f64 = plan.iter().map(|d| d.bytes).sum();
+    println!(
+        "plan: {} dispatches, {:.1} MFLOP, {:.2} MB",
+        plan.len(),
+        flops / 1e6,
+        bytes / 1e6
+    );
+    println!(
+        "  {:>4} {:<16} {:<40} {:>10} {:>5} {:>10} {:>10} {:>10}",
+        "#", "nodes", "kernel", "workgroups", "size", "MFLOP", "KB", "madd/inv"
+    );
+    for (i, d) in plan.iter().enumerate() {
+        let nodes: Vec<String> = d.nodes.iter().map(|n| n.to_string()).collect();
+        println!(
+            "  {:>4} {:<16} {:<40} {:>10} {:>5} {:>10.3} {:>10.1} {:>10.1}",
+            i,
+            nodes.join(","),
+            d.kernel,
+            d.workgroups,
+            d.workgroup_size,
+            d.flops / 1e6,
+            d.bytes / 1e3,
+            d.madds_per_invocation()
+        );
+    }
 }
 
 /// Print the model and its plan, as text or as the JSON document.
@@ -297,6 +377,9 @@ pub fn inspect(
         print_nodes(sub, &dev, if s == 0 { &heads } else { &none });
     }
     println!("device: {note}");
+    if interp.delegate_report().is_some() {
+        println!("  why: {}", interp.device_choice().reason);
+    }
     for (d, precision, nodes) in &parts {
         match *d {
             "gpu" => println!("partition on the gpu at {precision}: {} nodes", nodes.len()),
@@ -312,6 +395,7 @@ pub fn inspect(
     for line in super::promoted_lines(&promoted(&interp)) {
         println!("  {line}");
     }
+    print_plan(&interp);
     Ok(())
 }
 

@@ -76,6 +76,10 @@ enum Command {
         /// show the plan after it (with nodes the overflow guard moved to fp32).
         #[arg(long = "input")]
         inputs: Vec<PathBuf>,
+        /// Plan the GPU kernels for this adapter profile (a bundled name such as
+        /// nvidia-h100, or a profile JSON file) instead of the adapter in hand's.
+        #[arg(long, value_name = "NAME|FILE.json")]
+        adapter_profile: Option<String>,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -121,8 +125,11 @@ where
             model,
             json,
             inputs,
+            adapter_profile,
             exec,
-        } => options(exec).and_then(|o| inspect::inspect(model, *json, o, inputs)),
+        } => options(exec)
+            .and_then(|o| with_profile(o, adapter_profile.as_deref()))
+            .and_then(|o| inspect::inspect(model, *json, o, inputs)),
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };
     match result {
@@ -295,6 +302,21 @@ pub(crate) fn options(a: &ExecArgs) -> crate::Result<Options> {
         cache_dir: a.cache_dir.clone().map_or(CacheDir::Default, CacheDir::Dir),
         ..Default::default()
     })
+}
+
+/// `options` planning the GPU kernels for the adapter profile `spec` (a bundled
+/// name or a file) when one is given; `--device auto` then takes the adapter in
+/// hand whatever it is, since a GPU plan was asked for.
+pub(crate) fn with_profile(mut options: Options, spec: Option<&str>) -> crate::Result<Options> {
+    if let Some(spec) = spec {
+        let profile = crate::gpu::profile::AdapterProfile::load(spec)
+            .map_err(|e| crate::Error::AdapterProfile(e.to_string()))?;
+        options.adapter_profile = Some(profile);
+        if options.device == Device::Auto {
+            options.device = Device::Gpu;
+        }
+    }
+    Ok(options)
 }
 
 /// Refuse a precision plan in `options` written for a model other than `model`

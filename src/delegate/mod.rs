@@ -125,12 +125,15 @@ pub fn compile(
         p,
         &FaultInjection::default(),
         false,
+        None,
     )
 }
 
 /// [`compile`], failing where `faults` says; with `overflow_guard`, an f16 program
-/// flags the nodes whose stores saturate (see `ProgramBuilder::with_overflow_guard`).
+/// flags the nodes whose stores saturate (see `ProgramBuilder::with_overflow_guard`);
+/// with `profile`, kernels are planned for that adapter profile.
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
 pub fn compile_with_faults(
     gpu: &Arc<GpuDevice>,
     cache: &Arc<PipelineCache>,
@@ -139,11 +142,13 @@ pub fn compile_with_faults(
     p: &Partition,
     faults: &FaultInjection,
     overflow_guard: bool,
+    profile: Option<&crate::gpu::profile::AdapterProfile>,
 ) -> Result<GpuProgram> {
     let precision =
         ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision)
-        .with_overflow_guard(overflow_guard);
+        .with_overflow_guard(overflow_guard)
+        .with_profile(profile.cloned());
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {
         let info = &sg.tensors[t];

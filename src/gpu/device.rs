@@ -216,6 +216,27 @@ impl GpuDevice {
         }
     }
 
+    /// The planner's profile of this adapter: its limits, subgroup sizes and f16
+    /// from wgpu, compute units and the rest from the vendor/device table.
+    pub fn profile(&self) -> super::profile::AdapterProfile {
+        super::profile::AdapterProfile::of_adapter(&super::profile::AdapterFacts {
+            name: self.info.name.clone(),
+            description: self.describe(),
+            vendor: self.info.vendor,
+            device: self.info.device,
+            software: self.info.device_type == wgpu::DeviceType::Cpu,
+            subgroup_min: self.info.subgroup_min_size,
+            subgroup_max: self.info.subgroup_max_size,
+            max_invocations_per_workgroup: self.limits.max_compute_invocations_per_workgroup,
+            workgroup_storage_bytes: self.limits.max_compute_workgroup_storage_size,
+            f16: self.f16,
+            cpu_threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .try_into()
+                .unwrap_or(u32::MAX),
+        })
+    }
+
     /// One line describing the adapter.
     pub fn describe(&self) -> String {
         format!(

@@ -5,6 +5,7 @@ pub mod device;
 pub mod ops;
 pub mod pipeline;
 pub mod pipeline_cache;
+pub mod profile;
 pub mod program;
 pub mod timing;
 

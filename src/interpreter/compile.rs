@@ -17,6 +17,8 @@ pub(super) struct Compiler<'a> {
     pub(super) sg: &'a crate::graph::Subgraph,
     pub(super) faults: &'a FaultInjection,
     pub(super) overflow_guard: bool,
+    /// The adapter profile to plan kernels for (None: the device's own).
+    pub(super) profile: Option<&'a crate::gpu::profile::AdapterProfile>,
 }
 
 impl Compiler<'_> {
@@ -34,6 +36,7 @@ impl Compiler<'_> {
             p,
             self.faults,
             self.overflow_guard,
+            self.profile,
         )
     }
 

@@ -22,8 +22,9 @@ use std::time::Instant;
 use compile::Compiler;
 pub use loaded::Model;
 pub use options::{
-    gpu_adapter, simulate_device_loss, CacheDir, CacheStatus, DelegateReport, Device, GpuDelegate,
-    InitTimes, Options, OverflowGuard, PromotedNode,
+    gpu_adapter, is_software_adapter, simulate_device_loss, warn_if_software_adapter, CacheDir,
+    CacheStatus, DelegateReport, Device, DeviceChoice, GpuDelegate, InitTimes, Options,
+    OverflowGuard, PromotedNode,
 };
 pub use output::Element;
 
@@ -45,6 +46,7 @@ pub struct Interpreter {
     options: Options,
     device: Option<Arc<GpuDevice>>,
     promoted: Vec<PromotedNode>,
+    choice: DeviceChoice,
 }
 
 impl Interpreter {
@@ -91,7 +93,7 @@ impl Interpreter {
             fp32.dedup();
         }
         let graph = Arc::new(folded);
-        let (program, report, device) = Self::prepare(graph, &options, describe)?;
+        let (program, report, device, choice) = Self::prepare(graph, &options, describe)?;
         let n = program.graph().main().inputs.len();
         Ok(Interpreter {
             model: model.clone(),
@@ -106,36 +108,84 @@ impl Interpreter {
             options,
             device,
             promoted: Vec::new(),
+            choice,
         })
     }
 
     /// Build the program for the prepared `graph` on the device `options` ask for.
+    #[allow(clippy::type_complexity)]
     fn prepare(
         graph: Arc<Graph>,
         options: &Options,
         describe: bool,
-    ) -> Result<(Program, Option<DelegateReport>, Option<Arc<GpuDevice>>)> {
-        let (gpu, report, device) = match options.device {
-            Device::Cpu => (None, None, None),
+    ) -> Result<(
+        Program,
+        Option<DelegateReport>,
+        Option<Arc<GpuDevice>>,
+        DeviceChoice,
+    )> {
+        let choice = Self::choose_device(options)?;
+        let (gpu, report, device) = match choice.device {
             Device::Gpu => {
                 let (g, r, d) = Self::prepare_gpu(&graph, options)?;
                 (Some(g), Some(r), Some(d))
             }
-            Device::Auto => match Self::prepare_gpu(&graph, options) {
-                Ok((g, r, d)) => (Some(g), Some(r), Some(d)),
-                Err(Error::NoAdapter(e)) => {
-                    tracing::warn!("no usable GPU ({e}); running on the CPU");
-                    (None, None, None)
-                }
-                Err(e) => return Err(e),
-            },
+            _ => (None, None, None),
         };
         let program = if describe {
             Program::describing(graph, options.limits.clone(), gpu)?
         } else {
             Program::with_gpu(graph, options.limits.clone(), gpu)?
         };
-        Ok((program, report, device))
+        Ok((program, report, device, choice))
+    }
+
+    /// Where `options.device` runs and why. [`Device::Auto`] takes a hardware
+    /// adapter only: a software one (a CPU rasterizer such as lavapipe) is slower
+    /// than the CPU interpreter, so auto runs there instead, with a warning.
+    /// [`Device::Gpu`] takes whatever adapter there is.
+    fn choose_device(options: &Options) -> Result<DeviceChoice> {
+        let requested = options.device;
+        let choice = |device, reason: String| DeviceChoice {
+            requested,
+            device,
+            reason,
+        };
+        Ok(match requested {
+            Device::Cpu => choice(Device::Cpu, "the CPU was asked for".into()),
+            Device::Gpu => {
+                let (gpu, _) = crate::gpu::shared_device(options.gpu)?;
+                let info = gpu.adapter_info();
+                let mut why = format!("the GPU was asked for: {}", info.description);
+                if is_software_adapter(&info.device_type) {
+                    why.push_str(" (a software adapter, slower than the CPU interpreter)");
+                }
+                choice(Device::Gpu, why)
+            }
+            Device::Auto => match crate::gpu::shared_device(options.gpu) {
+                Ok((gpu, _)) => {
+                    let info = gpu.adapter_info();
+                    if is_software_adapter(&info.device_type) {
+                        let why = format!(
+                            "auto: {} is a software adapter (a CPU rasterizer, slower than the CPU interpreter)",
+                            info.name
+                        );
+                        tracing::warn!("{why}; running on the CPU (ask for the GPU to use it)");
+                        choice(Device::Cpu, why)
+                    } else {
+                        choice(
+                            Device::Gpu,
+                            format!("auto: a hardware adapter: {}", info.description),
+                        )
+                    }
+                }
+                Err(Error::NoAdapter(e)) => {
+                    tracing::warn!("no usable GPU ({e}); running on the CPU");
+                    choice(Device::Cpu, format!("auto: no usable GPU ({e})"))
+                }
+                Err(e) => return Err(e),
+            },
+        })
     }
 
     fn prepare_gpu(
@@ -161,6 +211,7 @@ impl Interpreter {
             sg,
             faults: &options.faults,
             overflow_guard: options.overflow_guard != OverflowGuard::Off,
+            profile: options.adapter_profile.as_ref(),
         };
         // A partition that fails to compile is narrowed down to the nodes that fail
         // on their own; those go to the CPU with the reason and the graph is
@@ -241,10 +292,32 @@ impl Interpreter {
             overflow_guard: delegate.overflow_guard,
             cache_dir: delegate.cache_dir,
             faults: self.options.faults.clone(),
+            adapter_profile: self.options.adapter_profile.clone(),
         };
         let mut next = Interpreter::with_options(&self.model, options)?;
         next.inputs = self.inputs;
         Ok(next)
+    }
+
+    /// Every GPU dispatch of an invoke, in order: kernel, launch size and work.
+    /// Empty on the CPU.
+    pub fn dispatch_plan(&self) -> Vec<crate::runtime::profile::PlannedDispatch> {
+        self.program.dispatch_plan()
+    }
+
+    /// The adapter profile the GPU kernels were planned for: the one
+    /// [`Options::adapter_profile`] gives, else the device's own; None on the CPU.
+    pub fn adapter_profile(&self) -> Option<crate::gpu::profile::AdapterProfile> {
+        match (&self.options.adapter_profile, &self.device) {
+            (_, None) => None,
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(d)) => Some(d.profile()),
+        }
+    }
+
+    /// Which device the nodes run on and why.
+    pub fn device_choice(&self) -> &DeviceChoice {
+        &self.choice
     }
 
     /// The delegate's plan, when the interpreter uses the GPU.
@@ -349,16 +422,28 @@ impl Interpreter {
             return Ok(());
         }
         let graph = self.program.graph().clone();
-        let (program, report, device) = match Self::prepare(graph.clone(), &self.options, false) {
-            Ok(p) => p,
-            Err(Error::NoAdapter(e) | Error::Device(e)) => {
-                tracing::warn!(
-                    "the GPU device was lost and cannot be reopened ({e}); running on the CPU"
-                );
-                (Program::new(graph, self.limits.clone())?, None, None)
-            }
-            Err(e) => return Err(e),
-        };
+        let (program, report, device, choice) =
+            match Self::prepare(graph.clone(), &self.options, false) {
+                Ok(p) => p,
+                Err(Error::NoAdapter(e) | Error::Device(e)) => {
+                    tracing::warn!(
+                        "the GPU device was lost and cannot be reopened ({e}); running on the CPU"
+                    );
+                    let choice = DeviceChoice {
+                        requested: self.options.device,
+                        device: Device::Cpu,
+                        reason: format!("the GPU device was lost and cannot be reopened ({e})"),
+                    };
+                    (
+                        Program::new(graph, self.limits.clone())?,
+                        None,
+                        None,
+                        choice,
+                    )
+                }
+                Err(e) => return Err(e),
+            };
+        self.choice = choice;
         self.program = program;
         self.report = report;
         self.device = device;
@@ -468,7 +553,8 @@ impl Interpreter {
         self.options.partitions.fp32_nodes.extend(nodes);
         self.promoted.extend(promoted);
         let graph = self.program.graph().clone();
-        let (program, report, device) = Self::prepare(graph, &self.options, false)?;
+        let (program, report, device, choice) = Self::prepare(graph, &self.options, false)?;
+        self.choice = choice;
         self.program = program;
         self.report = report;
         self.device = device;

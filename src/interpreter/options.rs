@@ -34,9 +34,56 @@ pub enum Device {
     Cpu,
     /// The GPU delegate, falling back to the CPU for unsupported nodes.
     Gpu,
-    /// The GPU when a usable adapter exists; on [`Error::NoAdapter`] the CPU, with a
+    /// The GPU when a usable hardware adapter exists; on [`Error::NoAdapter`], or
+    /// when the only adapter is a software one (wgpu's `DeviceType::Cpu`: lavapipe,
+    /// SwiftShader, WARP, slower than the CPU interpreter), the CPU, with a one-line
     /// warning. Any other error (a device failure, a bad model) is returned.
     Auto,
+}
+
+/// Which device an interpreter runs its nodes on, and why (what `inspect` and
+/// `bench` print).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceChoice {
+    /// The device asked for.
+    pub requested: Device,
+    /// Where the nodes run: [`Device::Gpu`] (the delegate, with CPU fallback for
+    /// unsupported nodes) or [`Device::Cpu`]; never [`Device::Auto`].
+    pub device: Device,
+    /// One line: why this device.
+    pub reason: String,
+}
+
+impl DeviceChoice {
+    /// "gpu" or "cpu".
+    pub fn name(&self) -> &'static str {
+        match self.device {
+            Device::Gpu => "gpu",
+            _ => "cpu",
+        }
+    }
+}
+
+/// True for a software adapter (wgpu's `DeviceType::Cpu`: Mesa's lavapipe,
+/// SwiftShader, WARP): a CPU rasterizer, slower than the CPU interpreter.
+pub fn is_software_adapter(device_type: &str) -> bool {
+    device_type == "Cpu"
+}
+
+/// The adapter `options` select when it is a software one (its one-line
+/// description), logging a warning that names `user`: a delegate takes whatever
+/// adapter it finds, since whoever loads a GPU delegate asks for the GPU.
+pub fn warn_if_software_adapter(options: DeviceOptions, user: &str) -> Option<String> {
+    let (gpu, _) = crate::gpu::shared_device(options).ok()?;
+    let info = gpu.adapter_info();
+    if !is_software_adapter(&info.device_type) {
+        return None;
+    }
+    tracing::warn!(
+        "{user}: {} is a software adapter (a CPU rasterizer): expect it to be slower than a CPU runtime",
+        info.description
+    );
+    Some(info.description)
 }
 
 /// What the fp16 overflow guard does when a GPU store saturates (|v| > 65504, or a
@@ -108,6 +155,10 @@ pub struct Options {
     /// Test hook: GPU compiles that must fail. Not part of the stable API.
     #[doc(hidden)]
     pub faults: FaultInjection,
+    /// Plan the GPU kernels (variants, tiles, split-K) for this adapter profile
+    /// instead of the adapter in hand's own (`inspect --adapter-profile`); the
+    /// program still compiles for, and runs on, the adapter in hand.
+    pub adapter_profile: Option<crate::gpu::profile::AdapterProfile>,
 }
 
 /// What the delegate decided for a model: the plan, the precision and the device.

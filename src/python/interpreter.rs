@@ -25,7 +25,8 @@ pub struct PyInterpreter {
     inner: Mutex<Interpreter>,
     inputs: Vec<Detail>,
     outputs: Vec<Detail>,
-    /// Why `device="auto"` runs on the CPU, when it does for lack of an adapter.
+    /// Why `device="auto"` runs on the CPU, when it does for lack of a hardware
+    /// adapter.
     fallback: Option<String>,
     /// "gpu" when any partition runs on the GPU, otherwise "cpu".
     device: &'static str,
@@ -75,7 +76,12 @@ fn open(
         cache_dir: delegate.cache_dir,
         ..Default::default()
     };
-    Ok((Interpreter::with_options(&model, options)?, fallback))
+    let interp = Interpreter::with_options(&model, options)?;
+    let choice = interp.device_choice();
+    if fallback.is_none() && choice.requested == Device::Auto && choice.device == Device::Cpu {
+        fallback = Some(choice.reason.clone());
+    }
+    Ok((interp, fallback))
 }
 
 fn details(

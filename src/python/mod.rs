@@ -86,6 +86,15 @@ fn delegate_option_keys() -> Vec<(&'static str, &'static str)> {
     crate::capi::options::KEYS.to_vec()
 }
 
+/// The adapter the delegate options select, described in one line, when it is a
+/// software one (lavapipe, SwiftShader, WARP); None for a hardware adapter or none.
+#[pyfunction]
+fn software_adapter(py: Python<'_>, options: Vec<(String, String)>) -> PyResult<Option<String>> {
+    let parsed = DelegateOptions::parse(options.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(PyValueError::new_err)?;
+    Ok(py.detach(|| crate::warn_if_software_adapter(parsed.device, "load_delegate")))
+}
+
 /// Run the `tflite-wgpu` command line on `argv` (the first item is the program
 /// name) with the GIL released, and return its exit status.
 #[pyfunction]
@@ -101,6 +110,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(delegate_options, m)?)?;
     m.add_function(wrap_pyfunction!(delegate_option_keys, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(software_adapter, m)?)?;
     m.add_function(wrap_pyfunction!(documents::inspect_json, m)?)?;
     m.add_function(wrap_pyfunction!(documents::validate_json, m)?)?;
     Ok(())

@@ -240,6 +240,33 @@ impl Program {
         self.run_at_depth(s, inputs, state, observer, 0)
     }
 
+    /// Every dispatch of the compiled GPU partitions, in invoke order, with its
+    /// kernel, launch size and work (the roofline's FLOPs and bytes).
+    pub fn dispatch_plan(&self) -> Vec<super::profile::PlannedDispatch> {
+        let Some(gpu) = &self.gpu else {
+            return Vec::new();
+        };
+        let sg = self.graph.main();
+        let mut rows = Vec::new();
+        for (partition, prog) in gpu.programs.iter().enumerate() {
+            let Some(prog) = prog else { continue };
+            let infos = prog.dispatch_info();
+            let costs = super::profile::dispatch_costs(sg, &infos, prog.precision());
+            for (info, cost) in infos.into_iter().zip(costs) {
+                rows.push(super::profile::PlannedDispatch {
+                    partition,
+                    workgroups: info.workgroups(),
+                    nodes: info.nodes,
+                    kernel: info.kernel,
+                    workgroup_size: info.workgroup_size,
+                    flops: cost.flops,
+                    bytes: cost.bytes,
+                });
+            }
+        }
+        rows
+    }
+
     /// The program of GPU partition `partition`.
     fn program(&self, partition: usize) -> Result<&GpuProgram> {
         self.gpu

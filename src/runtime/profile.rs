@@ -175,6 +175,37 @@ pub fn dispatch_costs(sg: &Subgraph, infos: &[DispatchInfo], precision: Precisio
         .collect()
 }
 
+/// One dispatch of the plan, as `inspect` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PlannedDispatch {
+    /// The GPU partition it belongs to.
+    pub partition: usize,
+    /// Nodes executed: the head node, then fused ones.
+    pub nodes: Vec<usize>,
+    /// Shader family and the constants selecting its variant.
+    pub kernel: String,
+    /// Workgroups launched (the product of the dispatch dimensions).
+    pub workgroups: u64,
+    /// Invocations per workgroup.
+    pub workgroup_size: u32,
+    /// Operations (the roofline's definition: 2 per multiply-add).
+    pub flops: f64,
+    /// Fewest bytes moved.
+    pub bytes: f64,
+}
+
+impl PlannedDispatch {
+    /// Multiply-adds asked of each invocation: flops / 2 / invocations.
+    pub fn madds_per_invocation(&self) -> f64 {
+        let inv = self.workgroups as f64 * f64::from(self.workgroup_size);
+        if inv > 0.0 {
+            self.flops / 2.0 / inv
+        } else {
+            0.0
+        }
+    }
+}
+
 /// One row of a roofline table: one dispatch, all dispatches of one op type, or
 /// all dispatches of the invoke.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -440,6 +471,7 @@ mod tests {
             nodes: vec![0],
             groups: (groups, 1),
             workgroup_size: 64,
+            kernel: "elementwise".into(),
         };
         let costs = dispatch_costs(&sg, &[info(3), info(1)], Precision::F16);
         let whole = group_cost(&sg, &[0], &gpu_width(Precision::F16));

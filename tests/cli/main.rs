@@ -5,6 +5,7 @@ mod common;
 
 mod auto_mixed;
 mod bench_cli;
+mod device_choice;
 mod inspect_unknown;
 mod mutants;
 mod validate;
@@ -13,6 +14,7 @@ fn main() {
     common::harness::main(&[
         ("auto_mixed", auto_mixed::tests),
         ("bench_cli", bench_cli::tests),
+        ("device_choice", device_choice::tests),
         ("inspect_unknown", inspect_unknown::tests),
         ("mutants", mutants::tests),
         ("validate", validate::tests),

@@ -113,6 +113,24 @@ def test_interpreter_matches_golden(golden, device, request):
     golden.check(it.run(golden.inputs[0]))
 
 
+def test_a_software_adapter_is_named_and_skipped_by_auto(golden, gpu):
+    """auto treats a software adapter (lavapipe) as no GPU; load_delegate takes
+    it with a warning; on a hardware adapter neither warns."""
+    software = ", Cpu," in tflite_wgpu.inspect(golden.model, device="gpu")["device"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tflite_wgpu.load_delegate(precision="fp32")
+    named = [w for w in caught if "software adapter" in str(w.message)]
+    assert len(named) == int(software), [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        it = tflite_wgpu.Interpreter(golden.model, device="auto")
+    named = [w for w in caught if "software adapter" in str(w.message)]
+    assert len(named) == int(software), [str(w.message) for w in caught]
+    assert it.device == ("cpu" if software else "gpu")
+    golden.check(it.run(golden.inputs))
+
+
 def test_auto_without_adapter_warns_and_runs_on_cpu(golden):
     absent = "metal" if sys.platform.startswith("linux") else "gl"
     with pytest.warns(RuntimeWarning, match="no usable GPU"):

@@ -36,6 +36,11 @@ pub struct BenchArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Plan the GPU kernels for this adapter profile (a bundled name such as
+    /// nvidia-h100, or a profile JSON file) and run that plan on the adapter in
+    /// hand.
+    #[arg(long, value_name = "NAME|FILE.json")]
+    pub adapter_profile: Option<String>,
 }
 
 /// How long to time: a number of invokes or a number of seconds.
@@ -120,7 +125,7 @@ pub fn bench(model: &Option<PathBuf>, args: &BenchArgs, exec: &ExecArgs) -> crat
     let start = std::time::Instant::now();
     let (m, name) = load(model)?;
     let load_time = start.elapsed();
-    let base = options(exec)?;
+    let base = super::with_profile(options(exec)?, args.adapter_profile.as_deref())?;
     super::check_plan(&base, &m, &name)?;
     let mut list = backends(exec.backend);
     if matches!(base.device, crate::Device::Cpu) && !args.compare {

@@ -99,6 +99,8 @@ pub fn document(
         "nodes": nodes,
         "config": {
             "device": if report.is_some() { "gpu" } else { "cpu" },
+            "device_reason": interp.device_choice().reason,
+            "adapter_profile": interp.adapter_profile().map(|p| p.name),
             "precision": match report.map(|r| r.precision) {
                 Some(Precision::F16) => "fp16",
                 _ => "fp32",
@@ -222,9 +224,12 @@ pub fn print(doc: &Value, profile: bool) {
         doc["model_nodes"]
     );
     let a = &doc["adapter"];
-    if a.is_null() {
-        println!("device: cpu");
-    } else {
+    println!(
+        "device: {} ({})",
+        doc["config"]["device"].as_str().unwrap_or("?"),
+        doc["config"]["device_reason"].as_str().unwrap_or("?")
+    );
+    if !a.is_null() {
         println!(
             "adapter: {} ({}, {}), driver {} {}, f16 {}, subgroup size {}..{}, timestamps {}",
             a["name"].as_str().unwrap_or("?"),

@@ -2,10 +2,11 @@
 //! implicit-GEMM convolution (shaders/conv2d.wgsl), shared by the float and
 //! integer lowerings, the matmul (shaders/matmul.wgsl) and the float
 //! reductions (shaders/reduce.wgsl) decide here how a node splits into
-//! workgroups, from what [`Adapter`] reads of the device.
+//! workgroups, from what [`Adapter`] reads of the adapter profile the program is
+//! planned for (the device's own, or one given to plan for another GPU).
 
 use super::conv::Geom;
-use crate::gpu::device::GpuDevice;
+use crate::gpu::program::ProgramBuilder;
 
 /// What the cost model reads of the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,18 +25,38 @@ pub(super) struct Adapter {
     pub(super) subgroup_min: u32,
     /// Largest subgroup size the device may run a pipeline with (0: unknown).
     pub(super) subgroup_max: u32,
+    /// Compute units to fill (0: unknown).
+    pub(super) compute_units: u32,
 }
 
 impl Adapter {
-    /// The adapter of `gpu`.
-    pub(super) fn of(gpu: &GpuDevice) -> Adapter {
+    /// The adapter `b` plans for: its profile (the device's own by default), within
+    /// the limits of the device it compiles for, and subgroup kernels only where
+    /// that device has them.
+    pub(super) fn of(b: &ProgramBuilder) -> Adapter {
+        let (p, gpu) = (b.profile(), b.gpu());
         Adapter {
-            cpu: gpu.info.device_type == wgpu::DeviceType::Cpu,
-            workgroup_storage: gpu.limits.max_compute_workgroup_storage_size,
-            invocations: gpu.limits.max_compute_invocations_per_workgroup,
+            cpu: p.software,
+            workgroup_storage: p
+                .workgroup_storage_bytes
+                .min(gpu.limits.max_compute_workgroup_storage_size),
+            invocations: p
+                .max_invocations_per_workgroup
+                .min(gpu.limits.max_compute_invocations_per_workgroup),
             subgroups: crate::gpu::pipeline::subgroup_reductions(gpu.subgroups),
-            subgroup_min: gpu.info.subgroup_min_size,
-            subgroup_max: gpu.info.subgroup_max_size,
+            subgroup_min: p.subgroup_min,
+            subgroup_max: p.subgroup_max,
+            compute_units: p.compute_units,
+        }
+    }
+
+    /// Tiled matmul workgroups below which a long K is split: [`SPLIT_BELOW`],
+    /// or on a GPU with more compute units, one workgroup per unit.
+    fn split_below(&self) -> usize {
+        if self.cpu {
+            SPLIT_BELOW
+        } else {
+            SPLIT_BELOW.max(self.compute_units as usize)
         }
     }
 
@@ -256,7 +277,8 @@ impl MatmulTiles {
         // without them 16 slices share workgroup memory, when it fits (it
         // always does on a conformant device, whose minimum is 16 KiB: the
         // check keeps a smaller one on one slice).
-        let split = rows && crate::gpu::pipeline::split_k(adapter.cpu) && tiled < SPLIT_BELOW;
+        let split =
+            rows && crate::gpu::pipeline::split_k(adapter.cpu) && tiled < adapter.split_below();
         let (slices, subgroup) = match adapter.subgroup_size() {
             Some(s) => (s as usize, true),
             None if adapter.fits(SPLIT_STORAGE) => (SPLIT_SLICES, false),
@@ -351,8 +373,8 @@ impl ReduceKernel {
 
     /// Parts a row splits into for the workgroup kernels: 1, or from 2 to
     /// [`REDUCE_MAX_PARTS`] when `n` rows of `r` elements are too few
-    /// workgroups to fill the adapter (1024 on GPUs, 8 CPU tasks on CPU
-    /// adapters) and long enough that each invocation of a part still folds
+    /// workgroups to fill the adapter (1024 on GPUs, or 8 per compute unit on
+    /// one with more than 128 of them; 8 CPU tasks on CPU adapters) and long enough that each invocation of a part still folds
     /// [`REDUCE_PART_STEPS`] elements ([`REDUCE_PART_STEPS_CPU`] on CPU
     /// adapters). Each part's workgroup writes an f32 partial result, and a
     /// second dispatch folds each row's parts.
@@ -364,7 +386,10 @@ impl ReduceKernel {
         let (fill, steps) = if adapter.cpu {
             (8, REDUCE_PART_STEPS_CPU)
         } else {
-            (1024, REDUCE_PART_STEPS)
+            (
+                (1024).max(8 * adapter.compute_units as usize),
+                REDUCE_PART_STEPS,
+            )
         };
         (r / (wg * steps)).min(fill / n).clamp(1, REDUCE_MAX_PARTS)
     }
@@ -446,6 +471,7 @@ mod tests {
             subgroups: false,
             subgroup_min: 0,
             subgroup_max: 0,
+            compute_units: 0,
         };
         let sub = |s| Adapter {
             subgroups: true,

@@ -8,8 +8,8 @@ use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::{guards, PipelineCache, Precision};
+use crate::gpu::profile::AdapterProfile;
 use crate::graph::DType;
-use half::f16;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -34,12 +34,15 @@ pub struct ProgramBuilder {
     input_readers: Vec<Vec<usize>>,
     /// Nodes reading a constant that f16 cannot hold, for the guard.
     constant_overflows: Vec<usize>,
+    /// The adapter profile kernels are planned for.
+    profile: AdapterProfile,
 }
 
 impl ProgramBuilder {
     /// A builder for one partition.
     pub fn new(gpu: Arc<GpuDevice>, cache: Arc<PipelineCache>, precision: Precision) -> Self {
         ProgramBuilder {
+            profile: gpu.profile(),
             gpu,
             cache,
             precision,
@@ -60,6 +63,20 @@ impl ProgramBuilder {
     pub fn with_overflow_guard(mut self, guard: bool) -> Self {
         self.guard = guard;
         self
+    }
+
+    /// Plan kernels for `profile` instead of the device's own profile (None
+    /// keeps the device's).
+    pub fn with_profile(mut self, profile: Option<AdapterProfile>) -> Self {
+        if let Some(p) = profile {
+            self.profile = p;
+        }
+        self
+    }
+
+    /// The adapter profile kernels are planned for.
+    pub fn profile(&self) -> &AdapterProfile {
+        &self.profile
     }
 
     fn push(&mut self, elements: usize, elem: Elem, kind: BufKind, data: Option<Vec<u8>>) -> BufId {
@@ -161,10 +178,7 @@ impl ProgramBuilder {
     pub fn constant(&mut self, values: &[f32]) -> BufId {
         let bytes: Vec<u8> = match self.precision {
             Precision::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            Precision::F16 => values
-                .iter()
-                .flat_map(|v| f16::from_f32(*v).to_le_bytes())
-                .collect(),
+            Precision::F16 => super::halves::f32_to_le_half_bytes(values),
         };
         self.push(values.len(), Elem::Scalar, BufKind::Constant, Some(bytes))
     }
@@ -451,6 +465,7 @@ impl ProgramBuilder {
                 node: d.node,
                 fused: d.fused.clone(),
                 workgroup_size: d.workgroup_size,
+                kernel: kernel_name(d),
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -536,4 +551,19 @@ impl ProgramBuilder {
             io: Mutex::new(io),
         })
     }
+}
+
+/// The kernel a dispatch runs, as `inspect` shows it: the shader family and the
+/// override constants that select its variant (those that are not 0).
+fn kernel_name(d: &DispatchSpec) -> String {
+    let constants: Vec<String> = d
+        .constants
+        .iter()
+        .filter(|(_, v)| *v != 0.0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if constants.is_empty() {
+        return d.shader.to_string();
+    }
+    format!("{}[{}]", d.shader, constants.join(","))
 }

@@ -8,7 +8,6 @@ use crate::gpu::pipeline::Precision;
 use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
 use crate::graph::{Data, Tensor};
-use half::f16;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +24,8 @@ pub(super) struct Step {
     /// Nodes fused into `node` that this dispatch also runs.
     pub(super) fused: Vec<usize>,
     pub(super) workgroup_size: u32,
+    /// The shader family and its variant's constants.
+    pub(super) kernel: String,
 }
 
 /// One partition output: the physical buffer it is copied from and the staging
@@ -273,6 +274,7 @@ impl GpuProgram {
                     .collect(),
                 groups: s.groups,
                 workgroup_size: s.workgroup_size,
+                kernel: s.kernel.clone(),
             })
             .collect()
     }
@@ -307,18 +309,19 @@ impl GpuProgram {
             (Data::F32(v), Precision::F16) => {
                 // The host side of the guarded store: finite values beyond the f16
                 // range saturate, and with the guard flag the nodes reading them.
-                let mut beyond = false;
-                out.into_chunks::<2>().0.write_iter(v.iter().map(|&x| {
-                    let y = if x.is_finite() && x.abs() > F16_MAX {
-                        beyond = true;
-                        x.clamp(-F16_MAX, F16_MAX)
-                    } else {
-                        x
-                    };
-                    f16::from_f32(y).to_le_bytes()
-                }));
-                if beyond {
+                // The common case converts in bulk.
+                if v.iter().any(|x| x.is_finite() && x.abs() > F16_MAX) {
+                    out.into_chunks::<2>().0.write_iter(v.iter().map(|&x| {
+                        let y = if x.is_finite() && x.abs() > F16_MAX {
+                            x.clamp(-F16_MAX, F16_MAX)
+                        } else {
+                            x
+                        };
+                        half::f16::from_f32(y).to_le_bytes()
+                    }));
                     self.note_input_overflow(slot);
+                } else {
+                    super::halves::f32_to_le_halves(out, v);
                 }
             }
             (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
@@ -399,10 +402,11 @@ impl GpuProgram {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
-                Precision::F16 => view[..n * 2]
-                    .chunks_exact(2)
-                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-                    .collect(),
+                Precision::F16 => {
+                    let mut out = vec![0f32; n];
+                    super::halves::le_halves_to_f32(&view[..n * 2], &mut out);
+                    out
+                }
             }),
             DType::I32 => Data::I32(words(view)),
             DType::I8 => Data::I8(words(view).into_iter().map(|w| w as i8).collect()),
@@ -537,10 +541,9 @@ impl GpuProgram {
                 }
             }
             (DType::F32, Precision::F16) => {
-                let halves = view.get(..n * 2).unwrap_or(&[]).chunks_exact(2);
-                for (o, h) in out.chunks_exact_mut(4).zip(halves) {
-                    o.copy_from_slice(&f16::from_le_bytes([h[0], h[1]]).to_f32().to_ne_bytes());
-                }
+                let halves = view.get(..n * 2).unwrap_or(&[]);
+                let n = out.len().min(halves.len() * 2) / 4 * 4;
+                super::halves::le_halves_to_f32_bytes(halves, &mut out[..n]);
             }
             (DType::I8 | DType::U8, _) => {
                 for (o, w) in out.iter_mut().zip(words) {

@@ -7,6 +7,7 @@
 
 mod builder;
 mod executor;
+mod halves;
 mod planner;
 
 pub use builder::ProgramBuilder;
@@ -80,6 +81,8 @@ pub struct DispatchInfo {
     pub groups: (u32, u32),
     /// Invocations per workgroup.
     pub workgroup_size: u32,
+    /// The kernel: shader family and the constants selecting its variant.
+    pub kernel: String,
 }
 
 impl DispatchInfo {
