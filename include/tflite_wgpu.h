@@ -3,6 +3,11 @@
  * external delegate that runs supported partitions of a model on the GPU (wgpu:
  * Vulkan, Metal, DX12 or GL).
  *
+ * The library's file name by platform: libtflite_wgpu.so (Linux),
+ * libtflite_wgpu.dylib (macOS), tflite_wgpu.dll with the import library
+ * tflite_wgpu.dll.lib (Windows); the Python wheel's tflite_wgpu/_native.abi3.so
+ * (_native.pyd on Windows, see tflite_wgpu.library_path()) exports the same ABI.
+ *
  * LiteRT hosts normally load it by path, without this header:
  *   Python: Interpreter(model_path=..., experimental_delegates=[
  *               load_delegate("libtflite_wgpu.so", {"is_precision_loss_allowed": "1"})])
@@ -29,6 +34,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library exports these functions on every platform. A host that links
+ * against it declares them imported from the DLL on Windows and with default
+ * visibility elsewhere; define TFLITE_WGPU_API before including this header to
+ * override (for example as empty when only taking function pointers from
+ * dlsym/GetProcAddress). */
+#ifndef TFLITE_WGPU_API
+#if defined(_WIN32) || defined(__CYGWIN__)
+#define TFLITE_WGPU_API __declspec(dllimport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define TFLITE_WGPU_API __attribute__((visibility("default")))
+#else
+#define TFLITE_WGPU_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,29 +63,29 @@ struct TfLiteDelegate;
  * reason, nodes promoted to fp32) after each Prepare and whenever the plan
  * changes. The delegate accepts graphs with dynamic-sized tensors
  * (kTfLiteDelegateFlagsAllowDynamicTensors). */
-struct TfLiteDelegate* tflite_plugin_create_delegate(
+TFLITE_WGPU_API struct TfLiteDelegate* tflite_plugin_create_delegate(
     const char* const* options_keys, const char* const* options_values,
     size_t num_options, void (*report_error)(const char*));
 
 /* Destroy a delegate made by tflite_plugin_create_delegate, after every
  * interpreter using it is gone. NULL is allowed. */
-void tflite_plugin_destroy_delegate(struct TfLiteDelegate* delegate);
+TFLITE_WGPU_API void tflite_plugin_destroy_delegate(struct TfLiteDelegate* delegate);
 
 /* Bytes of GPU buffers held by live delegate kernels of this library. */
-uint64_t tflite_wgpu_live_gpu_bytes(void);
+TFLITE_WGPU_API uint64_t tflite_wgpu_live_gpu_bytes(void);
 
 /* Number of live delegate kernels (one per delegated partition). */
-uint64_t tflite_wgpu_live_kernels(void);
+TFLITE_WGPU_API uint64_t tflite_wgpu_live_kernels(void);
 
 /* Number of Prepare calls (one per subgraph, the primary subgraph first) since the
  * last delegate was created. */
-uint64_t tflite_wgpu_prepare_count(void);
+TFLITE_WGPU_API uint64_t tflite_wgpu_prepare_count(void);
 
 /* What Prepare call `index` decided: out[0] prepared nodes (constants folded,
  * activations fused), out[1] prepared nodes delegated, out[2] runtime nodes
  * delegated, out[3] partitions. Returns 0, or 1 when out is NULL or there is no
  * such call. */
-int tflite_wgpu_prepare_stats(uint64_t index, uint64_t out[4]);
+TFLITE_WGPU_API int tflite_wgpu_prepare_stats(uint64_t index, uint64_t out[4]);
 
 #ifdef __cplusplus
 }

@@ -1,18 +1,44 @@
 /*
- * Load libtflite_wgpu with dlopen, create the delegate from options, and (when a
- * LiteRT C library and a model are given) run the model with it.
+ * Load the tflite-wgpu delegate library at run time, create the delegate from
+ * options, and (when a LiteRT C library and a model are given) run the model with it.
  *
- *   cc -std=c11 -Wall -Wextra -I include examples/c/load_delegate.c -ldl -o load_delegate
- *   ./load_delegate target/release/libtflite_wgpu.so
- *   ./load_delegate target/release/libtflite_wgpu.so libtensorflowlite_c.so model.tflite
+ *   Linux:   cc -std=c11 -Wall -Wextra -I include examples/c/load_delegate.c -ldl -o load_delegate
+ *            ./load_delegate target/release/libtflite_wgpu.so
+ *            ./load_delegate target/release/libtflite_wgpu.so libtensorflowlite_c.so model.tflite
+ *   macOS:   cc -std=c11 -Wall -Wextra -I include examples/c/load_delegate.c -o load_delegate
+ *            ./load_delegate target/release/libtflite_wgpu.dylib
+ *   Windows: cl /W4 /I include examples\c\load_delegate.c
+ *            load_delegate.exe target\release\tflite_wgpu.dll
  *
- * The LiteRT C API is looked up with dlsym too, so this builds without its headers.
+ * The LiteRT C API is looked up at run time too, so this builds without its headers.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tflite_wgpu.h"
+
+/* dlopen/dlsym on Linux and macOS, LoadLibrary/GetProcAddress on Windows. */
+#ifdef _WIN32
+#include <windows.h>
+static void* lib_open(const char* path) { return (void*)LoadLibraryA(path); }
+static void* lib_sym(void* lib, const char* name) {
+  FARPROC f = GetProcAddress((HMODULE)lib, name);
+  void* p;
+  memcpy(&p, &f, sizeof p);
+  return p;
+}
+static const char* lib_error(void) {
+  static char message[64];
+  snprintf(message, sizeof message, "Windows error %lu", (unsigned long)GetLastError());
+  return message;
+}
+#else
+#include <dlfcn.h>
+static void* lib_open(const char* path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
+static void* lib_sym(void* lib, const char* name) { return dlsym(lib, name); }
+static const char* lib_error(void) { return dlerror(); }
+#endif
 
 typedef struct TfLiteDelegate* (*create_fn)(const char* const*, const char* const*, size_t,
                                            void (*)(const char*));
@@ -22,9 +48,9 @@ typedef int (*stats_fn)(uint64_t, uint64_t*);
 static void report_error(const char* message) { fprintf(stderr, "delegate: %s\n", message); }
 
 static void* need(void* lib, const char* name) {
-  void* f = dlsym(lib, name);
+  void* f = lib_sym(lib, name);
   if (!f) {
-    fprintf(stderr, "%s: %s\n", name, dlerror());
+    fprintf(stderr, "%s: %s\n", name, lib_error());
     exit(1);
   }
   return f;
@@ -32,9 +58,9 @@ static void* need(void* lib, const char* name) {
 
 /* Run `model` with the LiteRT C API in `litert_path`, the delegate attached. */
 static int run_model(const char* litert_path, const char* model, struct TfLiteDelegate* d) {
-  void* rt = dlopen(litert_path, RTLD_NOW | RTLD_LOCAL);
+  void* rt = lib_open(litert_path);
   if (!rt) {
-    fprintf(stderr, "%s\n", dlerror());
+    fprintf(stderr, "%s: %s\n", litert_path, lib_error());
     return 1;
   }
   void* (*model_create)(const char*) = (void* (*)(const char*))need(rt, "TfLiteModelCreateFromFile");
@@ -67,12 +93,12 @@ static int run_model(const char* litert_path, const char* model, struct TfLiteDe
 
 int main(int argc, char** argv) {
   if (argc != 2 && argc != 4) {
-    fprintf(stderr, "usage: %s libtflite_wgpu.so [libtensorflowlite_c.so model.tflite]\n", argv[0]);
+    fprintf(stderr, "usage: %s DELEGATE_LIBRARY [LITERT_C_LIBRARY model.tflite]\n", argv[0]);
     return 2;
   }
-  void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  void* lib = lib_open(argv[1]);
   if (!lib) {
-    fprintf(stderr, "%s\n", dlerror());
+    fprintf(stderr, "%s: %s\n", argv[1], lib_error());
     return 1;
   }
   create_fn create = (create_fn)need(lib, "tflite_plugin_create_delegate");

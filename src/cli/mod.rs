@@ -10,6 +10,8 @@ mod validate;
 #[cfg(feature = "python")]
 pub(crate) use inspect::inspect_document;
 #[cfg(feature = "python")]
+pub(crate) use quantize::{quantize_report, QuantizeArgs};
+#[cfg(feature = "python")]
 pub(crate) use validate::{validate_document, ValidateArgs};
 
 use crate::delegate::PartitionOptions;
@@ -241,7 +243,7 @@ pub(crate) struct ExecArgs {
     pub overflow_guard: OverflowGuardArg,
     /// Keep compiled GPU pipelines in this directory between runs (default: the
     /// per-user cache directory, $XDG_CACHE_HOME/tflite-wgpu or
-    /// ~/.cache/tflite-wgpu).
+    /// ~/.cache/tflite-wgpu; ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }

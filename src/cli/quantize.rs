@@ -78,6 +78,22 @@ pub struct QuantizeArgs {
 
 /// Run `quantize`.
 pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
+    let report = quantize_report(a)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.text());
+        println!("wrote {}", a.output.display());
+    }
+    Ok(())
+}
+
+/// `quantize` without printing: write the quantized model (and the per-layer
+/// CSV when asked) and return the report that `--json` prints.
+pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
     let mut keep = KeepFloat::default();
     for k in &a.keep_float {
         if let Ok(n) = k.parse::<usize>() {
@@ -133,14 +149,5 @@ pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
             tracing::info!("wrote Model Explorer node data {}", p.display());
         }
     }
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print!("{}", report.text());
-        println!("wrote {}", a.output.display());
-    }
-    Ok(())
+    Ok(report)
 }

@@ -20,8 +20,10 @@ pub const MAGIC: &[u8; 8] = b"TFLWGPC1";
 /// Where the persistent pipeline cache lives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CacheDir {
-    /// The per-user cache directory: `$XDG_CACHE_HOME/tflite-wgpu`, else
-    /// `~/.cache/tflite-wgpu`; no cache when neither can be found.
+    /// The per-user cache directory: `$XDG_CACHE_HOME/tflite-wgpu` when set, else
+    /// `~/.cache/tflite-wgpu` (Linux and other Unix), `~/Library/Caches/tflite-wgpu`
+    /// (macOS) or `tflite-wgpu` in `%LOCALAPPDATA%` (Windows); no cache when none
+    /// can be found.
     #[default]
     Default,
     /// This directory (created when missing).
@@ -36,22 +38,28 @@ impl CacheDir {
         match self {
             CacheDir::Dir(d) => Some(d.clone()),
             CacheDir::Off => None,
-            CacheDir::Default => {
-                let absolute = |v: std::ffi::OsString| {
-                    let p = PathBuf::from(v);
-                    p.is_absolute().then_some(p)
-                };
-                std::env::var_os("XDG_CACHE_HOME")
-                    .and_then(absolute)
-                    .or_else(|| {
-                        std::env::var_os("HOME")
-                            .and_then(absolute)
-                            .map(|h| h.join(".cache"))
-                    })
-                    .map(|d| d.join("tflite-wgpu"))
-            }
+            CacheDir::Default => user_cache_root().map(|d| d.join("tflite-wgpu")),
         }
     }
+}
+
+/// The per-user cache root of this platform (see [`CacheDir::Default`]); only
+/// absolute paths count.
+fn user_cache_root() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    var("XDG_CACHE_HOME").or_else(|| {
+        if cfg!(windows) {
+            var("LOCALAPPDATA")
+        } else if cfg!(target_os = "macos") {
+            var("HOME").map(|h| h.join("Library").join("Caches"))
+        } else {
+            var("HOME").map(|h| h.join(".cache"))
+        }
+    })
 }
 
 /// What the persistent cache of a device did.

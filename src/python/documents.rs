@@ -1,16 +1,20 @@
-//! `validate(...)` and `inspect(...)`: the documents `tflite-wgpu validate --json`
-//! and `tflite-wgpu inspect --json` print, built by the command line's own code
-//! and returned as JSON text (`json.loads` on the Python side).
+//! `validate(...)`, `inspect(...)` and `quantize(...)`: the documents
+//! `tflite-wgpu validate --json`, `inspect --json` and `quantize --json` print,
+//! built by the command line's own code and returned as JSON text (`json.loads`
+//! on the Python side).
 
 use super::convert::tensors_from_arrays;
 use super::to_py_err;
 use crate::cli::{
-    self, BackendArg, DeviceArg, ExecArgs, OverflowGuardArg, PrecisionArg, ValidateArgs,
+    self, BackendArg, DeviceArg, ExecArgs, OverflowGuardArg, PrecisionArg, QuantizeArgs,
+    ValidateArgs,
 };
 use crate::Model;
-use clap::ValueEnum;
-use pyo3::exceptions::PyValueError;
+use clap::error::{ContextKind, ContextValue};
+use clap::{Parser, ValueEnum};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// `value` as the command line's `--{what}` flag reads it.
@@ -109,4 +113,64 @@ pub fn validate_json(
         .detach(|| cli::validate_document(&args, given))
         .map_err(to_py_err)?;
     Ok(doc.to_string())
+}
+
+/// `quantize` as the command line reads it: the model, `--output`, then flags.
+#[derive(Parser)]
+#[command(name = "quantize", no_binary_name = true)]
+struct QuantizeLine {
+    #[command(flatten)]
+    args: QuantizeArgs,
+}
+
+/// A flag the command line refused, as a ValueError naming the Python argument
+/// (`--keep-float` is `keep_float`).
+fn flag_error(e: clap::Error) -> PyErr {
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.split_whitespace().next().unwrap_or("").to_string(),
+        _ => String::new(),
+    };
+    let name = flag.trim_start_matches('-').replace('-', "_");
+    let value = match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => v.clone(),
+        _ => String::new(),
+    };
+    match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(valid)) if !name.is_empty() => PyValueError::new_err(format!(
+            "{name}: \"{value}\" is not one of {}",
+            valid.join(", ")
+        )),
+        _ => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ");
+            if name.is_empty() {
+                PyValueError::new_err(first.to_string())
+            } else {
+                PyValueError::new_err(format!("{name}: {first}"))
+            }
+        }
+    }
+}
+
+/// The report `tflite-wgpu quantize SRC --output DST FLAGS... --json` prints, made
+/// by the command line's own code after parsing `flags` as it does: `src`
+/// quantized into `dst` (written; `src` is never modified).
+#[pyfunction]
+pub fn quantize_json(
+    py: Python<'_>,
+    src: PathBuf,
+    dst: PathBuf,
+    flags: Vec<String>,
+) -> PyResult<String> {
+    let mut argv: Vec<OsString> = vec![src.into(), "--output".into(), dst.into()];
+    argv.extend(flags.into_iter().map(OsString::from));
+    let line = QuantizeLine::try_parse_from(argv).map_err(flag_error)?;
+    let report = py
+        .detach(|| cli::quantize_report(&line.args))
+        .map_err(to_py_err)?;
+    serde_json::to_string(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }

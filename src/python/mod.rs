@@ -113,5 +113,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(software_adapter, m)?)?;
     m.add_function(wrap_pyfunction!(documents::inspect_json, m)?)?;
     m.add_function(wrap_pyfunction!(documents::validate_json, m)?)?;
+    m.add_function(wrap_pyfunction!(documents::quantize_json, m)?)?;
     Ok(())
 }
