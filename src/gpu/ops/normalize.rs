@@ -7,7 +7,7 @@
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::pipeline::subgroup_reductions;
 use crate::graph::op::Activation;
@@ -113,31 +113,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
-pub(crate) struct Normalize;
-
-/// The normalize family.
-pub(crate) static OP: Normalize = Normalize;
-
-impl GpuOp for Normalize {
-    fn name(&self) -> &'static str {
-        "normalize"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        variant(&node.op).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&SOFTMAX, &SOFTMAX_SUBGROUP];
-        LIST
+gpu_op! {
+    /// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
+    Normalize "normalize" {
+        claims: |node, sg| variant(&node.op).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &SOFTMAX,
+            &SOFTMAX_SUBGROUP,
+        ],
     }
 }

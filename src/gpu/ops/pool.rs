@@ -3,7 +3,7 @@
 //! does.
 
 use super::quant::is_quantized;
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Pool2D;
 use crate::graph::shape::padding;
@@ -154,32 +154,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D on float data (TFLite has no
-/// quantized L2 pool).
-pub(crate) struct Pool;
-
-/// The pool family.
-pub(crate) static OP: Pool = Pool;
-
-impl GpuOp for Pool {
-    fn name(&self) -> &'static str {
-        "pool"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        params(&node.op).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&POOL];
-        LIST
+gpu_op! {
+    /// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D on float data (TFLite has no
+    /// quantized L2 pool).
+    Pool "pool" {
+        claims: |node, sg| params(&node.op).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &POOL,
+        ],
     }
 }

@@ -9,7 +9,7 @@
 //! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
 use crate::graph::op::Activation;
@@ -329,31 +329,16 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
     Ok(v)
 }
 
-/// QUANTIZE and DEQUANTIZE of runtime tensors (float <-> quantized, and requantization).
-pub(crate) struct Convert;
-
-/// The convert family.
-pub(crate) static OP: Convert = Convert;
-
-impl GpuOp for Convert {
-    fn name(&self) -> &'static str {
-        "convert"
-    }
-
-    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
-        matches!(node.op, Op::Quantize | Op::Dequantize)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        plan_convert(node, sg).map(|_| ())
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower_convert(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QUANTIZE, &DEQUANTIZE, &REQUANTIZE];
-        LIST
+gpu_op! {
+    /// QUANTIZE and DEQUANTIZE of runtime tensors (float <-> quantized, and requantization).
+    Convert "convert" {
+        claims: |node, _| matches!(node.op, Op::Quantize | Op::Dequantize),
+        support: |node, sg| plan_convert(node, sg).map(|_| ()),
+        lower: lower_convert,
+        shaders: [
+            &QUANTIZE,
+            &DEQUANTIZE,
+            &REQUANTIZE,
+        ],
     }
 }
