@@ -20,6 +20,7 @@ use crate::gpu::device::GpuDevice;
 use crate::gpu::ops::{self, Caps, LowerCtx};
 use crate::gpu::pipeline::{PipelineCache, Precision};
 use crate::gpu::program::{GpuProgram, ProgramBuilder};
+use crate::gpu::tuning::Tuning;
 use crate::graph::Subgraph;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,6 +108,7 @@ pub fn compile(
     precision: Precision,
     sg: &Subgraph,
     p: &Partition,
+    tuning: Tuning,
 ) -> Result<GpuProgram> {
     compile_with_faults(
         gpu,
@@ -116,12 +118,14 @@ pub fn compile(
         p,
         &FaultInjection::default(),
         false,
+        tuning,
     )
 }
 
 /// [`compile`], failing where `faults` says; with `overflow_guard`, an f16 program
 /// flags the nodes whose stores saturate (see `ProgramBuilder::with_overflow_guard`).
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
 pub fn compile_with_faults(
     gpu: &Arc<GpuDevice>,
     cache: &Arc<PipelineCache>,
@@ -130,11 +134,13 @@ pub fn compile_with_faults(
     p: &Partition,
     faults: &FaultInjection,
     overflow_guard: bool,
+    tuning: Tuning,
 ) -> Result<GpuProgram> {
     let precision =
         ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision)
-        .with_overflow_guard(overflow_guard);
+        .with_overflow_guard(overflow_guard)
+        .with_tuning(tuning);
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {
         let info = &sg.tensors[t];

@@ -7,6 +7,7 @@ pub mod pipeline;
 pub mod pipeline_cache;
 pub mod program;
 pub mod timing;
+pub mod tuning;
 
 use crate::error::Result;
 use device::{DeviceOptions, GpuDevice};

@@ -17,6 +17,7 @@ pub(super) struct Compiler<'a> {
     pub(super) sg: &'a crate::graph::Subgraph,
     pub(super) faults: &'a FaultInjection,
     pub(super) overflow_guard: bool,
+    pub(super) tuning: crate::gpu::tuning::Tuning,
 }
 
 impl Compiler<'_> {
@@ -34,6 +35,7 @@ impl Compiler<'_> {
             p,
             self.faults,
             self.overflow_guard,
+            self.tuning,
         )
     }
 

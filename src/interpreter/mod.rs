@@ -161,6 +161,7 @@ impl Interpreter {
             sg,
             faults: &options.faults,
             overflow_guard: options.overflow_guard != OverflowGuard::Off,
+            tuning: options.partitions.tuning,
         };
         // A partition that fails to compile is narrowed down to the nodes that fail
         // on their own; those go to the CPU with the reason and the graph is

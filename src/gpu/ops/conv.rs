@@ -525,7 +525,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let u = |v: usize| v as u32;
     match g.kind {
         Kind::Conv => {
-            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu()));
+            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu(), ctx.b.tuning()));
             let (groups, ocg, ocq) = (tiles.groups, tiles.ocg, tiles.ocq);
             let k = g.kh * g.kw * g.fic;
             let x = data_input(ctx)?;

@@ -317,7 +317,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let (lo, hi) = p.act.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let nb: usize = p.batch.iter().product();
     let nq = p.n.div_ceil(4);
-    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k, &Adapter::of(ctx.b.gpu()));
+    let tiles = MatmulTiles::of(nb, p.m, p.n, p.k, &Adapter::of(ctx.b.gpu(), ctx.b.tuning()));
     let u = |v: usize| v as u32;
     let params = MatMulParams {
         total: u(nb),

@@ -99,6 +99,7 @@ macro_rules! gpu_op {
                 $name
             }
 
+            #[cfg(test)]
             fn module(&self) -> &'static str {
                 module_path!()
             }
@@ -262,7 +263,8 @@ impl Shader {
 pub trait GpuOp: Sync {
     /// Short name of the family.
     fn name(&self) -> &'static str;
-    /// The Rust module that declares it.
+    /// The Rust module that declares it (the registry's tests).
+    #[cfg(test)]
     fn module(&self) -> &'static str;
     /// Whether this family is the one that runs `node` (on the GPU or, refused,
     /// nowhere on the GPU).

@@ -1,15 +1,14 @@
 //! SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION along the last axis:
 //! shaders/softmax.wgsl, one workgroup per row with f32 reductions: subgroup
 //! operations on devices with SUBGROUP (shaders/row_reduce_subgroup.wgsl), a
-//! workgroup-memory tree otherwise or when
-//! [`crate::gpu::pipeline::subgroup_reductions`] says no
+//! workgroup-memory tree otherwise or when the program's
+//! [`Tuning`](crate::gpu::tuning::Tuning) asks for workgroup reductions
 //! (shaders/row_reduce_workgroup.wgsl).
 
 use super::pool::data_is_f32;
 use super::quant::is_quantized;
 use super::{LowerCtx, Shader};
 use crate::error::Result;
-use crate::gpu::pipeline::subgroup_reductions;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -91,7 +90,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    let shader = if subgroup_reductions(ctx.b.subgroups()) {
+    let shader = if ctx.b.subgroups() {
         &SOFTMAX_SUBGROUP
     } else {
         &SOFTMAX

@@ -231,7 +231,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let out_len = ctx.out_info(0)?.num_elements();
     match g.kind {
         Kind::Conv => {
-            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu()));
+            let tiles = ConvTiles::choose(&g, &Adapter::of(ctx.b.gpu(), ctx.b.tuning()));
             let params = QConv2dParams {
                 g: g.uniforms(tiles.total()),
                 ocg: u(tiles.ocg),

@@ -122,7 +122,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
         u(words.m),
         u(words.n),
         u(words.k),
-        &Adapter::of(ctx.b.gpu()),
+        &Adapter::of(ctx.b.gpu(), ctx.b.tuning()),
     );
     let a = ctx.input(0)?;
     let b = ctx.input(1)?;

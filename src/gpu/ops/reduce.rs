@@ -295,7 +295,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             let (code, ident) =
                 reduce_code(kind).ok_or_else(|| ctx.err("not a float reduction"))?;
             let n = outer * inner;
-            let adapter = Adapter::of(ctx.b.gpu());
+            let adapter = Adapter::of(ctx.b.gpu(), ctx.b.tuning());
             let kernel = ReduceKernel::choose(n, r, inner, &adapter);
             let parts = kernel.parts(n, r, &adapter);
             let subgroup = kernel == ReduceKernel::Subgroup;

@@ -6,6 +6,7 @@
 
 use super::conv::Geom;
 use crate::gpu::device::GpuDevice;
+use crate::gpu::tuning::Tuning;
 
 /// What the cost model reads of the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,24 +19,27 @@ pub(super) struct Adapter {
     /// Most invocations in one workgroup.
     pub(super) invocations: u32,
     /// Kernels reduce with subgroup operations: the device has SUBGROUP and
-    /// [`crate::gpu::pipeline::subgroup_reductions`] allows them.
+    /// the tuning does not ask for workgroup-memory reductions.
     pub(super) subgroups: bool,
     /// Smallest subgroup size the device may run a pipeline with (0: unknown).
     pub(super) subgroup_min: u32,
     /// Largest subgroup size the device may run a pipeline with (0: unknown).
     pub(super) subgroup_max: u32,
+    /// The overrides of the program being built.
+    pub(super) tuning: Tuning,
 }
 
 impl Adapter {
     /// The adapter of `gpu`.
-    pub(super) fn of(gpu: &GpuDevice) -> Adapter {
+    pub(super) fn of(gpu: &GpuDevice, tuning: Tuning) -> Adapter {
         Adapter {
             cpu: gpu.info.device_type == wgpu::DeviceType::Cpu,
             workgroup_storage: gpu.limits.max_compute_workgroup_storage_size,
             invocations: gpu.limits.max_compute_invocations_per_workgroup,
-            subgroups: crate::gpu::pipeline::subgroup_reductions(gpu.subgroups),
+            subgroups: gpu.subgroups && !tuning.workgroup_reductions,
             subgroup_min: gpu.info.subgroup_min_size,
             subgroup_max: gpu.info.subgroup_max_size,
+            tuning,
         }
     }
 
@@ -135,11 +139,11 @@ impl ConvTiles {
 
     /// The variant for `adapter`: the tiled kernel on GPUs; the direct kernel on
     /// CPU adapters, whose workgroups are CPU tasks that pay for every barrier
-    /// and workgroup-memory stage (unless `pipeline::tiled_convolutions` says
+    /// and workgroup-memory stage (unless `Tuning::tiled_convolutions` says
     /// otherwise, as the tests of the tiled path do).
     pub(super) fn choose(g: &Geom, adapter: &Adapter) -> ConvTiles {
         let mut t = ConvTiles::of(g);
-        if !crate::gpu::pipeline::tiled_convolutions(adapter.cpu) {
+        if adapter.cpu && !adapter.tuning.tiled_convolutions {
             t.direct = true;
             t.workgroups =
                 t.invocations()
@@ -249,14 +253,14 @@ impl MatmulTiles {
         let rows = m < MATMUL_TILE_M / 2;
         // Splitting K pays when the row workgroups are too few to fill a GPU; a
         // CPU adapter runs the few workgroups on its threads anyway and pays
-        // for the reduction (unless `pipeline::split_k` says otherwise, as the
+        // for the reduction (unless `Tuning::split_k` says otherwise, as the
         // tests of the split kernels do). Subgroups of the smallest size the
         // device reports each take one quad, their lanes the slices (a slice
         // count that is the subgroup size, so one subgroupAdd sums a quad);
         // without them 16 slices share workgroup memory, when it fits (it
         // always does on a conformant device, whose minimum is 16 KiB: the
         // check keeps a smaller one on one slice).
-        let split = rows && crate::gpu::pipeline::split_k(adapter.cpu) && tiled < SPLIT_BELOW;
+        let split = rows && (!adapter.cpu || adapter.tuning.split_k) && tiled < SPLIT_BELOW;
         let (slices, subgroup) = match adapter.subgroup_size() {
             Some(s) => (s as usize, true),
             None if adapter.fits(SPLIT_STORAGE) => (SPLIT_SLICES, false),
@@ -446,6 +450,7 @@ mod tests {
             subgroups: false,
             subgroup_min: 0,
             subgroup_max: 0,
+            tuning: Tuning::UNTUNED,
         };
         let sub = |s| Adapter {
             subgroups: true,

@@ -8,6 +8,7 @@ use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::{guards, PipelineCache, Precision};
+use crate::gpu::tuning::Tuning;
 use crate::graph::DType;
 use half::f16;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ pub struct ProgramBuilder {
     inputs: Vec<(BufId, usize, DType)>,
     outputs: Vec<(BufId, usize, Vec<usize>, DType)>,
     guard: bool,
+    tuning: Tuning,
 }
 
 impl ProgramBuilder {
@@ -44,7 +46,19 @@ impl ProgramBuilder {
             inputs: Vec::new(),
             outputs: Vec::new(),
             guard: false,
+            tuning: Tuning::UNTUNED,
         }
+    }
+
+    /// Build with these kernel overrides (default: none).
+    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
+        self
+    }
+
+    /// The kernel overrides the program is built with.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
     }
 
     /// Build with the fp16 overflow guard: at f16, every dispatch whose kernel
@@ -74,10 +88,11 @@ impl ProgramBuilder {
         self.bufs.len() - 1
     }
 
-    /// Whether the device has SUBGROUP operations enabled (kernels with a
-    /// subgroup variant choose it at lowering).
+    /// Whether kernels with a subgroup variant choose it at lowering: the
+    /// device has SUBGROUP operations enabled and the tuning does not ask for
+    /// workgroup-memory reductions.
     pub fn subgroups(&self) -> bool {
-        self.gpu.subgroups
+        self.gpu.subgroups && !self.tuning.workgroup_reductions
     }
 
     /// The device the program is built for (its limits and adapter type feed
@@ -353,7 +368,7 @@ impl ProgramBuilder {
                 self.precision,
                 &d.constants,
                 guarded[i],
-                d.trusted,
+                d.trusted && !self.tuning.shader_checks,
             )?;
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
