@@ -20,7 +20,7 @@ mod quantize;
 mod reduce;
 mod resize;
 
-use super::runner::SubgraphRunner;
+use super::run::SubgraphRunner;
 use crate::error::{Error, Result};
 use crate::graph::Tensor;
 use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};

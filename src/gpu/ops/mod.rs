@@ -149,6 +149,7 @@ macro_rules! gpu_op {
 
 pub(crate) mod conv;
 pub(crate) mod conv_shaders;
+pub(crate) mod convert;
 pub(crate) mod copy_spec;
 pub(crate) mod detection;
 pub(crate) mod dw_pointwise;
@@ -177,6 +178,7 @@ pub(crate) mod tiling;
 /// never decides where a node goes.
 pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
     &conv::OP,
+    &convert::OP,
     &detection::OP,
     &elementwise::OP,
     &gather::OP,
@@ -192,7 +194,6 @@ pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
     &qpool::OP,
     &qresize::OP,
     &qsoftmax::OP,
-    &quant::OP,
     &qunary::OP,
     &reduce::OP,
     &resize::OP,
@@ -359,6 +360,22 @@ pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
         if info.dtype != DType::F32 && !info.is_constant() {
+            return Err(format!(
+                "tensor {} is {}, the GPU path runs float32 tensors",
+                info.name, info.dtype
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Ok when input 0 and every output are float32 (other inputs are constant
+/// parameters such as axes or sizes, read on the host).
+pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
+    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    for &t in std::iter::once(&x).chain(&node.outputs) {
+        let info = &sg.tensors[t];
+        if info.dtype != DType::F32 {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype

@@ -5,7 +5,7 @@
 //! [`Tuning`](crate::gpu::tuning::Tuning) asks for workgroup reductions
 //! (shaders/row_reduce_workgroup.wgsl).
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
 use super::{LowerCtx, Shader};
 use crate::error::Result;

@@ -3,11 +3,11 @@
 //! does.
 
 use super::quant::is_quantized;
-use super::{LowerCtx, Shader};
+use super::{data_is_f32, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Pool2D;
 use crate::graph::shape::padding;
-use crate::graph::{DType, Node, Op, Subgraph};
+use crate::graph::{Node, Op, Subgraph};
 
 uniforms! {
     /// `Params` of shaders/pool.wgsl.
@@ -47,22 +47,6 @@ static POOL: Shader = Shader {
     selectors: POOL_MODES,
     params: PoolParams::LAYOUT,
 };
-
-/// Check that input 0 and every output are float32 (other inputs are constant
-/// parameters such as axes or sizes, read on the host).
-pub(super) fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
-    for &t in std::iter::once(&x).chain(&node.outputs) {
-        let info = &sg.tensors[t];
-        if info.dtype != DType::F32 {
-            return Err(format!(
-                "tensor {} is {}, the GPU path runs float32 tensors",
-                info.name, info.dtype
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
 pub(super) type Geom = ([usize; 4], [usize; 2], [usize; 2]);

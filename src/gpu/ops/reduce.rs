@@ -10,7 +10,7 @@
 //! ARG_MAX/ARG_MIN: shaders/argminmax.wgsl over the same view of one axis, with an
 //! int32 or int64 output (held as i32 on the GPU).
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, ReduceKernel};
 use super::{const_ints, LowerCtx, Shader};

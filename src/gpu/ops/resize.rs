@@ -1,7 +1,7 @@
 //! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR: shaders/resize.wgsl, one invocation
 //! per output element with the CPU kernel's float coordinate arithmetic.
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
 use super::{LowerCtx, Shader};
 use crate::error::Result;
