@@ -93,7 +93,7 @@ impl FaultInjection {
     fn check(&self, sg: &Subgraph, n: usize) -> Result<()> {
         let name = sg.nodes[n].op.name();
         if self.fail_nodes.contains(&n) || self.fail_ops.iter().any(|o| o.as_str() == name) {
-            return Err(crate::Error::Device(format!(
+            return Err(crate::Error::device(format!(
                 "injected fault: the pipeline of node {n} ({name}) failed to build"
             )));
         }
@@ -137,7 +137,7 @@ pub fn compile_with_faults(
     tuning: Tuning,
 ) -> Result<GpuProgram> {
     let precision =
-        ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
+        ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::device)?;
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision)
         .with_overflow_guard(overflow_guard)
         .with_tuning(tuning);
@@ -178,7 +178,7 @@ pub fn compile_with_faults(
     }
     for (slot, &t) in p.outputs.iter().enumerate() {
         let id = *bufs.get(&t).ok_or_else(|| {
-            crate::Error::Device(format!("partition output tensor {t} was never produced"))
+            crate::Error::device(format!("partition output tensor {t} was never produced"))
         })?;
         let info = &sg.tensors[t];
         b.mark_output(id, slot, info.shape.clone(), info.dtype);

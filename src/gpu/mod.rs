@@ -24,7 +24,7 @@ pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<Pipe
     let devices = DEVICES.get_or_init(|| Mutex::new(Vec::new()));
     let mut list = devices
         .lock()
-        .map_err(|_| crate::Error::Device("device registry poisoned".into()))?;
+        .map_err(|_| crate::Error::device("device registry poisoned"))?;
     list.retain(|(_, d, _)| !d.is_lost());
     if let Some((_, d, c)) = list.iter().find(|(o, _, _)| *o == options) {
         return Ok((d.clone(), c.clone()));

@@ -225,9 +225,10 @@ impl PipelineCache {
                 cache: disk.map(|d| &d.cache),
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "pipeline {shader} failed to build: {e}"
-            )));
+            return Err(Error::device_source(
+                format!("pipeline {shader} failed to build: {e}"),
+                e,
+            ));
         }
         if disk.is_some() {
             self.unsaved.fetch_add(1, Ordering::Relaxed);
@@ -245,7 +246,7 @@ impl PipelineCache {
         }
         let (shader, precision, guard, checked) = key;
         let source = guarded_source(shader, precision, guard)
-            .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
+            .ok_or_else(|| Error::device(format!("no shader named {shader}")))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(shader),
@@ -264,9 +265,10 @@ impl PipelineCache {
             }
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "shader {shader} failed to compile: {e}"
-            )));
+            return Err(Error::device_source(
+                format!("shader {shader} failed to compile: {e}"),
+                e,
+            ));
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {

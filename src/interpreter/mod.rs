@@ -185,9 +185,7 @@ impl Interpreter {
                 }
             }
             if gpu.is_lost() {
-                return Err(Error::Device(
-                    "the GPU device was lost while compiling".into(),
-                ));
+                return Err(Error::device("the GPU device was lost while compiling"));
             }
             let mut moved = false;
             for &(i, ref why) in &failed {
@@ -352,7 +350,7 @@ impl Interpreter {
         let graph = self.program.graph().clone();
         let (program, report, device) = match Self::prepare(graph.clone(), &self.options, false) {
             Ok(p) => p,
-            Err(Error::NoAdapter(e) | Error::Device(e)) => {
+            Err(e @ (Error::NoAdapter(_) | Error::Device { .. })) => {
                 tracing::warn!(
                     "the GPU device was lost and cannot be reopened ({e}); running on the CPU"
                 );
@@ -512,12 +510,12 @@ impl Interpreter {
         if let Some(d) = &self.device {
             if d.is_lost() {
                 let why = result.err().map(|e| format!(" ({e})")).unwrap_or_default();
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "the GPU device was lost during invoke{why}; the next invoke prepares again"
                 )));
             }
             if let Some(e) = d.take_uncaptured_error() {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "the GPU reported an error during invoke: {e}"
                 )));
             }

@@ -673,11 +673,9 @@ impl LowerCtx<'_> {
 /// Pad a shape to rank 6 (leading ones) as u32 words.
 pub fn dims6(shape: &[usize]) -> [u32; MAX_RANK] {
     let mut d = [1u32; MAX_RANK];
-    let off = MAX_RANK - shape.len().min(MAX_RANK);
     for (k, &s) in shape.iter().rev().take(MAX_RANK).enumerate() {
         d[MAX_RANK - 1 - k] = s as u32;
     }
-    let _ = off;
     d
 }
 

@@ -252,7 +252,7 @@ impl ProgramBuilder {
         for &b in &spec.buffers {
             let r = self.root(b);
             if self.bufs[r].desc.bytes > limit {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "a buffer of {} bytes exceeds the adapter's storage binding limit of {limit}",
                     self.bufs[r].desc.bytes
                 )));
@@ -355,7 +355,7 @@ impl ProgramBuilder {
             submission_index: None,
             timeout: None,
         })
-        .map_err(|e| Error::Device(format!("uploading constants failed: {e}")))?;
+        .map_err(|e| Error::device_source(format!("uploading constants failed: {e}"), e))?;
         let constant_upload = upload_start.elapsed();
         let pipeline_start = Instant::now();
 
@@ -422,7 +422,7 @@ impl ProgramBuilder {
             let x = groups.min(MAX_GROUPS);
             let y = groups.div_ceil(MAX_GROUPS);
             if y > MAX_GROUPS {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "dispatch of {} invocations is too large",
                     d.invocations
                 )));
@@ -438,7 +438,10 @@ impl ProgramBuilder {
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!("building bind groups failed: {e}")));
+            return Err(Error::device_source(
+                format!("building bind groups failed: {e}"),
+                e,
+            ));
         }
         let pipeline_creation = pipeline_start.elapsed();
         // The flag words ride at the end of the first output's staging buffer: no
