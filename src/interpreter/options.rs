@@ -34,7 +34,7 @@ pub enum Device {
     Cpu,
     /// The GPU delegate, falling back to the CPU for unsupported nodes.
     Gpu,
-    /// The GPU when a usable adapter exists; on [`Error::NoAdapter`] the CPU, with a
+    /// The GPU when a usable adapter exists; on [`Error::NoAdapter`](crate::Error::NoAdapter) the CPU, with a
     /// warning. Any other error (a device failure, a bad model) is returned.
     Auto,
 }
@@ -49,7 +49,7 @@ pub enum OverflowGuard {
     On,
     /// No guard: saturated values pass through (clamped to +-65504).
     Off,
-    /// Fail the invoke with [`Error::Fp16Overflow`] naming the nodes.
+    /// Fail the invoke with [`Error::Fp16Overflow`](crate::Error::Fp16Overflow) naming the nodes.
     Error,
 }
 
@@ -190,7 +190,7 @@ pub struct GpuDelegate {
 }
 
 impl GpuDelegate {
-    /// A delegate with these options; fails with [`Error::NoAdapter`] when no adapter
+    /// A delegate with these options; fails with [`Error::NoAdapter`](crate::Error::NoAdapter) when no adapter
     /// matches.
     pub fn new(options: GpuDelegate) -> Result<GpuDelegate> {
         crate::gpu::shared_device(options.device)?;
