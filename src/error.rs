@@ -4,7 +4,9 @@ use thiserror::Error;
 
 /// Everything that can go wrong in tflite-wgpu. Each variant names the part of the
 /// model (table, tensor, buffer, node) it concerns, so a user can find the culprit.
+/// New variants may be added: match it with a wildcard arm.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The flatbuffer itself is malformed: an offset, vtable or vector points outside
     /// the file, or a field has an impossible value.
@@ -35,7 +37,8 @@ pub enum Error {
         /// What is wrong with it.
         what: String,
     },
-    /// A node cannot be built or run: wrong arity, bad option, shape mismatch.
+    /// A node cannot be built or run: wrong arity, bad option, shape mismatch, or
+    /// its kernel failed in a way the model does not explain.
     #[error("node {node} ({op}): {what}")]
     Node {
         /// Index of the node in its subgraph's execution order.
@@ -106,8 +109,14 @@ pub enum Error {
     NoAdapter(String),
     /// The GPU device or its driver failed: the device was lost, a transfer or a
     /// submission failed, or a partition could not be built on it.
-    #[error("GPU device error: {0}")]
-    Device(String),
+    #[error("GPU device error: {what}")]
+    Device {
+        /// What failed (with wgpu's message, when wgpu reported the failure).
+        what: String,
+        /// The error wgpu returned, when it returned one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// An adapter profile that is neither bundled nor a valid profile file.
     #[error("{0}")]
     AdapterProfile(String),
@@ -118,16 +127,6 @@ pub enum Error {
         /// The nodes whose stores saturated.
         nodes: Vec<usize>,
         /// The nodes with their ops and output tensors.
-        what: String,
-    },
-    /// A CPU kernel failed on a node in a way the model does not explain.
-    #[error("node {node} ({op}): kernel error: {what}")]
-    Kernel {
-        /// Index of the node.
-        node: usize,
-        /// The op's TFLite name.
-        op: String,
-        /// What went wrong.
         what: String,
     },
     /// A value of a tensor type the CPU kernels cannot hold or compute.
@@ -149,7 +148,7 @@ pub enum Error {
     },
 }
 
-/// Result with the crate's [`Error`].
+/// Result with the crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -158,12 +157,22 @@ impl Error {
         Error::Malformed { what: what.into() }
     }
 
-    /// Shorthand for [`Error::Kernel`].
-    pub fn kernel(node: usize, op: impl Into<String>, what: impl Into<String>) -> Self {
-        Error::Kernel {
-            node,
-            op: op.into(),
+    /// An [`Error::Device`] without a source error.
+    pub fn device(what: impl Into<String>) -> Self {
+        Error::Device {
             what: what.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Device`] caused by `source`, an error wgpu returned.
+    pub fn device_source(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Device {
+            what: what.into(),
+            source: Some(Box::new(source)),
         }
     }
 

@@ -44,11 +44,9 @@ pub use delegate::{
 };
 pub use error::{Error, Result};
 pub use gpu::device::{AdapterInfo, Backend, DeviceOptions};
-pub use gpu::pipeline::{
-    force_shader_checks, force_split_k, force_tiled_convolutions, set_workgroup_reductions,
-    shader_checks_forced, split_k, subgroup_reductions, tiled_convolutions, Precision,
-};
+pub use gpu::pipeline::Precision;
 pub use gpu::profile::AdapterProfile;
+pub use gpu::tuning::Tuning;
 pub use graph::{DType, Graph};
 pub use graph::{Data, Tensor};
 pub use interpreter::{

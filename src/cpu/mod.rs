@@ -2,6 +2,8 @@
 //! semantics. One file per op family under `ops/`.
 
 pub mod ops;
+mod run;
 mod runner;
 
-pub use runner::{Reference, RunLimits, SubgraphRunner};
+pub use run::{RunLimits, SubgraphRunner};
+pub use runner::Reference;

@@ -1,45 +1,10 @@
-//! What the CPU kernels need from whatever runs them: limits, a way to run nested
-//! subgraphs (WHILE, IF), and [`Reference`], which runs one node on its own.
+//! [`Reference`], which runs one node on its own with the CPU kernels.
 
 use super::ops::{self, NodeCache, OpCtx};
+use super::run::{RunLimits, SubgraphRunner};
 use crate::error::{Error, Result};
 use crate::graph::eval::NodeEval;
 use crate::graph::{Node, Subgraph, Tensor};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
-/// Limits that keep a hostile model from hanging or exhausting the host.
-#[derive(Debug, Clone)]
-pub struct RunLimits {
-    /// Most iterations one WHILE node may run.
-    pub max_while_iterations: u64,
-    /// Deepest nesting of WHILE/IF subgraph calls.
-    pub max_call_depth: usize,
-    /// Largest tensor a kernel may create, in bytes.
-    pub max_tensor_bytes: u64,
-    /// Set to true (from any thread) to stop a run at the next node.
-    pub cancel: Arc<AtomicBool>,
-}
-
-impl Default for RunLimits {
-    fn default() -> Self {
-        RunLimits {
-            max_while_iterations: 10_000_000,
-            max_call_depth: 64,
-            max_tensor_bytes: 2 << 30,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
-
-/// The runner of a program as its kernels see it: limits and nested subgraphs.
-pub trait SubgraphRunner: Sync {
-    /// The limits of this run.
-    fn limits(&self) -> &RunLimits;
-
-    /// Run subgraph `s` on `inputs` at call depth `depth`.
-    fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>>;
-}
 
 /// The CPU reference kernels as a [`NodeEval`]: one node at a time, with default
 /// limits and no nested subgraphs.

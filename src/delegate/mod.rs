@@ -20,6 +20,7 @@ use crate::gpu::device::GpuDevice;
 use crate::gpu::ops::{self, Caps, LowerCtx};
 use crate::gpu::pipeline::{PipelineCache, Precision};
 use crate::gpu::program::{GpuProgram, ProgramBuilder};
+use crate::gpu::tuning::Tuning;
 use crate::graph::Subgraph;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -92,7 +93,7 @@ impl FaultInjection {
     fn check(&self, sg: &Subgraph, n: usize) -> Result<()> {
         let name = sg.nodes[n].op.name();
         if self.fail_nodes.contains(&n) || self.fail_ops.iter().any(|o| o.as_str() == name) {
-            return Err(crate::Error::Device(format!(
+            return Err(crate::Error::device(format!(
                 "injected fault: the pipeline of node {n} ({name}) failed to build"
             )));
         }
@@ -116,6 +117,7 @@ pub fn compile(
     precision: Precision,
     sg: &Subgraph,
     p: &Partition,
+    tuning: Tuning,
 ) -> Result<GpuProgram> {
     compile_with_faults(
         gpu,
@@ -126,6 +128,7 @@ pub fn compile(
         &FaultInjection::default(),
         false,
         None,
+        tuning,
     )
 }
 
@@ -143,12 +146,14 @@ pub fn compile_with_faults(
     faults: &FaultInjection,
     overflow_guard: bool,
     profile: Option<&crate::gpu::profile::AdapterProfile>,
+    tuning: Tuning,
 ) -> Result<GpuProgram> {
     let precision =
-        ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::Device)?;
+        ops::quant::partition_precision(sg, &p.nodes, precision).map_err(crate::Error::device)?;
     let mut b = ProgramBuilder::new(gpu.clone(), cache.clone(), precision)
         .with_overflow_guard(overflow_guard)
-        .with_profile(profile.cloned());
+        .with_profile(profile.cloned())
+        .with_tuning(tuning);
     let mut bufs = HashMap::new();
     for (slot, &t) in p.inputs.iter().enumerate() {
         let info = &sg.tensors[t];
@@ -206,7 +211,7 @@ pub fn compile_with_faults(
     }
     for (slot, &t) in p.outputs.iter().enumerate() {
         let id = *bufs.get(&t).ok_or_else(|| {
-            crate::Error::Device(format!("partition output tensor {t} was never produced"))
+            crate::Error::device(format!("partition output tensor {t} was never produced"))
         })?;
         let info = &sg.tensors[t];
         b.mark_output(id, slot, info.shape.clone(), info.dtype);

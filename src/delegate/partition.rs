@@ -13,6 +13,7 @@
 //! different devices or precisions is never formed.
 
 use super::fuse::{find_groups, Group};
+use crate::gpu::tuning::Tuning;
 use crate::graph::{Op, Subgraph};
 
 /// One GPU partition.
@@ -62,6 +63,9 @@ pub struct PartitionOptions {
     pub fp32_nodes: Vec<usize>,
     /// Fuse nodes into groups that run as one dispatch (see `fuse::find_groups`).
     pub fusion: bool,
+    /// Overrides of the kernel choices (runtime checks, split-K, tiled
+    /// convolutions, workgroup reductions); the default reads the environment.
+    pub tuning: Tuning,
 }
 
 impl Default for PartitionOptions {
@@ -71,6 +75,7 @@ impl Default for PartitionOptions {
             min_nodes: 1,
             fp32_nodes: Vec::new(),
             fusion: true,
+            tuning: Tuning::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod pipeline_cache;
 pub mod profile;
 pub mod program;
 pub mod timing;
+pub mod tuning;
 
 use crate::error::Result;
 use device::{DeviceOptions, GpuDevice};
@@ -24,7 +25,7 @@ pub fn shared_device(options: DeviceOptions) -> Result<(Arc<GpuDevice>, Arc<Pipe
     let devices = DEVICES.get_or_init(|| Mutex::new(Vec::new()));
     let mut list = devices
         .lock()
-        .map_err(|_| crate::Error::Device("device registry poisoned".into()))?;
+        .map_err(|_| crate::Error::device("device registry poisoned"))?;
     list.retain(|(_, d, _)| !d.is_lost());
     if let Some((_, d, c)) = list.iter().find(|(o, _, _)| *o == options) {
         return Ok((d.clone(), c.clone()));

@@ -11,8 +11,8 @@
 //! Modules are built with naga's runtime checks (index clamps, division guards,
 //! loop bounding) unless the dispatch is trusted: its lowering proved every index
 //! in bounds from the buffer sizes and the geometry (the tiled convolution and
-//! matmul kernels). `TFLITE_WGPU_SHADER_CHECKS=1` (read once per process) turns
-//! the checks back on for every module; the test suite runs with it.
+//! matmul kernels). [`Tuning::shader_checks`](super::tuning::Tuning) turns the
+//! checks back on for every module of a program; the test suite runs with it.
 //!
 //! With the fp16 overflow guard, the f16 prologue of a kernel that stores floats
 //! also declares a flag buffer (`@group(1) @binding(0)`) and the flag bits of the
@@ -24,104 +24,8 @@ use super::pipeline_cache::{CacheStatus, DiskCache};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// The process-wide switch `name` from the environment: `Some(false)` for "0"
-/// or "false", `Some(true)` for any other non-empty value, `None` when unset or
-/// empty.
-fn env_switch(name: &str) -> Option<bool> {
-    let v = std::env::var(name).ok()?;
-    match v.trim() {
-        "" => None,
-        "0" | "false" | "FALSE" => Some(false),
-        _ => Some(true),
-    }
-}
-
-/// Set by [`force_shader_checks`].
-static CHECKS_ON: AtomicBool = AtomicBool::new(false);
-
-/// Build every shader module from now on in this process with runtime checks,
-/// trusted dispatches included: what `TFLITE_WGPU_SHADER_CHECKS=1` does, for
-/// callers (the test suite) that cannot set the environment before the process
-/// starts.
-pub fn force_shader_checks() {
-    CHECKS_ON.store(true, Ordering::Relaxed);
-}
-
-/// Set by [`force_tiled_convolutions`].
-static TILED_ALWAYS: AtomicBool = AtomicBool::new(false);
-
-/// With `on`, convolutions lowered from now on in this process take the tiled
-/// implicit-GEMM kernel even on CPU adapters, which otherwise get the direct
-/// kernel (tests of the tiled path on lavapipe; the same as
-/// `TFLITE_WGPU_TILED=1`); `false` restores the default.
-pub fn force_tiled_convolutions(on: bool) {
-    TILED_ALWAYS.store(on, Ordering::Relaxed);
-}
-
-/// Whether a convolution lowered now for a CPU adapter (`cpu_adapter`) or a GPU
-/// runs the tiled kernel: always on GPUs; on CPU adapters after
-/// [`force_tiled_convolutions`] or with `TFLITE_WGPU_TILED=1` (read once per
-/// process).
-pub fn tiled_convolutions(cpu_adapter: bool) -> bool {
-    static FORCED: OnceLock<bool> = OnceLock::new();
-    !cpu_adapter
-        || TILED_ALWAYS.load(Ordering::Relaxed)
-        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_TILED") == Some(true))
-}
-
-/// Set by [`force_split_k`].
-static SPLIT_K_ALWAYS: AtomicBool = AtomicBool::new(false);
-
-/// With `on`, matmuls of a few rows with a long K lowered from now on in this
-/// process split K even on CPU adapters, which otherwise run one slice per
-/// column quad (tests of the split kernels on lavapipe; the same as
-/// `TFLITE_WGPU_SPLIT_K=1`); `false` restores the default.
-pub fn force_split_k(on: bool) {
-    SPLIT_K_ALWAYS.store(on, Ordering::Relaxed);
-}
-
-/// Whether a matmul lowered now for a CPU adapter (`cpu_adapter`) or a GPU may
-/// split K: always on GPUs; on CPU adapters after [`force_split_k`] or with
-/// `TFLITE_WGPU_SPLIT_K=1` (read once per process).
-pub fn split_k(cpu_adapter: bool) -> bool {
-    static FORCED: OnceLock<bool> = OnceLock::new();
-    !cpu_adapter
-        || SPLIT_K_ALWAYS.load(Ordering::Relaxed)
-        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_SPLIT_K") == Some(true))
-}
-
-/// Set by [`set_workgroup_reductions`].
-static WORKGROUP_REDUCTIONS: AtomicBool = AtomicBool::new(false);
-
-/// With `on`, kernels lowered from now on in this process reduce through
-/// workgroup memory even on devices with SUBGROUP (tests of both paths; the
-/// same as `TFLITE_WGPU_SUBGROUPS=0`); `false` restores the default.
-pub fn set_workgroup_reductions(on: bool) {
-    WORKGROUP_REDUCTIONS.store(on, Ordering::Relaxed);
-}
-
-/// Whether a kernel lowered now for a device with (`device_has`) or without
-/// SUBGROUP reduces with subgroup operations: when the device has them, unless
-/// [`set_workgroup_reductions`] or `TFLITE_WGPU_SUBGROUPS=0` (read once per
-/// process) asks for workgroup memory.
-pub fn subgroup_reductions(device_has: bool) -> bool {
-    static OFF: OnceLock<bool> = OnceLock::new();
-    device_has
-        && !WORKGROUP_REDUCTIONS.load(Ordering::Relaxed)
-        && !*OFF.get_or_init(|| env_switch("TFLITE_WGPU_SUBGROUPS") == Some(false))
-}
-
-/// Whether every shader module gets runtime checks, trusted dispatches
-/// included: after [`force_shader_checks`], or when `TFLITE_WGPU_SHADER_CHECKS`
-/// is set to anything but "", "0" or "false" (read once per process).
-pub fn shader_checks_forced() -> bool {
-    static FORCED: OnceLock<bool> = OnceLock::new();
-    CHECKS_ON.load(Ordering::Relaxed)
-        || *FORCED.get_or_init(|| env_switch("TFLITE_WGPU_SHADER_CHECKS") == Some(true))
-}
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
@@ -275,7 +179,7 @@ impl PipelineCache {
     /// a kernel that [`guards`] at
     /// `precision` is built with the overflow-guard prelude (bind group 1).
     /// `trusted`: the dispatch's indices are in bounds by construction, so its
-    /// module is built without runtime checks (unless [`shader_checks_forced`]).
+    /// module is built without runtime checks.
     pub fn get_guarded(
         &self,
         gpu: &GpuDevice,
@@ -286,7 +190,7 @@ impl PipelineCache {
         trusted: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let guard = guard && guards(shader, precision);
-        let checked = !trusted || shader_checks_forced();
+        let checked = !trusted;
         let key = Key {
             shader,
             precision,
@@ -322,9 +226,10 @@ impl PipelineCache {
                 cache: disk.map(|d| &d.cache),
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "pipeline {shader} failed to build: {e}"
-            )));
+            return Err(Error::device_source(
+                format!("pipeline {shader} failed to build: {e}"),
+                e,
+            ));
         }
         if disk.is_some() {
             self.unsaved.fetch_add(1, Ordering::Relaxed);
@@ -342,7 +247,7 @@ impl PipelineCache {
         }
         let (shader, precision, guard, checked) = key;
         let source = guarded_source(shader, precision, guard)
-            .ok_or_else(|| Error::Device(format!("no shader named {shader}")))?;
+            .ok_or_else(|| Error::device(format!("no shader named {shader}")))?;
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(shader),
@@ -361,9 +266,10 @@ impl PipelineCache {
             }
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "shader {shader} failed to compile: {e}"
-            )));
+            return Err(Error::device_source(
+                format!("shader {shader} failed to compile: {e}"),
+                e,
+            ));
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {

@@ -58,7 +58,7 @@ impl Timestamps {
             return Ok(None);
         };
         let queries = u32::try_from(dispatches.max(1) * 2)
-            .map_err(|_| Error::Device("too many dispatches to profile".into()))?;
+            .map_err(|_| Error::device("too many dispatches to profile"))?;
         let dev = &gpu.device;
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let sets = (0..queries.div_ceil(PER_SET))
@@ -84,9 +84,10 @@ impl Timestamps {
             mapped_at_creation: false,
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!(
-                "creating timestamp queries failed: {e}"
-            )));
+            return Err(Error::device_source(
+                format!("creating timestamp queries failed: {e}"),
+                e,
+            ));
         }
         Ok(Some(Timestamps {
             mode,
@@ -133,7 +134,7 @@ impl Timestamps {
             let view = self
                 .staging
                 .get_mapped_range(..)
-                .map_err(|e| Error::Device(format!("reading timestamps failed: {e}")))?;
+                .map_err(|e| Error::device_source(format!("reading timestamps failed: {e}"), e))?;
             view.chunks_exact(8)
                 .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
                 .collect()

@@ -173,9 +173,9 @@ pub struct FullyConnected {
 /// STRIDED_SLICE parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct StridedSlice {
-    /// Bit i set: ignore begin[i], start at the first element.
+    /// Bit i set: ignore `begin[i]`, start at the first element.
     pub begin_mask: i32,
-    /// Bit i set: ignore end[i], run to the last element.
+    /// Bit i set: ignore `end[i]`, run to the last element.
     pub end_mask: i32,
     /// Bit i set: an ellipsis at position i.
     pub ellipsis_mask: i32,
@@ -183,7 +183,7 @@ pub struct StridedSlice {
     pub new_axis_mask: i32,
     /// Bit i set: take one element and drop axis i.
     pub shrink_axis_mask: i32,
-    /// end[i] is an offset from begin[i].
+    /// `end[i]` is an offset from `begin[i]`.
     pub offset: bool,
 }
 

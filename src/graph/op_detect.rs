@@ -5,7 +5,7 @@
 /// Inputs: box encodings [1, boxes, >= 4] (y, x, h, w per anchor, center-size),
 /// class scores [1, boxes, classes (+1 background)], anchors [boxes, 4]
 /// (y, x, h, w). Outputs (float32): boxes [1, n, 4] (ymin, xmin, ymax, xmax),
-/// classes [1, n], scores [1, n] and the count [1], with
+/// classes `[1, n]`, scores `[1, n]` and the count `[1]`, with
 /// n = max_detections * max_classes_per_detection.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DetectionPostProcess {

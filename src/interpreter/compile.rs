@@ -19,6 +19,7 @@ pub(super) struct Compiler<'a> {
     pub(super) overflow_guard: bool,
     /// The adapter profile to plan kernels for (None: the device's own).
     pub(super) profile: Option<&'a crate::gpu::profile::AdapterProfile>,
+    pub(super) tuning: crate::gpu::tuning::Tuning,
 }
 
 impl Compiler<'_> {
@@ -37,6 +38,7 @@ impl Compiler<'_> {
             self.faults,
             self.overflow_guard,
             self.profile,
+            self.tuning,
         )
     }
 

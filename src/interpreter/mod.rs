@@ -212,6 +212,7 @@ impl Interpreter {
             faults: &options.faults,
             overflow_guard: options.overflow_guard != OverflowGuard::Off,
             profile: options.adapter_profile.as_ref(),
+            tuning: options.partitions.tuning,
         };
         // A partition that fails to compile is narrowed down to the nodes that fail
         // on their own; those go to the CPU with the reason and the graph is
@@ -235,9 +236,7 @@ impl Interpreter {
                 }
             }
             if gpu.is_lost() {
-                return Err(Error::Device(
-                    "the GPU device was lost while compiling".into(),
-                ));
+                return Err(Error::device("the GPU device was lost while compiling"));
             }
             let mut moved = false;
             for &(i, ref why) in &failed {
@@ -425,7 +424,7 @@ impl Interpreter {
         let (program, report, device, choice) =
             match Self::prepare(graph.clone(), &self.options, false) {
                 Ok(p) => p,
-                Err(Error::NoAdapter(e) | Error::Device(e)) => {
+                Err(e @ (Error::NoAdapter(_) | Error::Device { .. })) => {
                     tracing::warn!(
                         "the GPU device was lost and cannot be reopened ({e}); running on the CPU"
                     );
@@ -597,12 +596,12 @@ impl Interpreter {
         if let Some(d) = &self.device {
             if d.is_lost() {
                 let why = result.err().map(|e| format!(" ({e})")).unwrap_or_default();
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "the GPU device was lost during invoke{why}; the next invoke prepares again"
                 )));
             }
             if let Some(e) = d.take_uncaptured_error() {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "the GPU reported an error during invoke: {e}"
                 )));
             }

@@ -34,7 +34,7 @@ pub enum Device {
     Cpu,
     /// The GPU delegate, falling back to the CPU for unsupported nodes.
     Gpu,
-    /// The GPU when a usable hardware adapter exists; on [`Error::NoAdapter`], or
+    /// The GPU when a usable hardware adapter exists; on [`Error::NoAdapter`](crate::Error::NoAdapter), or
     /// when the only adapter is a software one (wgpu's `DeviceType::Cpu`: lavapipe,
     /// SwiftShader, WARP, slower than the CPU interpreter), the CPU, with a one-line
     /// warning. Any other error (a device failure, a bad model) is returned.
@@ -96,7 +96,7 @@ pub enum OverflowGuard {
     On,
     /// No guard: saturated values pass through (clamped to +-65504).
     Off,
-    /// Fail the invoke with [`Error::Fp16Overflow`] naming the nodes.
+    /// Fail the invoke with [`Error::Fp16Overflow`](crate::Error::Fp16Overflow) naming the nodes.
     Error,
 }
 
@@ -241,7 +241,7 @@ pub struct GpuDelegate {
 }
 
 impl GpuDelegate {
-    /// A delegate with these options; fails with [`Error::NoAdapter`] when no adapter
+    /// A delegate with these options; fails with [`Error::NoAdapter`](crate::Error::NoAdapter) when no adapter
     /// matches.
     pub fn new(options: GpuDelegate) -> Result<GpuDelegate> {
         crate::gpu::shared_device(options.device)?;

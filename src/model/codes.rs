@@ -323,7 +323,7 @@ pub fn builtin(code: i32) -> Option<&'static BuiltinOp> {
     usize::try_from(code).ok().and_then(|c| BUILTIN_OPS.get(c))
 }
 
-/// The name of a builtin operator code ("BUILTIN_<code>" for codes past the table).
+/// The name of a builtin operator code (`"BUILTIN_<code>"` for codes past the table).
 pub fn builtin_name(code: i32) -> String {
     builtin(code)
         .map(|b| b.name.to_string())

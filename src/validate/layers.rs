@@ -77,7 +77,7 @@ impl LocalPrograms {
                     groups: Vec::new(),
                 };
                 programs[n] = Some(
-                    delegate::compile(&gpu, &cache, precision, sg, &alone)
+                    delegate::compile(&gpu, &cache, precision, sg, &alone, opts.partitions.tuning)
                         .map(|prog| (prog, inputs))
                         .map_err(|e| format!("does not compile alone: {e}")),
                 );

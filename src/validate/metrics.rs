@@ -30,7 +30,7 @@ pub struct Metrics {
     /// the error is exactly zero (infinite SNR); -999 when the reference is all
     /// zero and the test is not.
     pub snr_db: Option<f64>,
-    /// Share of rows whose argmax agrees, for classifier-shaped tensors ([N] or
+    /// Share of rows whose argmax agrees, for classifier-shaped tensors (`[N]` or
     /// [batch, N] with N >= 2).
     pub argmax_agreement: Option<f64>,
     /// Non-finite values (NaN, inf) on the reference side.

@@ -4,16 +4,10 @@
 use std::sync::Arc;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::Data;
-use tflite_wgpu::{Device, Interpreter, Model, Options, Tensor};
+use tflite_wgpu::{Device, Interpreter, Model, Options, PartitionOptions, Tensor, Tuning};
 
 /// True when a GPU adapter is available; prints a note (and fails in CI) when not.
-///
-/// Every GPU test asks this first, so it also turns the shaders' runtime checks
-/// on for the whole test process (trusted kernels included): an index a
-/// lowering wrongly proved in bounds is clamped, not undefined, in the tests.
-/// tests/gpu_trusted.rs runs the trusted modules.
 pub fn gpu_available() -> bool {
-    tflite_wgpu::force_shader_checks();
     match tflite_wgpu::gpu_adapter(Default::default()) {
         Ok(_) => true,
         Err(e) => {
@@ -22,6 +16,30 @@ pub fn gpu_available() -> bool {
             ));
             false
         }
+    }
+}
+
+/// The tuning of the GPU tests: the shaders' runtime checks on in every module
+/// (trusted kernels included), so that an index a lowering wrongly proved in
+/// bounds is clamped, not undefined; the rest as the environment says.
+/// tests/gpu_trusted.rs runs the trusted modules.
+pub fn checked() -> Tuning {
+    Tuning {
+        shader_checks: true,
+        ..Tuning::default()
+    }
+}
+
+/// Options that run on the GPU with [`checked`] shaders.
+pub fn gpu_options(precision_loss_allowed: bool) -> Options {
+    Options {
+        device: Device::Gpu,
+        precision_loss_allowed,
+        partitions: PartitionOptions {
+            tuning: checked(),
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }
 
@@ -161,12 +179,22 @@ pub fn seeded_inputs(graph: &Graph) -> Vec<Tensor> {
 /// relative to the output's largest value, fp16 within `2e-2 * max(1, |ref|max)`.
 /// Integer and bool outputs must match exactly.
 pub fn check_gpu_matches_cpu(name: &str, graph: Graph) {
+    check_gpu_matches_cpu_tuned(name, graph, checked());
+}
+
+/// [`check_gpu_matches_cpu`] with the GPU interpreter's kernel overrides.
+pub fn check_gpu_matches_cpu_tuned(name: &str, graph: Graph, tuning: Tuning) {
     let inputs = seeded_inputs(&graph);
-    check_gpu_matches_cpu_on(name, graph, inputs);
+    check_gpu_matches_cpu_with(name, graph, inputs, tuning);
 }
 
 /// [`check_gpu_matches_cpu`] with given inputs.
 pub fn check_gpu_matches_cpu_on(name: &str, graph: Graph, inputs: Vec<Tensor>) {
+    check_gpu_matches_cpu_with(name, graph, inputs, checked());
+}
+
+/// [`check_gpu_matches_cpu`] with given inputs and kernel overrides.
+pub fn check_gpu_matches_cpu_with(name: &str, graph: Graph, inputs: Vec<Tensor>, tuning: Tuning) {
     let model = Model::from_graph(graph);
     // fp16 is judged against the CPU on the same inputs rounded to f16, so that
     // discontinuous functions (floor, sign...) see the values the GPU stores.
@@ -212,6 +240,10 @@ pub fn check_gpu_matches_cpu_on(name: &str, graph: Graph, inputs: Vec<Tensor>) {
             Options {
                 device: Device::Gpu,
                 precision_loss_allowed: fp16,
+                partitions: PartitionOptions {
+                    tuning,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ins,

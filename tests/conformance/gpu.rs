@@ -12,7 +12,7 @@ use crate::common;
 
 use common::{expected, Precision};
 use std::collections::BTreeMap;
-use tflite_wgpu::{Device, Interpreter, Model, Options};
+use tflite_wgpu::{Interpreter, Model};
 
 fn run_all(fp16: bool) {
     let Some(shared) = common::shared_dir() else {
@@ -28,11 +28,7 @@ fn run_all(fp16: bool) {
     let mut failures = Vec::new();
     let mut rows = BTreeMap::new();
     for case in &cases {
-        let options = Options {
-            device: Device::Gpu,
-            precision_loss_allowed: fp16,
-            ..Default::default()
-        };
+        let options = common::gpu::gpu_options(fp16);
         let precision = if fp16 {
             Precision::Fp16
         } else {

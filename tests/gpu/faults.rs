@@ -196,7 +196,7 @@ fn a_device_lost_during_invoke_is_a_typed_error_and_the_next_invoke_recovers() {
     };
     interp.set_input(0, input()).unwrap();
     match interp.invoke_observed(Some(&mut observer)) {
-        Err(Error::Device(why)) => assert!(why.contains("lost"), "{why}"),
+        Err(Error::Device { what, .. }) => assert!(what.contains("lost"), "{what}"),
         Err(e) => panic!("expected a device error, got {e}"),
         Ok(()) => panic!("an invoke on a destroyed device succeeded"),
     }

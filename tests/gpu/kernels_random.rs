@@ -5,41 +5,37 @@
 //! are not multiples of a tile, 1x1 and kxk filters, strides, dilations, groups,
 //! 1 and 2,000+ channels, batches above 1. Convolutions take the tiled kernel
 //! here even on CPU adapters, which otherwise run the direct one, except where a
-//! test asks for the direct kernel through [`on_path`]. Activations are read as
+//! test asks for the direct kernel through [`tuning`]. Activations are read as
 //! vec4 quads where the channel layout aligns them (channel counts and group
 //! offsets multiples of 4) and one element at a time otherwise: both are
 //! exercised on both convolution paths.
 
 use crate::common;
 
-use common::gpu::{check_gpu_matches_cpu, check_gpu_matches_cpu_on};
+use common::gpu::gpu_available;
 use common::gpu::{one_node, one_node_typed, values, Arg};
 use tflite_wgpu::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding};
 use tflite_wgpu::graph::{DType, Graph, Op, Quantization};
-use tflite_wgpu::{Data, Tensor};
+use tflite_wgpu::{Data, Tensor, Tuning};
 
-use std::sync::Mutex;
-
-/// Serialises the tests that lower convolutions: the choice between the tiled
-/// and the direct kernel is process-wide.
-static CONV_PATH: Mutex<()> = Mutex::new(());
-
-/// Runs `f` with convolutions lowered on the tiled (`true`) or, on CPU
-/// adapters, the direct kernel (`false`; GPUs always take the tiled one), then
-/// restores the tiled default of this file.
-fn on_path<T>(tiled: bool, f: impl FnOnce() -> T) -> T {
-    let _guard = CONV_PATH.lock().unwrap_or_else(|e| e.into_inner());
-    tflite_wgpu::force_tiled_convolutions(tiled);
-    let out = f();
-    tflite_wgpu::force_tiled_convolutions(true);
-    out
+/// The tuning of this file: runtime checks on, and convolutions on the tiled
+/// kernel (`tiled`) or, on CPU adapters, the direct one (GPUs always take the
+/// tiled one).
+fn tuning(tiled: bool) -> Tuning {
+    Tuning {
+        tiled_convolutions: tiled,
+        ..common::gpu::checked()
+    }
 }
 
-/// Whether a GPU runs these tests; convolutions in this process take the tiled
-/// kernel whatever the adapter.
-fn gpu_available() -> bool {
-    tflite_wgpu::force_tiled_convolutions(true);
-    common::gpu::gpu_available()
+/// [`common::gpu::check_gpu_matches_cpu`] on the tiled convolution kernel.
+fn check_gpu_matches_cpu(name: &str, graph: Graph) {
+    common::gpu::check_gpu_matches_cpu_tuned(name, graph, tuning(true));
+}
+
+/// [`common::gpu::check_gpu_matches_cpu_on`] on the tiled convolution kernel.
+fn check_gpu_matches_cpu_on(name: &str, graph: Graph, inputs: Vec<Tensor>) {
+    common::gpu::check_gpu_matches_cpu_with(name, graph, inputs, tuning(true));
 }
 
 /// The shapes of every case follow from the seed.
@@ -153,9 +149,7 @@ fn conv2d_random_shapes_match_the_cpu() {
     let mut r = Rng::new(0x9e37_79b9_7f4a_7c15);
     for case in 0..24 {
         let c = Conv::random(&mut r);
-        on_path(true, || {
-            check_gpu_matches_cpu(&format!("conv case {case} {c:?}"), c.float_graph(case))
-        });
+        check_gpu_matches_cpu(&format!("conv case {case} {c:?}"), c.float_graph(case));
     }
 }
 
@@ -187,9 +181,7 @@ fn conv2d_with_thousands_of_channels_matches_the_cpu() {
         ..base
     };
     for (k, c) in [base, wide_out, one].into_iter().enumerate() {
-        on_path(true, || {
-            check_gpu_matches_cpu(&format!("conv {c:?}"), c.float_graph(40 + k as u32))
-        });
+        check_gpu_matches_cpu(&format!("conv {c:?}"), c.float_graph(40 + k as u32));
     }
 }
 
@@ -345,9 +337,11 @@ fn quad_and_scalar_activation_loads_match_the_cpu_on_both_paths() {
         let quads = c.input[3] % 4 == 0 && fic % 4 == 0;
         for tiled in [false, true] {
             let name = format!("conv case {case} quads={quads} tiled={tiled} {c:?}");
-            on_path(tiled, || {
-                check_gpu_matches_cpu(&name, c.float_graph(200 + case as u32))
-            });
+            common::gpu::check_gpu_matches_cpu_tuned(
+                &name,
+                c.float_graph(200 + case as u32),
+                tuning(tiled),
+            );
         }
     }
     let depthwise = [
@@ -496,14 +490,12 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
             0,
             c.out().to_vec(),
         );
-        on_path(true, || {
-            run_int8(
-                &format!("int8 conv case {case} {c:?}"),
-                g,
-                c.input.to_vec(),
-                case,
-            )
-        });
+        run_int8(
+            &format!("int8 conv case {case} {c:?}"),
+            g,
+            c.input.to_vec(),
+            case,
+        );
         let m = r.pick(&[1, 2]).unwrap();
         let [n, ih, iw, ic] = c.input;
         let k = r.pick(&[1, 3]).unwrap();
@@ -532,7 +524,6 @@ fn int8_random_convolutions_and_fully_connected_match_the_cpu_exactly() {
         );
     }
     for (rows, inner, units) in [(1, 1280, 1001), (3, 37, 11), (40, 130, 45)] {
-        let _guard = CONV_PATH.lock().unwrap_or_else(|e| e.into_inner());
         let op = Op::FullyConnected(FullyConnected {
             activation: Activation::None,
             keep_num_dims: false,
@@ -571,10 +562,6 @@ fn normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions() {
         Op::L2Normalization(Activation::None),
     ];
     for workgroup in [false, true] {
-        tflite_wgpu::set_workgroup_reductions(workgroup);
-        if workgroup {
-            assert!(!tflite_wgpu::subgroup_reductions(true));
-        }
         for shape in [
             vec![3, 1],
             vec![2, 7],
@@ -590,11 +577,14 @@ fn normalizations_match_the_cpu_with_subgroup_and_workgroup_reductions() {
                     vec![shape.clone()],
                 );
                 let name = format!("{} {shape:?} workgroup={workgroup}", op.name());
-                check_gpu_matches_cpu(&name, g);
+                let tuning = Tuning {
+                    workgroup_reductions: workgroup,
+                    ..tuning(true)
+                };
+                common::gpu::check_gpu_matches_cpu_tuned(&name, g, tuning);
             }
         }
     }
-    tflite_wgpu::set_workgroup_reductions(false);
 }
 
 /// The tests of this module, registered with the harness in `main.rs`.

@@ -3,9 +3,11 @@
 
 use crate::common;
 
-use common::gpu::{check_gpu_matches_cpu, gpu_available, one_node, Arg};
+use common::gpu::{check_gpu_matches_cpu, check_gpu_matches_cpu_tuned, checked, gpu_available};
+use common::gpu::{one_node, Arg};
 use tflite_wgpu::graph::op::{Activation, Padding, Pool2D, Reduce, Resize, Unary};
 use tflite_wgpu::graph::Op;
+use tflite_wgpu::Tuning;
 
 fn out_size(padding: Padding, input: usize, k: usize, s: usize) -> usize {
     match padding {
@@ -68,12 +70,25 @@ fn pools() {
 }
 
 fn reduce(kind: Reduce, keep_dims: bool, shape: Vec<usize>, axes: Vec<i32>, out: Vec<usize>) {
+    reduce_tuned(kind, keep_dims, shape, axes, out, checked());
+}
+
+/// [`reduce`] with the GPU interpreter's kernel overrides.
+fn reduce_tuned(
+    kind: Reduce,
+    keep_dims: bool,
+    shape: Vec<usize>,
+    axes: Vec<i32>,
+    out: Vec<usize>,
+    tuning: Tuning,
+) {
     let g = one_node(
         Op::Reduce { kind, keep_dims },
         vec![Arg::Input(shape.clone()), Arg::Ints(axes.clone())],
         vec![out],
     );
-    check_gpu_matches_cpu(&format!("{kind:?} keep={keep_dims} {shape:?} {axes:?}"), g);
+    let name = format!("{kind:?} keep={keep_dims} {shape:?} {axes:?}");
+    check_gpu_matches_cpu_tuned(&name, g, tuning);
 }
 
 fn reductions() {
@@ -116,7 +131,12 @@ fn reductions_match_the_cpu_with_subgroup_and_workgroup_kernels() {
     }
     use Reduce::*;
     for workgroup in [false, true] {
-        tflite_wgpu::set_workgroup_reductions(workgroup);
+        let tuning = Tuning {
+            workgroup_reductions: workgroup,
+            ..checked()
+        };
+        let reduce =
+            |kind, keep, shape, axes, out| reduce_tuned(kind, keep, shape, axes, out, tuning);
         for kind in [Mean, Sum, Max, Min, Prod] {
             // Fewer outputs than a workgroup: one workgroup per output.
             for r in [1, 5, 8, 9, 64, 65, 200] {
@@ -149,14 +169,13 @@ fn reductions_match_the_cpu_with_subgroup_and_workgroup_kernels() {
         reduce(Mean, false, vec![2, 100_000], vec![1], vec![2]);
         reduce(Sum, true, vec![100_000, 1], vec![0], vec![1, 1]);
         reduce(Max, false, vec![1, 100_000], vec![-1], vec![1]);
-        reduce_abs(Mean, vec![3, 100_000], vec![3]);
+        reduce_abs(Mean, vec![3, 100_000], vec![3], tuning);
     }
-    tflite_wgpu::set_workgroup_reductions(false);
 }
 
 /// `kind` of |x| over the last axis: ABS feeds the reduction so that every term is
 /// positive and the sums grow past what an fp16 accumulator can hold or resolve.
-fn reduce_abs(kind: Reduce, shape: Vec<usize>, out: Vec<usize>) {
+fn reduce_abs(kind: Reduce, shape: Vec<usize>, out: Vec<usize>, tuning: Tuning) {
     use tflite_wgpu::graph::{DType, Node, TensorInfo};
     let mut g = one_node(
         Op::Reduce {
@@ -179,7 +198,7 @@ fn reduce_abs(kind: Reduce, shape: Vec<usize>, out: Vec<usize>) {
             outputs: vec![abs],
         },
     );
-    check_gpu_matches_cpu(&format!("{kind:?} of |x| {shape:?}"), g);
+    check_gpu_matches_cpu_tuned(&format!("{kind:?} of |x| {shape:?}"), g, tuning);
 }
 
 fn long_sums_accumulate_in_f32() {
@@ -187,9 +206,9 @@ fn long_sums_accumulate_in_f32() {
         return;
     }
     // Sum ~50000: an fp16 accumulator stalls near 2048-4096.
-    reduce_abs(Reduce::Sum, vec![1, 100_000], vec![1]);
+    reduce_abs(Reduce::Sum, vec![1, 100_000], vec![1], checked());
     // Sum ~100000 overflows fp16 (65504); the mean is ~0.5.
-    reduce_abs(Reduce::Mean, vec![2, 200_000], vec![2]);
+    reduce_abs(Reduce::Mean, vec![2, 200_000], vec![2], checked());
     reduce(Reduce::Sum, false, vec![1, 100_000], vec![1], vec![1]);
 }
 

@@ -6,11 +6,12 @@
 
 use crate::common;
 
-use common::gpu::{check_gpu_matches_cpu, check_gpu_matches_cpu_on, one_node, one_node_typed};
+use common::gpu::{check_gpu_matches_cpu_tuned, check_gpu_matches_cpu_with, checked};
+use common::gpu::{one_node, one_node_typed};
 use common::gpu::{values, Arg};
 use tflite_wgpu::graph::op::{Activation, FullyConnected};
 use tflite_wgpu::graph::{DType, Graph, Op, Quantization};
-use tflite_wgpu::{Data, Tensor};
+use tflite_wgpu::{Data, Tensor, Tuning};
 
 /// Constant weights scaled so that sums stay near 1 (the fp16 tolerance is
 /// relative to the output's largest value).
@@ -53,7 +54,7 @@ fn bmm(a: Vec<usize>, b: Vec<usize>, out: Vec<usize>, adj_y: bool) -> Graph {
 }
 
 /// An int8 BATCH_MATMUL of runtime operands a x b, checked exactly.
-fn int8_bmm(name: &str, a: Vec<usize>, b: Vec<usize>, out: Vec<usize>) {
+fn int8_bmm(name: &str, a: Vec<usize>, b: Vec<usize>, out: Vec<usize>, tuning: Tuning) {
     let mut g = one_node_typed(
         Op::BatchMatMul {
             adj_x: false,
@@ -77,21 +78,23 @@ fn int8_bmm(name: &str, a: Vec<usize>, b: Vec<usize>, out: Vec<usize>) {
             .collect();
         Tensor::new(shape, Data::I8(v))
     };
-    check_gpu_matches_cpu_on(name, g, vec![int8(a, 41), int8(b, 42)]);
+    check_gpu_matches_cpu_with(name, g, vec![int8(a, 41), int8(b, 42)], tuning);
 }
 
 fn split_k_matches_the_cpu_with_subgroup_and_workgroup_reductions() {
-    tflite_wgpu::force_split_k(true);
     if !common::gpu::gpu_available() {
         return;
     }
-    assert!(tflite_wgpu::split_k(true));
     let subgroups = tflite_wgpu::gpu_adapter(Default::default()).is_ok_and(|a| a.subgroups);
     if !subgroups {
         common::missing("the adapter has no SUBGROUP: only the workgroup path runs");
     }
     for workgroup in [false, true] {
-        tflite_wgpu::set_workgroup_reductions(workgroup);
+        let tuning = Tuning {
+            split_k: true,
+            workgroup_reductions: workgroup,
+            ..checked()
+        };
         // A classifier row; K not a multiple of any slice count; a K of
         // exactly 4 steps per slice; few columns; a few rows of a long K.
         for (k, (rows, inner, units)) in [
@@ -105,26 +108,27 @@ fn split_k_matches_the_cpu_with_subgroup_and_workgroup_reductions() {
         .enumerate()
         {
             let name = format!("fc {rows}x{inner} -> {units} workgroup={workgroup}");
-            check_gpu_matches_cpu(&name, fc(rows, inner, units, 90 + k as u32));
+            check_gpu_matches_cpu_tuned(&name, fc(rows, inner, units, 90 + k as u32), tuning);
         }
         // Batched rows, one operand broadcast, B adjoint.
-        check_gpu_matches_cpu(
+        check_gpu_matches_cpu_tuned(
             &format!("bmm [3,2,517] x [517,9] workgroup={workgroup}"),
             bmm(vec![3, 2, 517], vec![517, 9], vec![3, 2, 9], false),
+            tuning,
         );
-        check_gpu_matches_cpu(
+        check_gpu_matches_cpu_tuned(
             &format!("bmm [2,1,300] x [2,33,300]^T workgroup={workgroup}"),
             bmm(vec![2, 1, 300], vec![2, 33, 300], vec![2, 1, 33], true),
+            tuning,
         );
         int8_bmm(
             &format!("int8 bmm [2,3,700] x [700,19] workgroup={workgroup}"),
             vec![2, 3, 700],
             vec![700, 19],
             vec![2, 3, 19],
+            tuning,
         );
     }
-    tflite_wgpu::set_workgroup_reductions(false);
-    tflite_wgpu::force_split_k(false);
 }
 
 /// The tests of this module, registered with the harness in `main.rs`.

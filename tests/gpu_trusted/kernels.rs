@@ -1,13 +1,14 @@
 //! The trusted (unchecked) shader modules: every other GPU test turns runtime
-//! checks on for its process (common::gpu::gpu_available), so this binary alone
-//! runs the tiled kernels (forced on CPU adapters too) as production does, without calling it, and checks
-//! them against the CPU at fp32 and fp16.
+//! checks on in its interpreters' tuning (common::gpu::checked), so this test
+//! alone runs the tiled kernels (forced on CPU adapters too) as production
+//! does, and checks them against the CPU at fp32 and fp16.
 
 use crate::common;
 
-use common::gpu::{check_gpu_matches_cpu, one_node, values, Arg};
+use common::gpu::{check_gpu_matches_cpu_tuned, one_node, values, Arg};
 use tflite_wgpu::graph::op::{Activation, Conv2D, DepthwiseConv2D, FullyConnected, Padding};
 use tflite_wgpu::graph::{Graph, Op};
+use tflite_wgpu::Tuning;
 
 fn weights(shape: &[usize], seed: u32) -> Arg {
     let n: usize = shape.iter().product();
@@ -29,11 +30,12 @@ fn trusted_tiled_kernels_match_the_cpu() {
         common::missing("no GPU adapter");
         return;
     }
-    tflite_wgpu::force_tiled_convolutions(true);
-    assert!(
-        !tflite_wgpu::shader_checks_forced(),
-        "TFLITE_WGPU_SHADER_CHECKS is set: this test runs the trusted modules"
-    );
+    let tuning = Tuning {
+        shader_checks: false,
+        tiled_convolutions: true,
+        ..Tuning::default()
+    };
+    let check = |name: &str, g| check_gpu_matches_cpu_tuned(name, g, tuning);
     let conv = |padding, stride| {
         Op::Conv2D(Conv2D {
             padding,
@@ -51,7 +53,7 @@ fn trusted_tiled_kernels_match_the_cpu() {
         35,
         &[2, 5, 4, 35],
     );
-    check_gpu_matches_cpu("conv3x3 s2", g);
+    check("conv3x3 s2", g);
     let g = graph(
         conv(Padding::Valid, 1),
         &[1, 6, 5, 70],
@@ -59,7 +61,7 @@ fn trusted_tiled_kernels_match_the_cpu() {
         33,
         &[1, 6, 5, 33],
     );
-    check_gpu_matches_cpu("conv1x1", g);
+    check("conv1x1", g);
     let dw = Op::DepthwiseConv2D(DepthwiseConv2D {
         padding: Padding::Same,
         stride_h: 1,
@@ -70,7 +72,7 @@ fn trusted_tiled_kernels_match_the_cpu() {
         activation: Activation::None,
     });
     let g = graph(dw, &[1, 7, 9, 10], &[1, 3, 3, 10], 10, &[1, 7, 9, 10]);
-    check_gpu_matches_cpu("depthwise", g);
+    check("depthwise", g);
     let fc = || {
         Op::FullyConnected(FullyConnected {
             activation: Activation::None,
@@ -79,9 +81,9 @@ fn trusted_tiled_kernels_match_the_cpu() {
         })
     };
     let g = graph(fc(), &[1, 300], &[101, 300], 101, &[1, 101]);
-    check_gpu_matches_cpu("fc split k", g);
+    check("fc split k", g);
     let g = graph(fc(), &[40, 30], &[37, 30], 37, &[40, 37]);
-    check_gpu_matches_cpu("fc tiled", g);
+    check("fc tiled", g);
 }
 
 /// The tests of this module, registered with the harness in `main.rs`.

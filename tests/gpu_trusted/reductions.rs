@@ -1,28 +1,28 @@
 //! The float reductions and split-K matmuls on their trusted (unchecked) shader
-//! modules, as production runs them: this binary never calls
-//! common::gpu::gpu_available, which turns runtime checks on for its process.
-//! Each kernel (per invocation, subgroup, workgroup tree, rows split into
+//! modules, as production runs them (runtime checks off in this test's
+//! tuning, whatever the environment says). Each kernel (per invocation, subgroup, workgroup tree, rows split into
 //! parts; split K by subgroup and by workgroup memory, forced on CPU adapters)
 //! against the CPU at fp32 and fp16.
 
 use crate::common;
 
-use common::gpu::{check_gpu_matches_cpu, one_node, values, Arg};
+use common::gpu::{check_gpu_matches_cpu_tuned, one_node, values, Arg};
 use tflite_wgpu::graph::op::{Activation, FullyConnected, Reduce};
 use tflite_wgpu::graph::Op;
+use tflite_wgpu::Tuning;
 
 fn trusted_reductions_and_split_k_match_the_cpu() {
     if tflite_wgpu::gpu_adapter(Default::default()).is_err() {
         common::missing("no GPU adapter");
         return;
     }
-    assert!(
-        !tflite_wgpu::shader_checks_forced(),
-        "TFLITE_WGPU_SHADER_CHECKS is set: this test runs the trusted modules"
-    );
-    tflite_wgpu::force_split_k(true);
     for workgroup in [false, true] {
-        tflite_wgpu::set_workgroup_reductions(workgroup);
+        let tuning = Tuning {
+            shader_checks: false,
+            split_k: true,
+            workgroup_reductions: workgroup,
+            ..Tuning::default()
+        };
         for kind in [Reduce::Mean, Reduce::Max] {
             for (shape, axes, out) in [
                 (vec![3, 1001], vec![-1], vec![3]),
@@ -39,7 +39,8 @@ fn trusted_reductions_and_split_k_match_the_cpu() {
                     vec![Arg::Input(shape.clone()), Arg::Ints(axes)],
                     vec![out],
                 );
-                check_gpu_matches_cpu(&format!("{kind:?} {shape:?} workgroup={workgroup}"), g);
+                let name = format!("{kind:?} {shape:?} workgroup={workgroup}");
+                check_gpu_matches_cpu_tuned(&name, g, tuning);
             }
         }
         let (rows, inner, units) = (2, 1001, 37);
@@ -57,10 +58,8 @@ fn trusted_reductions_and_split_k_match_the_cpu() {
             ],
             vec![vec![rows, units]],
         );
-        check_gpu_matches_cpu(&format!("split-K fc workgroup={workgroup}"), g);
+        check_gpu_matches_cpu_tuned(&format!("split-K fc workgroup={workgroup}"), g, tuning);
     }
-    tflite_wgpu::set_workgroup_reductions(false);
-    tflite_wgpu::force_split_k(false);
 }
 
 /// The tests of this module, registered with the harness in `main.rs`.

@@ -20,7 +20,7 @@ mod quantize;
 mod reduce;
 mod resize;
 
-use super::runner::SubgraphRunner;
+use super::run::SubgraphRunner;
 use crate::error::{Error, Result};
 use crate::graph::Tensor;
 use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
@@ -245,11 +245,11 @@ pub fn numel(shape: &[usize]) -> usize {
 pub fn eval_node(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
     let outputs = eval(ctx)?;
     if outputs.len() != ctx.output_infos.len() {
-        return Err(Error::kernel(
+        return Err(Error::node(
             ctx.node,
             ctx.op.name(),
             format!(
-                "kernel produced {} outputs, the node has {}",
+                "kernel error: it produced {} outputs, the node has {}",
                 outputs.len(),
                 ctx.output_infos.len()
             ),

@@ -31,7 +31,7 @@ use super::qconv::pack_conv;
 use super::quant::is_quantized;
 use super::quant::{int8_weights, weight_scales};
 use super::tiling::{depthwise_invocations, in_bounds, Adapter, ConvTiles};
-use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
+use super::{float_io, LowerCtx};
 use crate::error::Result;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
@@ -683,41 +683,25 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// Float convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and its bias
-/// variant), including hybrid ones with int8 weights, and FULLY_CONNECTED with
-/// int8 weights.
-pub(crate) struct Conv;
-
-/// The convolution family.
-pub(crate) static OP: Conv = Conv;
-
-impl GpuOp for Conv {
-    fn name(&self) -> &'static str {
-        "conv"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        let ours = match node.op {
-            Op::Conv2D(_)
-            | Op::DepthwiseConv2D(_)
-            | Op::TransposeConv(_)
-            | Op::TransposeConvBias(_) => true,
-            Op::FullyConnected(_) => has_int8_weights(node, sg),
-            _ => false,
-        };
-        ours && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[
+gpu_op! {
+    /// Float convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and its bias
+    /// variant), including hybrid ones with int8 weights, and FULLY_CONNECTED with
+    /// int8 weights.
+    Conv "conv" {
+        claims: |node, sg| {
+            let ours = match node.op {
+                Op::Conv2D(_)
+                | Op::DepthwiseConv2D(_)
+                | Op::TransposeConv(_)
+                | Op::TransposeConvBias(_) => true,
+                Op::FullyConnected(_) => has_int8_weights(node, sg),
+                _ => false,
+            };
+            ours && !is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
             &CONV2D,
             &CONV2D_W8,
             &CONV2D_X4,
@@ -733,7 +717,6 @@ impl GpuOp for Conv {
             &TRANSPOSE_CONV,
             &super::dw_pointwise::DW_POINTWISE,
             &super::dw_pointwise::DW_POINTWISE_X4,
-        ];
-        LIST
+        ],
     }
 }

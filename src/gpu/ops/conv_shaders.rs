@@ -5,8 +5,8 @@
 //! Activations are read one element at a time (`X_SCALAR`), or, when every
 //! vec4 quad of the input is aligned (the channel count and the group's first
 //! channel are multiples of 4), as quads (`X_QUAD`,
-//! shaders/depthwise_conv2d_vec4.wgsl): vec4<f16> at fp16, converted to
-//! vec4<f32> and accumulated in f32 as the scalar loads are. A different
+//! shaders/depthwise_conv2d_vec4.wgsl): `vec4<f16>` at fp16, converted to
+//! `vec4<f32>` and accumulated in f32 as the scalar loads are. A different
 //! binding type is a different module, so each load width is a `Shader` of its
 //! own; conv.rs picks one per node.
 

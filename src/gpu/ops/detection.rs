@@ -2,7 +2,7 @@
 //! (shaders/detection_decode.wgsl): `delegate::split_detection` splits the node at
 //! prepare into this decode and an NMS that stays on the CPU.
 
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -65,57 +65,45 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<(usize, usize), Strin
     Ok((boxes, code_len))
 }
 
-/// The decode half of a split TFLite_Detection_PostProcess.
-pub(crate) struct DetectionDecode;
-
-/// The detection decode family.
-pub(crate) static OP: DetectionDecode = DetectionDecode;
-
-impl GpuOp for DetectionDecode {
-    fn name(&self) -> &'static str {
-        "detection_decode"
+/// Record the decode of one DETECTION_DECODE node.
+fn lower(ctx: &mut LowerCtx) -> Result<()> {
+    let Op::DetectionDecode(p) = &ctx.node.op else {
+        return Err(ctx.err("not a detection decode"));
+    };
+    let p = *p;
+    let (boxes, code_len) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
+    let enc = ctx.input(0)?;
+    let anchors = ctx.input(1)?;
+    let out = ctx.output(0)?;
+    if boxes == 0 {
+        return Ok(());
     }
+    ctx.dispatch(
+        &DECODE,
+        vec![],
+        DecodeParams {
+            n: boxes as u32,
+            code_len: code_len as u32,
+            y_scale: p.y_scale,
+            x_scale: p.x_scale,
+            h_scale: p.h_scale,
+            w_scale: p.w_scale,
+            _pad0: 0,
+            _pad1: 0,
+        },
+        vec![enc, anchors, out],
+        boxes as u64,
+    )
+}
 
-    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
-        matches!(node.op, Op::DetectionDecode(_))
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        plan(node, sg).map(|_| ())
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        let Op::DetectionDecode(p) = &ctx.node.op else {
-            return Err(ctx.err("not a detection decode"));
-        };
-        let p = *p;
-        let (boxes, code_len) = plan(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-        let enc = ctx.input(0)?;
-        let anchors = ctx.input(1)?;
-        let out = ctx.output(0)?;
-        if boxes == 0 {
-            return Ok(());
-        }
-        ctx.dispatch(
+gpu_op! {
+    /// The decode half of a split TFLite_Detection_PostProcess.
+    DetectionDecode "detection_decode" {
+        claims: |node, _| matches!(node.op, Op::DetectionDecode(_)),
+        support: |node, sg| plan(node, sg).map(|_| ()),
+        lower: lower,
+        shaders: [
             &DECODE,
-            vec![],
-            DecodeParams {
-                n: boxes as u32,
-                code_len: code_len as u32,
-                y_scale: p.y_scale,
-                x_scale: p.x_scale,
-                h_scale: p.h_scale,
-                w_scale: p.w_scale,
-                _pad0: 0,
-                _pad1: 0,
-            },
-            vec![enc, anchors, out],
-            boxes as u64,
-        )
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&DECODE];
-        LIST
+        ],
     }
 }

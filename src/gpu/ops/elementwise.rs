@@ -1,7 +1,7 @@
 //! Element-wise unary and binary ops (with broadcasting and fused activation):
 //! shaders/unary.wgsl and shaders/binary.wgsl.
 
-use super::{broadcast_strides6, dims6, float_io, vec8, Caps, GpuOp, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx, Shader};
 use super::{quant::is_quantized, BROADCAST_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Binary, Unary};
@@ -228,46 +228,36 @@ pub fn lower_prelu(ctx: &mut LowerCtx) -> Result<()> {
     lower_broadcast(ctx, BinaryOp::Prelu as u32, Activation::None)
 }
 
-/// Float element-wise ops: every unary op but LOGICAL_NOT, every binary op but
-/// the comparisons and logical ones, and PRELU.
-pub(crate) struct Elementwise;
-
-/// The element-wise family.
-pub(crate) static OP: Elementwise = Elementwise;
-
-impl GpuOp for Elementwise {
-    fn name(&self) -> &'static str {
-        "elementwise"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        let ours = match &node.op {
-            Op::Unary(u) => *u != Unary::LogicalNot,
-            Op::Binary(b, _) => !b.is_comparison(),
-            Op::Prelu => true,
-            _ => false,
-        };
-        ours && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        match &node.op {
-            Op::Unary(u) => support_unary(node, sg, *u),
-            Op::Binary(b, _) => support_binary(node, sg, *b),
-            _ => support_prelu(node, sg),
-        }
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        match &ctx.node.op {
-            Op::Unary(u) => lower_unary(ctx, *u),
-            Op::Binary(b, act) => lower_binary(ctx, *b, *act),
-            _ => lower_prelu(ctx),
-        }
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&UNARY, &BINARY];
-        LIST
+gpu_op! {
+    /// Float element-wise ops: every unary op but LOGICAL_NOT, every binary op but
+    /// the comparisons and logical ones, and PRELU.
+    Elementwise "elementwise" {
+        claims: |node, sg| {
+            let ours = match &node.op {
+                Op::Unary(u) => *u != Unary::LogicalNot,
+                Op::Binary(b, _) => !b.is_comparison(),
+                Op::Prelu => true,
+                _ => false,
+            };
+            ours && !is_quantized(node, sg)
+        },
+        support: |node, sg| {
+            match &node.op {
+                Op::Unary(u) => support_unary(node, sg, *u),
+                Op::Binary(b, _) => support_binary(node, sg, *b),
+                _ => support_prelu(node, sg),
+            }
+        },
+        lower: |ctx| {
+            match &ctx.node.op {
+                Op::Unary(u) => lower_unary(ctx, *u),
+                Op::Binary(b, act) => lower_binary(ctx, *b, *act),
+                _ => lower_prelu(ctx),
+            }
+        },
+        shaders: [
+            &UNARY,
+            &BINARY,
+        ],
     }
 }

@@ -2,7 +2,7 @@
 //! travel as a u32 table, validated on the host.
 
 use super::quant::is_quantized;
-use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
+use super::{const_ints, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -134,31 +134,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// GATHER of float or integer data.
-pub(crate) struct Gather;
-
-/// The gather family.
-pub(crate) static OP: Gather = Gather;
-
-impl GpuOp for Gather {
-    fn name(&self) -> &'static str {
-        "gather"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(node.op, Op::Gather { .. }) && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&GATHER];
-        LIST
+gpu_op! {
+    /// GATHER of float or integer data.
+    Gather "gather" {
+        claims: |node, sg| matches!(node.op, Op::Gather { .. }) && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &GATHER,
+        ],
     }
 }

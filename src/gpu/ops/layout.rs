@@ -10,7 +10,7 @@
 use super::copy_spec::{
     axis_of, ident, one_axis, strides_of, CopyParams, CopySpec, Dim, Mode, Plan, Res, View,
 };
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
@@ -666,32 +666,16 @@ fn concat_in_place(
     Ok(ctx.b.place_into(&parts, whole, elem))
 }
 
-/// Data movement on float or quantized data (see [`is_layout`]).
-pub(crate) struct Layout;
-
-/// The layout family.
-pub(crate) static OP: Layout = Layout;
-
-impl GpuOp for Layout {
-    fn name(&self) -> &'static str {
-        "layout"
-    }
-
-    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
-        is_layout(&node.op)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&COPY, &COPY_INT];
-        LIST
+gpu_op! {
+    /// Data movement on float or quantized data (see [`is_layout`]).
+    Layout "layout" {
+        claims: |node, _| is_layout(&node.op),
+        support: support,
+        lower: lower,
+        shaders: [
+            &COPY,
+            &COPY_INT,
+        ],
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::quant::is_quantized;
 use super::BROADCAST_WGSL;
-use super::{broadcast_strides6, dims6, gpu_typed, vec8, Caps, GpuOp, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
@@ -404,37 +404,21 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// Comparisons, LOGICAL_AND/OR/NOT, SELECT, SELECT_V2 and CAST on float, integer and bool data.
-pub(crate) struct Logic;
-
-/// The logic family.
-pub(crate) static OP: Logic = Logic;
-
-impl GpuOp for Logic {
-    fn name(&self) -> &'static str {
-        "logic"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        let ours = match &node.op {
-            Op::Unary(u) => *u == Unary::LogicalNot,
-            Op::Binary(b, _) => b.is_comparison(),
-            Op::Select | Op::SelectV2 | Op::Cast => true,
-            _ => false,
-        };
-        ours && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[
+gpu_op! {
+    /// Comparisons, LOGICAL_AND/OR/NOT, SELECT, SELECT_V2 and CAST on float, integer and bool data.
+    Logic "logic" {
+        claims: |node, sg| {
+            let ours = match &node.op {
+                Op::Unary(u) => *u == Unary::LogicalNot,
+                Op::Binary(b, _) => b.is_comparison(),
+                Op::Select | Op::SelectV2 | Op::Cast => true,
+                _ => false,
+            };
+            ours && !is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
             &COMPARE,
             &COMPARE_INT,
             &LOGICAL,
@@ -443,8 +427,7 @@ impl GpuOp for Logic {
             &CAST_F2W,
             &CAST_W2F,
             &CAST_W2W,
-        ];
-        LIST
+        ],
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
+use super::{float_io, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
@@ -382,36 +382,22 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// FULLY_CONNECTED with float weights and BATCH_MATMUL on float data.
-pub(crate) struct MatMul;
-
-/// The matmul family.
-pub(crate) static OP: MatMul = MatMul;
-
-impl GpuOp for MatMul {
-    fn name(&self) -> &'static str {
-        "matmul"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        let ours = match node.op {
-            Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
-            Op::BatchMatMul { .. } => true,
-            _ => false,
-        };
-        ours && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&MATMUL, &MATMUL_SUBGROUP];
-        LIST
+gpu_op! {
+    /// FULLY_CONNECTED with float weights and BATCH_MATMUL on float data.
+    MatMul "matmul" {
+        claims: |node, sg| {
+            let ours = match node.op {
+                Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
+                Op::BatchMatMul { .. } => true,
+                _ => false,
+            };
+            ours && !is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
+            &MATMUL,
+            &MATMUL_SUBGROUP,
+        ],
     }
 }

@@ -5,7 +5,7 @@
 //! shaders/mp_transform_landmarks.wgsl). The matrix stays on the GPU between them.
 
 use super::quant::is_quantized;
-use super::{float_io, Caps, GpuOp, LowerCtx, Shader};
+use super::{float_io, LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::program::Elem;
 use crate::graph::op::{LandmarksToMatrix, MediaPipeOp, TransformTensor};
@@ -274,31 +274,16 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// MediaPipe's transform ops on float data.
-pub(crate) struct MediaPipeFamily;
-
-/// The MediaPipe family.
-pub(crate) static OP: MediaPipeFamily = MediaPipeFamily;
-
-impl GpuOp for MediaPipeFamily {
-    fn name(&self) -> &'static str {
-        "mediapipe"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        op(node).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&LANDMARKS_MATRIX, &TRANSFORM_TENSOR, &TRANSFORM_LANDMARKS];
-        LIST
+gpu_op! {
+    /// MediaPipe's transform ops on float data.
+    MediaPipeFamily "mediapipe" {
+        claims: |node, sg| op(node).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &LANDMARKS_MATRIX,
+            &TRANSFORM_TENSOR,
+            &TRANSFORM_LANDMARKS,
+        ],
     }
 }

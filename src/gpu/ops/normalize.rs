@@ -1,15 +1,14 @@
 //! SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION along the last axis:
 //! shaders/softmax.wgsl, one workgroup per row with f32 reductions: subgroup
 //! operations on devices with SUBGROUP (shaders/row_reduce_subgroup.wgsl), a
-//! workgroup-memory tree otherwise or when
-//! [`crate::gpu::pipeline::subgroup_reductions`] says no
+//! workgroup-memory tree otherwise or when the program's
+//! [`Tuning`](crate::gpu::tuning::Tuning) asks for workgroup reductions
 //! (shaders/row_reduce_workgroup.wgsl).
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
-use crate::gpu::pipeline::subgroup_reductions;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -91,7 +90,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     let rows = total.checked_div(depth).unwrap_or(0);
     let x = ctx.input(0)?;
     let out = ctx.output(0)?;
-    let shader = if subgroup_reductions(ctx.b.subgroups()) {
+    let shader = if ctx.b.subgroups() {
         &SOFTMAX_SUBGROUP
     } else {
         &SOFTMAX
@@ -113,31 +112,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
-pub(crate) struct Normalize;
-
-/// The normalize family.
-pub(crate) static OP: Normalize = Normalize;
-
-impl GpuOp for Normalize {
-    fn name(&self) -> &'static str {
-        "normalize"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        variant(&node.op).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&SOFTMAX, &SOFTMAX_SUBGROUP];
-        LIST
+gpu_op! {
+    /// SOFTMAX, LOG_SOFTMAX and L2_NORMALIZATION on float data.
+    Normalize "normalize" {
+        claims: |node, sg| variant(&node.op).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &SOFTMAX,
+            &SOFTMAX_SUBGROUP,
+        ],
     }
 }

@@ -3,11 +3,11 @@
 //! does.
 
 use super::quant::is_quantized;
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{data_is_f32, LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Pool2D;
 use crate::graph::shape::padding;
-use crate::graph::{DType, Node, Op, Subgraph};
+use crate::graph::{Node, Op, Subgraph};
 
 uniforms! {
     /// `Params` of shaders/pool.wgsl.
@@ -47,22 +47,6 @@ static POOL: Shader = Shader {
     selectors: POOL_MODES,
     params: PoolParams::LAYOUT,
 };
-
-/// Check that input 0 and every output are float32 (other inputs are constant
-/// parameters such as axes or sizes, read on the host).
-pub(super) fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
-    for &t in std::iter::once(&x).chain(&node.outputs) {
-        let info = &sg.tensors[t];
-        if info.dtype != DType::F32 {
-            return Err(format!(
-                "tensor {} is {}, the GPU path runs float32 tensors",
-                info.name, info.dtype
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
 pub(super) type Geom = ([usize; 4], [usize; 2], [usize; 2]);
@@ -154,32 +138,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D on float data (TFLite has no
-/// quantized L2 pool).
-pub(crate) struct Pool;
-
-/// The pool family.
-pub(crate) static OP: Pool = Pool;
-
-impl GpuOp for Pool {
-    fn name(&self) -> &'static str {
-        "pool"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        params(&node.op).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&POOL];
-        LIST
+gpu_op! {
+    /// AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D on float data (TFLite has no
+    /// quantized L2 pool).
+    Pool "pool" {
+        claims: |node, sg| params(&node.op).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &POOL,
+        ],
     }
 }

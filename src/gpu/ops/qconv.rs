@@ -16,7 +16,7 @@ use super::quant::is_quantized;
 use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
 use super::quant::{mult_words, weight_scales};
 use super::tiling::{depthwise_invocations, in_bounds, Adapter, ConvTiles};
-use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
 use crate::graph::op::Activation;
@@ -291,34 +291,21 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// Quantized CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
-pub(crate) struct QConv;
-
-/// The qconv family.
-pub(crate) static OP: QConv = QConv;
-
-impl GpuOp for QConv {
-    fn name(&self) -> &'static str {
-        "qconv"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(
-            node.op,
-            Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
-        ) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QCONV2D, &QCONV2D_DIRECT, &QDEPTHWISE_CONV2D];
-        LIST
+gpu_op! {
+    /// Quantized CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+    QConv "qconv" {
+        claims: |node, sg| {
+            matches!(
+                node.op,
+                Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_)
+            ) && is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
+            &QCONV2D,
+            &QCONV2D_DIRECT,
+            &QDEPTHWISE_CONV2D,
+        ],
     }
 }

@@ -6,7 +6,7 @@
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, out_range, output};
 use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
-use super::{Caps, GpuOp, Shader, BROADCAST_WGSL, QMATH_WGSL};
+use super::{Shader, BROADCAST_WGSL, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::Binary;
 use crate::graph::quant::Multiplier;
@@ -146,34 +146,19 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// Quantized ADD, SUB and MUL.
-pub(crate) struct QElementwise;
-
-/// The qelementwise family.
-pub(crate) static OP: QElementwise = QElementwise;
-
-impl GpuOp for QElementwise {
-    fn name(&self) -> &'static str {
-        "qelementwise"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(
-            node.op,
-            Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _)
-        ) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QBINARY];
-        LIST
+gpu_op! {
+    /// Quantized ADD, SUB and MUL.
+    QElementwise "qelementwise" {
+        claims: |node, sg| {
+            matches!(
+                node.op,
+                Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _)
+            ) && is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
+            &QBINARY,
+        ],
     }
 }

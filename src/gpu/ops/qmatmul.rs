@@ -7,7 +7,7 @@ use super::matmul::{plan, MATMUL_MAIN_SUBGROUP_WGSL, MATMUL_MAIN_WGSL, MATMUL_WG
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
@@ -147,31 +147,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// Quantized BATCH_MATMUL.
-pub(crate) struct QMatMul;
-
-/// The qmatmul family.
-pub(crate) static OP: QMatMul = QMatMul;
-
-impl GpuOp for QMatMul {
-    fn name(&self) -> &'static str {
-        "qmatmul"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(node.op, Op::BatchMatMul { .. }) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QMATMUL, &QMATMUL_SUBGROUP];
-        LIST
+gpu_op! {
+    /// Quantized BATCH_MATMUL.
+    QMatMul "qmatmul" {
+        claims: |node, sg| matches!(node.op, Op::BatchMatMul { .. }) && is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &QMATMUL,
+            &QMATMUL_SUBGROUP,
+        ],
     }
 }

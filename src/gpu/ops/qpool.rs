@@ -7,7 +7,7 @@ use super::pool::geometry;
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, out_range, output};
 use super::reduce::reduce_view;
-use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{const_ints, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::op::{Activation, Reduce};
 use crate::graph::quant::Multiplier;
@@ -182,34 +182,20 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// Quantized AVERAGE_POOL_2D, MAX_POOL_2D and reductions (MEAN and SUM run here).
-pub(crate) struct QPool;
-
-/// The qpool family.
-pub(crate) static OP: QPool = QPool;
-
-impl GpuOp for QPool {
-    fn name(&self) -> &'static str {
-        "qpool"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(
-            node.op,
-            Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. }
-        ) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QPOOL, &QMEAN];
-        LIST
+gpu_op! {
+    /// Quantized AVERAGE_POOL_2D, MAX_POOL_2D and reductions (MEAN and SUM run here).
+    QPool "qpool" {
+        claims: |node, sg| {
+            matches!(
+                node.op,
+                Op::AveragePool2D(_) | Op::MaxPool2D(_) | Op::Reduce { .. }
+            ) && is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
+            &QPOOL,
+            &QMEAN,
+        ],
     }
 }

@@ -4,7 +4,7 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{const_ints, Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{const_ints, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
@@ -102,31 +102,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ctx.dispatch(&QRESIZE, vec![], params, vec![x, out], n as u64)
 }
 
-/// Quantized RESIZE_BILINEAR.
-pub(crate) struct QResize;
-
-/// The qresize family.
-pub(crate) static OP: QResize = QResize;
-
-impl GpuOp for QResize {
-    fn name(&self) -> &'static str {
-        "qresize"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(node.op, Op::ResizeBilinear(_)) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QRESIZE];
-        LIST
+gpu_op! {
+    /// Quantized RESIZE_BILINEAR.
+    QResize "qresize" {
+        claims: |node, sg| matches!(node.op, Op::ResizeBilinear(_)) && is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &QRESIZE,
+        ],
     }
 }

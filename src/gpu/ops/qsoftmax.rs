@@ -4,7 +4,7 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
@@ -75,31 +75,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     ctx.dispatch(&QSOFTMAX, vec![], params, vec![x, out], rows as u64)
 }
 
-/// Quantized SOFTMAX.
-pub(crate) struct QSoftmax;
-
-/// The qsoftmax family.
-pub(crate) static OP: QSoftmax = QSoftmax;
-
-impl GpuOp for QSoftmax {
-    fn name(&self) -> &'static str {
-        "qsoftmax"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(node.op, Op::Softmax { .. }) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QSOFTMAX];
-        LIST
+gpu_op! {
+    /// Quantized SOFTMAX.
+    QSoftmax "qsoftmax" {
+        claims: |node, sg| matches!(node.op, Op::Softmax { .. }) && is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &QSOFTMAX,
+        ],
     }
 }

@@ -1,7 +1,7 @@
-//! Quantized (full-integer) nodes: which nodes compute on 8- or 16-bit quantized
-//! activations (each integer family claims only those), the shared helpers
-//! (quantization parameters, clamp ranges, packed int8 weights), and QUANTIZE /
-//! DEQUANTIZE (shaders/quantize.wgsl, dequantize.wgsl, requantize.wgsl).
+//! Quantized (full-integer) nodes (not an op family): which nodes compute on 8-
+//! or 16-bit quantized activations (each integer family claims only those) and
+//! the helpers the integer families share (quantization parameters, clamp
+//! ranges, packed int8 weights).
 //!
 //! Quantized activations live on the GPU as raw integer values, one per i32 word;
 //! int8 weights stay int8, packed four to a u32 word. Multipliers, shifts and zero
@@ -9,73 +9,11 @@
 //! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use super::{Caps, GpuOp, LowerCtx, Shader, QMATH_WGSL};
 use crate::error::Result;
 use crate::gpu::pipeline::Precision;
 use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
-
-uniforms! {
-    /// `Params` of shaders/quantize.wgsl.
-    struct QuantizeParams {
-        n: u32,
-        zp: i32,
-        scale: f32,
-        lo: i32,
-        hi: i32,
-    }
-}
-
-uniforms! {
-    /// `Params` of shaders/dequantize.wgsl.
-    struct DequantizeParams {
-        n: u32,
-        zp: i32,
-        scale: f32,
-    }
-}
-
-uniforms! {
-    /// `Params` of shaders/requantize.wgsl.
-    struct RequantizeParams {
-        n: u32,
-        in_zp: i32,
-        out_zp: i32,
-        mantissa: i32,
-        shift: i32,
-        lo: i32,
-        hi: i32,
-    }
-}
-
-/// A planned QUANTIZE or DEQUANTIZE: its kernel and uniforms.
-enum Conversion {
-    Quantize(QuantizeParams),
-    Dequantize(DequantizeParams),
-    Requantize(RequantizeParams),
-}
-
-static QUANTIZE: Shader = Shader {
-    name: "quantize",
-    parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
-    selectors: &[],
-    params: QuantizeParams::LAYOUT,
-};
-
-static DEQUANTIZE: Shader = Shader {
-    name: "dequantize",
-    parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
-    selectors: &[],
-    params: DequantizeParams::LAYOUT,
-};
-
-static REQUANTIZE: Shader = Shader {
-    name: "requantize",
-    parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
-    selectors: &[],
-    params: RequantizeParams::LAYOUT,
-};
 
 /// Whether `dtype` is an integer type of quantized activations.
 pub fn is_quant_dtype(dtype: DType) -> bool {
@@ -194,66 +132,6 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
-/// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
-fn plan_convert(node: &Node, sg: &Subgraph) -> Result<Conversion, String> {
-    let x = input(node, sg, 0)?;
-    let y = output(node, sg, 0)?;
-    if x.num_elements() != y.num_elements() {
-        return Err("input and output sizes differ".into());
-    }
-    if x.is_constant() {
-        return Err(format!("tensor {} is a constant", x.name));
-    }
-    let n = y.num_elements() as u32;
-    match (x.dtype, y.dtype) {
-        (DType::F32, o) if is_quant_dtype(o) => {
-            let (scale, zp) = qparams(y)?;
-            let (lo, hi) = type_range(o);
-            Ok(Conversion::Quantize(QuantizeParams {
-                n,
-                zp,
-                scale,
-                lo,
-                hi,
-            }))
-        }
-        (i, DType::F32) if is_quant_dtype(i) => {
-            let (scale, zp) = qparams(x)?;
-            Ok(Conversion::Dequantize(DequantizeParams { n, zp, scale }))
-        }
-        (i, o) if is_quant_dtype(i) && is_quant_dtype(o) && node.op == Op::Quantize => {
-            let (si, zi) = qparams(x)?;
-            let (so, zo) = qparams(y)?;
-            let (lo, hi) = type_range(o);
-            let m = multiplier(si as f64 / so as f64);
-            Ok(Conversion::Requantize(RequantizeParams {
-                n,
-                in_zp: zi,
-                out_zp: zo,
-                mantissa: m.mantissa,
-                shift: m.shift,
-                lo,
-                hi,
-            }))
-        }
-        (i, o) => Err(format!(
-            "{} from {i} to {o} runs on the CPU",
-            node.op.name()
-        )),
-    }
-}
-
-fn lower_convert(ctx: &mut LowerCtx) -> Result<()> {
-    let planned = plan_convert(ctx.node, ctx.sg).map_err(|e| ctx.err(e))?;
-    let x = ctx.input(0)?;
-    let out = ctx.output(0)?;
-    match planned {
-        Conversion::Quantize(p) => ctx.dispatch(&QUANTIZE, vec![], p, vec![x, out], p.n.into()),
-        Conversion::Dequantize(p) => ctx.dispatch(&DEQUANTIZE, vec![], p, vec![x, out], p.n.into()),
-        Conversion::Requantize(p) => ctx.dispatch(&REQUANTIZE, vec![], p, vec![x, out], p.n.into()),
-    }
-}
-
 /// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points
 /// (the kernels take symmetric weights).
 pub fn int8_weights(info: &TensorInfo) -> Result<&[u8], String> {
@@ -327,33 +205,4 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
         ));
     }
     Ok(v)
-}
-
-/// QUANTIZE and DEQUANTIZE of runtime tensors (float <-> quantized, and requantization).
-pub(crate) struct Convert;
-
-/// The convert family.
-pub(crate) static OP: Convert = Convert;
-
-impl GpuOp for Convert {
-    fn name(&self) -> &'static str {
-        "convert"
-    }
-
-    fn claims(&self, node: &Node, _: &Subgraph) -> bool {
-        matches!(node.op, Op::Quantize | Op::Dequantize)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        plan_convert(node, sg).map(|_| ())
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower_convert(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QUANTIZE, &DEQUANTIZE, &REQUANTIZE];
-        LIST
-    }
 }

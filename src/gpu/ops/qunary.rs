@@ -5,7 +5,7 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::{Error, Result};
 use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
@@ -115,31 +115,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// Quantized unary ops, as lookup tables the CPU kernels fill at prepare.
-pub(crate) struct QUnary;
-
-/// The qunary family.
-pub(crate) static OP: QUnary = QUnary;
-
-impl GpuOp for QUnary {
-    fn name(&self) -> &'static str {
-        "qunary"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(node.op, Op::Unary(_)) && is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
-        support(node, sg, caps.eval)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&QLUT];
-        LIST
+gpu_op! {
+    /// Quantized unary ops, as lookup tables the CPU kernels fill at prepare.
+    QUnary "qunary" {
+        claims: |node, sg| matches!(node.op, Op::Unary(_)) && is_quantized(node, sg),
+        support_with_caps: |node, sg, caps| support(node, sg, caps.eval),
+        lower: lower,
+        shaders: [
+            &QLUT,
+        ],
     }
 }

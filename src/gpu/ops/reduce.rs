@@ -10,10 +10,10 @@
 //! ARG_MAX/ARG_MIN: shaders/argminmax.wgsl over the same view of one axis, with an
 //! int32 or int64 output (held as i32 on the GPU).
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, ReduceKernel};
-use super::{const_ints, Caps, GpuOp, LowerCtx, Shader};
+use super::{const_ints, LowerCtx, Shader};
 use crate::error::Result;
 use crate::gpu::program::Elem;
 use crate::graph::op::Reduce;
@@ -401,34 +401,18 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     }
 }
 
-/// Float reductions (SUM, MEAN, REDUCE_MAX/MIN/PROD), CUMSUM, ARG_MAX and ARG_MIN.
-pub(crate) struct Reductions;
-
-/// The reduce family.
-pub(crate) static OP: Reductions = Reductions;
-
-impl GpuOp for Reductions {
-    fn name(&self) -> &'static str {
-        "reduce"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        matches!(
-            node.op,
-            Op::Reduce { .. } | Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. }
-        ) && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[
+gpu_op! {
+    /// Float reductions (SUM, MEAN, REDUCE_MAX/MIN/PROD), CUMSUM, ARG_MAX and ARG_MIN.
+    Reductions "reduce" {
+        claims: |node, sg| {
+            matches!(
+                node.op,
+                Op::Reduce { .. } | Op::Cumsum { .. } | Op::ArgMax { .. } | Op::ArgMin { .. }
+            ) && !is_quantized(node, sg)
+        },
+        support: support,
+        lower: lower,
+        shaders: [
             &REDUCE,
             &REDUCE_SUBGROUP,
             &REDUCE_PARTS,
@@ -436,8 +420,7 @@ impl GpuOp for Reductions {
             &REDUCE_FINAL,
             &CUMSUM,
             &ARGMINMAX,
-        ];
-        LIST
+        ],
     }
 }
 

@@ -1,9 +1,9 @@
 //! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR: shaders/resize.wgsl, one invocation
 //! per output element with the CPU kernel's float coordinate arithmetic.
 
-use super::pool::data_is_f32;
+use super::data_is_f32;
 use super::quant::is_quantized;
-use super::{Caps, GpuOp, LowerCtx, Shader};
+use super::{LowerCtx, Shader};
 use crate::error::Result;
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
@@ -123,31 +123,14 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
     )
 }
 
-/// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on float data.
-pub(crate) struct ResizeFamily;
-
-/// The resize family.
-pub(crate) static OP: ResizeFamily = ResizeFamily;
-
-impl GpuOp for ResizeFamily {
-    fn name(&self) -> &'static str {
-        "resize"
-    }
-
-    fn claims(&self, node: &Node, sg: &Subgraph) -> bool {
-        params(&node.op).is_some() && !is_quantized(node, sg)
-    }
-
-    fn support(&self, node: &Node, sg: &Subgraph, _: &Caps) -> Result<(), String> {
-        support(node, sg)
-    }
-
-    fn lower(&self, ctx: &mut LowerCtx) -> Result<()> {
-        lower(ctx)
-    }
-
-    fn shaders(&self) -> &'static [&'static Shader] {
-        static LIST: &[&Shader] = &[&RESIZE];
-        LIST
+gpu_op! {
+    /// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR on float data.
+    ResizeFamily "resize" {
+        claims: |node, sg| params(&node.op).is_some() && !is_quantized(node, sg),
+        support: support,
+        lower: lower,
+        shaders: [
+            &RESIZE,
+        ],
     }
 }

@@ -7,6 +7,7 @@
 
 use super::conv::Geom;
 use crate::gpu::program::ProgramBuilder;
+use crate::gpu::tuning::Tuning;
 
 /// What the cost model reads of the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub(super) struct Adapter {
     /// Most invocations in one workgroup.
     pub(super) invocations: u32,
     /// Kernels reduce with subgroup operations: the device has SUBGROUP and
-    /// [`crate::gpu::pipeline::subgroup_reductions`] allows them.
+    /// the tuning does not ask for workgroup-memory reductions.
     pub(super) subgroups: bool,
     /// Smallest subgroup size the device may run a pipeline with (0: unknown).
     pub(super) subgroup_min: u32,
@@ -27,6 +28,8 @@ pub(super) struct Adapter {
     pub(super) subgroup_max: u32,
     /// Compute units to fill (0: unknown).
     pub(super) compute_units: u32,
+    /// The overrides of the program being built.
+    pub(super) tuning: Tuning,
 }
 
 impl Adapter {
@@ -34,7 +37,7 @@ impl Adapter {
     /// the limits of the device it compiles for, and subgroup kernels only where
     /// that device has them.
     pub(super) fn of(b: &ProgramBuilder) -> Adapter {
-        let (p, gpu) = (b.profile(), b.gpu());
+        let (p, gpu, tuning) = (b.profile(), b.gpu(), b.tuning());
         Adapter {
             cpu: p.software,
             workgroup_storage: p
@@ -43,10 +46,11 @@ impl Adapter {
             invocations: p
                 .max_invocations_per_workgroup
                 .min(gpu.limits.max_compute_invocations_per_workgroup),
-            subgroups: crate::gpu::pipeline::subgroup_reductions(gpu.subgroups),
+            subgroups: gpu.subgroups && !tuning.workgroup_reductions,
             subgroup_min: p.subgroup_min,
             subgroup_max: p.subgroup_max,
             compute_units: p.compute_units,
+            tuning,
         }
     }
 
@@ -156,11 +160,11 @@ impl ConvTiles {
 
     /// The variant for `adapter`: the tiled kernel on GPUs; the direct kernel on
     /// CPU adapters, whose workgroups are CPU tasks that pay for every barrier
-    /// and workgroup-memory stage (unless `pipeline::tiled_convolutions` says
+    /// and workgroup-memory stage (unless `Tuning::tiled_convolutions` says
     /// otherwise, as the tests of the tiled path do).
     pub(super) fn choose(g: &Geom, adapter: &Adapter) -> ConvTiles {
         let mut t = ConvTiles::of(g);
-        if !crate::gpu::pipeline::tiled_convolutions(adapter.cpu) {
+        if adapter.cpu && !adapter.tuning.tiled_convolutions {
             t.direct = true;
             t.workgroups =
                 t.invocations()
@@ -270,15 +274,16 @@ impl MatmulTiles {
         let rows = m < MATMUL_TILE_M / 2;
         // Splitting K pays when the row workgroups are too few to fill a GPU; a
         // CPU adapter runs the few workgroups on its threads anyway and pays
-        // for the reduction (unless `pipeline::split_k` says otherwise, as the
+        // for the reduction (unless `Tuning::split_k` says otherwise, as the
         // tests of the split kernels do). Subgroups of the smallest size the
         // device reports each take one quad, their lanes the slices (a slice
         // count that is the subgroup size, so one subgroupAdd sums a quad);
         // without them 16 slices share workgroup memory, when it fits (it
         // always does on a conformant device, whose minimum is 16 KiB: the
         // check keeps a smaller one on one slice).
-        let split =
-            rows && crate::gpu::pipeline::split_k(adapter.cpu) && tiled < adapter.split_below();
+        let split = rows
+            && (!adapter.cpu || adapter.tuning.split_k)
+            && tiled < adapter.split_below();
         let (slices, subgroup) = match adapter.subgroup_size() {
             Some(s) => (s as usize, true),
             None if adapter.fits(SPLIT_STORAGE) => (SPLIT_SLICES, false),
@@ -472,6 +477,7 @@ mod tests {
             subgroup_min: 0,
             subgroup_max: 0,
             compute_units: 0,
+            tuning: Tuning::UNTUNED,
         };
         let sub = |s| Adapter {
             subgroups: true,

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::{guards, PipelineCache, Precision};
 use crate::gpu::profile::AdapterProfile;
+use crate::gpu::tuning::Tuning;
 use crate::graph::DType;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -36,6 +37,7 @@ pub struct ProgramBuilder {
     constant_overflows: Vec<usize>,
     /// The adapter profile kernels are planned for.
     profile: AdapterProfile,
+    tuning: Tuning,
 }
 
 impl ProgramBuilder {
@@ -53,7 +55,19 @@ impl ProgramBuilder {
             guard: false,
             input_readers: Vec::new(),
             constant_overflows: Vec::new(),
+            tuning: Tuning::UNTUNED,
         }
+    }
+
+    /// Build with these kernel overrides (default: none).
+    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
+        self
+    }
+
+    /// The kernel overrides the program is built with.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
     }
 
     /// Build with the fp16 overflow guard: at f16, every dispatch whose kernel
@@ -97,10 +111,11 @@ impl ProgramBuilder {
         self.bufs.len() - 1
     }
 
-    /// Whether the device has SUBGROUP operations enabled (kernels with a
-    /// subgroup variant choose it at lowering).
+    /// Whether kernels with a subgroup variant choose it at lowering: the
+    /// device has SUBGROUP operations enabled and the tuning does not ask for
+    /// workgroup-memory reductions.
     pub fn subgroups(&self) -> bool {
-        self.gpu.subgroups
+        self.gpu.subgroups && !self.tuning.workgroup_reductions
     }
 
     /// The device the program is built for (its limits and adapter type feed
@@ -275,7 +290,7 @@ impl ProgramBuilder {
         for &b in &spec.buffers {
             let r = self.root(b);
             if self.bufs[r].desc.bytes > limit {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "a buffer of {} bytes exceeds the adapter's storage binding limit of {limit}",
                     self.bufs[r].desc.bytes
                 )));
@@ -385,7 +400,7 @@ impl ProgramBuilder {
             submission_index: None,
             timeout: None,
         })
-        .map_err(|e| Error::Device(format!("uploading constants failed: {e}")))?;
+        .map_err(|e| Error::device_source(format!("uploading constants failed: {e}"), e))?;
         let constant_upload = upload_start.elapsed();
         let pipeline_start = Instant::now();
 
@@ -398,7 +413,7 @@ impl ProgramBuilder {
                 self.precision,
                 &d.constants,
                 guarded[i],
-                d.trusted,
+                d.trusted && !self.tuning.shader_checks,
             )?;
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
@@ -452,7 +467,7 @@ impl ProgramBuilder {
             let x = groups.min(MAX_GROUPS);
             let y = groups.div_ceil(MAX_GROUPS);
             if y > MAX_GROUPS {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "dispatch of {} invocations is too large",
                     d.invocations
                 )));
@@ -469,7 +484,10 @@ impl ProgramBuilder {
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!("building bind groups failed: {e}")));
+            return Err(Error::device_source(
+                format!("building bind groups failed: {e}"),
+                e,
+            ));
         }
         let pipeline_creation = pipeline_start.elapsed();
         // The flag words ride at the end of the first output's staging buffer: no

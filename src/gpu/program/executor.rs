@@ -101,9 +101,7 @@ impl Upload {
         }
         match self.state.load(Ordering::Acquire) {
             MAPPED => Ok(()),
-            _ => Err(Error::Device(
-                "an input staging buffer could not be mapped".into(),
-            )),
+            _ => Err(Error::device("an input staging buffer could not be mapped")),
         }
     }
 
@@ -127,7 +125,10 @@ fn wait_for(gpu: &GpuDevice, index: Option<wgpu::SubmissionIndex>) -> Result<()>
         Ok(_) => Ok(()),
         Err(e) => {
             let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
-            Err(Error::Device(format!("waiting for the GPU failed: {e}")))
+            Err(Error::device_source(
+                format!("waiting for the GPU failed: {e}"),
+                e,
+            ))
         }
     }
 }
@@ -283,7 +284,7 @@ impl GpuProgram {
     /// floats in the program's precision, everything else as 4-byte words.
     fn stored_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<usize> {
         if t.dtype() != dtype {
-            return Err(Error::Device(format!(
+            return Err(Error::device(format!(
                 "partition input {slot} is {}, the program expects {dtype}",
                 t.dtype()
             )));
@@ -330,7 +331,7 @@ impl GpuProgram {
             (Data::I16(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
             (Data::I64(v), _) => {
                 if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
-                    return Err(Error::Device(format!(
+                    return Err(Error::device(format!(
                         "partition input {slot} holds {x}, outside the int32 range the GPU stores"
                     )));
                 }
@@ -363,7 +364,7 @@ impl GpuProgram {
             let n = self.stored_bytes(t, slot, dtype)?;
             let padded = align4(n as u64);
             if padded > up.staging.size() {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "partition input {slot} takes {n} bytes, the program holds {}",
                     up.staging.size()
                 )));
@@ -373,10 +374,9 @@ impl GpuProgram {
             }
             up.ready(&self.gpu, io.submitted.as_ref())?;
             {
-                let mut view = up
-                    .staging
-                    .get_mapped_range_mut(..padded)
-                    .map_err(|e| Error::Device(format!("writing partition input {slot}: {e}")))?;
+                let mut view = up.staging.get_mapped_range_mut(..padded).map_err(|e| {
+                    Error::device_source(format!("writing partition input {slot}: {e}"), e)
+                })?;
                 let mut body = view.slice(..);
                 let pad = body.split_off(n..).unwrap_or_default();
                 pad.write_iter(std::iter::repeat_n(0u8, padded as usize - n));
@@ -449,7 +449,7 @@ impl GpuProgram {
         let mut guard = self
             .timestamps
             .lock()
-            .map_err(|_| Error::Device("profiling state poisoned".into()))?;
+            .map_err(|_| Error::device("profiling state poisoned"))?;
         if guard.is_none() {
             *guard = Some(Timestamps::new(&self.gpu, self.steps.len())?);
         }
@@ -478,22 +478,22 @@ impl GpuProgram {
         let io = self
             .io
             .lock()
-            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
+            .map_err(|_| Error::device("an invoke of this partition panicked"))?;
         let (k, r) = self
             .readbacks
             .iter()
             .enumerate()
             .find(|(_, r)| r.slot == slot)
-            .ok_or_else(|| Error::Device(format!("the partition has no output {slot}")))?;
+            .ok_or_else(|| Error::device(format!("the partition has no output {slot}")))?;
         if !io.kept.get(k).copied().unwrap_or(false) {
-            return Err(Error::Device(format!(
+            return Err(Error::device(format!(
                 "partition output {slot} is no longer held (the partition ran again)"
             )));
         }
         let view = r
             .staging
             .get_mapped_range(..)
-            .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+            .map_err(|e| Error::device_source(format!("reading back failed: {e}"), e))?;
         f(r, &view)
     }
 
@@ -513,7 +513,7 @@ impl GpuProgram {
             let n: usize = r.shape.iter().product();
             let size = dtype.size().unwrap_or(0);
             if r.dtype != dtype || out.len() != n * size {
-                return Err(Error::Device(format!(
+                return Err(Error::device(format!(
                     "partition output {slot} is {} of {n} elements, the destination {} bytes of {dtype}",
                     r.dtype,
                     out.len()
@@ -633,7 +633,7 @@ impl GpuProgram {
         let mut io = self
             .io
             .lock()
-            .map_err(|_| Error::Device("an invoke of this partition panicked".into()))?;
+            .map_err(|_| Error::device("an invoke of this partition panicked"))?;
         let start = Instant::now();
         io.kept.resize(self.readbacks.len(), false);
         for (r, kept) in self.readbacks.iter().zip(io.kept.iter_mut()) {
@@ -685,7 +685,7 @@ impl GpuProgram {
                 let view = r
                     .staging
                     .get_mapped_range(..)
-                    .map_err(|e| Error::Device(format!("reading back failed: {e}")))?;
+                    .map_err(|e| Error::device_source(format!("reading back failed: {e}"), e))?;
                 if self.guard.is_some() && k == 0 {
                     self.note_overflow(view.get(r.size as usize..).unwrap_or(&[]));
                 }

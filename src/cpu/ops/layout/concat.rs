@@ -104,12 +104,11 @@ pub fn concatenation(ctx: &mut OpCtx, axis: i32, act: Activation) -> Result<Vec<
 }
 
 /// Split `t` along `axis` into pieces of the given sizes.
-fn split_sizes(ctx: &OpCtx, t: &Tensor, axis: usize, sizes: &[usize]) -> Vec<Tensor> {
+fn split_sizes(t: &Tensor, axis: usize, sizes: &[usize]) -> Vec<Tensor> {
     let outer: usize = t.shape[..axis].iter().product();
     let inner: usize = t.shape[axis + 1..].iter().product();
     let dim = t.shape[axis];
     let mut start = 0;
-    let _ = ctx;
     sizes
         .iter()
         .map(|&s| {
@@ -146,7 +145,7 @@ pub fn split(ctx: &mut OpCtx, num_splits: usize) -> Result<Vec<Tensor>> {
         )));
     }
     let sizes = vec![t.shape[axis] / n; n];
-    Ok(split_sizes(ctx, t, axis, &sizes))
+    Ok(split_sizes(t, axis, &sizes))
 }
 
 /// Kernel of split_v.
@@ -186,7 +185,7 @@ pub fn split_v(ctx: &mut OpCtx, num_splits: usize) -> Result<Vec<Tensor>> {
             )))
         }
     }
-    Ok(split_sizes(ctx, t, axis, &sizes))
+    Ok(split_sizes(t, axis, &sizes))
 }
 
 /// Kernel of pack.
@@ -235,7 +234,7 @@ pub fn unpack(ctx: &mut OpCtx, axis: i32, num: usize) -> Result<Vec<Tensor>> {
     if num != 0 && num != dim {
         return Err(ctx.err(format!("unpack: num {num} differs from dimension {dim}")));
     }
-    let parts = split_sizes(ctx, t, a, &vec![1; dim]);
+    let parts = split_sizes(t, a, &vec![1; dim]);
     Ok(parts
         .into_iter()
         .map(|mut p| {
