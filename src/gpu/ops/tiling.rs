@@ -281,9 +281,8 @@ impl MatmulTiles {
         // without them 16 slices share workgroup memory, when it fits (it
         // always does on a conformant device, whose minimum is 16 KiB: the
         // check keeps a smaller one on one slice).
-        let split = rows
-            && (!adapter.cpu || adapter.tuning.split_k)
-            && tiled < adapter.split_below();
+        let split =
+            rows && (!adapter.cpu || adapter.tuning.split_k) && tiled < adapter.split_below();
         let (slices, subgroup) = match adapter.subgroup_size() {
             Some(s) => (s as usize, true),
             None if adapter.fits(SPLIT_STORAGE) => (SPLIT_SLICES, false),
