@@ -11,7 +11,7 @@ mod mutants;
 mod validate;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("auto_mixed", auto_mixed::tests),
         ("bench_cli", bench_cli::tests),
         ("device_choice", device_choice::tests),

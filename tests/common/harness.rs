@@ -116,6 +116,18 @@ pub fn note_skip(what: &str) -> String {
     name
 }
 
+/// [`main`] with the shaders' runtime bounds checks on for every interpreter the
+/// cases create (`TFLITE_WGPU_SHADER_CHECKS=1`, which `Tuning::default` reads),
+/// unless the environment already says otherwise: every test binary but the one
+/// for the trusted (unchecked) modules runs this way.
+pub fn main_checked(modules: &[(&str, Registry)]) -> ! {
+    if std::env::var_os("TFLITE_WGPU_SHADER_CHECKS").is_none() {
+        // Before any case runs: no other thread reads the environment yet.
+        std::env::set_var("TFLITE_WGPU_SHADER_CHECKS", "1");
+    }
+    main(modules)
+}
+
 /// Runs the cases of every module (`(module name, its cases)`) with libtest's
 /// arguments and exits with its status.
 pub fn main(modules: &[(&str, Registry)]) -> ! {

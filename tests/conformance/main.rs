@@ -9,7 +9,7 @@ mod detection;
 mod gpu;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("conformance", conformance::tests),
         ("cpu_lstm", cpu_lstm::tests),
         ("detection", detection::tests),

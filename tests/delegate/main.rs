@@ -9,7 +9,7 @@ mod models;
 mod writer_roundtrip;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("litert_delegate", litert_delegate::tests),
         ("litert_oracle", litert_oracle::tests),
         ("models", models::tests),

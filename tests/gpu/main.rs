@@ -23,7 +23,7 @@ mod split_k;
 mod threads;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("conv", conv::tests),
         ("faults", faults::tests),
         ("fusion", fusion::tests),

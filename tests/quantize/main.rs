@@ -9,7 +9,7 @@ mod litert;
 mod quantize;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("constraints", constraints::tests),
         ("errors", errors::tests),
         ("litert", litert::tests),

@@ -11,7 +11,7 @@ mod mutation;
 mod reader_forms;
 
 fn main() {
-    common::harness::main(&[
+    common::harness::main_checked(&[
         ("fuzz_regressions", fuzz_regressions::tests),
         ("layering", layering::tests),
         ("limits", limits::tests),
