@@ -317,6 +317,32 @@ fn print_plan(interp: &Interpreter) {
     }
 }
 
+/// `inspect --dump-wgsl DIR`: write the finished WGSL of every GPU dispatch of
+/// the model's plan to DIR, one file per dispatch (`p<partition>_<index>_<shader>.wgsl`).
+pub fn dump_wgsl(
+    model: &Option<PathBuf>,
+    options: Options,
+    inputs: &[PathBuf],
+    dir: &std::path::Path,
+) -> crate::Result<()> {
+    let (m, name) = load(model)?;
+    let interp = prepared(&m, &name, options, inputs)?;
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| crate::Error::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let sources = interp.dispatch_sources();
+    for (file, text) in &sources {
+        let path = dir.join(file);
+        let tmp = dir.join(format!("{file}.tmp"));
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    }
+    tracing::info!("wrote {} kernels to {}", sources.len(), dir.display());
+    Ok(())
+}
+
 /// Print the model and its plan, as text or as the JSON document.
 pub fn inspect(
     model: &Option<PathBuf>,

@@ -82,6 +82,10 @@ enum Command {
         /// nvidia-h100, or a profile JSON file) instead of the adapter in hand's.
         #[arg(long, value_name = "NAME|FILE.json")]
         adapter_profile: Option<String>,
+        /// Write the finished WGSL of every GPU dispatch of the plan (prologue,
+        /// guard, body, and the override constants its pipeline sets) to DIR.
+        #[arg(long, value_name = "DIR")]
+        dump_wgsl: Option<PathBuf>,
         #[command(flatten)]
         exec: ExecArgs,
     },
@@ -128,9 +132,14 @@ where
             json,
             inputs,
             adapter_profile,
+            dump_wgsl,
             exec,
         } => options(exec)
             .and_then(|o| with_profile(o, adapter_profile.as_deref()))
+            .and_then(|o| match dump_wgsl {
+                Some(dir) => inspect::dump_wgsl(model, o.clone(), inputs, dir).map(|()| o),
+                None => Ok(o),
+            })
             .and_then(|o| inspect::inspect(model, *json, o, inputs)),
         Command::Bench { model, bench, exec } => bench::bench(model, bench, exec),
     };

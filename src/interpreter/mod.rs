@@ -304,6 +304,12 @@ impl Interpreter {
         self.program.dispatch_plan()
     }
 
+    /// The finished WGSL of every GPU dispatch of the plan, in execution order, as
+    /// (file name, text): what `inspect --dump-wgsl` writes.
+    pub fn dispatch_sources(&self) -> Vec<(String, String)> {
+        self.program.dispatch_sources()
+    }
+
     /// The adapter profile the GPU kernels were planned for: the one
     /// [`Options::adapter_profile`] gives, else the device's own; None on the CPU.
     pub fn adapter_profile(&self) -> Option<crate::gpu::profile::AdapterProfile> {

@@ -267,6 +267,22 @@ impl Program {
         rows
     }
 
+    /// The finished WGSL of every GPU dispatch, in execution order, as
+    /// (file name, text): `P{partition}_{index}_{shader}.wgsl`.
+    pub fn dispatch_sources(&self) -> Vec<(String, String)> {
+        let Some(gpu) = &self.gpu else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (partition, prog) in gpu.programs.iter().enumerate() {
+            let Some(prog) = prog else { continue };
+            for (i, (shader, text)) in prog.dispatch_sources().into_iter().enumerate() {
+                out.push((format!("p{partition:02}_{i:03}_{shader}.wgsl"), text));
+            }
+        }
+        out
+    }
+
     /// The program of GPU partition `partition`.
     fn program(&self, partition: usize) -> Result<&GpuProgram> {
         self.gpu

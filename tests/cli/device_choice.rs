@@ -205,12 +205,69 @@ fn every_bundled_profile_plans_within_its_limits() {
     }
 }
 
+/// `inspect --dump-wgsl DIR` writes one finished kernel per dispatch of the plan:
+/// the prologue (f16 and the overflow guard at fp16), the body and the override
+/// constants, each a module naga accepts, named after its kernel.
+fn inspect_dumps_the_finished_wgsl_of_every_dispatch() {
+    if software().is_none() {
+        return;
+    }
+    for precision in ["fp32", "fp16"] {
+        let dir = std::env::temp_dir().join(format!(
+            "tflite-wgpu-dump-{precision}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let doc = json(&cli(&[
+            "inspect",
+            "--json",
+            "--device",
+            "gpu",
+            "--precision",
+            precision,
+            "--dump-wgsl",
+            dir.to_str().unwrap(),
+        ]));
+        let dispatches = doc["plan"]["dispatches"].as_array().unwrap();
+        assert!(!dispatches.is_empty(), "the demo model runs on the GPU");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), dispatches.len(), "{files:?}");
+        for (path, d) in files.iter().zip(dispatches) {
+            let text = std::fs::read_to_string(path).unwrap();
+            let kernel = d["kernel"].as_str().unwrap();
+            let shader = kernel.split('[').next().unwrap();
+            assert!(
+                path.to_str().unwrap().ends_with(&format!("_{shader}.wgsl")),
+                "{path:?} {kernel}"
+            );
+            assert!(
+                text.starts_with(&format!("// kernel {kernel}\n")),
+                "{path:?}"
+            );
+            assert_eq!(
+                text.contains("enable f16;"),
+                precision == "fp16",
+                "{path:?}"
+            );
+            if let Err(e) = naga::front::wgsl::parse_str(&text) {
+                panic!("{path:?} does not parse: {}", e.emit_to_string(&text));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
         crate::case!(gpu, auto_skips_a_software_adapter_and_gpu_takes_it),
         crate::case!(gpu, the_command_line_says_which_device_ran_and_why),
         crate::case!(gpu, inspect_shows_the_plan_for_a_bundled_profile),
+        crate::case!(gpu, inspect_dumps_the_finished_wgsl_of_every_dispatch),
         crate::case!(gpu_shared, every_bundled_profile_plans_within_its_limits),
     ]
 }

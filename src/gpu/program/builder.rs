@@ -481,6 +481,14 @@ impl ProgramBuilder {
                 fused: d.fused.clone(),
                 workgroup_size: d.workgroup_size,
                 kernel: kernel_name(d),
+                source: (
+                    d.shader,
+                    guarded[i],
+                    d.constants
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect(),
+                ),
             });
         }
         if let Some(e) = pollster::block_on(scope.pop()) {

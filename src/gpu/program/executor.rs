@@ -26,6 +26,9 @@ pub(super) struct Step {
     pub(super) workgroup_size: u32,
     /// The shader family and its variant's constants.
     pub(super) kernel: String,
+    /// The finished WGSL of the dispatch's module (prologue and body) with its
+    /// override constants, for `inspect --dump-wgsl`: (shader, guarded, constants).
+    pub(super) source: (&'static str, bool, Vec<(String, f64)>),
 }
 
 /// One partition output: the physical buffer it is copied from and the staging
@@ -276,6 +279,33 @@ impl GpuProgram {
                 groups: s.groups,
                 workgroup_size: s.workgroup_size,
                 kernel: s.kernel.clone(),
+            })
+            .collect()
+    }
+
+    /// The finished WGSL of every dispatch, in execution order: the assembled
+    /// module (prologue, guard when the dispatch carries it, body) preceded by a
+    /// comment naming the nodes and the override constants its pipeline sets.
+    pub fn dispatch_sources(&self) -> Vec<(String, String)> {
+        self.steps
+            .iter()
+            .map(|s| {
+                let (shader, guarded, constants) = &s.source;
+                let mut text = format!("// kernel {}\n// nodes {:?}", s.kernel, {
+                    let mut n = vec![s.node];
+                    n.extend(&s.fused);
+                    n
+                });
+                text += &format!(
+                    "\n// precision {:?}, overflow guard {guarded}\n",
+                    self.precision
+                );
+                for (k, v) in constants {
+                    text += &format!("// override {k} = {v}\n");
+                }
+                text += &crate::gpu::pipeline::guarded_source(shader, self.precision, *guarded)
+                    .unwrap_or_default();
+                (shader.to_string(), text)
             })
             .collect()
     }
