@@ -26,7 +26,7 @@ pub fn write(graph: &Graph) -> Result<Vec<u8>> {
 /// Serialize a graph that was read from the `.tflite` file `source` and possibly
 /// changed since: operators equal to one of `source`'s (op, inputs and outputs)
 /// keep exactly the fields and version `source` gave them; the rest are encoded
-/// from the IR, as [`write`] does.
+/// from the IR, as [`write()`] does.
 pub fn write_from(graph: &Graph, source: &[u8]) -> Result<Vec<u8>> {
     let stored = stored_operators(source)?;
     build(graph, &stored)

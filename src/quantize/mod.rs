@@ -32,7 +32,7 @@ mod trace;
 mod weights;
 
 pub use calibrate::{load_calibration, random_calibration, Ranges};
-pub use report::{LayerError, OutputError, Report};
+pub use report::{kl_divergence, LayerError, OutputError, Report, KL_BINS, PER_LAYER_COLUMNS};
 pub use select::{KeepFloat, Recipe};
 
 use crate::error::{Error, Result};
