@@ -62,7 +62,7 @@ impl Book {
 
     /// Record the document of the subgraph with context `key` (replacing an
     /// earlier one) and rewrite the file.
-    pub fn set(&mut self, key: usize, doc: Value) -> Result<(), String> {
+    pub fn set(&mut self, key: usize, doc: Value) -> crate::Result<()> {
         match self.subgraphs.iter_mut().find(|(k, _)| *k == key) {
             Some((_, d)) => *d = doc,
             None => self.subgraphs.push((key, doc)),
@@ -72,7 +72,7 @@ impl Book {
 
     /// Add nodes the fp16 overflow guard moved to fp32 (prepared-graph indices)
     /// to the subgraph with context `key`; rewrite the file when any is new.
-    pub fn promote(&mut self, key: usize, nodes: &[PromotedNode]) -> Result<(), String> {
+    pub fn promote(&mut self, key: usize, nodes: &[PromotedNode]) -> crate::Result<()> {
         let Some((_, doc)) = self.subgraphs.iter_mut().find(|(k, _)| *k == key) else {
             return Ok(());
         };
@@ -104,7 +104,7 @@ impl Book {
         key: usize,
         nodes: &[usize],
         input_shapes: &[Vec<usize>],
-    ) -> Result<(), String> {
+    ) -> crate::Result<()> {
         let Some((_, doc)) = self.subgraphs.iter_mut().find(|(k, _)| *k == key) else {
             return Ok(());
         };
@@ -131,15 +131,22 @@ impl Book {
 
     /// Write the report to its file (through a temporary file, so a reader never
     /// sees half a document).
-    fn write(&self) -> Result<(), String> {
+    fn write(&self) -> crate::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let text = serde_json::to_string_pretty(&self.document()).map_err(|e| e.to_string())?;
+        // A `Value` always serializes.
+        let text = serde_json::to_string_pretty(&self.document()).unwrap_or_default();
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| format!("option report: cannot write {}: {e}", path.display()))
+            .map_err(|source| {
+                let _ = std::fs::remove_file(&tmp);
+                crate::Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })
     }
 }
 
