@@ -1,8 +1,8 @@
 //! What the CPU kernels need from whatever runs them: limits and a way to run
 //! nested subgraphs (WHILE, IF).
 
-use crate::error::Result;
-use crate::graph::Tensor;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Subgraph, Tensor};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -27,6 +27,36 @@ impl Default for RunLimits {
             max_tensor_bytes: 2 << 30,
             cancel: Arc::new(AtomicBool::new(false)),
         }
+    }
+}
+
+impl RunLimits {
+    /// Subgraph `s` of `graph`, called at depth `depth` with `given` inputs: the
+    /// checks every runner makes before it runs a (nested) subgraph.
+    pub fn subgraph_call<'g>(
+        &self,
+        graph: &'g Graph,
+        s: usize,
+        given: usize,
+        depth: usize,
+    ) -> Result<&'g Subgraph> {
+        if depth > self.max_call_depth {
+            return Err(Error::Stopped(format!(
+                "subgraph calls nested deeper than {}",
+                self.max_call_depth
+            )));
+        }
+        let sg = graph.subgraphs.get(s).ok_or_else(|| Error::Graph {
+            subgraph: s,
+            what: "no such subgraph".into(),
+        })?;
+        if given != sg.inputs.len() {
+            return Err(Error::Graph {
+                subgraph: s,
+                what: format!("{given} inputs given, {} expected", sg.inputs.len()),
+            });
+        }
+        Ok(sg)
     }
 }
 

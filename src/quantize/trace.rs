@@ -92,26 +92,9 @@ impl<'g> Tracer<'g> {
     }
 
     fn run_at(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Option<Tensor>>> {
-        if depth > self.limits.max_call_depth {
-            return Err(Error::Stopped(format!(
-                "subgraph calls nested deeper than {}",
-                self.limits.max_call_depth
-            )));
-        }
-        let sg = self.graph.subgraphs.get(s).ok_or_else(|| Error::Graph {
-            subgraph: s,
-            what: "no such subgraph".into(),
-        })?;
-        if inputs.len() != sg.inputs.len() {
-            return Err(Error::Graph {
-                subgraph: s,
-                what: format!(
-                    "{} inputs given, {} expected",
-                    inputs.len(),
-                    sg.inputs.len()
-                ),
-            });
-        }
+        let sg = self
+            .limits
+            .subgraph_call(self.graph, s, inputs.len(), depth)?;
         let consts = &self.consts[s];
         let mut values: Vec<Option<Tensor>> = vec![None; sg.tensors.len()];
         for (&t, v) in sg.inputs.iter().zip(inputs) {

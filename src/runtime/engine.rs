@@ -370,27 +370,10 @@ impl Program {
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
     ) -> Result<Vec<Output>> {
-        if depth > self.limits.max_call_depth {
-            return Err(Error::Stopped(format!(
-                "subgraph calls nested deeper than {}",
-                self.limits.max_call_depth
-            )));
-        }
-        let sg = self.graph.subgraphs.get(s).ok_or_else(|| Error::Graph {
-            subgraph: s,
-            what: "no such subgraph".into(),
-        })?;
+        let sg = self
+            .limits
+            .subgraph_call(&self.graph, s, inputs.len(), depth)?;
         let sub = &self.subs[s];
-        if inputs.len() != sg.inputs.len() {
-            return Err(Error::Graph {
-                subgraph: s,
-                what: format!(
-                    "{} inputs given, {} expected",
-                    inputs.len(),
-                    sg.inputs.len()
-                ),
-            });
-        }
         let mut values: Vec<Option<Cow<'_, Tensor>>> = vec![None; sg.tensors.len()];
         for (&t, v) in sg.inputs.iter().zip(inputs) {
             values[t] = Some(v);
