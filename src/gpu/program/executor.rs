@@ -42,9 +42,6 @@ pub(super) struct Readback {
     pub(super) dtype: DType,
 }
 
-/// The largest finite f16.
-const F16_MAX: f32 = 65504.0;
-
 /// The fp16 overflow guard of a program: flag words, one bit per node, cleared
 /// and read back with the outputs of every run.
 pub(super) struct Guard {
@@ -340,19 +337,8 @@ impl GpuProgram {
             (Data::F32(v), Precision::F16) => {
                 // The host side of the guarded store: finite values beyond the f16
                 // range saturate, and with the guard flag the nodes reading them.
-                // The common case converts in bulk.
-                if v.iter().any(|x| x.is_finite() && x.abs() > F16_MAX) {
-                    out.into_chunks::<2>().0.write_iter(v.iter().map(|&x| {
-                        let y = if x.is_finite() && x.abs() > F16_MAX {
-                            x.clamp(-F16_MAX, F16_MAX)
-                        } else {
-                            x
-                        };
-                        half::f16::from_f32(y).to_le_bytes()
-                    }));
+                if super::halves::f32_to_le_halves_saturating(out, v) {
                     self.note_input_overflow(slot);
-                } else {
-                    super::halves::f32_to_le_halves(out, v);
                 }
             }
             (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),

@@ -9,22 +9,51 @@ use half::slice::HalfFloatSliceExt;
 const CHUNK: usize = 4096;
 
 /// Write `v` as little-endian f16 into `out` (exactly `2 * v.len()` bytes).
-pub fn f32_to_le_halves(mut out: wgpu::WriteOnly<'_, [u8]>, v: &[f32]) {
+pub fn f32_to_le_halves(out: wgpu::WriteOnly<'_, [u8]>, v: &[f32]) {
+    convert(out, v, false);
+}
+
+/// [`f32_to_le_halves`] for the guarded store's host side: a finite value beyond
+/// f16's range is stored as ±65504 rather than infinity. Returns whether any was.
+pub fn f32_to_le_halves_saturating(out: wgpu::WriteOnly<'_, [u8]>, v: &[f32]) -> bool {
+    convert(out, v, true)
+}
+
+/// The one conversion loop: a chunk at a time, saturating finite values beyond
+/// the f16 range when `saturate` (checked on the chunk while it is in cache).
+fn convert(mut out: wgpu::WriteOnly<'_, [u8]>, v: &[f32], saturate: bool) -> bool {
+    let beyond = |x: f32| saturate && x.is_finite() && x.abs() > f16::MAX.to_f32();
+    let mut any = false;
     if cfg!(target_endian = "big") {
-        out.into_chunks::<2>()
-            .0
-            .write_iter(v.iter().map(|&x| f16::from_f32(x).to_le_bytes()));
-        return;
+        out.into_chunks::<2>().0.write_iter(v.iter().map(|&x| {
+            let y = if beyond(x) {
+                any = true;
+                x.clamp(-f16::MAX.to_f32(), f16::MAX.to_f32())
+            } else {
+                x
+            };
+            f16::from_f32(y).to_le_bytes()
+        }));
+        return any;
     }
     let mut buf = [f16::ZERO; CHUNK];
     for chunk in v.chunks(CHUNK) {
         let h = &mut buf[..chunk.len()];
         h.convert_from_f32_slice(chunk);
+        if saturate {
+            for (h, &x) in h.iter_mut().zip(chunk) {
+                if beyond(x) {
+                    *h = if x > 0.0 { f16::MAX } else { f16::MIN };
+                    any = true;
+                }
+            }
+        }
         let bytes: &[u8] = bytemuck::cast_slice(h);
         let (mut head, rest) = out.split_at(bytes.len());
         head.copy_from_slice(bytes);
         out = rest;
     }
+    any
 }
 
 /// `v` as little-endian f16 bytes.
@@ -72,6 +101,31 @@ mod tests {
             .map(|i| ((i as f32) * 0.37 - 900.0) * if i % 3 == 0 { 1e-3 } else { 1.0 })
             .chain([f32::INFINITY, -0.0, 65504.0, 70000.0, 1e-8, f32::NAN])
             .collect()
+    }
+
+    #[test]
+    fn saturating_conversion_clamps_only_finite_values_beyond_the_range() {
+        let v = values(9000);
+        let mut out = vec![0u8; v.len() * 2];
+        assert!(f32_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            &v
+        ));
+        for (b, &x) in out.chunks(2).zip(&v) {
+            let h = f16::from_le_bytes([b[0], b[1]]);
+            let want = if x.is_finite() && x.abs() > 65504.0 {
+                f16::from_f32(x.clamp(-65504.0, 65504.0))
+            } else {
+                f16::from_f32(x)
+            };
+            assert_eq!(h.to_bits(), want.to_bits(), "{x}");
+        }
+        let small = [1.0f32, -2.0, f32::INFINITY];
+        let mut out = [0u8; 6];
+        assert!(!f32_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            &small
+        ));
     }
 
     #[test]
