@@ -295,28 +295,9 @@ for i, d in enumerate(it.get_output_details()):
     np.save(f"{out}_{i}.npy", it.get_tensor(d['index']))
 "#;
 
-fn python() -> Option<PathBuf> {
-    let py = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&py)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(py)
-    } else {
-        common::missing(&format!(
-            "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            py.display()
-        ));
-        None
-    }
-}
-
 /// LiteRT runs the two-head model and computes what the CPU interpreter does.
 fn litert_runs_the_two_head_model() {
-    let Some(py) = python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = scratch("two-heads-litert");

@@ -59,6 +59,46 @@ pub fn shared_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
+/// A Python with LiteRT (`ai_edge_litert`) and numpy: $TFLITE_WGPU_PYTHON, or
+/// `.venv/bin/python` beside the crate. When it is missing this fails the test
+/// under CI and otherwise notes it and returns None (see [`missing`]).
+pub fn litert_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = std::process::Command::new(&candidate)
+        .args(["-c", "import ai_edge_litert, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    missing(&format!(
+        "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
+        candidate.display()
+    ));
+    None
+}
+
+/// The delegate library cargo built with the library for this test binary:
+/// `cargo test` writes it to `deps/` beside the binary (`cargo build` also copies
+/// it one level up); the newer of the two is the one built from the current sources.
+pub fn cdylib() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps directory");
+    let name = format!(
+        "{}tflite_wgpu{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    [deps.join(&name), deps.parent().unwrap_or(deps).join(&name)]
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).and_then(|m| m.modified()).ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| panic!("no {name} beside {}", exe.display()))
+}
+
 /// $GOLDEN_FILTER, when set and not empty.
 pub fn golden_filter() -> Option<String> {
     std::env::var("GOLDEN_FILTER")

@@ -8,31 +8,11 @@
 
 use crate::common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use tflite_wgpu::graph::op::DetectionPostProcess;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Quantization, Subgraph, TensorInfo};
 use tflite_wgpu::{npy, Data, Interpreter, Model, Tensor};
-
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(candidate)
-    } else {
-        common::missing(&format!(
-            "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            candidate.display()
-        ));
-        None
-    }
-}
 
 const SCRIPT: &str = r#"
 import sys, numpy as np
@@ -50,7 +30,7 @@ for i, det in enumerate(it.get_output_details()):
 
 /// LiteRT's outputs for `bytes` on `inputs`, None (after a note) without LiteRT.
 fn litert(name: &str, bytes: &[u8], inputs: &[Tensor]) -> Option<Vec<Tensor>> {
-    let py = python()?;
+    let py = common::litert_python()?;
     let dir = std::env::temp_dir().join(format!("tflite-wgpu-det-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("m.tflite"), bytes).unwrap();

@@ -14,62 +14,13 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tflite_wgpu::{Device, Interpreter, Model, Options};
 
 /// Longest one script run may take.
 const LIMIT: Duration = Duration::from_secs(300);
-
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(candidate);
-    }
-    let msg = format!(
-        "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-        candidate.display()
-    );
-    assert!(!common::in_ci(), "{msg}");
-    eprintln!("{msg}; skipping");
-    None
-}
-
-/// The cdylib cargo built with the library for this test. `cargo test` writes it
-/// to `deps/` beside the test binary (`cargo build` also copies it one level up);
-/// the newer of the two is the one built from the current sources.
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps directory");
-    let name = format!(
-        "{}tflite_wgpu{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    let candidates = [deps.join(&name), deps.parent().unwrap_or(deps).join(&name)];
-    candidates
-        .into_iter()
-        .filter_map(|p| {
-            let t = std::fs::metadata(&p).and_then(|m| m.modified()).ok()?;
-            Some((t, p))
-        })
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| {
-            panic!(
-                "no {name} beside {}: cargo builds it with the library (crate-type cdylib)",
-                exe.display()
-            )
-        })
-}
 
 /// Prepared nodes on the GPU for each golden model, from the checked-in table
 /// `tests/data/gpu_expected.json` (see `tests/common/expected.rs`), written as
@@ -131,7 +82,7 @@ fn check(py: &Path, args: &[&str]) {
     let mut child = Command::new(py)
         .arg(script)
         .arg("--lib")
-        .arg(cdylib())
+        .arg(common::cdylib())
         .arg("--shared")
         .arg(&shared)
         .arg("--expected")
@@ -169,7 +120,7 @@ fn check(py: &Path, args: &[&str]) {
 }
 
 fn litert_with_the_delegate_matches_the_goldens_at_fp32() {
-    let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
+    let (Some(py), Some(_)) = (common::litert_python(), common::shared_dir()) else {
         return;
     };
     check(
@@ -187,7 +138,7 @@ fn litert_with_the_delegate_matches_the_goldens_at_fp32() {
 }
 
 fn litert_with_the_delegate_matches_the_goldens_at_fp16() {
-    let (Some(py), Some(_)) = (python(), common::shared_dir()) else {
+    let (Some(py), Some(_)) = (common::litert_python(), common::shared_dir()) else {
         return;
     };
     check(&py, &["--precision", "fp16"]);

@@ -5,31 +5,9 @@
 //! in the crate (which `.ci/run` creates). Skipped with a note when absent, except in
 //! CI (CI=true), where its absence is a failure.
 
-use std::path::PathBuf;
+use crate::common;
 use std::process::Command;
 use tflite_wgpu::{demo, npy, Interpreter, Model};
-
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        Some(candidate)
-    } else {
-        let msg = format!(
-            "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            candidate.display()
-        );
-        assert!(std::env::var("CI").is_err(), "{msg}");
-        eprintln!("{msg}; skipping");
-        None
-    }
-}
 
 const SCRIPT: &str = r#"
 import sys, numpy as np
@@ -44,7 +22,7 @@ np.save(out, it.get_tensor(it.get_output_details()[0]['index']))
 "#;
 
 fn litert_runs_the_written_demo_model_like_the_cpu_interpreter() {
-    let Some(py) = python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("tflite-wgpu-oracle-{}", std::process::id()));

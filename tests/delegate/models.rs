@@ -26,45 +26,6 @@ use tflite_wgpu::{Device, Interpreter, Model, Options};
 /// Longest one script run may take.
 const LIMIT: Duration = Duration::from_secs(600);
 
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(candidate);
-    }
-    let msg = format!(
-        "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-        candidate.display()
-    );
-    assert!(!common::in_ci(), "{msg}");
-    eprintln!("{msg}; skipping");
-    None
-}
-
-/// The cdylib cargo built with the library for this test (the newer of `deps/`
-/// and the directory above it).
-fn cdylib() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps directory");
-    let name = format!(
-        "{}tflite_wgpu{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    [deps.join(&name), deps.parent().unwrap_or(deps).join(&name)]
-        .into_iter()
-        .filter_map(|p| Some((std::fs::metadata(&p).and_then(|m| m.modified()).ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| panic!("no {name} beside {}", exe.display()))
-}
-
 /// Prepared nodes the crate's own plan puts on the GPU for the model at `path`.
 fn gpu_nodes(path: &Path, fp16: bool) -> usize {
     let model = Model::from_file(path).expect("model loads");
@@ -86,7 +47,7 @@ fn gpu_nodes(path: &Path, fp16: bool) -> usize {
 }
 
 fn check(fp16: bool) {
-    let Some(py) = python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     if !common::gpu::gpu_available() {
@@ -133,7 +94,7 @@ fn check(fp16: bool) {
     }
     let mut args: Vec<String> = vec![
         "--lib".into(),
-        cdylib().display().to_string(),
+        common::cdylib().display().to_string(),
         "--precision".into(),
         if fp16 { "fp16" } else { "fp32" }.into(),
     ];

@@ -53,7 +53,7 @@ fn every_shared_model_written_back_runs_bit_identically_in_litert() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let Some(py) = litert::python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = scratch("shared");
@@ -166,7 +166,7 @@ fn close(a: &[f64], b: &[f64], float: bool) -> Result<(), String> {
 }
 
 fn one_operator_of_each_builtin_written_with_its_options_runs_in_litert() {
-    let Some(py) = litert::python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = scratch("ops");
@@ -270,7 +270,7 @@ fn quantized_pack_models_load_and_run_in_litert() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let Some(py) = litert::python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = scratch("quantized");

@@ -18,24 +18,6 @@ use tflite_wgpu::{model, npy, validate};
 /// The seed of the inputs LiteRT runs the models on.
 const INPUT_SEED: u64 = 0x1f7e_2026;
 
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        common::missing(&format!(
-            "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            candidate.display()
-        ));
-        return None;
-    }
-    Some(candidate)
-}
-
 fn scratch() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "tflite-wgpu-quantize-litert-{}",
@@ -94,7 +76,7 @@ fn every_float_model_quantizes_to_a_file_litert_runs() {
     let Some(shared) = common::shared_dir() else {
         return;
     };
-    let Some(py) = python() else {
+    let Some(py) = common::litert_python() else {
         return;
     };
     let dir = scratch();

@@ -11,27 +11,6 @@ use tflite_wgpu::quantize::{self, Calibration, IoType, Mode, QuantizeOptions};
 use tflite_wgpu::validate::{random_inputs, real_values, ErrorStats};
 use tflite_wgpu::{npy, Interpreter, Model, Tensor};
 
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let msg = format!(
-            "NOTE: no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            candidate.display()
-        );
-        assert!(std::env::var("CI").is_err(), "{msg}");
-        eprintln!("{msg}; skipping the LiteRT runs");
-        return None;
-    }
-    Some(candidate)
-}
-
 /// Runs a model in LiteRT (its reference kernels: XNNPACK's int8 rounding differs)
 /// on one float input (quantized to the input's type) and
 /// saves output 0 as float (dequantized when quantized).
@@ -184,7 +163,7 @@ fn check_mode(
         }
     }
 
-    if let Some(py) = python() {
+    if let Some(py) = common::litert_python() {
         let lite = litert_output(&py, &out, &input_path, &dir);
         assert_eq!(lite.len(), ours.len());
         if step_tol {

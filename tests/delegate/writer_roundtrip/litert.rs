@@ -5,28 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A Python with `ai-edge-litert`: $TFLITE_WGPU_PYTHON, or `.venv/bin/python` in
-/// the crate. None (with a note) when absent, a failure under CI.
-pub fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import ai_edge_litert, numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        Some(candidate)
-    } else {
-        crate::common::missing(&format!(
-            "no Python with ai-edge-litert at {} (set TFLITE_WGPU_PYTHON)",
-            candidate.display()
-        ));
-        None
-    }
-}
-
 /// Runs each job's models on its inputs: the first with LiteRT's reference or
 /// builtin kernels (without XNNPACK), or its default kernels where only those know
 /// a custom op;
