@@ -10,6 +10,7 @@ use crate::delegate;
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
 use crate::runtime::{GpuPartitions, NodeObserver, Output, Program, VariableState};
@@ -263,7 +264,7 @@ impl Interpreter {
             planned_bytes: compiled.clone().map(|p| p.planned_bytes).sum(),
             constant_bytes: compiled.clone().map(|p| p.constant_bytes).sum(),
             tensor_bytes: compiled.clone().map(|p| p.tensor_bytes).sum(),
-            pipelines: cache.len(),
+            pipelines: GpuProgram::distinct_pipelines(compiled.clone()),
             liveness_bytes: compiled.clone().map(|p| p.liveness_bytes).sum(),
             init: InitTimes {
                 device: device_time,

@@ -611,6 +611,7 @@ impl Program {
                 partition: p,
                 upload_ns: t.upload_ns,
                 submit_ns: t.submit_ns,
+                recorded_ahead: t.recorded_ahead,
                 wait_ns: t.wait_ns,
                 readback_ns: t.readback_ns,
                 gpu_span_ns: t.gpu_span_ns,
