@@ -40,7 +40,14 @@ fn convert(mut out: wgpu::WriteOnly<'_, [u8]>, v: &[f32], saturate: bool) -> boo
     for chunk in v.chunks(CHUNK) {
         let h = &mut buf[..chunk.len()];
         h.convert_from_f32_slice(chunk);
-        if saturate {
+        // Only a chunk holding a half of magnitude 65504 or more (infinity, NaN,
+        // or a value rounded to the largest finite half) can need saturating: a
+        // scan of the halves' bits, which vectorizes, finds those chunks and
+        // the exact check runs on them alone.
+        if saturate
+            && h.iter()
+                .fold(false, |a, h| a | (h.to_bits() & 0x7fff >= 0x7bff))
+        {
             for (h, &x) in h.iter_mut().zip(chunk) {
                 if beyond(x) {
                     *h = if x > 0.0 { f16::MAX } else { f16::MIN };
@@ -125,6 +132,22 @@ mod tests {
         assert!(!f32_to_le_halves_saturating(
             wgpu::WriteOnly::from(&mut out[..]),
             &small
+        ));
+        // Beyond the range yet rounded to the largest half rather than to
+        // infinity: saturated all the same, in a later chunk than the first.
+        let mut edge = vec![0.5f32; CHUNK + 3];
+        edge[CHUNK + 1] = -65510.0;
+        let mut out = vec![0u8; edge.len() * 2];
+        assert!(f32_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            &edge
+        ));
+        let at = (CHUNK + 1) * 2;
+        assert_eq!(f16::from_le_bytes([out[at], out[at + 1]]), f16::MIN);
+        edge[CHUNK + 1] = -65504.0;
+        assert!(!f32_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            &edge
         ));
     }
 
