@@ -1,6 +1,7 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
 mod compile;
+mod in_place;
 mod loaded;
 mod options;
 mod output;
@@ -48,6 +49,10 @@ pub struct Interpreter {
     device: Option<Arc<GpuDevice>>,
     promoted: Vec<PromotedNode>,
     choice: DeviceChoice,
+    /// Host copies of input elements not counted by the current program: by
+    /// programs this interpreter replaced, and into tensors by
+    /// [`Interpreter::invoke_in_place`].
+    input_copies: u64,
 }
 
 impl Interpreter {
@@ -110,6 +115,7 @@ impl Interpreter {
             device,
             promoted: Vec::new(),
             choice,
+            input_copies: 0,
         })
     }
 
@@ -450,6 +456,7 @@ impl Interpreter {
                 Err(e) => return Err(e),
             };
         self.choice = choice;
+        self.input_copies += self.program.input_copies();
         self.program = program;
         self.report = report;
         self.device = device;
@@ -561,6 +568,7 @@ impl Interpreter {
         let graph = self.program.graph().clone();
         let (program, report, device, choice) = Self::prepare(graph, &self.options, false)?;
         self.choice = choice;
+        self.input_copies += self.program.input_copies();
         self.program = program;
         self.report = report;
         self.device = device;

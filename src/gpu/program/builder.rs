@@ -578,6 +578,7 @@ impl ProgramBuilder {
             timestamps: Mutex::new(None),
             guard,
             overflowed: Mutex::new(Vec::new()),
+            input_copies: Default::default(),
             io: Mutex::new(io),
         })
     }
