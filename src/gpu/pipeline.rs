@@ -348,7 +348,7 @@ fn parallel(n: usize, task: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
         }
     };
     std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(&work)).collect();
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
         let mine = work();
         helpers
             .into_iter()

@@ -131,10 +131,15 @@ impl Interpreter {
         Option<Arc<GpuDevice>>,
         DeviceChoice,
     )> {
+        let start = Instant::now();
         let choice = Self::choose_device(options)?;
+        // Choosing opens the device (the first time in the process): its time
+        // is the device's, not the graph's.
+        let choosing = start.elapsed();
         let (gpu, report, device) = match choice.device {
             Device::Gpu => {
-                let (g, r, d) = Self::prepare_gpu(&graph, options)?;
+                let (g, mut r, d) = Self::prepare_gpu(&graph, options)?;
+                r.init.device += choosing;
                 (Some(g), Some(r), Some(d))
             }
             _ => (None, None, None),

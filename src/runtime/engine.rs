@@ -119,6 +119,17 @@ fn keepable(sg: &Subgraph, partitions: &[Partition]) -> Vec<Vec<bool>> {
         .collect()
 }
 
+/// What a run of a subgraph exchanges with its GPU partitions without host
+/// tensors: main-subgraph inputs read in place, and model outputs left in their
+/// readback buffers.
+struct InPlace<'a> {
+    /// Main-subgraph tensors whose elements GPU partitions read as bytes in
+    /// place (see [`Program::run_direct`]).
+    direct: &'a [(usize, &'a [u8])],
+    /// Model outputs left in GPU readback buffers: (tensor, partition, slot).
+    kept: Vec<(usize, usize, usize)>,
+}
+
 /// Persistent values of variable tensors, per subgraph.
 pub type VariableState = HashMap<(usize, usize), Tensor>;
 
@@ -449,8 +460,10 @@ impl Program {
                 values[t] = Some(Cow::Owned(v));
             }
         }
-        // Model outputs left in GPU readback buffers: (tensor, partition, slot).
-        let mut kept = Vec::new();
+        let mut io = InPlace {
+            direct,
+            kept: Vec::new(),
+        };
         for (k, step) in sub.steps.iter().enumerate() {
             if self.limits.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Stopped("cancelled".into()));
@@ -465,8 +478,7 @@ impl Program {
                     state,
                     observer.as_deref_mut(),
                     depth,
-                    &mut kept,
-                    direct,
+                    &mut io,
                 )?,
             }
             for &t in &sub.frees[k] {
@@ -477,7 +489,7 @@ impl Program {
             .iter()
             .enumerate()
             .map(|(k, &t)| {
-                if let Some(&(_, partition, slot)) = kept.iter().find(|(kt, _, _)| *kt == t) {
+                if let Some(&(_, partition, slot)) = io.kept.iter().find(|(kt, _, _)| *kt == t) {
                     return Ok(Output::Gpu { partition, slot });
                 }
                 let again = sg.outputs[k + 1..].contains(&t);
@@ -556,8 +568,7 @@ impl Program {
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
-        kept: &mut Vec<(usize, usize, usize)>,
-        direct: &[(usize, &[u8])],
+        io: &mut InPlace<'_>,
     ) -> Result<()> {
         let Some(gpu) = &self.gpu else {
             return Err(Error::Graph {
@@ -578,7 +589,7 @@ impl Program {
                 let inputs: Vec<HostInput<'_>> = part
                     .inputs
                     .iter()
-                    .map(|&t| match direct.iter().find(|(d, _)| *d == t) {
+                    .map(|&t| match io.direct.iter().find(|(d, _)| *d == t) {
                         Some(&(_, bytes)) => Ok(HostInput::Bytes(bytes)),
                         None => values[t]
                             .as_deref()
@@ -602,7 +613,7 @@ impl Program {
                 for (slot, (&t, v)) in part.outputs.iter().zip(outputs).enumerate() {
                     match v {
                         Some(v) => values[t] = Some(Cow::Owned(v)),
-                        None => kept.push((t, p, slot)),
+                        None => io.kept.push((t, p, slot)),
                     }
                 }
                 if let Some(obs) = observer {
@@ -610,7 +621,7 @@ impl Program {
                 }
                 Ok(())
             }
-            _ if part.inputs.iter().any(|t| direct.iter().any(|(d, _)| d == t)) => {
+            _ if part.inputs.iter().any(|t| io.direct.iter().any(|(d, _)| d == t)) => {
                 Err(Error::Graph {
                     subgraph: 0,
                     what: format!(
