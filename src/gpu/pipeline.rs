@@ -209,7 +209,10 @@ impl PipelineCache {
     /// same key share one pipeline; those not in the cache yet are compiled
     /// first, their modules and then the pipelines each on up to
     /// `available_parallelism` threads (a wgpu device is shared between
-    /// threads, and the driver compiles a pipeline on the thread that asks).
+    /// threads, and a hardware driver compiles a pipeline on the thread that
+    /// asks). A software adapter compiles on this thread alone: Mesa's lavapipe
+    /// takes no less time with two threads than with one (it serializes the
+    /// compiles) and its "GPU" is the same CPU anyway.
     pub fn get_all(
         &self,
         gpu: &GpuDevice,
@@ -235,8 +238,14 @@ impl PipelineCache {
                 modules.push(keys[i].module());
             }
         }
-        parallel(modules.len(), |k| self.module(gpu, modules[k]).map(drop))?;
-        parallel(missing.len(), |k| {
+        let threads = match gpu.info.device_type {
+            wgpu::DeviceType::Cpu => 1,
+            _ => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        parallel(threads, modules.len(), |k| {
+            self.module(gpu, modules[k]).map(drop)
+        })?;
+        parallel(threads, missing.len(), |k| {
             let i = missing[k];
             self.get(gpu, &keys[i], requests[i].constants).map(drop)
         })?;
@@ -328,12 +337,10 @@ impl PipelineCache {
     }
 }
 
-/// Run `task(0..n)` on up to `available_parallelism` scoped threads (inline when
-/// one would do); the first error, if any.
-fn parallel(n: usize, task: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(n);
+/// Run `task(0..n)` on up to `threads` scoped threads (inline when one would
+/// do); the first error, if any.
+fn parallel(threads: usize, n: usize, task: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
+    let threads = threads.min(n);
     if threads <= 1 {
         return (0..n).try_for_each(task);
     }
@@ -363,6 +370,26 @@ fn parallel(n: usize, task: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every task runs exactly once, on one thread or several, and an error of
+    /// any task is the result.
+    #[test]
+    fn parallel_runs_every_task_once() {
+        for threads in [1, 2, 5] {
+            let hits: Vec<AtomicUsize> = (0..50).map(|_| AtomicUsize::new(0)).collect();
+            parallel(threads, hits.len(), |k| {
+                hits[k].fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            })
+            .expect("no task fails");
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+            let failed = parallel(threads, 50, |k| match k {
+                17 => Err(Error::device("task 17 failed")),
+                _ => Ok(()),
+            });
+            assert!(failed.is_err_and(|e| e.to_string().contains("task 17")));
+        }
+    }
 
     /// Every kernel that guards parses and validates with the guarded f16 prelude,
     /// and the guard leaves f32 kernels and kernels without `to_scalar` alone.
