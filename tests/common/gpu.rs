@@ -1,5 +1,4 @@
 //! Helpers for GPU tests: one-node graphs run on the CPU and on the GPU.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};

@@ -5,7 +5,9 @@
 //! A missing prerequisite (the shared data, a filter that selects nothing) is a
 //! failure under `CI=true` and one printed note elsewhere, so that a CI run cannot
 //! pass by skipping.
-#![allow(dead_code)]
+
+/// The repository's root (this crate lives in `tests/common`).
+pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 pub mod expected;
 pub mod gpu;
@@ -56,7 +58,7 @@ pub fn shared_dir() -> Option<PathBuf> {
 pub fn shared_path() -> PathBuf {
     std::env::var_os("TFLITE_WGPU_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .unwrap_or_else(|| PathBuf::from(REPO).join("../shared"))
 }
 
 /// A Python with LiteRT (`ai_edge_litert`) and numpy: $TFLITE_WGPU_PYTHON, or
@@ -65,7 +67,7 @@ pub fn shared_path() -> PathBuf {
 pub fn litert_python() -> Option<PathBuf> {
     let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+        .unwrap_or_else(|| PathBuf::from(REPO).join(".venv/bin/python"));
     let ok = std::process::Command::new(&candidate)
         .args(["-c", "import ai_edge_litert, numpy"])
         .output()

@@ -1,7 +1,7 @@
 //! GPU kernels and the GPU runtime, each checked against the CPU reference kernels (lavapipe in CI).
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod conv;
 mod faults;

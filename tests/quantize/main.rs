@@ -1,7 +1,7 @@
 //! Post-training quantization and its error paths.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod constraints;
 mod errors;

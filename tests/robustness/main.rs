@@ -1,7 +1,7 @@
 //! Untrusted input, limits, fuzz regressions and the crate's layering.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod fuzz_regressions;
 mod layering;
