@@ -52,6 +52,43 @@ fn strides_of(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// Why STRIDED_SLICE's parameters cannot be resolved against its input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SliceError {
+    /// `begin`, `end` and `strides` differ in length (or exceed 31 entries).
+    #[error("begin, end and strides differ in length")]
+    Lengths,
+    /// More indices than the input has dimensions.
+    #[error("{indices} indices for an input of rank {rank}")]
+    TooManyIndices {
+        /// Indices given (not counting the ellipsis and new axes).
+        indices: usize,
+        /// The input's rank.
+        rank: usize,
+    },
+    /// The expanded slice has more dimensions than the kernel supports.
+    #[error("too many dimensions ({0})")]
+    TooManyDimensions(usize),
+    /// The ellipsis and new-axis masks do not fit the input's rank.
+    #[error("masks do not fit the input rank")]
+    MasksVsRank,
+    /// The masks do not fit the number of indices.
+    #[error("masks do not fit the index count")]
+    MasksVsIndices,
+    /// A stride is zero.
+    #[error("stride must be non-zero")]
+    ZeroStride,
+    /// A shrunk axis indexes outside its dimension.
+    #[error("index {index} out of range for dimension {dim}")]
+    ShrinkIndex {
+        /// The index as given.
+        index: i64,
+        /// The dimension's size.
+        dim: i64,
+    },
+}
+
 /// Per effective axis of a strided slice: (count, start, step, input stride, shrink).
 pub type SliceAxes = Vec<(usize, i64, i64, i64, bool)>;
 
@@ -64,10 +101,10 @@ pub fn strided_slice_axes(
     end: &[i64],
     strides: &[i64],
     p: &StridedSlice,
-) -> Result<SliceAxes, String> {
+) -> Result<SliceAxes, SliceError> {
     let n = begin.len();
     if end.len() != n || strides.len() != n || n > 31 {
-        return Err("begin, end and strides differ in length".into());
+        return Err(SliceError::Lengths);
     }
     let bit = |m: i32, i: usize| i < 32 && (m >> i) & 1 != 0;
     let in_rank = in_shape.len() as i64;
@@ -79,10 +116,13 @@ pub fn strided_slice_axes(
         .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
         .count() as i64;
     if real_specs > in_rank {
-        return Err(format!("{n} indices for an input of rank {in_rank}"));
+        return Err(SliceError::TooManyIndices {
+            indices: n,
+            rank: in_rank as usize,
+        });
     }
     if eff > 31 {
-        return Err("too many dimensions".into());
+        return Err(SliceError::TooManyDimensions(eff));
     }
     let mut ell_mask = 0u64;
     let mut new_mask = 0u64;
@@ -124,7 +164,7 @@ pub fn strided_slice_axes(
             in_shape
                 .get(k)
                 .map(|&d| d as i64)
-                .ok_or_else(|| "masks do not fit the input rank".to_string())
+                .ok_or(SliceError::MasksVsRank)
         };
         let full = |dim| Ax {
             dim,
@@ -156,7 +196,7 @@ pub fn strided_slice_axes(
         } else {
             let o = i - added_ell;
             if o >= n {
-                return Err("masks do not fit the index count".into());
+                return Err(SliceError::MasksVsIndices);
             }
             axes.push(Ax {
                 dim: in_dim(i - added_axes)?,
@@ -171,14 +211,14 @@ pub fn strided_slice_axes(
         }
     }
     if added_axes + in_shape.len() != eff {
-        return Err("masks do not fit the input rank".into());
+        return Err(SliceError::MasksVsRank);
     }
     let in_st = strides_of(in_shape);
     let mut k = 0;
     let mut out = Vec::with_capacity(eff);
     for a in &axes {
         if a.stride == 0 {
-            return Err("stride must be non-zero".into());
+            return Err(SliceError::ZeroStride);
         }
         let clamp = |x: i64| {
             if a.stride > 0 {
@@ -197,10 +237,10 @@ pub fn strided_slice_axes(
         }
         let count = if a.shrink {
             if start < 0 || start >= a.dim {
-                return Err(format!(
-                    "index {} out of range for dimension {}",
-                    a.start, a.dim
-                ));
+                return Err(SliceError::ShrinkIndex {
+                    index: a.start,
+                    dim: a.dim,
+                });
             }
             1
         } else {

@@ -281,7 +281,8 @@ fn plan_strided_slice(v: &View, p: &StridedSlice) -> Res<Plan> {
         Some(_) => v.ints(3, "strided_slice strides")?,
         None => vec![1; begin.len()],
     };
-    let axes = strided_slice_axes(&t.shape, &begin, &end, &strides, p)?;
+    let axes =
+        strided_slice_axes(&t.shape, &begin, &end, &strides, p).map_err(|e| e.to_string())?;
     let out_shape: Vec<usize> = axes.iter().filter(|a| !a.4).map(|a| a.0).collect();
     v.check_out(0, &out_shape)?;
     if out_shape.contains(&0) {

@@ -156,7 +156,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         }
         MediaPipeOp::TransformLandmarks(p) => {
             matrix_input(node, sg)?;
-            p.layout(&x)?;
+            p.layout(&x).map_err(|e| e.to_string())?;
             if x != y {
                 return Err(format!("output {y:?} differs from the landmarks {x:?}"));
             }
@@ -253,7 +253,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         MediaPipeOp::TransformLandmarks(p) => {
-            let (dims, scale) = p.layout(&x_shape).map_err(|e| ctx.err(e))?;
+            let (dims, scale) = p.layout(&x_shape).map_err(|e| ctx.err(e.to_string()))?;
             let n = x_shape.iter().product::<usize>() / dims;
             let x = ctx.input(0)?;
             let mat = ctx.input(1)?;
