@@ -30,7 +30,7 @@
 // - `weight4(i) -> vec4<acc_t>`: weight quad i,
 // - `epilogue(acc, c, o)`: the value stored at out[o] for the sum `acc` of
 //   output channel c.
-// Host side: src/gpu/ops/conv.rs (float), qconv.rs (integer), tiling.rs (the
+// Host side: src/gpu/ops/conv/float.rs (float), int8.rs (integer), tiling.rs (the
 // dispatch size).
 
 override POINTWISE: bool = false;
