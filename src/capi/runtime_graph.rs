@@ -62,11 +62,11 @@ unsafe fn quantization(t: &TfLiteTensor) -> Option<Quantization> {
             if zero_point.is_empty() {
                 zero_point = vec![0; scale.len()];
             }
-            return Some(Quantization {
+            return Some(Quantization::per_channel(
                 scale,
                 zero_point,
-                axis: a.quantized_dimension.max(0) as usize,
-            });
+                a.quantized_dimension.max(0) as usize,
+            ));
         }
         None
     }

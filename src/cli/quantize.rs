@@ -33,9 +33,10 @@ pub struct QuantizeArgs {
     /// The quantized model to write.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// What to quantize.
-    #[arg(long, value_enum)]
-    pub mode: ModeArg,
+    /// What to quantize (the default of the nodes no recipe entry matches; with
+    /// `--recipe` and no mode, those stay float).
+    #[arg(long, value_enum, required_unless_present = "recipe")]
+    pub mode: Option<ModeArg>,
     /// Calibration samples: one .npy per sample (one input), or one directory of
     /// input_<i>.npy per sample.
     #[arg(long, conflicts_with = "calibration_random")]
@@ -50,7 +51,8 @@ pub struct QuantizeArgs {
     /// regexes (prefix `re:`) or a precision plan file (`PLAN.json`), comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
-    /// An AI Edge Quantizer recipe (the subset in docs/cli.md).
+    /// An AI Edge Quantizer recipe (the subset in docs/cli.md): per op type and
+    /// output name, what is quantized and how.
     #[arg(long)]
     pub recipe: Option<PathBuf>,
     /// Percentile of activations the calibrated ranges keep.
@@ -115,13 +117,13 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
             .iter()
             .map(|n| format!("^{}$", regex::escape(n))),
     );
-    keep.recipe = a.recipe.as_deref().map(Recipe::from_file).transpose()?;
     let options = QuantizeOptions {
         mode: match a.mode {
-            ModeArg::Fp16 => Mode::Fp16,
-            ModeArg::WeightInt8 => Mode::WeightInt8,
-            ModeArg::DynamicInt8 => Mode::DynamicInt8,
-            ModeArg::Int8 => Mode::Int8,
+            Some(ModeArg::Fp16) => Mode::Fp16,
+            Some(ModeArg::WeightInt8) => Mode::WeightInt8,
+            Some(ModeArg::DynamicInt8) => Mode::DynamicInt8,
+            Some(ModeArg::Int8) => Mode::Int8,
+            None => Mode::Recipe,
         },
         calibration: match (&a.calibration, a.calibration_random) {
             (Some(d), _) => Calibration::Dir(d.clone()),
@@ -136,6 +138,7 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
         keep_float: keep,
         percentile: a.percentile,
         per_layer: a.per_layer.is_some() || a.model_explorer.is_some(),
+        recipe: a.recipe.as_deref().map(Recipe::from_file).transpose()?,
     };
     let report = quantize::quantize_file(&a.model, &a.output, &options)?;
     if let Some(csv) = &a.per_layer {

@@ -159,14 +159,31 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
     let shape: Vec<i32> = t.shape.iter().map(|&d| d as i32).collect();
     let shape = fbb.create_vector(&shape);
     let name = fbb.create_string(&t.name);
-    let quant = t.quantization.as_ref().map(|q| {
-        let scale = fbb.create_vector(&q.scale);
-        let zp = fbb.create_vector(&q.zero_point);
-        let start = fbb.start_table();
-        fbb.push_slot_always(slot(2), scale);
-        fbb.push_slot_always(slot(3), zp);
-        fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
-        fbb.end_table(start)
+    let quant = t.quantization.as_ref().map(|q| match q.block {
+        // BlockwiseQuantization details (union tag 2): the scales tensor, no zero
+        // points (-1), the block size; scale and zero_point are left out, as the
+        // schema says the details replace them.
+        Some(block) => {
+            let start = fbb.start_table();
+            fbb.push_slot_always::<i32>(slot(0), block.scales as i32);
+            fbb.push_slot_always::<i32>(slot(1), -1);
+            fbb.push_slot_always::<i32>(slot(2), block.size as i32);
+            let details = fbb.end_table(start);
+            let start = fbb.start_table();
+            fbb.push_slot_always::<u8>(slot(4), 2);
+            fbb.push_slot_always(slot(5), details);
+            fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
+            fbb.end_table(start)
+        }
+        None => {
+            let scale = fbb.create_vector(&q.scale);
+            let zp = fbb.create_vector(&q.zero_point);
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(2), scale);
+            fbb.push_slot_always(slot(3), zp);
+            fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
+            fbb.end_table(start)
+        }
     });
     let signature = t.shape_signature.as_ref().map(|s| fbb.create_vector(s));
     let sparsity = t.sparsity.as_ref().map(|sp| sparsity_table(fbb, sp));

@@ -57,6 +57,11 @@ fn int8_rule(op: &Op) -> Option<OutParams> {
     })
 }
 
+/// Whether `op` has a LiteRT int8 kernel this pass writes.
+pub(crate) fn has_int8_kernel(op: &Op) -> bool {
+    int8_rule(op).is_some()
+}
+
 /// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
 /// with the zero point nudged onto the integer grid as the converter does: on the
 /// uint8 grid (ties round up), then shifted by 128.
@@ -429,11 +434,11 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
                     .collect::<Vec<u8>>()
                     .into(),
             );
-            qinfo.quantization = Some(Quantization {
-                zero_point: vec![0; scales.len()],
-                scale: scales,
-                axis: 0,
-            });
+            qinfo.quantization = Some(Quantization::per_channel(
+                scales.clone(),
+                vec![0; scales.len()],
+                0,
+            ));
         } else {
             let (lo, hi) = values
                 .iter()

@@ -26,14 +26,17 @@
 
 mod calibrate;
 mod int8;
+mod mixed;
+mod recipe;
 mod report;
 mod select;
 mod trace;
 mod weights;
 
 pub use calibrate::{load_calibration, random_calibration, Ranges};
+pub use recipe::Recipe;
 pub use report::{kl_divergence, LayerError, OutputError, Report, KL_BINS, PER_LAYER_COLUMNS};
-pub use select::{KeepFloat, Recipe};
+pub use select::KeepFloat;
 
 use crate::error::{Error, Result};
 use crate::graph::{DType, Graph, Op, Tensor};
@@ -51,6 +54,9 @@ pub enum Mode {
     DynamicInt8,
     /// Full integer int8 with calibrated activations.
     Int8,
+    /// No default: only what the recipe's entries select is quantized (the
+    /// AI Edge Quantizer's reading of a recipe). Needs a recipe.
+    Recipe,
 }
 
 impl Mode {
@@ -61,6 +67,7 @@ impl Mode {
             Mode::WeightInt8 => "weight-int8",
             Mode::DynamicInt8 => "dynamic-int8",
             Mode::Int8 => "int8",
+            Mode::Recipe => "recipe",
         }
     }
 }
@@ -105,6 +112,9 @@ pub struct QuantizeOptions {
     pub percentile: f64,
     /// Compute the per-layer error table.
     pub per_layer: bool,
+    /// An AI Edge Quantizer recipe: per op type and output name, what is
+    /// quantized and how, over the mode's default.
+    pub recipe: Option<Recipe>,
 }
 
 impl QuantizeOptions {
@@ -117,6 +127,22 @@ impl QuantizeOptions {
             keep_float: KeepFloat::default(),
             percentile: 100.0,
             per_layer: false,
+            recipe: None,
+        }
+    }
+
+    /// Whether the quantization calibrates activations (int8, or a recipe with
+    /// static entries), so that calibration inputs are required.
+    pub fn calibrates(&self) -> bool {
+        self.mode == Mode::Int8 || self.recipe.as_ref().is_some_and(Recipe::needs_calibration)
+    }
+
+    /// The name the report gives the quantization: the mode's, with `+recipe`
+    /// when a recipe refines it.
+    pub fn name(&self) -> String {
+        match (&self.recipe, self.mode) {
+            (Some(_), Mode::Recipe) | (None, _) => self.mode.name().to_string(),
+            (Some(_), m) => format!("{}+recipe", m.name()),
         }
     }
 }
@@ -179,6 +205,9 @@ pub fn quantize(
     samples: &[Vec<Tensor>],
 ) -> Result<Quantized> {
     check_float_model(graph)?;
+    if let Some(recipe) = &options.recipe {
+        return mixed::quantize(graph, options, recipe, samples);
+    }
     let keep = options.keep_float.resolve(graph.main())?;
     let left_float = float_subgraphs(graph, &keep);
     let no_keep = HashSet::new();
@@ -226,13 +255,9 @@ pub fn quantize(
                     (n, op, why)
                 }));
             }
-            let main = &mut out.subgraphs[0];
-            let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
-            for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
-                remap(&mut sig.inputs, &graph.main().inputs, &inputs);
-                remap(&mut sig.outputs, &graph.main().outputs, &outputs);
-            }
+            remap_signatures(&mut out, graph);
         }
+        Mode::Recipe => return Err(invalid("mode recipe needs a recipe (--recipe FILE.json)")),
     }
     Ok(Quantized {
         graph: out,
@@ -271,6 +296,17 @@ fn float_subgraphs(graph: &Graph, keep: &HashSet<usize>) -> HashSet<usize> {
             .collect(),
     );
     kept.difference(&quantized).copied().collect()
+}
+
+/// Point the main subgraph's signatures at the tensors that took the place of
+/// its inputs and outputs.
+fn remap_signatures(out: &mut Graph, graph: &Graph) {
+    let main = &out.subgraphs[0];
+    let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
+    for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
+        remap(&mut sig.inputs, &graph.main().inputs, &inputs);
+        remap(&mut sig.outputs, &graph.main().outputs, &outputs);
+    }
 }
 
 /// Point signature entries at the tensor that took the place of each old one.
@@ -327,10 +363,11 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
     let samples = match &options.calibration {
         Calibration::Dir(dir) => load_calibration(graph.main(), dir)?,
         Calibration::Random(n) => random_calibration(graph.main(), *n)?,
-        Calibration::None if options.mode == Mode::Int8 => {
-            return Err(invalid(
-                "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
-            ))
+        Calibration::None if options.calibrates() => {
+            return Err(invalid(format!(
+                "{} needs calibration inputs (--calibration DIR or --calibration-random N)",
+                options.name()
+            )))
         }
         Calibration::None => random_calibration(graph.main(), 1)?,
     };

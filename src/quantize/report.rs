@@ -2,7 +2,7 @@
 //! model on the calibration inputs, and the per-layer quantization debugger table.
 
 use super::trace::Tracer;
-use super::{Mode, QuantizeOptions, Quantized};
+use super::{QuantizeOptions, Quantized};
 use crate::error::Result;
 use crate::graph::{DType, Data, Graph, Subgraph, Tensor, TensorInfo};
 use crate::validate::{real_values, ErrorStats, Metrics};
@@ -149,14 +149,14 @@ pub(crate) fn measure(
 ) -> Result<Report> {
     let (outputs, per_layer, not_measured) = match errors(float, q, samples, options) {
         Ok((outputs, per_layer)) => (outputs, per_layer, None),
-        Err(e) if options.mode != Mode::Int8 => {
+        Err(e) if !options.calibrates() => {
             tracing::warn!("the quantized model's error was not measured: {e}");
             (Vec::new(), Vec::new(), Some(e.to_string()))
         }
         Err(e) => return Err(e),
     };
     Ok(Report {
-        mode: options.mode.name().to_string(),
+        mode: options.name(),
         input_bytes,
         output_bytes,
         size_ratio: output_bytes as f64 / input_bytes.max(1) as f64,

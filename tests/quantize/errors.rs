@@ -134,9 +134,9 @@ fn kept_nodes_stay_float_in_int8() {
     options.keep_float = KeepFloat {
         nodes: vec![0],
         ops: vec!["mean".into()],
-        recipe: Some(recipe),
         ..Default::default()
     };
+    options.recipe = Some(recipe);
     let out = dir.join("keep.tflite");
     let report = quantize::quantize_file(&float, &out, &options).unwrap();
     let kept: Vec<&str> = report

@@ -36,6 +36,56 @@ fn packed<'a, T: Send + Sync + 'static>(
     prepared(ctx, 1, slot, build)
 }
 
+/// FULLY_CONNECTED with blockwise-quantized weights [units, inner] and float
+/// input, as LiteRT's blockwise kernel computes it: each input row quantized
+/// asymmetrically to int8, each block's integer dot product scaled by the
+/// block's scale and summed in float, then the row's scale and the bias. The
+/// fused activation is applied (LiteRT's XNNPACK path does; its builtin kernel
+/// leaves it out, so the quantizer writes this form only without one).
+fn blockwise_fc(
+    ctx: &OpCtx,
+    p: &FullyConnected,
+    block: usize,
+    units: usize,
+    inner: usize,
+    shape: Vec<usize>,
+) -> Result<Vec<Tensor>> {
+    let xs = ctx.input_f32(0)?;
+    let w = match &ctx.input(1)?.data {
+        crate::graph::Data::I8(v) => v,
+        _ => return Err(ctx.unsupported_dtype(1)),
+    };
+    let scales = ctx.in_quant(1).map(|q| &q.scale[..]).unwrap_or(&[]);
+    if block == 0 || inner % block != 0 || scales.len() != units * (inner / block) {
+        return Err(ctx.err(format!(
+            "{} block scales for weights [{units}, {inner}] in blocks of {block}",
+            scales.len()
+        )));
+    }
+    let bias = bias_f32(ctx, 2, units)?;
+    let (xq, sf) = quantize_rows(xs, inner, true);
+    let blocks = inner / block;
+    let mut out = vec![0.0f32; xs.len() / inner * units];
+    for ((row, orow), &s) in xq.chunks(inner).zip(out.chunks_mut(units)).zip(&sf) {
+        for (n, o) in orow.iter_mut().enumerate() {
+            let wrow = &w[n * inner..(n + 1) * inner];
+            let mut acc = 0.0f32;
+            for b in 0..blocks {
+                let r = b * block..(b + 1) * block;
+                let dot: i32 = row[r.clone()]
+                    .iter()
+                    .zip(&wrow[r])
+                    .map(|(&x, &w)| x * w as i32)
+                    .sum();
+                acc += dot as f32 * scales[n * blocks + b];
+            }
+            *o = acc * s;
+        }
+    }
+    finish_float(&mut out, bias, p.activation);
+    Ok(vec![Tensor::f32(shape, out)])
+}
+
 /// Kernel of fully_connected: input flattened to [batch, in], weights [out, in],
 /// optional bias [out].
 pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor>> {
@@ -68,6 +118,9 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
         vec![batch, units]
     };
     ctx.check_size(&shape, ctx.out_dtype(0)?)?;
+    if let Some(block) = ctx.in_quant(1).and_then(|q| q.block) {
+        return blockwise_fc(ctx, p, block.size, units, inner, shape);
+    }
     match (x.dtype(), w.dtype()) {
         (DType::F32, DType::F32) => {
             let xs = ctx.input_f32(0)?;
