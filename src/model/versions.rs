@@ -14,8 +14,9 @@ use super::codes::{code, options_tag};
 use super::stored::{id, Fields, Value};
 use crate::graph::{DType, Node, Subgraph};
 
-/// The lowest version the converter writes for `node` (of builtin `code`) with its
-/// tensors' current types, where int16 activations raise it; None otherwise.
+/// The lowest version the converter's op-versioning rules (op_version.cc) give
+/// `node` (of builtin `code`) with its tensors' current types, where int16
+/// activations raise it; None otherwise.
 pub(super) fn int16_version(code: i32, node: &Node, sg: &Subgraph) -> Option<i32> {
     let dtype = |t: Option<usize>| t.and_then(|t| sg.tensors.get(t)).map(|t| t.dtype);
     let rank = node
@@ -28,6 +29,12 @@ pub(super) fn int16_version(code: i32, node: &Node, sg: &Subgraph) -> Option<i32
     let i16_in = in0 == Some(DType::I16);
     let i16_both = i16_in && out0 == Some(DType::I16);
     let v = match code {
+        // op_version.cc's checks for these three look for int16 weights and never
+        // match the 16x8 form; these are the versions that introduced the 16x8
+        // kernels (TF 2.3 in runtime_version.cc).
+        code::CONV_2D if i16_both && in1 == Some(DType::I8) => 4,
+        code::DEPTHWISE_CONV_2D if i16_both && in1 == Some(DType::I8) => 5,
+        code::FULLY_CONNECTED if i16_both && in1 == Some(DType::I8) => 7,
         code::ADD if i16_both => 3,
         code::SUB if i16_both => 5,
         code::MUL if i16_in => 4,

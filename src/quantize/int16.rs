@@ -100,7 +100,7 @@ fn int16_rule(op: &Op) -> Option<OutParams> {
         Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
         Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
         Op::Binary(Binary::Maximum | Binary::Minimum, _) => Shared,
-        Op::Concatenation { .. } => Shared,
+        Op::Concatenation { .. } | Op::Pack { .. } => Shared,
         Op::Reduce {
             kind: Reduce::Mean | Reduce::Sum,
             ..

@@ -215,7 +215,7 @@ fn int_ok(
     if scheme.rule(&node.op).is_none() {
         return Err(match scheme {
             Scheme::Int8 => "no int8 kernel".into(),
-            Scheme::Int16x8 => "no int16x8 kernel in LiteRT".into(),
+            Scheme::Int16x8 => "no int16x8 kernel".into(),
         });
     }
     if !node
