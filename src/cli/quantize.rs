@@ -15,6 +15,10 @@ pub enum ModeArg {
     DynamicInt8,
     /// Full integer with calibrated activations.
     Int8,
+    /// Full integer with calibrated int16 activations and int8 weights (LiteRT's
+    /// 16x8 scheme).
+    #[value(name = "int16x8")]
+    Int16x8,
 }
 
 /// `--io`.
@@ -23,6 +27,7 @@ pub enum IoArg {
     Float,
     Int8,
     Uint8,
+    Int16,
 }
 
 /// Arguments of `quantize`.
@@ -44,7 +49,8 @@ pub struct QuantizeArgs {
     /// Calibrate on this many seeded random samples.
     #[arg(long)]
     pub calibration_random: Option<usize>,
-    /// The model interface in int8 mode.
+    /// The model interface in the full-integer modes (int8 and uint8 in int8,
+    /// int16 in int16x8).
     #[arg(long, value_enum, default_value = "float")]
     pub io: IoArg,
     /// Keep nodes float: node indices, op types (e.g. SOFTMAX), output-name
@@ -123,6 +129,7 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
             Some(ModeArg::WeightInt8) => Mode::WeightInt8,
             Some(ModeArg::DynamicInt8) => Mode::DynamicInt8,
             Some(ModeArg::Int8) => Mode::Int8,
+            Some(ModeArg::Int16x8) => Mode::Int16x8,
             None => Mode::Recipe,
         },
         calibration: match (&a.calibration, a.calibration_random) {
@@ -134,6 +141,7 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
             IoArg::Float => IoType::Float,
             IoArg::Int8 => IoType::Int8,
             IoArg::Uint8 => IoType::Uint8,
+            IoArg::Int16 => IoType::Int16,
         },
         keep_float: keep,
         percentile: a.percentile,

@@ -4,12 +4,15 @@
 //! inputs and outputs as one of its operators) are stored as that file stored them:
 //! every options field, custom options, intermediates and the operator code's
 //! version. Other operators are encoded from the IR with every field the schema
-//! gives them. Subgraphs, signatures, metadata, sparsity and constant buffers (one
-//! buffer per shared constant, 16-byte aligned) are written from the IR.
+//! gives them. Either way an operator whose activations are int16 gets at least
+//! the version the converter gives that signature (see `versions`). Subgraphs,
+//! signatures, metadata, sparsity and constant buffers (one buffer per shared
+//! constant, 16-byte aligned) are written from the IR.
 
 use super::encode::encode;
 use super::reader::FILE_IDENTIFIER;
 use super::stored::{emit, slot, stored_operators, Offset, StoredOperator, Value};
+use super::versions::apply_int16;
 use crate::error::{Error, Result};
 use crate::graph::{DimensionMetadata, Graph, Node, Op, Sparsity, Subgraph, TensorInfo};
 use flatbuffers::{FlatBufferBuilder, Push, PushAlignment};
@@ -250,7 +253,7 @@ fn subgraph_table(
     let mut matcher = Matcher::new(stored);
     let mut operators = Vec::new();
     for (n, node) in sg.nodes.iter().enumerate() {
-        let (key, fields) = match matcher.take(node) {
+        let (mut key, mut fields) = match matcher.take(node) {
             Some(st) => ((st.code, st.custom.clone(), st.version), st.fields.clone()),
             None => {
                 let enc = encode(node, sg).ok_or_else(|| {
@@ -263,6 +266,9 @@ fn subgraph_table(
                 ((enc.code, enc.custom.clone(), enc.version()), enc.fields())
             }
         };
+        if key.1.is_none() {
+            apply_int16(key.0, node, sg, &mut key.2, &mut fields);
+        }
         let oc = match opcodes.iter().position(|c| *c == key) {
             Some(i) => i,
             None => {

@@ -1,6 +1,6 @@
 //! Post-training quantization of a float `.tflite` model, without TensorFlow.
 //!
-//! Four modes reproduce the forms the TensorFlow Lite converter writes:
+//! Five modes reproduce the forms the TensorFlow Lite converter writes:
 //! - [`Mode::Fp16`]: every float32 constant becomes a float16 buffer behind a
 //!   DEQUANTIZE node;
 //! - [`Mode::WeightInt8`]: the weights of convolutions, fully-connected and
@@ -13,7 +13,12 @@
 //!   CPU reference kernels over representative inputs, and the parameters LiteRT's
 //!   integer kernels require (one scale and zero point in and out of CONCATENATION,
 //!   MAXIMUM/MINIMUM and the data-movement ops, fixed output parameters of
-//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale).
+//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale);
+//! - [`Mode::Int16x8`]: LiteRT's 16x8 scheme, calibrated as int8 is: symmetric
+//!   int16 activations with zero point 0, symmetric per-channel int8 weights,
+//!   int64 biases for convolutions and FULLY_CONNECTED, and outputs of scale
+//!   1/32768 for LOGISTIC, TANH and SOFTMAX. Ops LiteRT has no int16 kernel for
+//!   (HARD_SWISH among them) stay float between DEQUANTIZE and QUANTIZE.
 //!
 //! Every subgraph is quantized: the weights of loop bodies and branches too. In
 //! int8 the tensors inside a WHILE body or IF branch are calibrated at every
@@ -25,6 +30,7 @@
 //! against the float model and writes the output atomically.
 
 mod calibrate;
+mod int16;
 mod int8;
 mod mixed;
 mod recipe;
@@ -57,6 +63,8 @@ pub enum Mode {
     /// No default: only what the recipe's entries select is quantized (the
     /// AI Edge Quantizer's reading of a recipe). Needs a recipe.
     Recipe,
+    /// Full integer with calibrated int16 activations and int8 weights (16x8).
+    Int16x8,
 }
 
 impl Mode {
@@ -68,11 +76,17 @@ impl Mode {
             Mode::DynamicInt8 => "dynamic-int8",
             Mode::Int8 => "int8",
             Mode::Recipe => "recipe",
+            Mode::Int16x8 => "int16x8",
         }
+    }
+
+    /// Whether the mode calibrates activations (full integer).
+    pub fn calibrated(self) -> bool {
+        matches!(self, Mode::Int8 | Mode::Int16x8)
     }
 }
 
-/// The element type of the model's inputs and outputs in [`Mode::Int8`].
+/// The element type of the model's inputs and outputs in the full-integer modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoType {
     /// float32 interface: QUANTIZE after each input, DEQUANTIZE before each output.
@@ -82,13 +96,27 @@ pub enum IoType {
     Int8,
     /// uint8 inputs and outputs (zero point shifted by 128), converted with QUANTIZE.
     Uint8,
+    /// int16 inputs and outputs ([`Mode::Int16x8`]).
+    Int16,
+}
+
+impl IoType {
+    /// The option's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoType::Float => "float",
+            IoType::Int8 => "int8",
+            IoType::Uint8 => "uint8",
+            IoType::Int16 => "int16",
+        }
+    }
 }
 
 /// Where calibration inputs come from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Calibration {
-    /// None given (an error for [`Mode::Int8`]; the report then uses one seeded
-    /// random sample).
+    /// None given (an error for the full-integer modes; the report then uses one
+    /// seeded random sample).
     #[default]
     None,
     /// A directory of `.npy` samples (see [`load_calibration`]).
@@ -104,7 +132,7 @@ pub struct QuantizeOptions {
     pub mode: Mode,
     /// Calibration inputs (also the inputs the report measures on).
     pub calibration: Calibration,
-    /// The interface type for [`Mode::Int8`].
+    /// The interface type for the full-integer modes.
     pub io: IoType,
     /// Nodes that stay float.
     pub keep_float: KeepFloat,
@@ -134,7 +162,7 @@ impl QuantizeOptions {
     /// Whether the quantization calibrates activations (int8, or a recipe with
     /// static entries), so that calibration inputs are required.
     pub fn calibrates(&self) -> bool {
-        self.mode == Mode::Int8 || self.recipe.as_ref().is_some_and(Recipe::needs_calibration)
+        self.mode.calibrated() || self.recipe.as_ref().is_some_and(Recipe::needs_calibration)
     }
 
     /// The name the report gives the quantization: the mode's, with `+recipe`
@@ -198,7 +226,7 @@ pub struct Quantized {
 }
 
 /// Quantize `graph` in memory. `samples` are the calibration inputs (required for
-/// [`Mode::Int8`], unused otherwise).
+/// the full-integer modes, unused otherwise).
 pub fn quantize(
     graph: &Graph,
     options: &QuantizeOptions,
@@ -229,11 +257,14 @@ pub fn quantize(
             let keep = if s == 0 { &keep } else { &no_keep };
             weights::dynamic_int8(&mut out.subgraphs[s], keep)
         }),
-        Mode::Int8 => {
+        Mode::Int8 | Mode::Int16x8 => {
+            let scheme = match options.mode {
+                Mode::Int16x8 => int16::Scheme::Int16x8,
+                _ => int16::Scheme::Int8,
+            };
+            check_io(options.mode, options.io)?;
             if samples.is_empty() {
-                return Err(invalid(
-                    "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
-                ));
+                return Err(no_calibration(options));
             }
             let ranges = calibrate::ranges(graph, samples, options.percentile)?;
             for s in subgraphs {
@@ -245,7 +276,7 @@ pub fn quantize(
                     (&no_keep, IoType::Float)
                 };
                 let range = ranges.subgraphs.get(s).map_or(&[][..], Vec::as_slice);
-                let (sg, left) = int8::full_integer(&graph.subgraphs[s], range, keep, io)?;
+                let (sg, left) = int8::full_integer(&graph.subgraphs[s], range, keep, io, scheme)?;
                 out.subgraphs[s] = sg;
                 float_nodes.extend(left.into_iter().map(|(n, op, why)| {
                     let why = match s {
@@ -263,6 +294,33 @@ pub fn quantize(
         graph: out,
         float_nodes,
     })
+}
+
+/// The error for a full-integer mode without calibration inputs.
+fn no_calibration(options: &QuantizeOptions) -> Error {
+    invalid(format!(
+        "{} needs calibration inputs (--calibration DIR or --calibration-random N)",
+        options.name()
+    ))
+}
+
+/// Refuse an interface type the mode has no integer form for: int8 and uint8
+/// belong to int8, int16 to int16x8 (float fits both).
+fn check_io(mode: Mode, io: IoType) -> Result<()> {
+    let fits = match io {
+        IoType::Float => true,
+        IoType::Int8 | IoType::Uint8 => mode == Mode::Int8,
+        IoType::Int16 => mode == Mode::Int16x8,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "--io {} does not apply to --mode {} (int8 and uint8 go with int8, int16 with int16x8)",
+            io.name(),
+            mode.name()
+        )))
+    }
 }
 
 /// The subgraphs only control-flow nodes kept float reach (through any nesting):
@@ -363,12 +421,7 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
     let samples = match &options.calibration {
         Calibration::Dir(dir) => load_calibration(graph.main(), dir)?,
         Calibration::Random(n) => random_calibration(graph.main(), *n)?,
-        Calibration::None if options.calibrates() => {
-            return Err(invalid(format!(
-                "{} needs calibration inputs (--calibration DIR or --calibration-random N)",
-                options.name()
-            )))
-        }
+        Calibration::None if options.calibrates() => return Err(no_calibration(options)),
         Calibration::None => random_calibration(graph.main(), 1)?,
     };
     let q = quantize(&graph, options, &samples)?;

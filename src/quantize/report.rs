@@ -107,7 +107,7 @@ pub struct Report {
     pub samples: usize,
     /// Per model output.
     pub outputs: Vec<OutputError>,
-    /// Nodes left in float by the int8 pass: (node, op, reason).
+    /// Nodes left in float by the full-integer pass: (node, op, reason).
     pub float_nodes: Vec<(usize, String, String)>,
     /// The per-layer table (empty unless asked for).
     pub per_layer: Vec<LayerError>,
@@ -131,6 +131,11 @@ fn to_interface(x: &Tensor, info: &TensorInfo) -> Tensor {
                 .collect(),
         ),
         DType::U8 => Data::U8(v.iter().map(|v| level(v).clamp(0.0, 255.0) as u8).collect()),
+        DType::I16 => Data::I16(
+            v.iter()
+                .map(|v| level(v).clamp(-32768.0, 32767.0) as i16)
+                .collect(),
+        ),
         _ => return x.clone(),
     };
     Tensor::new(x.shape.clone(), data)

@@ -5,6 +5,7 @@ use tflite_wgpu_testkit::case;
 
 mod constraints;
 mod errors;
+mod int16;
 mod litert;
 mod quantize;
 
@@ -12,6 +13,7 @@ fn main() {
     common::harness::main_checked(&[
         ("constraints", constraints::tests),
         ("errors", errors::tests),
+        ("int16", int16::tests),
         ("litert", litert::tests),
         ("quantize", quantize::tests),
     ]);

@@ -1,9 +1,10 @@
-//! FULLY_CONNECTED and BATCH_MATMUL (float, int8, hybrid).
+//! FULLY_CONNECTED and BATCH_MATMUL (float, int8, 16x8, hybrid).
 
 use super::conv::{
-    bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, gemm_rows, int_tensor,
-    prepared, quant_args, quantize_rows, requantize, weight_scales, widen, widen_weights,
-    QuantArgs,
+    bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, float_rescales,
+    gemm_rows, int_tensor, prepared, quant_args, quantize_rows, requantize, requantize_wide,
+    weight_scales, wide_args, widen, widen_weights, widen_weights_i64, QuantArgs, Rescale,
+    WideArgs,
 };
 use super::OpCtx;
 use crate::error::Result;
@@ -161,7 +162,45 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
             let out = finish_hybrid(&acc, units, &sf, &scales, units, bias, p.activation, false);
             Ok(vec![Tensor::f32(shape, out)])
         }
-        (DType::I8 | DType::U8 | DType::I16, DType::I8 | DType::U8) => {
+        (DType::I16, DType::I8) => {
+            let WideArgs {
+                is,
+                os,
+                ws: scales,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, units)?;
+            let mut slot = None;
+            let pk = packed(ctx, &mut slot, || {
+                let wi = widen_weights_i64(w, &zps, inner, units)
+                    .ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(PackedFc {
+                    w: transpose(&wi, units, inner),
+                    mult: channel_multipliers(is, &scales, os, units),
+                })
+            })?;
+            let mut acc = vec![0i64; batch * units];
+            gemm_rows(&xi, batch, inner, &pk.w, units, &mut acc);
+            // LiteRT rescales a per-channel 16x8 FULLY_CONNECTED in double precision,
+            // a per-tensor one with the fixed-point multiplier.
+            let per_channel;
+            let rescale = if scales.len() > 1 {
+                per_channel = float_rescales(is, &scales, os);
+                Rescale::Float(&per_channel)
+            } else {
+                Rescale::Fixed(&pk.mult)
+            };
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                rescale,
+                p.activation,
+                shape,
+            )?])
+        }
+        (DType::I8 | DType::U8, DType::I8 | DType::U8) => {
             let QuantArgs {
                 is,
                 os,

@@ -98,7 +98,8 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
             )
         }
         Binary::Mul => {
-            let m = multiplier(s1 as f64 * s2 as f64 / so as f64);
+            // In single precision, as LiteRT and the CPU form it.
+            let m = multiplier((s1 * s2 / so) as f64);
             (QBinaryOp::Mul, 0, m, m, m)
         }
         _ => return Err(format!("quantized {b:?} runs on the CPU")),

@@ -4,7 +4,8 @@
 use super::gemm_rows;
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
 use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
@@ -168,6 +169,34 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
                 &acc,
                 bias.as_deref(),
                 &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_conv(&wi, oc, k, groups),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = conv_core(&xi, &g, oc, fic, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
                 p.activation,
                 shape,
             )?])

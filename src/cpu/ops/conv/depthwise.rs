@@ -2,7 +2,8 @@
 
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
 use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
@@ -194,6 +195,34 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
                 &acc,
                 bias.as_deref(),
                 &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: wi,
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = depthwise_core(&xi, &g, m, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
                 p.activation,
                 shape,
             )?])

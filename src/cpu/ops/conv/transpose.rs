@@ -3,7 +3,8 @@
 
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
 use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
@@ -161,6 +162,35 @@ pub fn transpose_conv(
                 &acc,
                 bias.as_deref(),
                 &pk.mult,
+                p.activation,
+                shape,
+            )?])
+        }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xq,
+            } = wide_args(ctx, xi_idx, bias_idx, oc)?;
+            let k = kh * kw * ic;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_transpose(&wi, oc, kh, kw, ic),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = transpose_core(&xq, &g, oc, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
                 p.activation,
                 shape,
             )?])
