@@ -7,6 +7,8 @@ mod constraints;
 mod errors;
 mod litert;
 mod quantize;
+mod recipe_check;
+mod recipes;
 
 fn main() {
     common::harness::main_checked(&[
@@ -14,5 +16,6 @@ fn main() {
         ("errors", errors::tests),
         ("litert", litert::tests),
         ("quantize", quantize::tests),
+        ("recipes", recipes::tests),
     ]);
 }
