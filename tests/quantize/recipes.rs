@@ -12,6 +12,7 @@
 //! through XNNPACK.
 
 use crate::recipe_check::*;
+use std::path::{Path, PathBuf};
 use tflite_wgpu::graph::Op;
 use tflite_wgpu::quantize::{Mode, Recipe};
 use tflite_wgpu::DType;
@@ -544,6 +545,104 @@ fn float_casting_and_min_weight_elements() {
     done(q);
 }
 
+/// A BATCH_MATMUL of a [1, 4, 16] input by a constant [16, 24], written to `dir`.
+fn batch_matmul_model(dir: &Path) -> PathBuf {
+    use tflite_wgpu::graph::{Graph, Node, Subgraph, TensorInfo};
+    let w: Vec<u8> = (0..16 * 24)
+        .flat_map(|i| (((i * 37) % 29) as f32 / 14.0 - 1.0 + (i % 24) as f32 * 0.1).to_le_bytes())
+        .collect();
+    let mut weights = TensorInfo::new("w", DType::F32, vec![16, 24]);
+    weights.data = Some(w.into());
+    let g = Graph {
+        subgraphs: vec![Subgraph {
+            name: "main".into(),
+            tensors: vec![
+                TensorInfo::new("x", DType::F32, vec![1, 4, 16]),
+                weights,
+                TensorInfo::new("y", DType::F32, vec![1, 4, 24]),
+            ],
+            nodes: vec![Node {
+                op: Op::BatchMatMul {
+                    adj_x: false,
+                    adj_y: false,
+                    asymmetric_quantize_inputs: false,
+                },
+                inputs: vec![Some(0), Some(1)],
+                outputs: vec![2],
+            }],
+            inputs: vec![0],
+            outputs: vec![2],
+        }],
+        version: 3,
+        ..Default::default()
+    };
+    let path = dir.join("batch_matmul.tflite");
+    std::fs::write(&path, tflite_wgpu::model::write(&g).unwrap()).unwrap();
+    path
+}
+
+/// The other weight ops: TRANSPOSE_CONV and BATCH_MATMUL weight-only with int4
+/// weights per channel (BATCH_MATMUL's output columns: its last axis), and
+/// dynamic with int8 weights (BATCH_MATMUL per tensor).
+fn transpose_conv_and_batch_matmul_in_each_weight_mode() {
+    let Some(shared) = crate::common::shared_dir() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tflite-wgpu-recipes-bmm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bmm = batch_matmul_model(&dir);
+    let bmm = bmm.to_str().unwrap();
+    let cases = [
+        (
+            "models/gen/op_transpose_conv_s2.tflite",
+            "TRANSPOSE_CONV",
+            "wo4",
+            0,
+        ),
+        (
+            "models/gen/op_transpose_conv_s2.tflite",
+            "TRANSPOSE_CONV",
+            "dyn8",
+            0,
+        ),
+        (bmm, "BATCH_MATMUL", "wo4", 1),
+        (bmm, "BATCH_MATMUL", "dyn8", 1),
+    ];
+    for (model, op, mode, axis) in cases {
+        let config = match mode {
+            "wo4" => weight_only_config(&weights(4, "CHANNELWISE", true)),
+            _ if op == "BATCH_MATMUL" => dynamic_config(&weights(8, "TENSORWISE", true)),
+            _ => dynamic_config(&weights(8, "CHANNELWISE", true)),
+        };
+        let tag = format!("{}_{mode}", op.to_lowercase());
+        let q = quantize_with(
+            &shared,
+            model,
+            Mode::Recipe,
+            &[entry(".*", op, &config)],
+            &tag,
+        )
+        .unwrap();
+        let node = nodes(&q.sg, op, "")[0];
+        let (w, behind) = weight(&q.sg, node);
+        let p = w.quantization.as_ref().unwrap();
+        match mode {
+            "wo4" => {
+                assert!(behind && w.dtype == DType::Int4, "{tag}");
+                assert_eq!((p.scale.len(), p.axis), (w.shape[axis], axis), "{tag}");
+            }
+            _ => {
+                assert!(!behind && w.dtype == DType::I8, "{tag}");
+                let n = if op == "BATCH_MATMUL" { 1 } else { w.shape[0] };
+                assert_eq!(p.scale.len(), n, "{tag}");
+            }
+        }
+        check_runs(&q, REF_AND_XNNPACK, 0.99, true);
+        done(q);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
@@ -557,5 +656,6 @@ pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
         crate::case!(shared, entries_mix_modes_by_op_and_name_and_later_ones_win),
         crate::case!(shared, no_quantize_keeps_nodes_float_over_the_mode),
         crate::case!(shared, float_casting_and_min_weight_elements),
+        crate::case!(shared, transpose_conv_and_batch_matmul_in_each_weight_mode),
     ]
 }
