@@ -8,6 +8,8 @@ mod errors;
 mod int16;
 mod litert;
 mod quantize;
+mod recipe_check;
+mod recipes;
 
 fn main() {
     common::harness::main_checked(&[
@@ -16,5 +18,6 @@ fn main() {
         ("int16", int16::tests),
         ("litert", litert::tests),
         ("quantize", quantize::tests),
+        ("recipes", recipes::tests),
     ]);
 }

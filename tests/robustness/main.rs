@@ -4,6 +4,7 @@ use tflite_wgpu_testkit as common;
 use tflite_wgpu_testkit::case;
 
 mod fuzz_regressions;
+mod int4;
 mod layering;
 mod limits;
 mod malformed;
@@ -13,6 +14,7 @@ mod reader_forms;
 fn main() {
     common::harness::main_checked(&[
         ("fuzz_regressions", fuzz_regressions::tests),
+        ("int4", int4::tests),
         ("layering", layering::tests),
         ("limits", limits::tests),
         ("malformed", malformed::tests),
