@@ -8,7 +8,8 @@
 use super::geometry::{geom, ConvGeom, ConvNode, Kind, CONV_GEOM_WGSL};
 use crate::error::Result;
 use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
-use crate::gpu::ops::{BufId, Elem, LowerCtx, Shader};
+use crate::gpu::ops::{BufId, Elem, LowerCtx};
+use crate::gpu::shader::Shader;
 use crate::graph::{DType, Subgraph, TensorInfo};
 
 /// Floats of the workgroup tile (`TILE` in the shader): 16 KiB, the smallest
