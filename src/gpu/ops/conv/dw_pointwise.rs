@@ -51,6 +51,7 @@ pub(super) static DW_POINTWISE: Shader = Shader {
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 
@@ -65,6 +66,7 @@ pub(super) static DW_POINTWISE_X4: Shader = Shader {
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 
