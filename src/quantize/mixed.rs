@@ -25,10 +25,11 @@ fn default_plan(mode: Mode, op: &Op) -> Plan {
     let weights = weight_slot(op).is_some();
     match mode {
         Mode::Fp16 => Plan::Fp16All,
-        Mode::WeightInt8 if weights => Plan::Weights(WeightPlan::converter(op, false)),
-        Mode::DynamicInt8 if weights => Plan::Weights(WeightPlan::converter(op, true)),
+        Mode::WeightInt8 | Mode::DynamicInt8 if !weights => Plan::Float,
+        Mode::WeightInt8 => Plan::Weights(WeightPlan::converter(op, false)),
+        Mode::DynamicInt8 => Plan::Weights(WeightPlan::converter(op, true)),
         Mode::Int8 => Plan::INT8,
-        _ => Plan::Float,
+        Mode::Recipe => Plan::Float,
     }
 }
 

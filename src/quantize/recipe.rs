@@ -154,12 +154,30 @@ fn tensor_config(file: &str, v: &Value, prefix: &str, weights: bool) -> Result<T
             return Err(bad(
                 "num_bits",
                 &Value::from(bits),
-                ": 16-bit activations are the int16x8 mode (--mode int16x8), which recipes do not select",
+                ": 16-bit activations (LiteRT's int16x8 scheme) are not selected by recipes",
             ))
         }
-        (true, ..) => return Err(bad("num_bits", &Value::from(bits), " (FLOAT: 16 or 32 bits)")),
-        (false, true, _) => return Err(bad("num_bits", &Value::from(bits), " (INT weights: 4 or 8 bits)")),
-        (false, false, _) => return Err(bad("num_bits", &Value::from(bits), " (INT activations: 8 bits)")),
+        (true, ..) => {
+            return Err(bad(
+                "num_bits",
+                &Value::from(bits),
+                " (FLOAT: 16 or 32 bits)",
+            ))
+        }
+        (false, true, _) => {
+            return Err(bad(
+                "num_bits",
+                &Value::from(bits),
+                " (INT weights: 4 or 8 bits)",
+            ))
+        }
+        (false, false, _) => {
+            return Err(bad(
+                "num_bits",
+                &Value::from(bits),
+                " (INT activations: 8 bits)",
+            ))
+        }
     }
     let symmetric = match v.get("symmetric") {
         None => true,
@@ -488,6 +506,11 @@ fn support(
                 (Granularity::Channel, Op::BatchMatMul { .. }) => {
                     Err("BATCH_MATMUL takes per-tensor weights in dynamic mode (TENSORWISE)".into())
                 }
+                // Its per-channel kernel would read a scale per channel from one.
+                (Granularity::Tensor, Op::DepthwiseConv2D(_)) => Err(
+                    "LiteRT's hybrid DEPTHWISE_CONV_2D kernel takes per-channel weights (CHANNELWISE)"
+                        .into(),
+                ),
                 (Granularity::Block(size), Op::FullyConnected(fc)) => {
                     blockwise_fc(s.bits, size, fc.activation, &w.shape)
                 }

@@ -95,6 +95,31 @@ def test_calibration_directory_equals_arrays(float_model, tmp_path):
     assert a == b
 
 
+def test_a_recipe_without_a_mode_quantizes_only_what_it_selects(float_model, tmp_path):
+    fc_int4 = {
+        "regex": ".*",
+        "operation": "FULLY_CONNECTED",
+        "algorithm_key": "min_max_uniform_quantize",
+        "op_config": {
+            "weight_tensor_config": {"num_bits": 4, "granularity": "CHANNELWISE"},
+            "compute_precision": "INTEGER",
+            "explicit_dequantize": False,
+        },
+    }
+    out = tmp_path / "fc_int4.tflite"
+    report = tflite_wgpu.quantize(float_model, out, recipe=[fc_int4])
+    assert report["mode"] == "recipe"
+    # Only the classifier's [100, 1280] float32 weights became int4 (two a byte):
+    # the file is smaller by their size, give or take the file's layout.
+    saved = float_model.stat().st_size - out.stat().st_size
+    assert abs(saved - (100 * 1280 * 4 - 100 * 1280 // 2)) < 4096, saved
+    x = _input(7)
+    assert _cosine(_litert_run(out, x), _litert_run(float_model, x)) > 0.99
+    with pytest.raises(ValueError, match="^mode: "):
+        tflite_wgpu.quantize(float_model, tmp_path / "neither.tflite")
+    assert not (tmp_path / "neither.tflite").exists()
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [

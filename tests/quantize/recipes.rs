@@ -173,8 +173,9 @@ fn blockwise_stores_float16_block_scales() {
 
 /// What LiteRT cannot run is refused with the op named: blockwise weights
 /// behind DEQUANTIZE, on CONV_2D, or on a FULLY_CONNECTED with a fused
-/// activation (the builtin blockwise kernel leaves it out); int4 weights in the
-/// hybrid DEPTHWISE_CONV_2D kernel; asymmetric weights in dynamic mode. An entry
+/// activation (the builtin blockwise kernel leaves it out); int4 or per-tensor
+/// weights in the hybrid DEPTHWISE_CONV_2D kernel; asymmetric weights in dynamic
+/// mode; 16-bit activations. An entry
 /// for every op passes over the ops it cannot apply to instead.
 fn what_litert_cannot_run_is_refused_naming_the_op() {
     let Some(shared) = crate::common::shared_dir() else {
@@ -222,6 +223,15 @@ fn what_litert_cannot_run_is_refused_naming_the_op() {
             &dynamic_config(&weights(8, "CHANNELWISE", false)),
         )],
         &["CONV_2D", "symmetric"],
+    );
+    refused(
+        MOBILENET,
+        &[entry(
+            ".*",
+            "DEPTHWISE_CONV_2D",
+            &dynamic_config(&weights(8, "TENSORWISE", true)),
+        )],
+        &["DEPTHWISE_CONV_2D", "per-channel"],
     );
     let a16 = r#"[{"op_config": {"activation_tensor_config": {"num_bits": 16},
         "weight_tensor_config": {"num_bits": 8}, "compute_precision": "INTEGER"}}]"#;
