@@ -28,7 +28,8 @@ fn default_plan(mode: Mode, op: &Op) -> Plan {
         Mode::WeightInt8 | Mode::DynamicInt8 if !weights => Plan::Float,
         Mode::WeightInt8 => Plan::Weights(WeightPlan::converter(op, false)),
         Mode::DynamicInt8 => Plan::Weights(WeightPlan::converter(op, true)),
-        Mode::Int8 => Plan::INT8,
+        // 16x8 never reaches a recipe's plan (quantize() refuses the pair).
+        Mode::Int8 | Mode::Int16x8 => Plan::INT8,
         Mode::Recipe => Plan::Float,
     }
 }

@@ -234,6 +234,13 @@ pub fn quantize(
 ) -> Result<Quantized> {
     check_float_model(graph)?;
     if let Some(recipe) = &options.recipe {
+        if options.mode == Mode::Int16x8 {
+            // A recipe's entries mix int8 schemes (static, dynamic, weight-only); a
+            // 16x8 activation scheme among them is not one of its fields here.
+            return Err(invalid(
+                "a recipe refines the int8 modes only: --mode int16x8 takes no --recipe",
+            ));
+        }
         return mixed::quantize(graph, options, recipe, samples);
     }
     let keep = options.keep_float.resolve(graph.main())?;
