@@ -14,6 +14,7 @@ pub mod profile;
 pub mod program;
 pub mod timing;
 pub mod tuning;
+pub mod verdict;
 
 use crate::error::Result;
 use device::{DeviceOptions, GpuDevice};

@@ -12,6 +12,7 @@ use super::pipeline::WORKGROUP_SIZE;
 use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
 use super::shader::{Shader, Uniform};
 use crate::error::{Error, Result};
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::eval::NodeEval;
 use crate::graph::{DType, Node, Subgraph, TensorInfo};
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 /// Declares a GPU op family: the unit struct `$ty`, its `static OP` (listed in
 /// [`FAMILIES`]) and its [`GpuOp`] impl, from the family's functions (named
 /// functions or closures): `claims(&Node, &Subgraph) -> bool`,
-/// `support(&Node, &Subgraph) -> Result<(), String>` (or, for a check that
+/// `support(&Node, &Subgraph) -> Support` (or, for a check that
 /// reads the [`Caps`], `support_with_caps(&Node, &Subgraph, &Caps)`) and
 /// `lower(&mut LowerCtx) -> Result<()>`, and the shaders its lowerings dispatch.
 macro_rules! gpu_op {
@@ -60,12 +61,12 @@ macro_rules! gpu_op {
                 sg: &$crate::graph::Subgraph,
                 // Read only by checks declared with `support_with_caps`.
                 _caps: &$crate::gpu::ops::Caps,
-            ) -> ::std::result::Result<(), String> {
+            ) -> Support {
                 $(
                     let support: fn(
                         &$crate::graph::Node,
                         &$crate::graph::Subgraph,
-                    ) -> ::std::result::Result<(), String> = $support;
+                    ) -> Support = $support;
                     support(node, sg)
                 )?
                 $(
@@ -73,7 +74,7 @@ macro_rules! gpu_op {
                         &$crate::graph::Node,
                         &$crate::graph::Subgraph,
                         &$crate::gpu::ops::Caps,
-                    ) -> ::std::result::Result<(), String> = $support_caps;
+                    ) -> Support = $support_caps;
                     support(node, sg, _caps)
                 )?
             }
@@ -168,7 +169,7 @@ pub trait GpuOp: Sync {
     /// nowhere on the GPU).
     fn claims(&self, node: &Node, sg: &Subgraph) -> bool;
     /// Why a claimed node stays on the CPU (Ok: the GPU takes it).
-    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String>;
+    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Support;
     /// Record the dispatches of a claimed, supported node.
     fn lower(&self, ctx: &mut LowerCtx) -> Result<()>;
     /// The shaders its lowerings dispatch (the naga validation of every
@@ -211,7 +212,7 @@ pub struct Caps {
 /// Programs are planned for the tensors' static shapes; dimensions the shape
 /// signature marks dynamic are planned at their stored size, and an invoke whose
 /// inputs have other shapes runs that partition on the CPU instead.
-pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Support {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
         if info.shape.len() > MAX_RANK {
@@ -219,19 +220,21 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
                 "tensor {} has rank {} > {MAX_RANK}",
                 info.name,
                 info.shape.len()
-            ));
+            )
+            .into());
         }
         let bytes = (info.num_elements() * 4) as u64;
         if bytes > caps.max_binding_bytes {
             return Err(format!(
                 "tensor {} ({bytes} bytes) exceeds the storage binding limit",
                 info.name
-            ));
+            )
+            .into());
         }
     }
     match family(node, sg) {
         Some(f) => f.support(node, sg, caps),
-        None => Err(unclaimed(node, sg)),
+        None => Err(unclaimed(node, sg).into()),
     }
 }
 
@@ -248,14 +251,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
 
 /// Ok when every non-constant input and every output is float32 (constants of any
 /// type are parameters the lowering reads, such as axes and shapes).
-pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn float_io(node: &Node, sg: &Subgraph) -> Support {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
         if info.dtype != DType::F32 && !info.is_constant() {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -263,15 +267,16 @@ pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Ok when input 0 and every output are float32 (other inputs are constant
 /// parameters such as axes or sizes, read on the host).
-pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Support {
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     for &t in std::iter::once(&x).chain(&node.outputs) {
         let info = &sg.tensors[t];
         if info.dtype != DType::F32 {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -279,16 +284,17 @@ pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Ok when tensor `t` has a GPU storage (float32, int32, int64 that fits int32
 /// when constant, bool) and is not quantized.
-pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
+pub fn gpu_typed(sg: &Subgraph, t: usize) -> Support {
     let info = &sg.tensors[t];
     if Elem::of(info.dtype).is_none() || quant::is_quant_dtype(info.dtype) {
         return Err(format!(
             "tensor {} is {}, the GPU path holds float32, int32, int64 and bool",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
     if info.quantization.is_some() && info.dtype != DType::F32 {
-        return Err(format!("tensor {} is quantized", info.name));
+        return Err(format!("tensor {} is quantized", info.name).into());
     }
     if info.dtype == DType::I64 && info.is_constant() {
         if let Some(v) = const_ints(info)?
@@ -298,14 +304,15 @@ pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
             return Err(format!(
                 "int64 constant {} holds {v}, outside the int32 range the GPU stores",
                 info.name
-            ));
+            )
+            .into());
         }
     }
     Ok(())
 }
 
 /// Integer values of a constant int32/int64 tensor (shapes, axes, indices).
-pub fn const_ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
+pub fn const_ints(info: &TensorInfo) -> Support<Vec<i64>> {
     let d = info.data.as_ref().ok_or_else(|| {
         format!(
             "tensor {} is computed at runtime, the GPU path needs a constant",
@@ -326,10 +333,7 @@ pub fn const_ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
             })
             .collect(),
         other => {
-            return Err(format!(
-                "tensor {} is {other}, expected int32/int64",
-                info.name
-            ))
+            return Err(format!("tensor {} is {other}, expected int32/int64", info.name).into())
         }
     })
 }

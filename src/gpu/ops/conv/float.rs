@@ -38,11 +38,12 @@ use crate::gpu::ops::quant::{has_int8_weights, input, int8_weights, is_quantized
 use crate::gpu::ops::tiling::{in_bounds, Adapter};
 use crate::gpu::ops::{float_io, BufId, LowerCtx};
 use crate::gpu::pipeline::WORKGROUP_SIZE;
+use crate::gpu::verdict::Support;
 use crate::graph::op::Activation;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     if let Op::TransposeConv(_) = node.op {
         // The output-shape operand is an int32 constant; check the float tensors only.
         for (k, t) in node.inputs.iter().enumerate() {
@@ -52,7 +53,8 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                     return Err(format!(
                         "tensor {} is {}, the GPU path runs float32 tensors",
                         info.name, info.dtype
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -62,7 +64,8 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 return Err(format!(
                     "tensor {} is {}, the GPU path runs float32 tensors",
                     info.name, info.dtype
-                ));
+                )
+                .into());
             }
         }
     } else {
@@ -79,7 +82,8 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
             return Err(format!(
                 "filter {} is {d}; the GPU kernels take float32 or int8 weights",
                 f.name
-            ))
+            )
+            .into())
         }
     }
     Ok(())
@@ -87,11 +91,11 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// The geometry of a convolution, or of FULLY_CONNECTED as a 1x1 convolution
 /// (hybrid FULLY_CONNECTED runs on the convolution kernel).
-fn node_geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
+fn node_geom(node: &Node, sg: &Subgraph) -> Support<ConvNode> {
     match &node.op {
         Op::FullyConnected(p) => {
             if p.activation.range().is_none() {
-                return Err(format!("fused {:?} runs on the CPU", p.activation));
+                return Err(format!("fused {:?} runs on the CPU", p.activation).into());
             }
             fc_geom(node, sg, p.activation)
         }
@@ -100,7 +104,7 @@ fn node_geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
 }
 
 /// The per-channel scales of hybrid (int8) weights, checked with the weights.
-fn hybrid_scales(node: &Node, sg: &Subgraph, g: &ConvNode) -> Result<Vec<f32>, String> {
+fn hybrid_scales(node: &Node, sg: &Subgraph, g: &ConvNode) -> Support<Vec<f32>> {
     let f = input(node, sg, 1)?;
     int8_weights(f)?;
     let axis = if g.kind == Kind::Depthwise { 3 } else { 0 };

@@ -7,6 +7,7 @@
 //! uniforms every convolution kernel begins with (shaders/conv_geom.wgsl).
 
 use crate::gpu::ops::quant::{input, output};
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Activation;
 use crate::graph::shape::ConvGeometry;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
@@ -91,16 +92,16 @@ impl ConvNode {
 }
 
 /// The four dimensions of a 4-D tensor.
-pub(crate) fn dims4(t: &TensorInfo, what: &str) -> Result<[usize; 4], String> {
+pub(crate) fn dims4(t: &TensorInfo, what: &str) -> Support<[usize; 4]> {
     match t.shape[..] {
         [a, b, c, d] => Ok([a, b, c, d]),
-        _ => Err(format!("{what} {} must be 4-D, got {:?}", t.name, t.shape)),
+        _ => Err(format!("{what} {} must be 4-D, got {:?}", t.name, t.shape).into()),
     }
 }
 
 /// Check a CONV_2D, DEPTHWISE_CONV_2D or TRANSPOSE_CONV node and compute its
 /// geometry (the reason on failure).
-pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
+pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Support<ConvNode> {
     let (kind, padding, sh, sw, dh, dw, act, mult) = match &node.op {
         Op::Conv2D(p) => (
             Kind::Conv,
@@ -132,10 +133,10 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
             p.activation,
             0,
         ),
-        op => return Err(format!("{} is not a convolution", op.name())),
+        op => return Err(format!("{} is not a convolution", op.name()).into()),
     };
     if act.range().is_none() {
-        return Err(format!("fused {act:?} runs on the CPU"));
+        return Err(format!("fused {act:?} runs on the CPU").into());
     }
     if sh == 0 || sw == 0 || dh == 0 || dw == 0 {
         return Err("invalid stride or dilation".into());
@@ -150,7 +151,8 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
         return Err(format!(
             "filter {} is computed at run time; the GPU kernels take constant weights",
             f.name
-        ));
+        )
+        .into());
     }
     let out = sg
         .tensors
@@ -164,15 +166,14 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
     }
     let forward = || {
         ConvGeometry::forward(padding, [n, ih, iw, ic], [kh, kw], [sh, sw], [dh, dw])
-            .ok_or_else(|| "a zero stride, dilation or kernel size".to_string())
+            .ok_or(Unsupported::from("a zero stride, dilation or kernel size"))
     };
     let (geo, fic) = match kind {
         Kind::Conv => {
             if f3 == 0 || ic % f3 != 0 || f0 % (ic / f3) != 0 {
-                return Err(format!(
-                    "filter {:?} does not fit input channels {ic}",
-                    f.shape
-                ));
+                return Err(
+                    format!("filter {:?} does not fit input channels {ic}", f.shape).into(),
+                );
             }
             let geo = forward()?;
             if [on, oh, ow, oc] != [n, geo.oh, geo.ow, f0] {
@@ -180,22 +181,23 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
                     "output shape {:?} differs from the computed {:?}",
                     out.shape,
                     [n, geo.oh, geo.ow, f0]
-                ));
+                )
+                .into());
             }
             (geo, f3)
         }
         Kind::Depthwise => {
             if f0 != 1 || ic == 0 || f3 % ic != 0 {
-                return Err(format!(
-                    "filter {:?} does not fit input channels {ic}",
-                    f.shape
-                ));
+                return Err(
+                    format!("filter {:?} does not fit input channels {ic}", f.shape).into(),
+                );
             }
             let m = f3 / ic;
             if mult != 0 && mult != m {
                 return Err(format!(
                     "depth multiplier {mult} disagrees with filter channels {f3} / {ic}"
-                ));
+                )
+                .into());
             }
             let geo = forward()?;
             if [on, oh, ow, oc] != [n, geo.oh, geo.ow, f3] {
@@ -203,25 +205,27 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
                     "output shape {:?} differs from the computed {:?}",
                     out.shape,
                     [n, geo.oh, geo.ow, f3]
-                ));
+                )
+                .into());
             }
             (geo, m)
         }
         Kind::Transpose => {
             if f3 != ic {
-                return Err(format!(
-                    "filter input channels {f3} differ from input channels {ic}"
-                ));
+                return Err(
+                    format!("filter input channels {f3} differ from input channels {ic}").into(),
+                );
             }
             if on != n || oc != f0 {
                 return Err(format!(
                     "output shape {:?} disagrees with input batch {n} / filter channels {f0}",
                     out.shape
-                ));
+                )
+                .into());
             }
             let geo =
                 ConvGeometry::transposed(padding, [n, ih, iw, ic], [kh, kw], [sh, sw], [oh, ow])
-                    .ok_or_else(|| "a zero stride or kernel size".to_string())?;
+                    .ok_or(Unsupported::from("a zero stride or kernel size"))?;
             (geo, f3)
         }
     };
@@ -230,14 +234,16 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
             return Err(format!(
                 "bias {} is computed at run time; the GPU kernels take constant biases",
                 b.name
-            ));
+            )
+            .into());
         }
         if b.num_elements() != oc {
             return Err(format!(
                 "bias {} has {} elements, expected {oc}",
                 b.name,
                 b.num_elements()
-            ));
+            )
+            .into());
         }
     }
     Ok(ConvNode {
@@ -253,34 +259,30 @@ pub(crate) fn geom(node: &Node, sg: &Subgraph) -> Result<ConvNode, String> {
 
 /// The geometry of FULLY_CONNECTED as a 1x1 convolution: each input row a
 /// pixel, the [units, inner] weights an OHWI filter.
-pub(crate) fn fc_geom(node: &Node, sg: &Subgraph, act: Activation) -> Result<ConvNode, String> {
+pub(crate) fn fc_geom(node: &Node, sg: &Subgraph, act: Activation) -> Support<ConvNode> {
     let x = input(node, sg, 0)?;
     let w = input(node, sg, 1)?;
     let y = output(node, sg, 0)?;
     let [units, inner] = match w.shape[..] {
         [a, b] => [a, b],
-        _ => return Err(format!("weights must be 2-D, got {:?}", w.shape)),
+        _ => return Err(format!("weights must be 2-D, got {:?}", w.shape).into()),
     };
     let len = x.num_elements();
     if inner == 0 || len % inner != 0 {
-        return Err(format!(
-            "input of {len} elements does not divide into rows of {inner}"
-        ));
+        return Err(format!("input of {len} elements does not divide into rows of {inner}").into());
     }
     let rows = len / inner;
     if let Some(b) = node.input(2).map(|t| &sg.tensors[t]) {
         if !b.is_constant() || b.num_elements() != units {
-            return Err(format!(
-                "bias {} must be a constant of {units} elements",
-                b.name
-            ));
+            return Err(format!("bias {} must be a constant of {units} elements", b.name).into());
         }
     }
     if y.num_elements() != rows * units || y.shape.last() != Some(&units) {
         return Err(format!(
             "output shape {:?} does not hold {rows} rows of {units}",
             y.shape
-        ));
+        )
+        .into());
     }
     Ok(ConvNode {
         kind: Kind::Conv,

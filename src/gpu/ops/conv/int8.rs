@@ -22,6 +22,7 @@ use crate::gpu::ops::quant::{mult_words, weight_scales};
 use crate::gpu::ops::tiling::{in_bounds, Adapter};
 use crate::gpu::ops::LowerCtx;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
+use crate::gpu::verdict::Support;
 use crate::graph::{Node, Op, Subgraph};
 
 /// A checked integer convolution: geometry, weight bytes and per-channel
@@ -36,7 +37,7 @@ struct Plan {
     hi: i32,
 }
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<Plan> {
     let g = match &node.op {
         Op::FullyConnected(p) => fc_geom(node, sg, p.activation)?,
         _ => geom(node, sg)?,
@@ -46,10 +47,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
     let (is, izp) = activation(x)?;
     let (os, ozp) = activation(y)?;
     if x.dtype != y.dtype || !matches!(x.dtype, crate::graph::DType::I8 | crate::graph::DType::U8) {
-        return Err(format!(
-            "{} to {} convolutions run on the CPU",
-            x.dtype, y.dtype
-        ));
+        return Err(format!("{} to {} convolutions run on the CPU", x.dtype, y.dtype).into());
     }
     let (lo, hi) = out_range(y, g.act)?;
     let w = input(node, sg, 1)?;
@@ -80,7 +78,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
 }
 
 /// Why a quantized convolution stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 
