@@ -10,10 +10,8 @@
 //! every invocation within [`MAX_INVOCATION_MACS`] multiply-adds, then those
 //! that launch a workgroup for every compute unit, and among those the
 //! cheapest by products and loads (padding included). CPU adapters keep their
-//! own plan (tiling.rs): these rules are for GPUs only.
-
-use super::conv::Geom;
-use super::tiling::Adapter;
+//! own plan (tiling.rs): these rules are for GPUs only. A leaf module: the
+//! callers pass the numbers of the node and of the device.
 
 /// Most multiply-adds one invocation of a GPU plan is asked for: longer serial
 /// sums leave the latency of their loads exposed when invocations are few, and
@@ -131,25 +129,31 @@ impl TileShape {
     }
 }
 
+/// What the tile planner reads of a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Gpu {
+    /// Compute units to fill with workgroups (at least 1).
+    pub(super) compute_units: usize,
+    /// Most invocations per workgroup.
+    pub(super) invocations: usize,
+}
+
 /// The tile shape of a convolution of `pixels` output pixels, `ocq` quads per
-/// group, `groups` groups and a reduction of `k` steps on the GPU `adapter`:
-/// the cheapest shape that keeps each invocation within
-/// [`MAX_INVOCATION_MACS`] and launches at least one workgroup per compute
-/// unit; failing that, the fewest multiply-adds per invocation, then the most
-/// workgroups.
+/// group, `groups` groups and a reduction of `k` steps on `gpu`: the cheapest
+/// shape that keeps each invocation within [`MAX_INVOCATION_MACS`] and
+/// launches at least one workgroup per compute unit; failing that, the fewest
+/// multiply-adds per invocation, then the most workgroups. None when the
+/// device allows fewer invocations per workgroup than any shape has.
 pub(super) fn gpu_tiles(
     pixels: usize,
     ocq: usize,
     groups: usize,
     k: usize,
-    adapter: &Adapter,
-) -> TileShape {
-    let fill = (adapter.compute_units as usize).max(1);
+    gpu: Gpu,
+) -> Option<TileShape> {
+    let fill = gpu.compute_units.max(1);
     let mut best: Option<((usize, usize, usize, usize), TileShape)> = None;
-    for &wg in WORKGROUP_SIZES
-        .iter()
-        .filter(|&&wg| wg <= adapter.invocations as usize)
-    {
+    for &wg in WORKGROUP_SIZES.iter().filter(|&&wg| wg <= gpu.invocations) {
         for &sk in &SLICES {
             for &tq in &QUADS {
                 for &rm in &PIXELS {
@@ -168,50 +172,49 @@ pub(super) fn gpu_tiles(
             }
         }
     }
-    best.map_or(TileShape::cpu(8), |(_, s)| s)
-}
-
-/// The tile shape of convolution `g` on the GPU `adapter`.
-pub(super) fn conv_tiles(g: &Geom, adapter: &Adapter) -> TileShape {
-    let groups = (g.ic / g.fic.max(1)).max(1);
-    let ocq = (g.oc / groups).div_ceil(4);
-    gpu_tiles(
-        g.n * g.oh * g.ow,
-        ocq,
-        groups,
-        g.kh * g.kw * g.fic,
-        adapter,
-    )
+    best.map(|(_, s)| s)
 }
 
 /// Whether a depthwise convolution of `channels` channels and the 1x1
-/// convolution of `out` output channels reading it run as one fused kernel on
-/// `adapter`: always on CPU adapters (one task per workgroup, the intermediate
+/// convolution of `out` output channels reading it run as one fused kernel:
+/// always on CPU adapters (`cpu`: one task per workgroup, the intermediate
 /// never leaves the cache); on GPUs only for thin layers, as TFLite's GPU
 /// delegate fuses them. A wide pair's fused kernel sums every input channel of
 /// every output channel of its few pixels in one invocation, on few
 /// workgroups; apart, the depthwise kernel and the tiled 1x1 convolution (the
 /// residual in its epilogue) each fill the GPU.
-pub(super) fn fuse_pointwise(channels: usize, out: usize, adapter: &Adapter) -> bool {
-    adapter.cpu || (channels <= THIN_DEPTHWISE && out <= THIN_POINTWISE)
+pub(super) fn fuse_pointwise(channels: usize, out: usize, cpu: bool) -> bool {
+    cpu || (channels <= THIN_DEPTHWISE && out <= THIN_POINTWISE)
+}
+
+/// Output pixels per workgroup of the fused depthwise + 1x1 kernel: `most`
+/// (what its tile and invocations allow) on CPU adapters (`gpu` None); on a
+/// GPU also few enough that the `pixels` spread over a workgroup per compute
+/// unit, in whole blocks of `block` pixels where one fits.
+pub(super) fn fused_pixels(most: usize, pixels: usize, block: usize, gpu: Option<Gpu>) -> usize {
+    let Some(gpu) = gpu else {
+        return most;
+    };
+    let spread = pixels / gpu.compute_units.max(1);
+    let tp = most.min(spread).max(1);
+    if tp >= block {
+        tp - tp % block
+    } else {
+        tp
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::tuning::Tuning;
 
-    fn h100() -> Adapter {
-        Adapter {
-            cpu: false,
-            workgroup_storage: 49152,
-            invocations: 1024,
-            subgroups: true,
-            subgroup_min: 32,
-            subgroup_max: 32,
-            compute_units: 132,
-            tuning: Tuning::UNTUNED,
-        }
+    const H100: Gpu = Gpu {
+        compute_units: 132,
+        invocations: 1024,
+    };
+
+    fn tiles(pixels: usize, ocq: usize, k: usize) -> TileShape {
+        gpu_tiles(pixels, ocq, 1, k, H100).expect("a shape")
     }
 
     /// Every shape the kernel offers fits its buffers, and the CPU default is
@@ -247,13 +250,11 @@ mod tests {
     /// invocation, on at least one workgroup per SM.
     #[test]
     fn small_images_with_a_long_k_split_k_and_fill_the_gpu() {
-        let a = h100();
         for (k, n) in [(960, 160), (960, 320), (576, 160), (320, 1280)] {
-            let ocq = n / 4;
-            let s = gpu_tiles(49, ocq, 1, k, &a);
+            let s = tiles(49, n / 4, k);
             assert!(s.valid());
             assert!(s.macs_per_invocation(k) <= MAX_INVOCATION_MACS, "{k} {n}: {s:?}");
-            assert!(s.workgroups(49, ocq, 1) >= 132, "{k} {n}: {s:?}");
+            assert!(s.workgroups(49, n / 4, 1) >= 132, "{k} {n}: {s:?}");
             if k == 960 {
                 assert!(s.sk > 1, "{s:?}");
             }
@@ -264,8 +265,7 @@ mod tests {
     /// fills the GPU within the limit.
     #[test]
     fn large_images_keep_register_tiles() {
-        let a = h100();
-        let s = gpu_tiles(112 * 112, 24, 1, 16, &a);
+        let s = tiles(112 * 112, 24, 16);
         assert_eq!((s.rm, s.sk), (4, 1), "{s:?}");
         for (pixels, k, n) in [
             (12544, 27, 32),
@@ -276,34 +276,47 @@ mod tests {
             (196, 576, 96),
             (196, 96, 576),
         ] {
-            let s = gpu_tiles(pixels, n / 4, 1, k, &a);
+            let s = tiles(pixels, n / 4, k);
             assert!(s.macs_per_invocation(k) <= MAX_INVOCATION_MACS, "{s:?}");
             assert!(s.workgroups(pixels, n / 4, 1) >= 132, "{pixels} {k} {n}: {s:?}");
         }
     }
 
     /// A device that allows fewer invocations per workgroup gets workgroups it
-    /// can run.
+    /// can run; one that allows fewer than 64 gets none.
     #[test]
     fn workgroups_stay_within_the_device_limit() {
-        let small = Adapter {
+        let small = Gpu {
             invocations: 128,
-            ..h100()
+            ..H100
         };
         for (pixels, k, n) in [(12544, 16, 96), (49, 960, 320), (4, 4096, 8)] {
-            let s = gpu_tiles(pixels, n / 4, 1, k, &small);
+            let s = gpu_tiles(pixels, n / 4, 1, k, small).expect("a shape");
             assert!(s.wg <= 128 && s.valid(), "{s:?}");
         }
+        let tiny = Gpu {
+            invocations: 32,
+            ..H100
+        };
+        assert_eq!(gpu_tiles(49, 40, 1, 960, tiny), None);
+    }
+
+    /// BlazeFace's 64 x 64 blocks: 28 pixels a workgroup, 147 workgroups;
+    /// MobileNetV2's first block at 112 x 112 keeps the kernel's 64.
+    #[test]
+    fn fused_workgroups_cover_the_compute_units() {
+        assert_eq!(fused_pixels(40, 4096, 4, Some(H100)), 28);
+        assert_eq!(fused_pixels(64, 12544, 4, Some(H100)), 64);
+        assert_eq!(fused_pixels(40, 100, 4, Some(H100)), 1);
+        assert_eq!(fused_pixels(40, 4096, 4, None), 40);
     }
 
     #[test]
     fn only_thin_pairs_fuse_on_gpus() {
-        let gpu = h100();
-        let cpu = Adapter { cpu: true, ..gpu };
-        assert!(fuse_pointwise(32, 16, &gpu));
-        assert!(fuse_pointwise(24, 28, &gpu));
-        assert!(!fuse_pointwise(96, 24, &gpu));
-        assert!(!fuse_pointwise(32, 36, &gpu));
-        assert!(fuse_pointwise(960, 160, &cpu));
+        assert!(fuse_pointwise(32, 16, false));
+        assert!(fuse_pointwise(24, 28, false));
+        assert!(!fuse_pointwise(96, 24, false));
+        assert!(!fuse_pointwise(32, 36, false));
+        assert!(fuse_pointwise(960, 160, true));
     }
 }
