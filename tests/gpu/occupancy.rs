@@ -179,7 +179,9 @@ fn a_small_profile_plans_within_its_limits() {
 
 /// The plan of `nvidia-h100`, run on the adapter in hand, against the CPU
 /// interpreter at fp32 and fp16 on both models' golden inputs (the goldens'
-/// tolerance rules, the CPU output as the reference).
+/// tolerance rules, the CPU output as the reference), and on an int8
+/// MobileNetV2, whose integer convolutions take the same tiles (split K sums
+/// integers, so within one step).
 fn h100_plan_matches_the_cpu_on_the_models() {
     let Some(shared) = common::shared_dir() else {
         return;
@@ -188,7 +190,11 @@ fn h100_plan_matches_the_cpu_on_the_models() {
         return;
     }
     let p = profile("nvidia-h100");
-    for name in ["mobilenet_v2_100_224_fp32", "face_detection_short_range"] {
+    for name in [
+        "mobilenet_v2_100_224_fp32",
+        "face_detection_short_range",
+        "mobilenet_v2_035_128_int8",
+    ] {
         let case = common::golden(&shared, name);
         let model = Model::from_file(&case.model).unwrap();
         let mut cpu = Interpreter::new(&model).unwrap();
@@ -208,7 +214,7 @@ fn h100_plan_matches_the_cpu_on_the_models() {
             let r = gpu.delegate_report().unwrap();
             assert!(r.failed.is_empty() && r.plan.fallback.is_empty(), "{name}");
             let kernels: Vec<String> = gpu.dispatch_plan().into_iter().map(|d| d.kernel).collect();
-            if name.starts_with("mobilenet") {
+            if name.starts_with("mobilenet_v2_100") {
                 // The 7x7 layers split K; wide depthwise + 1x1 pairs run apart.
                 assert!(kernels.iter().any(|k| k.contains("SK=")), "{kernels:?}");
                 assert!(kernels.iter().any(|k| k.starts_with("depthwise")), "{kernels:?}");
