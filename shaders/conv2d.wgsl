@@ -27,7 +27,7 @@
 // POINTWISE (an override constant): a 1x1 filter at stride 1 without padding,
 // where pixel m's input row starts at x[m * ic]: no window arithmetic.
 // The host keeps KC * TILE_M <= XS, KC * TQ <= WS and, with split K,
-// (SK - 1) * (WG / SK) * RM <= 2 * WS (src/gpu/ops/tiling.rs).
+// (SK - 1) * (WG / SK) * RM <= 2 * WS (src/gpu/ops/conv/occupancy.rs).
 //
 // One body for every variant; the prefix in front of it (conv2d_float.wgsl with
 // a weight define, qconv2d.wgsl) supplies `Params` (the geometry `g`, then the
@@ -42,8 +42,8 @@
 // - `weight4(i) -> vec4<acc_t>`: weight quad i,
 // - `epilogue(acc, c, o)`: the value stored at out[o] for the sum `acc` of
 //   output channel c.
-// Host side: src/gpu/ops/conv.rs (float), qconv.rs (integer), tiling.rs (the
-// tiles and the dispatch size).
+// Host side: src/gpu/ops/conv/float.rs (float), int8.rs (integer), tiling.rs
+// and occupancy.rs (the tiles and the dispatch size).
 
 override POINTWISE: bool = false;
 

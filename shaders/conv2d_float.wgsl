@@ -1,7 +1,7 @@
 // Float hooks of conv2d.wgsl (CONV_2D): storage-precision input, f32
 // accumulation. The input (binding 1) and its loads come from a define
 // (X_SCALAR: one element per load, or X_QUAD: vec4 quads) in
-// src/gpu/ops/conv_shaders.rs; the weights (binding 2) from another:
+// src/gpu/ops/conv/shaders.rs; the weights (binding 2) from another:
 // `weight4(i)` reads quad i as vec4<f32> and `wscale(c)` scales channel c's sum
 // (1 for float weights; for int8 weights kept packed, four channels to a u32
 // word, the channel's scale, stored after the biases). The epilogue adds the f32

@@ -16,7 +16,7 @@
 // At depth multiplier 1 with channels a multiple of 4 the float kernels take
 // depthwise_conv2d_vec4.wgsl instead (channel quads, vec4 loads).
 
-// Output pixels per invocation (PIXELS in src/gpu/ops/tiling.rs).
+// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/conv/tiling.rs).
 const PIXELS: u32 = 4u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -9,7 +9,7 @@
 // The weights (binding 2) come from the registry's define: `weight4(q)` reads
 // filter quad q as vec4<f32> and `wscale4(q)` scales quad q's sums (1 for float
 // weights; the channels' scales for int8 weights packed four to a u32 word,
-// stored after the biases). Host side: src/gpu/ops/conv.rs.
+// stored after the biases). Host side: src/gpu/ops/conv/float.rs.
 
 struct Params {
     g: ConvGeom,
@@ -23,7 +23,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<scalar>>;
 
-// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/tiling.rs).
+// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/conv/tiling.rs).
 const PIXELS: u32 = 4u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

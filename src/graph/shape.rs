@@ -43,6 +43,108 @@ pub fn transposed_size(padding: Padding, input: usize, kernel: usize, stride: us
     }
 }
 
+/// Spatial geometry of one 2-D convolution over NHWC tensors: batch, input
+/// size and channels, output size, filter size, strides, dilations and the
+/// top/left padding. Both backends build it here, so that a node's output size
+/// and padding are the same on the CPU and the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Batch.
+    pub n: usize,
+    /// Input height.
+    pub ih: usize,
+    /// Input width.
+    pub iw: usize,
+    /// Input channels.
+    pub ic: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Filter height (before dilation).
+    pub kh: usize,
+    /// Filter width (before dilation).
+    pub kw: usize,
+    /// Vertical stride.
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Vertical dilation.
+    pub dh: usize,
+    /// Horizontal dilation.
+    pub dw: usize,
+    /// Padding above the first input row.
+    pub pt: usize,
+    /// Padding left of the first input column.
+    pub pl: usize,
+}
+
+impl ConvGeometry {
+    /// A convolution (CONV_2D, DEPTHWISE_CONV_2D) of an `[n, ih, iw, ic]` input
+    /// by a `[kh, kw]` filter: output size and padding from [`padding`] on each
+    /// axis. None when a stride, dilation or filter size is zero or the dilated
+    /// filter overflows.
+    pub fn forward(
+        mode: Padding,
+        [n, ih, iw, ic]: [usize; 4],
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [dh, dw]: [usize; 2],
+    ) -> Option<ConvGeometry> {
+        let (oh, pt) = padding(mode, ih, kh, sh, dh)?;
+        let (ow, pl) = padding(mode, iw, kw, sw, dw)?;
+        Some(ConvGeometry {
+            n,
+            ih,
+            iw,
+            ic,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pt,
+            pl,
+        })
+    }
+
+    /// A transposed convolution (TRANSPOSE_CONV) of an `[n, ih, iw, ic]` input
+    /// into `[oh, ow]` outputs, without dilation. The padding is LiteRT's: that
+    /// of the forward convolution from the output size. None when a stride or
+    /// filter size is zero.
+    pub fn transposed(
+        mode: Padding,
+        [n, ih, iw, ic]: [usize; 4],
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [oh, ow]: [usize; 2],
+    ) -> Option<ConvGeometry> {
+        let pad = |o: usize, k: usize, s: usize| -> Option<usize> {
+            let (wo, _) = padding(mode, o, k, s, 1)?;
+            Some((wo.saturating_sub(1) * s + k).saturating_sub(o) / 2)
+        };
+        Some(ConvGeometry {
+            n,
+            ih,
+            iw,
+            ic,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh: 1,
+            dw: 1,
+            pt: pad(oh, kh, sh)?,
+            pl: pad(ow, kw, sw)?,
+        })
+    }
+}
+
 /// Row-major strides of a shape.
 fn strides_of(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
@@ -252,5 +354,31 @@ mod tests {
         assert_eq!(transposed_size(Padding::Same, 4, 3, 2), 8);
         assert_eq!(transposed_size(Padding::Valid, 4, 3, 2), 9);
         assert_eq!(transposed_size(Padding::Valid, 0, 3, 2), 3);
+    }
+
+    #[test]
+    fn convolution_geometry_of_both_directions() {
+        // 7x9 input, 3x3 filter, stride 2, dilation 1, SAME: 4x5 outputs.
+        let g = ConvGeometry::forward(Padding::Same, [1, 7, 9, 8], [3, 3], [2, 2], [1, 1])
+            .expect("valid");
+        assert_eq!([g.oh, g.ow, g.pt, g.pl], [4, 5, 1, 1]);
+        assert_eq!([g.n, g.ih, g.iw, g.ic, g.dh, g.dw], [1, 7, 9, 8, 1, 1]);
+        let d = ConvGeometry::forward(Padding::Valid, [2, 8, 8, 3], [3, 3], [1, 1], [2, 2])
+            .expect("valid");
+        assert_eq!([d.oh, d.ow, d.pt, d.pl], [4, 4, 0, 0]);
+        assert!(
+            ConvGeometry::forward(Padding::Same, [1, 4, 4, 1], [3, 3], [0, 1], [1, 1]).is_none()
+        );
+        // Transposed 4x4 -> 8x8, 3x3 filter, stride 2, SAME: LiteRT pads the
+        // forward convolution of the output (4 outputs, total pad 1) by 0.
+        let t = ConvGeometry::transposed(Padding::Same, [1, 4, 4, 2], [3, 3], [2, 2], [8, 8])
+            .expect("valid");
+        assert_eq!([t.oh, t.ow, t.pt, t.pl, t.dh, t.dw], [8, 8, 0, 0, 1, 1]);
+        let v = ConvGeometry::transposed(Padding::Valid, [1, 4, 4, 2], [3, 3], [2, 2], [9, 9])
+            .expect("valid");
+        assert_eq!([v.pt, v.pl], [0, 0]);
+        assert!(
+            ConvGeometry::transposed(Padding::Same, [1, 4, 4, 2], [0, 3], [2, 2], [8, 8]).is_none()
+        );
     }
 }

@@ -24,7 +24,7 @@
 //!   tensor, or of a 2x2 stride-2 MAX_POOL_2D of it (BlazeFace's blocks), is read
 //!   inside the step with index math, and the PAD and MAX_POOL_2D disappear.
 
-use crate::gpu::ops::dw_pointwise;
+use crate::gpu::ops::conv::dw_pointwise;
 use crate::gpu::ops::epilogue::{Fused, InputPad, Operand, Step, StepOp, MAX_STEPS};
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Op, Subgraph};

@@ -387,7 +387,7 @@ gpu_op! {
     MatMul "matmul" {
         claims: |node, sg| {
             let ours = match node.op {
-                Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
+                Op::FullyConnected(_) => !super::quant::has_int8_weights(node, sg),
                 Op::BatchMatMul { .. } => true,
                 _ => false,
             };

@@ -148,11 +148,9 @@ macro_rules! gpu_op {
 }
 
 pub(crate) mod conv;
-pub(crate) mod conv_shaders;
 pub(crate) mod convert;
 pub(crate) mod copy_spec;
 pub(crate) mod detection;
-pub(crate) mod dw_pointwise;
 pub(crate) mod elementwise;
 pub(crate) mod epilogue;
 pub(crate) mod gather;
@@ -163,7 +161,6 @@ pub(crate) mod mediapipe;
 pub(crate) mod occupancy;
 pub(crate) mod normalize;
 pub(crate) mod pool;
-pub(crate) mod qconv;
 pub(crate) mod qelementwise;
 pub(crate) mod qmatmul;
 pub(crate) mod qpool;
@@ -178,7 +175,7 @@ pub(crate) mod tiling;
 /// Every GPU op family, by module name. Claims are disjoint, so the order
 /// never decides where a node goes.
 pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
-    &conv::OP,
+    &conv::float::OP,
     &convert::OP,
     &detection::OP,
     &elementwise::OP,
@@ -189,7 +186,7 @@ pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
     &mediapipe::OP,
     &normalize::OP,
     &pool::OP,
-    &qconv::OP,
+    &conv::int8::OP,
     &qelementwise::OP,
     &qmatmul::OP,
     &qpool::OP,
@@ -757,27 +754,39 @@ mod registry_tests {
         assert_eq!(names.len(), n, "{names:?}");
     }
 
-    /// Every file of this directory that declares a family with `gpu_op!` has
-    /// its family in `FAMILIES`, once: a family cannot drop out of the registry
-    /// unnoticed (its `mod` line gone with it: its file is still here).
+    /// Every file under this directory that declares a family with `gpu_op!`
+    /// has its family in `FAMILIES`, once: a family cannot drop out of the
+    /// registry unnoticed (its `mod` line gone with it: its file is still here).
     #[test]
     fn every_family_is_listed() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gpu/ops");
-        let mut declared = Vec::new();
-        for path in std::fs::read_dir(&dir).expect("src/gpu/ops").flatten() {
-            let path = path.path();
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            if path.extension().is_some_and(|x| x == "rs")
-                && text.lines().any(|l| l.starts_with("gpu_op! {"))
-            {
+        fn declared(dir: &Path, module: &str, out: &mut Vec<String>) {
+            for path in std::fs::read_dir(dir).expect("src/gpu/ops").flatten() {
+                let path = path.path();
                 let stem = path.file_stem().and_then(|s| s.to_str()).expect("UTF-8");
-                declared.push(format!("tflite_wgpu::gpu::ops::{stem}"));
+                if path.is_dir() {
+                    declared(&path, &format!("{module}::{stem}"), out);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if path.extension().is_some_and(|x| x == "rs")
+                    && text.lines().any(|l| l.starts_with("gpu_op! {"))
+                {
+                    out.push(if stem == "mod" {
+                        module.to_string()
+                    } else {
+                        format!("{module}::{stem}")
+                    });
+                }
             }
         }
-        declared.sort();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gpu/ops");
+        let mut found = Vec::new();
+        declared(&dir, "tflite_wgpu::gpu::ops", &mut found);
+        found.sort();
         let mut listed: Vec<String> = FAMILIES.iter().map(|f| f.module().to_string()).collect();
         listed.sort();
-        assert_eq!(listed, declared);
+        assert_eq!(listed, found);
+        assert!(found.iter().any(|m| m.ends_with("::conv::int8")));
     }
 
     /// Every node of every shared model is claimed by at most one family, so the

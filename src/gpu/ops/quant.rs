@@ -132,6 +132,13 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
+/// Whether node's weights (input 1) are an int8 constant (a hybrid node).
+pub fn has_int8_weights(node: &Node, sg: &Subgraph) -> bool {
+    node.input(1)
+        .map(|t| sg.tensors[t].dtype == DType::I8 && sg.tensors[t].is_constant())
+        .unwrap_or(false)
+}
+
 /// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points
 /// (the kernels take symmetric weights).
 pub fn int8_weights(info: &TensorInfo) -> Result<&[u8], String> {

@@ -1,8 +1,10 @@
 //! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (float, int8, hybrid).
 //!
-//! Also holds the helpers the matmul and pooling kernels share: window geometry,
-//! a small register-tiled GEMM over a repacked `[K][N]` weight matrix, integer
-//! input widening, per-row hybrid input quantization and requantization.
+//! The geometry (output size, padding, dilation) is `graph::shape::ConvGeometry`,
+//! the one the GPU lowerings use. Also holds the helpers the matmul and pooling
+//! kernels share: a small register-tiled GEMM over a repacked `[K][N]` weight
+//! matrix, integer input widening, per-row hybrid input quantization and
+//! requantization.
 
 mod conv2d;
 mod depthwise;
@@ -47,26 +49,6 @@ impl Num for i32 {
     fn madd(self, a: i32, b: i32) -> i32 {
         self.wrapping_add(a.wrapping_mul(b))
     }
-}
-pub(super) use crate::graph::shape::padding as window;
-
-/// Spatial geometry of a convolution.
-#[derive(Clone, Copy, Debug)]
-struct Geom {
-    n: usize,
-    ih: usize,
-    iw: usize,
-    ic: usize,
-    oh: usize,
-    ow: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
 }
 
 /// How a conv-like node computes.

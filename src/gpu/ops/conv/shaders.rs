@@ -1,6 +1,6 @@
-//! The WGSL variants of the convolution family (conv.rs) and their pieces: the
-//! bodies shared with the integer kernels (qconv.rs), the float hooks, and the
-//! defines that pick the input and weight loads.
+//! The kernels of the convolution family and their uniform structs: the
+//! bodies shared by the float and integer variants, the float hooks and the
+//! defines that pick the input and weight loads, and the integer hooks.
 //!
 //! Activations are read one element at a time (`X_SCALAR`), or, when every
 //! vec4 quad of the input is aligned (the channel count and the group's first
@@ -8,11 +8,83 @@
 //! shaders/depthwise_conv2d_vec4.wgsl): `vec4<f16>` at fp16, converted to
 //! `vec4<f32>` and accumulated in f32 as the scalar loads are. A different
 //! binding type is a different module, so each load width is a `Shader` of its
-//! own; conv.rs picks one per node.
+//! own; the float lowering picks one per node.
 
-use super::conv::{Conv2dParams, DepthwiseParams, TransposeConvParams, CONV_GEOM_WGSL};
-use super::epilogue::{self, EPILOGUE_WGSL};
-use super::Shader;
+use super::geometry::{ConvGeom, CONV_GEOM_WGSL};
+use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use crate::gpu::ops::{Shader, QMATH_WGSL};
+
+uniforms! {
+    /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry, the clamp, then (16-byte aligned) the fused epilogue.
+    struct Conv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        e: EpilogueParams,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/depthwise_conv2d_float.wgsl.
+    struct DepthwiseParams {
+        g: ConvGeom,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/transpose_conv.wgsl.
+    struct TransposeConvParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        ic: u32,
+        oh: u32,
+        ow: u32,
+        oc: u32,
+        kh: u32,
+        kw: u32,
+        ocq: u32,
+        sh: u32,
+        sw: u32,
+        pt: u32,
+        pl: u32,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qconv2d.wgsl.
+    struct QConv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qdepthwise_conv2d.wgsl.
+    struct QDepthwiseParams {
+        g: ConvGeom,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
 
 /// Float weights: four output channels per vec4.
 const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
@@ -75,20 +147,20 @@ fn wscale4(q: u32) -> vec4<f32> { return bias[p.g.oc / 4u + q]; }
 
 /// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
 /// kernels, behind a variant's hooks.
-pub(super) const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+const CONV2D_WGSL: &str = include_str!("../../../../shaders/conv2d.wgsl");
 /// shaders/conv2d_direct.wgsl: the untiled body with the same hooks, for CPU
 /// adapters.
-pub(super) const CONV2D_DIRECT_WGSL: &str = include_str!("../../../shaders/conv2d_direct.wgsl");
+const CONV2D_DIRECT_WGSL: &str = include_str!("../../../../shaders/conv2d_direct.wgsl");
 /// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
-const CONV2D_FLOAT_WGSL: &str = include_str!("../../../shaders/conv2d_float.wgsl");
+const CONV2D_FLOAT_WGSL: &str = include_str!("../../../../shaders/conv2d_float.wgsl");
 /// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
 /// and integer kernels, behind a variant's hooks.
-pub(super) const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+const DEPTHWISE_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d.wgsl");
 /// shaders/depthwise_conv2d_float.wgsl: the float hooks of DEPTHWISE_CONV_2D.
-const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_float.wgsl");
+const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_float.wgsl");
 /// shaders/depthwise_conv2d_vec4.wgsl: the float channel-quad DEPTHWISE_CONV_2D
 /// (weights from a define).
-const DEPTHWISE_VEC4_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_vec4.wgsl");
+const DEPTHWISE_VEC4_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_vec4.wgsl");
 
 pub(super) static CONV2D: Shader = Shader {
     name: "conv2d",
@@ -263,7 +335,44 @@ pub(super) static DEPTHWISE_CONV2D_W8_X4: Shader = Shader {
 
 pub(super) static TRANSPOSE_CONV: Shader = Shader {
     name: "transpose_conv",
-    parts: &[include_str!("../../../shaders/transpose_conv.wgsl")],
+    parts: &[include_str!("../../../../shaders/transpose_conv.wgsl")],
     selectors: &[],
     params: TransposeConvParams::LAYOUT,
+};
+
+/// shaders/qconv2d.wgsl: the integer hooks of the CONV_2D bodies.
+const QCONV2D_HOOKS: &str = include_str!("../../../../shaders/qconv2d.wgsl");
+
+/// The integer CONV_2D (and FULLY_CONNECTED) kernel, tiled.
+pub(super) static QCONV2D: Shader = Shader {
+    name: "qconv2d",
+    parts: &[QMATH_WGSL, CONV_GEOM_WGSL, QCONV2D_HOOKS, CONV2D_WGSL],
+    selectors: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+/// The integer CONV_2D kernel, one invocation per pixel, group and quad.
+pub(super) static QCONV2D_DIRECT: Shader = Shader {
+    name: "qconv2d_direct",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        QCONV2D_HOOKS,
+        CONV2D_DIRECT_WGSL,
+    ],
+    selectors: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+/// The integer DEPTHWISE_CONV_2D kernel.
+pub(super) static QDEPTHWISE_CONV2D: Shader = Shader {
+    name: "qdepthwise_conv2d",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        include_str!("../../../../shaders/qdepthwise_conv2d.wgsl"),
+        DEPTHWISE_WGSL,
+    ],
+    selectors: &[],
+    params: QDepthwiseParams::LAYOUT,
 };
