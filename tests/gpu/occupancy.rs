@@ -130,6 +130,7 @@ fn plans_within_limits(p: &AdapterProfile) {
             let plan = interp.dispatch_plan();
             let sources = interp.dispatch_sources();
             assert_eq!(plan.len(), sources.len());
+            let mut most = 0;
             for (d, (kernel, source)) in plan.iter().zip(&sources) {
                 assert!(
                     d.workgroup_size <= p.max_invocations_per_workgroup,
@@ -137,12 +138,15 @@ fn plans_within_limits(p: &AdapterProfile) {
                     p.name
                 );
                 let bytes = workgroup_storage(kernel, source);
+                most = most.max(bytes);
                 assert!(
                     bytes <= p.workgroup_storage_bytes,
                     "{} {file}: {kernel} takes {bytes} bytes of workgroup memory",
                     p.name
                 );
             }
+            // The tiled convolutions stage K through workgroup memory.
+            assert!(most > 0, "{} {file}: no kernel uses workgroup memory", p.name);
         }
     }
 }

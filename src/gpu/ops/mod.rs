@@ -158,7 +158,6 @@ pub(crate) mod layout;
 pub(crate) mod logic;
 pub(crate) mod matmul;
 pub(crate) mod mediapipe;
-pub(crate) mod occupancy;
 pub(crate) mod normalize;
 pub(crate) mod pool;
 pub(crate) mod qelementwise;
