@@ -75,7 +75,14 @@ impl G {
     }
 
     /// CONV_2D with seeded weights and bias.
-    pub(crate) fn conv(&mut self, x: usize, oc: usize, k: usize, stride: usize, padding: Padding) -> usize {
+    pub(crate) fn conv(
+        &mut self,
+        x: usize,
+        oc: usize,
+        k: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> usize {
         let [n, h, w, ic] = self.shape(x)[..] else {
             panic!("4-D input")
         };

@@ -97,7 +97,10 @@ fn fills_the_gpu(name: &str) {
         );
         for d in &plan {
             let macs = d.madds_per_invocation();
-            assert!(macs <= MAX_MADDS, "{name} {file}: {macs:.0} per invocation: {d:?}");
+            assert!(
+                macs <= MAX_MADDS,
+                "{name} {file}: {macs:.0} per invocation: {d:?}"
+            );
             if d.flops >= HEAVY_FLOPS {
                 assert!(d.workgroups >= fill, "{name} {file}: {d:?}");
             }
@@ -146,7 +149,11 @@ fn plans_within_limits(p: &AdapterProfile) {
                 );
             }
             // The tiled convolutions stage K through workgroup memory.
-            assert!(most > 0, "{} {file}: no kernel uses workgroup memory", p.name);
+            assert!(
+                most > 0,
+                "{} {file}: no kernel uses workgroup memory",
+                p.name
+            );
         }
     }
 }
@@ -221,7 +228,10 @@ fn h100_plan_matches_the_cpu_on_the_models() {
             if name.starts_with("mobilenet_v2_100") {
                 // The 7x7 layers split K; wide depthwise + 1x1 pairs run apart.
                 assert!(kernels.iter().any(|k| k.contains("SK=")), "{kernels:?}");
-                assert!(kernels.iter().any(|k| k.starts_with("depthwise")), "{kernels:?}");
+                assert!(
+                    kernels.iter().any(|k| k.starts_with("depthwise")),
+                    "{kernels:?}"
+                );
             }
             for (i, t) in case.inputs.iter().enumerate() {
                 gpu.set_input(i, t.clone()).unwrap();
@@ -258,7 +268,11 @@ fn conv(g: &mut G, x: usize, oc: usize, k: usize, stride: usize, groups: usize) 
         dilation_h: 1,
         activation: Activation::Relu6,
     });
-    g.node(op, &[x, wt, b], vec![n, h.div_ceil(stride), w.div_ceil(stride), oc])
+    g.node(
+        op,
+        &[x, wt, b],
+        vec![n, h.div_ceil(stride), w.div_ceil(stride), oc],
+    )
 }
 
 fn check(name: &str, graph: Graph) {
@@ -295,7 +309,10 @@ fn h100_plan_matches_the_cpu_on_convolutions() {
         let mut g = G::default();
         let x = g.input(shape.to_vec());
         let y = conv(&mut g, x, oc, k, stride, groups);
-        check(&format!("conv {shape:?} -> {oc} k{k} s{stride} g{groups}"), g.graph(vec![y]));
+        check(
+            &format!("conv {shape:?} -> {oc} k{k} s{stride} g{groups}"),
+            g.graph(vec![y]),
+        );
     }
     // A residual ADD in the epilogue of a split-K 1x1 convolution, and after
     // a 3x3 one on 13 channels.
@@ -317,7 +334,12 @@ fn h100_plan_splits_wide_depthwise_pointwise_pairs() {
     if !gpu_available() {
         return;
     }
-    for (c, hw, fused) in [(24, 20, true), (13, 9, true), (96, 7, false), (45, 9, false)] {
+    for (c, hw, fused) in [
+        (24, 20, true),
+        (13, 9, true),
+        (96, 7, false),
+        (45, 9, false),
+    ] {
         let mut g = G::default();
         let x = g.input(vec![1, hw, hw, c]);
         let d = g.depthwise(x, 1, Padding::Same);

@@ -641,7 +641,14 @@ impl LowerCtx<'_> {
     ) -> Result<()> {
         let (groups, size) = launch;
         let invocations = groups * u64::from(size);
-        self.record(shader, constants, params, buffers, (invocations, size), trusted)
+        self.record(
+            shader,
+            constants,
+            params,
+            buffers,
+            (invocations, size),
+            trusted,
+        )
     }
 
     /// Record a dispatch of `shader` over `invocations` threads (workgroups of

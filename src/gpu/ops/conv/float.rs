@@ -25,13 +25,13 @@ use super::dw_pointwise::{self, DW_POINTWISE, DW_POINTWISE_X4};
 use super::geometry::{
     dims4, fc_geom, geom, pack_conv, quad_depthwise, quad_input, ConvNode, Kind,
 };
+use super::occupancy::fuse_pointwise;
 use super::shaders::{
     conv2d_shader, Conv2dParams, DepthwiseParams, TransposeConvParams, CONV2D, CONV2D_DIRECT,
     CONV2D_DIRECT_X4, CONV2D_W8, CONV2D_W8_DIRECT, CONV2D_W8_DIRECT_X4, CONV2D_W8_X4, CONV2D_X4,
     DEPTHWISE_CONV2D, DEPTHWISE_CONV2D_W8, DEPTHWISE_CONV2D_W8_X4, DEPTHWISE_CONV2D_X4,
     TRANSPOSE_CONV,
 };
-use super::occupancy::fuse_pointwise;
 use super::tiling::{depthwise_invocations, ConvTiles};
 use crate::error::Result;
 use crate::gpu::ops::epilogue::{self, Fused};

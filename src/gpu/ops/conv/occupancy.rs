@@ -24,6 +24,8 @@ const KT: usize = 8;
 const XS: usize = 1024;
 /// Quads of one weight buffer (`WS`).
 const WS: usize = 256;
+/// Pixels one invocation loads per stage at most (`MAX_LOADS`).
+const MAX_LOADS: usize = 16;
 /// Workgroup memory of the tiled kernel in bytes: two input buffers of `XS`
 /// 4-byte accumulators and two weight buffers of `WS` quads.
 pub(super) const TILED_STORAGE: u32 = (2 * XS * 4 + 2 * WS * 16) as u32;
@@ -80,13 +82,15 @@ impl TileShape {
     }
 
     /// Whether the kernel's buffers hold this shape: an integer number of
-    /// pixel rows per slice, the stage tiles within their buffers, and the
-    /// slices' sums within the weight buffers.
+    /// pixel rows per slice, the stage tiles within their buffers (and at most
+    /// `MAX_LOADS` input loads per invocation), and the slices' sums within
+    /// the weight buffers.
     pub(super) fn valid(&self) -> bool {
         let team = self.wg / self.sk;
         team % self.tq == 0
             && team >= self.tq
-            && self.kc() * self.tile_m() <= XS
+            && self.kc() <= self.wg
+            && self.kc() * self.tile_m() <= XS.min(MAX_LOADS * self.wg)
             && self.kc() * self.tq <= WS
             && (self.sk - 1) * team * self.rm <= 2 * WS
     }
@@ -253,7 +257,10 @@ mod tests {
         for (k, n) in [(960, 160), (960, 320), (576, 160), (320, 1280)] {
             let s = tiles(49, n / 4, k);
             assert!(s.valid());
-            assert!(s.macs_per_invocation(k) <= MAX_INVOCATION_MACS, "{k} {n}: {s:?}");
+            assert!(
+                s.macs_per_invocation(k) <= MAX_INVOCATION_MACS,
+                "{k} {n}: {s:?}"
+            );
             assert!(s.workgroups(49, n / 4, 1) >= 132, "{k} {n}: {s:?}");
             if k == 960 {
                 assert!(s.sk > 1, "{s:?}");
@@ -278,7 +285,10 @@ mod tests {
         ] {
             let s = tiles(pixels, n / 4, k);
             assert!(s.macs_per_invocation(k) <= MAX_INVOCATION_MACS, "{s:?}");
-            assert!(s.workgroups(pixels, n / 4, 1) >= 132, "{pixels} {k} {n}: {s:?}");
+            assert!(
+                s.workgroups(pixels, n / 4, 1) >= 132,
+                "{pixels} {k} {n}: {s:?}"
+            );
         }
     }
 
