@@ -1,8 +1,8 @@
 //! Shaders and the pipeline cache.
 //!
 //! Kernels are plain `.wgsl` files under `shaders/`, owned by the GPU op family
-//! that dispatches them (`ops::Shader`); the cache finds a kernel's source through
-//! the families (`ops::shader`). At pipeline creation a small
+//! that dispatches them; a dispatch hands the cache the kernel's typed handle
+//! ([`Shader`]), whose pieces it assembles. At pipeline creation a small
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
@@ -21,6 +21,7 @@
 
 use super::device::GpuDevice;
 use super::pipeline_cache::{CacheStatus, DiskCache};
+use super::shader::Shader;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
@@ -85,37 +86,34 @@ impl Precision {
     }
 }
 
-/// The full WGSL source of the kernel named `name` at `precision` (prelude and
-/// body), if a GPU op family owns a kernel of that name.
+/// The full WGSL source of `shader` at `precision` (prelude and body).
 #[cfg(test)]
-pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
-    guarded_source(name, precision, false)
+pub fn shader_source(shader: &Shader, precision: Precision) -> String {
+    guarded_source(shader, precision, false)
 }
 
-/// Whether the kernel named `name` at `precision` carries the overflow guard when
-/// asked for it: f16 kernels that store floats (through the prologue's
-/// `to_scalar`, `to_scalar_of` or `to_scalar4`).
-pub fn guards(name: &str, precision: Precision) -> bool {
-    precision == Precision::F16
-        && super::ops::shader(name).is_some_and(|s| {
-            let body = s.body();
-            GUARDED_STORES.iter().any(|f| body.contains(f))
-        })
+/// Whether `shader` at `precision` carries the overflow guard when asked for
+/// it: f16 kernels that store floats (through the prologue's `to_scalar`,
+/// `to_scalar_of` or `to_scalar4`).
+pub fn guards(shader: &Shader, precision: Precision) -> bool {
+    precision == Precision::F16 && {
+        let body = shader.body();
+        GUARDED_STORES.iter().any(|f| body.contains(f))
+    }
 }
 
-/// Like [`shader_source`], with the overflow-guard prelude when `guard` is set and
-/// the kernel [`guards`] at `precision`.
-pub fn guarded_source(name: &str, precision: Precision, guard: bool) -> Option<String> {
-    let shader = super::ops::shader(name)?;
-    let prelude = if guard && guards(name, precision) {
+/// The full WGSL source of `shader` at `precision`, with the overflow-guard
+/// prelude when `guard` is set and the kernel [`guards`] at `precision`.
+pub fn guarded_source(shader: &Shader, precision: Precision, guard: bool) -> String {
+    let prelude = if guard && guards(shader, precision) {
         precision.guarded_prelude()
     } else {
         precision.prelude()
     };
-    Some(format!(
+    format!(
         "{prelude}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
         shader.body()
-    ))
+    )
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -183,7 +181,7 @@ impl PipelineCache {
     pub fn get_guarded(
         &self,
         gpu: &GpuDevice,
-        shader: &'static str,
+        shader: &'static Shader,
         precision: Precision,
         constants: &[(&str, f64)],
         guard: bool,
@@ -192,7 +190,7 @@ impl PipelineCache {
         let guard = guard && guards(shader, precision);
         let checked = !trusted;
         let key = Key {
-            shader,
+            shader: shader.name,
             precision,
             guard,
             checked,
@@ -209,13 +207,13 @@ impl PipelineCache {
         {
             return Ok(p);
         }
-        let module = self.module(gpu, (shader, precision, guard, checked))?;
+        let module = self.module(gpu, shader, (shader.name, precision, guard, checked))?;
         let disk = self.disk.get().and_then(Option::as_ref);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(shader),
+                label: Some(shader.name),
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
@@ -227,7 +225,7 @@ impl PipelineCache {
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::device_source(
-                format!("pipeline {shader} failed to build: {e}"),
+                format!("pipeline {} failed to build: {e}", shader.name),
                 e,
             ));
         }
@@ -241,16 +239,20 @@ impl PipelineCache {
         Ok(pipeline)
     }
 
-    fn module(&self, gpu: &GpuDevice, key: ModuleKey) -> Result<Arc<wgpu::ShaderModule>> {
+    fn module(
+        &self,
+        gpu: &GpuDevice,
+        shader: &Shader,
+        key: ModuleKey,
+    ) -> Result<Arc<wgpu::ShaderModule>> {
         if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
-        let (shader, precision, guard, checked) = key;
-        let source = guarded_source(shader, precision, guard)
-            .ok_or_else(|| Error::device(format!("no shader named {shader}")))?;
+        let (name, precision, guard, checked) = key;
+        let source = guarded_source(shader, precision, guard);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
-            label: Some(shader),
+            label: Some(name),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
         let module = if checked {
@@ -267,7 +269,7 @@ impl PipelineCache {
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::device_source(
-                format!("shader {shader} failed to compile: {e}"),
+                format!("shader {name} failed to compile: {e}"),
                 e,
             ));
         }
@@ -276,43 +278,5 @@ impl PipelineCache {
             m.insert(key, module.clone());
         }
         Ok(module)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every kernel that guards parses and validates with the guarded f16 prelude,
-    /// and the guard leaves f32 kernels and kernels without `to_scalar` alone.
-    #[test]
-    fn guarded_shaders_validate() {
-        let mut guarded = 0;
-        for shader in super::super::ops::all_shaders() {
-            let name = shader.name;
-            assert!(!guards(name, Precision::F32));
-            assert_eq!(
-                guarded_source(name, Precision::F32, true),
-                shader_source(name, Precision::F32)
-            );
-            if !guards(name, Precision::F16) {
-                assert_eq!(
-                    guarded_source(name, Precision::F16, true),
-                    shader_source(name, Precision::F16)
-                );
-                continue;
-            }
-            guarded += 1;
-            let source = guarded_source(name, Precision::F16, true).expect("registered");
-            let module = naga::front::wgsl::parse_str(&source)
-                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::all(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        }
-        assert!(guarded > 0);
     }
 }

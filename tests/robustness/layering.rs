@@ -358,6 +358,111 @@ fn the_cycle_check_sees_use_trees() {
     );
 }
 
+/// Every module path `text` names anywhere in its code: in `use`
+/// declarations at any depth (braces expanded) and in qualified paths
+/// (`super::ops::shader(..)`, `crate::gpu::ops::Shader`, `$crate::..` in macro
+/// bodies), outside comments and string literals.
+fn named_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let code: String = text
+        .lines()
+        .map(|l| {
+            // Drop string literals, then comments.
+            let mut kept = String::new();
+            let mut in_str = false;
+            let mut prev = ' ';
+            for c in l.chars() {
+                if c == '"' && prev != '\\' {
+                    in_str = !in_str;
+                    kept.push(' ');
+                } else if !in_str {
+                    kept.push(c);
+                }
+                prev = c;
+            }
+            let kept = kept.split("//").next().unwrap_or("").to_string();
+            kept.trim_start().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.extend(module_uses(&code));
+    let mut token = String::new();
+    for c in code.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            token.push(c);
+            continue;
+        }
+        let path = token.trim_matches(':');
+        if path.contains("::") && !token.starts_with(':') {
+            out.push(path.to_string());
+        }
+        token.clear();
+    }
+    out
+}
+
+/// The pipeline layer (the shader handles, the pipeline cache and its disk
+/// cache) compiles the shaders a dispatch hands it: no file of it names the op
+/// families (`gpu::ops`), in a `use` or in a path anywhere in its code, and the
+/// shader handles name no other module of the crate (a leaf).
+fn the_pipeline_layer_does_not_import_the_ops() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: Vec<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut violations = Vec::new();
+    for file in ["gpu/shader.rs", "gpu/pipeline.rs", "gpu/pipeline_cache.rs"] {
+        let path = src.join(file);
+        let text = fs::read_to_string(&path).expect("a pipeline-layer file");
+        let from = module_of(&src, &path);
+        for used in named_paths(&text) {
+            let Some(to) = target(&used, &from, &modules) else {
+                continue;
+            };
+            let leaf = file == "gpu/shader.rs" && to != from;
+            if leaf || to == "crate::gpu::ops" || to.starts_with("crate::gpu::ops::") {
+                violations.push(format!("{file}: {used} ({to})"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "the pipeline layer names:\n{}",
+        violations.join("\n")
+    );
+}
+
+fn the_path_scan_sees_inline_paths_and_skips_comments() {
+    let text = "fn f() {\n    let s = super::ops::shader(n); // crate::cli::x\n    \
+                let t = \"crate::gpu::ops\";\n    use super::{ops::Shader, x};\n}\n\
+                $crate::gpu::shader::Uniform";
+    let paths = named_paths(text);
+    assert!(
+        paths.contains(&"super::ops::shader".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"super::ops::Shader".to_string()),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&"crate::gpu::shader::Uniform".to_string()));
+    assert!(!paths
+        .iter()
+        .any(|p| p.contains("cli") || p == "crate::gpu::ops"));
+    let modules: Vec<String> = [
+        "crate",
+        "crate::gpu",
+        "crate::gpu::ops",
+        "crate::gpu::pipeline",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        target("super::ops::shader", "crate::gpu::pipeline", &modules).as_deref(),
+        Some("crate::gpu::ops")
+    );
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
@@ -366,5 +471,7 @@ pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
         crate::case!(plain, peers_and_higher_layers_are_forbidden),
         crate::case!(plain, no_file_imports_another_in_a_circle),
         crate::case!(plain, the_cycle_check_sees_use_trees),
+        crate::case!(plain, the_pipeline_layer_does_not_import_the_ops),
+        crate::case!(plain, the_path_scan_sees_inline_paths_and_skips_comments),
     ]
 }

@@ -3,8 +3,9 @@
 //! two quantizations (requantize.wgsl).
 
 use super::quant::{input, is_quant_dtype, multiplier, output, qparams};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 

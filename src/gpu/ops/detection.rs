@@ -2,8 +2,9 @@
 //! (shaders/detection_decode.wgsl): `delegate::split_detection` splits the node at
 //! prepare into this decode and an NMS that stays on the CPU.
 
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 uniforms! {

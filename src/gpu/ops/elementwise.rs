@@ -1,9 +1,10 @@
 //! Element-wise unary and binary ops (with broadcasting and fused activation):
 //! shaders/unary.wgsl and shaders/binary.wgsl.
 
-use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx};
 use super::{quant::is_quantized, BROADCAST_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{Node, Op, Subgraph};
 

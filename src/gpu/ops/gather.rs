@@ -2,8 +2,9 @@
 //! travel as a u32 table, validated on the host.
 
 use super::quant::is_quantized;
-use super::{const_ints, LowerCtx, Shader};
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::{DType, Node, Op, Subgraph};
 
 uniforms! {

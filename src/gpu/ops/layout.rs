@@ -10,8 +10,9 @@
 use super::copy_spec::{
     axis_of, ident, one_axis, strides_of, CopyParams, CopySpec, Dim, Mode, Plan, Res, View,
 };
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};

@@ -7,8 +7,9 @@
 
 use super::quant::is_quantized;
 use super::BROADCAST_WGSL;
-use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};

@@ -8,8 +8,9 @@
 
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{float_io, LowerCtx, Shader};
+use super::{float_io, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
 

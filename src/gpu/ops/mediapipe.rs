@@ -5,9 +5,10 @@
 //! shaders/mp_transform_landmarks.wgsl). The matrix stays on the GPU between them.
 
 use super::quant::is_quantized;
-use super::{float_io, LowerCtx, Shader};
+use super::{float_io, LowerCtx};
 use crate::error::Result;
 use crate::gpu::program::Elem;
+use crate::gpu::shader::Shader;
 use crate::graph::op::{LandmarksToMatrix, MediaPipeOp, TransformTensor};
 use crate::graph::{Node, Op, Subgraph};
 

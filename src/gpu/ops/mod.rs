@@ -10,66 +10,11 @@
 
 use super::pipeline::WORKGROUP_SIZE;
 use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
+use super::shader::{Shader, Uniform};
 use crate::error::{Error, Result};
 use crate::graph::eval::NodeEval;
 use crate::graph::{DType, Node, Subgraph, TensorInfo};
 use std::collections::HashMap;
-
-/// Declares a `#[repr(u32)]` enum of a shader's op codes and, as `$list`, the
-/// same codes by WGSL name for the shader's [`Shader::selectors`], so the Rust
-/// enum and the WGSL constants the kernel switches on cannot drift apart.
-macro_rules! selectors {
-    (
-        $(#[$meta:meta])*
-        enum $name:ident in $list:ident {
-            $($(#[$vmeta:meta])* $variant:ident = $code:literal => $wgsl:literal,)*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u32)]
-        enum $name {
-            $($(#[$vmeta])* $variant = $code,)*
-        }
-
-        /// WGSL names and codes of the enum's variants.
-        const $list: &[(&str, u32)] = &[$(($wgsl, $name::$variant as u32),)*];
-    };
-}
-
-/// Declares a shader's uniform struct: `#[repr(C)]`, `bytemuck::Pod`, and a
-/// [`Uniform`] whose layout the shader's [`Shader::params`] names. Members are
-/// 4-byte scalars or arrays of them (`[u32; 8]` for `array<vec4<u32>, 2>`),
-/// or another such struct (the convolution geometry).
-macro_rules! uniforms {
-    (
-        $(#[$meta:meta])*
-        struct $name:ident {
-            $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*
-        }
-    ) => {
-        $(#[$meta])*
-        #[repr(C)]
-        #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-        // The GPU reads the members, through the struct's bytes.
-        #[allow(dead_code)]
-        pub(crate) struct $name {
-            $($(#[$fmeta])* pub(crate) $field: $ty,)*
-        }
-
-        impl $name {
-            /// Size and member offsets, for the shader's [`Shader::params`].
-            pub(crate) const LAYOUT: $crate::gpu::ops::UniformLayout = $crate::gpu::ops::UniformLayout {
-                size: std::mem::size_of::<$name>(),
-                offsets: &[$(std::mem::offset_of!($name, $field),)*],
-            };
-        }
-
-        impl $crate::gpu::ops::Uniform for $name {
-            const LAYOUT: $crate::gpu::ops::UniformLayout = $name::LAYOUT;
-        }
-    };
-}
 
 /// Declares a GPU op family: the unit struct `$ty`, its `static OP` (listed in
 /// [`FAMILIES`]) and its [`GpuOp`] impl, from the family's functions (named
@@ -139,8 +84,8 @@ macro_rules! gpu_op {
                 lower(ctx)
             }
 
-            fn shaders(&self) -> &'static [&'static $crate::gpu::ops::Shader] {
-                static LIST: &[&$crate::gpu::ops::Shader] = &[$($shader),*];
+            fn shaders(&self) -> &'static [&'static $crate::gpu::shader::Shader] {
+                static LIST: &[&$crate::gpu::shader::Shader] = &[$($shader),*];
                 LIST
             }
         }
@@ -207,51 +152,6 @@ pub const QMATH_WGSL: &str = include_str!("../../../shaders/qmath.wgsl");
 /// front of the element-wise kernels.
 pub const BROADCAST_WGSL: &str = include_str!("../../../shaders/broadcast.wgsl");
 
-/// One WGSL kernel: the name that keys the pipeline cache and the pieces of its
-/// source, concatenated in order after the precision prelude.
-pub struct Shader {
-    /// Unique name (pipeline labels, cache keys, profiles).
-    pub name: &'static str,
-    /// Source pieces: shared helpers, typed defines, then the kernel file.
-    pub parts: &'static [&'static str],
-    /// Named op codes put in front of the source as WGSL constants
-    /// (`const NAME: u32 = code;`), from a [`selectors!`] enum.
-    pub selectors: &'static [(&'static str, u32)],
-    /// Layout of its uniform struct (`Params` in the WGSL, a [`uniforms!`] struct
-    /// in Rust); dispatches check their uniforms against it.
-    pub params: UniformLayout,
-}
-
-/// Size and member offsets in bytes of a uniform struct: what the shader's WGSL
-/// `Params` struct must have (a unit test reflects every shader with naga).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UniformLayout {
-    /// Size in bytes.
-    pub size: usize,
-    /// Byte offset of each member, in declaration order.
-    pub offsets: &'static [usize],
-}
-
-/// A shader's uniforms as one plain-old-data struct, declared with
-/// [`uniforms!`] beside the shader it feeds.
-pub trait Uniform: bytemuck::Pod {
-    /// Size and member offsets.
-    const LAYOUT: UniformLayout;
-}
-
-impl Shader {
-    /// The kernel's source without the precision prelude.
-    pub fn body(&self) -> String {
-        let mut body: String = self
-            .selectors
-            .iter()
-            .map(|(name, code)| format!("const {name}: u32 = {code}u;\n"))
-            .collect();
-        body.extend(self.parts.iter().copied());
-        body
-    }
-}
-
 /// A family of GPU ops: the nodes it claims, why it refuses one, how it lowers
 /// one into dispatches, and the shaders it owns.
 ///
@@ -271,7 +171,9 @@ pub trait GpuOp: Sync {
     fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String>;
     /// Record the dispatches of a claimed, supported node.
     fn lower(&self, ctx: &mut LowerCtx) -> Result<()>;
-    /// The shaders its lowerings dispatch.
+    /// The shaders its lowerings dispatch (the naga validation of every
+    /// variant walks them; dispatches carry their shader themselves).
+    #[cfg_attr(not(test), allow(dead_code))]
     fn shaders(&self) -> &'static [&'static Shader];
 }
 
@@ -280,15 +182,8 @@ pub fn family(node: &Node, sg: &Subgraph) -> Option<&'static dyn GpuOp> {
     FAMILIES.iter().copied().find(|f| f.claims(node, sg))
 }
 
-/// The shader named `name`, looked up through the families that own shaders.
-pub fn shader(name: &str) -> Option<&'static Shader> {
-    FAMILIES
-        .iter()
-        .flat_map(|f| f.shaders().iter().copied())
-        .find(|s| s.name == name)
-}
-
-/// Every shader of every family.
+/// Every shader of every family (what the naga validation of every variant
+/// walks).
 #[cfg(test)]
 pub fn all_shaders() -> impl Iterator<Item = &'static Shader> {
     FAMILIES.iter().flat_map(|f| f.shaders().iter().copied())
@@ -694,7 +589,7 @@ impl LowerCtx<'_> {
             .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         self.b.dispatch(DispatchSpec {
-            shader: shader.name,
+            shader,
             constants,
             params,
             buffers,

@@ -3,8 +3,9 @@
 //! does.
 
 use super::quant::is_quantized;
-use super::{data_is_f32, LowerCtx, Shader};
+use super::{data_is_f32, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::op::Pool2D;
 use crate::graph::shape::padding;
 use crate::graph::{Node, Op, Subgraph};

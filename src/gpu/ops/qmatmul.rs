@@ -7,8 +7,9 @@ use super::matmul::{plan, MATMUL_MAIN_SUBGROUP_WGSL, MATMUL_MAIN_WGSL, MATMUL_WG
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 

@@ -4,8 +4,9 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{const_ints, LowerCtx, Shader, QMATH_WGSL};
+use super::{const_ints, LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 

@@ -4,8 +4,9 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
 

@@ -200,9 +200,15 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
             info.name, info.dtype
         ));
     }
-    let v: Vec<i32> = super::const_ints(info)?
-        .into_iter()
-        .map(|v| v as i32)
+    let data = info.data.as_ref().ok_or_else(|| {
+        format!(
+            "tensor {} is computed at runtime, the GPU path needs a constant",
+            info.name
+        )
+    })?;
+    let v: Vec<i32> = data
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     if v.len() != channels {
         return Err(format!(

@@ -5,8 +5,9 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::{Error, Result};
+use crate::gpu::shader::Shader;
 use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
 use crate::graph::quant::type_range;

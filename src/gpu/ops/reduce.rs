@@ -13,9 +13,10 @@
 use super::data_is_f32;
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, ReduceKernel};
-use super::{const_ints, LowerCtx, Shader};
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
 use crate::gpu::program::Elem;
+use crate::gpu::shader::Shader;
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
 

@@ -3,8 +3,9 @@
 
 use super::data_is_f32;
 use super::quant::is_quantized;
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
 

@@ -10,7 +10,8 @@ use super::occupancy::{fused_pixels, Gpu};
 use crate::error::Result;
 use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
 use crate::gpu::ops::tiling::Adapter;
-use crate::gpu::ops::{BufId, Elem, LowerCtx, Shader};
+use crate::gpu::ops::{BufId, Elem, LowerCtx};
+use crate::gpu::shader::Shader;
 use crate::graph::{DType, Subgraph, TensorInfo};
 
 /// Floats of the workgroup tile (`TILE` in the shader): 16 KiB, the smallest

@@ -12,7 +12,8 @@
 
 use super::geometry::{ConvGeom, CONV_GEOM_WGSL};
 use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
-use crate::gpu::ops::{Shader, QMATH_WGSL};
+use crate::gpu::ops::QMATH_WGSL;
+use crate::gpu::shader::Shader;
 
 uniforms! {
     /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry, the clamp, then (16-byte aligned) the fused epilogue.
