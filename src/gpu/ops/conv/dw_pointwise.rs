@@ -3,7 +3,8 @@
 //! depthwise outputs of a few pixels live in workgroup memory, rounded to storage
 //! precision as the depthwise op would store them, and never reach a buffer. The
 //! delegate's fusion pass picks the pairs ([`fits`]); the convolution family
-//! lowers the depthwise node of a pair here.
+//! lowers the depthwise node of a pair here, on a GPU only when the pair is
+//! thin (occupancy.rs: a wide one runs as two dispatches there).
 
 use super::geometry::{geom, ConvGeom, ConvNode, Kind, CONV_GEOM_WGSL};
 use super::occupancy::{fused_pixels, Gpu};
