@@ -30,7 +30,7 @@
 // (SK - 1) * (WG / SK) * RM <= 2 * WS (src/gpu/ops/conv/occupancy.rs).
 //
 // One body for every variant; the prefix in front of it (conv2d_float.wgsl with
-// a weight define, qconv2d.wgsl) supplies `Params` (the geometry `g`, then the
+// an input and a weight hook file, qconv2d.wgsl) supplies `Params` (the geometry `g`, then the
 // output channels per group `ocg`, the vec4 quads per group `ocq` and `groups`),
 // the bindings `x` and `out`, and the hooks:
 // - `acc_t`: the accumulator's scalar type,

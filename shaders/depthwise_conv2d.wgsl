@@ -6,7 +6,7 @@
 // stride 1 the block's windows overlap, so its input loads hit the cache.
 // `g.total` counts invocations: batch * oh * ceil(ow / PIXELS) * oc.
 // One body for every variant; the prefix in front of it
-// (depthwise_conv2d_float.wgsl with a weight define, qdepthwise_conv2d.wgsl)
+// (depthwise_conv2d_float.wgsl with a weight hook file, qdepthwise_conv2d.wgsl)
 // supplies `Params` (the geometry `g`, then its own members), the bindings `x`
 // and `out`, and the hooks:
 // - `acc_t`: the accumulator's type,

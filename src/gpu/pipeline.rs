@@ -110,10 +110,7 @@ pub fn guarded_source(shader: &Shader, precision: Precision, guard: bool) -> Str
     } else {
         precision.prelude()
     };
-    format!(
-        "{prelude}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
-        shader.body()
-    )
+    shader.source(prelude, WORKGROUP_SIZE)
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -1,7 +1,9 @@
 //! Kernels as typed handles (a leaf: it imports nothing of the crate). A
 //! [`Shader`] is one WGSL kernel: its name, the pieces of its source under
-//! `shaders/`, the op codes it switches on and the layout of its uniform
-//! struct. A GPU op family owns its shaders as statics and a dispatch carries
+//! `shaders/`, the op codes it switches on, the typed defines that make it one
+//! variant of a file ([`Define`]) and the layout of its uniform struct.
+//! [`Shader::source`] is the one place a kernel's WGSL is put together; no
+//! WGSL lives in a Rust string (a test scans `src/gpu` for it). A GPU op family owns its shaders as statics and a dispatch carries
 //! a `&'static Shader`, so the pipeline layer compiles what it is handed and
 //! never looks a kernel up.
 //!
@@ -21,21 +23,76 @@ pub struct Shader {
     /// Named op codes put in front of the source as WGSL constants
     /// (`const NAME: u32 = code;`), from a [`selectors!`] enum.
     pub selectors: &'static [(&'static str, u32)],
+    /// Typed defines put in front of the source, after the op codes.
+    pub defines: &'static [Define],
     /// Layout of its uniform struct (`Params` in the WGSL, a [`uniforms!`] struct
     /// in Rust); dispatches check their uniforms against it.
     pub params: UniformLayout,
 }
 
 impl Shader {
-    /// The kernel's source without the precision prelude.
+    /// The kernel's source without the prelude: its op codes and defines, then
+    /// its pieces in order.
     pub fn body(&self) -> String {
         let mut body: String = self
             .selectors
             .iter()
-            .map(|(name, code)| format!("const {name}: u32 = {code}u;\n"))
+            .map(|&(name, code)| Define::U32(name, code).wgsl())
             .collect();
+        body.extend(self.defines.iter().map(Define::wgsl));
         body.extend(self.parts.iter().copied());
         body
+    }
+
+    /// The finished WGSL of the kernel: `prelude` (the precision prologue the
+    /// pipeline picks), the workgroup size every kernel declares itself with
+    /// (`WORKGROUP_SIZE`), then the [`body`](Shader::body).
+    pub fn source(&self, prelude: &str, workgroup_size: u32) -> String {
+        let mut source = prelude.to_string();
+        source += &Define::U32("WORKGROUP_SIZE", workgroup_size).wgsl();
+        source += &self.body();
+        source
+    }
+}
+
+/// A typed define: a module-scope WGSL declaration whose value the Rust side
+/// picks per variant, so that one `.wgsl` file serves several kernels (the
+/// comparison kernel over floats or over int32 is `elem` as
+/// [`WgslType::Scalar`] or [`WgslType::I32`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Define {
+    /// A type alias: `alias NAME = TYPE;`.
+    Alias(&'static str, WgslType),
+    /// An unsigned constant: `const NAME: u32 = VALUE;`.
+    U32(&'static str, u32),
+}
+
+/// A WGSL scalar type a [`Define::Alias`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WgslType {
+    /// The storage scalar of the prelude (f32, or f16 at half precision).
+    Scalar,
+    /// 32-bit signed integer.
+    I32,
+}
+
+impl WgslType {
+    /// The type's WGSL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WgslType::Scalar => "scalar",
+            WgslType::I32 => "i32",
+        }
+    }
+}
+
+impl Define {
+    /// The declaration, one line.
+    pub fn wgsl(&self) -> String {
+        match *self {
+            Define::Alias(name, ty) => format!("alias {name} = {};\n", ty.name()),
+            Define::U32(name, value) => format!("const {name}: u32 = {value}u;\n"),
+        }
     }
 }
 
@@ -111,4 +168,44 @@ macro_rules! uniforms {
             const LAYOUT: $crate::gpu::shader::UniformLayout = $name::LAYOUT;
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The assembled kernel is the prelude, the workgroup size, the op codes,
+    /// the defines, then the pieces in order. (The expected text is built from
+    /// the renderings, checked separately, since no WGSL lives in Rust strings.)
+    #[test]
+    fn a_kernel_is_its_prelude_workgroup_size_codes_defines_then_pieces() {
+        static KERNEL: Shader = Shader {
+            name: "kernel",
+            parts: &["// first piece\n", "// second piece\n"],
+            selectors: &[("OP_ADD", 3)],
+            defines: &[Define::Alias("elem", WgslType::I32)],
+            params: UniformLayout {
+                size: 16,
+                offsets: &[0],
+            },
+        };
+        let size = Define::U32("WORKGROUP_SIZE", 64).wgsl();
+        let code = Define::U32("OP_ADD", 3).wgsl();
+        let alias = Define::Alias("elem", WgslType::I32).wgsl();
+        assert_eq!(
+            KERNEL.source("// prelude\n", 64),
+            format!("// prelude\n{size}{code}{alias}// first piece\n// second piece\n")
+        );
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            words(&size),
+            ["const", "WORKGROUP_SIZE:", "u32", "=", "64u;"]
+        );
+        assert_eq!(words(&alias), ["alias", "elem", "=", "i32;"]);
+        let scalar = Define::Alias("elem", WgslType::Scalar).wgsl();
+        assert_eq!(words(&scalar), ["alias", "elem", "=", "scalar;"]);
+        assert!([size, code, alias, scalar]
+            .iter()
+            .all(|d| d.ends_with(";\n")));
+    }
 }

@@ -361,10 +361,11 @@ fn the_cycle_check_sees_use_trees() {
 /// Every module path `text` names anywhere in its code: in `use`
 /// declarations at any depth (braces expanded) and in qualified paths
 /// (`super::ops::shader(..)`, `crate::gpu::ops::Shader`, `$crate::..` in macro
-/// bodies), outside comments and string literals.
-fn named_paths(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let code: String = text
+/// bodies), outside comments and string literals. Each comes with the inline
+/// modules it is written in (`["tests"]` inside `mod tests { .. }`), which its
+/// `self` and `super` are relative to.
+fn named_paths(text: &str) -> Vec<(String, Vec<String>)> {
+    let lines: Vec<String> = text
         .lines()
         .map(|l| {
             // Drop string literals, then comments.
@@ -381,22 +382,52 @@ fn named_paths(text: &str) -> Vec<String> {
                 prev = c;
             }
             let kept = kept.split("//").next().unwrap_or("").to_string();
-            kept.trim_start().to_string()
+            kept.trim().to_string()
         })
-        .collect::<Vec<_>>()
-        .join("\n");
-    out.extend(module_uses(&code));
-    let mut token = String::new();
-    for c in code.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-            token.push(c);
-            continue;
+        .collect();
+    let mut out = Vec::new();
+    // Inline modules open around the current line: (name, depth outside it).
+    let mut inline: Vec<(String, i32)> = Vec::new();
+    let mut depth = 0;
+    let mut k = 0;
+    while k < lines.len() {
+        let line = &lines[k];
+        let within: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
+        let decl = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub(super) "))
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(" {")) {
+            inline.push((name.trim().to_string(), depth));
         }
-        let path = token.trim_matches(':');
-        if path.contains("::") && !token.starts_with(':') {
-            out.push(path.to_string());
+        if line.starts_with("use ") {
+            let mut stmt = line.clone();
+            while !stmt.contains(';') && k + 1 < lines.len() {
+                k += 1;
+                stmt.push_str(&lines[k]);
+            }
+            for u in module_uses(&stmt) {
+                out.push((u, within.clone()));
+            }
         }
-        token.clear();
+        let mut token = String::new();
+        for c in line.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                token.push(c);
+                continue;
+            }
+            let path = token.trim_matches(':');
+            if path.contains("::") && !token.starts_with(':') {
+                out.push((path.to_string(), within.clone()));
+            }
+            token.clear();
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        while inline.last().is_some_and(|(_, d)| depth <= *d) {
+            inline.pop();
+        }
+        k += 1;
     }
     out
 }
@@ -415,8 +446,11 @@ fn the_pipeline_layer_does_not_import_the_ops() {
         let path = src.join(file);
         let text = fs::read_to_string(&path).expect("a pipeline-layer file");
         let from = module_of(&src, &path);
-        for used in named_paths(&text) {
-            let Some(to) = target(&used, &from, &modules) else {
+        for (used, within) in named_paths(&text) {
+            let inner = std::iter::once(from.clone())
+                .chain(within)
+                .collect::<Vec<_>>();
+            let Some(to) = target(&used, &inner.join("::"), &modules) else {
                 continue;
             };
             let leaf = file == "gpu/shader.rs" && to != from;
@@ -435,20 +469,25 @@ fn the_pipeline_layer_does_not_import_the_ops() {
 fn the_path_scan_sees_inline_paths_and_skips_comments() {
     let text = "fn f() {\n    let s = super::ops::shader(n); // crate::cli::x\n    \
                 let t = \"crate::gpu::ops\";\n    use super::{ops::Shader, x};\n}\n\
-                $crate::gpu::shader::Uniform";
+                $crate::gpu::shader::Uniform\n\
+                #[cfg(test)]\nmod tests {\n    use super::*;\n    fn g() {\n        \
+                crate::gpu::ops::all();\n    }\n}\nuse self::y::Z;\n";
     let paths = named_paths(text);
-    assert!(
-        paths.contains(&"super::ops::shader".to_string()),
-        "{paths:?}"
-    );
-    assert!(
-        paths.contains(&"super::ops::Shader".to_string()),
-        "{paths:?}"
-    );
-    assert!(paths.contains(&"crate::gpu::shader::Uniform".to_string()));
+    let at = |p: &str| {
+        paths
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, w)| w.join("::"))
+    };
+    assert_eq!(at("super::ops::shader").as_deref(), Some(""), "{paths:?}");
+    assert_eq!(at("super::ops::Shader").as_deref(), Some(""));
+    assert_eq!(at("crate::gpu::shader::Uniform").as_deref(), Some(""));
+    assert_eq!(at("super::*").as_deref(), Some("tests"));
+    assert_eq!(at("crate::gpu::ops::all").as_deref(), Some("tests"));
+    assert_eq!(at("self::y::Z").as_deref(), Some(""));
     assert!(!paths
         .iter()
-        .any(|p| p.contains("cli") || p == "crate::gpu::ops"));
+        .any(|(p, _)| p.contains("cli") || p == "crate::gpu::ops"));
     let modules: Vec<String> = [
         "crate",
         "crate::gpu",
@@ -460,6 +499,10 @@ fn the_path_scan_sees_inline_paths_and_skips_comments() {
     assert_eq!(
         target("super::ops::shader", "crate::gpu::pipeline", &modules).as_deref(),
         Some("crate::gpu::ops")
+    );
+    assert_eq!(
+        target("super::*", "crate::gpu::pipeline::tests", &modules).as_deref(),
+        Some("crate::gpu::pipeline")
     );
 }
 

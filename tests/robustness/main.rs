@@ -1,4 +1,5 @@
-//! Untrusted input, limits, fuzz regressions and the crate's layering.
+//! Untrusted input, limits, fuzz regressions, the crate's layering and where
+//! its WGSL lives.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +10,7 @@ mod limits;
 mod malformed;
 mod mutation;
 mod reader_forms;
+mod wgsl_placement;
 
 fn main() {
     common::harness::main_checked(&[
@@ -18,5 +20,6 @@ fn main() {
         ("malformed", malformed::tests),
         ("mutation", mutation::tests),
         ("reader_forms", reader_forms::tests),
+        ("wgsl_placement", wgsl_placement::tests),
     ]);
 }

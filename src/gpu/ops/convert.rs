@@ -53,6 +53,7 @@ static QUANTIZE: Shader = Shader {
     name: "quantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QuantizeParams::LAYOUT,
 };
 
@@ -60,6 +61,7 @@ static DEQUANTIZE: Shader = Shader {
     name: "dequantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: DequantizeParams::LAYOUT,
 };
 
@@ -67,6 +69,7 @@ static REQUANTIZE: Shader = Shader {
     name: "requantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: RequantizeParams::LAYOUT,
 };
 

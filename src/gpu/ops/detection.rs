@@ -25,6 +25,7 @@ static DECODE: Shader = Shader {
     name: "detection_decode",
     parts: &[include_str!("../../../shaders/detection_decode.wgsl")],
     selectors: &[],
+    defines: &[],
     params: DecodeParams::LAYOUT,
 };
 

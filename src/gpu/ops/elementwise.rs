@@ -12,6 +12,7 @@ static UNARY: Shader = Shader {
     name: "unary",
     parts: &[include_str!("../../../shaders/unary.wgsl")],
     selectors: UNARY_OPS,
+    defines: &[],
     params: UnaryParams::LAYOUT,
 };
 
@@ -19,6 +20,7 @@ static BINARY: Shader = Shader {
     name: "binary",
     parts: &[BROADCAST_WGSL, include_str!("../../../shaders/binary.wgsl")],
     selectors: BINARY_OPS,
+    defines: &[],
     params: BinaryParams::LAYOUT,
 };
 

@@ -21,6 +21,7 @@ static GATHER: Shader = Shader {
     name: "gather",
     parts: &[include_str!("../../../shaders/gather.wgsl")],
     selectors: &[],
+    defines: &[],
     params: GatherParams::LAYOUT,
 };
 

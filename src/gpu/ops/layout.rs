@@ -23,20 +23,22 @@ const COPY_WGSL: &str = include_str!("../../../shaders/copy.wgsl");
 static COPY: Shader = Shader {
     name: "copy",
     parts: &[
-        "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
+        include_str!("../../../shaders/copy_elem_float.wgsl"),
         COPY_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: CopyParams::LAYOUT,
 };
 
 static COPY_INT: Shader = Shader {
     name: "copy_int",
     parts: &[
-        "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
+        include_str!("../../../shaders/copy_elem_i32.wgsl"),
         COPY_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: CopyParams::LAYOUT,
 };
 

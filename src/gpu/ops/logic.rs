@@ -9,7 +9,7 @@ use super::quant::is_quantized;
 use super::BROADCAST_WGSL;
 use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
 use crate::error::Result;
-use crate::gpu::shader::Shader;
+use crate::gpu::shader::{Define, Shader, WgslType};
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -53,15 +53,17 @@ const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
 
 static COMPARE: Shader = Shader {
     name: "compare",
-    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
+    parts: &[BROADCAST_WGSL, COMPARE_WGSL],
     selectors: COMPARE_OPS,
+    defines: &[Define::Alias("elem", WgslType::Scalar)],
     params: BroadcastParams::LAYOUT,
 };
 
 static COMPARE_INT: Shader = Shader {
     name: "compare_int",
-    parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
+    parts: &[BROADCAST_WGSL, COMPARE_WGSL],
     selectors: COMPARE_OPS,
+    defines: &[Define::Alias("elem", WgslType::I32)],
     params: BroadcastParams::LAYOUT,
 };
 
@@ -72,6 +74,7 @@ static LOGICAL: Shader = Shader {
         include_str!("../../../shaders/logical.wgsl"),
     ],
     selectors: LOGICAL_OPS,
+    defines: &[],
     params: BroadcastParams::LAYOUT,
 };
 
@@ -83,6 +86,7 @@ static SELECT: Shader = Shader {
         SELECT_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: SelectParams::LAYOUT,
 };
 
@@ -94,6 +98,7 @@ static SELECT_WORD: Shader = Shader {
         SELECT_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: SelectParams::LAYOUT,
 };
 
@@ -101,6 +106,7 @@ static CAST_F2W: Shader = Shader {
     name: "cast_f2w",
     parts: &[include_str!("../../../shaders/cast_f2w.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 
@@ -108,6 +114,7 @@ static CAST_W2F: Shader = Shader {
     name: "cast_w2f",
     parts: &[include_str!("../../../shaders/cast_w2f.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 
@@ -115,6 +122,7 @@ static CAST_W2W: Shader = Shader {
     name: "cast_w2w",
     parts: &[include_str!("../../../shaders/cast_w2w.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 

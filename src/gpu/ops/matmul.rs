@@ -56,6 +56,7 @@ static MATMUL: Shader = Shader {
         MATMUL_MAIN_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: MatMulParams::LAYOUT,
 };
 
@@ -67,6 +68,7 @@ static MATMUL_SUBGROUP: Shader = Shader {
         MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: MatMulParams::LAYOUT,
 };
 

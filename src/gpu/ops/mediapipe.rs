@@ -58,6 +58,7 @@ static LANDMARKS_MATRIX: Shader = Shader {
     name: "mp_landmarks_matrix",
     parts: &[include_str!("../../../shaders/mp_landmarks_matrix.wgsl")],
     selectors: &[],
+    defines: &[],
     params: LandmarksMatrixParams::LAYOUT,
 };
 
@@ -65,6 +66,7 @@ static TRANSFORM_TENSOR: Shader = Shader {
     name: "mp_transform_tensor",
     parts: &[include_str!("../../../shaders/mp_transform_tensor.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransformTensorParams::LAYOUT,
 };
 
@@ -72,6 +74,7 @@ static TRANSFORM_LANDMARKS: Shader = Shader {
     name: "mp_transform_landmarks",
     parts: &[include_str!("../../../shaders/mp_transform_landmarks.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransformLandmarksParams::LAYOUT,
 };
 

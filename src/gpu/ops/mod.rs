@@ -4,8 +4,8 @@
 //! [`Shader`]s it owns with their typed uniforms), and [`FAMILIES`] lists them;
 //! nothing here matches on ops.
 //!
-//! Adding a family: a file here with its `mod` line below, its `gpu_op!`, and
-//! its `OP` in [`FAMILIES`] (a family left out of the list fails
+//! Adding a family: a file here (or a folder, as `conv/`) with its `mod` line
+//! below, its `gpu_op!`, and its `OP` in [`FAMILIES`] (a family left out of the list fails
 //! `registry_tests::every_family_is_listed`, and its `OP` is dead code).
 
 use super::pipeline::WORKGROUP_SIZE;

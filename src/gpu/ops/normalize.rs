@@ -37,6 +37,7 @@ static SOFTMAX: Shader = Shader {
         include_str!("../../../shaders/row_reduce_workgroup.wgsl"),
     ],
     selectors: NORM_OPS,
+    defines: &[],
     params: SoftmaxParams::LAYOUT,
 };
 
@@ -47,6 +48,7 @@ static SOFTMAX_SUBGROUP: Shader = Shader {
         include_str!("../../../shaders/row_reduce_subgroup.wgsl"),
     ],
     selectors: NORM_OPS,
+    defines: &[],
     params: SoftmaxParams::LAYOUT,
 };
 

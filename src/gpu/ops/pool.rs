@@ -46,6 +46,7 @@ static POOL: Shader = Shader {
     name: "pool",
     parts: &[include_str!("../../../shaders/pool.wgsl")],
     selectors: POOL_MODES,
+    defines: &[],
     params: PoolParams::LAYOUT,
 };
 

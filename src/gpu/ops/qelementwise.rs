@@ -51,6 +51,7 @@ static QBINARY: Shader = Shader {
         include_str!("../../../shaders/qbinary.wgsl"),
     ],
     selectors: QBINARY_OPS,
+    defines: &[],
     params: QBinaryParams::LAYOUT,
 };
 

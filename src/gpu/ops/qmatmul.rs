@@ -47,6 +47,7 @@ static QMATMUL: Shader = Shader {
         MATMUL_MAIN_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QMatMulParams::LAYOUT,
 };
 
@@ -59,6 +60,7 @@ static QMATMUL_SUBGROUP: Shader = Shader {
         MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QMatMulParams::LAYOUT,
 };
 

@@ -59,6 +59,7 @@ static QPOOL: Shader = Shader {
     name: "qpool",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qpool.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QPoolParams::LAYOUT,
 };
 
@@ -66,6 +67,7 @@ static QMEAN: Shader = Shader {
     name: "qmean",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qmean.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QMeanParams::LAYOUT,
 };
 

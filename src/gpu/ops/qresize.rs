@@ -31,6 +31,7 @@ static QRESIZE: Shader = Shader {
     name: "qresize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qresize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QResizeParams::LAYOUT,
 };
 

@@ -29,6 +29,7 @@ static QSOFTMAX: Shader = Shader {
     name: "qsoftmax",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qsoftmax.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QSoftmaxParams::LAYOUT,
 };
 

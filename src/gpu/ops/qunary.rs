@@ -26,6 +26,7 @@ static QLUT: Shader = Shader {
     name: "qlut",
     parts: &[include_str!("../../../shaders/qlut.wgsl")],
     selectors: &[],
+    defines: &[],
     params: LutParams::LAYOUT,
 };
 

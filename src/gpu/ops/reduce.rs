@@ -66,6 +66,7 @@ macro_rules! reduce_shader {
                 include_str!(concat!("../../../shaders/", $entry)),
             ],
             selectors: REDUCE_OPS,
+            defines: &[],
             params: ReduceParams::LAYOUT,
         }
     };
@@ -114,6 +115,7 @@ static CUMSUM: Shader = Shader {
     name: "cumsum",
     parts: &[include_str!("../../../shaders/cumsum.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CumsumParams::LAYOUT,
 };
 
@@ -121,6 +123,7 @@ static ARGMINMAX: Shader = Shader {
     name: "argminmax",
     parts: &[include_str!("../../../shaders/argminmax.wgsl")],
     selectors: &[],
+    defines: &[],
     params: ArgParams::LAYOUT,
 };
 

@@ -31,6 +31,7 @@ static RESIZE: Shader = Shader {
     name: "resize",
     parts: &[include_str!("../../../shaders/resize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: ResizeParams::LAYOUT,
 };
 

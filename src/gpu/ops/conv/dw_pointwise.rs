@@ -54,6 +54,7 @@ pub(super) static DW_POINTWISE: Shader = Shader {
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 
@@ -68,6 +69,7 @@ pub(super) static DW_POINTWISE_X4: Shader = Shader {
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 

@@ -1,6 +1,7 @@
 //! The kernels of the convolution family and their uniform structs: the
 //! bodies shared by the float and integer variants, the float hooks and the
-//! defines that pick the input and weight loads, and the integer hooks.
+//! hook files that pick the input and weight loads, and the integer hooks,
+//! every piece a file under `shaders/`.
 //!
 //! Activations are read one element at a time (`X_SCALAR`), or, when every
 //! vec4 quad of the input is aligned (the channel count and the group's first
@@ -88,63 +89,33 @@ uniforms! {
 }
 
 /// Float weights: four output channels per vec4.
-const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
+const FLOAT_WEIGHTS: &str = include_str!("../../../../shaders/conv_w_float.wgsl");
 
 /// Int8 weights packed four to a word; the bias buffer holds the channel scales
 /// after the biases.
-const INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
+const INT8_WEIGHTS: &str = include_str!("../../../../shaders/conv_w_int8.wgsl");
 
 /// Depthwise float weights, one per element.
-const DW_FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<scalar>;
-fn weight1(e: u32) -> f32 { return f32(w[e]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
+const DW_FLOAT_WEIGHTS: &str = include_str!("../../../../shaders/depthwise_w_float.wgsl");
 
 /// Depthwise int8 weights packed four to a word.
-const DW_INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight1(e: u32) -> f32 {
-    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));
-}
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
+const DW_INT8_WEIGHTS: &str = include_str!("../../../../shaders/depthwise_w_int8.wgsl");
 
 /// Float input, one element per load: `load_x(e)` (`load_x4`, built from it,
 /// is there for the bodies' quad branch, which `QUAD_LOADS` turns off).
-const X_SCALAR: &str = "const QUAD_LOADS: bool = false;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
-fn load_x(e: u32) -> f32 { return f32(x[e]); }
-fn load_x4(q: u32) -> vec4<f32> {
-    return vec4<f32>(load_x(4u * q), load_x(4u * q + 1u), load_x(4u * q + 2u), load_x(4u * q + 3u));
-}
-";
+const X_SCALAR: &str = include_str!("../../../../shaders/conv_x_scalar.wgsl");
 
 /// Float input as vec4 quads: `load_x4(q)`, 4 input channels per load (the
 /// bodies' scalar branch, turned off by `QUAD_LOADS`, reads single elements of
 /// the quads). Needs every group's channels and `fic` to be 4-aligned.
-const X_QUAD: &str = "const QUAD_LOADS: bool = true;
-@group(0) @binding(1) var<storage, read> x: array<vec4<scalar>>;
-fn load_x4(q: u32) -> vec4<f32> { return vec4<f32>(x[q]); }
-fn load_x(e: u32) -> f32 { return f32(x[e / 4u][e % 4u]); }
-";
+const X_QUAD: &str = include_str!("../../../../shaders/conv_x_quad.wgsl");
 
 /// Depthwise float weights as quads of 4 channels.
-const DW_FLOAT_WEIGHTS4: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
-fn weight4(q: u32) -> vec4<f32> { return vec4<f32>(w[q]); }
-fn wscale4(q: u32) -> vec4<f32> { return vec4<f32>(1.0); }
-";
+const DW_FLOAT_WEIGHTS4: &str = include_str!("../../../../shaders/depthwise_w_float_x4.wgsl");
 
 /// Depthwise int8 weights packed four to a word: one word is one quad; the
 /// channel scales follow the bias quads.
-const DW_INT8_WEIGHTS4: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight4(q: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[q])); }
-fn wscale4(q: u32) -> vec4<f32> { return bias[p.g.oc / 4u + q]; }
-";
+const DW_INT8_WEIGHTS4: &str = include_str!("../../../../shaders/depthwise_w_int8_x4.wgsl");
 
 /// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
 /// kernels, behind a variant's hooks.
@@ -152,7 +123,8 @@ const CONV2D_WGSL: &str = include_str!("../../../../shaders/conv2d.wgsl");
 /// shaders/conv2d_direct.wgsl: the untiled body with the same hooks, for CPU
 /// adapters.
 const CONV2D_DIRECT_WGSL: &str = include_str!("../../../../shaders/conv2d_direct.wgsl");
-/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
+/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (input and weights
+/// from hook files).
 const CONV2D_FLOAT_WGSL: &str = include_str!("../../../../shaders/conv2d_float.wgsl");
 /// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
 /// and integer kernels, behind a variant's hooks.
@@ -160,7 +132,7 @@ const DEPTHWISE_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d.
 /// shaders/depthwise_conv2d_float.wgsl: the float hooks of DEPTHWISE_CONV_2D.
 const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_float.wgsl");
 /// shaders/depthwise_conv2d_vec4.wgsl: the float channel-quad DEPTHWISE_CONV_2D
-/// (weights from a define).
+/// (weights from a hook file).
 const DEPTHWISE_VEC4_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_vec4.wgsl");
 
 pub(super) static CONV2D: Shader = Shader {
@@ -174,6 +146,7 @@ pub(super) static CONV2D: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -188,6 +161,7 @@ pub(super) static CONV2D_W8: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -202,6 +176,7 @@ pub(super) static CONV2D_DIRECT: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -216,6 +191,7 @@ pub(super) static CONV2D_W8_DIRECT: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -228,6 +204,7 @@ pub(super) static DEPTHWISE_CONV2D: Shader = Shader {
         DEPTHWISE_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -240,6 +217,7 @@ pub(super) static DEPTHWISE_CONV2D_W8: Shader = Shader {
         DEPTHWISE_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -255,6 +233,7 @@ pub(super) static CONV2D_X4: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -270,6 +249,7 @@ pub(super) static CONV2D_W8_X4: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -285,6 +265,7 @@ pub(super) static CONV2D_DIRECT_X4: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -300,6 +281,7 @@ pub(super) static CONV2D_W8_DIRECT_X4: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -323,6 +305,7 @@ pub(super) static DEPTHWISE_CONV2D_X4: Shader = Shader {
     name: "depthwise_conv2d_x4",
     parts: &[CONV_GEOM_WGSL, DW_FLOAT_WEIGHTS4, DEPTHWISE_VEC4_WGSL],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -331,6 +314,7 @@ pub(super) static DEPTHWISE_CONV2D_W8_X4: Shader = Shader {
     name: "depthwise_conv2d_w8_x4",
     parts: &[CONV_GEOM_WGSL, DW_INT8_WEIGHTS4, DEPTHWISE_VEC4_WGSL],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -338,6 +322,7 @@ pub(super) static TRANSPOSE_CONV: Shader = Shader {
     name: "transpose_conv",
     parts: &[include_str!("../../../../shaders/transpose_conv.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransposeConvParams::LAYOUT,
 };
 
@@ -349,6 +334,7 @@ pub(super) static QCONV2D: Shader = Shader {
     name: "qconv2d",
     parts: &[QMATH_WGSL, CONV_GEOM_WGSL, QCONV2D_HOOKS, CONV2D_WGSL],
     selectors: &[],
+    defines: &[],
     params: QConv2dParams::LAYOUT,
 };
 
@@ -362,6 +348,7 @@ pub(super) static QCONV2D_DIRECT: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QConv2dParams::LAYOUT,
 };
 
@@ -375,5 +362,6 @@ pub(super) static QDEPTHWISE_CONV2D: Shader = Shader {
         DEPTHWISE_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QDepthwiseParams::LAYOUT,
 };
