@@ -28,7 +28,8 @@ pub struct Partition {
     pub outputs: Vec<usize>,
     /// Compile at fp32 whatever the requested precision (its nodes are in `fp32_nodes`).
     pub fp32: bool,
-    /// Fusion groups among its nodes: each lowers as one dispatch of its head.
+    /// Fusion groups among its nodes: each lowers with its head, as one
+    /// dispatch (two for a depthwise + 1x1 pair too wide to fuse on a GPU).
     pub groups: Vec<Group>,
 }
 

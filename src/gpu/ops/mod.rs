@@ -515,8 +515,39 @@ impl LowerCtx<'_> {
         groups: u64,
         trusted: bool,
     ) -> Result<()> {
-        let invocations = groups * u64::from(WORKGROUP_SIZE);
-        self.record(shader, constants, params, buffers, invocations, trusted)
+        self.dispatch_sized(
+            shader,
+            constants,
+            params,
+            buffers,
+            (groups, WORKGROUP_SIZE),
+            trusted,
+        )
+    }
+
+    /// Like [`LowerCtx::dispatch_groups_trusted`] for a kernel whose workgroups
+    /// have a size of their own: `launch` is (workgroups, invocations per
+    /// workgroup), the size the override constants give the kernel's
+    /// `@workgroup_size`.
+    pub fn dispatch_sized<P: Uniform>(
+        &mut self,
+        shader: &'static Shader,
+        constants: Vec<(&'static str, f64)>,
+        params: P,
+        buffers: Vec<BufId>,
+        launch: (u64, u32),
+        trusted: bool,
+    ) -> Result<()> {
+        let (groups, size) = launch;
+        let invocations = groups * u64::from(size);
+        self.record(
+            shader,
+            constants,
+            params,
+            buffers,
+            (invocations, size),
+            trusted,
+        )
     }
 
     /// Record a dispatch of `shader` over `invocations` threads (workgroups of
@@ -530,18 +561,27 @@ impl LowerCtx<'_> {
         buffers: Vec<BufId>,
         invocations: u64,
     ) -> Result<()> {
-        self.record(shader, constants, params, buffers, invocations, false)
+        self.record(
+            shader,
+            constants,
+            params,
+            buffers,
+            (invocations, WORKGROUP_SIZE),
+            false,
+        )
     }
 
+    /// Record a dispatch of `launch` = (invocations, invocations per workgroup).
     fn record<P: Uniform>(
         &mut self,
         shader: &'static Shader,
         constants: Vec<(&'static str, f64)>,
         params: P,
         buffers: Vec<BufId>,
-        invocations: u64,
+        launch: (u64, u32),
         trusted: bool,
     ) -> Result<()> {
+        let (invocations, workgroup_size) = launch;
         if P::LAYOUT != shader.params {
             return Err(self.err(format!(
                 "the uniforms given to {} do not have its Params layout",
@@ -558,7 +598,7 @@ impl LowerCtx<'_> {
             params,
             buffers,
             invocations,
-            workgroup_size: WORKGROUP_SIZE,
+            workgroup_size,
             node: self.index,
             fused: self.absorbed.clone(),
             trusted,

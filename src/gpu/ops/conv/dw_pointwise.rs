@@ -3,11 +3,14 @@
 //! depthwise outputs of a few pixels live in workgroup memory, rounded to storage
 //! precision as the depthwise op would store them, and never reach a buffer. The
 //! delegate's fusion pass picks the pairs ([`fits`]); the convolution family
-//! lowers the depthwise node of a pair here.
+//! lowers the depthwise node of a pair here, on a GPU only when the pair is
+//! thin (occupancy.rs: a wide one runs as two dispatches there).
 
 use super::geometry::{geom, ConvGeom, ConvNode, Kind, CONV_GEOM_WGSL};
+use super::occupancy::{fused_pixels, Gpu};
 use crate::error::Result;
 use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use crate::gpu::ops::tiling::Adapter;
 use crate::gpu::ops::{BufId, Elem, LowerCtx};
 use crate::gpu::shader::Shader;
 use crate::graph::{DType, Subgraph, TensorInfo};
@@ -136,8 +139,15 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &ConvNode, x: BufId, pw: usize) -> Re
     let c = geom(pw_node, sg).map_err(|e| ctx.err(e))?;
     let (ic, oc) = (g.oc, c.oc);
     let ocq = oc.div_ceil(4);
-    let tp = pixels_per_workgroup(ic, ocq);
     let pixels = g.geo.n * g.geo.oh * g.geo.ow;
+    // On a GPU, fewer pixels per workgroup where that spreads the pixels over
+    // every compute unit.
+    let adapter = Adapter::of(ctx.b);
+    let gpu = (!adapter.cpu).then_some(Gpu {
+        compute_units: adapter.compute_units as usize,
+        invocations: adapter.invocations as usize,
+    });
+    let tp = fused_pixels(pixels_per_workgroup(ic, ocq), pixels, PB, gpu);
     let constant = |i: usize| -> Result<Vec<f32>> {
         pw_node
             .input(i)

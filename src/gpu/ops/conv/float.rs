@@ -25,6 +25,7 @@ use super::dw_pointwise::{self, DW_POINTWISE, DW_POINTWISE_X4};
 use super::geometry::{
     dims4, fc_geom, geom, pack_conv, quad_depthwise, quad_input, ConvNode, Kind,
 };
+use super::occupancy::fuse_pointwise;
 use super::shaders::{
     conv2d_shader, Conv2dParams, DepthwiseParams, TransposeConvParams, CONV2D, CONV2D_DIRECT,
     CONV2D_DIRECT_X4, CONV2D_W8, CONV2D_W8_DIRECT, CONV2D_W8_DIRECT_X4, CONV2D_W8_X4, CONV2D_X4,
@@ -33,7 +34,7 @@ use super::shaders::{
 };
 use super::tiling::{depthwise_invocations, ConvTiles};
 use crate::error::Result;
-use crate::gpu::ops::epilogue;
+use crate::gpu::ops::epilogue::{self, Fused};
 use crate::gpu::ops::quant::{has_int8_weights, input, int8_weights, is_quantized, weight_scales};
 use crate::gpu::ops::tiling::{in_bounds, Adapter};
 use crate::gpu::ops::{float_io, BufId, LowerCtx};
@@ -244,17 +245,21 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 ]);
             let mut constants = tiles.constants();
             constants.extend(ep.constants);
-            ctx.dispatch_groups_trusted(
+            ctx.dispatch_sized(
                 shader,
                 constants,
                 params,
                 vec![x, w, bias, e0, e1, out],
-                tiles.workgroups,
+                (tiles.workgroups, tiles.workgroup_size()),
                 trusted,
             )
         }
         Kind::Depthwise => {
             if let Some(pw) = fused.pointwise {
+                let c = geom(&ctx.sg.nodes[pw], ctx.sg).map_err(|e| ctx.err(e))?;
+                if !fuse_pointwise(g.oc, c.oc, Adapter::of(ctx.b).cpu) {
+                    return lower_apart(ctx, pw);
+                }
                 let x = data_input(ctx)?;
                 return dw_pointwise::lower(ctx, &g, x, pw);
             }
@@ -346,6 +351,43 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
     }
+}
+
+/// A depthwise + 1x1 group that does not fuse on this adapter
+/// ([`fuse_pointwise`]): the depthwise node alone (with the group's input PAD)
+/// into its own output, then the 1x1 node on the tiled kernel with the
+/// group's element-wise steps (a residual ADD...) in its epilogue. Each
+/// dispatch names the nodes it does.
+fn lower_apart(ctx: &mut LowerCtx, pw: usize) -> Result<()> {
+    let sg = ctx.sg;
+    let fused = ctx.fused.take().unwrap_or_default();
+    let absorbed = std::mem::take(&mut ctx.absorbed);
+    let x = ctx.node.input(0);
+    let (pad, rest): (Vec<usize>, Vec<usize>) = absorbed
+        .into_iter()
+        .filter(|&n| n != pw)
+        .partition(|&n| x.is_some() && sg.nodes[n].outputs.first().copied() == x);
+    ctx.fused = Some(Fused {
+        input_pad: fused.input_pad,
+        ..Fused::default()
+    });
+    ctx.absorbed = pad;
+    lower(ctx)?;
+    let mut pointwise = LowerCtx {
+        b: &mut *ctx.b,
+        sg,
+        index: pw,
+        node: &sg.nodes[pw],
+        bufs: &mut *ctx.bufs,
+        fused: Some(Fused {
+            steps: fused.steps,
+            output: fused.output,
+            ..Fused::default()
+        }),
+        absorbed: rest,
+        eval: ctx.eval,
+    };
+    lower(&mut pointwise)
 }
 
 gpu_op! {

@@ -116,7 +116,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 (out_len, tiles.pixels * g.oc),
             ]);
             let buffers = vec![x, w, q, out];
-            ctx.dispatch_groups_trusted(
+            ctx.dispatch_sized(
                 if tiles.direct {
                     &QCONV2D_DIRECT
                 } else {
@@ -125,7 +125,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 tiles.constants(),
                 params,
                 buffers,
-                tiles.workgroups,
+                (tiles.workgroups, tiles.workgroup_size()),
                 trusted,
             )
         }

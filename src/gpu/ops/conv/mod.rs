@@ -8,6 +8,8 @@
 //! - [`shaders`]: the kernels ([`Shader`](crate::gpu::ops::Shader)s) and their
 //!   uniform structs, float and integer, each a body shared by both behind its
 //!   variant's hooks;
+//! - [`occupancy`]: the tiles of a GPU plan (a leaf: the numbers of a node and
+//!   a device in, a tile shape out) and which depthwise + 1x1 pairs fuse there;
 //! - [`tiling`]: how a CONV_2D splits into workgroups and which variant runs;
 //! - [`float`]: the float (and hybrid) family, `conv`;
 //! - [`int8`]: the integer family, `qconv`;
@@ -18,5 +20,6 @@ pub(crate) mod dw_pointwise;
 pub(crate) mod float;
 pub(crate) mod geometry;
 pub(crate) mod int8;
+pub(crate) mod occupancy;
 pub(crate) mod shaders;
 pub(crate) mod tiling;

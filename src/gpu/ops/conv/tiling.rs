@@ -2,10 +2,13 @@
 //! implicit-GEMM CONV_2D kernel (shaders/conv2d.wgsl, shaders/conv2d_direct.wgsl),
 //! shared by the float and integer lowerings, and the invocations of the
 //! depthwise kernels, from what [`Adapter`] reads of the adapter the program is
-//! planned for.
+//! planned for: CPU adapters by the cost of their tiles here, GPUs by
+//! occupancy.rs.
 
 use super::geometry::ConvNode;
+use super::occupancy::{gpu_tiles, Gpu, TileShape, TILED_STORAGE};
 use crate::gpu::ops::tiling::Adapter;
+use crate::gpu::pipeline::WORKGROUP_SIZE;
 
 /// The quads of a convolution workgroup tile the kernel offers (`TQ` in
 /// shaders/conv2d.wgsl), in order of preference at equal cost; the tile then
@@ -29,8 +32,9 @@ pub(super) struct ConvTiles {
     /// A 1x1 filter at stride 1 without padding: the POINTWISE variant, a plain
     /// GEMM without window arithmetic.
     pub(super) pointwise: bool,
-    /// Quads per workgroup tile (`TQ`); the tile has 256 / tq pixels.
-    pub(super) tq: usize,
+    /// The tile: invocations per workgroup, quads, pixels per invocation and K
+    /// slices (`WG`, `TQ`, `RM`, `SK`).
+    pub(super) shape: TileShape,
     /// Workgroups to launch: one per tile of pixels x quads of one group (the
     /// direct kernel: one invocation per pixel, group and quad).
     pub(super) workgroups: u64,
@@ -39,7 +43,8 @@ pub(super) struct ConvTiles {
 }
 
 impl ConvTiles {
-    /// The tiling of a checked convolution geometry.
+    /// The tiling of a checked convolution geometry on a CPU adapter: 64
+    /// invocations of 4 pixels x 4 channels, the quads per tile by cost.
     pub(super) fn of(g: &ConvNode) -> ConvTiles {
         let groups = (g.geo.ic / g.fic.max(1)).max(1);
         let ocg = g.oc / groups;
@@ -76,25 +81,54 @@ impl ConvTiles {
             ocg,
             ocq,
             pointwise,
-            tq,
+            shape: TileShape::cpu(tq),
             workgroups: tiles as u64,
             direct: false,
         }
     }
 
-    /// The variant for `adapter`: the tiled kernel on GPUs; the direct kernel on
-    /// CPU adapters, whose workgroups are CPU tasks that pay for every barrier
-    /// and workgroup-memory stage (unless `Tuning::tiled_convolutions` says
-    /// otherwise, as the tests of the tiled path do).
+    /// The variant for `adapter`: on GPUs the tiled kernel with the tiles of
+    /// occupancy.rs (every compute unit filled, bounded work per invocation);
+    /// on CPU adapters the direct kernel, since their workgroups are CPU tasks
+    /// that pay for every barrier and workgroup-memory stage (unless
+    /// `Tuning::tiled_convolutions` says otherwise, as the tests of the tiled
+    /// path do, which then run the CPU tiles). A device whose workgroups cannot
+    /// hold the tiled kernel's memory or invocations runs the direct kernel.
     pub(super) fn choose(g: &ConvNode, adapter: &Adapter) -> ConvTiles {
         let mut t = ConvTiles::of(g);
-        if adapter.cpu && !adapter.tuning.tiled_convolutions {
-            t.direct = true;
-            t.workgroups =
-                t.invocations()
-                    .div_ceil(crate::gpu::pipeline::WORKGROUP_SIZE as usize) as u64;
+        let gpu = Gpu {
+            compute_units: adapter.compute_units as usize,
+            invocations: adapter.invocations as usize,
+        };
+        let fits = adapter.workgroup_storage >= TILED_STORAGE;
+        let shape = if adapter.cpu {
+            (fits && adapter.tuning.tiled_convolutions).then_some(t.shape)
+        } else if fits {
+            let k = g.geo.kh * g.geo.kw * g.fic;
+            gpu_tiles(t.pixels, t.ocq, t.groups, k, gpu)
+        } else {
+            None
+        };
+        match shape {
+            Some(s) => {
+                t.shape = s;
+                t.workgroups = s.workgroups(t.pixels, t.ocq, t.groups) as u64;
+            }
+            None => {
+                t.direct = true;
+                t.workgroups = t.invocations().div_ceil(WORKGROUP_SIZE as usize) as u64;
+            }
         }
         t
+    }
+
+    /// Invocations per workgroup of the variant.
+    pub(super) fn workgroup_size(&self) -> u32 {
+        if self.direct {
+            WORKGROUP_SIZE
+        } else {
+            self.shape.wg as u32
+        }
     }
 
     /// Invocations of the direct kernel: one per pixel, group and quad.
@@ -116,10 +150,12 @@ impl ConvTiles {
         if self.direct {
             return Vec::new();
         }
-        vec![
+        let mut c = vec![
             ("POINTWISE", f64::from(u8::from(self.pointwise))),
-            ("TQ", self.tq as f64),
-        ]
+            ("TQ", self.shape.tq as f64),
+        ];
+        c.extend(self.shape.constants());
+        c
     }
 }
 
@@ -176,15 +212,15 @@ mod tests {
         assert!(!t.pointwise);
         // 98 pixels x 9 quads: tiles of 2 quads x 128 pixels (5 tiles of cost
         // 1296) beat 4 x 64 (6 of 1184), 16 x 16 (7 of 1184), 8 x 32 (8 of 1152).
-        assert_eq!(t.tq, 2);
+        assert_eq!(t.shape.tq, 2);
         assert_eq!(t.workgroups, 5);
         // A wide layer on a small image: 160 quads x 16 pixels.
         let wide = ConvTiles::of(&geom(1, 4, 64, 640, 1, 1, 0));
-        assert_eq!(wide.tq, 16);
+        assert_eq!(wide.shape.tq, 16);
         assert_eq!(wide.workgroups, 10);
         // Two quads over 64 x 64 pixels: tall tiles, no padded quads.
         let narrow = ConvTiles::of(&geom(1, 64, 8, 8, 3, 1, 1));
-        assert_eq!(narrow.tq, 2);
+        assert_eq!(narrow.shape.tq, 2);
         assert_eq!(narrow.workgroups, 4096 / 128);
         let p = ConvTiles::of(&geom(1, 5, 8, 4, 1, 1, 0));
         assert!(p.pointwise);
