@@ -399,15 +399,15 @@ def quantize(
     output errors against the float model, the nodes left float.
 
     ``mode`` is one of the command line's ``--mode`` values (``fp16``,
-    ``weight-int8``, ``dynamic-int8``, ``int8``, ...). ``calibration`` (needed
-    by ``int8``) is a directory as ``--calibration`` reads it, or a list of
-    samples: numpy arrays for a one-input model, else one sequence of arrays
-    (one per input) per sample; ``calibration_random=N`` calibrates on N seeded
+    ``weight-int8``, ``dynamic-int8``, ``int8``, ``int16x8``). ``calibration``
+    (needed by ``int8`` and ``int16x8``) is a directory as ``--calibration``
+    reads it, or a list of samples: numpy arrays for a one-input model, else one
+    sequence of arrays (one per input) per sample; ``calibration_random=N`` calibrates on N seeded
     random samples instead. ``recipe`` is an AI Edge Quantizer recipe, a JSON
     file or the parsed list/dict. ``keep_float`` names what stays float: node
     indices, op types (``"SOFTMAX"``), output-name regexes (``"re:..."``) or a
-    precision plan file. ``io`` is the int8 model's interface (``float``,
-    ``int8``, ``uint8``).
+    precision plan file. ``io`` is the full-integer model's interface
+    (``float``; ``int8`` or ``uint8`` for ``int8``, ``int16`` for ``int16x8``).
 
     ``src`` is never modified, and nothing is written to ``dst`` when a step
     fails. Raises ValueError naming the argument for a bad argument,
