@@ -399,9 +399,9 @@ def quantize(
     output errors against the float model, the nodes left float.
 
     ``mode`` is one of the command line's ``--mode`` values (``fp16``,
-    ``weight-int8``, ``dynamic-int8``, ``int8``, ...); with a ``recipe`` it is
+    ``weight-int8``, ``dynamic-int8``, ``int8``, ``int16x8``); with a ``recipe`` it is
     the default of the ops no recipe entry matches, and may be left out (those
-    ops then stay float). ``calibration`` (needed by ``int8`` and by a recipe's
+    ops then stay float). ``calibration`` (needed by ``int8``, ``int16x8`` and by a recipe's
     static entries) is a directory as ``--calibration`` reads it, or a list of
     samples: numpy arrays for a one-input model, else one sequence of arrays
     (one per input) per sample; ``calibration_random=N`` calibrates on N seeded
@@ -410,8 +410,8 @@ def quantize(
     and how (static, dynamic or weight-only; int8 or int4 weights per tensor, per
     channel or in blocks; see docs/cli.md). ``keep_float`` names what stays float: node
     indices, op types (``"SOFTMAX"``), output-name regexes (``"re:..."``) or a
-    precision plan file. ``io`` is the int8 model's interface (``float``,
-    ``int8``, ``uint8``).
+    precision plan file. ``io`` is the full-integer model's interface
+    (``float``; ``int8`` or ``uint8`` for ``int8``, ``int16`` for ``int16x8``).
 
     ``src`` is never modified, and nothing is written to ``dst`` when a step
     fails. Raises ValueError naming the argument for a bad argument,

@@ -4,78 +4,12 @@
 //! without an integer kernel in the scheme stay float between DEQUANTIZE and
 //! QUANTIZE.
 
-use super::int16::Scheme;
+use super::scheme::{OutParams, Scheme};
 use super::weights::{const_f32, consumers, i8_bytes, symmetric_int8, weight_slot};
 use super::IoType;
 use crate::error::Result;
-use crate::graph::op::{Binary, Reduce, Unary};
 use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
 use std::collections::{HashMap, HashSet};
-
-/// How an integer node's output parameters are chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum OutParams {
-    /// From the output's calibrated range.
-    Calibrated,
-    /// The same as the data input's (data-movement ops, pools).
-    SameAsInput,
-    /// Fixed by the kernel: (scale, zero point).
-    Fixed(f32, i64),
-    /// From the output's calibrated range, and every input (activations and
-    /// constants) takes the output's parameters: the kernel moves or compares
-    /// integer levels without rescaling them (CONCATENATION refuses anything else).
-    Shared,
-}
-
-/// The output rule of an op with a LiteRT int8 kernel; None for ops that stay float.
-pub(crate) fn int8_rule(op: &Op) -> Option<OutParams> {
-    use OutParams::*;
-    Some(match op {
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
-        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
-        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Shared,
-        Op::Concatenation { .. } => Shared,
-        Op::Reduce {
-            kind: Reduce::Mean | Reduce::Sum,
-            ..
-        } => Calibrated,
-        Op::Reduce {
-            kind: Reduce::Max | Reduce::Min,
-            ..
-        } => SameAsInput,
-        Op::Unary(Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::HardSwish) => Calibrated,
-        Op::Unary(Unary::LeakyRelu { .. }) => Calibrated,
-        Op::Unary(Unary::Logistic) => Fixed(1.0 / 256.0, -128),
-        Op::Unary(Unary::Tanh) => Fixed(1.0 / 128.0, 0),
-        Op::Softmax { .. } => Fixed(1.0 / 256.0, -128),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) => SameAsInput,
-        Op::Reshape { .. } | Op::Squeeze { .. } | Op::ExpandDims | Op::Transpose => SameAsInput,
-        Op::Pad | Op::Slice | Op::StridedSlice(_) | Op::Gather { .. } => SameAsInput,
-        Op::SpaceToDepth { .. } | Op::DepthToSpace { .. } => SameAsInput,
-        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => SameAsInput,
-        Op::Split { .. } | Op::SplitV { .. } | Op::Unpack { .. } => SameAsInput,
-        Op::BatchToSpaceNd | Op::SpaceToBatchNd | Op::Tile => SameAsInput,
-        _ => return None,
-    })
-}
-
-/// Whether `op` has a LiteRT int8 kernel this pass writes.
-pub(crate) fn has_int8_kernel(op: &Op) -> bool {
-    int8_rule(op).is_some()
-}
-
-/// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
-/// with the zero point nudged onto the integer grid as the converter does: on the
-/// uint8 grid (ties round up), then shifted by 128.
-pub(crate) fn affine_int8(min: f32, max: f32) -> (f32, i64) {
-    let (min, max) = (min.min(0.0) as f64, max.max(0.0) as f64);
-    let scale = (max - min) / 255.0;
-    if scale <= 0.0 || !scale.is_finite() {
-        return (1.0 / 255.0, -128);
-    }
-    let zp = (-min / scale).round().clamp(0.0, 255.0) as i64 - 128;
-    (scale as f32, zp)
-}
 
 /// Builds the integer subgraph node by node, keeping for each original tensor the
 /// index of its float and of its integer form.
@@ -507,19 +441,4 @@ fn int_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
         b.int_of[o] = Some(o);
     }
     b.sg.nodes.push(out);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relu6_range_maps_to_the_converters_parameters() {
-        let (s, z) = affine_int8(0.0, 6.0);
-        assert!((s - 6.0 / 255.0).abs() < 1e-9);
-        assert_eq!(z, -128);
-        let (s, z) = affine_int8(-1.0, 1.0);
-        assert!((s - 2.0 / 255.0).abs() < 1e-9);
-        assert_eq!(z, 0);
-    }
 }

@@ -95,7 +95,7 @@ pub(crate) fn quantize(
                 .collect();
             let io = if s == 0 { options.io } else { IoType::Float };
             let (mut sg, left) =
-                int8::full_integer(src, &range, &not_static, io, super::int16::Scheme::Int8)?;
+                int8::full_integer(src, &range, &not_static, io, super::scheme::Scheme::Int8)?;
             for (n, plan) in plans[s].iter().enumerate() {
                 if let Plan::Static { weights, .. } = plan {
                     requantize_weights(&mut sg, src, n, weights);

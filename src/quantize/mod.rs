@@ -30,11 +30,11 @@
 //! against the float model and writes the output atomically.
 
 mod calibrate;
-mod int16;
 mod int8;
 mod mixed;
 mod recipe;
 mod report;
+mod scheme;
 mod select;
 mod trace;
 mod weights;
@@ -266,8 +266,8 @@ pub fn quantize(
         }),
         Mode::Int8 | Mode::Int16x8 => {
             let scheme = match options.mode {
-                Mode::Int16x8 => int16::Scheme::Int16x8,
-                _ => int16::Scheme::Int8,
+                Mode::Int16x8 => scheme::Scheme::Int16x8,
+                _ => scheme::Scheme::Int8,
             };
             check_io(options.mode, options.io)?;
             if samples.is_empty() {

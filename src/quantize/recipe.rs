@@ -521,7 +521,7 @@ fn support(
             }
         }
         Plan::Static { weights: s, .. } => {
-            if !super::int8::has_int8_kernel(op) {
+            if super::scheme::Scheme::Int8.rule(op).is_none() {
                 return if wildcard {
                     Ok(())
                 } else {

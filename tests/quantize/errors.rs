@@ -55,6 +55,14 @@ fn bad_requests_write_nothing() {
         "already quantized",
     );
     refuses(&[f, "--mode", "int8"], &out, "needs calibration");
+    refuses(&[f, "--mode", "int16x8"], &out, "int16x8 needs calibration");
+    for (mode, io) in [("int16x8", "int8"), ("int16x8", "uint8"), ("int8", "int16")] {
+        refuses(
+            &[f, "--mode", mode, "--io", io, "--calibration-random", "1"],
+            &out,
+            &format!("--io {io} does not apply to --mode {mode}"),
+        );
+    }
 
     let cal = dir.join("cal");
     std::fs::create_dir_all(&cal).unwrap();

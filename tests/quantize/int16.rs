@@ -91,7 +91,7 @@ fn max_level_diff(
     let mut worst = 0;
     for (index, tensor_name) in tensors {
         let t: usize = index.parse().unwrap();
-        let theirs = npy::read(&dump.join(format!("t{t}.npy"))).unwrap();
+        let theirs = npy::read(dump.join(format!("t{t}.npy"))).unwrap();
         let (our_name, mine) = ours
             .get(&t)
             .unwrap_or_else(|| panic!("{name}: the CPU wrote no tensor {t} ({tensor_name})"));

@@ -1,11 +1,72 @@
 //! The integer schemes of full-integer quantization: int8 (asymmetric int8
 //! activations) and LiteRT's 16x8 (symmetric int16 activations with zero point 0,
 //! symmetric per-channel int8 weights, int64 biases). [`Scheme`] holds what
-//! differs between them; the pass itself is in `int8.rs`.
+//! differs between them: the activation type and parameters, the bias type, and
+//! which ops have a LiteRT kernel with which output parameters. The pass itself is
+//! in `int8.rs`.
 
-use super::int8::{affine_int8, int8_rule, OutParams};
 use crate::graph::op::{Binary, Reduce, Unary};
 use crate::graph::{DType, Op};
+
+/// How an integer node's output parameters are chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum OutParams {
+    /// From the output's calibrated range.
+    Calibrated,
+    /// The same as the data input's (data-movement ops, pools).
+    SameAsInput,
+    /// Fixed by the kernel: (scale, zero point).
+    Fixed(f32, i64),
+    /// From the output's calibrated range, and every input (activations and
+    /// constants) takes the output's parameters: the kernel moves or compares
+    /// integer levels without rescaling them (CONCATENATION refuses anything else).
+    Shared,
+}
+
+/// The output rule of an op with a LiteRT int8 kernel; None for ops that stay float.
+fn int8_rule(op: &Op) -> Option<OutParams> {
+    use OutParams::*;
+    Some(match op {
+        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
+        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
+        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Shared,
+        Op::Concatenation { .. } => Shared,
+        Op::Reduce {
+            kind: Reduce::Mean | Reduce::Sum,
+            ..
+        } => Calibrated,
+        Op::Reduce {
+            kind: Reduce::Max | Reduce::Min,
+            ..
+        } => SameAsInput,
+        Op::Unary(Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::HardSwish) => Calibrated,
+        Op::Unary(Unary::LeakyRelu { .. }) => Calibrated,
+        Op::Unary(Unary::Logistic) => Fixed(1.0 / 256.0, -128),
+        Op::Unary(Unary::Tanh) => Fixed(1.0 / 128.0, 0),
+        Op::Softmax { .. } => Fixed(1.0 / 256.0, -128),
+        Op::AveragePool2D(_) | Op::MaxPool2D(_) => SameAsInput,
+        Op::Reshape { .. } | Op::Squeeze { .. } | Op::ExpandDims | Op::Transpose => SameAsInput,
+        Op::Pad | Op::Slice | Op::StridedSlice(_) | Op::Gather { .. } => SameAsInput,
+        Op::SpaceToDepth { .. } | Op::DepthToSpace { .. } => SameAsInput,
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => SameAsInput,
+        Op::Split { .. } | Op::SplitV { .. } | Op::Unpack { .. } => SameAsInput,
+        Op::BatchToSpaceNd | Op::SpaceToBatchNd | Op::Tile => SameAsInput,
+        _ => return None,
+    })
+}
+
+/// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
+/// with the zero point nudged onto the integer grid as the converter does: on the
+/// uint8 grid (ties round up), then shifted by 128.
+fn affine_int8(min: f32, max: f32) -> (f32, i64) {
+    let (min, max) = (min.min(0.0) as f64, max.max(0.0) as f64);
+    let scale = (max - min) / 255.0;
+    if scale <= 0.0 || !scale.is_finite() {
+        return (1.0 / 255.0, -128);
+    }
+    let zp = (-min / scale).round().clamp(0.0, 255.0) as i64 - 128;
+    (scale as f32, zp)
+}
 
 /// The integer scheme of a full-integer quantization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +142,7 @@ impl Scheme {
 /// Symmetric int16 parameters for the real range [min, max]: zero point 0 and the
 /// scale that maps the larger magnitude to 32767, as the converter's 16x8 mode
 /// chooses them.
-pub(crate) fn symmetric_int16(min: f32, max: f32) -> (f32, i64) {
+fn symmetric_int16(min: f32, max: f32) -> (f32, i64) {
     let range = (min as f64).abs().max((max as f64).abs());
     let scale = range / 32767.0;
     if scale <= 0.0 || !scale.is_finite() || scale as f32 == 0.0 {
@@ -142,5 +203,15 @@ mod tests {
             s.rule(&Op::Unary(Unary::Logistic)),
             Some(OutParams::Fixed(1.0 / 32768.0, 0))
         );
+    }
+
+    #[test]
+    fn relu6_range_maps_to_the_converters_parameters() {
+        let (s, z) = affine_int8(0.0, 6.0);
+        assert!((s - 6.0 / 255.0).abs() < 1e-9);
+        assert_eq!(z, -128);
+        let (s, z) = affine_int8(-1.0, 1.0);
+        assert!((s - 2.0 / 255.0).abs() < 1e-9);
+        assert_eq!(z, 0);
     }
 }
