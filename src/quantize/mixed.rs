@@ -17,7 +17,7 @@ use super::{
     calibrate, float_subgraphs, invalid, remap_signatures, IoType, Mode, QuantizeOptions, Quantized,
 };
 use crate::error::Result;
-use crate::graph::{DType, Graph, Op, Quantization, Subgraph, Tensor};
+use crate::graph::{DType, Graph, Node, Op, Quantization, Subgraph, Tensor};
 use std::collections::{HashMap, HashSet};
 
 /// The plan `mode` gives a node no recipe entry matches.
@@ -60,17 +60,24 @@ pub(crate) fn quantize(
     recipe: &Recipe,
     samples: &[Vec<Tensor>],
 ) -> Result<Quantized> {
-    let keep = options.keep_float.resolve(graph.main())?;
+    let mut kept = options.keep_float.resolve(graph.main())?;
     let mut plans = Vec::with_capacity(graph.subgraphs.len());
-    for sg in &graph.subgraphs {
-        plans.push(recipe.resolve(sg, |op| default_plan(options.mode, op))?);
+    for (s, sg) in graph.subgraphs.iter().enumerate() {
+        let chosen = recipe.resolve(sg)?;
+        if s == 0 {
+            // What --keep-float and no_quantize entries keep float (not what is
+            // float for want of a matching entry) leaves the subgraphs only
+            // those nodes call float.
+            kept.extend((0..chosen.len()).filter(|&n| chosen[n] == Some(Plan::Float)));
+        }
+        let plan = |(node, p): (&Node, Option<Plan>)| {
+            p.unwrap_or_else(|| default_plan(options.mode, &node.op))
+        };
+        plans.push(sg.nodes.iter().zip(chosen).map(plan).collect::<Vec<_>>());
     }
-    for &n in &keep {
+    for &n in &kept {
         plans[0][n] = Plan::Float;
     }
-    let kept: HashSet<usize> = (0..plans[0].len())
-        .filter(|&n| plans[0][n] == Plan::Float)
-        .collect();
     for s in float_subgraphs(graph, &kept) {
         plans[s].iter_mut().for_each(|p| *p = Plan::Float);
     }

@@ -20,6 +20,11 @@
 //!   1/32768 for LOGISTIC, TANH and SOFTMAX. Ops LiteRT has no int16 kernel for
 //!   (HARD_SWISH among them) stay float between DEQUANTIZE and QUANTIZE.
 //!
+//! A [`Recipe`] (the AI Edge Quantizer's format) refines the mode per op type and
+//! output name: static, dynamic, weight-only, float16 or float nodes mixed in one
+//! model, with int8 or int4 weights per tensor, per channel or in blocks, where
+//! LiteRT's kernels run the combination.
+//!
 //! Every subgraph is quantized: the weights of loop bodies and branches too. In
 //! int8 the tensors inside a WHILE body or IF branch are calibrated at every
 //! iteration the reference kernels run; a nested subgraph keeps its float
@@ -128,7 +133,7 @@ pub enum Calibration {
 /// Everything that controls one quantization.
 #[derive(Debug, Clone)]
 pub struct QuantizeOptions {
-    /// The mode.
+    /// The mode (with a recipe, that of the nodes no recipe entry matches).
     pub mode: Mode,
     /// Calibration inputs (also the inputs the report measures on).
     pub calibration: Calibration,

@@ -409,14 +409,10 @@ impl Recipe {
             .any(|e| matches!(e.plan, Plan::Static { .. }))
     }
 
-    /// The plan of every node of `sg`: `default` for the nodes no entry
-    /// matches, else the last matching entry's (an entry for `*` is passed over
-    /// where its plan cannot apply; a named op it cannot apply to is an error).
-    pub(crate) fn resolve(
-        &self,
-        sg: &Subgraph,
-        default: impl Fn(&Op) -> Plan,
-    ) -> Result<Vec<Plan>> {
+    /// The plan of every node of `sg`: the last matching entry's (an entry for
+    /// `*` is passed over where its plan cannot apply; a named op it cannot
+    /// apply to is an error), None for the nodes no entry applies to.
+    pub(crate) fn resolve(&self, sg: &Subgraph) -> Result<Vec<Option<Plan>>> {
         let mut plans = Vec::with_capacity(sg.nodes.len());
         for (n, node) in sg.nodes.iter().enumerate() {
             let op = node.op.name();
@@ -425,7 +421,7 @@ impl Recipe {
                 .iter()
                 .map(|&o| sg.tensors[o].name.as_str())
                 .collect();
-            let mut plan = default(&node.op);
+            let mut plan = None;
             for (i, e) in self.entries.iter().enumerate() {
                 let wildcard = e.operation == "*";
                 if !(wildcard || e.operation == op) || !outputs.iter().any(|s| e.regex.is_match(s))
@@ -433,7 +429,7 @@ impl Recipe {
                     continue;
                 }
                 match support(&e.plan, node, sg, wildcard) {
-                    Ok(()) => plan = e.plan,
+                    Ok(()) => plan = Some(e.plan),
                     Err(_) if wildcard => {}
                     Err(why) => {
                         return Err(Error::node(

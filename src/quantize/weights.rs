@@ -1,5 +1,9 @@
-//! The weight-only modes: float16 constants, int8 weights behind DEQUANTIZE, and the
-//! dynamic-range form whose int8 weights the hybrid kernels read directly.
+//! The weight modes: float16 constants, quantized weights behind DEQUANTIZE, and
+//! the dynamic-range form whose quantized weights the hybrid kernels read
+//! directly. Weights are int8 or int4 (two a byte), symmetric or not, per tensor,
+//! per output channel or (4-bit, for the hybrid FULLY_CONNECTED kernel) per block
+//! of the depth, as a per-node [`WeightPlan`] says; `--mode weight-int8` and
+//! `--mode dynamic-int8` are the converter's plans for every weight op.
 
 use crate::graph::{pack_int4, DType, Data, Node, Op, Quantization, Subgraph, TensorInfo};
 use half::f16;
@@ -394,7 +398,11 @@ fn shared_plan(
     plans: &[Option<WeightPlan>],
 ) -> Option<(WeightPlan, Option<usize>)> {
     let info = &sg.tensors[t];
-    if users.is_empty() || sg.outputs.contains(&t) || const_f32(info).is_none() {
+    if users.is_empty()
+        || sg.outputs.contains(&t)
+        || info.dtype != DType::F32
+        || !info.is_constant()
+    {
         return None;
     }
     let mut found: Option<(WeightPlan, Option<usize>)> = None;

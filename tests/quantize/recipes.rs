@@ -555,6 +555,58 @@ fn float_casting_and_min_weight_elements() {
     done(q);
 }
 
+/// Entries apply in the subgraphs a WHILE loop calls: the FULLY_CONNECTED weights
+/// of an LSTM's loop body become int4; a no_quantize entry for the WHILE node
+/// keeps its body float.
+fn recipes_reach_into_loop_bodies() {
+    let Some(shared) = crate::common::shared_dir() else {
+        return;
+    };
+    let fc4 = entry(
+        ".*",
+        "FULLY_CONNECTED",
+        &dynamic_config(&weights(4, "CHANNELWISE", true)),
+    );
+    let body_fc_weights = |q: &Quantized| -> Vec<DType> {
+        let g = tflite_wgpu::model::read(&std::fs::read(&q.path).unwrap(), &Default::default())
+            .unwrap();
+        let body =
+            q.sg.nodes
+                .iter()
+                .find_map(|n| match n.op {
+                    Op::While { body, .. } => Some(body),
+                    _ => None,
+                })
+                .expect("a WHILE node");
+        let sg = &g.subgraphs[body];
+        nodes(sg, "FULLY_CONNECTED", "")
+            .iter()
+            .map(|n| weight(sg, n).0.dtype)
+            .collect()
+    };
+    let lstm = "models/gen/op_lstm.tflite";
+    let q = quantize_with(
+        &shared,
+        lstm,
+        Mode::Recipe,
+        std::slice::from_ref(&fc4),
+        "lstm",
+    )
+    .unwrap();
+    let types = body_fc_weights(&q);
+    assert!(
+        !types.is_empty() && types.iter().all(|&t| t == DType::Int4),
+        "{types:?}"
+    );
+    check_runs(&q, REF_AND_XNNPACK, 0.99, true);
+    done(q);
+    let keep_loop = r#"{"operation": "WHILE", "algorithm_key": "no_quantize"}"#.to_string();
+    let q = quantize_with(&shared, lstm, Mode::Recipe, &[fc4, keep_loop], "lstm_float").unwrap();
+    let types = body_fc_weights(&q);
+    assert!(types.iter().all(|&t| t == DType::F32), "{types:?}");
+    done(q);
+}
+
 /// A BATCH_MATMUL of a [1, 4, 16] input by a constant [16, 24], written to `dir`.
 fn batch_matmul_model(dir: &Path) -> PathBuf {
     use tflite_wgpu::graph::{Graph, Node, Subgraph, TensorInfo};
@@ -667,5 +719,6 @@ pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
         crate::case!(shared, no_quantize_keeps_nodes_float_over_the_mode),
         crate::case!(shared, float_casting_and_min_weight_elements),
         crate::case!(shared, transpose_conv_and_batch_matmul_in_each_weight_mode),
+        crate::case!(shared, recipes_reach_into_loop_bodies),
     ]
 }
