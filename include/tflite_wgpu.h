@@ -77,6 +77,13 @@ TFLITE_WGPU_API uint64_t tflite_wgpu_live_gpu_bytes(void);
 /* Number of live delegate kernels (one per delegated partition). */
 TFLITE_WGPU_API uint64_t tflite_wgpu_live_kernels(void);
 
+/* out[0]: input tensors this library's delegate kernels were handed; out[1]: the
+ * host copies they made of those inputs' elements (into the delegate's own
+ * tensors and into GPU staging buffers). An input only the GPU reads is copied
+ * once, from the runtime's memory straight into its staging buffer. Returns 0,
+ * or 1 when out is NULL. */
+TFLITE_WGPU_API int tflite_wgpu_input_copies(uint64_t out[2]);
+
 /* Number of Prepare calls (one per subgraph, the primary subgraph first) since the
  * last delegate was created. */
 TFLITE_WGPU_API uint64_t tflite_wgpu_prepare_count(void);

@@ -14,6 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub static LIVE_GPU_BYTES: AtomicU64 = AtomicU64::new(0);
 /// Number of live kernels.
 pub static LIVE_KERNELS: AtomicU64 = AtomicU64::new(0);
+/// Input tensors kernels were handed, over all invokes.
+pub static INPUTS_RECEIVED: AtomicU64 = AtomicU64::new(0);
+/// Host copies kernels made of those inputs' elements: into the interpreter's
+/// tensors and into GPU staging buffers (one per input when the input is read in
+/// place).
+pub static INPUT_HOST_COPIES: AtomicU64 = AtomicU64::new(0);
 
 /// A compiled set of nodes plus where its inputs and outputs live in the runtime.
 pub struct Kernel {
@@ -467,6 +473,11 @@ impl Kernel {
     ) -> Result<(), String> {
         // SAFETY: the caller upholds this function's `# Safety` contract.
         unsafe {
+            // Inputs only GPU partitions read go from the runtime's memory
+            // straight into their staging buffers; the others are copied into
+            // the interpreter's tensors first.
+            let mut direct: Vec<(usize, &[u8])> = Vec::new();
+            let mut copied = 0;
             for (slot, &t) in self.inputs.iter().enumerate() {
                 let rt = &*tensor(t)?;
                 let dtype = self
@@ -486,6 +497,11 @@ impl Kernel {
                     ));
                 }
                 let bytes = std::slice::from_raw_parts(rt.data.cast::<u8>(), rt.bytes);
+                if !self.dynamic && self.interp.reads_in_place(slot) {
+                    direct.push((slot, bytes));
+                    continue;
+                }
+                copied += 1;
                 // The same shape as the last invoke: overwrite the input in place.
                 let held = self.interp.input_mut(slot).map_err(|e| e.to_string())?;
                 if held.shape != shape || !fill_native(&mut held.data, bytes) {
@@ -498,7 +514,16 @@ impl Kernel {
             if self.dynamic && self.options.device != Device::Cpu && !self.compiled_for_inputs()? {
                 self.reprepare()?;
             }
-            self.interp.invoke().map_err(|e| e.to_string())?;
+            let staged = self.interp.input_copies();
+            if direct.is_empty() {
+                self.interp.invoke()
+            } else {
+                self.interp.invoke_in_place(&direct)
+            }
+            .map_err(|e| e.to_string())?;
+            let staged = self.interp.input_copies().saturating_sub(staged);
+            INPUTS_RECEIVED.fetch_add(self.inputs.len() as u64, Ordering::Relaxed);
+            INPUT_HOST_COPIES.fetch_add(copied + staged, Ordering::Relaxed);
             self.report_promotions();
             for (slot, &t) in self.outputs.iter().enumerate() {
                 if self.dynamic {

@@ -221,6 +221,28 @@ pub extern "C" fn tflite_wgpu_live_kernels() -> u64 {
     kernel::LIVE_KERNELS.load(Ordering::Relaxed)
 }
 
+/// Input tensors this library's delegate kernels were handed (`out[0]`) and the
+/// host copies they made of those inputs' elements (`out[1]`): into the
+/// interpreter's own tensors and into GPU staging buffers. An input that only
+/// the GPU reads is copied once, from the runtime's memory straight into its
+/// staging buffer. Returns 0, or 1 for NULL.
+///
+/// # Safety
+/// `out` is NULL or points to 2 writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn tflite_wgpu_input_copies(out: *mut u64) -> i32 {
+    if out.is_null() {
+        return 1;
+    }
+    let v = [
+        kernel::INPUTS_RECEIVED.load(Ordering::Relaxed),
+        kernel::INPUT_HOST_COPIES.load(Ordering::Relaxed),
+    ];
+    // SAFETY: the caller upholds this function's `# Safety` contract.
+    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), out, 2) };
+    0
+}
+
 /// Number of Prepare calls (one per subgraph) since the last delegate was created.
 #[no_mangle]
 pub extern "C" fn tflite_wgpu_prepare_count() -> u64 {

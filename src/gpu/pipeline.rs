@@ -24,6 +24,7 @@ use super::pipeline_cache::{CacheStatus, DiskCache};
 use super::shader::Shader;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -113,18 +114,74 @@ pub fn guarded_source(shader: &Shader, precision: Precision, guard: bool) -> Str
     shader.source(prelude, WORKGROUP_SIZE)
 }
 
+/// A kernel in a cache key, compared and hashed by its name (kernel names are
+/// unique: the registry's test checks it).
+#[derive(Clone, Copy)]
+struct ShaderRef(&'static Shader);
+
+impl PartialEq for ShaderRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for ShaderRef {}
+
+impl Hash for ShaderRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
-    shader: &'static str,
+    shader: ShaderRef,
     precision: Precision,
     guard: bool,
     checked: bool,
     constants: Vec<(String, u64)>,
 }
 
+impl Key {
+    fn module(&self) -> ModuleKey {
+        (self.shader, self.precision, self.guard, self.checked)
+    }
+}
+
+/// One dispatch's pipeline, as [`PipelineCache::get_all`] takes it: the
+/// kernel, its constants, the guard and the checks (the precision is the
+/// program's).
+pub struct PipelineRequest<'a> {
+    /// The kernel.
+    pub shader: &'static Shader,
+    /// Its override constants.
+    pub constants: &'a [(&'a str, f64)],
+    /// With the overflow guard (where the kernel [`guards`]).
+    pub guard: bool,
+    /// Built without runtime checks.
+    pub trusted: bool,
+}
+
+impl PipelineRequest<'_> {
+    /// The cache key at `precision`.
+    fn key(&self, precision: Precision) -> Key {
+        Key {
+            shader: ShaderRef(self.shader),
+            precision,
+            guard: self.guard && guards(self.shader, precision),
+            checked: !self.trusted,
+            constants: self
+                .constants
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_bits()))
+                .collect(),
+        }
+    }
+}
+
 /// A shader module: (shader, precision, with the overflow guard, with runtime
 /// checks).
-type ModuleKey = (&'static str, Precision, bool, bool);
+type ModuleKey = (ShaderRef, Precision, bool, bool);
 
 /// Compiled pipelines shared by every program on one device.
 #[derive(Default)]
@@ -164,53 +221,66 @@ impl PipelineCache {
             .map(DiskCache::status)
     }
 
-    /// Number of distinct pipelines built so far.
-    pub fn len(&self) -> usize {
-        self.pipelines.lock().map(|p| p.len()).unwrap_or(0)
-    }
-
-    /// The pipeline for `shader` at `precision` with override `constants`, built on
-    /// first use; shader or pipeline errors are returned, not raised. With `guard`,
-    /// a kernel that [`guards`] at
-    /// `precision` is built with the overflow-guard prelude (bind group 1).
-    /// `trusted`: the dispatch's indices are in bounds by construction, so its
-    /// module is built without runtime checks.
-    pub fn get_guarded(
+    /// The pipelines of `requests` at `precision`, in order. Requests with the
+    /// same key share one pipeline; those not in the cache yet are compiled
+    /// first, their modules and then the pipelines each on up to
+    /// `available_parallelism` threads (a wgpu device is shared between
+    /// threads, and the driver compiles a pipeline on the thread that asks).
+    pub fn get_all(
         &self,
         gpu: &GpuDevice,
-        shader: &'static Shader,
         precision: Precision,
-        constants: &[(&str, f64)],
-        guard: bool,
-        trusted: bool,
-    ) -> Result<Arc<wgpu::ComputePipeline>> {
-        let guard = guard && guards(shader, precision);
-        let checked = !trusted;
-        let key = Key {
-            shader: shader.name,
-            precision,
-            guard,
-            checked,
-            constants: constants
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_bits()))
-                .collect(),
-        };
-        if let Some(p) = self
-            .pipelines
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
+        requests: &[PipelineRequest<'_>],
+    ) -> Result<Vec<Arc<wgpu::ComputePipeline>>> {
+        let keys: Vec<Key> = requests.iter().map(|r| r.key(precision)).collect();
+        let mut missing: Vec<usize> = Vec::new();
         {
+            let built = self
+                .pipelines
+                .lock()
+                .map_err(|_| Error::device("the pipeline cache is poisoned"))?;
+            for (i, k) in keys.iter().enumerate() {
+                if !built.contains_key(k) && !missing.iter().any(|&m| keys[m] == *k) {
+                    missing.push(i);
+                }
+            }
+        }
+        let mut modules: Vec<ModuleKey> = Vec::new();
+        for &i in &missing {
+            if !modules.contains(&keys[i].module()) {
+                modules.push(keys[i].module());
+            }
+        }
+        parallel(modules.len(), |k| self.module(gpu, modules[k]).map(drop))?;
+        parallel(missing.len(), |k| {
+            let i = missing[k];
+            self.get(gpu, &keys[i], requests[i].constants).map(drop)
+        })?;
+        keys.iter()
+            .zip(requests)
+            .map(|(k, r)| self.get(gpu, k, r.constants))
+            .collect()
+    }
+
+    /// The pipeline of `key` (whose constants are `constants`), built on first
+    /// use.
+    fn get(
+        &self,
+        gpu: &GpuDevice,
+        key: &Key,
+        constants: &[(&str, f64)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = self.pipelines.lock().ok().and_then(|m| m.get(key).cloned()) {
             return Ok(p);
         }
-        let module = self.module(gpu, shader, (shader.name, precision, guard, checked))?;
+        let shader = key.shader.0.name;
+        let module = self.module(gpu, key.module())?;
         let disk = self.disk.get().and_then(Option::as_ref);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(shader.name),
+                label: Some(shader),
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
@@ -222,7 +292,7 @@ impl PipelineCache {
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::device_source(
-                format!("pipeline {} failed to build: {e}", shader.name),
+                format!("pipeline {shader} failed to build: {e}"),
                 e,
             ));
         }
@@ -231,25 +301,21 @@ impl PipelineCache {
         }
         let pipeline = Arc::new(pipeline);
         if let Ok(mut m) = self.pipelines.lock() {
-            m.insert(key, pipeline.clone());
+            m.entry(key.clone()).or_insert_with(|| pipeline.clone());
         }
         Ok(pipeline)
     }
 
-    fn module(
-        &self,
-        gpu: &GpuDevice,
-        shader: &Shader,
-        key: ModuleKey,
-    ) -> Result<Arc<wgpu::ShaderModule>> {
+    fn module(&self, gpu: &GpuDevice, key: ModuleKey) -> Result<Arc<wgpu::ShaderModule>> {
         if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
-        let (name, precision, guard, checked) = key;
-        let source = guarded_source(shader, precision, guard);
+        let (ShaderRef(kernel), precision, guard, checked) = key;
+        let shader = kernel.name;
+        let source = guarded_source(kernel, precision, guard);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
-            label: Some(name),
+            label: Some(shader),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
         let module = if checked {
@@ -266,14 +332,46 @@ impl PipelineCache {
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::device_source(
-                format!("shader {name} failed to compile: {e}"),
+                format!("shader {shader} failed to compile: {e}"),
                 e,
             ));
         }
         let module = Arc::new(module);
         if let Ok(mut m) = self.modules.lock() {
-            m.insert(key, module.clone());
+            m.entry(key).or_insert_with(|| module.clone());
         }
         Ok(module)
     }
+}
+
+/// Run `task(0..n)` on up to `available_parallelism` scoped threads (inline when
+/// one would do); the first error, if any.
+fn parallel(n: usize, task: impl Fn(usize) -> Result<()> + Sync) -> Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(n);
+    if threads <= 1 {
+        return (0..n).try_for_each(task);
+    }
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<()> {
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= n {
+                return Ok(());
+            }
+            task(k)?;
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mine = work();
+        helpers
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::device("a pipeline build panicked")))
+            })
+            .fold(mine, Result::and)
+    })
 }

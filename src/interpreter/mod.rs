@@ -1,6 +1,7 @@
 //! The public entry points: [`Model`] (a loaded, validated graph) and [`Interpreter`].
 
 mod compile;
+mod in_place;
 mod loaded;
 mod options;
 mod output;
@@ -10,6 +11,7 @@ use crate::delegate;
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::program::GpuProgram;
 use crate::graph::Tensor;
 use crate::graph::{Graph, TensorInfo};
 use crate::runtime::{GpuPartitions, NodeObserver, Output, Program, VariableState};
@@ -47,6 +49,10 @@ pub struct Interpreter {
     device: Option<Arc<GpuDevice>>,
     promoted: Vec<PromotedNode>,
     choice: DeviceChoice,
+    /// Host copies of input elements not counted by the current program: by
+    /// programs this interpreter replaced, and into tensors by
+    /// [`Interpreter::invoke_in_place`].
+    input_copies: u64,
 }
 
 impl Interpreter {
@@ -109,6 +115,7 @@ impl Interpreter {
             device,
             promoted: Vec::new(),
             choice,
+            input_copies: 0,
         })
     }
 
@@ -124,10 +131,15 @@ impl Interpreter {
         Option<Arc<GpuDevice>>,
         DeviceChoice,
     )> {
+        let start = Instant::now();
         let choice = Self::choose_device(options)?;
+        // Choosing opens the device (the first time in the process): its time
+        // is the device's, not the graph's.
+        let choosing = start.elapsed();
         let (gpu, report, device) = match choice.device {
             Device::Gpu => {
-                let (g, r, d) = Self::prepare_gpu(&graph, options)?;
+                let (g, mut r, d) = Self::prepare_gpu(&graph, options)?;
+                r.init.device += choosing;
                 (Some(g), Some(r), Some(d))
             }
             _ => (None, None, None),
@@ -263,7 +275,7 @@ impl Interpreter {
             planned_bytes: compiled.clone().map(|p| p.planned_bytes).sum(),
             constant_bytes: compiled.clone().map(|p| p.constant_bytes).sum(),
             tensor_bytes: compiled.clone().map(|p| p.tensor_bytes).sum(),
-            pipelines: cache.len(),
+            pipelines: GpuProgram::distinct_pipelines(compiled.clone()),
             liveness_bytes: compiled.clone().map(|p| p.liveness_bytes).sum(),
             init: InitTimes {
                 device: device_time,
@@ -449,6 +461,7 @@ impl Interpreter {
                 Err(e) => return Err(e),
             };
         self.choice = choice;
+        self.input_copies += self.program.input_copies();
         self.program = program;
         self.report = report;
         self.device = device;
@@ -560,6 +573,7 @@ impl Interpreter {
         let graph = self.program.graph().clone();
         let (program, report, device, choice) = Self::prepare(graph, &self.options, false)?;
         self.choice = choice;
+        self.input_copies += self.program.input_copies();
         self.program = program;
         self.report = report;
         self.device = device;

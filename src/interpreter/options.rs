@@ -189,7 +189,8 @@ pub struct DelegateReport {
     pub constant_bytes: u64,
     /// Bytes all GPU tensors would take without buffer reuse.
     pub tensor_bytes: u64,
-    /// Distinct compute pipelines on the device after this prepare.
+    /// Distinct compute pipelines the compiled partitions run (dispatches with
+    /// the same kernel, precision, checks and override constants share one).
     pub pipelines: usize,
     /// The liveness lower bound on GPU memory: over all partitions, the most bytes
     /// of buffers live at one dispatch (constants, inputs and outputs always).

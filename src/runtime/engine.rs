@@ -7,7 +7,7 @@ use crate::cpu::ops::{self, NodeCache, OpCtx};
 use crate::cpu::{RunLimits, SubgraphRunner};
 use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
-use crate::gpu::program::GpuProgram;
+use crate::gpu::program::{GpuProgram, HostInput};
 use crate::graph::Tensor;
 use crate::graph::{Graph, Op, Subgraph};
 use std::borrow::Cow;
@@ -119,6 +119,17 @@ fn keepable(sg: &Subgraph, partitions: &[Partition]) -> Vec<Vec<bool>> {
         .collect()
 }
 
+/// What a run of a subgraph exchanges with its GPU partitions without host
+/// tensors: main-subgraph inputs read in place, and model outputs left in their
+/// readback buffers.
+struct InPlace<'a> {
+    /// Main-subgraph tensors whose elements GPU partitions read as bytes in
+    /// place (see [`Program::run_direct`]).
+    direct: &'a [(usize, &'a [u8])],
+    /// Model outputs left in GPU readback buffers: (tensor, partition, slot).
+    kept: Vec<(usize, usize, usize)>,
+}
+
 /// Persistent values of variable tensors, per subgraph.
 pub type VariableState = HashMap<(usize, usize), Tensor>;
 
@@ -217,6 +228,16 @@ impl Program {
         nodes
     }
 
+    /// Host copies of input elements into GPU staging buffers so far, over
+    /// every compiled partition (see `GpuProgram::input_copies`).
+    pub fn input_copies(&self) -> u64 {
+        self.gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().flatten())
+            .map(GpuProgram::input_copies)
+            .sum()
+    }
+
     /// Whether any compiled GPU partition carries the fp16 overflow guard.
     pub fn guarded(&self) -> bool {
         self.gpu
@@ -237,7 +258,53 @@ impl Program {
         if let Some(e) = self.unsupported() {
             return Err(e);
         }
-        self.run_at_depth(s, inputs, state, observer, 0)
+        self.run_at_depth(s, inputs, state, observer, 0, &[])
+    }
+
+    /// Whether main-subgraph input `slot` can be handed to the GPU as bytes read
+    /// in place ([`Program::run_direct`]): only compiled GPU partitions read it
+    /// (no CPU node, and it is no model output) and it is not int64 (whose
+    /// values decide whether a partition fits the GPU).
+    pub fn direct_input(&self, slot: usize) -> bool {
+        let sg = self.graph.main();
+        let (Some(gpu), Some(&t)) = (&self.gpu, sg.inputs.get(slot)) else {
+            return false;
+        };
+        let reads = |n: usize| sg.nodes[n].inputs.contains(&Some(t));
+        let on_gpu = gpu.plan.steps.iter().all(|step| match *step {
+            Step::Cpu(n) => !reads(n),
+            Step::Gpu(p) => {
+                !gpu.plan.partitions[p].nodes.iter().any(|&n| reads(n))
+                    || gpu.programs.get(p).is_some_and(Option::is_some)
+            }
+        });
+        on_gpu
+            && !sg.outputs.contains(&t)
+            && !sg.tensors[t].is_variable
+            && sg.tensors[t].dtype != crate::graph::DType::I64
+    }
+
+    /// Like [`Program::run`] on the main subgraph, with the inputs `direct`
+    /// names as (input slot, elements as native-order bytes) read in place by
+    /// the GPU partitions that take them, so they cross the host once (into the
+    /// staging buffers). Each slot must be one [`Program::direct_input`]
+    /// allows, and its tensor in `inputs` carries its shape and dtype only (its
+    /// elements are never read).
+    pub fn run_direct(
+        &self,
+        inputs: Vec<Cow<'_, Tensor>>,
+        direct: &[(usize, &[u8])],
+        state: &mut VariableState,
+    ) -> Result<Vec<Output>> {
+        if let Some(e) = self.unsupported() {
+            return Err(e);
+        }
+        let sg = self.graph.main();
+        let by_tensor: Vec<(usize, &[u8])> = direct
+            .iter()
+            .filter_map(|&(slot, bytes)| sg.inputs.get(slot).map(|&t| (t, bytes)))
+            .collect();
+        self.run_at_depth(0, inputs, state, None, 0, &by_tensor)
     }
 
     /// Every dispatch of the compiled GPU partitions, in invoke order, with its
@@ -334,7 +401,7 @@ impl Program {
         }
         self.set_profile(Some(Profile::default()))?;
         let start = Instant::now();
-        let result = self.run_at_depth(0, inputs, state, observer, 0);
+        let result = self.run_at_depth(0, inputs, state, observer, 0, &[]);
         let wall_ns = start.elapsed().as_secs_f64() * 1e9;
         let profile = self.set_profile(None)?.unwrap_or_default();
         Ok((result?, Profile { wall_ns, ..profile }))
@@ -362,6 +429,8 @@ impl Program {
         self.profile.lock().is_ok_and(|g| g.is_some())
     }
 
+    /// Run subgraph `s`; `direct`: main-subgraph tensors whose elements GPU
+    /// partitions read as bytes in place (see [`Program::run_direct`]).
     fn run_at_depth(
         &self,
         s: usize,
@@ -369,6 +438,7 @@ impl Program {
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
+        direct: &[(usize, &[u8])],
     ) -> Result<Vec<Output>> {
         let sg = self
             .limits
@@ -390,8 +460,10 @@ impl Program {
                 values[t] = Some(Cow::Owned(v));
             }
         }
-        // Model outputs left in GPU readback buffers: (tensor, partition, slot).
-        let mut kept = Vec::new();
+        let mut io = InPlace {
+            direct,
+            kept: Vec::new(),
+        };
         for (k, step) in sub.steps.iter().enumerate() {
             if self.limits.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Stopped("cancelled".into()));
@@ -406,7 +478,7 @@ impl Program {
                     state,
                     observer.as_deref_mut(),
                     depth,
-                    &mut kept,
+                    &mut io,
                 )?,
             }
             for &t in &sub.frees[k] {
@@ -417,7 +489,7 @@ impl Program {
             .iter()
             .enumerate()
             .map(|(k, &t)| {
-                if let Some(&(_, partition, slot)) = kept.iter().find(|(kt, _, _)| *kt == t) {
+                if let Some(&(_, partition, slot)) = io.kept.iter().find(|(kt, _, _)| *kt == t) {
                     return Ok(Output::Gpu { partition, slot });
                 }
                 let again = sg.outputs[k + 1..].contains(&t);
@@ -496,7 +568,7 @@ impl Program {
         state: &mut VariableState,
         mut observer: Option<&mut NodeObserver<'_>>,
         depth: usize,
-        kept: &mut Vec<(usize, usize, usize)>,
+        io: &mut InPlace<'_>,
     ) -> Result<()> {
         let Some(gpu) = &self.gpu else {
             return Err(Error::Graph {
@@ -514,14 +586,18 @@ impl Program {
         });
         match program {
             Some(prog) if shapes_match => {
-                let inputs: Vec<&Tensor> = part
+                let inputs: Vec<HostInput<'_>> = part
                     .inputs
                     .iter()
-                    .map(|&t| {
-                        values[t].as_deref().ok_or_else(|| Error::Graph {
-                            subgraph: 0,
-                            what: format!("partition {p} input tensor {t} is not set"),
-                        })
+                    .map(|&t| match io.direct.iter().find(|(d, _)| *d == t) {
+                        Some(&(_, bytes)) => Ok(HostInput::Bytes(bytes)),
+                        None => values[t]
+                            .as_deref()
+                            .map(HostInput::Tensor)
+                            .ok_or_else(|| Error::Graph {
+                                subgraph: 0,
+                                what: format!("partition {p} input tensor {t} is not set"),
+                            }),
                     })
                     .collect::<Result<_>>()?;
                 let keep = match (&observer, depth) {
@@ -537,13 +613,21 @@ impl Program {
                 for (slot, (&t, v)) in part.outputs.iter().zip(outputs).enumerate() {
                     match v {
                         Some(v) => values[t] = Some(Cow::Owned(v)),
-                        None => kept.push((t, p, slot)),
+                        None => io.kept.push((t, p, slot)),
                     }
                 }
                 if let Some(obs) = observer {
                     observe_partition(sg, part, values, obs);
                 }
                 Ok(())
+            }
+            _ if part.inputs.iter().any(|t| io.direct.iter().any(|(d, _)| d == t)) => {
+                Err(Error::Graph {
+                    subgraph: 0,
+                    what: format!(
+                        "partition {p} reads an input handed to the GPU in place but cannot run there"
+                    ),
+                })
             }
             _ => {
                 for &n in &part.nodes {
@@ -582,7 +666,7 @@ impl Program {
         &self,
         p: usize,
         prog: &GpuProgram,
-        inputs: &[&Tensor],
+        inputs: &[HostInput<'_>],
         num_outputs: usize,
         keep: &[bool],
     ) -> Result<Vec<Option<Tensor>>> {
@@ -611,6 +695,7 @@ impl Program {
                 partition: p,
                 upload_ns: t.upload_ns,
                 submit_ns: t.submit_ns,
+                recorded_ahead: t.recorded_ahead,
                 wait_ns: t.wait_ns,
                 readback_ns: t.readback_ns,
                 gpu_span_ns: t.gpu_span_ns,
@@ -654,7 +739,7 @@ impl SubgraphRunner for Program {
     fn run_subgraph(&self, s: usize, inputs: Vec<Tensor>, depth: usize) -> Result<Vec<Tensor>> {
         let mut state = Default::default();
         let inputs = inputs.into_iter().map(Cow::Owned).collect();
-        self.run_at_depth(s, inputs, &mut state, None, depth)?
+        self.run_at_depth(s, inputs, &mut state, None, depth, &[])?
             .into_iter()
             .map(|o| self.materialize(o))
             .collect()

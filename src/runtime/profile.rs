@@ -55,8 +55,12 @@ pub struct PartitionTime {
     pub partition: usize,
     /// Host nanoseconds converting and writing the inputs to the GPU.
     pub upload_ns: f64,
-    /// Host nanoseconds recording the dispatches and submitting them.
+    /// Host nanoseconds submitting the command buffer (and recording it first
+    /// when none was recorded ahead).
     pub submit_ns: f64,
+    /// The command buffer was recorded ahead, while the GPU ran the previous
+    /// invoke, rather than on this invoke's path.
+    pub recorded_ahead: bool,
     /// Host nanoseconds from submit until the GPU finished and outputs were mapped.
     pub wait_ns: f64,
     /// Host nanoseconds copying and decoding the mapped outputs.

@@ -79,6 +79,15 @@ fn gpu_profile_report_has_every_field() {
     assert!(number(&doc, &["invokes_per_second"]) > 0.0);
     assert!(number(&doc, &["gpu", "dispatches_per_invoke"]) >= 1.0);
     assert_eq!(number(&doc, &["gpu", "submits_per_invoke"]), 1.0);
+    // Dispatches share pipelines: at least one, at most one each.
+    let pipelines = number(&doc, &["gpu", "pipelines"]);
+    assert!(pipelines >= 1.0 && pipelines <= number(&doc, &["gpu", "dispatches_per_invoke"]));
+    // Two profiled invokes: the first records its commands (the timed ones
+    // were not profiled), the second submits those recorded after the first.
+    assert_eq!(number(&doc, &["host_ms", "recorded_ahead"]), 0.5);
+    for key in ["record_submit", "wait", "after_wait"] {
+        assert!(number(&doc, &["host_ms", key]) >= 0.0, "host_ms.{key}");
+    }
     let planned = number(&doc, &["gpu_memory_bytes", "planned"]);
     let all = number(&doc, &["gpu_memory_bytes", "all_tensors"]);
     let bound = number(&doc, &["gpu_memory_bytes", "liveness_lower_bound"]);

@@ -1,7 +1,8 @@
 //! LiteRT itself, with this crate loaded as its external delegate
 //! (`load_delegate("libtflite_wgpu.so", {...})`), runs every golden model within
 //! docs/precision.md's tolerances at fp32 and fp16, claims exactly as many nodes as the
-//! crate's own plan and the checked-in placement table put on the GPU, takes the real models whole, gives identical outputs over 100 invokes,
+//! crate's own plan and the checked-in placement table put on the GPU, takes the real models whole, gives identical outputs over 100 invokes
+//! with one host copy of each input per invoke,
 //! leaks neither memory nor GPU buffers over 50 interpreter lifetimes, and rejects
 //! bad options with a ValueError carrying the delegate's message.
 //!
@@ -141,7 +142,15 @@ fn litert_with_the_delegate_matches_the_goldens_at_fp16() {
     let (Some(py), Some(_)) = (common::litert_python(), common::shared_dir()) else {
         return;
     };
-    check(&py, &["--precision", "fp16"]);
+    check(
+        &py,
+        &[
+            "--precision",
+            "fp16",
+            "--repeat",
+            "face_detection_short_range",
+        ],
+    );
 }
 
 /// The tests of this module, registered with the harness in `main.rs`.

@@ -1,6 +1,8 @@
 //! The invoke path: inputs that change between invokes reach the GPU through the
-//! persistent staging buffers, outputs copy into the caller's memory with
-//! `output_into`, and a wrong destination is a typed error naming the output.
+//! persistent staging buffers, the command buffer recorded ahead (while the GPU
+//! ran the previous invoke) gives the outputs of one recorded on the spot,
+//! outputs copy into the caller's memory with `output_into`, and a wrong
+//! destination is a typed error naming the output.
 
 use crate::common;
 
@@ -78,6 +80,68 @@ fn changing_inputs_reach_the_gpu_on_every_invoke() {
     }
 }
 
+/// The outputs of the last invoke, decoded.
+fn outputs(interp: &Interpreter) -> Vec<Vec<f32>> {
+    (0..interp.num_outputs())
+        .map(|i| {
+            let n = interp.output_info(i).unwrap().shape.iter().product();
+            let mut out = vec![f32::NAN; n];
+            interp.output_into(i, &mut out).unwrap();
+            out
+        })
+        .collect()
+}
+
+fn commands_recorded_ahead_match_commands_recorded_on_the_spot() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    if !common::gpu::gpu_available() {
+        return;
+    }
+    let model =
+        Model::from_file(shared.join("models/real/face_detection_short_range.tflite")).unwrap();
+    let fp16 = || {
+        let options = Options {
+            device: Device::Gpu,
+            precision_loss_allowed: true,
+            ..Default::default()
+        };
+        Interpreter::with_options(&model, options).unwrap()
+    };
+    let mut interp = fp16();
+    let (a, b) = (inputs(&interp, 11), inputs(&interp, 59));
+    // The first invoke of a fresh interpreter records its commands on the spot.
+    let fresh_a = run(&mut fp16(), &a);
+    let fresh_b = run(&mut fp16(), &b);
+    assert_ne!(fresh_a, fresh_b);
+    // Plain and profiled invokes interleaved: each kind records the next one of
+    // its kind ahead, and a change of kind records anew.
+    let mut ahead = Vec::new();
+    for (k, profiled) in [false, false, true, true, true, false, false]
+        .into_iter()
+        .enumerate()
+    {
+        let (input, want) = if k % 2 == 0 {
+            (&a, &fresh_a)
+        } else {
+            (&b, &fresh_b)
+        };
+        for (i, t) in input.iter().enumerate() {
+            interp.set_input(i, t.clone()).unwrap();
+        }
+        if profiled {
+            let p = interp.invoke_profiled().unwrap();
+            assert_eq!(p.partitions.len(), 1, "BlazeFace is one partition");
+            ahead.push(p.partitions[0].recorded_ahead);
+        } else {
+            interp.invoke().unwrap();
+        }
+        assert_eq!(&outputs(&interp), want, "invoke {k} (profiled: {profiled})");
+    }
+    assert_eq!(ahead, [false, true, true], "profiled runs recorded ahead");
+}
+
 fn output_into_copies_and_refuses_wrong_destinations() {
     let model = Model::from_bytes(&tflite_wgpu::demo::demo_model_bytes().unwrap()).unwrap();
     let mut interp = Interpreter::new(&model).unwrap();
@@ -110,6 +174,10 @@ fn output_into_copies_and_refuses_wrong_destinations() {
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
         crate::case!(gpu_shared, changing_inputs_reach_the_gpu_on_every_invoke),
+        crate::case!(
+            gpu_shared,
+            commands_recorded_ahead_match_commands_recorded_on_the_spot
+        ),
         crate::case!(plain, output_into_copies_and_refuses_wrong_destinations),
     ]
 }

@@ -9,7 +9,8 @@ Checks, each failing the run (exit status 1) with a message:
   (fp32 or fp16; integer outputs within 1), non-delegated ops on LiteRT's CPU;
 - the delegate claims as many prepared nodes as the crate's plan (--expected);
 - real models (models/real) are delegated whole: one DELEGATE op;
-- --repeat: 100 invokes give identical outputs;
+- --repeat: 100 invokes give identical outputs, and each input the kernels are
+  handed crosses the host once (the library's input copy counter);
 - --cycles: 50 interpreter create/destroy cycles grow neither RSS (beyond a
   small allowance) nor the delegate's live GPU bytes;
 - --bad-options: unknown keys and bad values raise ValueError with our message.
@@ -57,6 +58,13 @@ class Lib:
         self.lib.tflite_wgpu_live_gpu_bytes.restype = ctypes.c_uint64
         self.lib.tflite_wgpu_live_kernels.restype = ctypes.c_uint64
         self.lib.tflite_wgpu_prepare_count.restype = ctypes.c_uint64
+
+    def input_copies(self):
+        """(input tensors the delegate kernels were handed, host copies made of
+        their elements) since the library was loaded."""
+        out = (ctypes.c_uint64 * 2)()
+        self.lib.tflite_wgpu_input_copies(out)
+        return int(out[0]), int(out[1])
 
     def live_gpu_bytes(self):
         return int(self.lib.tflite_wgpu_live_gpu_bytes())
@@ -208,12 +216,18 @@ def main():
             inputs = [np.load(os.path.join(d, f"input_{i}.npy")) for i in range(len(m["inputs"]))]
             it, dg = make(model, a.lib, options)
             first = run(it, inputs)
+            handed0, copies0 = lib.input_copies()
             for k in range(99):
                 again = run(it, inputs)
                 if any(not np.array_equal(x, y) for x, y in zip(first, again)):
                     fail(f"{name}: invoke {k + 2} differs from the first")
                     break
-            report["repeat"] = {"model": name, "invokes": 100}
+            handed, copies = (n - n0 for n, n0 in zip(lib.input_copies(), (handed0, copies0)))
+            report["repeat"] = {"model": name, "invokes": 100, "inputs_handed": handed,
+                                "input_host_copies": copies}
+            if handed < 99 or copies != handed:
+                fail(f"{name}: {copies} host copies of {handed} inputs handed to the "
+                     "delegate over 99 invokes, not one each")
             del it, dg
             break
 

@@ -62,10 +62,17 @@ fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
 /// The host time of an invoke's GPU partitions: converting the inputs, recording
 /// and submitting; waiting for the GPU; decoding the outputs after the wait.
 fn host_ms(m: &Measured) -> Value {
+    let runs: Vec<bool> = m
+        .profiles
+        .iter()
+        .flat_map(|p| p.partitions.iter().map(|t| t.recorded_ahead))
+        .collect();
+    let ahead = runs.iter().filter(|&&a| a).count() as f64 / runs.len().max(1) as f64;
     json!({
         "record_submit": median_ms(m, |p| p.upload_ns + p.submit_ns),
         "wait": median_ms(m, |p| p.wait_ns),
         "after_wait": median_ms(m, |p| p.readback_ns),
+        "recorded_ahead": ahead,
     })
 }
 
@@ -136,6 +143,7 @@ pub fn document(
             "failed_partitions": r.failed.len(),
             "cpu_nodes": r.plan.fallback.len(),
             "dispatches_per_invoke": r.dispatches,
+            "pipelines": r.pipelines,
             "submits_per_invoke": r.plan.partitions.len() - r.failed.len(),
             "promoted_fp32_nodes": crate::cli::promoted_json(&r.promoted_fp32_nodes),
         })),
@@ -297,8 +305,8 @@ pub fn print(doc: &Value, profile: bool) {
     if !g.is_null() {
         let mem = &doc["gpu_memory_bytes"];
         println!(
-            "gpu: {} partitions ({} failed), {} dispatches and {} submits per invoke, {} nodes on the cpu",
-            g["partitions"], g["failed_partitions"], g["dispatches_per_invoke"], g["submits_per_invoke"], g["cpu_nodes"]
+            "gpu: {} partitions ({} failed), {} dispatches and {} submits per invoke, {} distinct pipelines, {} nodes on the cpu",
+            g["partitions"], g["failed_partitions"], g["dispatches_per_invoke"], g["submits_per_invoke"], g["pipelines"], g["cpu_nodes"]
         );
         let h = &doc["host_ms"];
         println!(

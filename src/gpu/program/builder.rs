@@ -7,7 +7,7 @@ use super::planner::{self, BufDesc, BufKind};
 use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
-use crate::gpu::pipeline::{guards, PipelineCache, Precision};
+use crate::gpu::pipeline::{guards, PipelineCache, PipelineRequest, Precision};
 use crate::gpu::profile::AdapterProfile;
 use crate::gpu::tuning::Tuning;
 use crate::graph::DType;
@@ -404,17 +404,21 @@ impl ProgramBuilder {
         let constant_upload = upload_start.elapsed();
         let pipeline_start = Instant::now();
 
+        let requests: Vec<PipelineRequest<'_>> = self
+            .dispatches
+            .iter()
+            .zip(&guarded)
+            .map(|(d, &guard)| PipelineRequest {
+                shader: d.shader,
+                constants: &d.constants,
+                guard,
+                trusted: d.trusted && !self.tuning.shader_checks,
+            })
+            .collect();
+        let pipelines = self.cache.get_all(&gpu, self.precision, &requests)?;
         let scope = dev.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut steps = Vec::with_capacity(n);
-        for (i, d) in self.dispatches.iter().enumerate() {
-            let pipeline = self.cache.get_guarded(
-                &gpu,
-                d.shader,
-                self.precision,
-                &d.constants,
-                guarded[i],
-                d.trusted && !self.tuning.shader_checks,
-            )?;
+        for ((i, d), pipeline) in self.dispatches.iter().enumerate().zip(pipelines) {
             let layout = pipeline.get_bind_group_layout(0);
             let param_size = (d.params.len().div_ceil(4).max(1) * 16) as u64;
             let mut entries = vec![wgpu::BindGroupEntry {
@@ -574,6 +578,7 @@ impl ProgramBuilder {
             timestamps: Mutex::new(None),
             guard,
             overflowed: Mutex::new(Vec::new()),
+            input_copies: Default::default(),
             io: Mutex::new(io),
         })
     }

@@ -1,6 +1,7 @@
 //! The executor: a planned program that writes its inputs, records every dispatch
 //! into one command encoder, submits once and reads the outputs back once.
 
+use super::host::{self, HostInput};
 use super::{align4, DispatchInfo};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
@@ -8,8 +9,8 @@ use crate::gpu::pipeline::Precision;
 use crate::gpu::shader::Shader;
 use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
-use crate::graph::{Data, Tensor};
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::graph::Tensor;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,15 @@ fn wait_for(gpu: &GpuDevice, index: Option<wgpu::SubmissionIndex>) -> Result<()>
     }
 }
 
+/// A command buffer recorded ahead for the next invoke.
+struct Recorded {
+    commands: wgpu::CommandBuffer,
+    /// Recorded with the timestamp writes of a profiled run.
+    timestamps: bool,
+    /// The bytes it copies from each input's staging buffer.
+    copies: Vec<u64>,
+}
+
 /// What one invoke of a program uses on the host side.
 pub(super) struct Io {
     /// One staging buffer per partition input, in the order of `inputs`.
@@ -143,6 +153,12 @@ pub(super) struct Io {
     /// For each readback, whether the last run left it mapped for the caller to
     /// decode ([`GpuProgram::read_kept`]); unmapped when the next run starts.
     kept: Vec<bool>,
+    /// The next invoke's command buffer, recorded after the last submit while
+    /// the GPU ran it: everything it binds belongs to the program, which is
+    /// built anew when anything changes (new input shapes, a node promoted to
+    /// fp32, a lost device), so it stays valid; a run of another kind
+    /// (profiled or not, other copy sizes) records its own instead.
+    next: Option<Recorded>,
 }
 
 impl Io {
@@ -164,6 +180,7 @@ impl Io {
             uploads,
             submitted: None,
             kept: Vec::new(),
+            next: None,
         }
     }
 }
@@ -200,6 +217,8 @@ pub struct GpuProgram {
     /// Nodes whose stores saturated in the runs since the last
     /// [`GpuProgram::take_overflowed`].
     pub(super) overflowed: Mutex<Vec<usize>>,
+    /// Inputs written into their staging buffers so far: one host copy each.
+    pub(super) input_copies: AtomicU64,
 }
 
 impl GpuProgram {
@@ -261,9 +280,28 @@ impl GpuProgram {
         }
     }
 
+    /// Host copies of input elements into the staging buffers so far (one per
+    /// input per run: from a tensor, or from bytes read in place).
+    pub fn input_copies(&self) -> u64 {
+        self.input_copies.load(Ordering::Relaxed)
+    }
+
     /// Number of dispatches per invoke.
     pub fn num_dispatches(&self) -> usize {
         self.steps.len()
+    }
+
+    /// Number of distinct compute pipelines the dispatches of `programs` run:
+    /// dispatches with the same kernel, precision, checks and override
+    /// constants share one.
+    pub fn distinct_pipelines<'a>(programs: impl IntoIterator<Item = &'a GpuProgram>) -> usize {
+        let mut seen: Vec<*const wgpu::ComputePipeline> = programs
+            .into_iter()
+            .flat_map(|p| p.steps.iter().map(|s| Arc::as_ptr(&s.pipeline)))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
     }
 
     /// The nodes, workgroups and workgroup size of each dispatch, in order.
@@ -307,77 +345,17 @@ impl GpuProgram {
             .collect()
     }
 
-    /// Bytes partition input `t` (for `slot`, of `dtype`) takes on the GPU:
-    /// floats in the program's precision, everything else as 4-byte words.
-    fn stored_bytes(&self, t: &Tensor, slot: usize, dtype: DType) -> Result<usize> {
-        if t.dtype() != dtype {
-            return Err(Error::device(format!(
-                "partition input {slot} is {}, the program expects {dtype}",
-                t.dtype()
-            )));
-        }
-        let size = match dtype {
-            DType::F32 => self.precision.bytes(),
-            _ => 4,
-        };
-        Ok(t.len() * size)
-    }
-
-    /// Convert partition input `t` into `out` (exactly its
-    /// [`GpuProgram::stored_bytes`]) as stored on the GPU: floats in the program's
-    /// precision, int32/int64 as i32 words (int64 narrowed; values that do not fit
-    /// are an error), int8/uint8/int16 widened to i32 words, bool as u32 0/1.
-    fn fill(&self, out: wgpu::WriteOnly<'_, [u8]>, t: &Tensor, slot: usize) -> Result<()> {
-        fn words(out: wgpu::WriteOnly<'_, [u8]>, it: impl Iterator<Item = [u8; 4]>) {
-            out.into_chunks::<4>().0.write_iter(it);
-        }
-        let mut out = out;
-        match (&t.data, self.precision) {
-            (Data::F32(v), Precision::F32) => out.copy_from_slice(bytemuck::cast_slice(v)),
-            (Data::F32(v), Precision::F16) => {
-                // The host side of the guarded store: finite values beyond the f16
-                // range saturate, and with the guard flag the nodes reading them.
-                if super::halves::f32_to_le_halves_saturating(out, v) {
-                    self.note_input_overflow(slot);
-                }
-            }
-            (Data::I32(v), _) => out.copy_from_slice(bytemuck::cast_slice(v)),
-            (Data::I8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
-            (Data::U8(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
-            (Data::I16(v), _) => words(out, v.iter().map(|&x| i32::from(x).to_le_bytes())),
-            (Data::I64(v), _) => {
-                if let Some(x) = v.iter().find(|&&x| i32::try_from(x).is_err()) {
-                    return Err(Error::device(format!(
-                        "partition input {slot} holds {x}, outside the int32 range the GPU stores"
-                    )));
-                }
-                words(out, v.iter().map(|&x| (x as i32).to_le_bytes()))
-            }
-            (Data::Bool(v), _) => words(out, v.iter().map(|&x| u32::from(x).to_le_bytes())),
-            (other, _) => {
-                return Err(Error::UnsupportedType {
-                    dtype: other.dtype().to_string(),
-                    what: format!("writing partition input {slot} to the GPU"),
-                })
-            }
-        }
-        Ok(())
-    }
-
-    /// Write the partition inputs into their mapped staging buffers and record
-    /// their copies into the program's buffers.
-    fn write_inputs(
-        &self,
-        io: &Io,
-        inputs: &[&Tensor],
-        encoder: &mut wgpu::CommandEncoder,
-    ) -> Result<()> {
-        for (up, &(buf, slot, dtype)) in io.uploads.iter().zip(&self.inputs) {
-            let t = inputs.get(slot).ok_or_else(|| Error::Graph {
+    /// Write the partition inputs into their mapped staging buffers and unmap
+    /// them; returns the bytes to copy from each staging buffer into its input
+    /// buffer (0: nothing to copy).
+    fn write_inputs(&self, io: &Io, inputs: &[HostInput<'_>]) -> Result<Vec<u64>> {
+        let mut copies = Vec::with_capacity(io.uploads.len());
+        for (up, &(_, slot, dtype)) in io.uploads.iter().zip(&self.inputs) {
+            let input = *inputs.get(slot).ok_or_else(|| Error::Graph {
                 subgraph: 0,
                 what: format!("partition input {slot} was not given"),
             })?;
-            let n = self.stored_bytes(t, slot, dtype)?;
+            let (n, bytes) = host::stored_bytes(input, dtype, self.precision, slot)?;
             let padded = align4(n as u64);
             if padded > up.staging.size() {
                 return Err(Error::device(format!(
@@ -385,6 +363,7 @@ impl GpuProgram {
                     up.staging.size()
                 )));
             }
+            copies.push(padded);
             if padded == 0 {
                 continue;
             }
@@ -396,53 +375,24 @@ impl GpuProgram {
                 let mut body = view.slice(..);
                 let pad = body.split_off(n..).unwrap_or_default();
                 pad.write_iter(std::iter::repeat_n(0u8, padded as usize - n));
-                self.fill(body, t, slot)?;
-            }
-            up.unmap();
-            encoder.copy_buffer_to_buffer(&up.staging, 0, &self.buffers[buf], 0, padded);
-        }
-        Ok(())
-    }
-
-    /// `n` elements of a read-back buffer as a tensor of `dtype`.
-    fn decode(&self, view: &[u8], n: usize, dtype: DType) -> Result<Data> {
-        let words = |view: &[u8]| -> Vec<i32> {
-            view[..n * 4]
-                .chunks_exact(4)
-                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect()
-        };
-        Ok(match dtype {
-            DType::F32 => Data::F32(match self.precision {
-                Precision::F32 => view[..n * 4]
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-                Precision::F16 => {
-                    let mut out = vec![0f32; n];
-                    super::halves::le_halves_to_f32(&view[..n * 2], &mut out);
-                    out
+                // The host side of the guarded store: finite floats beyond the
+                // f16 range saturate, and with the guard flag the nodes reading
+                // them.
+                if host::fill(body, bytes, dtype, self.precision, slot)? {
+                    self.note_input_overflow(slot);
                 }
-            }),
-            DType::I32 => Data::I32(words(view)),
-            DType::I8 => Data::I8(words(view).into_iter().map(|w| w as i8).collect()),
-            DType::U8 => Data::U8(words(view).into_iter().map(|w| w as u8).collect()),
-            DType::I16 => Data::I16(words(view).into_iter().map(|w| w as i16).collect()),
-            DType::I64 => Data::I64(words(view).into_iter().map(i64::from).collect()),
-            DType::Bool => Data::Bool(words(view).into_iter().map(|w| w != 0).collect()),
-            other => {
-                return Err(Error::UnsupportedType {
-                    dtype: other.to_string(),
-                    what: "reading back a GPU tensor".into(),
-                })
             }
-        })
+            self.input_copies.fetch_add(1, Ordering::Relaxed);
+            up.unmap();
+        }
+        Ok(copies)
     }
 
     /// Run with the partition inputs (float32, int32, int64 or bool tensors of the
     /// dtypes the program was compiled for) and return its outputs.
     pub fn run(&self, inputs: &[&Tensor], num_outputs: usize) -> Result<Vec<Tensor>> {
-        let (outputs, _) = self.run_with(inputs, num_outputs, &[], None)?;
+        let inputs: Vec<HostInput<'_>> = inputs.iter().map(|&t| HostInput::Tensor(t)).collect();
+        let (outputs, _) = self.run_with(&inputs, num_outputs, &[], None)?;
         Self::all(outputs)
     }
 
@@ -454,7 +404,7 @@ impl GpuProgram {
     /// order of [`GpuProgram::dispatch_info`]).
     pub fn run_keeping(
         &self,
-        inputs: &[&Tensor],
+        inputs: &[HostInput<'_>],
         num_outputs: usize,
         keep: &[bool],
         profiled: bool,
@@ -517,7 +467,10 @@ impl GpuProgram {
     pub fn read_kept(&self, slot: usize) -> Result<Tensor> {
         self.kept(slot, |r, view| {
             let n: usize = r.shape.iter().product();
-            Ok(Tensor::new(r.shape.clone(), self.decode(view, n, r.dtype)?))
+            Ok(Tensor::new(
+                r.shape.clone(),
+                host::decode(view, n, r.dtype, self.precision)?,
+            ))
         })
     }
 
@@ -535,60 +488,39 @@ impl GpuProgram {
                     out.len()
                 )));
             }
-            self.decode_into(view, n, dtype, out)
+            host::decode_into(view, n, dtype, self.precision, out)
         })
     }
 
-    /// `n` elements of a read-back buffer written into `out` as `dtype` in native
-    /// byte order.
-    fn decode_into(&self, view: &[u8], n: usize, dtype: DType, out: &mut [u8]) -> Result<()> {
-        let words = view
-            .get(..n * 4)
-            .unwrap_or(&[])
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        match (dtype, self.precision) {
-            (DType::F32, Precision::F32) | (DType::I32, _) if cfg!(target_endian = "little") => {
-                out.copy_from_slice(view.get(..n * 4).unwrap_or(&[]))
-            }
-            (DType::F32, Precision::F32) | (DType::I32, _) => {
-                for (o, w) in out.chunks_exact_mut(4).zip(words) {
-                    o.copy_from_slice(&w.to_ne_bytes());
-                }
-            }
-            (DType::F32, Precision::F16) => {
-                let halves = view.get(..n * 2).unwrap_or(&[]);
-                let n = out.len().min(halves.len() * 2) / 4 * 4;
-                super::halves::le_halves_to_f32_bytes(halves, &mut out[..n]);
-            }
-            (DType::I8 | DType::U8, _) => {
-                for (o, w) in out.iter_mut().zip(words) {
-                    *o = w as u8;
-                }
-            }
-            (DType::Bool, _) => {
-                for (o, w) in out.iter_mut().zip(words) {
-                    *o = u8::from(w != 0);
-                }
-            }
-            (DType::I16, _) => {
-                for (o, w) in out.chunks_exact_mut(2).zip(words) {
-                    o.copy_from_slice(&(w as i16).to_ne_bytes());
-                }
-            }
-            (DType::I64, _) => {
-                for (o, w) in out.chunks_exact_mut(8).zip(words) {
-                    o.copy_from_slice(&i64::from(w).to_ne_bytes());
-                }
-            }
-            (other, _) => {
-                return Err(Error::UnsupportedType {
-                    dtype: other.to_string(),
-                    what: "reading back a GPU tensor".into(),
-                })
+    /// The whole command buffer of one invoke: the copies of `copies` bytes from
+    /// each input's staging buffer, the guard's clear, the dispatches, the
+    /// readback copies and, with `ts`, the timestamp resolve. It reads no input
+    /// value (those arrive through the staging buffers), so it can be recorded
+    /// before the inputs are written.
+    fn encode(&self, io: &Io, copies: &[u64], ts: Option<&Timestamps>) -> wgpu::CommandBuffer {
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for ((up, &(buf, _, _)), &bytes) in io.uploads.iter().zip(&self.inputs).zip(copies) {
+            if bytes > 0 {
+                encoder.copy_buffer_to_buffer(&up.staging, 0, &self.buffers[buf], 0, bytes);
             }
         }
-        Ok(())
+        if let Some(g) = &self.guard {
+            encoder.clear_buffer(&g.buffer, 0, None);
+        }
+        self.record(&mut encoder, ts);
+        for r in &self.readbacks {
+            encoder.copy_buffer_to_buffer(&self.buffers[r.source], 0, &r.staging, 0, r.size);
+        }
+        if let (Some(g), Some(r)) = (&self.guard, self.readbacks.first()) {
+            encoder.copy_buffer_to_buffer(&g.buffer, 0, &r.staging, r.size, g.buffer.size());
+        }
+        if let Some(ts) = ts {
+            ts.resolve(&mut encoder);
+        }
+        encoder.finish()
     }
 
     /// Record the dispatches: one pass, or one pass per dispatch when timestamps
@@ -640,7 +572,7 @@ impl GpuProgram {
     /// measure it.
     fn run_with(
         &self,
-        inputs: &[&Tensor],
+        inputs: &[HostInput<'_>],
         num_outputs: usize,
         keep: &[bool],
         profile: Option<Option<&Timestamps>>,
@@ -657,27 +589,22 @@ impl GpuProgram {
                 r.staging.unmap();
             }
         }
-        let mut encoder = self
-            .gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        self.write_inputs(&io, inputs, &mut encoder)?;
+        let copies = self.write_inputs(&io, inputs)?;
         let uploaded = Instant::now();
         let ts = profile.flatten();
-        if let Some(g) = &self.guard {
-            encoder.clear_buffer(&g.buffer, 0, None);
-        }
-        self.record(&mut encoder, ts);
-        for r in &self.readbacks {
-            encoder.copy_buffer_to_buffer(&self.buffers[r.source], 0, &r.staging, 0, r.size);
-        }
-        if let (Some(g), Some(r)) = (&self.guard, self.readbacks.first()) {
-            encoder.copy_buffer_to_buffer(&g.buffer, 0, &r.staging, r.size, g.buffer.size());
-        }
-        if let Some(ts) = ts {
-            ts.resolve(&mut encoder);
-        }
-        let index = q.submit(Some(encoder.finish()));
+        let ahead = io
+            .next
+            .take()
+            .filter(|next| next.timestamps == ts.is_some() && next.copies == copies);
+        let recorded_ahead = ahead.is_some();
+        let commands = match ahead {
+            Some(next) => next.commands,
+            None => self.encode(&io, &copies, ts),
+        };
+        let index = q.submit(Some(commands));
+        let submitted = Instant::now();
+        // The GPU runs: what follows until the wait is off its path (the
+        // mappings it resolves, and the next invoke's commands).
         for up in &io.uploads {
             up.remap();
         }
@@ -688,7 +615,14 @@ impl GpuProgram {
             ts.map();
         }
         io.submitted = Some(index.clone());
-        let submitted = Instant::now();
+        // Record the next invoke's command buffer like this one (wgpu cannot
+        // submit one twice).
+        let commands = self.encode(&io, &copies, ts);
+        io.next = Some(Recorded {
+            commands,
+            timestamps: ts.is_some(),
+            copies,
+        });
         // Wait for this submission only: other programs on the device (other
         // interpreters, other threads) are not waited for.
         wait_for(&self.gpu, Some(index))?;
@@ -697,18 +631,24 @@ impl GpuProgram {
         for (k, r) in self.readbacks.iter().enumerate() {
             let n: usize = r.shape.iter().product();
             let keep_it = keep.get(r.slot).copied().unwrap_or(false);
+            let flags = self.guard.is_some() && k == 0;
+            if keep_it && !flags {
+                // Left mapped for the caller to decode; nothing to read now.
+                io.kept[k] = true;
+                continue;
+            }
             let data = {
                 let view = r
                     .staging
                     .get_mapped_range(..)
                     .map_err(|e| Error::device_source(format!("reading back failed: {e}"), e))?;
-                if self.guard.is_some() && k == 0 {
+                if flags {
                     self.note_overflow(view.get(r.size as usize..).unwrap_or(&[]));
                 }
                 if keep_it {
                     None
                 } else {
-                    Some(self.decode(&view, n, r.dtype)?)
+                    Some(host::decode(&view, n, r.dtype, self.precision)?)
                 }
             };
             match data {
@@ -735,6 +675,7 @@ impl GpuProgram {
                 Some(RunTimes {
                     upload_ns: (uploaded - start).as_secs_f64() * 1e9,
                     submit_ns: (submitted - uploaded).as_secs_f64() * 1e9,
+                    recorded_ahead,
                     wait_ns: (finished - submitted).as_secs_f64() * 1e9,
                     readback_ns: (read - finished).as_secs_f64() * 1e9,
                     gpu_span_ns: span,
@@ -752,8 +693,12 @@ impl GpuProgram {
 pub struct RunTimes {
     /// Host nanoseconds converting the inputs into their staging buffers.
     pub upload_ns: f64,
-    /// Host nanoseconds recording the dispatches and submitting them.
+    /// Host nanoseconds submitting the command buffer (and recording it first
+    /// when none was recorded ahead).
     pub submit_ns: f64,
+    /// The command buffer was recorded ahead, while the GPU ran the previous
+    /// run, rather than on this run's path.
+    pub recorded_ahead: bool,
     /// Host nanoseconds from the submit until the GPU finished this submission.
     pub wait_ns: f64,
     /// Host nanoseconds copying and decoding the mapped outputs.

@@ -13,10 +13,27 @@ pub fn f32_to_le_halves(out: wgpu::WriteOnly<'_, [u8]>, v: &[f32]) {
     convert(out, v, false);
 }
 
-/// [`f32_to_le_halves`] for the guarded store's host side: a finite value beyond
-/// f16's range is stored as ±65504 rather than infinity. Returns whether any was.
-pub fn f32_to_le_halves_saturating(out: wgpu::WriteOnly<'_, [u8]>, v: &[f32]) -> bool {
-    convert(out, v, true)
+/// [`f32_to_le_halves`] for the guarded store's host side, of f32 values given
+/// as native-order bytes (`4 * n` of them, at any alignment: misaligned ones are
+/// converted a chunk at a time through an aligned buffer on the stack): a finite
+/// value beyond f16's range is stored as ±65504 rather than infinity. Returns
+/// whether any was.
+pub fn f32_bytes_to_le_halves_saturating(out: wgpu::WriteOnly<'_, [u8]>, bytes: &[u8]) -> bool {
+    if let Ok(v) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+        return convert(out, v, true);
+    }
+    let mut out = out;
+    let mut any = false;
+    let mut buf = [0f32; CHUNK];
+    for chunk in bytes.chunks(CHUNK * 4) {
+        let len = chunk.len() / 4;
+        let f = &mut buf[..len];
+        bytemuck::cast_slice_mut::<f32, u8>(f).copy_from_slice(&chunk[..len * 4]);
+        let (head, rest) = out.split_at(f.len() * 2);
+        any |= convert(head, f, true);
+        out = rest;
+    }
+    any
 }
 
 /// The one conversion loop: a chunk at a time, saturating finite values beyond
@@ -40,7 +57,14 @@ fn convert(mut out: wgpu::WriteOnly<'_, [u8]>, v: &[f32], saturate: bool) -> boo
     for chunk in v.chunks(CHUNK) {
         let h = &mut buf[..chunk.len()];
         h.convert_from_f32_slice(chunk);
-        if saturate {
+        // Only a chunk holding a half of magnitude 65504 or more (infinity, NaN,
+        // or a value rounded to the largest finite half) can need saturating: a
+        // scan of the halves' bits, which vectorizes, finds those chunks and
+        // the exact check runs on them alone.
+        if saturate
+            && h.iter()
+                .fold(false, |a, h| a | (h.to_bits() & 0x7fff >= 0x7bff))
+        {
             for (h, &x) in h.iter_mut().zip(chunk) {
                 if beyond(x) {
                     *h = if x > 0.0 { f16::MAX } else { f16::MIN };
@@ -107,9 +131,9 @@ mod tests {
     fn saturating_conversion_clamps_only_finite_values_beyond_the_range() {
         let v = values(9000);
         let mut out = vec![0u8; v.len() * 2];
-        assert!(f32_to_le_halves_saturating(
+        assert!(f32_bytes_to_le_halves_saturating(
             wgpu::WriteOnly::from(&mut out[..]),
-            &v
+            bytemuck::cast_slice(&v)
         ));
         for (b, &x) in out.chunks(2).zip(&v) {
             let h = f16::from_le_bytes([b[0], b[1]]);
@@ -122,9 +146,25 @@ mod tests {
         }
         let small = [1.0f32, -2.0, f32::INFINITY];
         let mut out = [0u8; 6];
-        assert!(!f32_to_le_halves_saturating(
+        assert!(!f32_bytes_to_le_halves_saturating(
             wgpu::WriteOnly::from(&mut out[..]),
-            &small
+            bytemuck::cast_slice(&small)
+        ));
+        // Beyond the range yet rounded to the largest half rather than to
+        // infinity: saturated all the same, in a later chunk than the first.
+        let mut edge = vec![0.5f32; CHUNK + 3];
+        edge[CHUNK + 1] = -65510.0;
+        let mut out = vec![0u8; edge.len() * 2];
+        assert!(f32_bytes_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            bytemuck::cast_slice(&edge)
+        ));
+        let at = (CHUNK + 1) * 2;
+        assert_eq!(f16::from_le_bytes([out[at], out[at + 1]]), f16::MIN);
+        edge[CHUNK + 1] = -65504.0;
+        assert!(!f32_bytes_to_le_halves_saturating(
+            wgpu::WriteOnly::from(&mut out[..]),
+            bytemuck::cast_slice(&edge)
         ));
     }
 

@@ -8,10 +8,12 @@
 mod builder;
 mod executor;
 mod halves;
+mod host;
 mod planner;
 
 pub use builder::ProgramBuilder;
 pub use executor::GpuProgram;
+pub use host::HostInput;
 
 use crate::gpu::shader::Shader;
 use crate::graph::DType;
