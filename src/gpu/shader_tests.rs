@@ -105,3 +105,22 @@ fn guarded_shaders_validate() {
     }
     assert!(guarded > 0);
 }
+
+/// The pipeline cache keys a kernel by its name: two different kernels never
+/// share one (a family may list another's kernel: the same source).
+#[test]
+fn kernel_names_are_unique() {
+    use crate::gpu::shader::Shader;
+    let mut seen: std::collections::HashMap<&str, &'static Shader> =
+        std::collections::HashMap::new();
+    for shader in crate::gpu::ops::all_shaders() {
+        let first = *seen.entry(shader.name).or_insert(shader);
+        assert!(
+            std::ptr::eq(first, shader)
+                || (first.body() == shader.body() && first.defines == shader.defines),
+            "two kernels are named {}",
+            shader.name
+        );
+    }
+    assert!(seen.len() > 20);
+}
