@@ -33,11 +33,7 @@ impl Kind {
 }
 
 fn quant(scale: Vec<f32>, zero_point: Vec<i64>, axis: usize) -> Option<Quantization> {
-    Some(Quantization {
-        scale,
-        zero_point,
-        axis,
-    })
+    Some(Quantization::per_channel(scale, zero_point, axis))
 }
 
 /// A node's input `x` of `shape`, weights of `w_shape` (per channel along

@@ -1,5 +1,5 @@
-// Numpy broadcasting up to rank 6, put in front of the element-wise kernels by the
-// registry (src/gpu/pipeline.rs). Dims travel as two vec4s, innermost last, padded
+// Numpy broadcasting up to rank 6, put in front of the element-wise kernels (a
+// piece of their Shader in src/gpu/ops/). Dims travel as two vec4s, innermost last, padded
 // with leading 1s; an operand's stride is 0 along a dimension it broadcasts.
 
 fn dim6(v: array<vec4<u32>, 2>, d: u32) -> u32 {

@@ -1,6 +1,6 @@
 // Comparisons with numpy broadcasting up to rank 6 (as in binary.wgsl); the bool
-// result is stored as u32 0/1. `elem` is defined by the registry in
-// src/gpu/pipeline.rs: `scalar` for float tensors, `i32` for int32/int64 ones.
+// result is stored as u32 0/1. `elem` is a typed define of the kernel
+// (src/gpu/ops/logic.rs): `scalar` for float tensors, `i32` for int32/int64 ones.
 // OP: one of the COMPARE_* constants (from CompareOp in src/gpu/ops/logic.rs).
 
 override OP: u32 = 0u;

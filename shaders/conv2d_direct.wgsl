@@ -1,6 +1,6 @@
 // CONV_2D over NHWC input, direct: each invocation accumulates 4 consecutive
 // output channels of one output pixel (no workgroup memory, no barriers) and
-// stores each channel's epilogue. The variant `gpu/ops/tiling.rs` picks on CPU
+// stores each channel's epilogue. The variant `gpu/ops/conv/tiling.rs` picks on CPU
 // adapters (lavapipe), where the tiled implicit GEMM of conv2d.wgsl pays more
 // for its barriers and workgroup-memory staging than it saves; real GPUs run the
 // tiled body. `g.total` counts invocations: pixels x groups x quads.

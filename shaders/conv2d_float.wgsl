@@ -1,7 +1,8 @@
 // Float hooks of conv2d.wgsl (CONV_2D): storage-precision input, f32
-// accumulation. The input (binding 1) and its loads come from a define
-// (X_SCALAR: one element per load, or X_QUAD: vec4 quads) in
-// src/gpu/ops/conv_shaders.rs; the weights (binding 2) from another:
+// accumulation. The input (binding 1) and its loads come from a hook file in
+// front of it (conv_x_scalar.wgsl: one element per load, or conv_x_quad.wgsl:
+// vec4 quads); the weights (binding 2) from another (conv_w_float.wgsl,
+// conv_w_int8.wgsl):
 // `weight4(i)` reads quad i as vec4<f32> and `wscale(c)` scales channel c's sum
 // (1 for float weights; for int8 weights kept packed, four channels to a u32
 // word, the channel's scale, stored after the biases). The epilogue adds the f32

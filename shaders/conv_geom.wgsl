@@ -1,6 +1,6 @@
 // The geometry every convolution kernel's Params begins with (float and integer,
 // regular and depthwise): invocations, input, output and filter sizes, strides,
-// dilations and the top/left padding. Host side: ConvGeom in src/gpu/ops/conv.rs.
+// dilations and the top/left padding. Host side: ConvGeom in src/gpu/ops/conv/geometry.rs.
 struct ConvGeom {
     total: u32,
     ih: u32,

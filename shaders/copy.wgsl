@@ -7,7 +7,8 @@
 // out_offset + sum(out_d * out_stride_d), so a dispatch can fill a sub-region of a
 // larger buffer (concatenation, pack). Optional clamp (fused activation).
 // Elements are `elem` (the float scalar, or i32 raw values of quantized tensors,
-// exact through f32), stored by `to_elem`; both come from the registry's define.
+// exact through f32), stored by `to_elem`; both come from the element hook in
+// front of it (copy_elem_float.wgsl or copy_elem_i32.wgsl).
 // Host side: src/gpu/ops/layout.rs.
 
 struct Params {

@@ -6,7 +6,7 @@
 // stride 1 the block's windows overlap, so its input loads hit the cache.
 // `g.total` counts invocations: batch * oh * ceil(ow / PIXELS) * oc.
 // One body for every variant; the prefix in front of it
-// (depthwise_conv2d_float.wgsl with a weight define, qdepthwise_conv2d.wgsl)
+// (depthwise_conv2d_float.wgsl with a weight hook file, qdepthwise_conv2d.wgsl)
 // supplies `Params` (the geometry `g`, then its own members), the bindings `x`
 // and `out`, and the hooks:
 // - `acc_t`: the accumulator's type,
@@ -16,7 +16,7 @@
 // At depth multiplier 1 with channels a multiple of 4 the float kernels take
 // depthwise_conv2d_vec4.wgsl instead (channel quads, vec4 loads).
 
-// Output pixels per invocation (PIXELS in src/gpu/ops/tiling.rs).
+// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/conv/tiling.rs).
 const PIXELS: u32 = 4u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -1,8 +1,9 @@
 // Float hooks of depthwise_conv2d.wgsl: storage-precision input, f32
 // accumulation, f32 bias, clamp (fused activation). The weights (binding 2)
-// come from the registry's define: `weight1(e)` reads element e as f32 and
-// `wscale(c)` scales channel c's sum (1 for float weights; for int8 weights kept
-// packed four to a u32 word, the channel's scale, stored after the biases).
+// come from a hook file (depthwise_w_float.wgsl, depthwise_w_int8.wgsl):
+// `weight1(e)` reads element e as f32 and `wscale(c)` scales channel c's sum
+// (1 for float weights; for int8 weights kept packed four to a u32 word, the
+// channel's scale, stored after the biases).
 
 struct Params {
     g: ConvGeom,

@@ -6,10 +6,11 @@
 // pixels: one filter quad per tap and one input quad per pixel and tap, 4
 // products per load. `g.total` counts invocations:
 // batch * oh * ceil(ow / PIXELS) * oc / 4.
-// The weights (binding 2) come from the registry's define: `weight4(q)` reads
+// The weights (binding 2) come from a hook file (depthwise_w_float_x4.wgsl,
+// depthwise_w_int8_x4.wgsl): `weight4(q)` reads
 // filter quad q as vec4<f32> and `wscale4(q)` scales quad q's sums (1 for float
 // weights; the channels' scales for int8 weights packed four to a u32 word,
-// stored after the biases). Host side: src/gpu/ops/conv.rs.
+// stored after the biases). Host side: src/gpu/ops/conv/float.rs.
 
 struct Params {
     g: ConvGeom,
@@ -23,7 +24,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<scalar>>;
 
-// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/tiling.rs).
+// Output pixels per invocation (DEPTHWISE_PIXELS in src/gpu/ops/conv/tiling.rs).
 const PIXELS: u32 = 4u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -10,7 +10,7 @@
 // the depthwise outputs of `count` pixels from pixel `first`:
 // dw_pointwise_stage.wgsl one channel per step, dw_pointwise_stage_vec4.wgsl a
 // quad of channels per step (input and filter read as vec4 quads) when the
-// channel count is a multiple of 4. Host side: src/gpu/ops/dw_pointwise.rs.
+// channel count is a multiple of 4. Host side: src/gpu/ops/conv/dw_pointwise.rs.
 
 struct Params {
     // The depthwise geometry; `total` counts output pixels.

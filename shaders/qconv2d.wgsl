@@ -5,7 +5,7 @@
 // in i32: acc += (x - in_zp) * w (weights are symmetric, zero point 0). Per
 // output channel `q` holds (bias, mantissa, shift, 0); the epilogue requantizes
 // the accumulator with LiteRT's fixed-point multiplier and clamps to [lo, hi]
-// (type range and fused activation). Host side: src/gpu/ops/qconv.rs.
+// (type range and fused activation). Host side: src/gpu/ops/conv/int8.rs.
 
 struct Params {
     g: ConvGeom,

@@ -1,7 +1,7 @@
 // Integer hooks of depthwise_conv2d.wgsl: input of raw 8/16-bit values (one per
 // i32 word), filter of int8 packed four to a u32 word in its own order, i32
 // accumulation of (x - in_zp) * w, then the channel's (bias, mantissa, shift)
-// requantization and clamp to [lo, hi]. Host side: src/gpu/ops/qconv.rs.
+// requantization and clamp to [lo, hi]. Host side: src/gpu/ops/conv/int8.rs.
 
 struct Params {
     g: ConvGeom,

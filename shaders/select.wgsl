@@ -1,8 +1,9 @@
 // SELECT / SELECT_V2: out = cond ? x : y with numpy broadcasting up to rank 6 (as
-// in binary.wgsl); cond is bool stored as u32 0/1. `elem` is defined by the
-// registry in src/gpu/pipeline.rs: `scalar` for float values, `u32` for int32,
-// int64 and bool values (4-byte words). SELECT's rank-1 condition over
-// the first axis travels as a condition broadcast along every other axis.
+// in binary.wgsl); cond is bool stored as u32 0/1. `elem` comes from the
+// element file in front of it (elem_float.wgsl: `scalar` for float values;
+// elem_u32.wgsl: `u32` for int32, int64 and bool values, 4-byte words).
+// SELECT's rank-1 condition over the first axis travels as a condition
+// broadcast along every other axis.
 
 struct Params {
     n: u32,

@@ -385,7 +385,7 @@ def _write_samples(samples: List[List[np.ndarray]], directory: str) -> None:
 def quantize(
     src: PathLike,
     dst: PathLike,
-    mode: str,
+    mode: Optional[str] = None,
     calibration: Union[PathLike, Sequence[Any], None] = None,
     recipe: Union[PathLike, Dict[str, Any], None] = None,
     keep_float: Union[str, int, Sequence[Union[str, int]], None] = None,
@@ -399,15 +399,19 @@ def quantize(
     output errors against the float model, the nodes left float.
 
     ``mode`` is one of the command line's ``--mode`` values (``fp16``,
-    ``weight-int8``, ``dynamic-int8``, ``int8``, ...). ``calibration`` (needed
-    by ``int8``) is a directory as ``--calibration`` reads it, or a list of
+    ``weight-int8``, ``dynamic-int8``, ``int8``, ``int16x8``); with a ``recipe`` it is
+    the default of the ops no recipe entry matches, and may be left out (those
+    ops then stay float). ``calibration`` (needed by ``int8``, ``int16x8`` and by a recipe's
+    static entries) is a directory as ``--calibration`` reads it, or a list of
     samples: numpy arrays for a one-input model, else one sequence of arrays
     (one per input) per sample; ``calibration_random=N`` calibrates on N seeded
     random samples instead. ``recipe`` is an AI Edge Quantizer recipe, a JSON
-    file or the parsed list/dict. ``keep_float`` names what stays float: node
+    file or the parsed list/dict: per op type and output name, what is quantized
+    and how (static, dynamic or weight-only; int8 or int4 weights per tensor, per
+    channel or in blocks; see docs/cli.md). ``keep_float`` names what stays float: node
     indices, op types (``"SOFTMAX"``), output-name regexes (``"re:..."``) or a
-    precision plan file. ``io`` is the int8 model's interface (``float``,
-    ``int8``, ``uint8``).
+    precision plan file. ``io`` is the full-integer model's interface
+    (``float``; ``int8`` or ``uint8`` for ``int8``, ``int16`` for ``int16x8``).
 
     ``src`` is never modified, and nothing is written to ``dst`` when a step
     fails. Raises ValueError naming the argument for a bad argument,
@@ -419,13 +423,17 @@ def quantize(
         raise FileNotFoundError(f"src: no such model file: {src_path}")
     if os.path.exists(dst_path) and os.path.samefile(src_path, dst_path):
         raise ValueError("dst: is the source model, which is never overwritten")
-    if not isinstance(mode, str):
+    if mode is None and recipe is None:
+        raise ValueError("mode: give a mode, a recipe, or both")
+    if mode is not None and not isinstance(mode, str):
         raise ValueError(f"mode: expected a string, got {type(mode).__name__}")
     if not isinstance(io, str):
         raise ValueError(f"io: expected a string, got {type(io).__name__}")
     if isinstance(percentile, bool) or not isinstance(percentile, (int, float)):
         raise ValueError(f"percentile: expected a number, got {type(percentile).__name__}")
-    flags = ["--mode", mode, "--io", io, "--percentile", repr(float(percentile))]
+    flags = ["--io", io, "--percentile", repr(float(percentile))]
+    if mode is not None:
+        flags = ["--mode", mode] + flags
     if calibration_random is not None:
         if calibration is not None:
             raise ValueError("calibration_random: give calibration or calibration_random, not both")

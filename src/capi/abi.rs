@@ -4,6 +4,7 @@
 
 #![allow(non_snake_case)]
 
+use super::error::{CapiError, CapiResult};
 use std::ffi::{c_char, c_void};
 use std::mem::{offset_of, size_of};
 
@@ -610,7 +611,7 @@ pub unsafe fn resize_tensor(
     ctx: *mut TfLiteContext,
     t: *mut TfLiteTensor,
     shape: &[usize],
-) -> Result<(), String> {
+) -> CapiResult<()> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let resize = (*ctx).ResizeTensor;
@@ -619,8 +620,10 @@ pub unsafe fn resize_tensor(
         }
         let dims = shape
             .iter()
-            .map(|&d| i32::try_from(d).map_err(|_| format!("dimension {d} is too large")))
-            .collect::<Result<Vec<i32>, String>>()?;
+            .map(|&d| {
+                i32::try_from(d).map_err(|_| CapiError::from(format!("dimension {d} is too large")))
+            })
+            .collect::<CapiResult<Vec<i32>>>()?;
         let a = malloc(4 * (dims.len() + 1)).cast::<i32>();
         if a.is_null() {
             return Err("out of memory for a dimension array".into());
@@ -629,7 +632,7 @@ pub unsafe fn resize_tensor(
         std::ptr::copy_nonoverlapping(dims.as_ptr(), a.add(1), dims.len());
         let resize: ResizeTensorFn = std::mem::transmute::<*const c_void, ResizeTensorFn>(resize);
         if resize(ctx, t, a.cast()) != K_OK {
-            return Err(format!("ResizeTensor to {shape:?} failed"));
+            return Err(format!("ResizeTensor to {shape:?} failed").into());
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! node that absorbed it; a folded DEQUANTIZE/DENSIFY is claimed when every node
 //! reading its output is claimed.
 
+use super::error::{CapiError, CapiResult};
 use crate::delegate::{self, Plan};
 use crate::graph::{Graph, Subgraph};
 
@@ -24,13 +25,13 @@ pub struct Mapping {
 }
 
 /// Fold and fuse `pre` as the CLI does, and map the result back to `pre`'s nodes.
-pub fn prepare(pre: &Subgraph) -> Result<Mapping, String> {
+pub fn prepare(pre: &Subgraph) -> CapiResult<Mapping> {
     let graph = Graph {
         subgraphs: vec![pre.clone()],
         ..Default::default()
     };
     let mut folded_graph =
-        delegate::fold_constants(&graph, &crate::cpu::Reference).map_err(|e| e.to_string())?;
+        delegate::fold_constants(&graph, &crate::cpu::Reference).map_err(CapiError::from)?;
     delegate::fuse_activations(&mut folded_graph);
     let sg = folded_graph
         .subgraphs
@@ -47,10 +48,9 @@ pub fn prepare(pre: &Subgraph) -> Result<Mapping, String> {
             i += 1;
         }
         if i == pre.nodes.len() {
-            return Err(format!(
-                "prepared node {j} ({}) has no runtime node",
-                node.op.name()
-            ));
+            return Err(
+                format!("prepared node {j} ({}) has no runtime node", node.op.name()).into(),
+            );
         }
         origin.push(vec![i]);
         post_of[i] = Some(j);

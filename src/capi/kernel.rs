@@ -2,6 +2,7 @@
 //! over a small graph of just those nodes, compiled for the GPU once at init.
 
 use super::abi::{resize_tensor, TfLiteContext, TfLiteTensor, ALLOC_DYNAMIC};
+use super::error::{CapiError, CapiResult};
 use super::report::SharedBook;
 use crate::delegate::PartitionOptions;
 use crate::graph::{Data, Tensor};
@@ -130,7 +131,7 @@ impl Kernel {
         nodes: &[usize],
         outputs: Option<&[usize]>,
         options: &KernelOptions,
-    ) -> Result<Kernel, String> {
+    ) -> CapiResult<Kernel> {
         Self::build_on(sg, nodes, outputs, options, Device::Gpu)
     }
 
@@ -143,7 +144,7 @@ impl Kernel {
         outputs: Option<&[usize]>,
         options: &KernelOptions,
         device: Device,
-    ) -> Result<Kernel, String> {
+    ) -> CapiResult<Kernel> {
         let (inputs, needed) = boundary(sg, nodes);
         let wanted: Vec<usize> = outputs.map(<[usize]>::to_vec).unwrap_or(needed);
         let produced: Vec<usize> = nodes
@@ -161,7 +162,8 @@ impl Kernel {
                 return Err(format!(
                     "output tensor {t} ({}) is not produced by the delegated nodes",
                     sg.tensors[t].name
-                ));
+                )
+                .into());
             }
         }
         // The small graph: only the tensors these nodes touch, renumbered.
@@ -292,8 +294,8 @@ impl Kernel {
     pub unsafe fn prepare(
         &mut self,
         ctx: *mut TfLiteContext,
-        tensor: &dyn Fn(usize) -> Result<*mut TfLiteTensor, String>,
-    ) -> Result<(), String> {
+        tensor: &dyn Fn(usize) -> CapiResult<*mut TfLiteTensor>,
+    ) -> CapiResult<()> {
         // SAFETY: the caller upholds this function's `# Safety` contract.
         unsafe {
             let mut same = true;
@@ -320,7 +322,8 @@ impl Kernel {
                 if dims.len() != want.len()
                     || dims.iter().zip(want).any(|(&d, &w)| d as i64 != w as i64)
                 {
-                    resize_tensor(ctx, rt, want).map_err(|e| format!("output tensor {t}: {e}"))?;
+                    resize_tensor(ctx, rt, want)
+                        .map_err(|e| CapiError::from(format!("output tensor {t}: {e}")))?;
                 }
             }
             Ok(())
@@ -329,7 +332,7 @@ impl Kernel {
 
     /// Whether the inputs now set have the shapes `interp`'s GPU plan was
     /// compiled for.
-    fn compiled_for_inputs(&mut self) -> Result<bool, String> {
+    fn compiled_for_inputs(&mut self) -> CapiResult<bool> {
         let main = self.interp.graph().main();
         let want: Vec<Vec<usize>> = main
             .inputs
@@ -337,13 +340,7 @@ impl Kernel {
             .map(|&t| main.tensors[t].shape.clone())
             .collect();
         for (slot, shape) in want.iter().enumerate() {
-            if &self
-                .interp
-                .input_mut(slot)
-                .map_err(|e| e.to_string())?
-                .shape
-                != shape
-            {
+            if &self.interp.input_mut(slot).map_err(CapiError::from)?.shape != shape {
                 return Ok(false);
             }
         }
@@ -353,7 +350,7 @@ impl Kernel {
     /// Prepare again for the input shapes now set: one pass of the reference
     /// kernels gives every tensor's shape, and the graph with those shapes is
     /// compiled for the GPU (which then runs this invoke and the next ones).
-    fn reprepare(&mut self) -> Result<(), String> {
+    fn reprepare(&mut self) -> CapiResult<()> {
         let mut graph = self.interp.graph().clone();
         let mut shapes: HashMap<usize, Vec<usize>> = HashMap::new();
         {
@@ -364,7 +361,7 @@ impl Kernel {
                 let shape = self
                     .interp
                     .input_mut(slot)
-                    .map_err(|e| e.to_string())?
+                    .map_err(CapiError::from)?
                     .shape
                     .clone();
                 shapes.insert(t, shape);
@@ -383,17 +380,17 @@ impl Kernel {
                     ..Default::default()
                 },
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(CapiError::from)?;
             for slot in 0..main.inputs.len() {
                 let value = self
                     .interp
                     .input_mut(slot)
-                    .map_err(|e| e.to_string())?
+                    .map_err(CapiError::from)?
                     .clone();
-                cpu.set_input(slot, value).map_err(|e| e.to_string())?;
+                cpu.set_input(slot, value).map_err(CapiError::from)?;
             }
             cpu.invoke_observed(Some(&mut observe))
-                .map_err(|e| format!("at the new input shapes: {e}"))?;
+                .map_err(|e| CapiError::from(format!("at the new input shapes: {e}")))?;
         }
         if let Some(main) = graph.subgraphs.first_mut() {
             for (t, shape) in shapes {
@@ -405,13 +402,13 @@ impl Kernel {
         let inputs: Vec<Tensor> = (0..self.inputs.len())
             .map(|slot| self.interp.input_mut(slot).map(|t| t.clone()))
             .collect::<crate::Result<_>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(CapiError::from)?;
         let mut interp = compile(graph, &self.options).map_err(|(n, e)| match n {
             Some(n) => format!("node {} {e}", self.nodes.get(n).copied().unwrap_or(n)),
             None => e,
         })?;
         for (slot, value) in inputs.into_iter().enumerate() {
-            interp.set_input(slot, value).map_err(|e| e.to_string())?;
+            interp.set_input(slot, value).map_err(CapiError::from)?;
         }
         let bytes = interp.delegate_report().map_or(0, |r| r.planned_bytes);
         LIVE_GPU_BYTES.fetch_sub(self.gpu_bytes, Ordering::Relaxed);
@@ -469,8 +466,8 @@ impl Kernel {
     pub unsafe fn invoke(
         &mut self,
         ctx: *mut TfLiteContext,
-        tensor: &dyn Fn(usize) -> Result<*mut TfLiteTensor, String>,
-    ) -> Result<(), String> {
+        tensor: &dyn Fn(usize) -> CapiResult<*mut TfLiteTensor>,
+    ) -> CapiResult<()> {
         // SAFETY: the caller upholds this function's `# Safety` contract.
         unsafe {
             // Inputs only GPU partitions read go from the runtime's memory
@@ -480,11 +477,7 @@ impl Kernel {
             let mut copied = 0;
             for (slot, &t) in self.inputs.iter().enumerate() {
                 let rt = &*tensor(t)?;
-                let dtype = self
-                    .interp
-                    .input_info(slot)
-                    .map_err(|e| e.to_string())?
-                    .dtype;
+                let dtype = self.interp.input_info(slot).map_err(CapiError::from)?.dtype;
                 let shape: Vec<usize> = super::abi::int_array(rt.dims)
                     .iter()
                     .map(|&d| d.max(0) as usize)
@@ -494,7 +487,8 @@ impl Kernel {
                     return Err(format!(
                         "input tensor {t} holds {} bytes, {} of shape {shape:?} needs {need}",
                         rt.bytes, dtype
-                    ));
+                    )
+                    .into());
                 }
                 let bytes = std::slice::from_raw_parts(rt.data.cast::<u8>(), rt.bytes);
                 if !self.dynamic && self.interp.reads_in_place(slot) {
@@ -503,12 +497,12 @@ impl Kernel {
                 }
                 copied += 1;
                 // The same shape as the last invoke: overwrite the input in place.
-                let held = self.interp.input_mut(slot).map_err(|e| e.to_string())?;
+                let held = self.interp.input_mut(slot).map_err(CapiError::from)?;
                 if held.shape != shape || !fill_native(&mut held.data, bytes) {
-                    let data = Data::from_bytes(dtype, bytes).map_err(|e| e.to_string())?;
+                    let data = Data::from_bytes(dtype, bytes).map_err(CapiError::from)?;
                     self.interp
                         .set_input(slot, Tensor::new(shape, data))
-                        .map_err(|e| e.to_string())?;
+                        .map_err(CapiError::from)?;
                 }
             }
             if self.dynamic && self.options.device != Device::Cpu && !self.compiled_for_inputs()? {
@@ -520,7 +514,7 @@ impl Kernel {
             } else {
                 self.interp.invoke_in_place(&direct)
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(CapiError::from)?;
             let staged = self.interp.input_copies().saturating_sub(staged);
             INPUTS_RECEIVED.fetch_add(self.inputs.len() as u64, Ordering::Relaxed);
             INPUT_HOST_COPIES.fetch_add(copied + staged, Ordering::Relaxed);
@@ -530,20 +524,20 @@ impl Kernel {
                     let shape = self
                         .interp
                         .output(slot)
-                        .map_err(|e| format!("output tensor {t}: {e}"))?
+                        .map_err(|e| CapiError::from(format!("output tensor {t}: {e}")))?
                         .shape
                         .clone();
                     resize_tensor(ctx, tensor(t)?, &shape)
-                        .map_err(|e| format!("output tensor {t}: {e}"))?;
+                        .map_err(|e| CapiError::from(format!("output tensor {t}: {e}")))?;
                 }
                 let rt = &mut *tensor(t)?;
                 if rt.data.is_null() {
-                    return Err(format!("output tensor {t} has no data"));
+                    return Err(format!("output tensor {t} has no data").into());
                 }
                 let out = std::slice::from_raw_parts_mut(rt.data.cast::<u8>(), rt.bytes);
                 self.interp
                     .output_bytes_into(slot, out)
-                    .map_err(|e| format!("output tensor {t}: {e}"))?;
+                    .map_err(|e| CapiError::from(format!("output tensor {t}: {e}")))?;
             }
             for (t, bytes) in &self.constant_outputs {
                 write(tensor(*t)?, *t, bytes)?;
@@ -589,7 +583,7 @@ fn fill_native(data: &mut Data, bytes: &[u8]) -> bool {
 ///
 /// # Safety
 /// `rt` is a tensor of the live context.
-unsafe fn write(rt: *mut TfLiteTensor, t: usize, bytes: &[u8]) -> Result<(), String> {
+unsafe fn write(rt: *mut TfLiteTensor, t: usize, bytes: &[u8]) -> CapiResult<()> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let rt = &mut *rt;
@@ -598,7 +592,8 @@ unsafe fn write(rt: *mut TfLiteTensor, t: usize, bytes: &[u8]) -> Result<(), Str
                 "output tensor {t} holds {} bytes, the kernel produced {}",
                 rt.bytes,
                 bytes.len()
-            ));
+            )
+            .into());
         }
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), rt.data.cast::<u8>(), bytes.len());
         Ok(())

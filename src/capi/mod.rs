@@ -10,6 +10,7 @@
 
 pub mod abi;
 mod claim;
+mod error;
 mod kernel;
 pub mod ops;
 pub mod options;
@@ -17,6 +18,7 @@ mod report;
 mod runtime_graph;
 
 use abi::*;
+pub use error::{CapiError, CapiResult};
 use kernel::{Kernel, KernelOptions};
 use options::DelegateOptions;
 use std::cell::RefCell;
@@ -70,9 +72,9 @@ thread_local! {
     static CURRENT: RefCell<*const Plugin> = const { RefCell::new(std::ptr::null()) };
 }
 
-fn report(reporter: ErrorReporter, msg: &str) {
+fn report(reporter: ErrorReporter, msg: &dyn std::fmt::Display) {
     if let Some(f) = reporter {
-        let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+        let c = CString::new(msg.to_string().replace('\0', " ")).unwrap_or_default();
         // SAFETY: the host gave this callback for error strings.
         unsafe { f(c.as_ptr()) };
     }
@@ -82,15 +84,18 @@ fn report(reporter: ErrorReporter, msg: &str) {
 ///
 /// # Safety
 /// `ctx` is NULL or a valid context.
-unsafe fn context_error(ctx: *mut TfLiteContext, msg: &str) {
+unsafe fn context_error(ctx: *mut TfLiteContext, msg: &dyn std::fmt::Display) {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         if ctx.is_null() {
             return;
         }
         if let Some(f) = (*ctx).ReportError {
-            let c = CString::new(format!("tflite-wgpu: {}", msg.replace('\0', " ")))
-                .unwrap_or_default();
+            let c = CString::new(format!(
+                "tflite-wgpu: {}",
+                msg.to_string().replace('\0', " ")
+            ))
+            .unwrap_or_default();
             f(ctx, c"%s".as_ptr(), c.as_ptr());
         }
     }
@@ -111,7 +116,8 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let made = catch_unwind(AssertUnwindSafe(|| {
-            create(keys, values, num_options).map_err(|e| format!("tflite-wgpu: {e}"))
+            create(keys, values, num_options)
+                .map_err(|e| CapiError::from(format!("tflite-wgpu: {e}")))
         }));
         match made {
             Ok(Ok(p)) => p,
@@ -122,7 +128,7 @@ pub unsafe extern "C" fn tflite_plugin_create_delegate(
             Err(_) => {
                 report(
                     report_error,
-                    "tflite-wgpu: internal error while creating the delegate",
+                    &"tflite-wgpu: internal error while creating the delegate",
                 );
                 std::ptr::null_mut()
             }
@@ -139,7 +145,7 @@ unsafe fn create(
     keys: *const *const c_char,
     values: *const *const c_char,
     n: usize,
-) -> Result<*mut TfLiteDelegate, String> {
+) -> CapiResult<*mut TfLiteDelegate> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         if n > 0 && (keys.is_null() || values.is_null()) {
@@ -149,21 +155,21 @@ unsafe fn create(
         for i in 0..n {
             let (k, v) = (*keys.add(i), *values.add(i));
             if k.is_null() || v.is_null() {
-                return Err(format!("option {i} has a NULL key or value"));
+                return Err(format!("option {i} has a NULL key or value").into());
             }
             let k = CStr::from_ptr(k)
                 .to_str()
-                .map_err(|_| format!("option {i}: key is not UTF-8"))?;
+                .map_err(|_| CapiError::from(format!("option {i}: key is not UTF-8")))?;
             let v = CStr::from_ptr(v)
                 .to_str()
-                .map_err(|_| format!("option {k}: value is not UTF-8"))?;
+                .map_err(|_| CapiError::from(format!("option {k}: value is not UTF-8")))?;
             pairs.push((k, v));
         }
         let options = DelegateOptions::parse(pairs)?;
         if let Ok(mut p) = PREPARES.lock() {
             p.clear();
         }
-        crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
+        crate::gpu::shared_device(options.device).map_err(CapiError::from)?;
         crate::warn_if_software_adapter(options.device, "the LiteRT delegate");
         let plugin = Box::new(Plugin {
             delegate: TfLiteDelegate {
@@ -290,7 +296,7 @@ unsafe extern "C" fn prepare(
     unsafe {
         let r = catch_unwind(AssertUnwindSafe(|| {
             if ctx.is_null() || delegate.is_null() || (*delegate).data_.is_null() {
-                return Err("Prepare got a NULL context or delegate".to_string());
+                return Err(CapiError::from("Prepare got a NULL context or delegate"));
             }
             let plugin = (*delegate).data_.cast::<Plugin>().cast_const();
             CURRENT.with(|c| *c.borrow_mut() = plugin);
@@ -313,7 +319,7 @@ unsafe extern "C" fn prepare(
                 K_DELEGATE_ERROR
             }
             Err(_) => {
-                context_error(ctx, "internal error in Prepare");
+                context_error(ctx, &"internal error in Prepare");
                 K_DELEGATE_ERROR
             }
         }
@@ -327,7 +333,7 @@ unsafe fn prepare_graph(
     ctx: *mut TfLiteContext,
     delegate: *mut TfLiteDelegate,
     plugin: &Plugin,
-) -> Result<(), String> {
+) -> CapiResult<()> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let rg = runtime_graph::read(ctx)?;
@@ -344,7 +350,7 @@ unsafe fn prepare_graph(
             };
             (o, k)
         };
-        let (gpu, _) = crate::gpu::shared_device(options.device).map_err(|e| e.to_string())?;
+        let (gpu, _) = crate::gpu::shared_device(options.device).map_err(CapiError::from)?;
         let caps = crate::delegate::caps_of(Some(&gpu));
         let plan = claim::plan(&mapping.sg, &caps, &options.partitions);
         let mut compiled = HashMap::new();
@@ -474,7 +480,7 @@ fn crate_custom_op(op: &crate::graph::Op) -> bool {
 /// # Safety
 /// `params` is the runtime's delegate parameters for one kernel node, its arrays
 /// valid for the call.
-unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel, String> {
+unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> CapiResult<Kernel> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let mut s = plugin.state.lock().map_err(|_| "delegate state poisoned")?;
@@ -487,10 +493,9 @@ unsafe fn init(plugin: &Plugin, params: &TfLiteDelegateParams) -> Result<Kernel,
         let (mapping, plan) = prepared.as_ref().ok_or("kernel init outside Prepare")?;
         let mut nodes = Vec::new();
         for &n in int_array(params.nodes_to_replace) {
-            let pos = plan
-                .iter()
-                .position(|&p| p == n)
-                .ok_or_else(|| format!("runtime node {n} is not in the execution plan"))?;
+            let pos = plan.iter().position(|&p| p == n).ok_or_else(|| {
+                CapiError::from(format!("runtime node {n} is not in the execution plan"))
+            })?;
             if let Some(j) = mapping.post_of[pos] {
                 if !nodes.contains(&j) {
                     nodes.push(j);
@@ -535,7 +540,7 @@ unsafe extern "C" fn kernel_init(
         let r = catch_unwind(AssertUnwindSafe(|| {
             let plugin = CURRENT.with(|c| *c.borrow());
             if plugin.is_null() || buffer.is_null() {
-                return Err("kernel init without delegate parameters".to_string());
+                return Err(CapiError::from("kernel init without delegate parameters"));
             }
             let params = &*buffer.cast::<TfLiteDelegateParams>();
             let mut k = init(&*plugin, params).map_err(|e| {
@@ -556,7 +561,7 @@ unsafe extern "C" fn kernel_init(
                 std::ptr::null_mut()
             }
             Err(_) => {
-                context_error(ctx, "internal error in kernel init");
+                context_error(ctx, &"internal error in kernel init");
                 std::ptr::null_mut()
             }
         }
@@ -591,13 +596,14 @@ unsafe extern "C" fn kernel_prepare(
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
-            context_error(ctx, "the delegate kernel failed to initialise");
+            context_error(ctx, &"the delegate kernel failed to initialise");
             return K_ERROR;
         }
         let r = catch_unwind(AssertUnwindSafe(|| {
             let k = &mut *(*node).user_data.cast::<Kernel>();
-            let tensor = |t: usize| -> Result<*mut TfLiteTensor, String> {
-                let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
+            let tensor = |t: usize| -> CapiResult<*mut TfLiteTensor> {
+                let t = i32::try_from(t)
+                    .map_err(|_| CapiError::from(format!("tensor index {t} too large")))?;
                 runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
             };
             k.prepare(ctx, &tensor)
@@ -609,7 +615,7 @@ unsafe extern "C" fn kernel_prepare(
                 K_ERROR
             }
             Err(_) => {
-                context_error(ctx, "internal error in the delegate kernel's prepare");
+                context_error(ctx, &"internal error in the delegate kernel's prepare");
                 K_ERROR
             }
         }
@@ -626,11 +632,12 @@ unsafe extern "C" fn kernel_invoke(ctx: *mut TfLiteContext, node: *mut TfLiteNod
     unsafe {
         let r = catch_unwind(AssertUnwindSafe(|| {
             if ctx.is_null() || node.is_null() || (*node).user_data.is_null() {
-                return Err("invoke of an uninitialised delegate kernel".to_string());
+                return Err("invoke of an uninitialised delegate kernel".into());
             }
             let k = &mut *(*node).user_data.cast::<Kernel>();
-            let tensor = |t: usize| -> Result<*mut TfLiteTensor, String> {
-                let t = i32::try_from(t).map_err(|_| format!("tensor index {t} too large"))?;
+            let tensor = |t: usize| -> CapiResult<*mut TfLiteTensor> {
+                let t = i32::try_from(t)
+                    .map_err(|_| CapiError::from(format!("tensor index {t} too large")))?;
                 runtime_graph::tensor(ctx, t).map(|r| std::ptr::from_ref(r).cast_mut())
             };
             k.invoke(ctx, &tensor)
@@ -642,7 +649,7 @@ unsafe extern "C" fn kernel_invoke(ctx: *mut TfLiteContext, node: *mut TfLiteNod
                 K_ERROR
             }
             Err(_) => {
-                context_error(ctx, "internal error in invoke");
+                context_error(ctx, &"internal error in invoke");
                 K_ERROR
             }
         }

@@ -2,6 +2,7 @@
 //! `builtin_data` (the flatbuffer reader's counterpart is `model::options`).
 
 use super::abi::*;
+use super::error::{CapiError, CapiResult};
 use crate::graph::op::*;
 use crate::graph::{DType, Op};
 use crate::model::{builtin_name, code, decode_op};
@@ -34,22 +35,23 @@ pub fn dtype_of(t: i32) -> Option<DType> {
     })
 }
 
-fn activation(code: i32) -> Result<Activation, String> {
+fn activation(code: i32) -> CapiResult<Activation> {
     i8::try_from(code)
         .ok()
         .and_then(Activation::from_code)
-        .ok_or_else(|| format!("fused activation {code} is not supported"))
+        .ok_or_else(|| CapiError::from(format!("fused activation {code} is not supported")))
 }
 
-fn padding(code: i32) -> Result<Padding, String> {
-    Padding::from_c(code).ok_or_else(|| format!("padding {code} is not SAME or VALID"))
+fn padding(code: i32) -> CapiResult<Padding> {
+    Padding::from_c(code)
+        .ok_or_else(|| CapiError::from(format!("padding {code} is not SAME or VALID")))
 }
 
-fn positive(what: &str, v: i32) -> Result<usize, String> {
+fn positive(what: &str, v: i32) -> CapiResult<usize> {
     usize::try_from(v)
         .ok()
         .filter(|&v| v > 0)
-        .ok_or_else(|| format!("{what} must be positive, got {v}"))
+        .ok_or_else(|| CapiError::from(format!("{what} must be positive, got {v}")))
 }
 
 /// Reads `builtin_data` as a `T`; an error when the runtime gave none.
@@ -57,7 +59,7 @@ fn positive(what: &str, v: i32) -> Result<usize, String> {
 /// # Safety
 /// `data` is NULL or points to the runtime's parameter struct for this op, whose
 /// layout starts with `T`.
-unsafe fn params<'a, T>(data: *const c_void) -> Result<&'a T, String> {
+unsafe fn params<'a, T>(data: *const c_void) -> CapiResult<&'a T> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         if data.is_null() {
@@ -81,14 +83,14 @@ pub unsafe fn decode(
     builtin_data: *const c_void,
     custom: Option<&[u8]>,
     output_dtype: Option<DType>,
-) -> Result<Op, String> {
+) -> CapiResult<Op> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         use code as c;
         let d = builtin_data;
         let binary =
-            |b: Binary, act: i32| -> Result<Op, String> { Ok(Op::Binary(b, activation(act)?)) };
-        let pool = |p: &TfLitePoolParams| -> Result<Pool2D, String> {
+            |b: Binary, act: i32| -> CapiResult<Op> { Ok(Op::Binary(b, activation(act)?)) };
+        let pool = |p: &TfLitePoolParams| -> CapiResult<Pool2D> {
             Ok(Pool2D {
                 padding: padding(p.padding)?,
                 stride_w: positive("stride_w", p.stride_width)?,
@@ -98,7 +100,7 @@ pub unsafe fn decode(
                 activation: activation(p.activation)?,
             })
         };
-        let reduce = |kind: Reduce| -> Result<Op, String> {
+        let reduce = |kind: Reduce| -> CapiResult<Op> {
             Ok(Op::Reduce {
                 kind,
                 keep_dims: params::<bool>(d).copied().unwrap_or(false),
@@ -162,10 +164,9 @@ pub unsafe fn decode(
             c::FULLY_CONNECTED => {
                 let p = params::<TfLiteFullyConnectedParams>(d)?;
                 if p.weights_format != 0 {
-                    return Err(format!(
-                        "weights format {} is not supported",
-                        p.weights_format
-                    ));
+                    return Err(
+                        format!("weights format {} is not supported", p.weights_format).into(),
+                    );
                 }
                 Op::FullyConnected(FullyConnected {
                     activation: activation(p.activation)?,

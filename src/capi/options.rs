@@ -1,5 +1,6 @@
 //! The delegate's string options, as `load_delegate(path, {...})` passes them.
 
+use super::error::{CapiError, CapiResult};
 use crate::delegate::{PartitionOptions, PrecisionPlan};
 use crate::gpu::device::{Backend, DeviceOptions};
 use crate::interpreter::{CacheDir, OverflowGuard};
@@ -52,26 +53,27 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-fn flag(key: &str, value: &str) -> Result<bool, String> {
+fn flag(key: &str, value: &str) -> CapiResult<bool> {
     match value.trim() {
         "0" | "false" => Ok(false),
         "1" | "true" => Ok(true),
-        v => Err(format!("option {key}: \"{v}\" is not 0 or 1")),
+        v => Err(format!("option {key}: \"{v}\" is not 0 or 1").into()),
     }
 }
 
-fn count(key: &str, value: &str) -> Result<usize, String> {
-    value
-        .trim()
-        .parse::<usize>()
-        .map_err(|_| format!("option {key}: \"{value}\" is not a non-negative integer"))
+fn count(key: &str, value: &str) -> CapiResult<usize> {
+    value.trim().parse::<usize>().map_err(|_| {
+        CapiError::from(format!(
+            "option {key}: \"{value}\" is not a non-negative integer"
+        ))
+    })
 }
 
 impl DelegateOptions {
     /// Parse key/value pairs; an unknown key or a bad value is an error naming it.
     pub fn parse<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<DelegateOptions, String> {
+    ) -> CapiResult<DelegateOptions> {
         let mut o = DelegateOptions::default();
         for (key, value) in pairs {
             match key {
@@ -94,7 +96,7 @@ impl DelegateOptions {
                         v => {
                             return Err(format!(
                             "option power_preference: \"{v}\" is not low_power, high_performance or default"
-                        ))
+                        ).into())
                         }
                     }
                 }
@@ -109,7 +111,7 @@ impl DelegateOptions {
                 "precision_plan" => {
                     o.precision_plan = Some(
                         PrecisionPlan::read(value.trim())
-                            .map_err(|e| format!("option precision_plan: {e}"))?,
+                            .map_err(|e| CapiError::from(format!("option precision_plan: {e}")))?,
                     )
                 }
                 "min_nodes_per_partition" => {
@@ -134,7 +136,7 @@ impl DelegateOptions {
                     if value.trim().is_empty() || !dir.is_dir() {
                         return Err(format!(
                             "option report: \"{value}\" is not a file in an existing directory"
-                        ));
+                        ).into());
                     }
                     o.report = Some(path);
                 }
@@ -142,14 +144,14 @@ impl DelegateOptions {
                     o.overflow_guard = value
                         .trim()
                         .parse()
-                        .map_err(|e| format!("option overflow_guard: {e}"))?
+                        .map_err(|e| CapiError::from(format!("option overflow_guard: {e}")))?
                 }
                 _ => {
                     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                     return Err(format!(
                         "unknown option \"{key}\" (known: {})",
                         known.join(", ")
-                    ));
+                    ).into());
                 }
             }
         }
@@ -158,12 +160,12 @@ impl DelegateOptions {
 
     /// These options with the precision plan's nodes of the prepared graph `sg`
     /// added to the fp32 nodes.
-    pub fn resolved(&self, sg: &crate::graph::Subgraph) -> Result<DelegateOptions, String> {
+    pub fn resolved(&self, sg: &crate::graph::Subgraph) -> CapiResult<DelegateOptions> {
         let mut o = self.clone();
         if let Some(plan) = &self.precision_plan {
             let nodes = plan
                 .resolve(sg)
-                .map_err(|e| format!("option precision_plan: {e}"))?;
+                .map_err(|e| CapiError::from(format!("option precision_plan: {e}")))?;
             o.partitions.fp32_nodes.extend(nodes);
             o.partitions.fp32_nodes.sort_unstable();
             o.partitions.fp32_nodes.dedup();
@@ -203,19 +205,33 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_and_bad_values() {
-        let e = DelegateOptions::parse([("colour", "red")]).unwrap_err();
+        let e = DelegateOptions::parse([("colour", "red")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown option \"colour\""), "{e}");
-        let e = DelegateOptions::parse([("is_precision_loss_allowed", "yes")]).unwrap_err();
+        let e = DelegateOptions::parse([("is_precision_loss_allowed", "yes")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is_precision_loss_allowed"), "{e}");
-        let e = DelegateOptions::parse([("backend", "cuda")]).unwrap_err();
+        let e = DelegateOptions::parse([("backend", "cuda")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("backend"), "{e}");
-        let e = DelegateOptions::parse([("fp32_nodes", "1,x")]).unwrap_err();
+        let e = DelegateOptions::parse([("fp32_nodes", "1,x")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fp32_nodes"), "{e}");
-        let e = DelegateOptions::parse([("report", "/nonexistent/dir/r.json")]).unwrap_err();
+        let e = DelegateOptions::parse([("report", "/nonexistent/dir/r.json")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("option report"), "{e}");
-        let e = DelegateOptions::parse([("overflow_guard", "maybe")]).unwrap_err();
+        let e = DelegateOptions::parse([("overflow_guard", "maybe")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("overflow_guard"), "{e}");
-        let e = DelegateOptions::parse([("precision_plan", "/nonexistent/p.json")]).unwrap_err();
+        let e = DelegateOptions::parse([("precision_plan", "/nonexistent/p.json")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("precision_plan"), "{e}");
     }
 

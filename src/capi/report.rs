@@ -10,6 +10,7 @@
 //! kernel prepared again for new input shapes: `reprepared`).
 
 use super::claim::Mapping;
+use super::error::CapiResult;
 use crate::delegate::{Plan, Step};
 use crate::PromotedNode;
 use serde_json::{json, Value};
@@ -39,7 +40,7 @@ pub struct Decision<'a> {
     pub plan: &'a Plan,
     /// Per partition of `plan`: the precision it compiled at ("fp32"/"fp16"),
     /// or the reason it did not compile.
-    pub compiled: Vec<Result<&'static str, String>>,
+    pub compiled: Vec<CapiResult<&'static str>>,
     /// Runtime node indices handed to the delegate.
     pub claimed: &'a [i32],
     /// Prepared nodes (custom ops LiteRT has no kernel for) the delegate runs on
@@ -189,7 +190,7 @@ pub fn document(d: &Decision) -> Value {
                     }
                     other => {
                         let why = match other {
-                            Some(Err(e)) => e.clone(),
+                            Some(Err(e)) => e.to_string(),
                             _ => "not compiled".to_string(),
                         };
                         for &k in nodes {

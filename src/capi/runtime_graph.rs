@@ -3,6 +3,7 @@
 //! CLI runs on a `.tflite` file decides what the delegate takes.
 
 use super::abi::*;
+use super::error::{CapiError, CapiResult};
 use super::ops;
 use crate::graph::{
     DType, DimensionMetadata, Node, Op, Quantization, Sparsity, Subgraph, TensorInfo,
@@ -23,13 +24,13 @@ pub struct RuntimeGraph {
 ///
 /// # Safety
 /// `ctx` is a valid context.
-pub unsafe fn tensor<'a>(ctx: *const TfLiteContext, t: i32) -> Result<&'a TfLiteTensor, String> {
+pub unsafe fn tensor<'a>(ctx: *const TfLiteContext, t: i32) -> CapiResult<&'a TfLiteTensor> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let n = (*ctx).tensors_size;
         match usize::try_from(t) {
             Ok(i) if i < n && !(*ctx).tensors.is_null() => Ok(&*(*ctx).tensors.add(i)),
-            _ => Err(format!("tensor index {t} out of range (there are {n})")),
+            _ => Err(format!("tensor index {t} out of range (there are {n})").into()),
         }
     }
 }
@@ -62,11 +63,11 @@ unsafe fn quantization(t: &TfLiteTensor) -> Option<Quantization> {
             if zero_point.is_empty() {
                 zero_point = vec![0; scale.len()];
             }
-            return Some(Quantization {
+            return Some(Quantization::per_channel(
                 scale,
                 zero_point,
-                axis: a.quantized_dimension.max(0) as usize,
-            });
+                a.quantized_dimension.max(0) as usize,
+            ));
         }
         None
     }
@@ -76,16 +77,19 @@ unsafe fn quantization(t: &TfLiteTensor) -> Option<Quantization> {
 ///
 /// # Safety
 /// `t` is a tensor of a live context.
-unsafe fn sparsity(t: &TfLiteTensor) -> Result<Option<Sparsity>, String> {
+unsafe fn sparsity(t: &TfLiteTensor) -> CapiResult<Option<Sparsity>> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         if t.sparsity.is_null() {
             return Ok(None);
         }
         let s = &*t.sparsity;
-        let to_usize = |v: &[i32]| -> Result<Vec<usize>, String> {
+        let to_usize = |v: &[i32]| -> CapiResult<Vec<usize>> {
             v.iter()
-                .map(|&x| usize::try_from(x).map_err(|_| format!("negative sparsity index {x}")))
+                .map(|&x| {
+                    usize::try_from(x)
+                        .map_err(|_| CapiError::from(format!("negative sparsity index {x}")))
+                })
                 .collect()
         };
         let n = s.dim_metadata_size.max(0) as usize;
@@ -103,7 +107,7 @@ unsafe fn sparsity(t: &TfLiteTensor) -> Result<Option<Sparsity>, String> {
                     segments: u32s(m.array_segments),
                     indices: u32s(m.array_indices),
                 },
-                f => return Err(format!("unknown sparse dimension format {f}")),
+                f => return Err(format!("unknown sparse dimension format {f}").into()),
             });
         }
         Ok(Some(Sparsity {
@@ -118,11 +122,11 @@ unsafe fn sparsity(t: &TfLiteTensor) -> Result<Option<Sparsity>, String> {
 ///
 /// # Safety
 /// `t` is a tensor of a live context.
-pub unsafe fn tensor_info(index: usize, t: &TfLiteTensor) -> Result<TensorInfo, String> {
+pub unsafe fn tensor_info(index: usize, t: &TfLiteTensor) -> CapiResult<TensorInfo> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let name = name_of(t.name).unwrap_or_default();
-        let err = |what: String| format!("tensor {index} ({name}): {what}");
+        let err = |what: String| CapiError::from(format!("tensor {index} ({name}): {what}"));
         let Some(dtype) = ops::dtype_of(t.type_) else {
             // Runtime scratch tensors (kTfLiteNoType until their kernel prepares) are
             // never a node input or output; a node that does touch one stays on the CPU.
@@ -133,7 +137,7 @@ pub unsafe fn tensor_info(index: usize, t: &TfLiteTensor) -> Result<TensorInfo, 
             .map(|&d| usize::try_from(d).map_err(|_| err(format!("negative dimension {d}"))))
             .collect::<Result<Vec<_>, _>>()?;
         let sig = int_array(t.dims_signature);
-        let sparsity = sparsity(t).map_err(err)?;
+        let sparsity = sparsity(t).map_err(|e| err(e.to_string()))?;
         let data = if t.allocation_type == ALLOC_MMAP_RO && !t.data.is_null() {
             if sparsity.is_none() {
                 if let Some(size) = dtype.size() {
@@ -168,7 +172,7 @@ pub unsafe fn tensor_info(index: usize, t: &TfLiteTensor) -> Result<TensorInfo, 
 ///
 /// # Safety
 /// `a` is NULL or a valid `TfLiteIntArray`.
-unsafe fn indices(a: *const TfLiteIntArray, nt: usize) -> Result<Vec<Option<usize>>, String> {
+unsafe fn indices(a: *const TfLiteIntArray, nt: usize) -> CapiResult<Vec<Option<usize>>> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         int_array(a)
@@ -176,7 +180,7 @@ unsafe fn indices(a: *const TfLiteIntArray, nt: usize) -> Result<Vec<Option<usiz
             .map(|&t| match t {
                 -1 => Ok(None),
                 t if t >= 0 && (t as usize) < nt => Ok(Some(t as usize)),
-                t => Err(format!("tensor index {t} out of range (there are {nt})")),
+                t => Err(format!("tensor index {t} out of range (there are {nt})").into()),
             })
             .collect()
     }
@@ -189,7 +193,7 @@ unsafe fn indices(a: *const TfLiteIntArray, nt: usize) -> Result<Vec<Option<usiz
 pub unsafe fn node_and_registration<'a>(
     ctx: *mut TfLiteContext,
     index: i32,
-) -> Result<(&'a TfLiteNode, &'a TfLiteRegistration), String> {
+) -> CapiResult<(&'a TfLiteNode, &'a TfLiteRegistration)> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let get = (*ctx)
@@ -198,7 +202,7 @@ pub unsafe fn node_and_registration<'a>(
         let mut node: *mut TfLiteNode = std::ptr::null_mut();
         let mut reg: *mut TfLiteRegistration = std::ptr::null_mut();
         if get(ctx, index, &mut node, &mut reg) != K_OK || node.is_null() || reg.is_null() {
-            return Err(format!("the runtime has no node {index}"));
+            return Err(format!("the runtime has no node {index}").into());
         }
         Ok((&*node, &*reg))
     }
@@ -208,7 +212,7 @@ pub unsafe fn node_and_registration<'a>(
 ///
 /// # Safety
 /// `ctx` is a valid context during the delegate's Prepare.
-pub unsafe fn execution_plan(ctx: *mut TfLiteContext) -> Result<Vec<i32>, String> {
+pub unsafe fn execution_plan(ctx: *mut TfLiteContext) -> CapiResult<Vec<i32>> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let get = (*ctx)
@@ -304,7 +308,7 @@ unsafe fn graph_io(
 ///
 /// # Safety
 /// `ctx` is a valid context during the delegate's Prepare.
-pub unsafe fn read(ctx: *mut TfLiteContext) -> Result<RuntimeGraph, String> {
+pub unsafe fn read(ctx: *mut TfLiteContext) -> CapiResult<RuntimeGraph> {
     // SAFETY: the caller upholds this function's `# Safety` contract.
     unsafe {
         let plan = execution_plan(ctx)?;
@@ -316,9 +320,10 @@ pub unsafe fn read(ctx: *mut TfLiteContext) -> Result<RuntimeGraph, String> {
         let mut nodes = Vec::with_capacity(plan.len());
         for (i, &n) in plan.iter().enumerate() {
             let (node, reg) = node_and_registration(ctx, n)?;
-            let inputs = indices(node.inputs, nt).map_err(|e| format!("node {n}: {e}"))?;
+            let inputs =
+                indices(node.inputs, nt).map_err(|e| CapiError::from(format!("node {n}: {e}")))?;
             let outputs: Vec<usize> = indices(node.outputs, nt)
-                .map_err(|e| format!("node {n}: {e}"))?
+                .map_err(|e| CapiError::from(format!("node {n}: {e}")))?
                 .into_iter()
                 .flatten()
                 .collect();

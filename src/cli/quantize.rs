@@ -15,6 +15,10 @@ pub enum ModeArg {
     DynamicInt8,
     /// Full integer with calibrated activations.
     Int8,
+    /// Full integer with calibrated int16 activations and int8 weights (LiteRT's
+    /// 16x8 scheme).
+    #[value(name = "int16x8")]
+    Int16x8,
 }
 
 /// `--io`.
@@ -23,6 +27,7 @@ pub enum IoArg {
     Float,
     Int8,
     Uint8,
+    Int16,
 }
 
 /// Arguments of `quantize`.
@@ -33,9 +38,10 @@ pub struct QuantizeArgs {
     /// The quantized model to write.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// What to quantize.
-    #[arg(long, value_enum)]
-    pub mode: ModeArg,
+    /// What to quantize (the default of the nodes no recipe entry matches; with
+    /// `--recipe` and no mode, those stay float).
+    #[arg(long, value_enum, required_unless_present = "recipe")]
+    pub mode: Option<ModeArg>,
     /// Calibration samples: one .npy per sample (one input), or one directory of
     /// input_<i>.npy per sample.
     #[arg(long, conflicts_with = "calibration_random")]
@@ -43,14 +49,16 @@ pub struct QuantizeArgs {
     /// Calibrate on this many seeded random samples.
     #[arg(long)]
     pub calibration_random: Option<usize>,
-    /// The model interface in int8 mode.
+    /// The model interface in the full-integer modes (int8 and uint8 in int8,
+    /// int16 in int16x8).
     #[arg(long, value_enum, default_value = "float")]
     pub io: IoArg,
     /// Keep nodes float: node indices, op types (e.g. SOFTMAX), output-name
     /// regexes (prefix `re:`) or a precision plan file (`PLAN.json`), comma separated.
     #[arg(long, value_delimiter = ',')]
     pub keep_float: Vec<String>,
-    /// An AI Edge Quantizer recipe (the subset in docs/cli.md).
+    /// An AI Edge Quantizer recipe (the subset in docs/cli.md): per op type and
+    /// output name, what is quantized and how.
     #[arg(long)]
     pub recipe: Option<PathBuf>,
     /// Percentile of activations the calibrated ranges keep.
@@ -115,13 +123,14 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
             .iter()
             .map(|n| format!("^{}$", regex::escape(n))),
     );
-    keep.recipe = a.recipe.as_deref().map(Recipe::from_file).transpose()?;
     let options = QuantizeOptions {
         mode: match a.mode {
-            ModeArg::Fp16 => Mode::Fp16,
-            ModeArg::WeightInt8 => Mode::WeightInt8,
-            ModeArg::DynamicInt8 => Mode::DynamicInt8,
-            ModeArg::Int8 => Mode::Int8,
+            Some(ModeArg::Fp16) => Mode::Fp16,
+            Some(ModeArg::WeightInt8) => Mode::WeightInt8,
+            Some(ModeArg::DynamicInt8) => Mode::DynamicInt8,
+            Some(ModeArg::Int8) => Mode::Int8,
+            Some(ModeArg::Int16x8) => Mode::Int16x8,
+            None => Mode::Recipe,
         },
         calibration: match (&a.calibration, a.calibration_random) {
             (Some(d), _) => Calibration::Dir(d.clone()),
@@ -132,10 +141,12 @@ pub fn quantize_report(a: &QuantizeArgs) -> crate::Result<quantize::Report> {
             IoArg::Float => IoType::Float,
             IoArg::Int8 => IoType::Int8,
             IoArg::Uint8 => IoType::Uint8,
+            IoArg::Int16 => IoType::Int16,
         },
         keep_float: keep,
         percentile: a.percentile,
         per_layer: a.per_layer.is_some() || a.model_explorer.is_some(),
+        recipe: a.recipe.as_deref().map(Recipe::from_file).transpose()?,
     };
     let report = quantize::quantize_file(&a.model, &a.output, &options)?;
     if let Some(csv) = &a.per_layer {

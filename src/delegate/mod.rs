@@ -9,6 +9,7 @@ pub mod partition;
 mod plan;
 mod split;
 
+use crate::gpu::verdict::Support;
 pub use fold::fold_constants;
 pub use fuse::fuse_activations;
 pub use partition::{Partition, PartitionOptions, Plan, Step};
@@ -26,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Support verdicts for every node of `sg`.
-pub fn support(sg: &Subgraph, caps: &Caps) -> Vec<Result<(), String>> {
+pub fn support(sg: &Subgraph, caps: &Caps) -> Vec<Support> {
     sg.nodes.iter().map(|n| ops::support(n, sg, caps)).collect()
 }
 

@@ -14,6 +14,7 @@
 
 use super::fuse::{find_groups, Group};
 use crate::gpu::tuning::Tuning;
+use crate::gpu::verdict::Support;
 use crate::graph::{Op, Subgraph};
 
 /// One GPU partition.
@@ -27,7 +28,8 @@ pub struct Partition {
     pub outputs: Vec<usize>,
     /// Compile at fp32 whatever the requested precision (its nodes are in `fp32_nodes`).
     pub fp32: bool,
-    /// Fusion groups among its nodes: each lowers as one dispatch of its head.
+    /// Fusion groups among its nodes: each lowers with its head, as one
+    /// dispatch (two for a depthwise + 1x1 pair too wide to fuse on a GPU).
     pub groups: Vec<Group>,
 }
 
@@ -123,7 +125,7 @@ pub fn node_cost(sg: &Subgraph, n: usize) -> f64 {
 }
 
 /// Partition the main subgraph given each node's support verdict.
-pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptions) -> Plan {
+pub fn plan(sg: &Subgraph, support: &[Support], opts: &PartitionOptions) -> Plan {
     let nn = sg.nodes.len();
     let mut on_gpu: Vec<Class> = support
         .iter()
@@ -137,7 +139,7 @@ pub fn plan(sg: &Subgraph, support: &[Result<(), String>], opts: &PartitionOptio
     let mut fallback: Vec<(usize, String)> = support
         .iter()
         .enumerate()
-        .filter_map(|(n, s)| s.as_ref().err().map(|e| (n, e.clone())))
+        .filter_map(|(n, s)| s.as_ref().err().map(|e| (n, e.to_string())))
         .collect();
     loop {
         let groups = if opts.fusion {
@@ -370,7 +372,7 @@ mod tests {
         }
     }
 
-    fn verdicts(gpu: &[bool]) -> Vec<Result<(), String>> {
+    fn verdicts(gpu: &[bool]) -> Vec<Support> {
         gpu.iter()
             .map(|&g| if g { Ok(()) } else { Err("cpu only".into()) })
             .collect()

@@ -184,7 +184,7 @@ fn every_f16_store_goes_through_the_guard() {
     let mut stores = 0;
     for shader in all_shaders() {
         let name = shader.name;
-        let source = guarded_source(name, Precision::F16, true).expect("registered");
+        let source = guarded_source(shader, Precision::F16, true);
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let info = naga::valid::Validator::new(

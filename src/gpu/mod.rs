@@ -1,6 +1,11 @@
 //! The wgpu backend: device, pipeline cache, programs (compiled partitions) and
 //! one lowering file per op family under `ops/`.
 
+// The shader macros (`uniforms!`, `selectors!`) are in scope for the modules
+// declared after it.
+#[macro_use]
+pub mod shader;
+
 pub mod device;
 pub mod ops;
 pub mod pipeline;
@@ -9,6 +14,7 @@ pub mod profile;
 pub mod program;
 pub mod timing;
 pub mod tuning;
+pub mod verdict;
 
 use crate::error::Result;
 use device::{DeviceOptions, GpuDevice};

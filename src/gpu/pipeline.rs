@@ -1,8 +1,8 @@
 //! Shaders and the pipeline cache.
 //!
 //! Kernels are plain `.wgsl` files under `shaders/`, owned by the GPU op family
-//! that dispatches them (`ops::Shader`); the cache finds a kernel's source through
-//! the families (`ops::shader`). At pipeline creation a small
+//! that dispatches them; a dispatch hands the cache the kernel's typed handle
+//! ([`Shader`]), whose pieces it assembles. At pipeline creation a small
 //! prelude picks the storage precision (`alias scalar = f32;` or, with SHADER_F16,
 //! `enable f16; alias scalar = f16;`). Shapes and strides travel in uniforms and
 //! variants in override constants, so identical layers share one pipeline: the
@@ -21,8 +21,10 @@
 
 use super::device::GpuDevice;
 use super::pipeline_cache::{CacheStatus, DiskCache};
+use super::shader::Shader;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -85,42 +87,55 @@ impl Precision {
     }
 }
 
-/// The full WGSL source of the kernel named `name` at `precision` (prelude and
-/// body), if a GPU op family owns a kernel of that name.
+/// The full WGSL source of `shader` at `precision` (prelude and body).
 #[cfg(test)]
-pub fn shader_source(name: &str, precision: Precision) -> Option<String> {
-    guarded_source(name, precision, false)
+pub fn shader_source(shader: &Shader, precision: Precision) -> String {
+    guarded_source(shader, precision, false)
 }
 
-/// Whether the kernel named `name` at `precision` carries the overflow guard when
-/// asked for it: f16 kernels that store floats (through the prologue's
-/// `to_scalar`, `to_scalar_of` or `to_scalar4`).
-pub fn guards(name: &str, precision: Precision) -> bool {
-    precision == Precision::F16
-        && super::ops::shader(name).is_some_and(|s| {
-            let body = s.body();
-            GUARDED_STORES.iter().any(|f| body.contains(f))
-        })
+/// Whether `shader` at `precision` carries the overflow guard when asked for
+/// it: f16 kernels that store floats (through the prologue's `to_scalar`,
+/// `to_scalar_of` or `to_scalar4`).
+pub fn guards(shader: &Shader, precision: Precision) -> bool {
+    precision == Precision::F16 && {
+        let body = shader.body();
+        GUARDED_STORES.iter().any(|f| body.contains(f))
+    }
 }
 
-/// Like [`shader_source`], with the overflow-guard prelude when `guard` is set and
-/// the kernel [`guards`] at `precision`.
-pub fn guarded_source(name: &str, precision: Precision, guard: bool) -> Option<String> {
-    let shader = super::ops::shader(name)?;
-    let prelude = if guard && guards(name, precision) {
+/// The full WGSL source of `shader` at `precision`, with the overflow-guard
+/// prelude when `guard` is set and the kernel [`guards`] at `precision`.
+pub fn guarded_source(shader: &Shader, precision: Precision, guard: bool) -> String {
+    let prelude = if guard && guards(shader, precision) {
         precision.guarded_prelude()
     } else {
         precision.prelude()
     };
-    Some(format!(
-        "{prelude}const WORKGROUP_SIZE: u32 = {WORKGROUP_SIZE}u;\n{}",
-        shader.body()
-    ))
+    shader.source(prelude, WORKGROUP_SIZE)
+}
+
+/// A kernel in a cache key, compared and hashed by its name (kernel names are
+/// unique: the registry's test checks it).
+#[derive(Clone, Copy)]
+struct ShaderRef(&'static Shader);
+
+impl PartialEq for ShaderRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for ShaderRef {}
+
+impl Hash for ShaderRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
-    shader: &'static str,
+    shader: ShaderRef,
     precision: Precision,
     guard: bool,
     checked: bool,
@@ -134,10 +149,11 @@ impl Key {
 }
 
 /// One dispatch's pipeline, as [`PipelineCache::get_all`] takes it: the
-/// arguments of [`PipelineCache::get_guarded`] but the precision.
+/// kernel, its constants, the guard and the checks (the precision is the
+/// program's).
 pub struct PipelineRequest<'a> {
     /// The kernel.
-    pub shader: &'static str,
+    pub shader: &'static Shader,
     /// Its override constants.
     pub constants: &'a [(&'a str, f64)],
     /// With the overflow guard (where the kernel [`guards`]).
@@ -150,7 +166,7 @@ impl PipelineRequest<'_> {
     /// The cache key at `precision`.
     fn key(&self, precision: Precision) -> Key {
         Key {
-            shader: self.shader,
+            shader: ShaderRef(self.shader),
             precision,
             guard: self.guard && guards(self.shader, precision),
             checked: !self.trusted,
@@ -165,7 +181,7 @@ impl PipelineRequest<'_> {
 
 /// A shader module: (shader, precision, with the overflow guard, with runtime
 /// checks).
-type ModuleKey = (&'static str, Precision, bool, bool);
+type ModuleKey = (ShaderRef, Precision, bool, bool);
 
 /// Compiled pipelines shared by every program on one device.
 #[derive(Default)]
@@ -266,7 +282,7 @@ impl PipelineCache {
         if let Some(p) = self.pipelines.lock().ok().and_then(|m| m.get(key).cloned()) {
             return Ok(p);
         }
-        let shader = key.shader;
+        let shader = key.shader.0.name;
         let module = self.module(gpu, key.module())?;
         let disk = self.disk.get().and_then(Option::as_ref);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -303,9 +319,9 @@ impl PipelineCache {
         if let Some(m) = self.modules.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(m);
         }
-        let (shader, precision, guard, checked) = key;
-        let source = guarded_source(shader, precision, guard)
-            .ok_or_else(|| Error::device(format!("no shader named {shader}")))?;
+        let (ShaderRef(kernel), precision, guard, checked) = key;
+        let shader = kernel.name;
+        let source = guarded_source(kernel, precision, guard);
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(shader),
@@ -389,38 +405,5 @@ mod tests {
             });
             assert!(failed.is_err_and(|e| e.to_string().contains("task 17")));
         }
-    }
-
-    /// Every kernel that guards parses and validates with the guarded f16 prelude,
-    /// and the guard leaves f32 kernels and kernels without `to_scalar` alone.
-    #[test]
-    fn guarded_shaders_validate() {
-        let mut guarded = 0;
-        for shader in super::super::ops::all_shaders() {
-            let name = shader.name;
-            assert!(!guards(name, Precision::F32));
-            assert_eq!(
-                guarded_source(name, Precision::F32, true),
-                shader_source(name, Precision::F32)
-            );
-            if !guards(name, Precision::F16) {
-                assert_eq!(
-                    guarded_source(name, Precision::F16, true),
-                    shader_source(name, Precision::F16)
-                );
-                continue;
-            }
-            guarded += 1;
-            let source = guarded_source(name, Precision::F16, true).expect("registered");
-            let module = naga::front::wgsl::parse_str(&source)
-                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::all(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        }
-        assert!(guarded > 0);
     }
 }

@@ -24,14 +24,43 @@ pub enum ProfileError {
         /// Why reading it as a file failed.
         source: std::io::Error,
     },
-    /// The file is not a profile.
-    #[error("adapter profile {name:?}: {what}")]
-    Invalid {
+    /// The file is not a profile's JSON.
+    #[error("adapter profile {name:?}: {source}")]
+    Json {
         /// The name or path given.
         name: String,
-        /// What is wrong with it.
-        what: String,
+        /// The parser's error.
+        source: serde_json::Error,
     },
+    /// A field a planner cannot do without is out of range.
+    #[error("adapter profile {name:?}: {source}")]
+    Field {
+        /// The name or path given.
+        name: String,
+        /// Which field, and why.
+        source: ProfileFieldError,
+    },
+}
+
+/// A profile field out of the range a planner can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileFieldError {
+    /// `compute_units` is zero.
+    #[error("compute_units must be at least 1")]
+    ComputeUnits,
+    /// `max_invocations_per_workgroup` is below WebGPU's minimum.
+    #[error("max_invocations_per_workgroup must be at least 64")]
+    Invocations,
+    /// `workgroup_storage_bytes` is below WebGPU's minimum.
+    #[error("workgroup_storage_bytes must be at least 4096")]
+    WorkgroupStorage,
+    /// The subgroup sizes are not powers of two with min <= max.
+    #[error("subgroup_min and subgroup_max must be powers of two, min <= max")]
+    Subgroups,
+    /// A rate or cost is negative or not finite.
+    #[error("{0} must be a finite number >= 0")]
+    NotFinite(&'static str),
 }
 
 /// What the planner knows of one adapter.
@@ -157,31 +186,34 @@ impl AdapterProfile {
 
     /// Parse and check the profile JSON `text` (`name` for errors).
     pub fn parse(name: &str, text: &str) -> Result<AdapterProfile, ProfileError> {
-        let invalid = |what: String| ProfileError::Invalid {
+        let p: AdapterProfile =
+            serde_json::from_str(text).map_err(|source| ProfileError::Json {
+                name: name.to_string(),
+                source,
+            })?;
+        p.check().map_err(|source| ProfileError::Field {
             name: name.to_string(),
-            what,
-        };
-        let p: AdapterProfile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        p.check().map_err(invalid)?;
+            source,
+        })?;
         Ok(p)
     }
 
     /// The fields a planner cannot do without are positive and consistent.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ProfileFieldError> {
         if self.compute_units == 0 {
-            return Err("compute_units must be at least 1".into());
+            return Err(ProfileFieldError::ComputeUnits);
         }
         if self.max_invocations_per_workgroup < 64 {
-            return Err("max_invocations_per_workgroup must be at least 64".into());
+            return Err(ProfileFieldError::Invocations);
         }
         if self.workgroup_storage_bytes < 4096 {
-            return Err("workgroup_storage_bytes must be at least 4096".into());
+            return Err(ProfileFieldError::WorkgroupStorage);
         }
         if self.subgroup_min > self.subgroup_max
             || (self.subgroup_min != 0 && !self.subgroup_min.is_power_of_two())
             || (self.subgroup_max != 0 && !self.subgroup_max.is_power_of_two())
         {
-            return Err("subgroup_min and subgroup_max must be powers of two, min <= max".into());
+            return Err(ProfileFieldError::Subgroups);
         }
         for (v, what) in [
             (self.memory_bandwidth_gbps, "memory_bandwidth_gbps"),
@@ -189,7 +221,7 @@ impl AdapterProfile {
             (self.launch_us, "launch_us"),
         ] {
             if !v.is_finite() || v < 0.0 {
-                return Err(format!("{what} must be a finite number >= 0"));
+                return Err(ProfileFieldError::NotFinite(what));
             }
         }
         Ok(())

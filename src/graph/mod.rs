@@ -19,20 +19,34 @@ mod value;
 pub use dtype::DType;
 pub use op::Op;
 pub use order::topological_order;
-pub use value::{Data, Tensor};
+pub use value::{pack_int4, unpack_int4, Data, Tensor};
 
 use std::sync::Arc;
 
 /// Affine quantization of a tensor: real = scale * (q - zero_point), per tensor or
-/// per channel along `axis`.
+/// per channel along `axis`, or per block when `block` is set.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Quantization {
-    /// One scale, or one per channel.
+    /// One scale, or one per channel; for blockwise quantization, one per block
+    /// (channel-major: the blocks of channel 0 first), read from the scales tensor.
     pub scale: Vec<f32>,
-    /// One zero point, or one per channel.
+    /// One zero point, or one per channel (blockwise: one zero, symmetric).
     pub zero_point: Vec<i64>,
     /// The channel axis of per-channel quantization.
     pub axis: usize,
+    /// Blockwise quantization (the schema's `BlockwiseQuantization` details).
+    pub block: Option<Blockwise>,
+}
+
+/// Blockwise quantization of a 2-D weight [channels, depth]: each run of
+/// `size` consecutive elements along the depth has its own scale, held by a
+/// float16 constant tensor of shape [channels, depth / size].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blockwise {
+    /// Elements per block.
+    pub size: usize,
+    /// The subgraph tensor holding the block scales.
+    pub scales: usize,
 }
 
 impl Quantization {
@@ -42,6 +56,17 @@ impl Quantization {
             scale: vec![scale],
             zero_point: vec![zero_point],
             axis: 0,
+            block: None,
+        }
+    }
+
+    /// Per-channel quantization along `axis` (per tensor when there is one scale).
+    pub fn per_channel(scale: Vec<f32>, zero_point: Vec<i64>, axis: usize) -> Self {
+        Quantization {
+            scale,
+            zero_point,
+            axis,
+            block: None,
         }
     }
 

@@ -114,10 +114,30 @@ pub enum TransformLandmarks {
     V2,
 }
 
+/// Landmarks whose shape does not fit TransformLandmarks' version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LandmarkLayoutError {
+    /// Version 1 takes [b, h, w, c] with c a multiple of `dimensions`.
+    #[error("landmarks must be 4-D with channels a multiple of {dimensions}, got {shape:?}")]
+    V1 {
+        /// Values per landmark.
+        dimensions: usize,
+        /// The landmarks' shape.
+        shape: Vec<usize>,
+    },
+    /// Version 2 takes [1, n, 2 or 3].
+    #[error("landmarks must be [1, n, 2 or 3] for version 2, got {shape:?}")]
+    V2 {
+        /// The landmarks' shape.
+        shape: Vec<usize>,
+    },
+}
+
 impl TransformLandmarks {
     /// Values per landmark and translation multiplier over landmarks of `shape`:
     /// v1 takes [b, h, w, c] with c a multiple of `dimensions`, v2 [b, n, 2 or 3].
-    pub fn layout(&self, shape: &[usize]) -> Result<(usize, f32), String> {
+    pub fn layout(&self, shape: &[usize]) -> Result<(usize, f32), LandmarkLayoutError> {
         match (self, shape) {
             (TransformLandmarks::V1 { dimensions, scale }, [_, _, _, c])
                 if *dimensions > 0 && c % dimensions == 0 =>
@@ -125,12 +145,11 @@ impl TransformLandmarks {
                 Ok((*dimensions, *scale))
             }
             (TransformLandmarks::V2, [_, _, d @ (2 | 3)]) => Ok((*d, 1.0)),
-            (TransformLandmarks::V1 { dimensions, .. }, s) => Err(format!(
-                "landmarks must be 4-D with channels a multiple of {dimensions}, got {s:?}"
-            )),
-            (TransformLandmarks::V2, s) => Err(format!(
-                "landmarks must be [1, n, 2 or 3] for version 2, got {s:?}"
-            )),
+            (TransformLandmarks::V1 { dimensions, .. }, s) => Err(LandmarkLayoutError::V1 {
+                dimensions: *dimensions,
+                shape: s.to_vec(),
+            }),
+            (TransformLandmarks::V2, s) => Err(LandmarkLayoutError::V2 { shape: s.to_vec() }),
         }
     }
 }

@@ -43,6 +43,108 @@ pub fn transposed_size(padding: Padding, input: usize, kernel: usize, stride: us
     }
 }
 
+/// Spatial geometry of one 2-D convolution over NHWC tensors: batch, input
+/// size and channels, output size, filter size, strides, dilations and the
+/// top/left padding. Both backends build it here, so that a node's output size
+/// and padding are the same on the CPU and the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Batch.
+    pub n: usize,
+    /// Input height.
+    pub ih: usize,
+    /// Input width.
+    pub iw: usize,
+    /// Input channels.
+    pub ic: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+    /// Filter height (before dilation).
+    pub kh: usize,
+    /// Filter width (before dilation).
+    pub kw: usize,
+    /// Vertical stride.
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Vertical dilation.
+    pub dh: usize,
+    /// Horizontal dilation.
+    pub dw: usize,
+    /// Padding above the first input row.
+    pub pt: usize,
+    /// Padding left of the first input column.
+    pub pl: usize,
+}
+
+impl ConvGeometry {
+    /// A convolution (CONV_2D, DEPTHWISE_CONV_2D) of an `[n, ih, iw, ic]` input
+    /// by a `[kh, kw]` filter: output size and padding from [`padding`] on each
+    /// axis. None when a stride, dilation or filter size is zero or the dilated
+    /// filter overflows.
+    pub fn forward(
+        mode: Padding,
+        [n, ih, iw, ic]: [usize; 4],
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [dh, dw]: [usize; 2],
+    ) -> Option<ConvGeometry> {
+        let (oh, pt) = padding(mode, ih, kh, sh, dh)?;
+        let (ow, pl) = padding(mode, iw, kw, sw, dw)?;
+        Some(ConvGeometry {
+            n,
+            ih,
+            iw,
+            ic,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pt,
+            pl,
+        })
+    }
+
+    /// A transposed convolution (TRANSPOSE_CONV) of an `[n, ih, iw, ic]` input
+    /// into `[oh, ow]` outputs, without dilation. The padding is LiteRT's: that
+    /// of the forward convolution from the output size. None when a stride or
+    /// filter size is zero.
+    pub fn transposed(
+        mode: Padding,
+        [n, ih, iw, ic]: [usize; 4],
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [oh, ow]: [usize; 2],
+    ) -> Option<ConvGeometry> {
+        let pad = |o: usize, k: usize, s: usize| -> Option<usize> {
+            let (wo, _) = padding(mode, o, k, s, 1)?;
+            Some((wo.saturating_sub(1) * s + k).saturating_sub(o) / 2)
+        };
+        Some(ConvGeometry {
+            n,
+            ih,
+            iw,
+            ic,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh: 1,
+            dw: 1,
+            pt: pad(oh, kh, sh)?,
+            pl: pad(ow, kw, sw)?,
+        })
+    }
+}
+
 /// Row-major strides of a shape.
 fn strides_of(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
@@ -50,6 +152,43 @@ fn strides_of(shape: &[usize]) -> Vec<usize> {
         s[i] = s[i + 1] * shape[i + 1];
     }
     s
+}
+
+/// Why STRIDED_SLICE's parameters cannot be resolved against its input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SliceError {
+    /// `begin`, `end` and `strides` differ in length (or exceed 31 entries).
+    #[error("begin, end and strides differ in length")]
+    Lengths,
+    /// More indices than the input has dimensions.
+    #[error("{indices} indices for an input of rank {rank}")]
+    TooManyIndices {
+        /// Indices given (not counting the ellipsis and new axes).
+        indices: usize,
+        /// The input's rank.
+        rank: usize,
+    },
+    /// The expanded slice has more dimensions than the kernel supports.
+    #[error("too many dimensions ({0})")]
+    TooManyDimensions(usize),
+    /// The ellipsis and new-axis masks do not fit the input's rank.
+    #[error("masks do not fit the input rank")]
+    MasksVsRank,
+    /// The masks do not fit the number of indices.
+    #[error("masks do not fit the index count")]
+    MasksVsIndices,
+    /// A stride is zero.
+    #[error("stride must be non-zero")]
+    ZeroStride,
+    /// A shrunk axis indexes outside its dimension.
+    #[error("index {index} out of range for dimension {dim}")]
+    ShrinkIndex {
+        /// The index as given.
+        index: i64,
+        /// The dimension's size.
+        dim: i64,
+    },
 }
 
 /// Per effective axis of a strided slice: (count, start, step, input stride, shrink).
@@ -64,10 +203,10 @@ pub fn strided_slice_axes(
     end: &[i64],
     strides: &[i64],
     p: &StridedSlice,
-) -> Result<SliceAxes, String> {
+) -> Result<SliceAxes, SliceError> {
     let n = begin.len();
     if end.len() != n || strides.len() != n || n > 31 {
-        return Err("begin, end and strides differ in length".into());
+        return Err(SliceError::Lengths);
     }
     let bit = |m: i32, i: usize| i < 32 && (m >> i) & 1 != 0;
     let in_rank = in_shape.len() as i64;
@@ -79,10 +218,13 @@ pub fn strided_slice_axes(
         .filter(|&i| !bit(p.ellipsis_mask, i) && !bit(p.new_axis_mask, i))
         .count() as i64;
     if real_specs > in_rank {
-        return Err(format!("{n} indices for an input of rank {in_rank}"));
+        return Err(SliceError::TooManyIndices {
+            indices: n,
+            rank: in_rank as usize,
+        });
     }
     if eff > 31 {
-        return Err("too many dimensions".into());
+        return Err(SliceError::TooManyDimensions(eff));
     }
     let mut ell_mask = 0u64;
     let mut new_mask = 0u64;
@@ -124,7 +266,7 @@ pub fn strided_slice_axes(
             in_shape
                 .get(k)
                 .map(|&d| d as i64)
-                .ok_or_else(|| "masks do not fit the input rank".to_string())
+                .ok_or(SliceError::MasksVsRank)
         };
         let full = |dim| Ax {
             dim,
@@ -156,7 +298,7 @@ pub fn strided_slice_axes(
         } else {
             let o = i - added_ell;
             if o >= n {
-                return Err("masks do not fit the index count".into());
+                return Err(SliceError::MasksVsIndices);
             }
             axes.push(Ax {
                 dim: in_dim(i - added_axes)?,
@@ -171,14 +313,14 @@ pub fn strided_slice_axes(
         }
     }
     if added_axes + in_shape.len() != eff {
-        return Err("masks do not fit the input rank".into());
+        return Err(SliceError::MasksVsRank);
     }
     let in_st = strides_of(in_shape);
     let mut k = 0;
     let mut out = Vec::with_capacity(eff);
     for a in &axes {
         if a.stride == 0 {
-            return Err("stride must be non-zero".into());
+            return Err(SliceError::ZeroStride);
         }
         let clamp = |x: i64| {
             if a.stride > 0 {
@@ -197,10 +339,10 @@ pub fn strided_slice_axes(
         }
         let count = if a.shrink {
             if start < 0 || start >= a.dim {
-                return Err(format!(
-                    "index {} out of range for dimension {}",
-                    a.start, a.dim
-                ));
+                return Err(SliceError::ShrinkIndex {
+                    index: a.start,
+                    dim: a.dim,
+                });
             }
             1
         } else {
@@ -252,5 +394,31 @@ mod tests {
         assert_eq!(transposed_size(Padding::Same, 4, 3, 2), 8);
         assert_eq!(transposed_size(Padding::Valid, 4, 3, 2), 9);
         assert_eq!(transposed_size(Padding::Valid, 0, 3, 2), 3);
+    }
+
+    #[test]
+    fn convolution_geometry_of_both_directions() {
+        // 7x9 input, 3x3 filter, stride 2, dilation 1, SAME: 4x5 outputs.
+        let g = ConvGeometry::forward(Padding::Same, [1, 7, 9, 8], [3, 3], [2, 2], [1, 1])
+            .expect("valid");
+        assert_eq!([g.oh, g.ow, g.pt, g.pl], [4, 5, 1, 1]);
+        assert_eq!([g.n, g.ih, g.iw, g.ic, g.dh, g.dw], [1, 7, 9, 8, 1, 1]);
+        let d = ConvGeometry::forward(Padding::Valid, [2, 8, 8, 3], [3, 3], [1, 1], [2, 2])
+            .expect("valid");
+        assert_eq!([d.oh, d.ow, d.pt, d.pl], [4, 4, 0, 0]);
+        assert!(
+            ConvGeometry::forward(Padding::Same, [1, 4, 4, 1], [3, 3], [0, 1], [1, 1]).is_none()
+        );
+        // Transposed 4x4 -> 8x8, 3x3 filter, stride 2, SAME: LiteRT pads the
+        // forward convolution of the output (4 outputs, total pad 1) by 0.
+        let t = ConvGeometry::transposed(Padding::Same, [1, 4, 4, 2], [3, 3], [2, 2], [8, 8])
+            .expect("valid");
+        assert_eq!([t.oh, t.ow, t.pt, t.pl, t.dh, t.dw], [8, 8, 0, 0, 1, 1]);
+        let v = ConvGeometry::transposed(Padding::Valid, [1, 4, 4, 2], [3, 3], [2, 2], [9, 9])
+            .expect("valid");
+        assert_eq!([v.pt, v.pl], [0, 0]);
+        assert!(
+            ConvGeometry::transposed(Padding::Same, [1, 4, 4, 2], [0, 3], [2, 2], [8, 8]).is_none()
+        );
     }
 }

@@ -240,9 +240,28 @@ impl Tensor {
         self.shape.len()
     }
 
-    /// The constant value of a model tensor (dense constants only).
+    /// The constant value of a model tensor (dense constants only). Packed int4
+    /// constants are unpacked to int8 values (the quantized kernels read them as
+    /// int8 with the tensor's quantization, as LiteRT's kernels unpack them).
     pub fn from_info(info: &TensorInfo) -> Result<Option<Tensor>> {
         match &info.data {
+            Some(bytes) if info.sparsity.is_none() && info.dtype == DType::Int4 => {
+                let n = info.num_elements();
+                if bytes.len() != n.div_ceil(2) {
+                    return Err(Error::Tensor {
+                        index: 0,
+                        name: info.name.clone(),
+                        what: format!(
+                            "int4 data of {} bytes for {n} elements (two per byte)",
+                            bytes.len()
+                        ),
+                    });
+                }
+                Ok(Some(Tensor::new(
+                    info.shape.clone(),
+                    Data::I8(unpack_int4(bytes, n)),
+                )))
+            }
             Some(bytes) if info.sparsity.is_none() => Ok(Some(Tensor::new(
                 info.shape.clone(),
                 Data::from_bytes(info.dtype, bytes)?,
@@ -257,5 +276,47 @@ impl Tensor {
             Data::F32(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// Signed 4-bit values packed two per byte, as LiteRT stores INT4 tensors: element
+/// 2i in the low nibble of byte i, element 2i+1 in the high nibble, each in two's
+/// complement. The first `n` elements, sign-extended to int8.
+pub fn unpack_int4(bytes: &[u8], n: usize) -> Vec<i8> {
+    (0..n)
+        .map(|i| {
+            let b = bytes.get(i / 2).copied().unwrap_or(0);
+            let nibble = if i % 2 == 0 { b & 0x0f } else { b >> 4 };
+            ((nibble << 4) as i8) >> 4
+        })
+        .collect()
+}
+
+/// Pack values in [-8, 7] two per byte (see [`unpack_int4`]); an odd count
+/// leaves the last high nibble zero. Values outside the range keep their low
+/// four bits.
+pub fn pack_int4(values: &[i8]) -> Vec<u8> {
+    values
+        .chunks(2)
+        .map(|p| {
+            let lo = p[0] as u8 & 0x0f;
+            let hi = p.get(1).map_or(0, |&v| v as u8 & 0x0f);
+            lo | (hi << 4)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod int4_tests {
+    use super::*;
+
+    #[test]
+    fn int4_packs_low_nibble_first_and_round_trips() {
+        let v: Vec<i8> = vec![-8, 7, -1, 0, 3];
+        let packed = pack_int4(&v);
+        assert_eq!(packed, vec![0x78, 0x0f, 0x03]);
+        assert_eq!(unpack_int4(&packed, v.len()), v);
+        let all: Vec<i8> = (-8..=7).collect();
+        assert_eq!(unpack_int4(&pack_int4(&all), all.len()), all);
     }
 }

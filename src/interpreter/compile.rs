@@ -7,6 +7,7 @@ use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::PipelineCache;
 use crate::gpu::pipeline::Precision;
 use crate::gpu::program::GpuProgram;
+use crate::gpu::verdict::{Support, Unsupported};
 use std::sync::Arc;
 
 /// Compiles partitions of one subgraph and narrows failures down to nodes.
@@ -50,7 +51,7 @@ impl Compiler<'_> {
         p: &Partition,
         why: &str,
         options: &PartitionOptions,
-        verdicts: &mut [std::result::Result<(), String>],
+        verdicts: &mut [Support],
     ) -> bool {
         let mut blamed = Vec::new();
         if p.nodes.len() > 1 {
@@ -60,7 +61,7 @@ impl Compiler<'_> {
                         if k == n {
                             verdicts[k].clone()
                         } else {
-                            Err(String::new())
+                            Err(Unsupported::from(""))
                         }
                     })
                     .collect();
@@ -84,7 +85,7 @@ impl Compiler<'_> {
         let mut moved = false;
         for (n, e) in blamed {
             if verdicts[n].is_ok() {
-                verdicts[n] = Err(format!("GPU compile failed: {e}"));
+                verdicts[n] = Err(format!("GPU compile failed: {e}").into());
                 moved = true;
             }
         }

@@ -100,14 +100,19 @@ pub enum OverflowGuard {
     Error,
 }
 
+/// A string that names no [`OverflowGuard`] mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("overflow guard {0:?}: expected on, off or error")]
+pub struct ParseOverflowGuardError(pub String);
+
 impl std::str::FromStr for OverflowGuard {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = ParseOverflowGuardError;
+    fn from_str(s: &str) -> std::result::Result<Self, ParseOverflowGuardError> {
         match s {
             "on" => Ok(OverflowGuard::On),
             "off" => Ok(OverflowGuard::Off),
             "error" => Ok(OverflowGuard::Error),
-            _ => Err(format!("overflow guard {s:?}: expected on, off or error")),
+            _ => Err(ParseOverflowGuardError(s.to_string())),
         }
     }
 }

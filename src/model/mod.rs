@@ -10,6 +10,7 @@ mod options;
 mod options_mediapipe;
 mod reader;
 mod stored;
+mod versions;
 mod writer;
 
 pub use codes::{

@@ -5,8 +5,8 @@ use super::options::RawOp;
 use super::LoadOptions;
 use crate::error::{Error, Result};
 use crate::graph::{
-    topological_order, DType, DimensionMetadata, Graph, Node, Quantization, Signature, Sparsity,
-    Subgraph, TensorInfo,
+    topological_order, Blockwise, DType, DimensionMetadata, Graph, Node, Quantization, Signature,
+    Sparsity, Subgraph, TensorInfo,
 };
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ mod field {
     pub const TENSOR_SHAPE_SIGNATURE: usize = 7;
     pub const QUANT_SCALE: usize = 2;
     pub const QUANT_ZERO_POINT: usize = 3;
+    pub const QUANT_DETAILS_TYPE: usize = 4;
+    pub const QUANT_DETAILS: usize = 5;
     pub const QUANT_DIMENSION: usize = 6;
     pub const SPARSITY_TRAVERSAL_ORDER: usize = 0;
     pub const SPARSITY_BLOCK_MAP: usize = 1;
@@ -269,6 +271,7 @@ fn read_subgraph(
     }
 
     let mut tensors = tensors;
+    resolve_block_scales(s, &mut tensors)?;
     mark_empty_constants(&mut tensors, &inputs, &outputs, &nodes);
     let mut available = vec![false; nt];
     for &t in &inputs {
@@ -466,6 +469,15 @@ fn read_tensor(
                 buffer.len()
             )));
         }
+        // Two int4 elements per byte.
+        if sparsity.is_none() && dtype == DType::Int4 && buffer.len() as u64 != elements.div_ceil(2)
+        {
+            return Err(err(format!(
+                "buffer {b} holds {} bytes but shape {shape:?} of int4 needs {}",
+                buffer.len(),
+                elements.div_ceil(2)
+            )));
+        }
         Some(buffer.clone())
     };
     let quantization = match table.table(field::TENSOR_QUANTIZATION, "QuantizationParameters")? {
@@ -491,6 +503,9 @@ fn read_tensor(
 
 fn read_quantization(q: &Table, shape: &[usize]) -> Result<Option<Quantization>, String> {
     let e = |x: Error| x.to_string();
+    if q.scalar::<u8>(field::QUANT_DETAILS_TYPE, 0).map_err(e)? == BLOCKWISE_DETAILS {
+        return read_blockwise(q, shape).map(Some);
+    }
     let scale = q
         .scalars::<f32>(field::QUANT_SCALE)
         .map_err(e)?
@@ -528,11 +543,96 @@ fn read_quantization(q: &Table, shape: &[usize]) -> Result<Option<Quantization>,
     if scale.iter().any(|s| !s.is_finite()) {
         return Err("non-finite quantization scale".into());
     }
-    Ok(Some(Quantization {
+    Ok(Some(Quantization::per_channel(
         scale,
         zero_point,
-        axis: axis.max(0) as usize,
-    }))
+        axis.max(0) as usize,
+    )))
+}
+
+/// The `QuantizationDetails` union tag of `BlockwiseQuantization`.
+const BLOCKWISE_DETAILS: u8 = 2;
+
+/// Blockwise quantization details: the scales tensor and the block size (the
+/// scales themselves are read by [`resolve_block_scales`] once every tensor of
+/// the subgraph is known). Only symmetric blocks of a 2-D tensor whose depth the
+/// block size divides are accepted.
+fn read_blockwise(q: &Table, shape: &[usize]) -> Result<Quantization, String> {
+    let e = |x: Error| x.to_string();
+    let d = q
+        .table(field::QUANT_DETAILS, "BlockwiseQuantization")
+        .map_err(e)?
+        .ok_or("blockwise quantization without its details")?;
+    let scales = d.scalar::<i32>(0, -1).map_err(e)?;
+    let zero_points = d.scalar::<i32>(1, -1).map_err(e)?;
+    let size = d.scalar::<i32>(2, 0).map_err(e)?;
+    let depth = match shape {
+        [_, depth] => *depth,
+        _ => {
+            return Err(format!(
+                "blockwise quantization of a tensor of shape {shape:?} (2-D only)"
+            ))
+        }
+    };
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0 && depth % s == 0)
+        .ok_or_else(|| {
+            format!("block size {size} does not divide the depth {depth} of shape {shape:?}")
+        })?;
+    if zero_points >= 0 {
+        return Err("blockwise zero points are not supported (symmetric blocks only)".into());
+    }
+    let scales = usize::try_from(scales)
+        .map_err(|_| format!("blockwise scales tensor {scales} is not a tensor"))?;
+    Ok(Quantization {
+        scale: Vec::new(),
+        zero_point: vec![0],
+        axis: 0,
+        block: Some(Blockwise { size, scales }),
+    })
+}
+
+/// Fill in the block scales of blockwise-quantized tensors from their float16
+/// scales tensors, checked to hold one scale per block.
+fn resolve_block_scales(s: usize, tensors: &mut [TensorInfo]) -> Result<()> {
+    for t in 0..tensors.len() {
+        let Some(block) = tensors[t].quantization.as_ref().and_then(|q| q.block) else {
+            continue;
+        };
+        let info = &tensors[t];
+        let blocks = info.num_elements() / block.size;
+        let err = |what: String| Error::Tensor {
+            index: t,
+            name: info.name.clone(),
+            what: format!("{what} (subgraph {s})"),
+        };
+        let scales = tensors.get(block.scales).ok_or_else(|| {
+            err(format!(
+                "blockwise scales tensor {} does not exist",
+                block.scales
+            ))
+        })?;
+        let values = match (scales.dtype, scales.data.as_deref()) {
+            (DType::F16, Some(bytes)) if bytes.len() == 2 * blocks => bytes
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect::<Vec<f32>>(),
+            _ => {
+                return Err(err(format!(
+                    "blockwise scales tensor {} must be a float16 constant of {blocks} elements",
+                    block.scales
+                )))
+            }
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(err("non-finite block scale".into()));
+        }
+        if let Some(q) = tensors[t].quantization.as_mut() {
+            q.scale = values;
+        }
+    }
+    Ok(())
 }
 
 fn read_index_vector(t: &Table, type_id: usize, value_id: usize) -> Result<Vec<u32>> {

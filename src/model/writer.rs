@@ -4,12 +4,15 @@
 //! inputs and outputs as one of its operators) are stored as that file stored them:
 //! every options field, custom options, intermediates and the operator code's
 //! version. Other operators are encoded from the IR with every field the schema
-//! gives them. Subgraphs, signatures, metadata, sparsity and constant buffers (one
-//! buffer per shared constant, 16-byte aligned) are written from the IR.
+//! gives them. Either way an operator whose activations are int16 gets at least
+//! the version the converter gives that signature (see `versions`). Subgraphs,
+//! signatures, metadata, sparsity and constant buffers (one buffer per shared
+//! constant, 16-byte aligned) are written from the IR.
 
 use super::encode::encode;
 use super::reader::FILE_IDENTIFIER;
 use super::stored::{emit, slot, stored_operators, Offset, StoredOperator, Value};
+use super::versions::apply_int16;
 use crate::error::{Error, Result};
 use crate::graph::{DimensionMetadata, Graph, Node, Op, Sparsity, Subgraph, TensorInfo};
 use flatbuffers::{FlatBufferBuilder, Push, PushAlignment};
@@ -159,14 +162,31 @@ fn tensor_table(fbb: &mut FlatBufferBuilder, t: &TensorInfo, buffer: u32) -> Off
     let shape: Vec<i32> = t.shape.iter().map(|&d| d as i32).collect();
     let shape = fbb.create_vector(&shape);
     let name = fbb.create_string(&t.name);
-    let quant = t.quantization.as_ref().map(|q| {
-        let scale = fbb.create_vector(&q.scale);
-        let zp = fbb.create_vector(&q.zero_point);
-        let start = fbb.start_table();
-        fbb.push_slot_always(slot(2), scale);
-        fbb.push_slot_always(slot(3), zp);
-        fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
-        fbb.end_table(start)
+    let quant = t.quantization.as_ref().map(|q| match q.block {
+        // BlockwiseQuantization details (union tag 2): the scales tensor, no zero
+        // points (-1), the block size; scale and zero_point are left out, as the
+        // schema says the details replace them.
+        Some(block) => {
+            let start = fbb.start_table();
+            fbb.push_slot_always::<i32>(slot(0), block.scales as i32);
+            fbb.push_slot_always::<i32>(slot(1), -1);
+            fbb.push_slot_always::<i32>(slot(2), block.size as i32);
+            let details = fbb.end_table(start);
+            let start = fbb.start_table();
+            fbb.push_slot_always::<u8>(slot(4), 2);
+            fbb.push_slot_always(slot(5), details);
+            fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
+            fbb.end_table(start)
+        }
+        None => {
+            let scale = fbb.create_vector(&q.scale);
+            let zp = fbb.create_vector(&q.zero_point);
+            let start = fbb.start_table();
+            fbb.push_slot_always(slot(2), scale);
+            fbb.push_slot_always(slot(3), zp);
+            fbb.push_slot_always::<i32>(slot(6), q.axis as i32);
+            fbb.end_table(start)
+        }
     });
     let signature = t.shape_signature.as_ref().map(|s| fbb.create_vector(s));
     let sparsity = t.sparsity.as_ref().map(|sp| sparsity_table(fbb, sp));
@@ -233,7 +253,7 @@ fn subgraph_table(
     let mut matcher = Matcher::new(stored);
     let mut operators = Vec::new();
     for (n, node) in sg.nodes.iter().enumerate() {
-        let (key, fields) = match matcher.take(node) {
+        let (mut key, mut fields) = match matcher.take(node) {
             Some(st) => ((st.code, st.custom.clone(), st.version), st.fields.clone()),
             None => {
                 let enc = encode(node, sg).ok_or_else(|| {
@@ -246,6 +266,9 @@ fn subgraph_table(
                 ((enc.code, enc.custom.clone(), enc.version()), enc.fields())
             }
         };
+        if key.1.is_none() {
+            apply_int16(key.0, node, sg, &mut key.2, &mut fields);
+        }
         let oc = match opcodes.iter().position(|c| *c == key) {
             Some(i) => i,
             None => {

@@ -137,7 +137,7 @@ impl PyInterpreter {
         let device = parse_device(device)?;
         let pairs = delegate_pairs(Some(precision), options)?;
         let delegate = DelegateOptions::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(PyValueError::new_err)?;
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let (interp, fallback) = py
             .detach(|| open(&model_path, device, delegate))
             .map_err(to_py_err)?;

@@ -65,7 +65,7 @@ fn delegate_pairs(
     }
     pairs.extend(options);
     DelegateOptions::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(PyValueError::new_err)?;
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(pairs)
 }
 
@@ -91,7 +91,7 @@ fn delegate_option_keys() -> Vec<(&'static str, &'static str)> {
 #[pyfunction]
 fn software_adapter(py: Python<'_>, options: Vec<(String, String)>) -> PyResult<Option<String>> {
     let parsed = DelegateOptions::parse(options.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(PyValueError::new_err)?;
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(py.detach(|| crate::warn_if_software_adapter(parsed.device, "load_delegate")))
 }
 

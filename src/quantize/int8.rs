@@ -1,83 +1,25 @@
-//! Full integer quantization: int8 activations from calibrated ranges, symmetric
-//! per-channel int8 weights, int32 biases, and the output parameters LiteRT's int8
-//! kernels require. Ops without an int8 kernel stay float between DEQUANTIZE and
+//! Full integer quantization: integer activations from calibrated ranges (int8, or
+//! int16 in the 16x8 scheme), symmetric per-channel int8 weights, int32 (int64 in
+//! 16x8) biases, and the output parameters LiteRT's integer kernels require. Ops
+//! without an integer kernel in the scheme stay float between DEQUANTIZE and
 //! QUANTIZE.
 
+use super::scheme::{OutParams, Scheme};
 use super::weights::{const_f32, consumers, i8_bytes, symmetric_int8, weight_slot};
 use super::IoType;
 use crate::error::Result;
-use crate::graph::op::{Binary, Reduce, Unary};
 use crate::graph::{DType, Node, Op, Quantization, Subgraph, TensorInfo};
 use std::collections::{HashMap, HashSet};
 
-/// How an int8 node's output parameters are chosen.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum OutParams {
-    /// From the output's calibrated range.
-    Calibrated,
-    /// The same as the data input's (data-movement ops, pools).
-    SameAsInput,
-    /// Fixed by the kernel: (scale, zero point).
-    Fixed(f32, i64),
-    /// From the output's calibrated range, and every input (activations and
-    /// constants) takes the output's parameters: the kernel moves or compares
-    /// integer levels without rescaling them (CONCATENATION refuses anything else).
-    Shared,
-}
-
-/// The output rule of an op with a LiteRT int8 kernel; None for ops that stay float.
-fn int8_rule(op: &Op) -> Option<OutParams> {
-    use OutParams::*;
-    Some(match op {
-        Op::Conv2D(_) | Op::DepthwiseConv2D(_) | Op::FullyConnected(_) => Calibrated,
-        Op::Binary(Binary::Add | Binary::Sub | Binary::Mul, _) => Calibrated,
-        Op::Binary(Binary::Maximum | Binary::Minimum, _) => Shared,
-        Op::Concatenation { .. } => Shared,
-        Op::Reduce {
-            kind: Reduce::Mean | Reduce::Sum,
-            ..
-        } => Calibrated,
-        Op::Reduce {
-            kind: Reduce::Max | Reduce::Min,
-            ..
-        } => SameAsInput,
-        Op::Unary(Unary::Relu | Unary::Relu6 | Unary::ReluN1To1 | Unary::HardSwish) => Calibrated,
-        Op::Unary(Unary::LeakyRelu { .. }) => Calibrated,
-        Op::Unary(Unary::Logistic) => Fixed(1.0 / 256.0, -128),
-        Op::Unary(Unary::Tanh) => Fixed(1.0 / 128.0, 0),
-        Op::Softmax { .. } => Fixed(1.0 / 256.0, -128),
-        Op::AveragePool2D(_) | Op::MaxPool2D(_) => SameAsInput,
-        Op::Reshape { .. } | Op::Squeeze { .. } | Op::ExpandDims | Op::Transpose => SameAsInput,
-        Op::Pad | Op::Slice | Op::StridedSlice(_) | Op::Gather { .. } => SameAsInput,
-        Op::SpaceToDepth { .. } | Op::DepthToSpace { .. } => SameAsInput,
-        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => SameAsInput,
-        Op::Split { .. } | Op::SplitV { .. } | Op::Unpack { .. } => SameAsInput,
-        Op::BatchToSpaceNd | Op::SpaceToBatchNd | Op::Tile => SameAsInput,
-        _ => return None,
-    })
-}
-
-/// Asymmetric int8 parameters for the real range [min, max] (widened to hold 0),
-/// with the zero point nudged onto the integer grid as the converter does: on the
-/// uint8 grid (ties round up), then shifted by 128.
-pub(crate) fn affine_int8(min: f32, max: f32) -> (f32, i64) {
-    let (min, max) = (min.min(0.0) as f64, max.max(0.0) as f64);
-    let scale = (max - min) / 255.0;
-    if scale <= 0.0 || !scale.is_finite() {
-        return (1.0 / 255.0, -128);
-    }
-    let zp = (-min / scale).round().clamp(0.0, 255.0) as i64 - 128;
-    (scale as f32, zp)
-}
-
-/// Builds the int8 subgraph node by node, keeping for each original tensor the
-/// index of its float and of its int8 form.
+/// Builds the integer subgraph node by node, keeping for each original tensor the
+/// index of its float and of its integer form.
 struct Builder<'a> {
     src: &'a Subgraph,
     sg: Subgraph,
+    scheme: Scheme,
     params: Vec<Option<(f32, i64)>>,
     float_of: Vec<Option<usize>>,
-    int8_of: Vec<Option<usize>>,
+    int_of: Vec<Option<usize>>,
     /// Copies of activations with other parameters than their own:
     /// (tensor, scale bits, zero point) to the copy.
     requantized: HashMap<(usize, u32, i64), usize>,
@@ -97,62 +39,61 @@ impl Builder<'_> {
         });
     }
 
-    /// The int8 form of activation `t`, quantized from its float form when needed.
-    fn int8(&mut self, t: usize) -> usize {
-        if let Some(q) = self.int8_of[t] {
-            return q;
-        }
-        let (scale, zp) = self.params[t].unwrap_or((1.0 / 255.0, -128));
-        let f = self.float_of[t].unwrap_or(t);
+    /// A new activation tensor shaped as `t`, of the scheme's type with `(scale,
+    /// zp)`, named after `t` with `suffix`.
+    fn int_tensor(&mut self, t: usize, suffix: &str, (scale, zp): (f32, i64)) -> usize {
         let mut info = TensorInfo::new(
-            format!("{}_int8", self.src.tensors[t].name),
-            DType::I8,
+            format!("{}_{suffix}", self.src.tensors[t].name),
+            self.scheme.dtype(),
             self.src.tensors[t].shape.clone(),
         );
         info.shape_signature = self.src.tensors[t].shape_signature.clone();
         info.quantization = Some(Quantization::per_tensor(scale, zp));
-        let q = self.push_tensor(info);
+        self.push_tensor(info)
+    }
+
+    /// The integer form of activation `t`, quantized from its float form when needed.
+    fn int(&mut self, t: usize) -> usize {
+        if let Some(q) = self.int_of[t] {
+            return q;
+        }
+        let p = self.params[t].unwrap_or(self.scheme.fallback());
+        let f = self.float_of[t].unwrap_or(t);
+        let q = self.int_tensor(t, self.scheme.name(), p);
         self.emit(Op::Quantize, f, q);
-        self.int8_of[t] = Some(q);
+        self.int_of[t] = Some(q);
         q
     }
 
-    /// The int8 form of activation `t` with exactly the parameters `(scale, zp)`:
-    /// its own int8 form when that has them, else a copy made by QUANTIZE from its
-    /// int8 form (a requantization) or from its float form.
-    fn int8_as(&mut self, t: usize, (scale, zp): (f32, i64)) -> usize {
-        if let Some(q) = self.int8_of[t] {
-            if self.params[t] == Some((scale, zp)) {
+    /// The integer form of activation `t` with exactly the parameters `p`: its own
+    /// integer form when that has them, else a copy made by QUANTIZE from its
+    /// integer form (a requantization) or from its float form.
+    fn int_as(&mut self, t: usize, p: (f32, i64)) -> usize {
+        if let Some(q) = self.int_of[t] {
+            if self.params[t] == Some(p) {
                 return q;
             }
         }
-        let key = (t, scale.to_bits(), zp);
+        let key = (t, p.0.to_bits(), p.1);
         if let Some(&q) = self.requantized.get(&key) {
             return q;
         }
-        let from = match self.int8_of[t] {
+        let from = match self.int_of[t] {
             Some(q) => q,
             None => self.float_of[t].unwrap_or(t),
         };
-        let mut info = TensorInfo::new(
-            format!("{}_requantized", self.src.tensors[t].name),
-            DType::I8,
-            self.src.tensors[t].shape.clone(),
-        );
-        info.shape_signature = self.src.tensors[t].shape_signature.clone();
-        info.quantization = Some(Quantization::per_tensor(scale, zp));
-        let q = self.push_tensor(info);
+        let q = self.int_tensor(t, "requantized", p);
         self.emit(Op::Quantize, from, q);
         self.requantized.insert(key, q);
         q
     }
 
-    /// The float form of activation `t`, dequantized from its int8 form when needed.
+    /// The float form of activation `t`, dequantized from its integer form when needed.
     fn float(&mut self, t: usize) -> usize {
         if let Some(f) = self.float_of[t] {
             return f;
         }
-        let q = self.int8_of[t].unwrap_or(t);
+        let q = self.int_of[t].unwrap_or(t);
         let mut info = TensorInfo::new(
             format!("{}_float", self.src.tensors[t].name),
             DType::F32,
@@ -183,13 +124,14 @@ pub(crate) type FloatNode = (usize, String, String);
 /// The reason of nodes without float activations (not listed as left float).
 const NOT_FLOAT: &str = "not a float op";
 
-/// Whether node `n` can run in int8: an int8 kernel, not kept float, and every
-/// float activation input calibrated. Err gives the reason it stays float.
-fn int8_ok(
+/// Whether node `n` can run in the integer `scheme`: a kernel, not kept float, and
+/// every float activation input calibrated. Err gives the reason it stays float.
+fn int_ok(
     src: &Subgraph,
     n: usize,
     ranges: &[Option<(f32, f32)>],
     keep: &HashSet<usize>,
+    scheme: Scheme,
 ) -> Result<(), String> {
     let node = &src.nodes[n];
     let float_in = node
@@ -209,8 +151,11 @@ fn int8_ok(
                 .into(),
         );
     }
-    if int8_rule(&node.op).is_none() {
-        return Err("no int8 kernel".into());
+    if scheme.rule(&node.op).is_none() {
+        return Err(match scheme {
+            Scheme::Int8 => "no int8 kernel".into(),
+            Scheme::Int16x8 => "no int16x8 kernel".into(),
+        });
     }
     if !node
         .outputs
@@ -229,14 +174,15 @@ fn int8_ok(
     Ok(())
 }
 
-/// Quantize `src` to full integer with the calibrated `ranges` of its tensors.
-/// Returns the new subgraph (original tensors keep their indices) and the nodes
-/// that stayed float with the reason.
+/// Quantize `src` to full integer in `scheme` with the calibrated `ranges` of its
+/// tensors. Returns the new subgraph (original tensors keep their indices) and the
+/// nodes that stayed float with the reason.
 pub(crate) fn full_integer(
     src: &Subgraph,
     ranges: &[Option<(f32, f32)>],
     keep: &HashSet<usize>,
     io: IoType,
+    scheme: Scheme,
 ) -> Result<(Subgraph, Vec<FloatNode>)> {
     let n_tensors = src.tensors.len();
     let mut b = Builder {
@@ -245,17 +191,18 @@ pub(crate) fn full_integer(
             nodes: Vec::new(),
             ..src.clone()
         },
+        scheme,
         params: (0..n_tensors)
             .map(|t| {
                 ranges
                     .get(t)
                     .copied()
                     .flatten()
-                    .map(|(lo, hi)| affine_int8(lo, hi))
+                    .map(|(lo, hi)| scheme.params(lo, hi))
             })
             .collect(),
         float_of: vec![None; n_tensors],
-        int8_of: vec![None; n_tensors],
+        int_of: vec![None; n_tensors],
         requantized: HashMap::new(),
     };
     for t in 0..n_tensors {
@@ -267,10 +214,10 @@ pub(crate) fn full_integer(
         let info = &mut b.sg.tensors[t];
         match (io, b.params[t]) {
             (IoType::Float, _) | (_, None) => b.float_of[t] = Some(t),
-            (IoType::Int8, Some((s, z))) => {
-                info.dtype = DType::I8;
+            (IoType::Int8 | IoType::Int16, Some((s, z))) => {
+                info.dtype = scheme.dtype();
                 info.quantization = Some(Quantization::per_tensor(s, z));
-                b.int8_of[t] = Some(t);
+                b.int_of[t] = Some(t);
             }
             (IoType::Uint8, Some((s, z))) => {
                 info.dtype = DType::U8;
@@ -282,15 +229,15 @@ pub(crate) fn full_integer(
                 q.quantization = Some(Quantization::per_tensor(s, z));
                 let q = b.push_tensor(q);
                 b.emit(Op::Quantize, t, q);
-                b.int8_of[t] = Some(q);
+                b.int_of[t] = Some(q);
             }
         }
     }
     let readers = consumers(src);
     let mut left_float = Vec::new();
     for (n, node) in src.nodes.iter().enumerate() {
-        match int8_ok(src, n, ranges, keep) {
-            Ok(()) => int8_node(&mut b, node, &readers),
+        match int_ok(src, n, ranges, keep, scheme) {
+            Ok(()) => int_node(&mut b, node, &readers),
             Err(why) => {
                 if why != NOT_FLOAT {
                     left_float.push((n, node.op.name().to_string(), why));
@@ -318,7 +265,7 @@ pub(crate) fn full_integer(
 /// The tensor that holds model output `t` in the interface type.
 fn interface_output(b: &mut Builder, t: usize, io: IoType) -> usize {
     if src_is_float(b, t) && io != IoType::Float && b.params[t].is_some() {
-        let q = b.int8(t);
+        let q = b.int(t);
         return match io {
             IoType::Uint8 => {
                 let mut info = b.sg.tensors[q].clone();
@@ -337,7 +284,7 @@ fn interface_output(b: &mut Builder, t: usize, io: IoType) -> usize {
     let f = b.float(t);
     if f != t {
         let name = b.src.tensors[t].name.clone();
-        b.sg.tensors[t].name = format!("{name}_int8");
+        b.sg.tensors[t].name = format!("{name}_{}", b.scheme.name());
         b.sg.tensors[f].name = name;
     }
     f
@@ -362,10 +309,76 @@ fn drop_unread_constants(sg: &mut Subgraph) {
     }
 }
 
-/// Emit `node` in int8.
-fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
+/// The bias of a convolution or FULLY_CONNECTED (`values`) in the scheme's bias
+/// type, at scale input scale x weight scale per channel.
+fn quantized_bias(
+    info: &TensorInfo,
+    values: &[f32],
+    in_scale: f64,
+    wq: &Quantization,
+    dtype: DType,
+) -> TensorInfo {
+    let scale_at = |c: usize| in_scale * wq.scale_at(c) as f64;
+    let channels = if wq.is_per_channel() { values.len() } else { 1 };
+    let scales: Vec<f32> = (0..channels.max(1)).map(|c| scale_at(c) as f32).collect();
+    let level = |(c, &v): (usize, &f32)| (v as f64 / scale_at(c)).round();
+    // The bias type is I64 (16x8) or I32.
+    let bytes: Vec<u8> = match dtype {
+        DType::I64 => values
+            .iter()
+            .enumerate()
+            .map(level)
+            .flat_map(|q| (q.clamp(i64::MIN as f64, i64::MAX as f64) as i64).to_le_bytes())
+            .collect(),
+        _ => values
+            .iter()
+            .enumerate()
+            .map(level)
+            .flat_map(|q| (q.clamp(i32::MIN as f64, i32::MAX as f64) as i32).to_le_bytes())
+            .collect(),
+    };
+    let mut qinfo = info.clone();
+    qinfo.dtype = dtype;
+    qinfo.data = Some(bytes.into());
+    let zero_points = vec![0; scales.len()];
+    qinfo.quantization = Some(Quantization::per_channel(scales, zero_points, 0));
+    qinfo
+}
+
+/// A constant data input (not a weight or bias) as an activation of the scheme with
+/// parameters `shared`, or its own range's.
+fn quantized_constant(
+    info: &TensorInfo,
+    values: &[f32],
+    shared: Option<(f32, i64)>,
+    scheme: Scheme,
+) -> TensorInfo {
+    let (lo, hi) = values
+        .iter()
+        .fold((0f32, 0f32), |(a, z), &v| (a.min(v), z.max(v)));
+    let (s, z) = shared.unwrap_or_else(|| scheme.params(lo, hi));
+    let (min, max) = scheme.levels();
+    let levels = values
+        .iter()
+        .map(|&v| ((v / s).round() + z as f32).clamp(min, max));
+    let mut qinfo = info.clone();
+    qinfo.dtype = scheme.dtype();
+    qinfo.data = Some(match scheme {
+        Scheme::Int8 => i8_bytes(&levels.map(|l| l as i8).collect::<Vec<_>>()),
+        Scheme::Int16x8 => levels
+            .flat_map(|l| (l as i16).to_le_bytes())
+            .collect::<Vec<u8>>()
+            .into(),
+    });
+    qinfo.quantization = Some(Quantization::per_tensor(s, z));
+    qinfo
+}
+
+/// Emit `node` in the integer scheme.
+fn int_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
     let src = b.src;
-    let rule = int8_rule(&node.op).unwrap_or(OutParams::Calibrated);
+    let scheme = b.scheme;
+    let rule = scheme.rule(&node.op).unwrap_or(OutParams::Calibrated);
     let mut out = node.clone();
     let mut data_params = None;
     let mut weight_quant: Option<Quantization> = None;
@@ -382,8 +395,8 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
         if !info.is_constant() {
             if info.dtype == DType::F32 {
                 let q = match shared {
-                    Some(p) => b.int8_as(t, p),
-                    None => b.int8(t),
+                    Some(p) => b.int_as(t, p),
+                    None => b.int(t),
                 };
                 data_params = data_params.or(b.params[t]);
                 out.inputs[k] = Some(q);
@@ -395,86 +408,37 @@ fn int8_node(b: &mut Builder, node: &Node, readers: &[Vec<(usize, usize)>]) {
         let Some(values) = const_f32(info) else {
             continue;
         };
-        let mut qinfo = info.clone();
-        if weight.is_some_and(|(slot, _)| slot == k) {
+        let qinfo = if weight.is_some_and(|(slot, _)| slot == k) {
             let axis = weight.and_then(|(_, a)| a);
             let (q, quant) = symmetric_int8(&values, &info.shape, axis);
+            let mut qinfo = info.clone();
             qinfo.dtype = DType::I8;
             qinfo.data = Some(i8_bytes(&q));
             weight_quant = Some(quant.clone());
             qinfo.quantization = Some(quant);
+            qinfo
         } else if weight.is_some() && k == 2 {
             let in_scale = data_params.map_or(1.0, |(s, _)| s) as f64;
             let wq = weight_quant
                 .clone()
                 .unwrap_or_else(|| Quantization::per_tensor(1.0, 0));
-            let scales: Vec<f32> = (0..values.len().max(1))
-                .map(|c| (in_scale * wq.scale_at(c) as f64) as f32)
-                .take(if wq.is_per_channel() { values.len() } else { 1 })
-                .collect();
-            let q: Vec<i32> = values
-                .iter()
-                .enumerate()
-                .map(|(c, &v)| {
-                    let s = in_scale * wq.scale_at(c) as f64;
-                    (v as f64 / s)
-                        .round()
-                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
-                })
-                .collect();
-            qinfo.dtype = DType::I32;
-            qinfo.data = Some(
-                q.iter()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect::<Vec<u8>>()
-                    .into(),
-            );
-            qinfo.quantization = Some(Quantization {
-                zero_point: vec![0; scales.len()],
-                scale: scales,
-                axis: 0,
-            });
+            quantized_bias(info, &values, in_scale, &wq, scheme.bias_dtype())
         } else {
-            let (lo, hi) = values
-                .iter()
-                .fold((0f32, 0f32), |(a, z), &v| (a.min(v), z.max(v)));
-            let (s, z) = shared.unwrap_or_else(|| affine_int8(lo, hi));
-            let q: Vec<i8> = values
-                .iter()
-                .map(|&v| ((v / s).round() + z as f32).clamp(-128.0, 127.0) as i8)
-                .collect();
-            qinfo.dtype = DType::I8;
-            qinfo.data = Some(i8_bytes(&q));
-            qinfo.quantization = Some(Quantization::per_tensor(s, z));
-        }
+            quantized_constant(info, &values, shared, scheme)
+        };
         out.inputs[k] = Some(b.constant(t, only, qinfo));
     }
     for &o in &node.outputs {
         let (s, z) = match rule {
             OutParams::Fixed(s, z) => (s, z),
-            OutParams::SameAsInput => data_params.or(b.params[o]).unwrap_or((1.0 / 255.0, -128)),
-            OutParams::Calibrated | OutParams::Shared => b.params[o].unwrap_or((1.0 / 255.0, -128)),
+            OutParams::SameAsInput => data_params.or(b.params[o]).unwrap_or(scheme.fallback()),
+            OutParams::Calibrated | OutParams::Shared => b.params[o].unwrap_or(scheme.fallback()),
         };
         b.params[o] = Some((s, z));
         let info = &mut b.sg.tensors[o];
-        info.dtype = DType::I8;
+        info.dtype = scheme.dtype();
         info.quantization = Some(Quantization::per_tensor(s, z));
-        b.int8_of[o] = Some(o);
+        b.int_of[o] = Some(o);
     }
     b.sg.nodes.push(out);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relu6_range_maps_to_the_converters_parameters() {
-        let (s, z) = affine_int8(0.0, 6.0);
-        assert!((s - 6.0 / 255.0).abs() < 1e-9);
-        assert_eq!(z, -128);
-        let (s, z) = affine_int8(-1.0, 1.0);
-        assert!((s - 2.0 / 255.0).abs() < 1e-9);
-        assert_eq!(z, 0);
-    }
 }

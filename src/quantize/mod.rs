@@ -1,6 +1,6 @@
 //! Post-training quantization of a float `.tflite` model, without TensorFlow.
 //!
-//! Four modes reproduce the forms the TensorFlow Lite converter writes:
+//! Five modes reproduce the forms the TensorFlow Lite converter writes:
 //! - [`Mode::Fp16`]: every float32 constant becomes a float16 buffer behind a
 //!   DEQUANTIZE node;
 //! - [`Mode::WeightInt8`]: the weights of convolutions, fully-connected and
@@ -13,7 +13,17 @@
 //!   CPU reference kernels over representative inputs, and the parameters LiteRT's
 //!   integer kernels require (one scale and zero point in and out of CONCATENATION,
 //!   MAXIMUM/MINIMUM and the data-movement ops, fixed output parameters of
-//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale).
+//!   LOGISTIC, TANH and SOFTMAX, int32 biases scaled by input x weight scale);
+//! - [`Mode::Int16x8`]: LiteRT's 16x8 scheme, calibrated as int8 is: symmetric
+//!   int16 activations with zero point 0, symmetric per-channel int8 weights,
+//!   int64 biases for convolutions and FULLY_CONNECTED, and outputs of scale
+//!   1/32768 for LOGISTIC, TANH and SOFTMAX. Ops LiteRT has no int16 kernel for
+//!   (HARD_SWISH among them) stay float between DEQUANTIZE and QUANTIZE.
+//!
+//! A [`Recipe`] (the AI Edge Quantizer's format) refines the mode per op type and
+//! output name: static, dynamic, weight-only, float16 or float nodes mixed in one
+//! model, with int8 or int4 weights per tensor, per channel or in blocks, where
+//! LiteRT's kernels run the combination.
 //!
 //! Every subgraph is quantized: the weights of loop bodies and branches too. In
 //! int8 the tensors inside a WHILE body or IF branch are calibrated at every
@@ -26,14 +36,18 @@
 
 mod calibrate;
 mod int8;
+mod mixed;
+mod recipe;
 mod report;
+mod scheme;
 mod select;
 mod trace;
 mod weights;
 
 pub use calibrate::{load_calibration, random_calibration, Ranges};
+pub use recipe::Recipe;
 pub use report::{kl_divergence, LayerError, OutputError, Report, KL_BINS, PER_LAYER_COLUMNS};
-pub use select::{KeepFloat, Recipe};
+pub use select::KeepFloat;
 
 use crate::error::{Error, Result};
 use crate::graph::{DType, Graph, Op, Tensor};
@@ -51,6 +65,11 @@ pub enum Mode {
     DynamicInt8,
     /// Full integer int8 with calibrated activations.
     Int8,
+    /// No default: only what the recipe's entries select is quantized (the
+    /// AI Edge Quantizer's reading of a recipe). Needs a recipe.
+    Recipe,
+    /// Full integer with calibrated int16 activations and int8 weights (16x8).
+    Int16x8,
 }
 
 impl Mode {
@@ -61,11 +80,18 @@ impl Mode {
             Mode::WeightInt8 => "weight-int8",
             Mode::DynamicInt8 => "dynamic-int8",
             Mode::Int8 => "int8",
+            Mode::Recipe => "recipe",
+            Mode::Int16x8 => "int16x8",
         }
+    }
+
+    /// Whether the mode calibrates activations (full integer).
+    pub fn calibrated(self) -> bool {
+        matches!(self, Mode::Int8 | Mode::Int16x8)
     }
 }
 
-/// The element type of the model's inputs and outputs in [`Mode::Int8`].
+/// The element type of the model's inputs and outputs in the full-integer modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoType {
     /// float32 interface: QUANTIZE after each input, DEQUANTIZE before each output.
@@ -75,13 +101,27 @@ pub enum IoType {
     Int8,
     /// uint8 inputs and outputs (zero point shifted by 128), converted with QUANTIZE.
     Uint8,
+    /// int16 inputs and outputs ([`Mode::Int16x8`]).
+    Int16,
+}
+
+impl IoType {
+    /// The option's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoType::Float => "float",
+            IoType::Int8 => "int8",
+            IoType::Uint8 => "uint8",
+            IoType::Int16 => "int16",
+        }
+    }
 }
 
 /// Where calibration inputs come from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Calibration {
-    /// None given (an error for [`Mode::Int8`]; the report then uses one seeded
-    /// random sample).
+    /// None given (an error for the full-integer modes; the report then uses one
+    /// seeded random sample).
     #[default]
     None,
     /// A directory of `.npy` samples (see [`load_calibration`]).
@@ -93,11 +133,11 @@ pub enum Calibration {
 /// Everything that controls one quantization.
 #[derive(Debug, Clone)]
 pub struct QuantizeOptions {
-    /// The mode.
+    /// The mode (with a recipe, that of the nodes no recipe entry matches).
     pub mode: Mode,
     /// Calibration inputs (also the inputs the report measures on).
     pub calibration: Calibration,
-    /// The interface type for [`Mode::Int8`].
+    /// The interface type for the full-integer modes.
     pub io: IoType,
     /// Nodes that stay float.
     pub keep_float: KeepFloat,
@@ -105,6 +145,9 @@ pub struct QuantizeOptions {
     pub percentile: f64,
     /// Compute the per-layer error table.
     pub per_layer: bool,
+    /// An AI Edge Quantizer recipe: per op type and output name, what is
+    /// quantized and how, over the mode's default.
+    pub recipe: Option<Recipe>,
 }
 
 impl QuantizeOptions {
@@ -117,6 +160,22 @@ impl QuantizeOptions {
             keep_float: KeepFloat::default(),
             percentile: 100.0,
             per_layer: false,
+            recipe: None,
+        }
+    }
+
+    /// Whether the quantization calibrates activations (int8, or a recipe with
+    /// static entries), so that calibration inputs are required.
+    pub fn calibrates(&self) -> bool {
+        self.mode.calibrated() || self.recipe.as_ref().is_some_and(Recipe::needs_calibration)
+    }
+
+    /// The name the report gives the quantization: the mode's, with `+recipe`
+    /// when a recipe refines it.
+    pub fn name(&self) -> String {
+        match (&self.recipe, self.mode) {
+            (Some(_), Mode::Recipe) | (None, _) => self.mode.name().to_string(),
+            (Some(_), m) => format!("{}+recipe", m.name()),
         }
     }
 }
@@ -172,13 +231,23 @@ pub struct Quantized {
 }
 
 /// Quantize `graph` in memory. `samples` are the calibration inputs (required for
-/// [`Mode::Int8`], unused otherwise).
+/// the full-integer modes, unused otherwise).
 pub fn quantize(
     graph: &Graph,
     options: &QuantizeOptions,
     samples: &[Vec<Tensor>],
 ) -> Result<Quantized> {
     check_float_model(graph)?;
+    if let Some(recipe) = &options.recipe {
+        if options.mode == Mode::Int16x8 {
+            // A recipe's entries mix int8 schemes (static, dynamic, weight-only); a
+            // 16x8 activation scheme among them is not one of its fields here.
+            return Err(invalid(
+                "a recipe refines the int8 modes only: --mode int16x8 takes no --recipe",
+            ));
+        }
+        return mixed::quantize(graph, options, recipe, samples);
+    }
     let keep = options.keep_float.resolve(graph.main())?;
     let left_float = float_subgraphs(graph, &keep);
     let no_keep = HashSet::new();
@@ -200,11 +269,14 @@ pub fn quantize(
             let keep = if s == 0 { &keep } else { &no_keep };
             weights::dynamic_int8(&mut out.subgraphs[s], keep)
         }),
-        Mode::Int8 => {
+        Mode::Int8 | Mode::Int16x8 => {
+            let scheme = match options.mode {
+                Mode::Int16x8 => scheme::Scheme::Int16x8,
+                _ => scheme::Scheme::Int8,
+            };
+            check_io(options.mode, options.io)?;
             if samples.is_empty() {
-                return Err(invalid(
-                    "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
-                ));
+                return Err(no_calibration(options));
             }
             let ranges = calibrate::ranges(graph, samples, options.percentile)?;
             for s in subgraphs {
@@ -216,7 +288,7 @@ pub fn quantize(
                     (&no_keep, IoType::Float)
                 };
                 let range = ranges.subgraphs.get(s).map_or(&[][..], Vec::as_slice);
-                let (sg, left) = int8::full_integer(&graph.subgraphs[s], range, keep, io)?;
+                let (sg, left) = int8::full_integer(&graph.subgraphs[s], range, keep, io, scheme)?;
                 out.subgraphs[s] = sg;
                 float_nodes.extend(left.into_iter().map(|(n, op, why)| {
                     let why = match s {
@@ -226,18 +298,41 @@ pub fn quantize(
                     (n, op, why)
                 }));
             }
-            let main = &mut out.subgraphs[0];
-            let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
-            for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
-                remap(&mut sig.inputs, &graph.main().inputs, &inputs);
-                remap(&mut sig.outputs, &graph.main().outputs, &outputs);
-            }
+            remap_signatures(&mut out, graph);
         }
+        Mode::Recipe => return Err(invalid("mode recipe needs a recipe (--recipe FILE.json)")),
     }
     Ok(Quantized {
         graph: out,
         float_nodes,
     })
+}
+
+/// The error for a full-integer mode without calibration inputs.
+fn no_calibration(options: &QuantizeOptions) -> Error {
+    invalid(format!(
+        "{} needs calibration inputs (--calibration DIR or --calibration-random N)",
+        options.name()
+    ))
+}
+
+/// Refuse an interface type the mode has no integer form for: int8 and uint8
+/// belong to int8, int16 to int16x8 (float fits both).
+fn check_io(mode: Mode, io: IoType) -> Result<()> {
+    let fits = match io {
+        IoType::Float => true,
+        IoType::Int8 | IoType::Uint8 => mode == Mode::Int8,
+        IoType::Int16 => mode == Mode::Int16x8,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "--io {} does not apply to --mode {} (int8 and uint8 go with int8, int16 with int16x8)",
+            io.name(),
+            mode.name()
+        )))
+    }
 }
 
 /// The subgraphs only control-flow nodes kept float reach (through any nesting):
@@ -271,6 +366,17 @@ fn float_subgraphs(graph: &Graph, keep: &HashSet<usize>) -> HashSet<usize> {
             .collect(),
     );
     kept.difference(&quantized).copied().collect()
+}
+
+/// Point the main subgraph's signatures at the tensors that took the place of
+/// its inputs and outputs.
+fn remap_signatures(out: &mut Graph, graph: &Graph) {
+    let main = &out.subgraphs[0];
+    let (inputs, outputs) = (main.inputs.clone(), main.outputs.clone());
+    for sig in out.signatures.iter_mut().filter(|s| s.subgraph == 0) {
+        remap(&mut sig.inputs, &graph.main().inputs, &inputs);
+        remap(&mut sig.outputs, &graph.main().outputs, &outputs);
+    }
 }
 
 /// Point signature entries at the tensor that took the place of each old one.
@@ -327,11 +433,7 @@ pub fn quantize_file(input: &Path, output: &Path, options: &QuantizeOptions) -> 
     let samples = match &options.calibration {
         Calibration::Dir(dir) => load_calibration(graph.main(), dir)?,
         Calibration::Random(n) => random_calibration(graph.main(), *n)?,
-        Calibration::None if options.mode == Mode::Int8 => {
-            return Err(invalid(
-                "int8 needs calibration inputs (--calibration DIR or --calibration-random N)",
-            ))
-        }
+        Calibration::None if options.calibrates() => return Err(no_calibration(options)),
         Calibration::None => random_calibration(graph.main(), 1)?,
     };
     let q = quantize(&graph, options, &samples)?;

@@ -2,7 +2,7 @@
 //! model on the calibration inputs, and the per-layer quantization debugger table.
 
 use super::trace::Tracer;
-use super::{Mode, QuantizeOptions, Quantized};
+use super::{QuantizeOptions, Quantized};
 use crate::error::Result;
 use crate::graph::{DType, Data, Graph, Subgraph, Tensor, TensorInfo};
 use crate::validate::{real_values, ErrorStats, Metrics};
@@ -107,7 +107,7 @@ pub struct Report {
     pub samples: usize,
     /// Per model output.
     pub outputs: Vec<OutputError>,
-    /// Nodes left in float by the int8 pass: (node, op, reason).
+    /// Nodes left in float by the full-integer pass: (node, op, reason).
     pub float_nodes: Vec<(usize, String, String)>,
     /// The per-layer table (empty unless asked for).
     pub per_layer: Vec<LayerError>,
@@ -131,6 +131,11 @@ fn to_interface(x: &Tensor, info: &TensorInfo) -> Tensor {
                 .collect(),
         ),
         DType::U8 => Data::U8(v.iter().map(|v| level(v).clamp(0.0, 255.0) as u8).collect()),
+        DType::I16 => Data::I16(
+            v.iter()
+                .map(|v| level(v).clamp(-32768.0, 32767.0) as i16)
+                .collect(),
+        ),
         _ => return x.clone(),
     };
     Tensor::new(x.shape.clone(), data)
@@ -149,14 +154,14 @@ pub(crate) fn measure(
 ) -> Result<Report> {
     let (outputs, per_layer, not_measured) = match errors(float, q, samples, options) {
         Ok((outputs, per_layer)) => (outputs, per_layer, None),
-        Err(e) if options.mode != Mode::Int8 => {
+        Err(e) if !options.calibrates() => {
             tracing::warn!("the quantized model's error was not measured: {e}");
             (Vec::new(), Vec::new(), Some(e.to_string()))
         }
         Err(e) => return Err(e),
     };
     Ok(Report {
-        mode: options.mode.name().to_string(),
+        mode: options.name(),
         input_bytes,
         output_bytes,
         size_ratio: output_bytes as f64 / input_bytes.max(1) as f64,

@@ -1,7 +1,7 @@
 //! The command line: run, inspect, bench and validate as a user calls them.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod auto_mixed;
 mod bench_cli;

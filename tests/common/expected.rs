@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use tflite_wgpu::Interpreter;
 
 /// The table's path.
-pub const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gpu_expected.json");
+pub const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/gpu_expected.json");
 
 /// Serializes rewrites of the table by tests running in parallel.
 static WRITE: Mutex<()> = Mutex::new(());

@@ -1,10 +1,11 @@
 //! Helpers for GPU tests: one-node graphs run on the CPU and on the GPU.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use tflite_wgpu::graph::{DType, Graph, Node, Op, Subgraph, TensorInfo};
 use tflite_wgpu::Data;
-use tflite_wgpu::{Device, Interpreter, Model, Options, PartitionOptions, Tensor, Tuning};
+use tflite_wgpu::{
+    AdapterProfile, Device, Interpreter, Model, Options, PartitionOptions, Tensor, Tuning,
+};
 
 /// True when a GPU adapter is available; prints a note (and fails in CI) when not.
 pub fn gpu_available() -> bool {
@@ -195,6 +196,18 @@ pub fn check_gpu_matches_cpu_on(name: &str, graph: Graph, inputs: Vec<Tensor>) {
 
 /// [`check_gpu_matches_cpu`] with given inputs and kernel overrides.
 pub fn check_gpu_matches_cpu_with(name: &str, graph: Graph, inputs: Vec<Tensor>, tuning: Tuning) {
+    check_gpu_matches_cpu_planned(name, graph, inputs, tuning, None);
+}
+
+/// [`check_gpu_matches_cpu_with`] with the GPU kernels planned for `profile`
+/// (None: the adapter's own), compiled for and run on the adapter in hand.
+pub fn check_gpu_matches_cpu_planned(
+    name: &str,
+    graph: Graph,
+    inputs: Vec<Tensor>,
+    tuning: Tuning,
+    profile: Option<AdapterProfile>,
+) {
     let model = Model::from_graph(graph);
     // fp16 is judged against the CPU on the same inputs rounded to f16, so that
     // discontinuous functions (floor, sign...) see the values the GPU stores.
@@ -244,6 +257,7 @@ pub fn check_gpu_matches_cpu_with(name: &str, graph: Graph, inputs: Vec<Tensor>,
                     tuning,
                     ..Default::default()
                 },
+                adapter_profile: profile.clone(),
                 ..Default::default()
             },
             ins,

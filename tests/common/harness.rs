@@ -44,37 +44,21 @@ pub struct Case {
 #[macro_export]
 macro_rules! case {
     (plain, $f:ident) => {
-        $crate::common::harness::Case::new(
-            stringify!($f),
-            $crate::common::harness::Needs::Nothing,
-            $f,
-        )
+        $crate::harness::Case::new(stringify!($f), $crate::harness::Needs::Nothing, $f)
     };
     (gpu, $f:ident) => {
-        $crate::common::harness::Case::new(stringify!($f), $crate::common::harness::Needs::Gpu, $f)
+        $crate::harness::Case::new(stringify!($f), $crate::harness::Needs::Gpu, $f)
     };
     (shared, $f:ident) => {
-        $crate::common::harness::Case::new(
-            stringify!($f),
-            $crate::common::harness::Needs::Shared,
-            $f,
-        )
+        $crate::harness::Case::new(stringify!($f), $crate::harness::Needs::Shared, $f)
     };
     (gpu_shared, $f:ident) => {
-        $crate::common::harness::Case::new(
-            stringify!($f),
-            $crate::common::harness::Needs::GpuShared,
-            $f,
-        )
+        $crate::harness::Case::new(stringify!($f), $crate::harness::Needs::GpuShared, $f)
     };
     (ignored, $f:ident, $why:expr) => {
-        $crate::common::harness::Case {
+        $crate::harness::Case {
             ignored: Some($why),
-            ..$crate::common::harness::Case::new(
-                stringify!($f),
-                $crate::common::harness::Needs::Nothing,
-                $f,
-            )
+            ..$crate::harness::Case::new(stringify!($f), $crate::harness::Needs::Nothing, $f)
         }
     };
 }

@@ -5,7 +5,9 @@
 //! A missing prerequisite (the shared data, a filter that selects nothing) is a
 //! failure under `CI=true` and one printed note elsewhere, so that a CI run cannot
 //! pass by skipping.
-#![allow(dead_code)]
+
+/// The repository's root (this crate lives in `tests/common`).
+pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 pub mod expected;
 pub mod gpu;
@@ -56,7 +58,7 @@ pub fn shared_dir() -> Option<PathBuf> {
 pub fn shared_path() -> PathBuf {
     std::env::var_os("TFLITE_WGPU_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .unwrap_or_else(|| PathBuf::from(REPO).join("../shared"))
 }
 
 /// A Python with LiteRT (`ai_edge_litert`) and numpy: $TFLITE_WGPU_PYTHON, or
@@ -65,7 +67,7 @@ pub fn shared_path() -> PathBuf {
 pub fn litert_python() -> Option<PathBuf> {
     let candidate = std::env::var_os("TFLITE_WGPU_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+        .unwrap_or_else(|| PathBuf::from(REPO).join(".venv/bin/python"));
     let ok = std::process::Command::new(&candidate)
         .args(["-c", "import ai_edge_litert, numpy"])
         .output()
@@ -147,41 +149,44 @@ pub fn goldens(shared: &Path) -> Vec<Golden> {
     }
     names
         .into_iter()
-        .map(|name| {
-            let dir = shared.join("goldens").join(&name);
-            let manifest: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
-            )
-            .expect("manifest json");
-            let model_file = manifest["model"].as_str().expect("model name");
-            let model = ["gen", "real"]
-                .iter()
-                .map(|d| shared.join("models").join(d).join(model_file))
-                .find(|p| p.exists())
-                .expect("model file");
-            let n_in = manifest["inputs"].as_array().map_or(0, |a| a.len());
-            let outs = manifest["outputs"].as_array().cloned().unwrap_or_default();
-            Golden {
-                inputs: (0..n_in)
-                    .map(|i| npy::read(dir.join(format!("input_{i}.npy"))).expect("input"))
-                    .collect(),
-                outputs: (0..outs.len())
-                    .map(|i| npy::read(dir.join(format!("output_{i}.npy"))).expect("output"))
-                    .collect(),
-                stats: outs
-                    .iter()
-                    .map(|o| {
-                        (
-                            o["xnnpack_vs_ref_max_abs"].as_f64().unwrap_or(0.0),
-                            o["ref_max_abs"].as_f64().unwrap_or(0.0),
-                        )
-                    })
-                    .collect(),
-                name,
-                model,
-            }
-        })
+        .map(|name| golden(shared, &name))
         .collect()
+}
+
+/// The golden case `name` (a directory of `shared/goldens`).
+pub fn golden(shared: &Path, name: &str) -> Golden {
+    let dir = shared.join("goldens").join(name);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest json");
+    let model_file = manifest["model"].as_str().expect("model name");
+    let model = ["gen", "real"]
+        .iter()
+        .map(|d| shared.join("models").join(d).join(model_file))
+        .find(|p| p.exists())
+        .expect("model file");
+    let n_in = manifest["inputs"].as_array().map_or(0, |a| a.len());
+    let outs = manifest["outputs"].as_array().cloned().unwrap_or_default();
+    Golden {
+        inputs: (0..n_in)
+            .map(|i| npy::read(dir.join(format!("input_{i}.npy"))).expect("input"))
+            .collect(),
+        outputs: (0..outs.len())
+            .map(|i| npy::read(dir.join(format!("output_{i}.npy"))).expect("output"))
+            .collect(),
+        stats: outs
+            .iter()
+            .map(|o| {
+                (
+                    o["xnnpack_vs_ref_max_abs"].as_f64().unwrap_or(0.0),
+                    o["ref_max_abs"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect(),
+        name: name.to_string(),
+        model,
+    }
 }
 
 /// Which tolerance rule to apply to float outputs.

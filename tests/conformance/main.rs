@@ -1,7 +1,7 @@
 //! Conformance to LiteRT's goldens on the CPU and the GPU, and model-level CPU kernels.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod conformance;
 mod cpu_lstm;

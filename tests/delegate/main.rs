@@ -1,7 +1,7 @@
 //! The LiteRT external delegate and the writer, checked inside real LiteRT.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod litert_delegate;
 mod litert_oracle;

@@ -12,7 +12,7 @@ use tflite_wgpu::{Device, Interpreter, Model, Options, PartitionOptions, Tensor}
 
 /// A graph under construction.
 #[derive(Default)]
-struct G {
+pub(crate) struct G {
     tensors: Vec<TensorInfo>,
     nodes: Vec<Node>,
     inputs: Vec<usize>,
@@ -20,7 +20,7 @@ struct G {
 }
 
 impl G {
-    fn input(&mut self, shape: Vec<usize>) -> usize {
+    pub(crate) fn input(&mut self, shape: Vec<usize>) -> usize {
         self.tensors.push(TensorInfo::new(
             format!("in{}", self.inputs.len()),
             DType::F32,
@@ -30,7 +30,7 @@ impl G {
         self.tensors.len() - 1
     }
 
-    fn constant(&mut self, shape: Vec<usize>, v: &[f32]) -> usize {
+    pub(crate) fn constant(&mut self, shape: Vec<usize>, v: &[f32]) -> usize {
         let mut t = TensorInfo::new(format!("c{}", self.tensors.len()), DType::F32, shape);
         t.data = Some(Arc::from(
             v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
@@ -40,13 +40,13 @@ impl G {
     }
 
     /// A constant of seeded values in [-1, 1).
-    fn random(&mut self, shape: Vec<usize>) -> usize {
+    pub(crate) fn random(&mut self, shape: Vec<usize>) -> usize {
         self.seed += 1;
         let v = values(shape.iter().product(), self.seed);
         self.constant(shape, &v)
     }
 
-    fn ints(&mut self, shape: Vec<usize>, v: &[i32]) -> usize {
+    pub(crate) fn ints(&mut self, shape: Vec<usize>, v: &[i32]) -> usize {
         let mut t = TensorInfo::new(format!("i{}", self.tensors.len()), DType::I32, shape);
         t.data = Some(Arc::from(
             v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
@@ -55,7 +55,7 @@ impl G {
         self.tensors.len() - 1
     }
 
-    fn node(&mut self, op: Op, inputs: &[usize], shape: Vec<usize>) -> usize {
+    pub(crate) fn node(&mut self, op: Op, inputs: &[usize], shape: Vec<usize>) -> usize {
         self.tensors.push(TensorInfo::new(
             format!("t{}", self.tensors.len()),
             DType::F32,
@@ -70,12 +70,19 @@ impl G {
         out
     }
 
-    fn shape(&self, t: usize) -> Vec<usize> {
+    pub(crate) fn shape(&self, t: usize) -> Vec<usize> {
         self.tensors[t].shape.clone()
     }
 
     /// CONV_2D with seeded weights and bias.
-    fn conv(&mut self, x: usize, oc: usize, k: usize, stride: usize, padding: Padding) -> usize {
+    pub(crate) fn conv(
+        &mut self,
+        x: usize,
+        oc: usize,
+        k: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> usize {
         let [n, h, w, ic] = self.shape(x)[..] else {
             panic!("4-D input")
         };
@@ -97,7 +104,7 @@ impl G {
     }
 
     /// DEPTHWISE_CONV_2D 3x3 with seeded weights and bias.
-    fn depthwise(&mut self, x: usize, stride: usize, padding: Padding) -> usize {
+    pub(crate) fn depthwise(&mut self, x: usize, stride: usize, padding: Padding) -> usize {
         let [n, h, w, c] = self.shape(x)[..] else {
             panic!("4-D input")
         };
@@ -120,7 +127,7 @@ impl G {
     }
 
     /// PAD with constant zeros, `pads` as (before, after) per axis.
-    fn pad(&mut self, x: usize, pads: [(usize, usize); 4]) -> usize {
+    pub(crate) fn pad(&mut self, x: usize, pads: [(usize, usize); 4]) -> usize {
         let flat: Vec<i32> = pads
             .iter()
             .flat_map(|&(a, b)| [a as i32, b as i32])
@@ -135,7 +142,7 @@ impl G {
         self.node(Op::Pad, &[x, p], shape)
     }
 
-    fn binary(&mut self, op: Binary, act: Activation, a: usize, b: usize) -> usize {
+    pub(crate) fn binary(&mut self, op: Binary, act: Activation, a: usize, b: usize) -> usize {
         // The operand of higher rank has the output's shape in these graphs.
         let shape = if self.tensors[a].shape.len() >= self.tensors[b].shape.len() {
             self.shape(a)
@@ -146,8 +153,15 @@ impl G {
     }
 
     /// The model through the writer and reader, with `outputs`.
-    fn model(self, outputs: Vec<usize>) -> Model {
-        let graph = Graph {
+    pub(crate) fn model(self, outputs: Vec<usize>) -> Model {
+        let graph = self.graph(outputs);
+        let bytes = tflite_wgpu::model::write(&graph).expect("the writer writes it");
+        Model::from_bytes(&bytes).expect("the model reads back")
+    }
+
+    /// The graph, with `outputs`.
+    pub(crate) fn graph(self, outputs: Vec<usize>) -> Graph {
+        Graph {
             subgraphs: vec![Subgraph {
                 name: "main".into(),
                 tensors: self.tensors,
@@ -157,9 +171,7 @@ impl G {
             }],
             version: 3,
             ..Default::default()
-        };
-        let bytes = tflite_wgpu::model::write(&graph).expect("the writer writes it");
-        Model::from_bytes(&bytes).expect("the model reads back")
+        }
     }
 }
 
@@ -215,7 +227,7 @@ fn check(name: &str, model: Model, inputs: Vec<Tensor>, fused: usize, unfused: u
     assert!(d <= 1e-4 * scale, "{name}: fused GPU vs CPU max|d| {d}");
 }
 
-fn input(shape: Vec<usize>, seed: u32) -> Tensor {
+pub(crate) fn input(shape: Vec<usize>, seed: u32) -> Tensor {
     let n = shape.iter().product();
     Tensor::f32(shape, values(n, seed))
 }

@@ -171,16 +171,13 @@ fn weighted(
     wt.data = Some(w.iter().map(|&v| v as i8 as u8).collect::<Vec<u8>>().into());
     quant(&mut g, 0, 0.04, -3);
     let scales: Vec<f32> = (0..oc).map(|c| 0.002 + 0.0013 * c as f32).collect();
-    g.subgraphs[0].tensors[1].quantization = Some(Quantization {
-        scale: scales.clone(),
-        zero_point: vec![0; oc],
-        axis,
-    });
-    g.subgraphs[0].tensors[2].quantization = Some(Quantization {
-        scale: scales.iter().map(|s| s * 0.04).collect(),
-        zero_point: vec![0; oc],
-        axis: 0,
-    });
+    g.subgraphs[0].tensors[1].quantization =
+        Some(Quantization::per_channel(scales.clone(), vec![0; oc], axis));
+    g.subgraphs[0].tensors[2].quantization = Some(Quantization::per_channel(
+        scales.iter().map(|s| s * 0.04).collect(),
+        vec![0; oc],
+        0,
+    ));
     quant(&mut g, 3, 0.05, 6);
     g
 }

@@ -1,7 +1,7 @@
 //! GPU kernels and the GPU runtime, each checked against the CPU reference kernels (lavapipe in CI).
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod conv;
 mod faults;
@@ -12,6 +12,7 @@ mod layout;
 mod lean_invoke;
 mod logic;
 mod mediapipe_ops;
+mod occupancy;
 mod ops;
 mod overflow_guard;
 mod pipeline_cache;
@@ -33,6 +34,7 @@ fn main() {
         ("lean_invoke", lean_invoke::tests),
         ("logic", logic::tests),
         ("mediapipe_ops", mediapipe_ops::tests),
+        ("occupancy", occupancy::tests),
         ("ops", ops::tests),
         ("overflow_guard", overflow_guard::tests),
         ("overflow_guard::families", overflow_guard::families::tests),

@@ -86,7 +86,59 @@ fn trusted_tiled_kernels_match_the_cpu() {
     check("fc tiled", g);
 }
 
+/// The tiles of a GPU plan (`nvidia-h100`: 64 to 256 invocations, 1 to 4
+/// pixels per invocation, split K), unchecked on the adapter in hand.
+fn trusted_gpu_profile_tiles_match_the_cpu() {
+    if tflite_wgpu::gpu_adapter(Default::default()).is_err() {
+        common::missing("no GPU adapter");
+        return;
+    }
+    let tuning = Tuning {
+        shader_checks: false,
+        ..Tuning::default()
+    };
+    let profile = tflite_wgpu::AdapterProfile::bundled("nvidia-h100");
+    let conv = |k: usize, stride: usize| {
+        Op::Conv2D(Conv2D {
+            padding: if k == 1 {
+                Padding::Valid
+            } else {
+                Padding::Same
+            },
+            stride_h: stride,
+            stride_w: stride,
+            dilation_h: 1,
+            dilation_w: 1,
+            activation: Activation::Relu6,
+        })
+    };
+    // (input [n, h, w, c], output channels, filter size, stride): split K over
+    // 7 x 7 and 4 x 4 pixels, scalar loads of 3 channels, a 256-invocation
+    // tile over 112 x 112 pixels.
+    let cases: [([usize; 4], usize, usize, usize); 4] = [
+        ([1, 7, 7, 960], 160, 1, 1),
+        ([1, 4, 4, 200], 48, 3, 1),
+        ([1, 30, 30, 3], 24, 5, 2),
+        ([1, 112, 112, 16], 96, 1, 1),
+    ];
+    for (x, oc, k, s) in cases {
+        let y = [x[0], x[1].div_ceil(s), x[2].div_ceil(s), oc];
+        let g = graph(conv(k, s), &x, &[oc, k, k, x[3]], oc, &y);
+        let inputs = common::gpu::seeded_inputs(&g);
+        common::gpu::check_gpu_matches_cpu_planned(
+            &format!("conv {x:?} -> {oc} k{k} s{s}"),
+            g,
+            inputs,
+            tuning,
+            profile.clone(),
+        );
+    }
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
-    vec![crate::case!(gpu, trusted_tiled_kernels_match_the_cpu)]
+    vec![
+        crate::case!(gpu, trusted_tiled_kernels_match_the_cpu),
+        crate::case!(gpu, trusted_gpu_profile_tiles_match_the_cpu),
+    ]
 }

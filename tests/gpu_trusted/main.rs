@@ -1,7 +1,7 @@
 //! The trusted (unchecked) shader modules, in a process of their own.
 
-#[path = "../common/mod.rs"]
-mod common;
+use tflite_wgpu_testkit as common;
+use tflite_wgpu_testkit::case;
 
 mod kernels;
 mod reductions;

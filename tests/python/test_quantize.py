@@ -95,6 +95,31 @@ def test_calibration_directory_equals_arrays(float_model, tmp_path):
     assert a == b
 
 
+def test_a_recipe_without_a_mode_quantizes_only_what_it_selects(float_model, tmp_path):
+    fc_int4 = {
+        "regex": ".*",
+        "operation": "FULLY_CONNECTED",
+        "algorithm_key": "min_max_uniform_quantize",
+        "op_config": {
+            "weight_tensor_config": {"num_bits": 4, "granularity": "CHANNELWISE"},
+            "compute_precision": "INTEGER",
+            "explicit_dequantize": False,
+        },
+    }
+    out = tmp_path / "fc_int4.tflite"
+    report = tflite_wgpu.quantize(float_model, out, recipe=[fc_int4])
+    assert report["mode"] == "recipe"
+    # Only the classifier's [100, 1280] float32 weights became int4 (two a byte):
+    # the file is smaller by their size, give or take the file's layout.
+    saved = float_model.stat().st_size - out.stat().st_size
+    assert abs(saved - (100 * 1280 * 4 - 100 * 1280 // 2)) < 4096, saved
+    x = _input(7)
+    assert _cosine(_litert_run(out, x), _litert_run(float_model, x)) > 0.99
+    with pytest.raises(ValueError, match="^mode: "):
+        tflite_wgpu.quantize(float_model, tmp_path / "neither.tflite")
+    assert not (tmp_path / "neither.tflite").exists()
+
+
 @pytest.mark.parametrize(
     "kwargs, name",
     [
@@ -130,3 +155,21 @@ def test_the_source_is_never_overwritten(float_model, tmp_path):
         tflite_wgpu.quantize(tmp_path / "missing.tflite", tmp_path / "o.tflite", mode="fp16")
     with pytest.raises(ValueError, match="^src: "):
         tflite_wgpu.quantize(None, tmp_path / "o.tflite", mode="fp16")
+
+
+def test_int16x8_runs_in_litert_with_int16_activations(float_model, tmp_path):
+    out = tmp_path / "int16x8.tflite"
+    report = tflite_wgpu.quantize(float_model, out, mode="int16x8", calibration_random=4)
+    assert report["mode"] == "int16x8"
+    assert report["float_nodes"] == []
+    it = _litert()(model_path=str(out))
+    it.allocate_tensors()
+    int16 = [d for d in it.get_tensor_details() if d["dtype"] == np.int16]
+    assert len(int16) > 10
+    assert all(d["quantization"][1] == 0 for d in int16)
+    x = _input(3)
+    assert _cosine(_litert_run(out, x), _litert_run(float_model, x)) > 0.95
+    with pytest.raises(ValueError, match="--io int8"):
+        tflite_wgpu.quantize(float_model, tmp_path / "io.tflite", mode="int16x8", io="int8",
+                             calibration_random=1)
+    assert not (tmp_path / "io.tflite").exists()

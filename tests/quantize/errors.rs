@@ -55,6 +55,14 @@ fn bad_requests_write_nothing() {
         "already quantized",
     );
     refuses(&[f, "--mode", "int8"], &out, "needs calibration");
+    refuses(&[f, "--mode", "int16x8"], &out, "int16x8 needs calibration");
+    for (mode, io) in [("int16x8", "int8"), ("int16x8", "uint8"), ("int8", "int16")] {
+        refuses(
+            &[f, "--mode", mode, "--io", io, "--calibration-random", "1"],
+            &out,
+            &format!("--io {io} does not apply to --mode {mode}"),
+        );
+    }
 
     let cal = dir.join("cal");
     std::fs::create_dir_all(&cal).unwrap();
@@ -134,9 +142,9 @@ fn kept_nodes_stay_float_in_int8() {
     options.keep_float = KeepFloat {
         nodes: vec![0],
         ops: vec!["mean".into()],
-        recipe: Some(recipe),
         ..Default::default()
     };
+    options.recipe = Some(recipe);
     let out = dir.join("keep.tflite");
     let report = quantize::quantize_file(&float, &out, &options).unwrap();
     let kept: Vec<&str> = report

@@ -1,5 +1,5 @@
-//! Every float model in ../shared/models, quantized in fp16, dynamic-int8 and int8
-//! (seeded random calibration), loads and runs in real LiteRT with its reference
+//! Every float model in ../shared/models, quantized in fp16, dynamic-int8, int8
+//! and int16x8 (seeded random calibration), loads and runs in real LiteRT with its reference
 //! kernels and with the default XNNPACK path, giving finite outputs; the fp16 form
 //! keeps a cosine of at least 0.999 to the float model.
 //!
@@ -100,7 +100,7 @@ fn every_float_model_quantizes_to_a_file_litert_runs() {
                 p
             })
             .collect();
-        for mode in [Mode::Fp16, Mode::DynamicInt8, Mode::Int8] {
+        for mode in [Mode::Fp16, Mode::DynamicInt8, Mode::Int8, Mode::Int16x8] {
             let out = dir.join(format!("{name}.{}.tflite", mode.name()));
             let quantized = quantize::quantize_file(path, &out, &options(mode))
                 .map(|_| out)

@@ -120,8 +120,8 @@ fn peers_and_higher_layers_are_forbidden() {
     assert!(!forbidden("runtime").contains(&"delegate"));
 }
 
-/// The module path of a source file under `src/` (`gpu/ops/conv.rs` is
-/// `crate::gpu::ops::conv`, `gpu/mod.rs` is `crate::gpu`, `lib.rs` is `crate`).
+/// The module path of a source file under `src/` (`gpu/ops/conv/float.rs` is
+/// `crate::gpu::ops::conv::float`, `gpu/mod.rs` is `crate::gpu`, `lib.rs` is `crate`).
 fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).expect("a file under src");
     let mut parts: Vec<String> = vec!["crate".into()];
@@ -311,24 +311,9 @@ fn import_cycles(src: &Path) -> Vec<Vec<String>> {
     cycles
 }
 
-/// The convolution family's files still import each other in a circle (its
-/// geometry, shaders, tiling, float and int8 lowerings and the fused depthwise
-/// kernel): allowed until the family moves into a folder with a leaf geometry
-/// module. Nothing else may.
-const ALLOWED_CYCLE: &[&str] = &[
-    "crate::gpu::ops::conv",
-    "crate::gpu::ops::conv_shaders",
-    "crate::gpu::ops::dw_pointwise",
-    "crate::gpu::ops::qconv",
-    "crate::gpu::ops::tiling",
-];
-
 fn no_file_imports_another_in_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let cycles: Vec<Vec<String>> = import_cycles(&src)
-        .into_iter()
-        .filter(|c| !c.iter().all(|m| ALLOWED_CYCLE.contains(&m.as_str())))
-        .collect();
+    let cycles = import_cycles(&src);
     assert!(
         cycles.is_empty(),
         "files that import each other in a circle: {cycles:#?}"
@@ -373,6 +358,154 @@ fn the_cycle_check_sees_use_trees() {
     );
 }
 
+/// Every module path `text` names anywhere in its code: in `use`
+/// declarations at any depth (braces expanded) and in qualified paths
+/// (`super::ops::shader(..)`, `crate::gpu::ops::Shader`, `$crate::..` in macro
+/// bodies), outside comments and string literals. Each comes with the inline
+/// modules it is written in (`["tests"]` inside `mod tests { .. }`), which its
+/// `self` and `super` are relative to.
+fn named_paths(text: &str) -> Vec<(String, Vec<String>)> {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            // Drop string literals, then comments.
+            let mut kept = String::new();
+            let mut in_str = false;
+            let mut prev = ' ';
+            for c in l.chars() {
+                if c == '"' && prev != '\\' {
+                    in_str = !in_str;
+                    kept.push(' ');
+                } else if !in_str {
+                    kept.push(c);
+                }
+                prev = c;
+            }
+            let kept = kept.split("//").next().unwrap_or("").to_string();
+            kept.trim().to_string()
+        })
+        .collect();
+    let mut out = Vec::new();
+    // Inline modules open around the current line: (name, depth outside it).
+    let mut inline: Vec<(String, i32)> = Vec::new();
+    let mut depth = 0;
+    let mut k = 0;
+    while k < lines.len() {
+        let line = &lines[k];
+        let within: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
+        let decl = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub(super) "))
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        if let Some(name) = decl.strip_prefix("mod ").and_then(|r| r.strip_suffix(" {")) {
+            inline.push((name.trim().to_string(), depth));
+        }
+        if line.starts_with("use ") {
+            let mut stmt = line.clone();
+            while !stmt.contains(';') && k + 1 < lines.len() {
+                k += 1;
+                stmt.push_str(&lines[k]);
+            }
+            for u in module_uses(&stmt) {
+                out.push((u, within.clone()));
+            }
+        }
+        let mut token = String::new();
+        for c in line.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                token.push(c);
+                continue;
+            }
+            let path = token.trim_matches(':');
+            if path.contains("::") && !token.starts_with(':') {
+                out.push((path.to_string(), within.clone()));
+            }
+            token.clear();
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        while inline.last().is_some_and(|(_, d)| depth <= *d) {
+            inline.pop();
+        }
+        k += 1;
+    }
+    out
+}
+
+/// The pipeline layer (the shader handles, the pipeline cache and its disk
+/// cache) compiles the shaders a dispatch hands it: no file of it names the op
+/// families (`gpu::ops`), in a `use` or in a path anywhere in its code, and the
+/// shader handles name no other module of the crate (a leaf).
+fn the_pipeline_layer_does_not_import_the_ops() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: Vec<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut violations = Vec::new();
+    for file in ["gpu/shader.rs", "gpu/pipeline.rs", "gpu/pipeline_cache.rs"] {
+        let path = src.join(file);
+        let text = fs::read_to_string(&path).expect("a pipeline-layer file");
+        let from = module_of(&src, &path);
+        for (used, within) in named_paths(&text) {
+            let inner = std::iter::once(from.clone())
+                .chain(within)
+                .collect::<Vec<_>>();
+            let Some(to) = target(&used, &inner.join("::"), &modules) else {
+                continue;
+            };
+            let leaf = file == "gpu/shader.rs" && to != from;
+            if leaf || to == "crate::gpu::ops" || to.starts_with("crate::gpu::ops::") {
+                violations.push(format!("{file}: {used} ({to})"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "the pipeline layer names:\n{}",
+        violations.join("\n")
+    );
+}
+
+fn the_path_scan_sees_inline_paths_and_skips_comments() {
+    let text = "fn f() {\n    let s = super::ops::shader(n); // crate::cli::x\n    \
+                let t = \"crate::gpu::ops\";\n    use super::{ops::Shader, x};\n}\n\
+                $crate::gpu::shader::Uniform\n\
+                #[cfg(test)]\nmod tests {\n    use super::*;\n    fn g() {\n        \
+                crate::gpu::ops::all();\n    }\n}\nuse self::y::Z;\n";
+    let paths = named_paths(text);
+    let at = |p: &str| {
+        paths
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, w)| w.join("::"))
+    };
+    assert_eq!(at("super::ops::shader").as_deref(), Some(""), "{paths:?}");
+    assert_eq!(at("super::ops::Shader").as_deref(), Some(""));
+    assert_eq!(at("crate::gpu::shader::Uniform").as_deref(), Some(""));
+    assert_eq!(at("super::*").as_deref(), Some("tests"));
+    assert_eq!(at("crate::gpu::ops::all").as_deref(), Some("tests"));
+    assert_eq!(at("self::y::Z").as_deref(), Some(""));
+    assert!(!paths
+        .iter()
+        .any(|(p, _)| p.contains("cli") || p == "crate::gpu::ops"));
+    let modules: Vec<String> = [
+        "crate",
+        "crate::gpu",
+        "crate::gpu::ops",
+        "crate::gpu::pipeline",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        target("super::ops::shader", "crate::gpu::pipeline", &modules).as_deref(),
+        Some("crate::gpu::ops")
+    );
+    assert_eq!(
+        target("super::*", "crate::gpu::pipeline::tests", &modules).as_deref(),
+        Some("crate::gpu::pipeline")
+    );
+}
+
 /// The tests of this module, registered with the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
     vec![
@@ -381,5 +514,7 @@ pub(crate) fn tests() -> Vec<crate::common::harness::Case> {
         crate::case!(plain, peers_and_higher_layers_are_forbidden),
         crate::case!(plain, no_file_imports_another_in_a_circle),
         crate::case!(plain, the_cycle_check_sees_use_trees),
+        crate::case!(plain, the_pipeline_layer_does_not_import_the_ops),
+        crate::case!(plain, the_path_scan_sees_inline_paths_and_skips_comments),
     ]
 }

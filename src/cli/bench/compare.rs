@@ -15,7 +15,7 @@ struct Row {
     backend: String,
     adapter: String,
     /// Median ms, or the error that stopped it.
-    median_ms: Result<f64, String>,
+    median_ms: Result<f64, crate::Error>,
     outputs: Vec<Tensor>,
 }
 
@@ -25,14 +25,13 @@ fn run(
     options: Options,
     inputs: &[Tensor],
     args: &BenchArgs,
-) -> Result<(f64, Vec<Tensor>, String), String> {
+) -> crate::Result<(f64, Vec<Tensor>, String)> {
     let options_gpu = options.gpu;
-    let mut interp = Interpreter::with_options(model, options).map_err(|e| e.to_string())?;
-    let (_, times) = time_invokes(&mut interp, inputs, args).map_err(|e| e.to_string())?;
+    let mut interp = Interpreter::with_options(model, options)?;
+    let (_, times) = time_invokes(&mut interp, inputs, args)?;
     let outputs = (0..interp.num_outputs())
         .map(|i| interp.output(i).cloned())
-        .collect::<crate::Result<Vec<_>>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<crate::Result<Vec<_>>>()?;
     let adapter = match interp.delegate_report() {
         Some(r) => {
             let name = crate::gpu::shared_device(options_gpu)
@@ -133,7 +132,7 @@ pub fn compare(
                 "median_ms": median,
                 "speedup_vs_cpu": speedup,
                 "max_abs_error_vs_cpu": error.map(|e| if e.is_finite() { json!(e) } else { json!("inf") }),
-                "error": r.median_ms.as_ref().err(),
+                "error": r.median_ms.as_ref().err().map(|e| e.to_string()),
             })
         })
         .collect();

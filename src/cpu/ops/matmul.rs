@@ -1,9 +1,10 @@
-//! FULLY_CONNECTED and BATCH_MATMUL (float, int8, hybrid).
+//! FULLY_CONNECTED and BATCH_MATMUL (float, int8, 16x8, hybrid).
 
 use super::conv::{
-    bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, gemm_rows, int_tensor,
-    prepared, quant_args, quantize_rows, requantize, weight_scales, widen, widen_weights,
-    QuantArgs,
+    bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, float_rescales,
+    gemm_rows, int_tensor, prepared, quant_args, quantize_rows, requantize, requantize_wide,
+    weight_scales, wide_args, widen, widen_weights, widen_weights_i64, QuantArgs, Rescale,
+    WideArgs,
 };
 use super::OpCtx;
 use crate::error::Result;
@@ -34,6 +35,56 @@ fn packed<'a, T: Send + Sync + 'static>(
     build: impl FnOnce() -> Result<PackedFc<T>>,
 ) -> Result<&'a PackedFc<T>> {
     prepared(ctx, 1, slot, build)
+}
+
+/// FULLY_CONNECTED with blockwise-quantized weights [units, inner] and float
+/// input, as LiteRT's blockwise kernel computes it: each input row quantized
+/// asymmetrically to int8, each block's integer dot product scaled by the
+/// block's scale and summed in float, then the row's scale and the bias. The
+/// fused activation is applied (LiteRT's XNNPACK path does; its builtin kernel
+/// leaves it out, so the quantizer writes this form only without one).
+fn blockwise_fc(
+    ctx: &OpCtx,
+    p: &FullyConnected,
+    block: usize,
+    units: usize,
+    inner: usize,
+    shape: Vec<usize>,
+) -> Result<Vec<Tensor>> {
+    let xs = ctx.input_f32(0)?;
+    let w = match &ctx.input(1)?.data {
+        crate::graph::Data::I8(v) => v,
+        _ => return Err(ctx.unsupported_dtype(1)),
+    };
+    let scales = ctx.in_quant(1).map(|q| &q.scale[..]).unwrap_or(&[]);
+    if block == 0 || inner % block != 0 || scales.len() != units * (inner / block) {
+        return Err(ctx.err(format!(
+            "{} block scales for weights [{units}, {inner}] in blocks of {block}",
+            scales.len()
+        )));
+    }
+    let bias = bias_f32(ctx, 2, units)?;
+    let (xq, sf) = quantize_rows(xs, inner, true);
+    let blocks = inner / block;
+    let mut out = vec![0.0f32; xs.len() / inner * units];
+    for ((row, orow), &s) in xq.chunks(inner).zip(out.chunks_mut(units)).zip(&sf) {
+        for (n, o) in orow.iter_mut().enumerate() {
+            let wrow = &w[n * inner..(n + 1) * inner];
+            let mut acc = 0.0f32;
+            for b in 0..blocks {
+                let r = b * block..(b + 1) * block;
+                let dot: i32 = row[r.clone()]
+                    .iter()
+                    .zip(&wrow[r])
+                    .map(|(&x, &w)| x * w as i32)
+                    .sum();
+                acc += dot as f32 * scales[n * blocks + b];
+            }
+            *o = acc * s;
+        }
+    }
+    finish_float(&mut out, bias, p.activation);
+    Ok(vec![Tensor::f32(shape, out)])
 }
 
 /// Kernel of fully_connected: input flattened to [batch, in], weights [out, in],
@@ -68,6 +119,9 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
         vec![batch, units]
     };
     ctx.check_size(&shape, ctx.out_dtype(0)?)?;
+    if let Some(block) = ctx.in_quant(1).and_then(|q| q.block) {
+        return blockwise_fc(ctx, p, block.size, units, inner, shape);
+    }
     match (x.dtype(), w.dtype()) {
         (DType::F32, DType::F32) => {
             let xs = ctx.input_f32(0)?;
@@ -108,7 +162,45 @@ pub fn fully_connected(ctx: &mut OpCtx, p: &FullyConnected) -> Result<Vec<Tensor
             let out = finish_hybrid(&acc, units, &sf, &scales, units, bias, p.activation, false);
             Ok(vec![Tensor::f32(shape, out)])
         }
-        (DType::I8 | DType::U8 | DType::I16, DType::I8 | DType::U8) => {
+        (DType::I16, DType::I8) => {
+            let WideArgs {
+                is,
+                os,
+                ws: scales,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, units)?;
+            let mut slot = None;
+            let pk = packed(ctx, &mut slot, || {
+                let wi = widen_weights_i64(w, &zps, inner, units)
+                    .ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(PackedFc {
+                    w: transpose(&wi, units, inner),
+                    mult: channel_multipliers(is, &scales, os, units),
+                })
+            })?;
+            let mut acc = vec![0i64; batch * units];
+            gemm_rows(&xi, batch, inner, &pk.w, units, &mut acc);
+            // LiteRT rescales a per-channel 16x8 FULLY_CONNECTED in double precision,
+            // a per-tensor one with the fixed-point multiplier.
+            let per_channel;
+            let rescale = if scales.len() > 1 {
+                per_channel = float_rescales(is, &scales, os);
+                Rescale::Float(&per_channel)
+            } else {
+                Rescale::Fixed(&pk.mult)
+            };
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                rescale,
+                p.activation,
+                shape,
+            )?])
+        }
+        (DType::I8 | DType::U8, DType::I8 | DType::U8) => {
             let QuantArgs {
                 is,
                 os,

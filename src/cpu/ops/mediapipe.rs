@@ -49,22 +49,39 @@ fn rotate(x: f32, y: f32, a: f32) -> (f32, f32) {
     (x * a.cos() - y * a.sin(), x * a.sin() + y * a.cos())
 }
 
+/// Landmarks that Landmarks2TransformMatrix cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LandmarkIndexError {
+    /// An index in the options points past the landmarks.
+    #[error("landmark {index} is out of range of {count} landmarks")]
+    OutOfRange {
+        /// The index from the options.
+        index: usize,
+        /// How many landmarks there are.
+        count: usize,
+    },
+    /// Version 2's rotation landmarks have no z coordinate.
+    #[error("the rotation landmarks lack their z")]
+    MissingZ,
+}
+
 /// The 4x4 matrix of Landmarks2TransformMatrix from landmarks `lm` (x, y, z each).
 /// Errors name the landmark index that is out of range.
 pub fn landmarks_matrix(
     p: &LandmarksToMatrix,
     lm: &[f32],
-) -> std::result::Result<[f32; 16], String> {
-    let xy = |i: usize| -> std::result::Result<(f32, f32), String> {
+) -> std::result::Result<[f32; 16], LandmarkIndexError> {
+    let xy = |i: usize| -> std::result::Result<(f32, f32), LandmarkIndexError> {
         match (
             lm.get(i.wrapping_mul(3)),
             lm.get(i.wrapping_mul(3).wrapping_add(1)),
         ) {
             (Some(&x), Some(&y)) if i < usize::MAX / 3 => Ok((x, y)),
-            _ => Err(format!(
-                "landmark {i} is out of range of {} landmarks",
-                lm.len() / 3
-            )),
+            _ => Err(LandmarkIndexError::OutOfRange {
+                index: i,
+                count: lm.len() / 3,
+            }),
         }
     };
     match p {
@@ -121,7 +138,7 @@ pub fn landmarks_matrix(
             let (lx, ly) = xy(p.left_rotation_idx)?;
             let (rx, ry) = xy(p.right_rotation_idx)?;
             if lm.len() < 3 * (p.left_rotation_idx.max(p.right_rotation_idx) + 1) {
-                return Err("the rotation landmarks lack their z".to_string());
+                return Err(LandmarkIndexError::MissingZ);
             }
             let r = p.target_rotation_radians - (ry - ly).atan2(rx - lx);
             let mut pts = Vec::with_capacity(2 * p.subset_idxs.len());
@@ -193,7 +210,7 @@ fn landmarks_to_matrix(ctx: &mut OpCtx, p: &LandmarksToMatrix) -> Result<Vec<Ten
         )));
     }
     let lm = ctx.input_f32(0)?;
-    let m = landmarks_matrix(p, lm).map_err(|e| ctx.err(e))?;
+    let m = landmarks_matrix(p, lm).map_err(|e| ctx.err(e.to_string()))?;
     Ok(vec![Tensor::f32(vec![1, 4, 4], m.to_vec())])
 }
 
@@ -283,7 +300,7 @@ fn transform_tensor(ctx: &mut OpCtx, p: &TransformTensor) -> Result<Vec<Tensor>>
 /// times `scale`; z is copied.
 fn transform_landmarks(ctx: &mut OpCtx, p: &TransformLandmarks) -> Result<Vec<Tensor>> {
     let t = ctx.input(0)?;
-    let (dims, scale) = p.layout(&t.shape).map_err(|e| ctx.err(e))?;
+    let (dims, scale) = p.layout(&t.shape).map_err(|e| ctx.err(e.to_string()))?;
     let lm = ctx.input_f32(0)?;
     let [mut xr, mut yr] = matrix_rows(ctx, 1)?;
     xr[3] *= scale;

@@ -243,6 +243,21 @@ pub fn numel(shape: &[usize]) -> usize {
 
 /// Run the node's kernel and check that it produced one value per node output.
 pub fn eval_node(ctx: &mut OpCtx) -> Result<Vec<Tensor>> {
+    // Blockwise-quantized weights are read by the hybrid FULLY_CONNECTED kernel
+    // only (as in LiteRT); any other reader would take the block scales for
+    // per-channel ones.
+    if !matches!(ctx.op, Op::FullyConnected(_)) {
+        let blockwise = ctx
+            .input_infos
+            .iter()
+            .flatten()
+            .position(|t| t.quantization.as_ref().is_some_and(|q| q.block.is_some()));
+        if let Some(i) = blockwise {
+            return Err(ctx.err(format!(
+                "input {i} is blockwise quantized; only FULLY_CONNECTED weights may be"
+            )));
+        }
+    }
     let outputs = eval(ctx)?;
     if outputs.len() != ctx.output_infos.len() {
         return Err(Error::node(

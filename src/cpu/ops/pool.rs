@@ -1,10 +1,11 @@
 //! 2-D pooling: average, max, L2, and MediaPipe's argmax pooling and unpooling.
 
-use super::conv::{check_act, float_range, int_tensor, window};
+use super::conv::{check_act, float_range, int_tensor};
 use super::OpCtx;
 use crate::error::Result;
 use crate::graph::op::Pool2D;
 use crate::graph::quant::activation_range;
+use crate::graph::shape::padding as window;
 use crate::graph::shape::transposed_size;
 use crate::graph::DType;
 use crate::graph::Data;

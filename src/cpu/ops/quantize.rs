@@ -180,28 +180,76 @@ fn append_zero(d: &Data) -> Data {
     d
 }
 
+/// Sparsity metadata that does not describe the tensor it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SparsityError {
+    /// The traversal order's length does not fit the rank and the block map.
+    #[error("traversal order of {levels} for rank {rank} with {block_dims} block dims")]
+    Levels {
+        /// Storage levels in the traversal order.
+        levels: usize,
+        /// The dense tensor's rank.
+        rank: usize,
+        /// Entries of the block map.
+        block_dims: usize,
+    },
+    /// The traversal order is not a permutation of the levels.
+    #[error("bad traversal order {0:?}")]
+    TraversalOrder(Vec<usize>),
+    /// The block map names a dimension outside the rank.
+    #[error("bad block map {0:?}")]
+    BlockMap(Vec<usize>),
+    /// A block dimension is stored sparsely.
+    #[error("sparse block dimension")]
+    SparseBlock,
+    /// A segment or index position points past its array.
+    #[error("{0} position out of range")]
+    Position(&'static str),
+    /// Segments decrease.
+    #[error("decreasing segments")]
+    DecreasingSegments,
+    /// A coordinate falls outside its dimension.
+    #[error("coordinate {coordinate} out of range in dim {dim}")]
+    Coordinate {
+        /// The coordinate.
+        coordinate: usize,
+        /// The dimension.
+        dim: usize,
+    },
+    /// The metadata enumerates a different number of entries than are stored.
+    #[error("{entries} entries for {stored} stored values")]
+    Count {
+        /// Entries the metadata enumerates (at least).
+        entries: usize,
+        /// Values stored.
+        stored: usize,
+    },
+}
+
 /// For each stored value, in storage order, its flat position in the dense tensor.
 fn densify_order(
     shape: &[usize],
     sp: &crate::graph::Sparsity,
     num_values: usize,
-) -> std::result::Result<Vec<usize>, String> {
+) -> std::result::Result<Vec<usize>, SparsityError> {
     let rank = shape.len();
     let levels = sp.traversal_order.len();
     if levels < rank || sp.block_map.len() != levels - rank {
-        return Err(format!(
-            "traversal order of {levels} for rank {rank} with {} block dims",
-            sp.block_map.len()
-        ));
+        return Err(SparsityError::Levels {
+            levels,
+            rank,
+            block_dims: sp.block_map.len(),
+        });
     }
     let mut seen = vec![false; levels];
     for &d in &sp.traversal_order {
         if d >= levels || std::mem::replace(&mut seen[d], true) {
-            return Err(format!("bad traversal order {:?}", sp.traversal_order));
+            return Err(SparsityError::TraversalOrder(sp.traversal_order.clone()));
         }
     }
     if sp.block_map.iter().any(|&d| d >= rank) {
-        return Err(format!("bad block map {:?}", sp.block_map));
+        return Err(SparsityError::BlockMap(sp.block_map.clone()));
     }
     // Size of each block dimension (block dims are stored densely).
     let mut block_size = vec![1usize; levels - rank];
@@ -210,7 +258,7 @@ fn densify_order(
             match &sp.dim_metadata[level] {
                 DimensionMetadata::Dense(s) => block_size[d - rank] = *s,
                 DimensionMetadata::Sparse { .. } => {
-                    return Err("sparse block dimension".into());
+                    return Err(SparsityError::SparseBlock);
                 }
             }
         }
@@ -219,16 +267,20 @@ fn densify_order(
     let mut coords = vec![0usize; levels];
     let strides: Vec<usize> = (0..rank).map(|d| shape[d + 1..].iter().product()).collect();
     let child_range =
-        |level: usize, parent: usize| -> std::result::Result<(usize, usize), String> {
+        |level: usize, parent: usize| -> std::result::Result<(usize, usize), SparsityError> {
             match &sp.dim_metadata[level] {
                 DimensionMetadata::Dense(s) => Ok((parent * s, parent * s + s)),
                 DimensionMetadata::Sparse { segments, .. } => {
-                    let a = *segments.get(parent).ok_or("segment index out of range")? as usize;
+                    let a = *segments
+                        .get(parent)
+                        .ok_or(SparsityError::Position("segment index"))?
+                        as usize;
                     let b = *segments
                         .get(parent + 1)
-                        .ok_or("segment index out of range")? as usize;
+                        .ok_or(SparsityError::Position("segment index"))?
+                        as usize;
                     if a > b {
-                        return Err("decreasing segments".into());
+                        return Err(SparsityError::DecreasingSegments);
                     }
                     Ok((a, b))
                 }
@@ -253,7 +305,7 @@ fn densify_order(
         coords[level] = match &sp.dim_metadata[level] {
             DimensionMetadata::Dense(s) => p % s.max(&1),
             DimensionMetadata::Sparse { indices, .. } => {
-                *indices.get(p).ok_or("index position out of range")? as usize
+                *indices.get(p).ok_or(SparsityError::Position("index"))? as usize
             }
         };
         if level + 1 == levels {
@@ -273,12 +325,18 @@ fn densify_order(
             let mut flat = 0usize;
             for d in 0..rank {
                 if orig[d] >= shape[d] {
-                    return Err(format!("coordinate {} out of range in dim {d}", orig[d]));
+                    return Err(SparsityError::Coordinate {
+                        coordinate: orig[d],
+                        dim: d,
+                    });
                 }
                 flat += orig[d] * strides[d];
             }
             if out.len() >= num_values {
-                return Err(format!("more entries than the {num_values} stored values"));
+                return Err(SparsityError::Count {
+                    entries: out.len() + 1,
+                    stored: num_values,
+                });
             }
             out.push(flat);
             pos[level] += 1;
@@ -289,10 +347,10 @@ fn densify_order(
         }
     }
     if out.len() != num_values {
-        return Err(format!(
-            "{} entries for {num_values} stored values",
-            out.len()
-        ));
+        return Err(SparsityError::Count {
+            entries: out.len(),
+            stored: num_values,
+        });
     }
     Ok(out)
 }

@@ -19,12 +19,13 @@
 //!   TANH, HARD_SWISH, ELU; each applies its own fused activation;
 //! - a DEPTHWISE_CONV_2D followed by a 1x1 CONV_2D reading only its output
 //!   (TFLite's DepthwiseConvPlus1x1Conv, when `dw_pointwise::fits`), then the
-//!   1x1 convolution's steps as above;
+//!   1x1 convolution's steps as above (on a GPU a wide pair lowers as two
+//!   dispatches, the steps in the 1x1 convolution's epilogue);
 //! - a residual operand that is a channel PAD (zeros after the last channel) of a
 //!   tensor, or of a 2x2 stride-2 MAX_POOL_2D of it (BlazeFace's blocks), is read
 //!   inside the step with index math, and the PAD and MAX_POOL_2D disappear.
 
-use crate::gpu::ops::dw_pointwise;
+use crate::gpu::ops::conv::dw_pointwise;
 use crate::gpu::ops::epilogue::{Fused, InputPad, Operand, Step, StepOp, MAX_STEPS};
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Op, Subgraph};

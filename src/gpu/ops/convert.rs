@@ -3,8 +3,10 @@
 //! two quantizations (requantize.wgsl).
 
 use super::quant::{input, is_quant_dtype, multiplier, output, qparams};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::Support;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -52,6 +54,7 @@ static QUANTIZE: Shader = Shader {
     name: "quantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/quantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QuantizeParams::LAYOUT,
 };
 
@@ -59,6 +62,7 @@ static DEQUANTIZE: Shader = Shader {
     name: "dequantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/dequantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: DequantizeParams::LAYOUT,
 };
 
@@ -66,18 +70,19 @@ static REQUANTIZE: Shader = Shader {
     name: "requantize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/requantize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: RequantizeParams::LAYOUT,
 };
 
 /// A planned QUANTIZE or DEQUANTIZE: shader and uniform words.
-fn plan_convert(node: &Node, sg: &Subgraph) -> Result<Conversion, String> {
+fn plan_convert(node: &Node, sg: &Subgraph) -> Support<Conversion> {
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
     if x.num_elements() != y.num_elements() {
         return Err("input and output sizes differ".into());
     }
     if x.is_constant() {
-        return Err(format!("tensor {} is a constant", x.name));
+        return Err(format!("tensor {} is a constant", x.name).into());
     }
     let n = y.num_elements() as u32;
     match (x.dtype, y.dtype) {
@@ -111,10 +116,7 @@ fn plan_convert(node: &Node, sg: &Subgraph) -> Result<Conversion, String> {
                 hi,
             }))
         }
-        (i, o) => Err(format!(
-            "{} from {i} to {o} runs on the CPU",
-            node.op.name()
-        )),
+        (i, o) => Err(format!("{} from {i} to {o} runs on the CPU", node.op.name()).into()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! into (a sub-region of) one output, dimension by dimension ([`Dim`]).
 
 use super::MAX_RANK;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::{DType, Node, Subgraph, TensorInfo};
 
 uniforms! {
@@ -124,12 +125,16 @@ impl CopySpec {
     }
 
     /// Uniform words (layout of `Params` in shaders/copy.wgsl).
-    pub(super) fn params(&self) -> std::result::Result<CopyParams, String> {
+    pub(super) fn params(&self) -> Support<CopyParams> {
         if self.dims.len() > MAX_RANK {
-            return Err(format!("copy of rank {} > {MAX_RANK}", self.dims.len()));
+            return Err(format!("copy of rank {} > {MAX_RANK}", self.dims.len()).into());
         }
-        let fit_i = |v: i64| i32::try_from(v).map_err(|_| format!("offset {v} exceeds i32"));
-        let fit_u = |v: usize| u32::try_from(v).map_err(|_| format!("offset {v} exceeds u32"));
+        let fit_i = |v: i64| {
+            i32::try_from(v).map_err(|_| Unsupported::from(format!("offset {v} exceeds i32")))
+        };
+        let fit_u = |v: usize| {
+            u32::try_from(v).map_err(|_| Unsupported::from(format!("offset {v} exceeds u32")))
+        };
         let (lo, hi) = self.clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
         let mut w = CopyParams {
             n: fit_u(self.elements())?,
@@ -154,7 +159,7 @@ impl CopySpec {
         let all: Vec<Dim> = std::iter::repeat_n(ones, pad)
             .chain(self.dims.iter().copied())
             .collect();
-        let u = |f: &dyn Fn(&Dim) -> std::result::Result<u32, String>| {
+        let u = |f: &dyn Fn(&Dim) -> Support<u32>| {
             let mut v = [0u32; 8];
             for (slot, d) in v.iter_mut().zip(&all) {
                 *slot = f(d)?;
@@ -205,7 +210,7 @@ pub(super) fn ident(shape: &[usize]) -> Vec<Dim> {
         .collect()
 }
 
-pub(super) type Res<T> = std::result::Result<T, String>;
+pub(super) type Res<T> = Support<T>;
 
 /// Read access to a node's tensors for planning.
 pub(super) struct View<'a> {
@@ -218,7 +223,7 @@ impl View<'_> {
         self.node
             .input(i)
             .map(|t| &self.sg.tensors[t])
-            .ok_or_else(|| format!("missing input {i}"))
+            .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
     }
 
     pub(super) fn out(&self, i: usize) -> Res<&TensorInfo> {
@@ -226,7 +231,7 @@ impl View<'_> {
             .outputs
             .get(i)
             .map(|&t| &self.sg.tensors[t])
-            .ok_or_else(|| format!("missing output {i}"))
+            .ok_or_else(|| Unsupported::from(format!("missing output {i}")))
     }
 
     pub(super) fn num_inputs(&self) -> usize {
@@ -235,7 +240,7 @@ impl View<'_> {
 
     /// Integer values of constant input `i` (`what` names it in the refusal).
     pub(super) fn ints(&self, i: usize, what: &str) -> Res<Vec<i64>> {
-        super::const_ints(self.info(i)?).map_err(|e| format!("{what}: {e}"))
+        super::const_ints(self.info(i)?).map_err(|e| Unsupported::from(format!("{what}: {e}")))
     }
 
     /// Whether the node moves quantized integers (its first output is one).
@@ -260,12 +265,14 @@ impl View<'_> {
             return Err(format!(
                 "tensor {} is quantized differently from the output; requantizing runs on the CPU",
                 info.name
-            ));
+            )
+            .into());
         }
         Err(format!(
             "tensor {} is {}, the GPU path runs float32 and quantized tensors",
             info.name, info.dtype
-        ))
+        )
+        .into())
     }
 
     /// A data input (runtime or constant) of the node's data type.
@@ -283,7 +290,8 @@ impl View<'_> {
             return Err(format!(
                 "output {} has shape {:?}, expected {shape:?}",
                 o.name, o.shape
-            ));
+            )
+            .into());
         }
         Ok(())
     }
@@ -294,7 +302,7 @@ pub(super) fn axis_of(a: i64, rank: usize) -> Res<usize> {
     let r = rank as i64;
     let v = if a < 0 { a + r } else { a };
     if v < 0 || v >= r {
-        return Err(format!("axis {a} out of range for rank {rank}"));
+        return Err(format!("axis {a} out of range for rank {rank}").into());
     }
     Ok(v as usize)
 }

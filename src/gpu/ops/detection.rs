@@ -2,8 +2,10 @@
 //! (shaders/detection_decode.wgsl): `delegate::split_detection` splits the node at
 //! prepare into this decode and an NMS that stays on the CPU.
 
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::{DType, Node, Op, Subgraph};
 
 uniforms! {
@@ -24,14 +26,15 @@ static DECODE: Shader = Shader {
     name: "detection_decode",
     parts: &[include_str!("../../../shaders/detection_decode.wgsl")],
     selectors: &[],
+    defines: &[],
     params: DecodeParams::LAYOUT,
 };
 
 /// (boxes, values per encoding) of a decode node the GPU runs.
-fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<(usize, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<(usize, usize)> {
     let tensor = |t: Option<usize>, what: &str| {
         t.map(|t| &sg.tensors[t])
-            .ok_or_else(|| format!("missing {what}"))
+            .ok_or_else(|| Unsupported::from(format!("missing {what}")))
     };
     let enc = tensor(node.input(0), "box encodings")?;
     let anchors = tensor(node.input(1), "anchors")?;
@@ -41,23 +44,22 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<(usize, usize), Strin
             return Err(format!(
                 "tensor {} is {}, the GPU decodes float32 boxes",
                 t.name, t.dtype
-            ));
+            )
+            .into());
         }
     }
     if !anchors.is_constant() {
-        return Err(format!("anchors {} are not constant", anchors.name));
+        return Err(format!("anchors {} are not constant", anchors.name).into());
     }
     let [1, boxes, code_len] = enc.shape[..] else {
-        return Err(format!(
-            "box encodings {:?}, expected [1, boxes, >= 4]",
-            enc.shape
-        ));
+        return Err(format!("box encodings {:?}, expected [1, boxes, >= 4]", enc.shape).into());
     };
     if code_len < 4 || anchors.shape != [boxes, 4] || out.shape != [boxes, 4] {
         return Err(format!(
             "box encodings {:?}, anchors {:?} and decoded boxes {:?} do not match",
             enc.shape, anchors.shape, out.shape
-        ));
+        )
+        .into());
     }
     if u32::try_from(enc.num_elements()).is_err() {
         return Err("box encodings too large for u32 indexing".into());

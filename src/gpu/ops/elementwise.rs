@@ -1,9 +1,11 @@
 //! Element-wise unary and binary ops (with broadcasting and fused activation):
 //! shaders/unary.wgsl and shaders/binary.wgsl.
 
-use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, float_io, vec8, LowerCtx};
 use super::{quant::is_quantized, BROADCAST_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{Node, Op, Subgraph};
 
@@ -11,6 +13,7 @@ static UNARY: Shader = Shader {
     name: "unary",
     parts: &[include_str!("../../../shaders/unary.wgsl")],
     selectors: UNARY_OPS,
+    defines: &[],
     params: UnaryParams::LAYOUT,
 };
 
@@ -18,6 +21,7 @@ static BINARY: Shader = Shader {
     name: "binary",
     parts: &[BROADCAST_WGSL, include_str!("../../../shaders/binary.wgsl")],
     selectors: BINARY_OPS,
+    defines: &[],
     params: BinaryParams::LAYOUT,
 };
 
@@ -140,22 +144,23 @@ pub fn clamp_range(act: Activation) -> Option<(f32, f32)> {
 }
 
 /// Support check for unary ops.
-pub fn support_unary(node: &Node, sg: &Subgraph, u: Unary) -> Result<(), String> {
-    unary_code(u).ok_or_else(|| format!("{u:?} has no float kernel"))?;
+pub fn support_unary(node: &Node, sg: &Subgraph, u: Unary) -> Support {
+    unary_code(u).ok_or_else(|| Unsupported::from(format!("{u:?} has no float kernel")))?;
     float_io(node, sg)
 }
 
 /// Support check for binary ops.
-pub fn support_binary(node: &Node, sg: &Subgraph, b: Binary) -> Result<(), String> {
-    binary_code(b).ok_or_else(|| format!("{b:?} has no float kernel"))?;
+pub fn support_binary(node: &Node, sg: &Subgraph, b: Binary) -> Support {
+    binary_code(b).ok_or_else(|| Unsupported::from(format!("{b:?} has no float kernel")))?;
     if let crate::graph::Op::Binary(_, act) = &node.op {
-        clamp_range(*act).ok_or_else(|| format!("fused {act:?} runs on the CPU"))?;
+        clamp_range(*act)
+            .ok_or_else(|| Unsupported::from(format!("fused {act:?} runs on the CPU")))?;
     }
     float_io(node, sg)
 }
 
 /// Support check for PRELU.
-pub fn support_prelu(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support_prelu(node: &Node, sg: &Subgraph) -> Support {
     float_io(node, sg)
 }
 

@@ -2,8 +2,10 @@
 //! travel as a u32 table, validated on the host.
 
 use super::quant::is_quantized;
-use super::{const_ints, LowerCtx, Shader};
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::{DType, Node, Op, Subgraph};
 
 uniforms! {
@@ -20,6 +22,7 @@ static GATHER: Shader = Shader {
     name: "gather",
     parts: &[include_str!("../../../shaders/gather.wgsl")],
     selectors: &[],
+    defines: &[],
     params: GatherParams::LAYOUT,
 };
 
@@ -30,14 +33,14 @@ struct GatherPlan {
     inner: usize,
 }
 
-fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<GatherPlan> {
     let Op::Gather { axis, batch_dims } = &node.op else {
-        return Err(format!("{} is not GATHER", node.op.name()));
+        return Err(format!("{} is not GATHER", node.op.name()).into());
     };
     let tensor = |i: usize| {
         node.input(i)
             .map(|t| &sg.tensors[t])
-            .ok_or_else(|| format!("missing input {i}"))
+            .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
     };
     let params = tensor(0)?;
     let indices = tensor(1)?;
@@ -45,13 +48,14 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
         .outputs
         .first()
         .map(|&t| &sg.tensors[t])
-        .ok_or_else(|| "missing output".to_string())?;
+        .ok_or(Unsupported::from("missing output"))?;
     for t in [params, out] {
         if t.dtype != DType::F32 {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 t.name, t.dtype
-            ));
+            )
+            .into());
         }
     }
     let rank = params.shape.len() as i64;
@@ -61,7 +65,7 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
         *axis as i64
     };
     if a < 0 || a >= rank {
-        return Err(format!("axis {axis} out of range for rank {rank}"));
+        return Err(format!("axis {axis} out of range for rank {rank}").into());
     }
     let a = a as usize;
     let bd = if *batch_dims < 0 {
@@ -70,19 +74,19 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
         *batch_dims as i64
     };
     if bd != 0 {
-        return Err(format!("batch_dims {batch_dims} runs on the CPU"));
+        return Err(format!("batch_dims {batch_dims} runs on the CPU").into());
     }
     let axis_size = params.shape[a];
     let idx = const_ints(indices)?
         .into_iter()
         .map(|v| {
             if v < 0 || v >= axis_size as i64 {
-                Err(format!("index {v} is out of range [0, {axis_size})"))
+                Err(format!("index {v} is out of range [0, {axis_size})").into())
             } else {
                 Ok(v as u32)
             }
         })
-        .collect::<std::result::Result<Vec<u32>, String>>()?;
+        .collect::<Support<Vec<u32>>>()?;
     let mut shape = params.shape[..a].to_vec();
     shape.extend_from_slice(&indices.shape);
     shape.extend_from_slice(&params.shape[a + 1..]);
@@ -90,7 +94,8 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
         return Err(format!(
             "output {} has shape {:?}, expected {shape:?}",
             out.name, out.shape
-        ));
+        )
+        .into());
     }
     let inner: usize = params.shape[a + 1..].iter().product();
     if u32::try_from(out.num_elements()).is_err() || u32::try_from(params.num_elements()).is_err() {
@@ -104,7 +109,7 @@ fn plan(node: &Node, sg: &Subgraph) -> std::result::Result<GatherPlan, String> {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 

@@ -10,8 +10,10 @@
 use super::copy_spec::{
     axis_of, ident, one_axis, strides_of, CopyParams, CopySpec, Dim, Mode, Plan, Res, View,
 };
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::{Activation, StridedSlice};
 use crate::graph::shape::strided_slice_axes;
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -22,20 +24,22 @@ const COPY_WGSL: &str = include_str!("../../../shaders/copy.wgsl");
 static COPY: Shader = Shader {
     name: "copy",
     parts: &[
-        "alias elem = scalar;\nfn to_elem(v: f32) -> elem { return to_scalar(v); }\n",
+        include_str!("../../../shaders/copy_elem_float.wgsl"),
         COPY_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: CopyParams::LAYOUT,
 };
 
 static COPY_INT: Shader = Shader {
     name: "copy_int",
     parts: &[
-        "alias elem = i32;\nfn to_elem(v: f32) -> elem { return i32(v); }\n",
+        include_str!("../../../shaders/copy_elem_i32.wgsl"),
         COPY_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: CopyParams::LAYOUT,
 };
 
@@ -55,7 +59,7 @@ fn plan(v: &View) -> Res<Plan> {
             };
             let dim = t.shape[axis];
             if n == 0 || dim % n != 0 {
-                return Err(format!("dimension {dim} is not divisible into {n} pieces"));
+                return Err(format!("dimension {dim} is not divisible into {n} pieces").into());
             }
             plan_split(v, 1, axis, &vec![dim / n; n], false)
         }
@@ -77,7 +81,8 @@ fn plan(v: &View) -> Res<Plan> {
                     }
                     sizes.push(0);
                 } else {
-                    let s = usize::try_from(s).map_err(|_| format!("split size {s} < 0"))?;
+                    let s = usize::try_from(s)
+                        .map_err(|_| Unsupported::from(format!("split size {s} < 0")))?;
                     sum = sum.saturating_add(s);
                     sizes.push(s);
                 }
@@ -85,7 +90,7 @@ fn plan(v: &View) -> Res<Plan> {
             match unknown {
                 Some(u) if sum <= dim => sizes[u] = dim - sum,
                 None if sum == dim => {}
-                _ => return Err(format!("sizes {spec:?} do not fit dimension {dim}")),
+                _ => return Err(format!("sizes {spec:?} do not fit dimension {dim}").into()),
             }
             plan_split(v, 0, axis, &sizes, false)
         }
@@ -94,7 +99,7 @@ fn plan(v: &View) -> Res<Plan> {
             let a = axis_of(*axis as i64, t.shape.len())?;
             let dim = t.shape[a];
             if *num != 0 && *num != dim {
-                return Err(format!("num {num} differs from dimension {dim}"));
+                return Err(format!("num {num} differs from dimension {dim}").into());
             }
             plan_split(v, 0, a, &vec![1; dim], true)
         }
@@ -109,7 +114,7 @@ fn plan(v: &View) -> Res<Plan> {
         Op::DepthToSpace { block_size } => plan_depth_to_space(v, *block_size),
         Op::SpaceToDepth { block_size } => plan_space_to_depth(v, *block_size),
         Op::ReverseV2 => plan_reverse(v),
-        op => Err(format!("{} is not a layout op", op.name())),
+        op => Err(format!("{} is not a layout op", op.name()).into()),
     }
 }
 
@@ -123,12 +128,13 @@ fn plan_alias(v: &View) -> Res<Plan> {
             o.shape,
             t.num_elements(),
             t.shape
-        ));
+        )
+        .into());
     }
     if let (Op::Reshape { .. }, Some(s)) = (&v.node.op, v.node.input(1)) {
         let s = &v.sg.tensors[s];
         if !s.is_constant() && s.num_elements() > 0 {
-            return Err(format!("shape tensor {} is computed at runtime", s.name));
+            return Err(format!("shape tensor {} is computed at runtime", s.name).into());
         }
     }
     if let (Op::ExpandDims, Some(_)) = (&v.node.op, v.node.input(1)) {
@@ -150,10 +156,12 @@ fn plan_concat(v: &View, axis: i32, act: Activation) -> Res<Plan> {
     let axis = axis_of(axis as i64, rank)?;
     let clamp = match act {
         Activation::None => None,
-        a if v.quantized() => return Err(format!("fused {a:?} on quantized data runs on the CPU")),
+        a if v.quantized() => {
+            return Err(format!("fused {a:?} on quantized data runs on the CPU").into())
+        }
         a => Some(
             a.range()
-                .ok_or_else(|| format!("fused {a:?} runs on the CPU"))?,
+                .ok_or_else(|| Unsupported::from(format!("fused {a:?} runs on the CPU")))?,
         ),
     };
     let mut shape = first.clone();
@@ -162,7 +170,7 @@ fn plan_concat(v: &View, axis: i32, act: Activation) -> Res<Plan> {
     for i in 0..n {
         let s = &v.data(i)?.shape;
         if s.len() != rank || (0..rank).any(|d| d != axis && s[d] != first[d]) {
-            return Err(format!("input {i} of shape {s:?} does not match {first:?}"));
+            return Err(format!("input {i} of shape {s:?} does not match {first:?}").into());
         }
         parts.push((i, s.clone(), shape[axis]));
         shape[axis] += s[axis];
@@ -190,7 +198,8 @@ fn plan_split(v: &View, input: usize, axis: usize, sizes: &[usize], drop_axis: b
             "{} pieces for {} outputs",
             sizes.len(),
             v.node.outputs.len()
-        ));
+        )
+        .into());
     }
     let mut specs = Vec::with_capacity(sizes.len());
     let mut start = 0;
@@ -221,7 +230,7 @@ fn plan_pack(v: &View, axis: i32) -> Res<Plan> {
         axis as i64
     };
     if a < 0 || a > rank as i64 {
-        return Err(format!("axis {axis} out of range for rank {rank}"));
+        return Err(format!("axis {axis} out of range for rank {rank}").into());
     }
     let a = a as usize;
     let mut view = first.clone();
@@ -233,7 +242,7 @@ fn plan_pack(v: &View, axis: i32) -> Res<Plan> {
     let mut specs = Vec::with_capacity(n);
     for i in 0..n {
         if v.data(i)?.shape != first {
-            return Err(format!("input {i} differs from input 0"));
+            return Err(format!("input {i} differs from input 0").into());
         }
         let mut c = CopySpec::new(i, 0, ident(&view)).out_strides(&shape);
         c.out_offset = i * out_st[a];
@@ -262,7 +271,8 @@ fn plan_slice(v: &View) -> Res<Plan> {
             return Err(format!(
                 "begin {} size {} out of range for dimension {dim}",
                 begin[d], size[d]
-            ));
+            )
+            .into());
         }
         dims[d].start = begin[d];
         dims[d].size = s as usize;
@@ -281,7 +291,8 @@ fn plan_strided_slice(v: &View, p: &StridedSlice) -> Res<Plan> {
         Some(_) => v.ints(3, "strided_slice strides")?,
         None => vec![1; begin.len()],
     };
-    let axes = strided_slice_axes(&t.shape, &begin, &end, &strides, p)?;
+    let axes =
+        strided_slice_axes(&t.shape, &begin, &end, &strides, p).map_err(|e| e.to_string())?;
     let out_shape: Vec<usize> = axes.iter().filter(|a| !a.4).map(|a| a.0).collect();
     v.check_out(0, &out_shape)?;
     if out_shape.contains(&0) {
@@ -315,18 +326,18 @@ fn plan_transpose(v: &View) -> Res<Plan> {
     let rank = t.shape.len();
     let perm = v.ints(1, "transpose perm")?;
     if perm.len() != rank {
-        return Err(format!("perm {perm:?} does not fit rank {rank}"));
+        return Err(format!("perm {perm:?} does not fit rank {rank}").into());
     }
     let st = strides_of(&t.shape);
     let mut seen = vec![false; rank];
     let mut dims = Vec::with_capacity(rank);
     for &p in &perm {
         if p < 0 {
-            return Err(format!("perm {perm:?} is out of bounds"));
+            return Err(format!("perm {perm:?} is out of bounds").into());
         }
         let a = axis_of(p, rank)?;
         if std::mem::replace(&mut seen[a], true) {
-            return Err(format!("perm {perm:?} repeats an axis"));
+            return Err(format!("perm {perm:?} repeats an axis").into());
         }
         dims.push(Dim::direct(t.shape[a], st[a] as i64));
     }
@@ -341,15 +352,16 @@ fn plan_tile(v: &View) -> Res<Plan> {
     let m = v.ints(1, "tile multiples")?;
     let rank = t.shape.len();
     if m.len() != rank {
-        return Err(format!("multiples {m:?} do not fit rank {rank}"));
+        return Err(format!("multiples {m:?} do not fit rank {rank}").into());
     }
     let mut dims = ident(&t.shape);
     for (d, &k) in dims.iter_mut().zip(&m) {
-        let k = usize::try_from(k).map_err(|_| format!("tile multiple {k} < 0"))?;
+        let k =
+            usize::try_from(k).map_err(|_| Unsupported::from(format!("tile multiple {k} < 0")))?;
         d.size = d
             .size
             .checked_mul(k)
-            .ok_or_else(|| "output shape overflows".to_string())?;
+            .ok_or(Unsupported::from("output shape overflows"))?;
         d.mode = Mode::Modulo;
     }
     let spec = CopySpec::new(0, 0, dims).contiguous_out();
@@ -366,11 +378,11 @@ fn plan_broadcast(v: &View) -> Res<Plan> {
     let target = v
         .ints(1, "broadcast_to shape")?
         .into_iter()
-        .map(|d| usize::try_from(d).map_err(|_| format!("dimension {d} < 0")))
+        .map(|d| usize::try_from(d).map_err(|_| Unsupported::from(format!("dimension {d} < 0"))))
         .collect::<Res<Vec<_>>>()?;
     let r = target.len();
     if t.shape.len() > r {
-        return Err(format!("{:?} does not broadcast to {target:?}", t.shape));
+        return Err(format!("{:?} does not broadcast to {target:?}", t.shape).into());
     }
     let mut ins = vec![1usize; r - t.shape.len()];
     ins.extend_from_slice(&t.shape);
@@ -382,7 +394,7 @@ fn plan_broadcast(v: &View) -> Res<Plan> {
         } else if ins[d] == 1 {
             0
         } else {
-            return Err(format!("{:?} does not broadcast to {target:?}", t.shape));
+            return Err(format!("{:?} does not broadcast to {target:?}", t.shape).into());
         };
         dims.push(Dim::direct(target[d], stride));
     }
@@ -399,10 +411,7 @@ fn paddings(v: &View, rank: usize) -> Res<Vec<(i64, i64)>> {
     let p = v.info(1)?;
     let vals = v.ints(1, "paddings")?;
     if !(p.shape == [rank, 2] || (rank == 0 && vals.is_empty())) {
-        return Err(format!(
-            "paddings of shape {:?} do not fit rank {rank}",
-            p.shape
-        ));
+        return Err(format!("paddings of shape {:?} do not fit rank {rank}", p.shape).into());
     }
     Ok(vals.chunks_exact(2).map(|c| (c[0], c[1])).collect())
 }
@@ -420,7 +429,9 @@ fn plan_pad(v: &View, v2: bool) -> Res<Plan> {
                 }
                 (Some(d), DType::I8) if d.len() == 1 && v.quantized() => d[0] as i8 as f32,
                 (Some(d), DType::U8) if d.len() == 1 && v.quantized() => d[0] as f32,
-                (None, _) => return Err(format!("pad value {} is computed at runtime", c.name)),
+                (None, _) => {
+                    return Err(format!("pad value {} is computed at runtime", c.name).into())
+                }
                 _ => return Err("pad value must be one element of the data type".into()),
             }
         }
@@ -431,7 +442,7 @@ fn plan_pad(v: &View, v2: bool) -> Res<Plan> {
     let mut dims = ident(&t.shape);
     for (d, &(b, a)) in dims.iter_mut().zip(&pads) {
         if b < 0 || a < 0 {
-            return Err(format!("negative padding {b},{a}"));
+            return Err(format!("negative padding {b},{a}").into());
         }
         d.size = (d.in_dim + b + a) as usize;
         d.start = -b;
@@ -459,7 +470,7 @@ fn plan_mirror_pad(v: &View, symmetric: bool) -> Res<Plan> {
         let n = d.in_dim;
         let max = if symmetric { n } else { n - 1 };
         if b < 0 || a < 0 || (b > max && b > 0) || (a > max && a > 0) {
-            return Err(format!("padding {b},{a} out of range for dimension {n}"));
+            return Err(format!("padding {b},{a} out of range for dimension {n}").into());
         }
         d.size = (n + b + a) as usize;
         d.start = -b;
@@ -482,7 +493,7 @@ fn plan_mirror_pad(v: &View, symmetric: bool) -> Res<Plan> {
 fn nhwc(t: &TensorInfo) -> Res<[usize; 4]> {
     match t.shape[..] {
         [n, h, w, c] => Ok([n, h, w, c]),
-        _ => Err(format!("expected a 4-D NHWC input, got {:?}", t.shape)),
+        _ => Err(format!("expected a 4-D NHWC input, got {:?}", t.shape).into()),
     }
 }
 
@@ -490,7 +501,7 @@ fn plan_depth_to_space(v: &View, bs: usize) -> Res<Plan> {
     let t = v.data(0)?;
     let [n, h, w, c] = nhwc(t)?;
     if bs == 0 || c % (bs * bs) != 0 {
-        return Err(format!("depth {c} not divisible by block {bs} squared"));
+        return Err(format!("depth {c} not divisible by block {bs} squared").into());
     }
     let oc = c / (bs * bs);
     v.check_out(0, &[n, h * bs, w * bs, oc])?;
@@ -512,7 +523,7 @@ fn plan_space_to_depth(v: &View, bs: usize) -> Res<Plan> {
     let t = v.data(0)?;
     let [n, h, w, c] = nhwc(t)?;
     if bs == 0 || h % bs != 0 || w % bs != 0 {
-        return Err(format!("{h}x{w} not divisible by block {bs}"));
+        return Err(format!("{h}x{w} not divisible by block {bs}").into());
     }
     let (oh, ow) = (h / bs, w / bs);
     v.check_out(0, &[n, oh, ow, bs * bs * c])?;
@@ -573,7 +584,7 @@ pub fn is_layout(op: &Op) -> bool {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     match plan(&View { node, sg })? {
         Plan::Alias => Ok(()),
         Plan::Copies(specs) => {
@@ -719,7 +730,7 @@ mod tests {
                 TensorInfo::new("y", DType::F32, vec![3, 2]),
             ],
         );
-        let e = support(&node, &sg).unwrap_err();
+        let e = support(&node, &sg).unwrap_err().to_string();
         assert!(e.contains("runtime"), "{e}");
         let (node, sg) = graph(
             Op::Transpose,
@@ -742,7 +753,7 @@ mod tests {
                 TensorInfo::new("y", DType::I32, vec![2, 6]),
             ],
         );
-        let e = support(&node, &sg).unwrap_err();
+        let e = support(&node, &sg).unwrap_err().to_string();
         assert!(e.contains("float32"), "{e}");
     }
 

@@ -7,8 +7,10 @@
 
 use super::quant::is_quantized;
 use super::BROADCAST_WGSL;
-use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx, Shader};
+use super::{broadcast_strides6, dims6, gpu_typed, vec8, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::{Define, Shader, WgslType};
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::broadcast::broadcast_shapes;
 use crate::graph::op::{Activation, Binary, Unary};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -52,15 +54,17 @@ const SELECT_WGSL: &str = include_str!("../../../shaders/select.wgsl");
 
 static COMPARE: Shader = Shader {
     name: "compare",
-    parts: &[BROADCAST_WGSL, "alias elem = scalar;\n", COMPARE_WGSL],
+    parts: &[BROADCAST_WGSL, COMPARE_WGSL],
     selectors: COMPARE_OPS,
+    defines: &[Define::Alias("elem", WgslType::Scalar)],
     params: BroadcastParams::LAYOUT,
 };
 
 static COMPARE_INT: Shader = Shader {
     name: "compare_int",
-    parts: &[BROADCAST_WGSL, "alias elem = i32;\n", COMPARE_WGSL],
+    parts: &[BROADCAST_WGSL, COMPARE_WGSL],
     selectors: COMPARE_OPS,
+    defines: &[Define::Alias("elem", WgslType::I32)],
     params: BroadcastParams::LAYOUT,
 };
 
@@ -71,6 +75,7 @@ static LOGICAL: Shader = Shader {
         include_str!("../../../shaders/logical.wgsl"),
     ],
     selectors: LOGICAL_OPS,
+    defines: &[],
     params: BroadcastParams::LAYOUT,
 };
 
@@ -82,6 +87,7 @@ static SELECT: Shader = Shader {
         SELECT_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: SelectParams::LAYOUT,
 };
 
@@ -93,6 +99,7 @@ static SELECT_WORD: Shader = Shader {
         SELECT_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: SelectParams::LAYOUT,
 };
 
@@ -100,6 +107,7 @@ static CAST_F2W: Shader = Shader {
     name: "cast_f2w",
     parts: &[include_str!("../../../shaders/cast_f2w.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 
@@ -107,6 +115,7 @@ static CAST_W2F: Shader = Shader {
     name: "cast_w2f",
     parts: &[include_str!("../../../shaders/cast_w2f.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 
@@ -114,6 +123,7 @@ static CAST_W2W: Shader = Shader {
     name: "cast_w2w",
     parts: &[include_str!("../../../shaders/cast_w2w.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CastParams::LAYOUT,
 };
 
@@ -167,49 +177,48 @@ fn is_int(d: DType) -> bool {
     matches!(d, DType::I32 | DType::I64)
 }
 
-fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Support<&'a TensorInfo> {
     node.input(i)
         .map(|t| &sg.tensors[t])
-        .ok_or_else(|| format!("missing input {i}"))
+        .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
 }
 
-fn output<'a>(node: &Node, sg: &'a Subgraph) -> Result<&'a TensorInfo, String> {
+fn output<'a>(node: &Node, sg: &'a Subgraph) -> Support<&'a TensorInfo> {
     node.outputs
         .first()
         .map(|&t| &sg.tensors[t])
-        .ok_or_else(|| "missing output 0".to_string())
+        .ok_or(Unsupported::from("missing output 0"))
 }
 
 /// Every input and output has a GPU storage (see [`gpu_typed`]).
-fn typed_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
+fn typed_io(node: &Node, sg: &Subgraph) -> Support {
     for &t in node.inputs.iter().flatten().chain(&node.outputs) {
         gpu_typed(sg, t)?;
     }
     Ok(())
 }
 
-fn need(info: &TensorInfo, ok: bool, what: &str) -> Result<(), String> {
+fn need(info: &TensorInfo, ok: bool, what: &str) -> Support {
     if ok {
         Ok(())
     } else {
         Err(format!(
             "tensor {} is {}, the GPU kernel takes {what}",
             info.name, info.dtype
-        ))
+        )
+        .into())
     }
 }
 
 /// The broadcast shape of `shapes`, checked against the output's.
-fn check_broadcast(shapes: &[&[usize]], out: &[usize]) -> Result<(), String> {
+fn check_broadcast(shapes: &[&[usize]], out: &[usize]) -> Support {
     let mut s = shapes[0].to_vec();
     for sh in &shapes[1..] {
         s = broadcast_shapes(&s, sh)
-            .ok_or_else(|| format!("shapes {shapes:?} do not broadcast"))?;
+            .ok_or_else(|| Unsupported::from(format!("shapes {shapes:?} do not broadcast")))?;
     }
     if s != out {
-        return Err(format!(
-            "output shape {out:?} is not the broadcast shape {s:?}"
-        ));
+        return Err(format!("output shape {out:?} is not the broadcast shape {s:?}").into());
     }
     Ok(())
 }
@@ -220,13 +229,13 @@ fn select_rows(v2: bool, c: &[usize], x: &[usize]) -> bool {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     typed_io(node, sg)?;
     let out = output(node, sg)?;
     match &node.op {
         Op::Binary(b, act) => {
             if *act != Activation::None {
-                return Err(format!("fused {act:?} on a comparison runs on the CPU"));
+                return Err(format!("fused {act:?} on a comparison runs on the CPU").into());
             }
             let (a, bb) = (tensor(node, sg, 0)?, tensor(node, sg, 1)?);
             need(out, out.dtype == DType::Bool, "a bool output")?;
@@ -239,7 +248,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 need(a, a.dtype == DType::Bool, "bool inputs")?;
                 need(bb, bb.dtype == DType::Bool, "bool inputs")?;
             } else {
-                return Err(format!("{} is not a bool op", node.op.name()));
+                return Err(format!("{} is not a bool op", node.op.name()).into());
             }
             check_broadcast(&[&a.shape, &bb.shape], &out.shape)
         }
@@ -261,7 +270,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
             need(y, same, "values and output of one type")?;
             if select_rows(v2, &c.shape, &x.shape) {
                 if x.shape != y.shape || x.shape[0] != c.shape[0] || out.shape != x.shape {
-                    return Err("SELECT shapes do not match".to_string());
+                    return Err("SELECT shapes do not match".into());
                 }
                 return Ok(());
             }
@@ -269,7 +278,7 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 && (c.shape != x.shape || x.shape != y.shape)
                 && out.shape.iter().product::<usize>() != 1
             {
-                return Err("SELECT requires equal shapes".to_string());
+                return Err("SELECT requires equal shapes".into());
             }
             check_broadcast(&[&c.shape, &x.shape, &y.shape], &out.shape)
         }
@@ -279,11 +288,12 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 return Err(format!(
                     "CAST output shape {:?} differs from the input's {:?}",
                     out.shape, x.shape
-                ));
+                )
+                .into());
             }
             Ok(())
         }
-        op => Err(format!("{} is not a bool/int op", op.name())),
+        op => Err(format!("{} is not a bool/int op", op.name()).into()),
     }
 }
 
@@ -464,7 +474,7 @@ mod tests {
             vec![(DType::I8, vec![4]), (DType::I8, vec![4])],
             (DType::Bool, vec![4]),
         );
-        let e = support(&sg.nodes[0], &sg).unwrap_err();
+        let e = support(&sg.nodes[0], &sg).unwrap_err().to_string();
         assert!(e.to_lowercase().contains("int8"), "{e}");
         let sg = graph(
             less.clone(),
@@ -492,7 +502,7 @@ mod tests {
         assert!(support(&sg.nodes[0], &sg).is_err());
         let mut sg = graph(Op::Cast, vec![(DType::I64, vec![1])], (DType::F32, vec![1]));
         sg.tensors[0].data = Some(std::sync::Arc::from((1i64 << 40).to_le_bytes().to_vec()));
-        let e = support(&sg.nodes[0], &sg).unwrap_err();
+        let e = support(&sg.nodes[0], &sg).unwrap_err().to_string();
         assert!(e.contains("int32 range"), "{e}");
     }
 }

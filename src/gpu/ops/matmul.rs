@@ -8,8 +8,10 @@
 
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{float_io, LowerCtx, Shader};
+use super::{float_io, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph, TensorInfo};
 
@@ -55,6 +57,7 @@ static MATMUL: Shader = Shader {
         MATMUL_MAIN_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: MatMulParams::LAYOUT,
 };
 
@@ -66,6 +69,7 @@ static MATMUL_SUBGROUP: Shader = Shader {
         MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: MatMulParams::LAYOUT,
 };
 
@@ -135,17 +139,17 @@ fn extent(batch: &[usize], bs: &[usize], dims: &[(usize, usize)]) -> usize {
     last.saturating_add(1)
 }
 
-fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+fn tensor<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Support<&'a TensorInfo> {
     node.input(i)
         .map(|t| &sg.tensors[t])
-        .ok_or_else(|| format!("missing input {i}"))
+        .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
 }
 
-fn out_tensor<'a>(node: &Node, sg: &'a Subgraph) -> Result<&'a TensorInfo, String> {
+fn out_tensor<'a>(node: &Node, sg: &'a Subgraph) -> Support<&'a TensorInfo> {
     node.outputs
         .first()
         .and_then(|&t| sg.tensors.get(t))
-        .ok_or_else(|| "missing output".to_string())
+        .ok_or(Unsupported::from("missing output"))
 }
 
 /// Batch strides (in elements) of an operand with batch dims `dims` and matrices of
@@ -162,36 +166,39 @@ fn batch_strides(dims: &[usize], out: &[usize; BATCH_RANK], mat: usize) -> [usiz
 }
 
 /// Check a FULLY_CONNECTED or BATCH_MATMUL node and plan its strides.
-pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
+pub(super) fn plan(node: &Node, sg: &Subgraph) -> Support<Plan> {
     let out = out_tensor(node, sg)?;
     match &node.op {
         Op::FullyConnected(p) => {
             if p.activation.range().is_none() {
-                return Err(format!("fused {:?} runs on the CPU", p.activation));
+                return Err(format!("fused {:?} runs on the CPU", p.activation).into());
             }
             let x = tensor(node, sg, 0)?;
             let w = tensor(node, sg, 1)?;
             let [units, inner] = match w.shape[..] {
                 [a, b] => [a, b],
-                _ => return Err(format!("weights must be 2-D, got {:?}", w.shape)),
+                _ => return Err(format!("weights must be 2-D, got {:?}", w.shape).into()),
             };
             let len = x.num_elements();
             if inner == 0 || len % inner != 0 {
                 return Err(format!(
                     "input of {len} elements does not divide into rows of {inner}"
-                ));
+                )
+                .into());
             }
             let rows = len / inner;
             if p.keep_num_dims && x.shape.last() != Some(&inner) {
                 return Err(format!(
                     "keep_num_dims needs the input's last dimension to be {inner}"
-                ));
+                )
+                .into());
             }
             if out.num_elements() != rows * units || out.shape.last() != Some(&units) {
                 return Err(format!(
                     "output shape {:?} does not hold {rows} rows of {units}",
                     out.shape
-                ));
+                )
+                .into());
             }
             let bias_idx = node.input(2).map(|_| 2);
             if let Some(b) = node.input(2).map(|t| &sg.tensors[t]) {
@@ -199,14 +206,16 @@ pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
                     return Err(format!(
                         "bias {} is computed at run time; the GPU kernel takes a constant bias",
                         b.name
-                    ));
+                    )
+                    .into());
                 }
                 if b.num_elements() != units {
                     return Err(format!(
                         "bias {} has {} elements, expected {units}",
                         b.name,
                         b.num_elements()
-                    ));
+                    )
+                    .into());
                 }
             }
             let fc_const_weights = w.is_constant();
@@ -251,16 +260,15 @@ pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
                 (b0, b1, b1, 1)
             };
             if k != kb {
-                return Err(format!(
-                    "inner dimensions differ: {:?} x {:?}",
-                    a.shape, b.shape
-                ));
+                return Err(
+                    format!("inner dimensions differ: {:?} x {:?}", a.shape, b.shape).into(),
+                );
             }
             let abatch = &a.shape[..ar - 2];
             let bbatch = &b.shape[..br - 2];
             let r = abatch.len().max(bbatch.len());
             if r > BATCH_RANK {
-                return Err(format!("more than {BATCH_RANK} batch dimensions"));
+                return Err(format!("more than {BATCH_RANK} batch dimensions").into());
             }
             let mut batch = [1usize; BATCH_RANK];
             for i in 0..r {
@@ -271,10 +279,9 @@ pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
                 } else if da == 1 {
                     db
                 } else {
-                    return Err(format!(
-                        "batch dims of {:?} and {:?} differ",
-                        a.shape, b.shape
-                    ));
+                    return Err(
+                        format!("batch dims of {:?} and {:?} differ", a.shape, b.shape).into(),
+                    );
                 };
             }
             let mut want: Vec<usize> = batch[BATCH_RANK - r..].to_vec();
@@ -283,7 +290,8 @@ pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
                 return Err(format!(
                     "output shape {:?} differs from the computed {want:?}",
                     out.shape
-                ));
+                )
+                .into());
             }
             Ok(Plan {
                 m,
@@ -301,12 +309,12 @@ pub(super) fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
                 bias_idx: None,
             })
         }
-        op => Err(format!("{} is not a matmul", op.name())),
+        op => Err(format!("{} is not a matmul", op.name()).into()),
     }
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     float_io(node, sg)?;
     plan(node, sg).map(|_| ())
 }
@@ -387,7 +395,7 @@ gpu_op! {
     MatMul "matmul" {
         claims: |node, sg| {
             let ours = match node.op {
-                Op::FullyConnected(_) => !super::conv::has_int8_weights(node, sg),
+                Op::FullyConnected(_) => !super::quant::has_int8_weights(node, sg),
                 Op::BatchMatMul { .. } => true,
                 _ => false,
             };

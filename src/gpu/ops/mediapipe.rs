@@ -5,9 +5,11 @@
 //! shaders/mp_transform_landmarks.wgsl). The matrix stays on the GPU between them.
 
 use super::quant::is_quantized;
-use super::{float_io, LowerCtx, Shader};
+use super::{float_io, LowerCtx};
 use crate::error::Result;
 use crate::gpu::program::Elem;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::{LandmarksToMatrix, MediaPipeOp, TransformTensor};
 use crate::graph::{Node, Op, Subgraph};
 
@@ -57,6 +59,7 @@ static LANDMARKS_MATRIX: Shader = Shader {
     name: "mp_landmarks_matrix",
     parts: &[include_str!("../../../shaders/mp_landmarks_matrix.wgsl")],
     selectors: &[],
+    defines: &[],
     params: LandmarksMatrixParams::LAYOUT,
 };
 
@@ -64,6 +67,7 @@ static TRANSFORM_TENSOR: Shader = Shader {
     name: "mp_transform_tensor",
     parts: &[include_str!("../../../shaders/mp_transform_tensor.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransformTensorParams::LAYOUT,
 };
 
@@ -71,6 +75,7 @@ static TRANSFORM_LANDMARKS: Shader = Shader {
     name: "mp_transform_landmarks",
     parts: &[include_str!("../../../shaders/mp_transform_landmarks.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransformLandmarksParams::LAYOUT,
 };
 
@@ -81,31 +86,31 @@ fn op(node: &Node) -> Option<&MediaPipeOp> {
     }
 }
 
-fn shape_of(node: &Node, sg: &Subgraph, i: usize) -> Result<Vec<usize>, String> {
+fn shape_of(node: &Node, sg: &Subgraph, i: usize) -> Support<Vec<usize>> {
     node.input(i)
         .map(|t| sg.tensors[t].shape.clone())
-        .ok_or_else(|| format!("missing input {i}"))
+        .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
 }
 
-fn out_shape(node: &Node, sg: &Subgraph) -> Result<Vec<usize>, String> {
+fn out_shape(node: &Node, sg: &Subgraph) -> Support<Vec<usize>> {
     node.outputs
         .first()
         .map(|&t| sg.tensors[t].shape.clone())
-        .ok_or_else(|| "missing output 0".to_string())
+        .ok_or(Unsupported::from("missing output 0"))
 }
 
 /// A matrix input holds at least the two rows the kernels read.
-fn matrix_input(node: &Node, sg: &Subgraph) -> Result<(), String> {
+fn matrix_input(node: &Node, sg: &Subgraph) -> Support {
     let n: usize = shape_of(node, sg, 1)?.iter().product();
     if n < 8 {
-        return Err(format!("the matrix input has {n} values, expected 16"));
+        return Err(format!("the matrix input has {n} values, expected 16").into());
     }
     Ok(())
 }
 
 /// The flattened subset indices and the (left, right) axis of a matrix node,
 /// checked against `landmarks` input values.
-fn subset(p: &LandmarksToMatrix, landmarks: usize) -> Result<(Vec<u32>, [u32; 2]), String> {
+fn subset(p: &LandmarksToMatrix, landmarks: usize) -> Support<(Vec<u32>, [u32; 2])> {
     let (pairs, left, right, per) = match p {
         LandmarksToMatrix::V1(v) => (&v.subset, v.left_rotation_idx, v.right_rotation_idx, 2),
         LandmarksToMatrix::V2(v) => (&v.subset_idxs, v.left_rotation_idx, v.right_rotation_idx, 3),
@@ -117,11 +122,12 @@ fn subset(p: &LandmarksToMatrix, landmarks: usize) -> Result<(Vec<u32>, [u32; 2]
             return Err(format!(
                 "landmark {i} is out of range of {} landmarks",
                 landmarks / 3
-            ));
+            )
+            .into());
         }
     }
     if idx.is_empty() {
-        return Err("the subset is empty".to_string());
+        return Err("the subset is empty".into());
     }
     Ok((
         idx.iter().map(|&i| i as u32).collect(),
@@ -130,8 +136,9 @@ fn subset(p: &LandmarksToMatrix, landmarks: usize) -> Result<(Vec<u32>, [u32; 2]
 }
 
 /// Why a MediaPipe node stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let m = op(node).ok_or_else(|| format!("{} is not a MediaPipe op", node.op.name()))?;
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
+    let m = op(node)
+        .ok_or_else(|| Unsupported::from(format!("{} is not a MediaPipe op", node.op.name())))?;
     float_io(node, sg)?;
     let x = shape_of(node, sg, 0)?;
     let y = out_shape(node, sg)?;
@@ -143,11 +150,11 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
                 3
             };
             if x.len() != rank {
-                return Err(format!("landmarks must be {rank}-D, got {x:?}"));
+                return Err(format!("landmarks must be {rank}-D, got {x:?}").into());
             }
             subset(p, x.iter().product())?;
             if y.iter().product::<usize>() != 16 {
-                return Err(format!("the matrix output is {y:?}, expected [1, 4, 4]"));
+                return Err(format!("the matrix output is {y:?}, expected [1, 4, 4]").into());
             }
         }
         MediaPipeOp::TransformTensorBilinear(p) => {
@@ -156,9 +163,9 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
         }
         MediaPipeOp::TransformLandmarks(p) => {
             matrix_input(node, sg)?;
-            p.layout(&x)?;
+            p.layout(&x).map_err(|e| e.to_string())?;
             if x != y {
-                return Err(format!("output {y:?} differs from the landmarks {x:?}"));
+                return Err(format!("output {y:?} differs from the landmarks {x:?}").into());
             }
         }
     }
@@ -166,20 +173,16 @@ pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
 }
 
 /// [h, w, c] of the data and [oh, ow] of the output of a TransformTensor node.
-fn tensor_dims(
-    p: &TransformTensor,
-    x: &[usize],
-    y: &[usize],
-) -> Result<([usize; 3], [usize; 2]), String> {
+fn tensor_dims(p: &TransformTensor, x: &[usize], y: &[usize]) -> Support<([usize; 3], [usize; 2])> {
     let [h, w, c] = match x {
         &[n, h, w, c] if n >= 1 && h > 0 && w > 0 && c > 0 => [h, w, c],
-        s => return Err(format!("data must be 4-D and not empty, got {s:?}")),
+        s => return Err(format!("data must be 4-D and not empty, got {s:?}").into()),
     };
     let (oh, ow) = (p.output_height, p.output_width);
     if y != [1, oh, ow, c] {
-        return Err(format!(
-            "the output {y:?} is not [1, {oh}, {ow}, {c}] (the options' size)"
-        ));
+        return Err(
+            format!("the output {y:?} is not [1, {oh}, {ow}, {c}] (the options' size)").into(),
+        );
     }
     Ok(([h, w, c], [oh, ow]))
 }
@@ -253,7 +256,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
             )
         }
         MediaPipeOp::TransformLandmarks(p) => {
-            let (dims, scale) = p.layout(&x_shape).map_err(|e| ctx.err(e))?;
+            let (dims, scale) = p.layout(&x_shape).map_err(|e| ctx.err(e.to_string()))?;
             let n = x_shape.iter().product::<usize>() / dims;
             let x = ctx.input(0)?;
             let mat = ctx.input(1)?;

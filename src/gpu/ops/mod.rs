@@ -4,77 +4,23 @@
 //! [`Shader`]s it owns with their typed uniforms), and [`FAMILIES`] lists them;
 //! nothing here matches on ops.
 //!
-//! Adding a family: a file here with its `mod` line below, its `gpu_op!`, and
-//! its `OP` in [`FAMILIES`] (a family left out of the list fails
+//! Adding a family: a file here (or a folder, as `conv/`) with its `mod` line
+//! below, its `gpu_op!`, and its `OP` in [`FAMILIES`] (a family left out of the list fails
 //! `registry_tests::every_family_is_listed`, and its `OP` is dead code).
 
 use super::pipeline::WORKGROUP_SIZE;
 use super::program::{BufId, DispatchSpec, Elem, ProgramBuilder};
+use super::shader::{Shader, Uniform};
 use crate::error::{Error, Result};
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::eval::NodeEval;
 use crate::graph::{DType, Node, Subgraph, TensorInfo};
 use std::collections::HashMap;
 
-/// Declares a `#[repr(u32)]` enum of a shader's op codes and, as `$list`, the
-/// same codes by WGSL name for the shader's [`Shader::selectors`], so the Rust
-/// enum and the WGSL constants the kernel switches on cannot drift apart.
-macro_rules! selectors {
-    (
-        $(#[$meta:meta])*
-        enum $name:ident in $list:ident {
-            $($(#[$vmeta:meta])* $variant:ident = $code:literal => $wgsl:literal,)*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u32)]
-        enum $name {
-            $($(#[$vmeta])* $variant = $code,)*
-        }
-
-        /// WGSL names and codes of the enum's variants.
-        const $list: &[(&str, u32)] = &[$(($wgsl, $name::$variant as u32),)*];
-    };
-}
-
-/// Declares a shader's uniform struct: `#[repr(C)]`, `bytemuck::Pod`, and a
-/// [`Uniform`] whose layout the shader's [`Shader::params`] names. Members are
-/// 4-byte scalars or arrays of them (`[u32; 8]` for `array<vec4<u32>, 2>`),
-/// or another such struct (the convolution geometry).
-macro_rules! uniforms {
-    (
-        $(#[$meta:meta])*
-        struct $name:ident {
-            $($(#[$fmeta:meta])* $field:ident: $ty:ty,)*
-        }
-    ) => {
-        $(#[$meta])*
-        #[repr(C)]
-        #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-        // The GPU reads the members, through the struct's bytes.
-        #[allow(dead_code)]
-        pub(crate) struct $name {
-            $($(#[$fmeta])* pub(crate) $field: $ty,)*
-        }
-
-        impl $name {
-            /// Size and member offsets, for the shader's [`Shader::params`].
-            pub(crate) const LAYOUT: $crate::gpu::ops::UniformLayout = $crate::gpu::ops::UniformLayout {
-                size: std::mem::size_of::<$name>(),
-                offsets: &[$(std::mem::offset_of!($name, $field),)*],
-            };
-        }
-
-        impl $crate::gpu::ops::Uniform for $name {
-            const LAYOUT: $crate::gpu::ops::UniformLayout = $name::LAYOUT;
-        }
-    };
-}
-
 /// Declares a GPU op family: the unit struct `$ty`, its `static OP` (listed in
 /// [`FAMILIES`]) and its [`GpuOp`] impl, from the family's functions (named
 /// functions or closures): `claims(&Node, &Subgraph) -> bool`,
-/// `support(&Node, &Subgraph) -> Result<(), String>` (or, for a check that
+/// `support(&Node, &Subgraph) -> Support` (or, for a check that
 /// reads the [`Caps`], `support_with_caps(&Node, &Subgraph, &Caps)`) and
 /// `lower(&mut LowerCtx) -> Result<()>`, and the shaders its lowerings dispatch.
 macro_rules! gpu_op {
@@ -115,12 +61,12 @@ macro_rules! gpu_op {
                 sg: &$crate::graph::Subgraph,
                 // Read only by checks declared with `support_with_caps`.
                 _caps: &$crate::gpu::ops::Caps,
-            ) -> ::std::result::Result<(), String> {
+            ) -> Support {
                 $(
                     let support: fn(
                         &$crate::graph::Node,
                         &$crate::graph::Subgraph,
-                    ) -> ::std::result::Result<(), String> = $support;
+                    ) -> Support = $support;
                     support(node, sg)
                 )?
                 $(
@@ -128,7 +74,7 @@ macro_rules! gpu_op {
                         &$crate::graph::Node,
                         &$crate::graph::Subgraph,
                         &$crate::gpu::ops::Caps,
-                    ) -> ::std::result::Result<(), String> = $support_caps;
+                    ) -> Support = $support_caps;
                     support(node, sg, _caps)
                 )?
             }
@@ -139,8 +85,8 @@ macro_rules! gpu_op {
                 lower(ctx)
             }
 
-            fn shaders(&self) -> &'static [&'static $crate::gpu::ops::Shader] {
-                static LIST: &[&$crate::gpu::ops::Shader] = &[$($shader),*];
+            fn shaders(&self) -> &'static [&'static $crate::gpu::shader::Shader] {
+                static LIST: &[&$crate::gpu::shader::Shader] = &[$($shader),*];
                 LIST
             }
         }
@@ -148,11 +94,9 @@ macro_rules! gpu_op {
 }
 
 pub(crate) mod conv;
-pub(crate) mod conv_shaders;
 pub(crate) mod convert;
 pub(crate) mod copy_spec;
 pub(crate) mod detection;
-pub(crate) mod dw_pointwise;
 pub(crate) mod elementwise;
 pub(crate) mod epilogue;
 pub(crate) mod gather;
@@ -162,7 +106,6 @@ pub(crate) mod matmul;
 pub(crate) mod mediapipe;
 pub(crate) mod normalize;
 pub(crate) mod pool;
-pub(crate) mod qconv;
 pub(crate) mod qelementwise;
 pub(crate) mod qmatmul;
 pub(crate) mod qpool;
@@ -177,7 +120,7 @@ pub(crate) mod tiling;
 /// Every GPU op family, by module name. Claims are disjoint, so the order
 /// never decides where a node goes.
 pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
-    &conv::OP,
+    &conv::float::OP,
     &convert::OP,
     &detection::OP,
     &elementwise::OP,
@@ -188,7 +131,7 @@ pub(crate) static FAMILIES: &[&dyn GpuOp] = &[
     &mediapipe::OP,
     &normalize::OP,
     &pool::OP,
-    &qconv::OP,
+    &conv::int8::OP,
     &qelementwise::OP,
     &qmatmul::OP,
     &qpool::OP,
@@ -210,51 +153,6 @@ pub const QMATH_WGSL: &str = include_str!("../../../shaders/qmath.wgsl");
 /// front of the element-wise kernels.
 pub const BROADCAST_WGSL: &str = include_str!("../../../shaders/broadcast.wgsl");
 
-/// One WGSL kernel: the name that keys the pipeline cache and the pieces of its
-/// source, concatenated in order after the precision prelude.
-pub struct Shader {
-    /// Unique name (pipeline labels, cache keys, profiles).
-    pub name: &'static str,
-    /// Source pieces: shared helpers, typed defines, then the kernel file.
-    pub parts: &'static [&'static str],
-    /// Named op codes put in front of the source as WGSL constants
-    /// (`const NAME: u32 = code;`), from a [`selectors!`] enum.
-    pub selectors: &'static [(&'static str, u32)],
-    /// Layout of its uniform struct (`Params` in the WGSL, a [`uniforms!`] struct
-    /// in Rust); dispatches check their uniforms against it.
-    pub params: UniformLayout,
-}
-
-/// Size and member offsets in bytes of a uniform struct: what the shader's WGSL
-/// `Params` struct must have (a unit test reflects every shader with naga).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UniformLayout {
-    /// Size in bytes.
-    pub size: usize,
-    /// Byte offset of each member, in declaration order.
-    pub offsets: &'static [usize],
-}
-
-/// A shader's uniforms as one plain-old-data struct, declared with
-/// [`uniforms!`] beside the shader it feeds.
-pub trait Uniform: bytemuck::Pod {
-    /// Size and member offsets.
-    const LAYOUT: UniformLayout;
-}
-
-impl Shader {
-    /// The kernel's source without the precision prelude.
-    pub fn body(&self) -> String {
-        let mut body: String = self
-            .selectors
-            .iter()
-            .map(|(name, code)| format!("const {name}: u32 = {code}u;\n"))
-            .collect();
-        body.extend(self.parts.iter().copied());
-        body
-    }
-}
-
 /// A family of GPU ops: the nodes it claims, why it refuses one, how it lowers
 /// one into dispatches, and the shaders it owns.
 ///
@@ -271,10 +169,12 @@ pub trait GpuOp: Sync {
     /// nowhere on the GPU).
     fn claims(&self, node: &Node, sg: &Subgraph) -> bool;
     /// Why a claimed node stays on the CPU (Ok: the GPU takes it).
-    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String>;
+    fn support(&self, node: &Node, sg: &Subgraph, caps: &Caps) -> Support;
     /// Record the dispatches of a claimed, supported node.
     fn lower(&self, ctx: &mut LowerCtx) -> Result<()>;
-    /// The shaders its lowerings dispatch.
+    /// The shaders its lowerings dispatch (the naga validation of every
+    /// variant walks them; dispatches carry their shader themselves).
+    #[cfg_attr(not(test), allow(dead_code))]
     fn shaders(&self) -> &'static [&'static Shader];
 }
 
@@ -283,15 +183,8 @@ pub fn family(node: &Node, sg: &Subgraph) -> Option<&'static dyn GpuOp> {
     FAMILIES.iter().copied().find(|f| f.claims(node, sg))
 }
 
-/// The shader named `name`, looked up through the families that own shaders.
-pub fn shader(name: &str) -> Option<&'static Shader> {
-    FAMILIES
-        .iter()
-        .flat_map(|f| f.shaders().iter().copied())
-        .find(|s| s.name == name)
-}
-
-/// Every shader of every family.
+/// Every shader of every family (what the naga validation of every variant
+/// walks).
 #[cfg(test)]
 pub fn all_shaders() -> impl Iterator<Item = &'static Shader> {
     FAMILIES.iter().flat_map(|f| f.shaders().iter().copied())
@@ -319,7 +212,7 @@ pub struct Caps {
 /// Programs are planned for the tensors' static shapes; dimensions the shape
 /// signature marks dynamic are planned at their stored size, and an invoke whose
 /// inputs have other shapes runs that partition on the CPU instead.
-pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Support {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
         if info.shape.len() > MAX_RANK {
@@ -327,19 +220,21 @@ pub fn support(node: &Node, sg: &Subgraph, caps: &Caps) -> Result<(), String> {
                 "tensor {} has rank {} > {MAX_RANK}",
                 info.name,
                 info.shape.len()
-            ));
+            )
+            .into());
         }
         let bytes = (info.num_elements() * 4) as u64;
         if bytes > caps.max_binding_bytes {
             return Err(format!(
                 "tensor {} ({bytes} bytes) exceeds the storage binding limit",
                 info.name
-            ));
+            )
+            .into());
         }
     }
     match family(node, sg) {
         Some(f) => f.support(node, sg, caps),
-        None => Err(unclaimed(node, sg)),
+        None => Err(unclaimed(node, sg).into()),
     }
 }
 
@@ -356,14 +251,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
 
 /// Ok when every non-constant input and every output is float32 (constants of any
 /// type are parameters the lowering reads, such as axes and shapes).
-pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn float_io(node: &Node, sg: &Subgraph) -> Support {
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &sg.tensors[*t];
         if info.dtype != DType::F32 && !info.is_constant() {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -371,15 +267,16 @@ pub fn float_io(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Ok when input 0 and every output are float32 (other inputs are constant
 /// parameters such as axes or sizes, read on the host).
-pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Support {
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     for &t in std::iter::once(&x).chain(&node.outputs) {
         let info = &sg.tensors[t];
         if info.dtype != DType::F32 {
             return Err(format!(
                 "tensor {} is {}, the GPU path runs float32 tensors",
                 info.name, info.dtype
-            ));
+            )
+            .into());
         }
     }
     Ok(())
@@ -387,16 +284,17 @@ pub fn data_is_f32(node: &Node, sg: &Subgraph) -> Result<(), String> {
 
 /// Ok when tensor `t` has a GPU storage (float32, int32, int64 that fits int32
 /// when constant, bool) and is not quantized.
-pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
+pub fn gpu_typed(sg: &Subgraph, t: usize) -> Support {
     let info = &sg.tensors[t];
     if Elem::of(info.dtype).is_none() || quant::is_quant_dtype(info.dtype) {
         return Err(format!(
             "tensor {} is {}, the GPU path holds float32, int32, int64 and bool",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
     if info.quantization.is_some() && info.dtype != DType::F32 {
-        return Err(format!("tensor {} is quantized", info.name));
+        return Err(format!("tensor {} is quantized", info.name).into());
     }
     if info.dtype == DType::I64 && info.is_constant() {
         if let Some(v) = const_ints(info)?
@@ -406,14 +304,15 @@ pub fn gpu_typed(sg: &Subgraph, t: usize) -> Result<(), String> {
             return Err(format!(
                 "int64 constant {} holds {v}, outside the int32 range the GPU stores",
                 info.name
-            ));
+            )
+            .into());
         }
     }
     Ok(())
 }
 
 /// Integer values of a constant int32/int64 tensor (shapes, axes, indices).
-pub fn const_ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
+pub fn const_ints(info: &TensorInfo) -> Support<Vec<i64>> {
     let d = info.data.as_ref().ok_or_else(|| {
         format!(
             "tensor {} is computed at runtime, the GPU path needs a constant",
@@ -434,10 +333,7 @@ pub fn const_ints(info: &TensorInfo) -> Result<Vec<i64>, String> {
             })
             .collect(),
         other => {
-            return Err(format!(
-                "tensor {} is {other}, expected int32/int64",
-                info.name
-            ))
+            return Err(format!("tensor {} is {other}, expected int32/int64", info.name).into())
         }
     })
 }
@@ -619,8 +515,39 @@ impl LowerCtx<'_> {
         groups: u64,
         trusted: bool,
     ) -> Result<()> {
-        let invocations = groups * u64::from(WORKGROUP_SIZE);
-        self.record(shader, constants, params, buffers, invocations, trusted)
+        self.dispatch_sized(
+            shader,
+            constants,
+            params,
+            buffers,
+            (groups, WORKGROUP_SIZE),
+            trusted,
+        )
+    }
+
+    /// Like [`LowerCtx::dispatch_groups_trusted`] for a kernel whose workgroups
+    /// have a size of their own: `launch` is (workgroups, invocations per
+    /// workgroup), the size the override constants give the kernel's
+    /// `@workgroup_size`.
+    pub fn dispatch_sized<P: Uniform>(
+        &mut self,
+        shader: &'static Shader,
+        constants: Vec<(&'static str, f64)>,
+        params: P,
+        buffers: Vec<BufId>,
+        launch: (u64, u32),
+        trusted: bool,
+    ) -> Result<()> {
+        let (groups, size) = launch;
+        let invocations = groups * u64::from(size);
+        self.record(
+            shader,
+            constants,
+            params,
+            buffers,
+            (invocations, size),
+            trusted,
+        )
     }
 
     /// Record a dispatch of `shader` over `invocations` threads (workgroups of
@@ -634,18 +561,27 @@ impl LowerCtx<'_> {
         buffers: Vec<BufId>,
         invocations: u64,
     ) -> Result<()> {
-        self.record(shader, constants, params, buffers, invocations, false)
+        self.record(
+            shader,
+            constants,
+            params,
+            buffers,
+            (invocations, WORKGROUP_SIZE),
+            false,
+        )
     }
 
+    /// Record a dispatch of `launch` = (invocations, invocations per workgroup).
     fn record<P: Uniform>(
         &mut self,
         shader: &'static Shader,
         constants: Vec<(&'static str, f64)>,
         params: P,
         buffers: Vec<BufId>,
-        invocations: u64,
+        launch: (u64, u32),
         trusted: bool,
     ) -> Result<()> {
+        let (invocations, workgroup_size) = launch;
         if P::LAYOUT != shader.params {
             return Err(self.err(format!(
                 "the uniforms given to {} do not have its Params layout",
@@ -657,12 +593,12 @@ impl LowerCtx<'_> {
             .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         self.b.dispatch(DispatchSpec {
-            shader: shader.name,
+            shader,
             constants,
             params,
             buffers,
             invocations,
-            workgroup_size: WORKGROUP_SIZE,
+            workgroup_size,
             node: self.index,
             fused: self.absorbed.clone(),
             trusted,
@@ -723,27 +659,39 @@ mod registry_tests {
         assert_eq!(names.len(), n, "{names:?}");
     }
 
-    /// Every file of this directory that declares a family with `gpu_op!` has
-    /// its family in `FAMILIES`, once: a family cannot drop out of the registry
-    /// unnoticed (its `mod` line gone with it: its file is still here).
+    /// Every file under this directory that declares a family with `gpu_op!`
+    /// has its family in `FAMILIES`, once: a family cannot drop out of the
+    /// registry unnoticed (its `mod` line gone with it: its file is still here).
     #[test]
     fn every_family_is_listed() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gpu/ops");
-        let mut declared = Vec::new();
-        for path in std::fs::read_dir(&dir).expect("src/gpu/ops").flatten() {
-            let path = path.path();
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            if path.extension().is_some_and(|x| x == "rs")
-                && text.lines().any(|l| l.starts_with("gpu_op! {"))
-            {
+        fn declared(dir: &Path, module: &str, out: &mut Vec<String>) {
+            for path in std::fs::read_dir(dir).expect("src/gpu/ops").flatten() {
+                let path = path.path();
                 let stem = path.file_stem().and_then(|s| s.to_str()).expect("UTF-8");
-                declared.push(format!("tflite_wgpu::gpu::ops::{stem}"));
+                if path.is_dir() {
+                    declared(&path, &format!("{module}::{stem}"), out);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if path.extension().is_some_and(|x| x == "rs")
+                    && text.lines().any(|l| l.starts_with("gpu_op! {"))
+                {
+                    out.push(if stem == "mod" {
+                        module.to_string()
+                    } else {
+                        format!("{module}::{stem}")
+                    });
+                }
             }
         }
-        declared.sort();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/gpu/ops");
+        let mut found = Vec::new();
+        declared(&dir, "tflite_wgpu::gpu::ops", &mut found);
+        found.sort();
         let mut listed: Vec<String> = FAMILIES.iter().map(|f| f.module().to_string()).collect();
         listed.sort();
-        assert_eq!(listed, declared);
+        assert_eq!(listed, found);
+        assert!(found.iter().any(|m| m.ends_with("::conv::int8")));
     }
 
     /// Every node of every shared model is claimed by at most one family, so the

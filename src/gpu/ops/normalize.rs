@@ -7,8 +7,10 @@
 
 use super::data_is_f32;
 use super::quant::is_quantized;
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Activation;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -36,6 +38,7 @@ static SOFTMAX: Shader = Shader {
         include_str!("../../../shaders/row_reduce_workgroup.wgsl"),
     ],
     selectors: NORM_OPS,
+    defines: &[],
     params: SoftmaxParams::LAYOUT,
 };
 
@@ -46,6 +49,7 @@ static SOFTMAX_SUBGROUP: Shader = Shader {
         include_str!("../../../shaders/row_reduce_subgroup.wgsl"),
     ],
     selectors: NORM_OPS,
+    defines: &[],
     params: SoftmaxParams::LAYOUT,
 };
 
@@ -69,11 +73,11 @@ fn variant(op: &Op) -> Option<(u32, f32, Activation)> {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let (_, _, act) =
-        variant(&node.op).ok_or_else(|| format!("{} is not a normalization", node.op.name()))?;
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
+    let (_, _, act) = variant(&node.op)
+        .ok_or_else(|| Unsupported::from(format!("{} is not a normalization", node.op.name())))?;
     if act.range().is_none() {
-        return Err(format!("fused {act:?} runs on the CPU"));
+        return Err(format!("fused {act:?} runs on the CPU").into());
     }
     data_is_f32(node, sg)
 }

@@ -3,8 +3,10 @@
 //! does.
 
 use super::quant::is_quantized;
-use super::{data_is_f32, LowerCtx, Shader};
+use super::{data_is_f32, LowerCtx};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Pool2D;
 use crate::graph::shape::padding;
 use crate::graph::{Node, Op, Subgraph};
@@ -45,30 +47,28 @@ static POOL: Shader = Shader {
     name: "pool",
     parts: &[include_str!("../../../shaders/pool.wgsl")],
     selectors: POOL_MODES,
+    defines: &[],
     params: PoolParams::LAYOUT,
 };
 
 /// Pool geometry: [n, ih, iw, c], [oh, ow], [pad_top, pad_left].
 pub(super) type Geom = ([usize; 4], [usize; 2], [usize; 2]);
 
-pub(super) fn geometry(
-    p: &Pool2D,
-    in_shape: &[usize],
-    out_shape: &[usize],
-) -> Result<Geom, String> {
+pub(super) fn geometry(p: &Pool2D, in_shape: &[usize], out_shape: &[usize]) -> Support<Geom> {
     let [n, ih, iw, c] = match in_shape {
         &[a, b, c, d] => [a, b, c, d],
-        s => return Err(format!("pool input must be 4-D, got {s:?}")),
+        s => return Err(format!("pool input must be 4-D, got {s:?}").into()),
     };
     let (oh, pt) = padding(p.padding, ih, p.filter_h, p.stride_h, 1)
-        .ok_or_else(|| "invalid pool stride or window".to_string())?;
+        .ok_or(Unsupported::from("invalid pool stride or window"))?;
     let (ow, pl) = padding(p.padding, iw, p.filter_w, p.stride_w, 1)
-        .ok_or_else(|| "invalid pool stride or window".to_string())?;
+        .ok_or(Unsupported::from("invalid pool stride or window"))?;
     if out_shape != [n, oh, ow, c] {
         return Err(format!(
             "pool output shape {out_shape:?} differs from the computed {:?}",
             [n, oh, ow, c]
-        ));
+        )
+        .into());
     }
     Ok(([n, ih, iw, c], [oh, ow], [pt, pl]))
 }
@@ -83,17 +83,18 @@ fn params(op: &Op) -> Option<(Pool2D, PoolMode)> {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let (p, _) = params(&node.op).ok_or_else(|| format!("{} is not a pool", node.op.name()))?;
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
+    let (p, _) = params(&node.op)
+        .ok_or_else(|| Unsupported::from(format!("{} is not a pool", node.op.name())))?;
     data_is_f32(node, sg)?;
     if p.activation.range().is_none() {
-        return Err(format!("fused {:?} runs on the CPU", p.activation));
+        return Err(format!("fused {:?} runs on the CPU", p.activation).into());
     }
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     let y = *node
         .outputs
         .first()
-        .ok_or_else(|| "missing output 0".to_string())?;
+        .ok_or(Unsupported::from("missing output 0"))?;
     geometry(&p, &sg.tensors[x].shape, &sg.tensors[y].shape).map(|_| ())
 }
 

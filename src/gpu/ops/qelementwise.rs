@@ -8,6 +8,7 @@ use super::quant::{activation, input, multiplier, out_range, output};
 use super::{broadcast_strides6, dims6, vec8, LowerCtx, MAX_RANK};
 use super::{Shader, BROADCAST_WGSL, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Binary;
 use crate::graph::quant::Multiplier;
 use crate::graph::{DType, Node, Op, Subgraph};
@@ -51,12 +52,13 @@ static QBINARY: Shader = Shader {
         include_str!("../../../shaders/qbinary.wgsl"),
     ],
     selectors: QBINARY_OPS,
+    defines: &[],
     params: QBinaryParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<(u32, QBinaryParams, usize)> {
     let Op::Binary(b, act) = &node.op else {
-        return Err(format!("{} is not a binary op", node.op.name()));
+        return Err(format!("{} is not a binary op", node.op.name()).into());
     };
     let a = input(node, sg, 0)?;
     let bt = input(node, sg, 1)?;
@@ -66,16 +68,22 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
     }
     for t in [a, bt] {
         if t.shape.len() > MAX_RANK {
-            return Err(format!("tensor {} has rank > {MAX_RANK}", t.name));
+            return Err(format!("tensor {} has rank > {MAX_RANK}", t.name).into());
         }
     }
-    let out_shape = crate::graph::broadcast::broadcast_shapes(&a.shape, &bt.shape)
-        .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape, bt.shape))?;
+    let out_shape =
+        crate::graph::broadcast::broadcast_shapes(&a.shape, &bt.shape).ok_or_else(|| {
+            Unsupported::from(format!(
+                "shapes {:?} and {:?} do not broadcast",
+                a.shape, bt.shape
+            ))
+        })?;
     if out_shape != y.shape {
         return Err(format!(
             "output shape {:?} differs from the broadcast {out_shape:?}",
             y.shape
-        ));
+        )
+        .into());
     }
     let (s1, z1) = activation(a)?;
     let (s2, z2) = activation(bt)?;
@@ -98,10 +106,11 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
             )
         }
         Binary::Mul => {
-            let m = multiplier(s1 as f64 * s2 as f64 / so as f64);
+            // In single precision, as LiteRT and the CPU form it.
+            let m = multiplier((s1 * s2 / so) as f64);
             (QBinaryOp::Mul, 0, m, m, m)
         }
-        _ => return Err(format!("quantized {b:?} runs on the CPU")),
+        _ => return Err(format!("quantized {b:?} runs on the CPU").into()),
     };
     let n = y.num_elements();
     let pair = |m: Multiplier| [m.mantissa, m.shift];
@@ -127,7 +136,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(u32, QBinaryParams, usize), Strin
 }
 
 /// Why a quantized binary node stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 

@@ -7,8 +7,10 @@ use super::matmul::{plan, MATMUL_MAIN_SUBGROUP_WGSL, MATMUL_MAIN_WGSL, MATMUL_WG
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, output};
 use super::tiling::{in_bounds, Adapter, MatmulTiles};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::Support;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -46,6 +48,7 @@ static QMATMUL: Shader = Shader {
         MATMUL_MAIN_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QMatMulParams::LAYOUT,
 };
 
@@ -58,12 +61,13 @@ static QMATMUL_SUBGROUP: Shader = Shader {
         MATMUL_MAIN_SUBGROUP_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: QMatMulParams::LAYOUT,
 };
 
-fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, [usize; 3]), String> {
+fn params(node: &Node, sg: &Subgraph) -> Support<(QMatMulParams, [usize; 3])> {
     if !matches!(node.op, Op::BatchMatMul { .. }) {
-        return Err(format!("{} is not BATCH_MATMUL", node.op.name()));
+        return Err(format!("{} is not BATCH_MATMUL", node.op.name()).into());
     }
     let a = input(node, sg, 0)?;
     let b = input(node, sg, 1)?;
@@ -72,7 +76,8 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, [usize; 3]), Str
         return Err(format!(
             "BATCH_MATMUL of {} x {} -> {} runs on the CPU; the GPU kernel takes int8",
             a.dtype, b.dtype, y.dtype
-        ));
+        )
+        .into());
     }
     let (sa, za) = activation(a)?;
     let (sb, zb) = activation(b)?;
@@ -109,7 +114,7 @@ fn params(node: &Node, sg: &Subgraph) -> Result<(QMatMulParams, [usize; 3]), Str
 }
 
 /// Why a quantized BATCH_MATMUL stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     params(node, sg).map(|_| ())
 }
 

@@ -7,8 +7,10 @@ use super::pool::geometry;
 use super::quant::is_quantized;
 use super::quant::{activation, input, multiplier, out_range, output};
 use super::reduce::reduce_view;
-use super::{const_ints, LowerCtx, Shader, QMATH_WGSL};
+use super::{const_ints, LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::Support;
 use crate::graph::op::{Activation, Reduce};
 use crate::graph::quant::Multiplier;
 use crate::graph::{Node, Op, Subgraph};
@@ -58,6 +60,7 @@ static QPOOL: Shader = Shader {
     name: "qpool",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qpool.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QPoolParams::LAYOUT,
 };
 
@@ -65,14 +68,15 @@ static QMEAN: Shader = Shader {
     name: "qmean",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qmean.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QMeanParams::LAYOUT,
 };
 
-fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
+fn plan_pool(node: &Node, sg: &Subgraph) -> Support<Planned> {
     let (p, is_max) = match &node.op {
         Op::AveragePool2D(p) => (*p, false),
         Op::MaxPool2D(p) => (*p, true),
-        op => return Err(format!("{} is not a pool", op.name())),
+        op => return Err(format!("{} is not a pool", op.name()).into()),
     };
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
@@ -103,7 +107,7 @@ fn plan_pool(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
     Ok(Planned::Pool(if is_max { 1.0 } else { 0.0 }, params))
 }
 
-fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
+fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Support<Planned> {
     let x = input(node, sg, 0)?;
     let axes = const_ints(input(node, sg, 1)?)?;
     let y = output(node, sg, 0)?;
@@ -118,7 +122,8 @@ fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
         return Err(format!(
             "output of {} elements does not match the reduction",
             y.num_elements()
-        ));
+        )
+        .into());
     }
     if r == 0 {
         return Err("reduction over an empty axis".into());
@@ -151,7 +156,7 @@ fn plan_mean(node: &Node, sg: &Subgraph, sum: bool) -> Result<Planned, String> {
     }))
 }
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<Planned> {
     match &node.op {
         Op::Reduce {
             kind: Reduce::Mean, ..
@@ -159,13 +164,13 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Planned, String> {
         Op::Reduce {
             kind: Reduce::Sum, ..
         } => plan_mean(node, sg, true),
-        Op::Reduce { .. } => Err(format!("quantized {} runs on the CPU", node.op.name())),
+        Op::Reduce { .. } => Err(format!("quantized {} runs on the CPU", node.op.name()).into()),
         _ => plan_pool(node, sg),
     }
 }
 
 /// Why a quantized pool or mean stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 

@@ -4,8 +4,10 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{const_ints, LowerCtx, Shader, QMATH_WGSL};
+use super::{const_ints, LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::Support;
 use crate::graph::quant::type_range;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -30,12 +32,13 @@ static QRESIZE: Shader = Shader {
     name: "qresize",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qresize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QResizeParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(QResizeParams, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<(QResizeParams, usize)> {
     let Op::ResizeBilinear(p) = &node.op else {
-        return Err(format!("{} is not RESIZE_BILINEAR", node.op.name()));
+        return Err(format!("{} is not RESIZE_BILINEAR", node.op.name()).into());
     };
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
@@ -43,20 +46,21 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(QResizeParams, usize), String> {
         return Err(format!(
             "integer resize of {} runs on the CPU; the GPU kernel takes int8",
             x.dtype
-        ));
+        )
+        .into());
     }
     activation(x)?;
     let [n, h, w, c] = match x.shape[..] {
         [a, b, c, d] => [a, b, c, d],
-        _ => return Err(format!("expected a 4-D NHWC input, got {:?}", x.shape)),
+        _ => return Err(format!("expected a 4-D NHWC input, got {:?}", x.shape).into()),
     };
     let size = const_ints(input(node, sg, 1)?)?;
     let [oh, ow] = match size[..] {
         [a, b] if a > 0 && b > 0 => [a as usize, b as usize],
-        _ => return Err(format!("bad output size {size:?}")),
+        _ => return Err(format!("bad output size {size:?}").into()),
     };
     if h == 0 || w == 0 || y.shape != [n, oh, ow, c] {
-        return Err(format!("output shape {:?} does not match", y.shape));
+        return Err(format!("output shape {:?} does not match", y.shape).into());
     }
     let sc = |i: usize, o: usize| -> i64 {
         if p.align_corners && o > 1 {
@@ -90,7 +94,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(QResizeParams, usize), String> {
 }
 
 /// Why a quantized resize stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 

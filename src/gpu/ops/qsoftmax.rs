@@ -4,8 +4,10 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::{LowerCtx, QMATH_WGSL};
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::Support;
 use crate::graph::quant::type_range;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -28,12 +30,13 @@ static QSOFTMAX: Shader = Shader {
     name: "qsoftmax",
     parts: &[QMATH_WGSL, include_str!("../../../shaders/qsoftmax.wgsl")],
     selectors: &[],
+    defines: &[],
     params: QSoftmaxParams::LAYOUT,
 };
 
-fn plan(node: &Node, sg: &Subgraph) -> Result<(QSoftmaxParams, usize), String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<(QSoftmaxParams, usize)> {
     let Op::Softmax { beta } = &node.op else {
-        return Err(format!("{} is not SOFTMAX", node.op.name()));
+        return Err(format!("{} is not SOFTMAX", node.op.name()).into());
     };
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
@@ -63,7 +66,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<(QSoftmaxParams, usize), String> {
 }
 
 /// Why a quantized softmax stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 

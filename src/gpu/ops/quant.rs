@@ -9,8 +9,8 @@
 //! (`crate::graph::quant`) and travel as uniforms or per-channel constants; the
 //! shaders only do the integer arithmetic (shaders/qmath.wgsl).
 
-use crate::error::Result;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, quantize_multiplier, type_range, Multiplier};
 use crate::graph::{DType, Node, Op, Subgraph, TensorInfo};
@@ -43,7 +43,7 @@ pub fn partition_precision(
     sg: &Subgraph,
     nodes: &[usize],
     requested: Precision,
-) -> std::result::Result<Precision, String> {
+) -> Support<Precision> {
     if requested == Precision::F32 {
         return Ok(Precision::F32);
     }
@@ -58,65 +58,71 @@ pub fn partition_precision(
 }
 
 /// Per-tensor (scale, zero point) of a quantized tensor.
-pub fn qparams(info: &TensorInfo) -> Result<(f32, i32), String> {
-    let q = info
-        .quantization
-        .as_ref()
-        .ok_or_else(|| format!("tensor {} has no quantization parameters", info.name))?;
+pub fn qparams(info: &TensorInfo) -> Support<(f32, i32)> {
+    let q = info.quantization.as_ref().ok_or_else(|| {
+        Unsupported::from(format!(
+            "tensor {} has no quantization parameters",
+            info.name
+        ))
+    })?;
     if q.scale.len() != 1 || q.zero_point.len() > 1 {
         return Err(format!(
             "tensor {} is quantized per channel; the GPU kernel takes one scale",
             info.name
-        ));
+        )
+        .into());
     }
     let scale = q.scale[0];
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("tensor {} has scale {scale}", info.name));
+        return Err(format!("tensor {} has scale {scale}", info.name).into());
     }
     let zp = q.zero_point.first().copied().unwrap_or(0);
-    let zp = i32::try_from(zp).map_err(|_| format!("tensor {} zero point {zp}", info.name))?;
+    let zp = i32::try_from(zp)
+        .map_err(|_| Unsupported::from(format!("tensor {} zero point {zp}", info.name)))?;
     let (lo, hi) = type_range(info.dtype);
     if zp < lo || zp > hi {
         return Err(format!(
             "tensor {} zero point {zp} is outside its type's range",
             info.name
-        ));
+        )
+        .into());
     }
     Ok((scale, zp))
 }
 
 /// Input `i` of the node (present).
-pub fn input<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+pub fn input<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Support<&'a TensorInfo> {
     node.input(i)
         .map(|t| &sg.tensors[t])
-        .ok_or_else(|| format!("missing input {i}"))
+        .ok_or_else(|| Unsupported::from(format!("missing input {i}")))
 }
 
 /// Output `i` of the node.
-pub fn output<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Result<&'a TensorInfo, String> {
+pub fn output<'a>(node: &Node, sg: &'a Subgraph, i: usize) -> Support<&'a TensorInfo> {
     node.outputs
         .get(i)
         .map(|&t| &sg.tensors[t])
-        .ok_or_else(|| format!("missing output {i}"))
+        .ok_or_else(|| Unsupported::from(format!("missing output {i}")))
 }
 
 /// A runtime quantized activation: a quantized integer type with per-tensor
 /// parameters. Returns (scale, zero point).
-pub fn activation(info: &TensorInfo) -> Result<(f32, i32), String> {
+pub fn activation(info: &TensorInfo) -> Support<(f32, i32)> {
     if !is_quant_dtype(info.dtype) {
         return Err(format!(
             "tensor {} is {}, expected a quantized integer",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
     qparams(info)
 }
 
 /// The clamp range of output `out` with fused activation `act`, in its integer
 /// domain (the type range narrowed by the activation).
-pub fn out_range(out: &TensorInfo, act: Activation) -> Result<(i32, i32), String> {
+pub fn out_range(out: &TensorInfo, act: Activation) -> Support<(i32, i32)> {
     if act.range().is_none() {
-        return Err(format!("fused {act:?} runs on the CPU"));
+        return Err(format!("fused {act:?} runs on the CPU").into());
     }
     let (scale, zp) = qparams(out)?;
     Ok(activation_range(act, scale, zp, out.dtype))
@@ -132,39 +138,50 @@ pub fn multiplier(real: f64) -> Multiplier {
     quantize_multiplier(real)
 }
 
+/// Whether node's weights (input 1) are an int8 constant (a hybrid node).
+pub fn has_int8_weights(node: &Node, sg: &Subgraph) -> bool {
+    node.input(1)
+        .map(|t| sg.tensors[t].dtype == DType::I8 && sg.tensors[t].is_constant())
+        .unwrap_or(false)
+}
+
 /// Int8 weights (raw bytes) of a constant tensor, refusing non-zero zero points
 /// (the kernels take symmetric weights).
-pub fn int8_weights(info: &TensorInfo) -> Result<&[u8], String> {
+pub fn int8_weights(info: &TensorInfo) -> Support<&[u8]> {
     if info.dtype != DType::I8 {
         return Err(format!(
             "weights {} are {}, the integer kernels take int8",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
-    let q = info
-        .quantization
-        .as_ref()
-        .ok_or_else(|| format!("weights {} have no quantization parameters", info.name))?;
+    let q = info.quantization.as_ref().ok_or_else(|| {
+        Unsupported::from(format!(
+            "weights {} have no quantization parameters",
+            info.name
+        ))
+    })?;
     if q.zero_point.iter().any(|&z| z != 0) {
-        return Err(format!("weights {} have a non-zero zero point", info.name));
+        return Err(format!("weights {} have a non-zero zero point", info.name).into());
     }
-    let data = info
-        .data
-        .as_deref()
-        .ok_or_else(|| format!("weights {} are computed at run time", info.name))?;
+    let data = info.data.as_deref().ok_or_else(|| {
+        Unsupported::from(format!("weights {} are computed at run time", info.name))
+    })?;
     if data.len() != info.num_elements() {
-        return Err(format!("weights {} have the wrong size", info.name));
+        return Err(format!("weights {} have the wrong size", info.name).into());
     }
     Ok(data)
 }
 
 /// Per-channel weight scales of `channels` output channels (one scale repeated
 /// for per-tensor weights), checked to be finite and positive.
-pub fn weight_scales(info: &TensorInfo, channels: usize, axis: usize) -> Result<Vec<f32>, String> {
-    let q = info
-        .quantization
-        .as_ref()
-        .ok_or_else(|| format!("weights {} have no quantization parameters", info.name))?;
+pub fn weight_scales(info: &TensorInfo, channels: usize, axis: usize) -> Support<Vec<f32>> {
+    let q = info.quantization.as_ref().ok_or_else(|| {
+        Unsupported::from(format!(
+            "weights {} have no quantization parameters",
+            info.name
+        ))
+    })?;
     let scales = match q.scale.len() {
         1 => vec![q.scale[0]; channels],
         n if n == channels && q.axis == axis => q.scale.clone(),
@@ -172,17 +189,18 @@ pub fn weight_scales(info: &TensorInfo, channels: usize, axis: usize) -> Result<
             return Err(format!(
                 "weights {} have {n} scales on axis {} for {channels} channels on axis {axis}",
                 info.name, q.axis
-            ))
+            )
+            .into())
         }
     };
     if scales.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
-        return Err(format!("weights {} have an invalid scale", info.name));
+        return Err(format!("weights {} have an invalid scale", info.name).into());
     }
     Ok(scales)
 }
 
 /// Int32 bias values of a constant bias (zeros when absent).
-pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result<Vec<i32>, String> {
+pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Support<Vec<i32>> {
     let Some(t) = node.input(i) else {
         return Ok(vec![0; channels]);
     };
@@ -191,18 +209,26 @@ pub fn int_bias(node: &Node, sg: &Subgraph, i: usize, channels: usize) -> Result
         return Err(format!(
             "bias {} is {}, the integer kernels take int32",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
-    let v: Vec<i32> = super::const_ints(info)?
-        .into_iter()
-        .map(|v| v as i32)
+    let data = info.data.as_ref().ok_or_else(|| {
+        format!(
+            "tensor {} is computed at runtime, the GPU path needs a constant",
+            info.name
+        )
+    })?;
+    let v: Vec<i32> = data
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     if v.len() != channels {
         return Err(format!(
             "bias {} has {} elements, expected {channels}",
             info.name,
             v.len()
-        ));
+        )
+        .into());
     }
     Ok(v)
 }

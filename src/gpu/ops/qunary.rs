@@ -5,8 +5,10 @@
 
 use super::quant::is_quantized;
 use super::quant::{activation, input, output};
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::{Error, Result};
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::eval::NodeEval;
 use crate::graph::op::Unary;
 use crate::graph::quant::type_range;
@@ -25,12 +27,13 @@ static QLUT: Shader = Shader {
     name: "qlut",
     parts: &[include_str!("../../../shaders/qlut.wgsl")],
     selectors: &[],
+    defines: &[],
     params: LutParams::LAYOUT,
 };
 
-fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
+fn check(node: &Node, sg: &Subgraph) -> Support {
     if !matches!(node.op, Op::Unary(_)) || matches!(node.op, Op::Unary(Unary::LogicalNot)) {
-        return Err(format!("{} is not a quantized unary op", node.op.name()));
+        return Err(format!("{} is not a quantized unary op", node.op.name()).into());
     }
     let x = input(node, sg, 0)?;
     let y = output(node, sg, 0)?;
@@ -39,7 +42,8 @@ fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
             "quantized {} of {} runs on the CPU",
             node.op.name(),
             x.dtype
-        ));
+        )
+        .into());
     }
     activation(x)?;
     activation(y)?;
@@ -49,7 +53,7 @@ fn check(node: &Node, sg: &Subgraph) -> Result<(), String> {
 /// The node's result for every value of its input type, from `eval` (the CPU
 /// reference kernels).
 fn table(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(i32, Vec<u32>)> {
-    let bad = |e: String| Error::node(0, node.op.name(), e);
+    let bad = |e: Unsupported| Error::node(0, node.op.name(), e);
     let x = input(node, sg, 0).map_err(bad)?;
     let y = output(node, sg, 0).map_err(bad)?;
     let (qmin, qmax) = type_range(x.dtype);
@@ -89,9 +93,11 @@ fn table(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(i32, Vec<u3
 }
 
 /// Why a quantized unary node stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph, eval: &dyn NodeEval) -> Support {
     check(node, sg)?;
-    table(node, sg, eval).map(|_| ()).map_err(|e| e.to_string())
+    table(node, sg, eval)
+        .map(|_| ())
+        .map_err(|e| Unsupported::from(e.to_string()))
 }
 
 /// Record the table and the lookup dispatch of a quantized unary node.

@@ -13,9 +13,11 @@
 use super::data_is_f32;
 use super::quant::is_quantized;
 use super::tiling::{in_bounds, Adapter, ReduceKernel};
-use super::{const_ints, LowerCtx, Shader};
+use super::{const_ints, LowerCtx};
 use crate::error::Result;
 use crate::gpu::program::Elem;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Reduce;
 use crate::graph::{DType, Node, Op, Subgraph};
 
@@ -65,6 +67,7 @@ macro_rules! reduce_shader {
                 include_str!(concat!("../../../shaders/", $entry)),
             ],
             selectors: REDUCE_OPS,
+            defines: &[],
             params: ReduceParams::LAYOUT,
         }
     };
@@ -113,6 +116,7 @@ static CUMSUM: Shader = Shader {
     name: "cumsum",
     parts: &[include_str!("../../../shaders/cumsum.wgsl")],
     selectors: &[],
+    defines: &[],
     params: CumsumParams::LAYOUT,
 };
 
@@ -120,12 +124,13 @@ static ARGMINMAX: Shader = Shader {
     name: "argminmax",
     parts: &[include_str!("../../../shaders/argminmax.wgsl")],
     selectors: &[],
+    defines: &[],
     params: ArgParams::LAYOUT,
 };
 
 /// The [outer, reduced, inner] view of reducing `axes` of `shape`, or why the
 /// reduced axes are not one contiguous run once size-1 axes are dropped.
-pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], String> {
+pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Support<[usize; 3]> {
     let rank = shape.len() as i64;
     let mut reduced = vec![false; shape.len()];
     for &a in axes {
@@ -134,7 +139,7 @@ pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], S
         }
         let r = if a < 0 { a + rank } else { a };
         if r < 0 || r >= rank {
-            return Err(format!("axis {a} is out of range for {shape:?}"));
+            return Err(format!("axis {a} is out of range for {shape:?}").into());
         }
         reduced[r as usize] = true;
     }
@@ -152,9 +157,7 @@ pub(super) fn reduce_view(shape: &[usize], axes: &[i64]) -> Result<[usize; 3], S
         _ => return Ok([kept.iter().map(|&(d, _)| d).product(), 1, 1]),
     };
     if kept[first..=last].iter().any(|&(_, r)| !r) {
-        return Err(format!(
-            "reduced axes {axes:?} of {shape:?} are not contiguous"
-        ));
+        return Err(format!("reduced axes {axes:?} of {shape:?} are not contiguous").into());
     }
     let prod = |s: &[(usize, bool)]| s.iter().map(|&(d, _)| d).product::<usize>();
     Ok([
@@ -189,15 +192,15 @@ fn reduce_code(kind: Reduce) -> Option<(u32, f32)> {
 }
 
 /// The axis of CUMSUM as [outer, len, inner].
-fn cumsum_view(shape: &[usize], axis: &[i64]) -> Result<[usize; 3], String> {
+fn cumsum_view(shape: &[usize], axis: &[i64]) -> Support<[usize; 3]> {
     let rank = shape.len() as i64;
     let a = match axis {
         [a] => *a,
-        _ => return Err("CUMSUM axis must hold exactly one value".to_string()),
+        _ => return Err("CUMSUM axis must hold exactly one value".into()),
     };
     let r = if a < 0 { a + rank } else { a };
     if r < 0 || r >= rank {
-        return Err(format!("axis {a} is out of range for {shape:?}"));
+        return Err(format!("axis {a} is out of range for {shape:?}").into());
     }
     let r = r as usize;
     Ok([
@@ -207,11 +210,11 @@ fn cumsum_view(shape: &[usize], axis: &[i64]) -> Result<[usize; 3], String> {
     ])
 }
 
-fn view(node: &Node, sg: &Subgraph) -> Result<[usize; 3], String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+fn view(node: &Node, sg: &Subgraph) -> Support<[usize; 3]> {
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     let a = node
         .input(1)
-        .ok_or_else(|| "missing axis input".to_string())?;
+        .ok_or(Unsupported::from("missing axis input"))?;
     let shape = &sg.tensors[x].shape;
     let axes = const_ints(&sg.tensors[a])?;
     match node.op {
@@ -221,68 +224,66 @@ fn view(node: &Node, sg: &Subgraph) -> Result<[usize; 3], String> {
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     match node.op {
         Op::Reduce { kind, .. } => {
-            reduce_code(kind).ok_or_else(|| format!("{} runs on the CPU", node.op.name()))?;
+            reduce_code(kind)
+                .ok_or_else(|| Unsupported::from(format!("{} runs on the CPU", node.op.name())))?;
         }
         Op::Cumsum { .. } => {}
         Op::ArgMax { .. } | Op::ArgMin { .. } => return support_arg(node, sg),
-        _ => return Err(format!("{} is not a reduction", node.op.name())),
+        _ => return Err(format!("{} is not a reduction", node.op.name()).into()),
     }
     data_is_f32(node, sg)?;
     let [outer, r, inner] = view(node, sg)?;
     let y = *node
         .outputs
         .first()
-        .ok_or_else(|| "missing output 0".to_string())?;
+        .ok_or(Unsupported::from("missing output 0"))?;
     let n_out = sg.tensors[y].num_elements();
     let want = match node.op {
         Op::Cumsum { .. } => outer * r * inner,
         _ => outer * inner,
     };
     if n_out != want {
-        return Err(format!(
-            "output has {n_out} elements, the reduction gives {want}"
-        ));
+        return Err(format!("output has {n_out} elements, the reduction gives {want}").into());
     }
     Ok(())
 }
 
 /// Why an ARG_MAX/ARG_MIN node stays on the CPU (Ok: the GPU takes it).
-fn support_arg(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+fn support_arg(node: &Node, sg: &Subgraph) -> Support {
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     let info = &sg.tensors[x];
     if info.dtype != DType::F32 {
         return Err(format!(
             "tensor {} is {}, the GPU ARG_MAX/ARG_MIN takes float32",
             info.name, info.dtype
-        ));
+        )
+        .into());
     }
     let [outer, r, inner] = view(node, sg)?;
     let y = *node
         .outputs
         .first()
-        .ok_or_else(|| "missing output 0".to_string())?;
+        .ok_or(Unsupported::from("missing output 0"))?;
     let out = &sg.tensors[y];
     if !matches!(out.dtype, DType::I32 | DType::I64) {
-        return Err(format!(
-            "output {} is {}, expected int32/int64",
-            out.name, out.dtype
-        ));
+        return Err(format!("output {} is {}, expected int32/int64", out.name, out.dtype).into());
     }
     if r == 0 {
-        return Err("ARG_MAX/ARG_MIN over an empty axis".to_string());
+        return Err("ARG_MAX/ARG_MIN over an empty axis".into());
     }
     if r > i32::MAX as usize {
-        return Err("the axis is too long for int32 indices".to_string());
+        return Err("the axis is too long for int32 indices".into());
     }
     if out.num_elements() != outer * inner {
         return Err(format!(
             "output has {} elements, the reduction gives {}",
             out.num_elements(),
             outer * inner
-        ));
+        )
+        .into());
     }
     Ok(())
 }

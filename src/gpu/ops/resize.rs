@@ -3,8 +3,10 @@
 
 use super::data_is_f32;
 use super::quant::is_quantized;
-use super::{LowerCtx, Shader};
+use super::LowerCtx;
 use crate::error::Result;
+use crate::gpu::shader::Shader;
+use crate::gpu::verdict::{Support, Unsupported};
 use crate::graph::op::Resize;
 use crate::graph::{Node, Op, Subgraph};
 
@@ -30,6 +32,7 @@ static RESIZE: Shader = Shader {
     name: "resize",
     parts: &[include_str!("../../../shaders/resize.wgsl")],
     selectors: &[],
+    defines: &[],
     params: ResizeParams::LAYOUT,
 };
 
@@ -51,37 +54,36 @@ fn params(op: &Op) -> Option<(Resize, bool)> {
 }
 
 /// Input [n, h, w, c] and output [oh, ow], checked against the declared output.
-fn dims(in_shape: &[usize], out_shape: &[usize]) -> Result<([usize; 4], [usize; 2]), String> {
+fn dims(in_shape: &[usize], out_shape: &[usize]) -> Support<([usize; 4], [usize; 2])> {
     let [n, h, w, c] = match in_shape {
         &[a, b, c, d] => [a, b, c, d],
-        s => return Err(format!("resize input must be 4-D, got {s:?}")),
+        s => return Err(format!("resize input must be 4-D, got {s:?}").into()),
     };
     if h == 0 || w == 0 {
-        return Err("resize input has an empty spatial dimension".to_string());
+        return Err("resize input has an empty spatial dimension".into());
     }
     match out_shape {
         &[on, oh, ow, oc] if on == n && oc == c && oh > 0 && ow > 0 => Ok(([n, h, w, c], [oh, ow])),
-        s => Err(format!(
-            "resize output shape {s:?} does not fit input {in_shape:?}"
-        )),
+        s => Err(format!("resize output shape {s:?} does not fit input {in_shape:?}").into()),
     }
 }
 
 /// Why a node of this family stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
-    params(&node.op).ok_or_else(|| format!("{} is not a resize", node.op.name()))?;
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
+    params(&node.op)
+        .ok_or_else(|| Unsupported::from(format!("{} is not a resize", node.op.name())))?;
     data_is_f32(node, sg)?;
-    let x = node.input(0).ok_or_else(|| "missing input 0".to_string())?;
+    let x = node.input(0).ok_or(Unsupported::from("missing input 0"))?;
     let size = node
         .input(1)
-        .ok_or_else(|| "missing size input".to_string())?;
+        .ok_or(Unsupported::from("missing size input"))?;
     if !sg.tensors[size].is_constant() {
-        return Err("the output size must be a constant".to_string());
+        return Err("the output size must be a constant".into());
     }
     let y = *node
         .outputs
         .first()
-        .ok_or_else(|| "missing output 0".to_string())?;
+        .ok_or(Unsupported::from("missing output 0"))?;
     dims(&sg.tensors[x].shape, &sg.tensors[y].shape).map(|_| ())
 }
 

@@ -1,11 +1,10 @@
 //! Tile sizes and variant choice of the tiled kernels (not an op family): the
-//! implicit-GEMM convolution (shaders/conv2d.wgsl), shared by the float and
-//! integer lowerings, the matmul (shaders/matmul.wgsl) and the float
-//! reductions (shaders/reduce.wgsl) decide here how a node splits into
-//! workgroups, from what [`Adapter`] reads of the adapter profile the program is
-//! planned for (the device's own, or one given to plan for another GPU).
+//! matmul (shaders/matmul.wgsl) and the float reductions (shaders/reduce.wgsl)
+//! decide here how a node splits into workgroups, from what [`Adapter`] reads
+//! of the adapter profile the program is planned for (the device's own, or one
+//! given to plan for another GPU). The convolutions' tiling is the convolution
+//! family's (`conv/tiling.rs`), from the same [`Adapter`].
 
-use super::conv::Geom;
 use crate::gpu::program::ProgramBuilder;
 use crate::gpu::tuning::Tuning;
 
@@ -83,122 +82,6 @@ impl Adapter {
     }
 }
 
-/// The quads of a convolution workgroup tile the kernel offers (`TQ` in
-/// shaders/conv2d.wgsl), in order of preference at equal cost; the tile then
-/// has 256 / TQ pixels.
-const CONV_TQ: [usize; 4] = [8, 4, 16, 2];
-/// Relative cost of one load into workgroup memory, in products.
-const LOAD_COST: usize = 2;
-
-/// How one CONV_2D (or FULLY_CONNECTED as a 1x1 convolution) node runs on the
-/// tiled kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct ConvTiles {
-    /// Output pixels: batch * oh * ow (the kernel's `g.total`).
-    pub(super) pixels: usize,
-    /// Convolution groups.
-    pub(super) groups: usize,
-    /// Output channels per group.
-    pub(super) ocg: usize,
-    /// vec4 quads per group.
-    pub(super) ocq: usize,
-    /// A 1x1 filter at stride 1 without padding: the POINTWISE variant, a plain
-    /// GEMM without window arithmetic.
-    pub(super) pointwise: bool,
-    /// Quads per workgroup tile (`TQ`); the tile has 256 / tq pixels.
-    pub(super) tq: usize,
-    /// Workgroups to launch: one per tile of pixels x quads of one group (the
-    /// direct kernel: one invocation per pixel, group and quad).
-    pub(super) workgroups: u64,
-    /// The direct kernel (shaders/conv2d_direct.wgsl) instead of the tiled one.
-    pub(super) direct: bool,
-}
-
-impl ConvTiles {
-    /// The tiling of a checked convolution geometry.
-    pub(super) fn of(g: &Geom) -> ConvTiles {
-        let groups = (g.ic / g.fic.max(1)).max(1);
-        let ocg = g.oc / groups;
-        let ocq = ocg.div_ceil(4);
-        let pixels = g.n * g.oh * g.ow;
-        let pointwise = g.kh == 1
-            && g.kw == 1
-            && g.sh == 1
-            && g.sw == 1
-            && g.pt == 0
-            && g.pl == 0
-            && g.ih == g.oh
-            && g.iw == g.ow;
-        // Cost per K step of a tile shape: every tile does 256 x 4 products,
-        // padded ones included (lanes past the last pixel or quad still run),
-        // plus its loads into workgroup memory (tile_m inputs and 4 * tq
-        // weights) at LOAD_COST each; narrow layers take tall tiles, small
-        // images wide ones.
-        let cost = |tq: usize| {
-            let tile_m = 256 / tq;
-            let tiles = pixels.div_ceil(tile_m) * ocq.div_ceil(tq);
-            tiles * (1024 + LOAD_COST * (tile_m + 4 * tq))
-        };
-        let mut tq = CONV_TQ[0];
-        for &t in &CONV_TQ[1..] {
-            if cost(t) < cost(tq) {
-                tq = t;
-            }
-        }
-        let tiles = pixels.div_ceil(256 / tq) * ocq.div_ceil(tq) * groups;
-        ConvTiles {
-            pixels,
-            groups,
-            ocg,
-            ocq,
-            pointwise,
-            tq,
-            workgroups: tiles as u64,
-            direct: false,
-        }
-    }
-
-    /// The variant for `adapter`: the tiled kernel on GPUs; the direct kernel on
-    /// CPU adapters, whose workgroups are CPU tasks that pay for every barrier
-    /// and workgroup-memory stage (unless `Tuning::tiled_convolutions` says
-    /// otherwise, as the tests of the tiled path do).
-    pub(super) fn choose(g: &Geom, adapter: &Adapter) -> ConvTiles {
-        let mut t = ConvTiles::of(g);
-        if adapter.cpu && !adapter.tuning.tiled_convolutions {
-            t.direct = true;
-            t.workgroups =
-                t.invocations()
-                    .div_ceil(crate::gpu::pipeline::WORKGROUP_SIZE as usize) as u64;
-        }
-        t
-    }
-
-    /// Invocations of the direct kernel: one per pixel, group and quad.
-    fn invocations(&self) -> usize {
-        self.pixels * self.groups * self.ocq
-    }
-
-    /// The kernel's `g.total`: output pixels (tiled) or invocations (direct).
-    pub(super) fn total(&self) -> usize {
-        if self.direct {
-            self.invocations()
-        } else {
-            self.pixels
-        }
-    }
-
-    /// The override constants of the variant.
-    pub(super) fn constants(&self) -> Vec<(&'static str, f64)> {
-        if self.direct {
-            return Vec::new();
-        }
-        vec![
-            ("POINTWISE", f64::from(u8::from(self.pointwise))),
-            ("TQ", self.tq as f64),
-        ]
-    }
-}
-
 /// Whether a kernel may run without runtime checks: for each buffer it binds,
 /// (elements it holds, elements the geometry indexes), every index fits in u32
 /// (the kernels' index type) and no buffer is indexed past its end. The
@@ -209,16 +92,6 @@ pub(super) fn in_bounds(buffers: &[(usize, usize)]) -> bool {
     buffers
         .iter()
         .all(|&(held, needed)| needed <= held && u32::try_from(held).is_ok())
-}
-
-/// Horizontally neighbouring output pixels of one depthwise invocation
-/// (`PIXELS` in shaders/depthwise_conv2d.wgsl).
-pub(super) const DEPTHWISE_PIXELS: usize = 4;
-
-/// Invocations of a depthwise convolution: one per channel and block of
-/// [`DEPTHWISE_PIXELS`] pixels of an output row.
-pub(super) fn depthwise_invocations(g: &Geom) -> usize {
-    g.n * g.oh * g.ow.div_ceil(DEPTHWISE_PIXELS) * g.oc
 }
 
 /// Rows of one tiled matmul workgroup (`TILE_M` in shaders/matmul.wgsl).
@@ -412,57 +285,6 @@ impl ReduceKernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::op::Activation;
-
-    fn geom(n: usize, hw: usize, ic: usize, oc: usize, k: usize, s: usize, pad: usize) -> Geom {
-        let o = (hw + 2 * pad - k) / s + 1;
-        Geom {
-            kind: super::super::conv::Kind::Conv,
-            n,
-            ih: hw,
-            iw: hw,
-            ic,
-            oh: o,
-            ow: o,
-            oc,
-            kh: k,
-            kw: k,
-            fic: ic,
-            sh: s,
-            sw: s,
-            dh: 1,
-            dw: 1,
-            pt: pad,
-            pl: pad,
-            act: Activation::None,
-            x_idx: 0,
-            bias_idx: 2,
-        }
-    }
-
-    #[test]
-    fn tiles_cover_every_pixel_and_channel() {
-        let t = ConvTiles::of(&geom(2, 7, 16, 33, 3, 1, 1));
-        assert_eq!(t.pixels, 2 * 7 * 7);
-        assert_eq!(t.ocq, 9);
-        assert!(!t.pointwise);
-        // 98 pixels x 9 quads: tiles of 2 quads x 128 pixels (5 tiles of cost
-        // 1296) beat 4 x 64 (6 of 1184), 16 x 16 (7 of 1184), 8 x 32 (8 of 1152).
-        assert_eq!(t.tq, 2);
-        assert_eq!(t.workgroups, 5);
-        // A wide layer on a small image: 160 quads x 16 pixels.
-        let wide = ConvTiles::of(&geom(1, 4, 64, 640, 1, 1, 0));
-        assert_eq!(wide.tq, 16);
-        assert_eq!(wide.workgroups, 10);
-        // Two quads over 64 x 64 pixels: tall tiles, no padded quads.
-        let narrow = ConvTiles::of(&geom(1, 64, 8, 8, 3, 1, 1));
-        assert_eq!(narrow.tq, 2);
-        assert_eq!(narrow.workgroups, 4096 / 128);
-        let p = ConvTiles::of(&geom(1, 5, 8, 4, 1, 1, 0));
-        assert!(p.pointwise);
-        assert_eq!(p.workgroups, 1);
-        assert!(!ConvTiles::of(&geom(1, 5, 8, 4, 1, 2, 0)).pointwise);
-    }
 
     /// Synthetic adapters: lavapipe (CPU threads, 8-wide subgroups), GPUs with
     /// 32- and 64-wide subgroups, a GPU without SUBGROUP, and one with too

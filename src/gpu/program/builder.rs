@@ -594,7 +594,7 @@ fn kernel_name(d: &DispatchSpec) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if constants.is_empty() {
-        return d.shader.to_string();
+        return d.shader.name.to_string();
     }
-    format!("{}[{}]", d.shader, constants.join(","))
+    format!("{}[{}]", d.shader.name, constants.join(","))
 }

@@ -6,6 +6,7 @@ use super::{align4, DispatchInfo};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
 use crate::gpu::pipeline::Precision;
+use crate::gpu::shader::Shader;
 use crate::gpu::timing::{TimestampMode, Timestamps};
 use crate::graph::DType;
 use crate::graph::Tensor;
@@ -29,7 +30,7 @@ pub(super) struct Step {
     pub(super) kernel: String,
     /// The finished WGSL of the dispatch's module (prologue and body) with its
     /// override constants, for `inspect --dump-wgsl`: (shader, guarded, constants).
-    pub(super) source: (&'static str, bool, Vec<(String, f64)>),
+    pub(super) source: (&'static Shader, bool, Vec<(String, f64)>),
 }
 
 /// One partition output: the physical buffer it is copied from and the staging
@@ -338,9 +339,8 @@ impl GpuProgram {
                 for (k, v) in constants {
                     text += &format!("// override {k} = {v}\n");
                 }
-                text += &crate::gpu::pipeline::guarded_source(shader, self.precision, *guarded)
-                    .unwrap_or_default();
-                (shader.to_string(), text)
+                text += &crate::gpu::pipeline::guarded_source(shader, self.precision, *guarded);
+                (shader.name.to_string(), text)
             })
             .collect()
     }

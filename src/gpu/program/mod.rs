@@ -15,6 +15,7 @@ pub use builder::ProgramBuilder;
 pub use executor::GpuProgram;
 pub use host::HostInput;
 
+use crate::gpu::shader::Shader;
 use crate::graph::DType;
 
 /// A virtual buffer of the program before memory planning.
@@ -46,8 +47,8 @@ impl Elem {
 
 /// One recorded kernel launch.
 pub struct DispatchSpec {
-    /// Kernel family (file under shaders/).
-    pub shader: &'static str,
+    /// The kernel.
+    pub shader: &'static Shader,
     /// Override constants selecting the variant.
     pub constants: Vec<(&'static str, f64)>,
     /// Uniform words (u32 / i32 / f32 bit patterns), binding 0.

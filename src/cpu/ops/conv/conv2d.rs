@@ -4,11 +4,13 @@
 use super::gemm_rows;
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
-use super::{dims4, mode, prepared, window, Geom, Mode, Num, OpCtx, Packed};
+use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
 use crate::graph::op::Conv2D;
+use crate::graph::shape::ConvGeometry;
 use crate::graph::Tensor;
 
 fn pack_conv<T: Num>(src: &[T], oc: usize, k: usize, groups: usize) -> Vec<T> {
@@ -26,7 +28,7 @@ fn pack_conv<T: Num>(src: &[T], oc: usize, k: usize, groups: usize) -> Vec<T> {
 }
 
 /// Raw conv accumulators [N, OH, OW, OC] (no bias) over a widened input.
-fn conv_core<T: Num>(x: &[T], g: &Geom, oc: usize, fic: usize, w: &[T]) -> Vec<T> {
+fn conv_core<T: Num>(x: &[T], g: &ConvGeometry, oc: usize, fic: usize, w: &[T]) -> Vec<T> {
     let groups = g.ic / fic.max(1);
     let ocg = oc / groups.max(1);
     let k = g.kh * g.kw * fic;
@@ -117,26 +119,15 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
             "output channels {oc} are not a multiple of groups {groups}"
         )));
     }
-    let bad = || ctx.err("invalid stride or dilation");
-    let (oh, pt) = window(p.padding, ih, kh, p.stride_h, p.dilation_h).ok_or_else(bad)?;
-    let (ow, pl) = window(p.padding, iw, kw, p.stride_w, p.dilation_w).ok_or_else(bad)?;
-    let g = Geom {
-        n,
-        ih,
-        iw,
-        ic,
-        oh,
-        ow,
-        kh,
-        kw,
-        sh: p.stride_h,
-        sw: p.stride_w,
-        dh: p.dilation_h,
-        dw: p.dilation_w,
-        pt,
-        pl,
-    };
-    let shape = vec![n, oh, ow, oc];
+    let g = ConvGeometry::forward(
+        p.padding,
+        [n, ih, iw, ic],
+        [kh, kw],
+        [p.stride_h, p.stride_w],
+        [p.dilation_h, p.dilation_w],
+    )
+    .ok_or_else(|| ctx.err("invalid stride or dilation"))?;
+    let shape = vec![n, g.oh, g.ow, oc];
     ctx.check_size(&shape, ctx.out_dtype(0)?)?;
     let k = kh * kw * fic;
     match mode(ctx, x, f)? {
@@ -182,6 +173,34 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
                 shape,
             )?])
         }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_conv(&wi, oc, k, groups),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = conv_core(&xi, &g, oc, fic, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
+                p.activation,
+                shape,
+            )?])
+        }
         Mode::Hybrid => {
             let xs = ctx.input_f32(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
@@ -202,7 +221,16 @@ pub fn conv2d(ctx: &mut OpCtx, p: &Conv2D) -> Result<Vec<Tensor>> {
                 })
             })?;
             let acc = conv_core(&xq, &g, oc, fic, &pk.w);
-            let out = finish_hybrid(&acc, oh * ow * oc, &sf, &ws, oc, bias, p.activation, false);
+            let out = finish_hybrid(
+                &acc,
+                g.oh * g.ow * oc,
+                &sf,
+                &ws,
+                oc,
+                bias,
+                p.activation,
+                false,
+            );
             Ok(vec![Tensor::f32(shape, out)])
         }
     }
@@ -214,6 +242,7 @@ mod tests {
     use super::*;
     use crate::graph::op::{Activation, Op, Padding};
     use crate::graph::quant::quantize_multiplier;
+    use crate::graph::shape::padding as window;
     use crate::graph::{DType, Data};
 
     #[allow(clippy::too_many_arguments)]

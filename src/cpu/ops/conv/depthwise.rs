@@ -2,15 +2,17 @@
 
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
-use super::{dims4, mode, prepared, window, Geom, Mode, Num, OpCtx, Packed};
+use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
 use crate::graph::op::DepthwiseConv2D;
+use crate::graph::shape::ConvGeometry;
 use crate::graph::Tensor;
 
 /// Depthwise accumulators [N, OH, OW, OC] with OC = IC * M, channel innermost.
-fn depthwise_core<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+fn depthwise_core<T: Num>(x: &[T], g: &ConvGeometry, m: usize, w: &[T]) -> Vec<T> {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
@@ -23,7 +25,7 @@ fn depthwise_core<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &ConvGeometry, m: usize, w: &[T]) -> Vec<T> {
     depthwise_generic(x, g, m, w)
 }
 
@@ -35,7 +37,7 @@ unsafe fn depthwise_avx2<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T>
 /// repeated per pixel; otherwise per pixel, over the contiguous channels. Each output element sums its
 /// taps in (ky, kx) order from zero.
 #[inline(always)]
-fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
+fn depthwise_generic<T: Num>(x: &[T], g: &ConvGeometry, m: usize, w: &[T]) -> Vec<T> {
     let oc = g.ic * m;
     let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
     if out.is_empty() || g.sw == 0 {
@@ -106,7 +108,7 @@ fn depthwise_generic<T: Num>(x: &[T], g: &Geom, m: usize, w: &[T]) -> Vec<T> {
 }
 
 /// The output columns `lo..hi` whose input column for tap `kx` is inside the image.
-fn valid_columns(g: &Geom, kx: usize) -> Option<(usize, usize)> {
+fn valid_columns(g: &ConvGeometry, kx: usize) -> Option<(usize, usize)> {
     let off = (kx * g.dw) as isize - g.pl as isize;
     let lo = if off < 0 {
         (off.unsigned_abs()).div_ceil(g.sw)
@@ -151,26 +153,15 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
             p.depth_multiplier
         )));
     }
-    let bad = || ctx.err("invalid stride or dilation");
-    let (oh, pt) = window(p.padding, ih, kh, p.stride_h, p.dilation_h).ok_or_else(bad)?;
-    let (ow, pl) = window(p.padding, iw, kw, p.stride_w, p.dilation_w).ok_or_else(bad)?;
-    let g = Geom {
-        n,
-        ih,
-        iw,
-        ic,
-        oh,
-        ow,
-        kh,
-        kw,
-        sh: p.stride_h,
-        sw: p.stride_w,
-        dh: p.dilation_h,
-        dw: p.dilation_w,
-        pt,
-        pl,
-    };
-    let shape = vec![n, oh, ow, oc];
+    let g = ConvGeometry::forward(
+        p.padding,
+        [n, ih, iw, ic],
+        [kh, kw],
+        [p.stride_h, p.stride_w],
+        [p.dilation_h, p.dilation_w],
+    )
+    .ok_or_else(|| ctx.err("invalid stride or dilation"))?;
+    let shape = vec![n, g.oh, g.ow, oc];
     ctx.check_size(&shape, ctx.out_dtype(0)?)?;
     match mode(ctx, x, f)? {
         Mode::Float => {
@@ -208,6 +199,34 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
                 shape,
             )?])
         }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xi,
+            } = wide_args(ctx, 0, 2, oc)?;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, 1, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: wi,
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = depthwise_core(&xi, &g, m, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
+                p.activation,
+                shape,
+            )?])
+        }
         Mode::Hybrid => {
             let xs = ctx.input_f32(0)?;
             let ws = weight_scales(ctx, 1, oc)?;
@@ -227,7 +246,16 @@ pub fn depthwise_conv2d(ctx: &mut OpCtx, p: &DepthwiseConv2D) -> Result<Vec<Tens
                 })
             })?;
             let acc = depthwise_core(&xq, &g, m, &pk.w);
-            let out = finish_hybrid(&acc, oh * ow * oc, &sf, &ws, oc, bias, p.activation, true);
+            let out = finish_hybrid(
+                &acc,
+                g.oh * g.ow * oc,
+                &sf,
+                &ws,
+                oc,
+                bias,
+                p.activation,
+                true,
+            );
             Ok(vec![Tensor::f32(shape, out)])
         }
     }
@@ -238,6 +266,7 @@ mod tests {
     use super::super::test_util::*;
     use super::*;
     use crate::graph::op::{Activation, Op, Padding};
+    use crate::graph::shape::padding as window;
     use crate::graph::DType;
 
     fn dw_naive(

@@ -1,8 +1,11 @@
-//! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (float, int8, hybrid).
+//! Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (float, int8, 16x8,
+//! hybrid).
 //!
-//! Also holds the helpers the matmul and pooling kernels share: window geometry,
-//! a small register-tiled GEMM over a repacked `[K][N]` weight matrix, integer
-//! input widening, per-row hybrid input quantization and requantization.
+//! The geometry (output size, padding, dilation) is `graph::shape::ConvGeometry`,
+//! the one the GPU lowerings use. Also holds the helpers the matmul and pooling
+//! kernels share: a small register-tiled GEMM over a repacked `[K][N]` weight
+//! matrix, integer input widening, per-row hybrid input quantization and
+//! requantization.
 
 mod conv2d;
 mod depthwise;
@@ -11,6 +14,7 @@ mod requant;
 #[cfg(test)]
 pub(super) mod test_util;
 mod transpose;
+mod wide;
 
 pub use conv2d::conv2d;
 pub use depthwise::depthwise_conv2d;
@@ -20,6 +24,9 @@ pub(super) use requant::{
     quant_args, quantize_rows, requantize, weight_scales, widen, widen_weights, QuantArgs,
 };
 pub use transpose::transpose_conv;
+pub(super) use wide::{
+    float_rescales, requantize_wide, wide_args, widen_weights_i64, Rescale, WideArgs,
+};
 
 use super::OpCtx;
 use crate::error::Result;
@@ -29,7 +36,8 @@ use crate::graph::Data;
 use crate::graph::Tensor;
 use std::ops::{AddAssign, Mul};
 
-/// Element type of the generic accumulation loops (f32 for float, i32 for integer).
+/// Element type of the generic accumulation loops (f32 for float, i32 for integer,
+/// i64 for the 16x8 path).
 pub(super) trait Num:
     Copy + Default + PartialEq + Mul<Output = Self> + AddAssign + Send + Sync + 'static
 {
@@ -48,39 +56,29 @@ impl Num for i32 {
         self.wrapping_add(a.wrapping_mul(b))
     }
 }
-pub(super) use crate::graph::shape::padding as window;
-
-/// Spatial geometry of a convolution.
-#[derive(Clone, Copy, Debug)]
-struct Geom {
-    n: usize,
-    ih: usize,
-    iw: usize,
-    ic: usize,
-    oh: usize,
-    ow: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
+impl Num for i64 {
+    #[inline(always)]
+    fn madd(self, a: i64, b: i64) -> i64 {
+        self.wrapping_add(a.wrapping_mul(b))
+    }
 }
 
 /// How a conv-like node computes.
 enum Mode {
     Float,
     Hybrid,
+    /// int8/uint8 inputs: i32 accumulators.
     Quant,
+    /// int16 inputs with int8 weights (16x8): i64 accumulators.
+    Quant16,
 }
 
 fn mode(ctx: &OpCtx, x: &Tensor, w: &Tensor) -> Result<Mode> {
     match (x.dtype(), w.dtype()) {
         (DType::F32, DType::F32) => Ok(Mode::Float),
         (DType::F32, DType::I8 | DType::U8) => Ok(Mode::Hybrid),
-        (DType::I8 | DType::U8 | DType::I16, DType::I8 | DType::U8) => Ok(Mode::Quant),
+        (DType::I16, DType::I8) => Ok(Mode::Quant16),
+        (DType::I8 | DType::U8, DType::I8 | DType::U8) => Ok(Mode::Quant),
         (a, b) => Err(ctx.err(format!("input {a} with weights {b} is not supported"))),
     }
 }

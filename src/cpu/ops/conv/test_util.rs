@@ -27,11 +27,7 @@ pub fn cst(t: Tensor) -> In {
 }
 
 pub fn q(mut i: In, scale: Vec<f32>, zp: Vec<i64>, axis: usize) -> In {
-    i.q = Some(Quantization {
-        scale,
-        zero_point: zp,
-        axis,
-    });
+    i.q = Some(Quantization::per_channel(scale, zp, axis));
     i
 }
 

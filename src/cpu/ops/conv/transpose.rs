@@ -3,16 +3,17 @@
 
 use super::{
     bias_f32, channel_multipliers, check_act, finish_float, finish_hybrid, quant_args,
-    quantize_rows, requantize, weight_scales, widen_weights, QuantArgs,
+    quantize_rows, requantize, requantize_wide, weight_scales, wide_args, widen_weights,
+    widen_weights_i64, QuantArgs, Rescale, WideArgs,
 };
-use super::{dims4, mode, prepared, window, Geom, Mode, Num, OpCtx, Packed};
+use super::{dims4, mode, prepared, Mode, Num, OpCtx, Packed};
 use crate::error::Result;
 use crate::graph::op::TransposeConv;
-use crate::graph::shape::transposed_size;
+use crate::graph::shape::{transposed_size, ConvGeometry};
 use crate::graph::Tensor;
 
 /// Transpose-conv accumulators [N, OH, OW, OC]; `w` packed as [KH][KW][IC][OC].
-fn transpose_core<T: Num>(x: &[T], g: &Geom, oc: usize, w: &[T]) -> Vec<T> {
+fn transpose_core<T: Num>(x: &[T], g: &ConvGeometry, oc: usize, w: &[T]) -> Vec<T> {
     // Here g.ih/g.iw/g.ic describe the input and g.oh/g.ow the output.
     let mut out = vec![T::default(); g.n * g.oh * g.ow * oc];
     if oc == 0 {
@@ -111,27 +112,14 @@ pub fn transpose_conv(
         }
         (s[1] as usize, s[2] as usize)
     };
-    // Padding as LiteRT computes it: a forward conv from the output size.
-    let pad = |out: usize, k: usize, stride: usize| -> usize {
-        let (o, _) = window(p.padding, out, k, stride, 1).unwrap_or((0, 0));
-        (o.saturating_sub(1) * stride + k).saturating_sub(out) / 2
-    };
-    let g = Geom {
-        n,
-        ih,
-        iw,
-        ic,
-        oh,
-        ow,
-        kh,
-        kw,
-        sh: p.stride_h,
-        sw: p.stride_w,
-        dh: 1,
-        dw: 1,
-        pt: pad(oh, kh, p.stride_h),
-        pl: pad(ow, kw, p.stride_w),
-    };
+    let g = ConvGeometry::transposed(
+        p.padding,
+        [n, ih, iw, ic],
+        [kh, kw],
+        [p.stride_h, p.stride_w],
+        [oh, ow],
+    )
+    .ok_or_else(|| ctx.err("invalid stride or filter size"))?;
     let shape = vec![n, oh, ow, oc];
     ctx.check_size(&shape, ctx.out_dtype(0)?)?;
     match mode(ctx, x, f)? {
@@ -178,6 +166,35 @@ pub fn transpose_conv(
                 shape,
             )?])
         }
+        Mode::Quant16 => {
+            let WideArgs {
+                is,
+                os,
+                ws,
+                zps,
+                bias,
+                x: xq,
+            } = wide_args(ctx, xi_idx, bias_idx, oc)?;
+            let k = kh * kw * ic;
+            let mut slot = None;
+            let pk = prepared(ctx, 1, &mut slot, || {
+                let wi =
+                    widen_weights_i64(f, &zps, k, oc).ok_or_else(|| ctx.unsupported_dtype(1))?;
+                Ok(Packed {
+                    w: pack_transpose(&wi, oc, kh, kw, ic),
+                    mult: channel_multipliers(is, &ws, os, oc),
+                })
+            })?;
+            let acc = transpose_core(&xq, &g, oc, &pk.w);
+            Ok(vec![requantize_wide(
+                ctx,
+                &acc,
+                bias.as_deref(),
+                Rescale::Fixed(&pk.mult),
+                p.activation,
+                shape,
+            )?])
+        }
         Mode::Hybrid => {
             let xs = x.as_f32().ok_or_else(|| ctx.unsupported_dtype(xi_idx))?;
             let ws = weight_scales(ctx, 1, oc)?;
@@ -208,6 +225,7 @@ mod tests {
     use super::super::test_util::*;
     use super::*;
     use crate::graph::op::{Activation, Op, Padding};
+    use crate::graph::shape::padding as window;
     use crate::graph::DType;
 
     #[test]

@@ -251,7 +251,8 @@ fn quant_mul_fn(q: QuantParams) -> impl Fn(i32, i32) -> i32 {
     let (s1, z1) = q.in1;
     let (s2, z2) = q.in2;
     let (so, zo) = q.out;
-    let m = quantize_multiplier(s1 as f64 * s2 as f64 / so as f64);
+    // LiteRT forms the product of the scales in single precision.
+    let m = quantize_multiplier((s1 * s2 / so) as f64);
     move |a, b| {
         let p = a.wrapping_sub(z1).wrapping_mul(b.wrapping_sub(z2));
         m.apply(p).saturating_add(zo).clamp(q.range.0, q.range.1)

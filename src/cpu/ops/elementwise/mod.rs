@@ -3,6 +3,7 @@
 //! One file per group of ops; the broadcast iterator and the integer element trait
 //! they share are here.
 
+mod act16;
 mod binary;
 mod cast;
 mod combine;

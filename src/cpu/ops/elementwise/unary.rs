@@ -1,5 +1,6 @@
 //! Element-wise unary math (float, integer and quantized through a lookup table).
 
+use super::act16::{leaky_relu16, sigmoid16};
 use super::*;
 use crate::error::Result;
 use crate::graph::op::Unary;
@@ -157,6 +158,8 @@ pub fn unary(ctx: &mut OpCtx, u: Unary) -> Result<Vec<Tensor>> {
             let lut = quant_lut(ctx, u, f, 0, DType::U8)?;
             Data::U8(v.iter().map(|&q| lut[q as usize] as u8).collect())
         }
+        (Data::I16(v), Unary::Logistic | Unary::Tanh) => Data::I16(sigmoid16(ctx, u, v)?),
+        (Data::I16(v), Unary::LeakyRelu { alpha }) => Data::I16(leaky_relu16(ctx, alpha, v)?),
         (Data::I16(v), _) if supported_float => {
             let lut = quant_lut(ctx, u, f, -32768, DType::I16)?;
             Data::I16(

@@ -10,83 +10,25 @@
 //! the float kernel's, four output channels to one packed u32 word; depthwise
 //! weights keep their order, packed four to a word.
 
-use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
-use super::conv_shaders::{CONV2D_DIRECT_WGSL, CONV2D_WGSL, DEPTHWISE_WGSL};
-use super::quant::is_quantized;
-use super::quant::{activation, input, int8_weights, int_bias, multiplier, out_range, output};
-use super::quant::{mult_words, weight_scales};
-use super::tiling::{depthwise_invocations, in_bounds, Adapter, ConvTiles};
-use super::{LowerCtx, Shader, QMATH_WGSL};
+use super::geometry::{fc_geom, geom, pack_conv, ConvNode, Kind};
+use super::shaders::{QConv2dParams, QDepthwiseParams, QCONV2D, QCONV2D_DIRECT, QDEPTHWISE_CONV2D};
+use super::tiling::{depthwise_invocations, ConvTiles};
 use crate::error::Result;
+use crate::gpu::ops::quant::is_quantized;
+use crate::gpu::ops::quant::{
+    activation, input, int8_weights, int_bias, multiplier, out_range, output,
+};
+use crate::gpu::ops::quant::{mult_words, weight_scales};
+use crate::gpu::ops::tiling::{in_bounds, Adapter};
+use crate::gpu::ops::LowerCtx;
 use crate::gpu::pipeline::WORKGROUP_SIZE;
-use crate::graph::op::Activation;
+use crate::gpu::verdict::Support;
 use crate::graph::{Node, Op, Subgraph};
-
-uniforms! {
-    /// `Params` of shaders/qconv2d.wgsl.
-    struct QConv2dParams {
-        g: ConvGeom,
-        ocg: u32,
-        ocq: u32,
-        groups: u32,
-        in_zp: i32,
-        out_zp: i32,
-        lo: i32,
-        hi: i32,
-    }
-}
-
-uniforms! {
-    /// `Params` of shaders/qdepthwise_conv2d.wgsl.
-    struct QDepthwiseParams {
-        g: ConvGeom,
-        in_zp: i32,
-        out_zp: i32,
-        lo: i32,
-        hi: i32,
-    }
-}
-
-static QCONV2D: Shader = Shader {
-    name: "qconv2d",
-    parts: &[
-        QMATH_WGSL,
-        CONV_GEOM_WGSL,
-        include_str!("../../../shaders/qconv2d.wgsl"),
-        CONV2D_WGSL,
-    ],
-    selectors: &[],
-    params: QConv2dParams::LAYOUT,
-};
-
-static QCONV2D_DIRECT: Shader = Shader {
-    name: "qconv2d_direct",
-    parts: &[
-        QMATH_WGSL,
-        CONV_GEOM_WGSL,
-        include_str!("../../../shaders/qconv2d.wgsl"),
-        CONV2D_DIRECT_WGSL,
-    ],
-    selectors: &[],
-    params: QConv2dParams::LAYOUT,
-};
-
-static QDEPTHWISE_CONV2D: Shader = Shader {
-    name: "qdepthwise_conv2d",
-    parts: &[
-        QMATH_WGSL,
-        CONV_GEOM_WGSL,
-        include_str!("../../../shaders/qdepthwise_conv2d.wgsl"),
-        DEPTHWISE_WGSL,
-    ],
-    selectors: &[],
-    params: QDepthwiseParams::LAYOUT,
-};
 
 /// A checked integer convolution: geometry, weight bytes and per-channel
 /// (bias, mantissa, shift, 0) words, zero points and clamp range.
 struct Plan {
-    g: Geom,
+    g: ConvNode,
     weights: Vec<u8>,
     channel: Vec<u32>,
     in_zp: i32,
@@ -95,61 +37,7 @@ struct Plan {
     hi: i32,
 }
 
-/// The geometry of FULLY_CONNECTED as a 1x1 convolution.
-pub(super) fn fc_geom(node: &Node, sg: &Subgraph, act: Activation) -> Result<Geom, String> {
-    let x = input(node, sg, 0)?;
-    let w = input(node, sg, 1)?;
-    let y = output(node, sg, 0)?;
-    let [units, inner] = match w.shape[..] {
-        [a, b] => [a, b],
-        _ => return Err(format!("weights must be 2-D, got {:?}", w.shape)),
-    };
-    let len = x.num_elements();
-    if inner == 0 || len % inner != 0 {
-        return Err(format!(
-            "input of {len} elements does not divide into rows of {inner}"
-        ));
-    }
-    let rows = len / inner;
-    if let Some(b) = node.input(2).map(|t| &sg.tensors[t]) {
-        if !b.is_constant() || b.num_elements() != units {
-            return Err(format!(
-                "bias {} must be a constant of {units} elements",
-                b.name
-            ));
-        }
-    }
-    if y.num_elements() != rows * units || y.shape.last() != Some(&units) {
-        return Err(format!(
-            "output shape {:?} does not hold {rows} rows of {units}",
-            y.shape
-        ));
-    }
-    Ok(Geom {
-        kind: Kind::Conv,
-        n: rows,
-        ih: 1,
-        iw: 1,
-        ic: inner,
-        oh: 1,
-        ow: 1,
-        oc: units,
-        kh: 1,
-        kw: 1,
-        fic: inner,
-        sh: 1,
-        sw: 1,
-        dh: 1,
-        dw: 1,
-        pt: 0,
-        pl: 0,
-        act,
-        x_idx: 0,
-        bias_idx: 2,
-    })
-}
-
-fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
+fn plan(node: &Node, sg: &Subgraph) -> Support<Plan> {
     let g = match &node.op {
         Op::FullyConnected(p) => fc_geom(node, sg, p.activation)?,
         _ => geom(node, sg)?,
@@ -159,10 +47,7 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
     let (is, izp) = activation(x)?;
     let (os, ozp) = activation(y)?;
     if x.dtype != y.dtype || !matches!(x.dtype, crate::graph::DType::I8 | crate::graph::DType::U8) {
-        return Err(format!(
-            "{} to {} convolutions run on the CPU",
-            x.dtype, y.dtype
-        ));
+        return Err(format!("{} to {} convolutions run on the CPU", x.dtype, y.dtype).into());
     }
     let (lo, hi) = out_range(y, g.act)?;
     let w = input(node, sg, 1)?;
@@ -192,27 +77,8 @@ fn plan(node: &Node, sg: &Subgraph) -> Result<Plan, String> {
     })
 }
 
-/// OHWI int8 conv weights re-laid out as [group][k][ocq * 4] bytes (zero-padded),
-/// so that each u32 word holds 4 consecutive output channels of one tap.
-pub(super) fn pack_conv(bytes: &[u8], g: &Geom) -> Vec<u8> {
-    let groups = g.ic / g.fic;
-    let ocg = g.oc / groups;
-    let ocq = ocg.div_ceil(4);
-    let k = g.kh * g.kw * g.fic;
-    let mut packed = vec![0u8; groups * k * ocq * 4];
-    for grp in 0..groups {
-        for o in 0..ocg {
-            let src = &bytes[(grp * ocg + o) * k..(grp * ocg + o + 1) * k];
-            for (kk, &v) in src.iter().enumerate() {
-                packed[(grp * k + kk) * ocq * 4 + o] = v;
-            }
-        }
-    }
-    packed
-}
-
 /// Why a quantized convolution stays on the CPU (Ok: the GPU takes it).
-pub fn support(node: &Node, sg: &Subgraph) -> Result<(), String> {
+pub fn support(node: &Node, sg: &Subgraph) -> Support {
     plan(node, sg).map(|_| ())
 }
 
@@ -242,15 +108,15 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 lo: pl.lo,
                 hi: pl.hi,
             };
-            let k = g.kh * g.kw * g.fic;
+            let k = g.geo.kh * g.geo.kw * g.fic;
             let trusted = in_bounds(&[
-                (x_len, g.n * g.ih * g.iw * g.ic),
+                (x_len, g.geo.n * g.geo.ih * g.geo.iw * g.geo.ic),
                 (pl.weights.len() / 4, tiles.groups * k * tiles.ocq),
                 (pl.channel.len() / 4, g.oc),
                 (out_len, tiles.pixels * g.oc),
             ]);
             let buffers = vec![x, w, q, out];
-            ctx.dispatch_groups_trusted(
+            ctx.dispatch_sized(
                 if tiles.direct {
                     &QCONV2D_DIRECT
                 } else {
@@ -259,7 +125,7 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 tiles.constants(),
                 params,
                 buffers,
-                tiles.workgroups,
+                (tiles.workgroups, tiles.workgroup_size()),
                 trusted,
             )
         }
@@ -273,10 +139,10 @@ pub fn lower(ctx: &mut LowerCtx) -> Result<()> {
                 hi: pl.hi,
             };
             let trusted = in_bounds(&[
-                (x_len, g.n * g.ih * g.iw * g.ic),
-                (pl.weights.len(), g.kh * g.kw * g.oc),
+                (x_len, g.geo.n * g.geo.ih * g.geo.iw * g.geo.ic),
+                (pl.weights.len(), g.geo.kh * g.geo.kw * g.oc),
                 (pl.channel.len() / 4, g.oc),
-                (out_len, g.n * g.oh * g.ow * g.oc),
+                (out_len, g.geo.n * g.geo.oh * g.geo.ow * g.oc),
             ]);
             let buffers = vec![x, w, q, out];
             ctx.dispatch_groups_trusted(

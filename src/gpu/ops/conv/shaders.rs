@@ -1,6 +1,7 @@
-//! The WGSL variants of the convolution family (conv.rs) and their pieces: the
-//! bodies shared with the integer kernels (qconv.rs), the float hooks, and the
-//! defines that pick the input and weight loads.
+//! The kernels of the convolution family and their uniform structs: the
+//! bodies shared by the float and integer variants, the float hooks and the
+//! hook files that pick the input and weight loads, and the integer hooks,
+//! every piece a file under `shaders/`.
 //!
 //! Activations are read one element at a time (`X_SCALAR`), or, when every
 //! vec4 quad of the input is aligned (the channel count and the group's first
@@ -8,87 +9,131 @@
 //! shaders/depthwise_conv2d_vec4.wgsl): `vec4<f16>` at fp16, converted to
 //! `vec4<f32>` and accumulated in f32 as the scalar loads are. A different
 //! binding type is a different module, so each load width is a `Shader` of its
-//! own; conv.rs picks one per node.
+//! own; the float lowering picks one per node.
 
-use super::conv::{Conv2dParams, DepthwiseParams, TransposeConvParams, CONV_GEOM_WGSL};
-use super::epilogue::{self, EPILOGUE_WGSL};
-use super::Shader;
+use super::geometry::{ConvGeom, CONV_GEOM_WGSL};
+use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use crate::gpu::ops::QMATH_WGSL;
+use crate::gpu::shader::Shader;
+
+uniforms! {
+    /// `Params` of shaders/conv2d_float.wgsl: output channels per group and vec4 quads per group after the geometry, the clamp, then (16-byte aligned) the fused epilogue.
+    struct Conv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        act_min: f32,
+        act_max: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+        e: EpilogueParams,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/depthwise_conv2d_float.wgsl.
+    struct DepthwiseParams {
+        g: ConvGeom,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/transpose_conv.wgsl.
+    struct TransposeConvParams {
+        total: u32,
+        ih: u32,
+        iw: u32,
+        ic: u32,
+        oh: u32,
+        ow: u32,
+        oc: u32,
+        kh: u32,
+        kw: u32,
+        ocq: u32,
+        sh: u32,
+        sw: u32,
+        pt: u32,
+        pl: u32,
+        act_min: f32,
+        act_max: f32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qconv2d.wgsl.
+    struct QConv2dParams {
+        g: ConvGeom,
+        ocg: u32,
+        ocq: u32,
+        groups: u32,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
+
+uniforms! {
+    /// `Params` of shaders/qdepthwise_conv2d.wgsl.
+    struct QDepthwiseParams {
+        g: ConvGeom,
+        in_zp: i32,
+        out_zp: i32,
+        lo: i32,
+        hi: i32,
+    }
+}
 
 /// Float weights: four output channels per vec4.
-const FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(w[i]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
+const FLOAT_WEIGHTS: &str = include_str!("../../../../shaders/conv_w_float.wgsl");
 
 /// Int8 weights packed four to a word; the bias buffer holds the channel scales
 /// after the biases.
-const INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight4(i: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[i])); }
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
+const INT8_WEIGHTS: &str = include_str!("../../../../shaders/conv_w_int8.wgsl");
 
 /// Depthwise float weights, one per element.
-const DW_FLOAT_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<scalar>;
-fn weight1(e: u32) -> f32 { return f32(w[e]); }
-fn wscale(c: u32) -> f32 { return 1.0; }
-";
+const DW_FLOAT_WEIGHTS: &str = include_str!("../../../../shaders/depthwise_w_float.wgsl");
 
 /// Depthwise int8 weights packed four to a word.
-const DW_INT8_WEIGHTS: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight1(e: u32) -> f32 {
-    return f32(extractBits(bitcast<i32>(w[e >> 2u]), (e & 3u) * 8u, 8u));
-}
-fn wscale(c: u32) -> f32 { return bias[p.g.oc + c]; }
-";
+const DW_INT8_WEIGHTS: &str = include_str!("../../../../shaders/depthwise_w_int8.wgsl");
 
 /// Float input, one element per load: `load_x(e)` (`load_x4`, built from it,
 /// is there for the bodies' quad branch, which `QUAD_LOADS` turns off).
-const X_SCALAR: &str = "const QUAD_LOADS: bool = false;
-@group(0) @binding(1) var<storage, read> x: array<scalar>;
-fn load_x(e: u32) -> f32 { return f32(x[e]); }
-fn load_x4(q: u32) -> vec4<f32> {
-    return vec4<f32>(load_x(4u * q), load_x(4u * q + 1u), load_x(4u * q + 2u), load_x(4u * q + 3u));
-}
-";
+const X_SCALAR: &str = include_str!("../../../../shaders/conv_x_scalar.wgsl");
 
 /// Float input as vec4 quads: `load_x4(q)`, 4 input channels per load (the
 /// bodies' scalar branch, turned off by `QUAD_LOADS`, reads single elements of
 /// the quads). Needs every group's channels and `fic` to be 4-aligned.
-const X_QUAD: &str = "const QUAD_LOADS: bool = true;
-@group(0) @binding(1) var<storage, read> x: array<vec4<scalar>>;
-fn load_x4(q: u32) -> vec4<f32> { return vec4<f32>(x[q]); }
-fn load_x(e: u32) -> f32 { return f32(x[e / 4u][e % 4u]); }
-";
+const X_QUAD: &str = include_str!("../../../../shaders/conv_x_quad.wgsl");
 
 /// Depthwise float weights as quads of 4 channels.
-const DW_FLOAT_WEIGHTS4: &str = "@group(0) @binding(2) var<storage, read> w: array<vec4<scalar>>;
-fn weight4(q: u32) -> vec4<f32> { return vec4<f32>(w[q]); }
-fn wscale4(q: u32) -> vec4<f32> { return vec4<f32>(1.0); }
-";
+const DW_FLOAT_WEIGHTS4: &str = include_str!("../../../../shaders/depthwise_w_float_x4.wgsl");
 
 /// Depthwise int8 weights packed four to a word: one word is one quad; the
 /// channel scales follow the bias quads.
-const DW_INT8_WEIGHTS4: &str = "@group(0) @binding(2) var<storage, read> w: array<u32>;
-fn weight4(q: u32) -> vec4<f32> { return vec4<f32>(unpack4xI8(w[q])); }
-fn wscale4(q: u32) -> vec4<f32> { return bias[p.g.oc / 4u + q]; }
-";
+const DW_INT8_WEIGHTS4: &str = include_str!("../../../../shaders/depthwise_w_int8_x4.wgsl");
 
 /// shaders/conv2d.wgsl: the CONV_2D body shared by the float and integer
 /// kernels, behind a variant's hooks.
-pub(super) const CONV2D_WGSL: &str = include_str!("../../../shaders/conv2d.wgsl");
+const CONV2D_WGSL: &str = include_str!("../../../../shaders/conv2d.wgsl");
 /// shaders/conv2d_direct.wgsl: the untiled body with the same hooks, for CPU
 /// adapters.
-pub(super) const CONV2D_DIRECT_WGSL: &str = include_str!("../../../shaders/conv2d_direct.wgsl");
-/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (weights from a define).
-const CONV2D_FLOAT_WGSL: &str = include_str!("../../../shaders/conv2d_float.wgsl");
+const CONV2D_DIRECT_WGSL: &str = include_str!("../../../../shaders/conv2d_direct.wgsl");
+/// shaders/conv2d_float.wgsl: the float hooks of CONV_2D (input and weights
+/// from hook files).
+const CONV2D_FLOAT_WGSL: &str = include_str!("../../../../shaders/conv2d_float.wgsl");
 /// shaders/depthwise_conv2d.wgsl: the DEPTHWISE_CONV_2D body shared by the float
 /// and integer kernels, behind a variant's hooks.
-pub(super) const DEPTHWISE_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d.wgsl");
+const DEPTHWISE_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d.wgsl");
 /// shaders/depthwise_conv2d_float.wgsl: the float hooks of DEPTHWISE_CONV_2D.
-const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_float.wgsl");
+const DEPTHWISE_FLOAT_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_float.wgsl");
 /// shaders/depthwise_conv2d_vec4.wgsl: the float channel-quad DEPTHWISE_CONV_2D
-/// (weights from a define).
-const DEPTHWISE_VEC4_WGSL: &str = include_str!("../../../shaders/depthwise_conv2d_vec4.wgsl");
+/// (weights from a hook file).
+const DEPTHWISE_VEC4_WGSL: &str = include_str!("../../../../shaders/depthwise_conv2d_vec4.wgsl");
 
 pub(super) static CONV2D: Shader = Shader {
     name: "conv2d",
@@ -101,6 +146,7 @@ pub(super) static CONV2D: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -115,6 +161,7 @@ pub(super) static CONV2D_W8: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -129,6 +176,7 @@ pub(super) static CONV2D_DIRECT: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -143,6 +191,7 @@ pub(super) static CONV2D_W8_DIRECT: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -155,6 +204,7 @@ pub(super) static DEPTHWISE_CONV2D: Shader = Shader {
         DEPTHWISE_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -167,6 +217,7 @@ pub(super) static DEPTHWISE_CONV2D_W8: Shader = Shader {
         DEPTHWISE_WGSL,
     ],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -182,6 +233,7 @@ pub(super) static CONV2D_X4: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -197,6 +249,7 @@ pub(super) static CONV2D_W8_X4: Shader = Shader {
         CONV2D_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -212,6 +265,7 @@ pub(super) static CONV2D_DIRECT_X4: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -227,6 +281,7 @@ pub(super) static CONV2D_W8_DIRECT_X4: Shader = Shader {
         CONV2D_DIRECT_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: Conv2dParams::LAYOUT,
 };
 
@@ -250,6 +305,7 @@ pub(super) static DEPTHWISE_CONV2D_X4: Shader = Shader {
     name: "depthwise_conv2d_x4",
     parts: &[CONV_GEOM_WGSL, DW_FLOAT_WEIGHTS4, DEPTHWISE_VEC4_WGSL],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
@@ -258,12 +314,54 @@ pub(super) static DEPTHWISE_CONV2D_W8_X4: Shader = Shader {
     name: "depthwise_conv2d_w8_x4",
     parts: &[CONV_GEOM_WGSL, DW_INT8_WEIGHTS4, DEPTHWISE_VEC4_WGSL],
     selectors: &[],
+    defines: &[],
     params: DepthwiseParams::LAYOUT,
 };
 
 pub(super) static TRANSPOSE_CONV: Shader = Shader {
     name: "transpose_conv",
-    parts: &[include_str!("../../../shaders/transpose_conv.wgsl")],
+    parts: &[include_str!("../../../../shaders/transpose_conv.wgsl")],
     selectors: &[],
+    defines: &[],
     params: TransposeConvParams::LAYOUT,
+};
+
+/// shaders/qconv2d.wgsl: the integer hooks of the CONV_2D bodies.
+const QCONV2D_HOOKS: &str = include_str!("../../../../shaders/qconv2d.wgsl");
+
+/// The integer CONV_2D (and FULLY_CONNECTED) kernel, tiled.
+pub(super) static QCONV2D: Shader = Shader {
+    name: "qconv2d",
+    parts: &[QMATH_WGSL, CONV_GEOM_WGSL, QCONV2D_HOOKS, CONV2D_WGSL],
+    selectors: &[],
+    defines: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+/// The integer CONV_2D kernel, one invocation per pixel, group and quad.
+pub(super) static QCONV2D_DIRECT: Shader = Shader {
+    name: "qconv2d_direct",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        QCONV2D_HOOKS,
+        CONV2D_DIRECT_WGSL,
+    ],
+    selectors: &[],
+    defines: &[],
+    params: QConv2dParams::LAYOUT,
+};
+
+/// The integer DEPTHWISE_CONV_2D kernel.
+pub(super) static QDEPTHWISE_CONV2D: Shader = Shader {
+    name: "qdepthwise_conv2d",
+    parts: &[
+        QMATH_WGSL,
+        CONV_GEOM_WGSL,
+        include_str!("../../../../shaders/qdepthwise_conv2d.wgsl"),
+        DEPTHWISE_WGSL,
+    ],
+    selectors: &[],
+    defines: &[],
+    params: QDepthwiseParams::LAYOUT,
 };

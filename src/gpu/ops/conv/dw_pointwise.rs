@@ -3,12 +3,16 @@
 //! depthwise outputs of a few pixels live in workgroup memory, rounded to storage
 //! precision as the depthwise op would store them, and never reach a buffer. The
 //! delegate's fusion pass picks the pairs ([`fits`]); the convolution family
-//! lowers the depthwise node of a pair here.
+//! lowers the depthwise node of a pair here, on a GPU only when the pair is
+//! thin (occupancy.rs: a wide one runs as two dispatches there).
 
-use super::conv::{geom, ConvGeom, Geom, Kind, CONV_GEOM_WGSL};
-use super::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
-use super::{BufId, Elem, LowerCtx, Shader};
+use super::geometry::{geom, ConvGeom, ConvNode, Kind, CONV_GEOM_WGSL};
+use super::occupancy::{fused_pixels, Gpu};
 use crate::error::Result;
+use crate::gpu::ops::epilogue::{self, EpilogueParams, EPILOGUE_WGSL};
+use crate::gpu::ops::tiling::Adapter;
+use crate::gpu::ops::{BufId, Elem, LowerCtx};
+use crate::gpu::shader::Shader;
 use crate::graph::{DType, Subgraph, TensorInfo};
 
 /// Floats of the workgroup tile (`TILE` in the shader): 16 KiB, the smallest
@@ -38,7 +42,7 @@ uniforms! {
 }
 
 /// shaders/dw_pointwise.wgsl: the fused body behind its depthwise stage.
-const DW_POINTWISE_WGSL: &str = include_str!("../../../shaders/dw_pointwise.wgsl");
+const DW_POINTWISE_WGSL: &str = include_str!("../../../../shaders/dw_pointwise.wgsl");
 
 /// The fused kernel, its depthwise half one channel per step.
 pub(super) static DW_POINTWISE: Shader = Shader {
@@ -46,10 +50,11 @@ pub(super) static DW_POINTWISE: Shader = Shader {
     parts: &[
         CONV_GEOM_WGSL,
         EPILOGUE_WGSL,
-        include_str!("../../../shaders/dw_pointwise_stage.wgsl"),
+        include_str!("../../../../shaders/dw_pointwise_stage.wgsl"),
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 
@@ -60,10 +65,11 @@ pub(super) static DW_POINTWISE_X4: Shader = Shader {
     parts: &[
         CONV_GEOM_WGSL,
         EPILOGUE_WGSL,
-        include_str!("../../../shaders/dw_pointwise_stage_vec4.wgsl"),
+        include_str!("../../../../shaders/dw_pointwise_stage_vec4.wgsl"),
         DW_POINTWISE_WGSL,
     ],
     selectors: epilogue::SELECTORS,
+    defines: &[],
     params: DwPointwiseParams::LAYOUT,
 };
 
@@ -94,11 +100,11 @@ pub fn fits(sg: &Subgraph, dw: usize, pw: usize) -> bool {
     d.kind == Kind::Depthwise
         && c.kind == Kind::Conv
         && d.fic == 1
-        && d.n == c.n
-        && [c.kh, c.kw, c.sh, c.sw, c.pt, c.pl] == [1, 1, 1, 1, 0, 0]
-        && c.fic == c.ic
-        && c.ic == d.oc
-        && [c.ih, c.iw] == [d.oh, d.ow]
+        && d.geo.n == c.geo.n
+        && [c.geo.kh, c.geo.kw, c.geo.sh, c.geo.sw, c.geo.pt, c.geo.pl] == [1, 1, 1, 1, 0, 0]
+        && c.fic == c.geo.ic
+        && c.geo.ic == d.oc
+        && [c.geo.ih, c.geo.iw] == [d.geo.oh, d.geo.ow]
         && d.oc <= TILE
         && float_weights(dw)
         && float_weights(pw)
@@ -122,7 +128,7 @@ fn pixels_per_workgroup(ic: usize, ocq: usize) -> usize {
 
 /// Record the fused dispatch of depthwise node `ctx.node` (geometry `g`, data
 /// input buffer `x`) and 1x1 node `pw`.
-pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result<()> {
+pub(super) fn lower(ctx: &mut LowerCtx, g: &ConvNode, x: BufId, pw: usize) -> Result<()> {
     let sg = ctx.sg;
     if !fits(sg, ctx.index, pw) {
         return Err(ctx.err(format!(
@@ -133,8 +139,15 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
     let c = geom(pw_node, sg).map_err(|e| ctx.err(e))?;
     let (ic, oc) = (g.oc, c.oc);
     let ocq = oc.div_ceil(4);
-    let tp = pixels_per_workgroup(ic, ocq);
-    let pixels = g.n * g.oh * g.ow;
+    let pixels = g.geo.n * g.geo.oh * g.geo.ow;
+    // On a GPU, fewer pixels per workgroup where that spreads the pixels over
+    // every compute unit.
+    let adapter = Adapter::of(ctx.b);
+    let gpu = (!adapter.cpu).then_some(Gpu {
+        compute_units: adapter.compute_units as usize,
+        invocations: adapter.invocations as usize,
+    });
+    let tp = fused_pixels(pixels_per_workgroup(ic, ocq), pixels, PB, gpu);
     let constant = |i: usize| -> Result<Vec<f32>> {
         pw_node
             .input(i)
@@ -163,7 +176,7 @@ pub(super) fn lower(ctx: &mut LowerCtx, g: &Geom, x: BufId, pw: usize) -> Result
         |a: crate::graph::op::Activation| a.range().unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let (dw_min, dw_max) = range(g.act);
     let (act_min, act_max) = range(c.act);
-    let ep = epilogue::prepare(ctx, [g.oh, g.ow, oc], x)?;
+    let ep = epilogue::prepare(ctx, [g.geo.oh, g.geo.ow, oc], x)?;
     let [e0, e1] = ep.buffers;
     let u = |v: usize| v as u32;
     let params = DwPointwiseParams {
