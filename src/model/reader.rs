@@ -481,7 +481,10 @@ fn read_tensor(
         Some(buffer.clone())
     };
     let quantization = match table.table(field::TENSOR_QUANTIZATION, "QuantizationParameters")? {
-        Some(q) => read_quantization(&q, &shape).map_err(err)?,
+        Some(q) => read_quantization(&q, &shape).map_err(|e| match e {
+            QuantParamsError::Format(e) => e,
+            QuantParamsError::Invalid(what) => err(what),
+        })?,
         None => None,
     };
     // An empty or absent signature means "the static shape" (LiteRT falls back to
@@ -501,47 +504,59 @@ fn read_tensor(
     })
 }
 
-fn read_quantization(q: &Table, shape: &[usize]) -> Result<Option<Quantization>, String> {
-    let e = |x: Error| x.to_string();
-    if q.scalar::<u8>(field::QUANT_DETAILS_TYPE, 0).map_err(e)? == BLOCKWISE_DETAILS {
+/// Quantization parameters that cannot be read: the flatbuffer itself (the
+/// error names the table and field), or values that do not fit the tensor.
+#[derive(Debug, thiserror::Error)]
+enum QuantParamsError {
+    /// A table or vector of the parameters is malformed.
+    #[error(transparent)]
+    Format(#[from] Error),
+    /// The values contradict each other or the tensor's shape.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn read_quantization(
+    q: &Table,
+    shape: &[usize],
+) -> std::result::Result<Option<Quantization>, QuantParamsError> {
+    if q.scalar::<u8>(field::QUANT_DETAILS_TYPE, 0)? == BLOCKWISE_DETAILS {
         return read_blockwise(q, shape).map(Some);
     }
-    let scale = q
-        .scalars::<f32>(field::QUANT_SCALE)
-        .map_err(e)?
-        .unwrap_or_default();
+    let scale = q.scalars::<f32>(field::QUANT_SCALE)?.unwrap_or_default();
     if scale.is_empty() {
         return Ok(None);
     }
     let mut zero_point = q
-        .scalars::<i64>(field::QUANT_ZERO_POINT)
-        .map_err(e)?
+        .scalars::<i64>(field::QUANT_ZERO_POINT)?
         .unwrap_or_default();
     if zero_point.is_empty() {
         zero_point = vec![0; scale.len()];
     }
-    let axis = q.scalar::<i32>(field::QUANT_DIMENSION, 0).map_err(e)?;
+    let axis = q.scalar::<i32>(field::QUANT_DIMENSION, 0)?;
     if zero_point.len() != scale.len() && zero_point.len() != 1 {
-        return Err(format!(
+        return Err(QuantParamsError::Invalid(format!(
             "{} scales but {} zero points",
             scale.len(),
             zero_point.len()
-        ));
+        )));
     }
     if scale.len() > 1 {
         let axis_ok = usize::try_from(axis).ok().filter(|&a| a < shape.len());
         match axis_ok {
             Some(a) if shape[a] == scale.len() => {}
             _ => {
-                return Err(format!(
+                return Err(QuantParamsError::Invalid(format!(
                 "{} per-channel scales do not match quantized dimension {axis} of shape {shape:?}",
                 scale.len()
-            ))
+            )))
             }
         }
     }
     if scale.iter().any(|s| !s.is_finite()) {
-        return Err("non-finite quantization scale".into());
+        return Err(QuantParamsError::Invalid(
+            "non-finite quantization scale".into(),
+        ));
     }
     Ok(Some(Quantization::per_channel(
         scale,
@@ -557,34 +572,42 @@ const BLOCKWISE_DETAILS: u8 = 2;
 /// scales themselves are read by [`resolve_block_scales`] once every tensor of
 /// the subgraph is known). Only symmetric blocks of a 2-D tensor whose depth the
 /// block size divides are accepted.
-fn read_blockwise(q: &Table, shape: &[usize]) -> Result<Quantization, String> {
-    let e = |x: Error| x.to_string();
+fn read_blockwise(
+    q: &Table,
+    shape: &[usize],
+) -> std::result::Result<Quantization, QuantParamsError> {
     let d = q
-        .table(field::QUANT_DETAILS, "BlockwiseQuantization")
-        .map_err(e)?
-        .ok_or("blockwise quantization without its details")?;
-    let scales = d.scalar::<i32>(0, -1).map_err(e)?;
-    let zero_points = d.scalar::<i32>(1, -1).map_err(e)?;
-    let size = d.scalar::<i32>(2, 0).map_err(e)?;
+        .table(field::QUANT_DETAILS, "BlockwiseQuantization")?
+        .ok_or_else(|| {
+            QuantParamsError::Invalid("blockwise quantization without its details".into())
+        })?;
+    let scales = d.scalar::<i32>(0, -1)?;
+    let zero_points = d.scalar::<i32>(1, -1)?;
+    let size = d.scalar::<i32>(2, 0)?;
     let depth = match shape {
         [_, depth] => *depth,
         _ => {
-            return Err(format!(
+            return Err(QuantParamsError::Invalid(format!(
                 "blockwise quantization of a tensor of shape {shape:?} (2-D only)"
-            ))
+            )))
         }
     };
     let size = usize::try_from(size)
         .ok()
         .filter(|&s| s > 0 && depth % s == 0)
         .ok_or_else(|| {
-            format!("block size {size} does not divide the depth {depth} of shape {shape:?}")
+            QuantParamsError::Invalid(format!(
+                "block size {size} does not divide the depth {depth} of shape {shape:?}"
+            ))
         })?;
     if zero_points >= 0 {
-        return Err("blockwise zero points are not supported (symmetric blocks only)".into());
+        return Err(QuantParamsError::Invalid(
+            "blockwise zero points are not supported (symmetric blocks only)".into(),
+        ));
     }
-    let scales = usize::try_from(scales)
-        .map_err(|_| format!("blockwise scales tensor {scales} is not a tensor"))?;
+    let scales = usize::try_from(scales).map_err(|_| {
+        QuantParamsError::Invalid(format!("blockwise scales tensor {scales} is not a tensor"))
+    })?;
     Ok(Quantization {
         scale: Vec::new(),
         zero_point: vec![0],

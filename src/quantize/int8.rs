@@ -122,7 +122,34 @@ impl Builder<'_> {
 pub(crate) type FloatNode = (usize, String, String);
 
 /// The reason of nodes without float activations (not listed as left float).
-const NOT_FLOAT: &str = "not a float op";
+/// The scheme as the reasons name it.
+fn kernel_name(scheme: &Scheme) -> &'static str {
+    match scheme {
+        Scheme::Int8 => "int8",
+        Scheme::Int16x8 => "int16x8",
+    }
+}
+
+/// Why a node stays float in an integer pass (the report lists all but
+/// [`StaysFloat::NotFloat`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StaysFloat {
+    /// It computes nothing in float (integer data, or only constants in).
+    #[error("not a float op")]
+    NotFloat,
+    /// The user kept it float.
+    #[error("kept float")]
+    Kept,
+    /// WHILE or IF: the values it passes stay float.
+    #[error("control flow: the values it passes stay float, its subgraphs are quantized inside")]
+    ControlFlow,
+    /// LiteRT has no kernel of the scheme for the op.
+    #[error("no {} kernel", kernel_name(.0))]
+    NoKernel(Scheme),
+    /// A float activation it reads or writes was never calibrated.
+    #[error("tensor {0} has no calibrated range")]
+    Uncalibrated(String),
+}
 
 /// Whether node `n` can run in the integer `scheme`: a kernel, not kept float, and
 /// every float activation input calibrated. Err gives the reason it stays float.
@@ -132,7 +159,7 @@ fn int_ok(
     ranges: &[Option<(f32, f32)>],
     keep: &HashSet<usize>,
     scheme: Scheme,
-) -> Result<(), String> {
+) -> Result<(), StaysFloat> {
     let node = &src.nodes[n];
     let float_in = node
         .inputs
@@ -140,35 +167,29 @@ fn int_ok(
         .flatten()
         .any(|&t| src.tensors[t].dtype == DType::F32 && !src.tensors[t].is_constant());
     if !float_in {
-        return Err(NOT_FLOAT.into());
+        return Err(StaysFloat::NotFloat);
     }
     if keep.contains(&n) {
-        return Err("kept float".into());
+        return Err(StaysFloat::Kept);
     }
     if matches!(node.op, Op::While { .. } | Op::If { .. }) {
-        return Err(
-            "control flow: the values it passes stay float, its subgraphs are quantized inside"
-                .into(),
-        );
+        return Err(StaysFloat::ControlFlow);
     }
     if scheme.rule(&node.op).is_none() {
-        return Err(match scheme {
-            Scheme::Int8 => "no int8 kernel".into(),
-            Scheme::Int16x8 => "no int16x8 kernel".into(),
-        });
+        return Err(StaysFloat::NoKernel(scheme));
     }
     if !node
         .outputs
         .iter()
         .all(|&o| src.tensors[o].dtype == DType::F32)
     {
-        return Err(NOT_FLOAT.into());
+        return Err(StaysFloat::NotFloat);
     }
     for t in node.inputs.iter().flatten().chain(&node.outputs) {
         let info = &src.tensors[*t];
         let calibrated = ranges.get(*t).is_some_and(Option::is_some);
         if info.dtype == DType::F32 && !info.is_constant() && !calibrated {
-            return Err(format!("tensor {} has no calibrated range", info.name));
+            return Err(StaysFloat::Uncalibrated(info.name.clone()));
         }
     }
     Ok(())
@@ -239,8 +260,8 @@ pub(crate) fn full_integer(
         match int_ok(src, n, ranges, keep, scheme) {
             Ok(()) => int_node(&mut b, node, &readers),
             Err(why) => {
-                if why != NOT_FLOAT {
-                    left_float.push((n, node.op.name().to_string(), why));
+                if why != StaysFloat::NotFloat {
+                    left_float.push((n, node.op.name().to_string(), why.to_string()));
                 }
                 let mut node = node.clone();
                 for t in node.inputs.iter_mut().flatten() {

@@ -454,27 +454,46 @@ impl Recipe {
 /// not. `wildcard`: for an entry naming every op, an op without an int8 kernel
 /// is accepted for static quantization (the int8 pass leaves it float and
 /// reports it).
+/// Why a recipe entry cannot apply to a node: the LiteRT kernel limit it meets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct Inapplicable(String);
+
+impl From<String> for Inapplicable {
+    fn from(why: String) -> Self {
+        Inapplicable(why)
+    }
+}
+
+impl From<&str> for Inapplicable {
+    fn from(why: &str) -> Self {
+        Inapplicable(why.to_string())
+    }
+}
+
 fn support(
     plan: &Plan,
     node: &Node,
     sg: &Subgraph,
     wildcard: bool,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Inapplicable> {
     let op = &node.op;
     let name = op.name();
     let weight = weight_slot(op)
         .and_then(|(k, _)| node.input(k))
         .map(|t| &sg.tensors[t]);
-    let no_weights = || format!("{name} has no weight input to quantize");
-    let weight_bits = |s: &WeightSpec, allowed: &[&str], kernel: &str| {
-        if s.bits == 4 && !allowed.contains(&name) {
-            return Err(format!(
-                "LiteRT's {kernel} {name} kernel takes int8 weights, not int4 (int4: {})",
-                allowed.join(", ")
-            ));
-        }
-        Ok(())
-    };
+    let no_weights = || Inapplicable(format!("{name} has no weight input to quantize"));
+    let weight_bits =
+        |s: &WeightSpec, allowed: &[&str], kernel: &str| -> Result<(), Inapplicable> {
+            if s.bits == 4 && !allowed.contains(&name) {
+                return Err(format!(
+                    "LiteRT's {kernel} {name} kernel takes int8 weights, not int4 (int4: {})",
+                    allowed.join(", ")
+                )
+                .into());
+            }
+            Ok(())
+        };
     match plan {
         Plan::Float | Plan::Fp16All => Ok(()),
         Plan::Weights(WeightPlan::Fp16) => weight.map(|_| ()).ok_or_else(no_weights),
@@ -486,7 +505,7 @@ fn support(
             if s.granularity == Granularity::Channel
                 && channel_axis(op, weight.map_or(0, |w| w.shape.len())).is_none()
             {
-                return Err(format!("{name}'s weight has no output-channel axis"));
+                return Err(format!("{name}'s weight has no output-channel axis").into());
             }
             Ok(())
         }
@@ -512,7 +531,7 @@ fn support(
                 }
                 (Granularity::Block(_), _) => Err(format!(
                     "blockwise weights run only in LiteRT's hybrid FULLY_CONNECTED kernel, not {name}"
-                )),
+                ).into()),
                 _ => Ok(()),
             }
         }
@@ -521,7 +540,7 @@ fn support(
                 return if wildcard {
                     Ok(())
                 } else {
-                    Err(format!("{name} has no int8 kernel here"))
+                    Err(format!("{name} has no int8 kernel here").into())
                 };
             }
             if weight.is_none() {
@@ -553,27 +572,27 @@ fn blockwise_fc(
     size: usize,
     act: Activation,
     shape: &[usize],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Inapplicable> {
     if bits != 4 {
         return Err("blockwise weights are 4-bit in LiteRT (num_bits 4)".into());
     }
     let [units, depth] = shape[..] else {
-        return Err(format!("blockwise weights must be 2-D, not {shape:?}"));
+        return Err(format!("blockwise weights must be 2-D, not {shape:?}").into());
     };
     if depth % size != 0 {
-        return Err(format!(
-            "the depth {depth} is not a multiple of the block size {size}"
-        ));
+        return Err(format!("the depth {depth} is not a multiple of the block size {size}").into());
     }
     if units < 4 {
         return Err(format!(
             "LiteRT's blockwise kernel needs at least 4 output units, not {units}"
-        ));
+        )
+        .into());
     }
     if act != Activation::None {
         return Err(format!(
             "LiteRT's builtin blockwise kernel leaves out the fused {act:?} activation"
-        ));
+        )
+        .into());
     }
     Ok(())
 }
