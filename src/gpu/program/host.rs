@@ -132,30 +132,34 @@ pub(super) fn fill(
 /// `n` elements of a read-back buffer (stored at `precision`) as a tensor of
 /// `dtype`.
 pub(super) fn decode(view: &[u8], n: usize, dtype: DType, precision: Precision) -> Result<Data> {
-    let words = |view: &[u8]| -> Vec<i32> {
-        view[..n * 4]
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+    let short = || Error::device(format!("a read-back buffer holds fewer than {n} elements"));
+    let view32 = view.get(..n * 4);
+    // One pass from the mapped bytes to the tensor's elements (no i32 copy between).
+    let words = || {
+        view32.ok_or_else(short).map(|v| {
+            v.chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        })
     };
     Ok(match dtype {
         DType::F32 => Data::F32(match precision {
-            Precision::F32 => view[..n * 4]
+            Precision::F32 => view32
+                .ok_or_else(short)?
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
             Precision::F16 => {
                 let mut out = vec![0f32; n];
-                halves::le_halves_to_f32(&view[..n * 2], &mut out);
+                halves::le_halves_to_f32(view.get(..n * 2).ok_or_else(short)?, &mut out);
                 out
             }
         }),
-        DType::I32 => Data::I32(words(view)),
-        DType::I8 => Data::I8(words(view).into_iter().map(|w| w as i8).collect()),
-        DType::U8 => Data::U8(words(view).into_iter().map(|w| w as u8).collect()),
-        DType::I16 => Data::I16(words(view).into_iter().map(|w| w as i16).collect()),
-        DType::I64 => Data::I64(words(view).into_iter().map(i64::from).collect()),
-        DType::Bool => Data::Bool(words(view).into_iter().map(|w| w != 0).collect()),
+        DType::I32 => Data::I32(words()?.collect()),
+        DType::I8 => Data::I8(words()?.map(|w| w as i8).collect()),
+        DType::U8 => Data::U8(words()?.map(|w| w as u8).collect()),
+        DType::I16 => Data::I16(words()?.map(|w| w as i16).collect()),
+        DType::I64 => Data::I64(words()?.map(i64::from).collect()),
+        DType::Bool => Data::Bool(words()?.map(|w| w != 0).collect()),
         other => {
             return Err(Error::UnsupportedType {
                 dtype: other.to_string(),
@@ -181,7 +185,9 @@ pub(super) fn decode_into(
         .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
     match (dtype, precision) {
         (DType::F32, Precision::F32) | (DType::I32, _) if cfg!(target_endian = "little") => {
-            out.copy_from_slice(view.get(..n * 4).unwrap_or(&[]))
+            let bytes = view.get(..n * 4).unwrap_or(&[]);
+            let m = bytes.len().min(out.len());
+            out[..m].copy_from_slice(&bytes[..m]);
         }
         (DType::F32, Precision::F32) | (DType::I32, _) => {
             for (o, w) in out.chunks_exact_mut(4).zip(words) {
