@@ -60,11 +60,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             }
         }
     }
+    // The channel loop's trip count comes from a uniform, so a driver keeps it
+    // rolled: one copy of the epilogue in the compiled kernel, not four.
     let ob = pix * p.g.oc + g * p.ocg;
-    for (var j = 0u; j < 4u; j++) {
-        let c = quad * 4u + j;
-        if (c < p.ocg) {
-            out[ob + c] = epilogue(acc[j], g * p.ocg + c, ob + c);
-        }
+    let c0 = quad * 4u;
+    let nc = min(4u, p.ocg - c0);
+    for (var j = 0u; j < nc; j++) {
+        let c = c0 + j;
+        out[ob + c] = epilogue(acc[j], g * p.ocg + c, ob + c);
     }
 }

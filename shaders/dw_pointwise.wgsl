@@ -48,13 +48,20 @@ fn epilogue(acc: f32, c: u32, o: u32) -> scalar {
     return ep_store(v, c, o, 1u);
 }
 
-// Output channels 4 * quad .. 4 * quad + 3 of output pixel `pix`.
-fn store_quad(pix: u32, quad: u32, acc: vec4<f32>) {
-    let ob = pix * p.oc;
-    for (var j = 0u; j < 4u; j++) {
-        let c = quad * 4u + j;
-        if (c < p.oc) {
-            out[ob + c] = epilogue(acc[j], c, ob + c);
+// Output channels 4 * quad .. of the block's pixels first .. first + n - 1
+// (n <= PB), pixel b's sums in a0 .. a3. The loops' trip counts come from uniforms,
+// so a driver keeps them rolled: one copy of the epilogue (with its guarded
+// stores and any fused pool) in the compiled kernel, not one per pixel and
+// channel, which multiplies a software adapter's compile time several times.
+fn store_block(first: u32, n: u32, quad: u32, a0: vec4<f32>, a1: vec4<f32>,
+               a2: vec4<f32>, a3: vec4<f32>) {
+    let c0 = quad * 4u;
+    let nc = min(4u, p.oc - c0);
+    for (var b = 0u; b < n; b++) {
+        let ob = (first + b) * p.oc + c0;
+        let a = select(select(select(a0, a1, b == 1u), a2, b == 2u), a3, b == 3u);
+        for (var j = 0u; j < nc; j++) {
+            out[ob + j] = epilogue(a[j], c0 + j, ob + j);
         }
     }
 }
@@ -92,15 +99,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
             a2 += tile[r2 + ci] * wv;
             a3 += tile[r3 + ci] * wv;
         }
-        store_quad(first + p0, quad, a0);
-        if (p0 + 1u < count) {
-            store_quad(first + p0 + 1u, quad, a1);
-        }
-        if (p0 + 2u < count) {
-            store_quad(first + p0 + 2u, quad, a2);
-        }
-        if (p0 + 3u < count) {
-            store_quad(first + p0 + 3u, quad, a3);
-        }
+        store_block(first + p0, min(PB, count - p0), quad, a0, a1, a2, a3);
     }
 }

@@ -35,7 +35,10 @@ fn depthwise_stage(li: u32, first: u32, count: u32) {
         let c = cq * 4u;
         let v = clamp(acc + vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u]), lo, hi);
         let base = k * 4u;
-        for (var j = 0u; j < 4u; j++) {
+        // p.g.ic - c is at least 4; a bound from a uniform keeps the loop rolled
+        // (one guarded store in the compiled kernel, not four).
+        let n = min(4u, p.g.ic - c);
+        for (var j = 0u; j < n; j++) {
             tile[base + j] = f32(to_scalar(v[j]));
         }
     }

@@ -9,15 +9,14 @@
 // Step ops (EP_OP_*) and operand kinds (EP_KIND_*) are generated selectors.
 // The chain's shape is override constants, part of the pipeline's key, so a
 // driver compiles only the steps a node applies: no per-element branches over
-// ops it does not use (a software adapter runs every branch of a divergent-looking
-// switch under a mask).
+// ops it does not use. Whether the source operand is pooled is a uniform
+// (`pool`): every invocation takes that branch alike, and a pipeline of its own
+// would cost a compile.
 override EP_STEPS: u32 = 0u;
 override EP_OP0: u32 = 0u;
 override EP_KIND0: u32 = 0u;
 override EP_OP1: u32 = 0u;
 override EP_KIND1: u32 = 0u;
-// Whether the source operand is max-pooled over 2x2 stride-2 windows.
-override EP_POOL: bool = false;
 
 struct Epilogue {
     // Output dims (NHWC) of the producer.
@@ -33,8 +32,10 @@ struct Epilogue {
     max0: f32,
     min1: f32,
     max1: f32,
+    // The source operand's pooling window: 2 for the max of 2x2 stride-2
+    // windows (a MAX_POOL_2D), 0 or 1 for the element itself.
+    pool: u32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 // Element (b, y, x) of the source operand in its own layout, channel c.
@@ -63,14 +64,15 @@ fn ep_operand0(kind: u32, o: u32, c: u32) -> f32 {
                 return 0.0;
             }
             let q = ep_coords(o);
-            if (!EP_POOL) {
+            let win = p.e.pool;
+            if (win <= 1u) {
                 return f32(e0[ep_src_index(q.x, q.y, q.z, c)]);
             }
             var m = -3.4028235e38;
-            for (var dy = 0u; dy < 2u; dy++) {
-                for (var dx = 0u; dx < 2u; dx++) {
-                    let y = q.y * 2u + dy;
-                    let x = q.z * 2u + dx;
+            for (var dy = 0u; dy < win; dy++) {
+                for (var dx = 0u; dx < win; dx++) {
+                    let y = q.y * win + dy;
+                    let x = q.z * win + dx;
                     if (y < p.e.sh && x < p.e.sw) {
                         m = max(m, f32(e0[ep_src_index(q.x, y, x, c)]));
                     }

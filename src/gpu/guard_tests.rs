@@ -6,7 +6,7 @@
 //! f16 anywhere but inside the guarded store.
 
 use super::ops::all_shaders;
-use super::pipeline::{guarded_source, Precision, GUARDED_STORES};
+use super::pipeline::{guarded_source, Precision, GUARDED_STORES, GUARD_BINDING};
 use naga::{AddressSpace, Block, Expression, Function, Handle, Module, Scalar, Statement};
 use naga::{ScalarKind, TypeInner};
 
@@ -199,4 +199,30 @@ fn every_f16_store_goes_through_the_guard() {
     }
     assert!(kernels >= 37 && stores > 0, "{kernels} kernels");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every registered kernel at f16 with the guard on declares the guard's two
+/// bindings where the program builder binds them, in group 0 past every binding
+/// of its own.
+#[test]
+fn guard_bindings_follow_every_kernels_own() {
+    for shader in all_shaders() {
+        let name = shader.name;
+        let source = guarded_source(shader, Precision::F16, true);
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        for (_, g) in module.global_variables.iter() {
+            let Some(b) = &g.binding else { continue };
+            assert_eq!(b.group, 0, "{name}: {:?} in group {}", g.name, b.group);
+            match g.name.as_deref() {
+                Some("guard_flags") => assert_eq!(b.binding, GUARD_BINDING, "{name}"),
+                Some("guard_slots") => assert_eq!(b.binding, GUARD_BINDING + 1, "{name}"),
+                other => assert!(
+                    b.binding < GUARD_BINDING,
+                    "{name}: {other:?} at {}",
+                    b.binding
+                ),
+            }
+        }
+    }
 }

@@ -15,9 +15,10 @@
 //! checks back on for every module of a program; the test suite runs with it.
 //!
 //! With the fp16 overflow guard, the f16 prologue of a kernel that stores floats
-//! also declares a flag buffer (`@group(1) @binding(0)`) and the flag bits of the
-//! dispatch's members (`@group(1) @binding(1)`): a store that saturates sets its
-//! node's bit with one `atomicOr`, taken only on the overflow path.
+//! also declares a flag buffer (`@group(0) @binding(14)`, [`GUARD_BINDING`]) and
+//! the flag bits of the dispatch's members (`@group(0) @binding(15)`), in the
+//! kernel's own bind group: a store that saturates sets its node's bit with one
+//! `atomicOr`, taken only on the overflow path.
 
 use super::device::GpuDevice;
 use super::pipeline_cache::{CacheStatus, DiskCache};
@@ -28,6 +29,11 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// The binding of the overflow guard's flag buffer in a guarded kernel's bind
+/// group (shaders/guard_on.wgsl); its member slots are the next binding. A
+/// kernel's own buffers are bindings 1 .. this.
+pub const GUARD_BINDING: u32 = 14;
 
 /// Invocations per workgroup of every kernel: dispatches split their invocations
 /// by it, and the shaders see it as the WGSL constant `WORKGROUP_SIZE`.
@@ -285,6 +291,7 @@ impl PipelineCache {
         let shader = key.shader.0.name;
         let module = self.module(gpu, key.module())?;
         let disk = self.disk.get().and_then(Option::as_ref);
+        let started = std::time::Instant::now();
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipeline = gpu
             .device
@@ -305,6 +312,12 @@ impl PipelineCache {
                 e,
             ));
         }
+        tracing::debug!(
+            shader,
+            constants = ?key.constants,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "pipeline created"
+        );
         if disk.is_some() {
             self.unsaved.fetch_add(1, Ordering::Relaxed);
         }

@@ -159,7 +159,7 @@ pub struct Fused {
 }
 
 uniforms! {
-    /// `Epilogue` in shaders/epilogue.wgsl: the producer's output dims, the source operand's dims, then the clamp of each step (the steps' ops and operand kinds are override constants: [`Prepared::constants`]).
+    /// `Epilogue` in shaders/epilogue.wgsl: the producer's output dims, the source operand's dims, the clamp of each step, then the source operand's pooling window (the steps' ops and operand kinds are override constants: [`Prepared::constants`]).
     struct EpilogueParams {
         oh: u32,
         ow: u32,
@@ -171,8 +171,10 @@ uniforms! {
         max0: f32,
         min1: f32,
         max1: f32,
+        /// 2: the source operand is max-pooled over 2x2 stride-2 windows; 0 or
+        /// 1: read as it is.
+        pool: u32,
         _pad0: u32,
-        _pad1: u32,
     }
 }
 
@@ -183,8 +185,10 @@ pub(super) struct Prepared {
     /// The operand buffers bound as `e0` and `e1`.
     pub(super) buffers: [BufId; 2],
     /// The override constants of the chain's shape (`EP_*` in
-    /// shaders/epilogue.wgsl): step count, each step's op and operand kind, and
-    /// whether the source operand is pooled.
+    /// shaders/epilogue.wgsl): step count, each step's op and operand kind.
+    /// Pooling the source operand is a uniform ([`EpilogueParams::pool`]): a
+    /// branch every invocation takes alike costs next to nothing, while a
+    /// pipeline of its own costs a compile.
     pub(super) constants: Vec<(&'static str, f64)>,
 }
 
@@ -225,7 +229,6 @@ pub(super) fn prepare(ctx: &mut LowerCtx, out_dims: [usize; 3], filler: BufId) -
         ..Default::default()
     };
     let mut bufs = [filler; 2];
-    let mut pool_source = false;
     let mut codes = [(0u32, 0u32); MAX_STEPS];
     for (k, s) in steps.iter().enumerate() {
         if let Some(t) = s.operand.tensor() {
@@ -247,7 +250,7 @@ pub(super) fn prepare(ctx: &mut LowerCtx, out_dims: [usize; 3], filler: BufId) -
                 e.sh = u(h);
                 e.sw = u(w);
                 e.sc = u(c);
-                pool_source = pool;
+                e.pool = if pool { 2 } else { 1 };
                 KindCode::Source
             }
         } as u32;
@@ -269,7 +272,6 @@ pub(super) fn prepare(ctx: &mut LowerCtx, out_dims: [usize; 3], filler: BufId) -
         ("EP_KIND0", f(codes[0].1)),
         ("EP_OP1", f(codes[1].0)),
         ("EP_KIND1", f(codes[1].1)),
-        ("EP_POOL", f(u32::from(pool_source))),
     ];
     Ok(Prepared {
         params: e,

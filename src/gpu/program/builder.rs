@@ -7,7 +7,7 @@ use super::planner::{self, BufDesc, BufKind};
 use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
-use crate::gpu::pipeline::{guards, PipelineCache, PipelineRequest, Precision};
+use crate::gpu::pipeline::{guards, PipelineCache, PipelineRequest, Precision, GUARD_BINDING};
 use crate::gpu::profile::AdapterProfile;
 use crate::gpu::tuning::Tuning;
 use crate::graph::DType;
@@ -439,34 +439,32 @@ impl ProgramBuilder {
                     }),
                 });
             }
+            if let (Some(flags), Some(offset)) = (&guard_buffer, guard_offsets[i]) {
+                if d.buffers.len() as u32 >= GUARD_BINDING {
+                    return Err(Error::device(format!(
+                        "dispatch {} binds {} buffers, past the overflow guard's binding {GUARD_BINDING}",
+                        d.shader.name,
+                        d.buffers.len()
+                    )));
+                }
+                entries.push(wgpu::BindGroupEntry {
+                    binding: GUARD_BINDING,
+                    resource: flags.as_entire_binding(),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: GUARD_BINDING + 1,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &uniforms,
+                        offset,
+                        size: std::num::NonZeroU64::new(32),
+                    }),
+                });
+            }
             let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: None,
                 layout: &layout,
                 entries: &entries,
             });
-            let guard_group = match (&guard_buffer, guard_offsets[i]) {
-                (Some(flags), Some(offset)) => {
-                    Some(dev.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("overflow guard"),
-                        layout: &pipeline.get_bind_group_layout(1),
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: flags.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: &uniforms,
-                                    offset,
-                                    size: std::num::NonZeroU64::new(32),
-                                }),
-                            },
-                        ],
-                    }))
-                }
-                _ => None,
-            };
             let groups = d.invocations.div_ceil(d.workgroup_size as u64).max(1);
             let x = groups.min(MAX_GROUPS);
             let y = groups.div_ceil(MAX_GROUPS);
@@ -479,7 +477,6 @@ impl ProgramBuilder {
             steps.push(Step {
                 pipeline,
                 bind_group,
-                guard_group,
                 groups: (x as u32, y as u32),
                 node: d.node,
                 fused: d.fused.clone(),

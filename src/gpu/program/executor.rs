@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 /// One dispatch, ready to record.
 pub(super) struct Step {
     pub(super) pipeline: Arc<wgpu::ComputePipeline>,
+    /// Its buffers, and with the overflow guard the flag words and the
+    /// dispatch's member bits.
     pub(super) bind_group: wgpu::BindGroup,
-    /// Bind group 1 of a dispatch with the overflow guard: the flag words and the
-    /// dispatch's bit.
-    pub(super) guard_group: Option<wgpu::BindGroup>,
     pub(super) groups: (u32, u32),
     pub(super) node: usize,
     /// Nodes fused into `node` that this dispatch also runs.
@@ -529,9 +528,6 @@ impl GpuProgram {
         let encode = |pass: &mut wgpu::ComputePass<'_>, s: &Step| {
             pass.set_pipeline(&s.pipeline);
             pass.set_bind_group(0, &s.bind_group, &[]);
-            if let Some(g) = &s.guard_group {
-                pass.set_bind_group(1, g, &[]);
-            }
             pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
         };
         match ts {
