@@ -1,6 +1,7 @@
 //! `inspect`: ops, tensors and the execution plan, as text or JSON.
 
 use super::load;
+use crate::cli::outln;
 use crate::gpu::pipeline::Precision;
 use crate::runtime::no_kernel_reason;
 use crate::{Interpreter, Model, Options};
@@ -272,7 +273,7 @@ fn print_plan(interp: &Interpreter) {
     let Some(p) = interp.adapter_profile() else {
         return;
     };
-    println!(
+    outln!(
         "adapter profile: {}{} ({} compute units, subgroups {}..{}, {} invocations and {} B of memory per workgroup, {} resident invocations per unit, f16 {}, {} GB/s, {} MHz, launch {} us)",
         p.name,
         if p.software { " (software)" } else { "" },
@@ -287,23 +288,30 @@ fn print_plan(interp: &Interpreter) {
         p.clock_mhz,
         p.launch_us
     );
-    println!("  source: {}", p.source);
+    outln!("  source: {}", p.source);
     let plan = interp.dispatch_plan();
     let flops: f64 = plan.iter().map(|d| d.flops).sum();
     let bytes: f64 = plan.iter().map(|d| d.bytes).sum();
-    println!(
+    outln!(
         "plan: {} dispatches, {:.1} MFLOP, {:.2} MB",
         plan.len(),
         flops / 1e6,
         bytes / 1e6
     );
-    println!(
+    outln!(
         "  {:>4} {:<16} {:<40} {:>10} {:>5} {:>10} {:>10} {:>10}",
-        "#", "nodes", "kernel", "workgroups", "size", "MFLOP", "KB", "madd/inv"
+        "#",
+        "nodes",
+        "kernel",
+        "workgroups",
+        "size",
+        "MFLOP",
+        "KB",
+        "madd/inv"
     );
     for (i, d) in plan.iter().enumerate() {
         let nodes: Vec<String> = d.nodes.iter().map(|n| n.to_string()).collect();
-        println!(
+        outln!(
             "  {:>4} {:<16} {:<40} {:>10} {:>5} {:>10.3} {:>10.1} {:>10.1}",
             i,
             nodes.join(","),
@@ -352,7 +360,7 @@ pub fn inspect(
 ) -> crate::Result<()> {
     if json {
         let doc = inspect_document(model, options, inputs)?;
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
     }
     let (m, name) = load(model)?;
@@ -361,11 +369,11 @@ pub fn inspect(
     let heads = fused_heads(&interp);
     let g = interp.graph();
     let sg = g.main();
-    println!("model: {name}");
+    outln!("model: {name}");
     if !g.description.is_empty() {
-        println!("description: {}", g.description);
+        outln!("description: {}", g.description);
     }
-    println!(
+    outln!(
         "subgraphs: {}, nodes in main: {} ({} after folding constants and fusing activations), tensors in main: {}",
         g.subgraphs.len(),
         m.graph().main().nodes.len(),
@@ -377,16 +385,16 @@ pub fn inspect(
         format!("#{t} {} {}{:?}", info.name, info.dtype, info.shape)
     };
     for &t in &sg.inputs {
-        println!("input  {}", show(t));
+        outln!("input  {}", show(t));
     }
     for &t in &sg.outputs {
-        println!("output {}", show(t));
+        outln!("output {}", show(t));
     }
     for (s, sub) in g.subgraphs.iter().enumerate() {
         if g.subgraphs.len() > 1 {
-            println!("subgraph {s} ({}):", sub.name);
+            outln!("subgraph {s} ({}):", sub.name);
         } else {
-            println!("nodes:");
+            outln!("nodes:");
         }
         let dev: Vec<&str> = if s == 0 {
             device.clone()
@@ -402,24 +410,24 @@ pub fn inspect(
         let none = Vec::new();
         print_nodes(sub, &dev, if s == 0 { &heads } else { &none });
     }
-    println!("device: {note}");
+    outln!("device: {note}");
     if interp.delegate_report().is_some() {
-        println!("  why: {}", interp.device_choice().reason);
+        outln!("  why: {}", interp.device_choice().reason);
     }
     for (d, precision, nodes) in &parts {
         match *d {
-            "gpu" => println!("partition on the gpu at {precision}: {} nodes", nodes.len()),
-            _ => println!("partition on the cpu: {} nodes", nodes.len()),
+            "gpu" => outln!("partition on the gpu at {precision}: {} nodes", nodes.len()),
+            _ => outln!("partition on the cpu: {} nodes", nodes.len()),
         }
     }
     for (k, why) in &fallback {
         match device.get(*k) {
-            Some(&"none") => println!("  node {k} cannot run: {why}"),
-            _ => println!("  node {k} stays on the cpu: {why}"),
+            Some(&"none") => outln!("  node {k} cannot run: {why}"),
+            _ => outln!("  node {k} stays on the cpu: {why}"),
         }
     }
     for line in super::promoted_lines(&promoted(&interp)) {
-        println!("  {line}");
+        outln!("  {line}");
     }
     print_plan(&interp);
     Ok(())
@@ -440,7 +448,7 @@ fn print_nodes(sg: &crate::graph::Subgraph, device: &[&str], heads: &[Option<usi
             Some(h) => format!(", fused into node {h}'s dispatch"),
             None => String::new(),
         };
-        println!(
+        outln!(
             "  {i:4} {:<28} in [{}] out [{}] on {}{fused}",
             n.op.name(),
             ins.join(", "),

@@ -91,6 +91,48 @@ enum Command {
     },
 }
 
+/// `print!` for a command's output on stdout; see [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+/// `println!` for a command's output on stdout; see [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
+pub(crate) use {out, outln};
+
+/// Write a command's output (and a newline with `newline`) to stdout. A reader
+/// that went away (a closed pipe, as `| head` leaves one) ends the process
+/// quietly with status 0, as SIGPIPE ends a C tool, where `println!` would
+/// panic; any other write error ends it with status 1 and the error on stderr.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout failed: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Run the command line on the process arguments: parse them, install the
 /// subscriber that prints the library's warnings to stderr, and run the subcommand.
 pub fn main() -> ExitCode {
@@ -181,10 +223,15 @@ where
     }
 }
 
-/// Send warnings and errors of the library to stderr.
+/// Send warnings and errors of the library to stderr; `TFLITE_WGPU_LOG`
+/// (`error`, `warn`, `info`, `debug` or `trace`) sets another level.
 fn install_subscriber() {
+    let level = std::env::var("TFLITE_WGPU_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<Level>().ok())
+        .unwrap_or(Level::WARN);
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(Level::WARN)
+        .with_max_level(level)
         .with_writer(std::io::stderr)
         .event_format(PlainFormat)
         .finish();

@@ -1,6 +1,7 @@
 //! `quantize`: post-training quantization of a float model (the library's
 //! `tflite_wgpu::quantize::quantize_file`), printing its report.
 
+use crate::cli::{out, outln};
 use crate::quantize::{self, Calibration, IoType, KeepFloat, Mode, QuantizeOptions, Recipe};
 use std::path::PathBuf;
 
@@ -88,13 +89,13 @@ pub struct QuantizeArgs {
 pub fn quantize(a: &QuantizeArgs) -> crate::Result<()> {
     let report = quantize_report(a)?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", report.text());
-        println!("wrote {}", a.output.display());
+        out!("{}", report.text());
+        outln!("wrote {}", a.output.display());
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `run`: one invoke on .npy inputs, outputs written as .npy.
 
 use super::{load, options, ExecArgs};
+use crate::cli::outln;
 use crate::{npy, Interpreter};
 use std::path::PathBuf;
 
@@ -41,7 +42,7 @@ pub fn run(
         let t = interp.output(i)?;
         let path = out_dir.join(format!("output_{i}.npy"));
         npy::write(&path, t)?;
-        println!("{}: {} {:?}", path.display(), t.dtype(), t.shape);
+        outln!("{}: {} {:?}", path.display(), t.dtype(), t.shape);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! per layer, with the fp32-node search; text, JSON, CSV and an HTML report.
 
 use super::{load, BackendArg, PrecisionArg};
+use crate::cli::outln;
 use crate::delegate::{PartitionOptions, PlanThresholds, PrecisionPlan};
 use crate::gpu::device::DeviceOptions;
 use crate::graph::Tensor;
@@ -165,16 +166,20 @@ fn csv(rows: &[LayerRow]) -> String {
 }
 
 fn print_text(name: &str, v: &Validation, top: usize) {
-    println!("model: {name}");
-    println!(
+    outln!("model: {name}");
+    outln!(
         "gpu: {} at {}; {} input set(s); thresholds max_rel {} cosine {}",
-        v.adapter, v.precision, v.inputs, v.thresholds.max_rel, v.thresholds.min_cosine
+        v.adapter,
+        v.precision,
+        v.inputs,
+        v.thresholds.max_rel,
+        v.thresholds.min_cosine
     );
     if !v.fp32_nodes.is_empty() {
-        println!("fp32 nodes: {:?}", v.fp32_nodes);
+        outln!("fp32 nodes: {:?}", v.fp32_nodes);
     }
     for line in super::promoted_lines(&v.promoted_fp32_nodes) {
-        println!("{line}");
+        outln!("{line}");
     }
     for o in &v.outputs {
         let verdict = if o.failures.is_empty() {
@@ -182,27 +187,34 @@ fn print_text(name: &str, v: &Validation, top: usize) {
         } else {
             format!("FAIL ({})", o.failures.join("; "))
         };
-        println!("output {} {} {:?}: {verdict}", o.index, o.name, o.shape);
-        println!("  {}", metrics_line(&o.metrics));
+        outln!("output {} {} {:?}: {verdict}", o.index, o.name, o.shape);
+        outln!("  {}", metrics_line(&o.metrics));
     }
     if v.layers.is_empty() {
         return;
     }
-    println!(
+    outln!(
         "layers, worst local error first ({} of {}):",
         top.min(v.layers.len()),
         v.layers.len()
     );
-    println!(
+    outln!(
         "  {:>5} {:<24} {:<12} {:>4}  {:>10} {:>10}  {:>10} {:>10}  name",
-        "node", "op", "shape", "dev", "local_rel", "local_rmse", "prop_rel", "prop_cos"
+        "node",
+        "op",
+        "shape",
+        "dev",
+        "local_rel",
+        "local_rmse",
+        "prop_rel",
+        "prop_cos"
     );
     for r in validate::worst_first(&v.layers).into_iter().take(top) {
         let f = |m: Option<&Metrics>, g: fn(&Metrics) -> f64| {
             m.map_or("-".to_string(), |m| format!("{:.3e}", g(m)))
         };
         let shape: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
-        println!(
+        outln!(
             "  {:>5} {:<24} {:<12} {:>4}  {:>10} {:>10}  {:>10} {:>10}  {}",
             r.node,
             r.op,
@@ -375,7 +387,7 @@ pub(crate) fn validate_document(
 
 fn print_mixed(s: &MixedSearch) {
     let list: Vec<String> = s.fp32_nodes.iter().map(|n| n.to_string()).collect();
-    println!(
+    outln!(
         "auto-mixed ({} GPU runs, fp32 share of FLOPs {:.1}%): {}",
         s.evaluations,
         100.0 * s.fp32_flop_share,
@@ -383,27 +395,36 @@ fn print_mixed(s: &MixedSearch) {
     );
     const ROWS: usize = 20;
     for p in s.promoted.iter().take(ROWS) {
-        println!(
+        outln!(
             "  promoted node {} {} (depth {}): {}, local max_rel {:.3e}",
-            p.node, p.op, p.depth, p.reason, p.local_max_rel_error
+            p.node,
+            p.op,
+            p.depth,
+            p.reason,
+            p.local_max_rel_error
         );
     }
     if s.promoted.len() > ROWS {
-        println!("  ... and {} more promoted nodes", s.promoted.len() - ROWS);
+        outln!("  ... and {} more promoted nodes", s.promoted.len() - ROWS);
     }
     if !s.candidates.is_empty() {
-        println!(
+        outln!(
             "  candidates feeding failing output(s) {:?}, promoted alone:",
             s.failing_outputs
         );
-        println!(
+        outln!(
             "    {:<7} {:>10} {:>11} {:>11} {:>10} {:>12}  nodes",
-            "kind", "fp32 FLOPs", "local_rel", "output_rel", "gain", "gain/GFLOP"
+            "kind",
+            "fp32 FLOPs",
+            "local_rel",
+            "output_rel",
+            "gain",
+            "gain/GFLOP"
         );
         let num = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3e}"));
         let unmeasured = s.candidates.iter().filter(|c| c.gain.is_none()).count();
         for c in s.candidates.iter().filter(|c| c.gain.is_some()) {
-            println!(
+            outln!(
                 "    {:<7} {:>9.2}% {:>11} {:>11} {:>10} {:>12}  {}",
                 c.kind.name(),
                 100.0 * c.flop_share,
@@ -415,17 +436,23 @@ fn print_mixed(s: &MixedSearch) {
             );
         }
         if unmeasured > 0 {
-            println!("    ... and {unmeasured} candidates not measured within the GPU runs");
+            outln!("    ... and {unmeasured} candidates not measured within the GPU runs");
         }
     }
     if !s.baseline_pass {
-        println!("  trade-off (sets tried; * no other set is cheaper with a smaller error):");
-        println!(
+        outln!("  trade-off (sets tried; * no other set is cheaper with a smaller error):");
+        outln!(
             "    {:>1} {:>10} {:>6} {:>11} {:>10} {:>6}  {:<14} added nodes",
-            "", "fp32 FLOPs", "nodes", "worst_rel", "worst_cos", "result", "set"
+            "",
+            "fp32 FLOPs",
+            "nodes",
+            "worst_rel",
+            "worst_cos",
+            "result",
+            "set"
         );
         for p in &s.tradeoff {
-            println!(
+            outln!(
                 "    {:>1} {:>9.2}% {:>6} {:>11.3e} {:>10.6} {:>6}  {:<14} {}",
                 if p.frontier { "*" } else { "" },
                 100.0 * p.fp32_flop_share,
@@ -439,7 +466,7 @@ fn print_mixed(s: &MixedSearch) {
         }
     }
     if !s.baseline_pass {
-        println!("  use --fp32-nodes {} (or --save-plan)", list.join(","));
+        outln!("  use --fp32-nodes {} (or --save-plan)", list.join(","));
     }
 }
 
@@ -480,13 +507,13 @@ pub fn validate(a: &ValidateArgs) -> Result<bool> {
     }
     if a.json {
         let doc = document(&o)?;
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         print_text(&o.name, &o.v, a.top);
         if let Some(s) = &o.mixed {
             print_mixed(s);
         }
-        println!("{}", if o.v.pass() { "PASS" } else { "FAIL" });
+        outln!("{}", if o.v.pass() { "PASS" } else { "FAIL" });
     }
     Ok(o.v.pass())
 }

@@ -5,6 +5,7 @@ use tflite_wgpu_testkit::case;
 
 mod auto_mixed;
 mod bench_cli;
+mod broken_pipe;
 mod device_choice;
 mod inspect_unknown;
 mod mutants;
@@ -14,6 +15,7 @@ fn main() {
     common::harness::main_checked(&[
         ("auto_mixed", auto_mixed::tests),
         ("bench_cli", bench_cli::tests),
+        ("broken_pipe", broken_pipe::tests),
         ("device_choice", device_choice::tests),
         ("inspect_unknown", inspect_unknown::tests),
         ("mutants", mutants::tests),

@@ -5,6 +5,7 @@
 use super::measure::time_invokes;
 use super::report::SCHEMA;
 use super::{bench_inputs, on_backend, BenchArgs};
+use crate::cli::outln;
 use crate::gpu::device::Backend;
 use crate::{Device, Interpreter, Model, Options, Tensor};
 use serde_json::{json, Value};
@@ -138,17 +139,21 @@ pub fn compare(
         .collect();
     if args.json {
         let doc = json!({"schema": SCHEMA, "model": name, "compare": out});
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return Ok(());
     }
-    println!("model: {name}");
-    println!(
+    outln!("model: {name}");
+    outln!(
         "  {:<9} {:<8} {:>11} {:>8} {:>14}  adapter",
-        "config", "backend", "median ms", "speedup", "max err vs cpu"
+        "config",
+        "backend",
+        "median ms",
+        "speedup",
+        "max err vs cpu"
     );
     for (r, v) in rows.iter().zip(&out) {
         match &r.median_ms {
-            Ok(m) => println!(
+            Ok(m) => outln!(
                 "  {:<9} {:<8} {:>11.3} {:>7.2}x {:>14}  {}",
                 r.config,
                 r.backend,
@@ -160,7 +165,7 @@ pub fn compare(
                 },
                 r.adapter
             ),
-            Err(e) => println!("  {:<9} {:<8} failed: {e}", r.config, r.backend),
+            Err(e) => outln!("  {:<9} {:<8} failed: {e}", r.config, r.backend),
         }
     }
     Ok(())

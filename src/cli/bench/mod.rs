@@ -8,6 +8,7 @@ mod report;
 mod roofline;
 
 use super::{load, options, BackendArg, ExecArgs};
+use crate::cli::outln;
 use crate::gpu::device::{Backend, DeviceOptions};
 use crate::{Interpreter, Options};
 use clap::ValueEnum;
@@ -153,7 +154,7 @@ pub fn bench(model: &Option<PathBuf>, args: &BenchArgs, exec: &ExecArgs) -> crat
         } else {
             serde_json::Value::Array(docs)
         };
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     Ok(())
 }

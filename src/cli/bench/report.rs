@@ -3,6 +3,7 @@
 
 use super::measure::Measured;
 use super::BenchArgs;
+use crate::cli::outln;
 use crate::gpu::pipeline::Precision;
 use crate::runtime::profile::{summarize, OpSummary};
 use crate::{Model, Options};
@@ -70,6 +71,8 @@ fn host_ms(m: &Measured) -> Value {
     let ahead = runs.iter().filter(|&&a| a).count() as f64 / runs.len().max(1) as f64;
     json!({
         "record_submit": median_ms(m, |p| p.upload_ns + p.submit_ns),
+        "upload": median_ms(m, |p| p.upload_ns),
+        "submit": median_ms(m, |p| p.submit_ns),
         "wait": median_ms(m, |p| p.wait_ns),
         "after_wait": median_ms(m, |p| p.readback_ns),
         "recorded_ahead": ahead,
@@ -204,13 +207,17 @@ fn table(title: &str, rows: &Value) {
     let Some(rows) = rows.as_array().filter(|r| !r.is_empty()) else {
         return;
     };
-    println!("{title}");
-    println!(
+    outln!("{title}");
+    outln!(
         "  {:<28} {:>6} {:>10} {:>8} {:>8}",
-        "node type", "count", "avg ms", "%", "cdf%"
+        "node type",
+        "count",
+        "avg ms",
+        "%",
+        "cdf%"
     );
     for r in rows {
-        println!(
+        outln!(
             "  {:<28} {:>6} {:>10.3} {:>7.2}% {:>7.2}%",
             r["op"].as_str().unwrap_or("?"),
             r["count"].as_u64().unwrap_or(0),
@@ -225,20 +232,20 @@ fn table(title: &str, rows: &Value) {
 pub fn print(doc: &Value, profile: bool) {
     let init = &doc["init_ms"];
     let lat = &doc["latency_ms"];
-    println!(
+    outln!(
         "model: {} ({} nodes, {} before folding)",
         doc["model"].as_str().unwrap_or("?"),
         doc["nodes"],
         doc["model_nodes"]
     );
     let a = &doc["adapter"];
-    println!(
+    outln!(
         "device: {} ({})",
         doc["config"]["device"].as_str().unwrap_or("?"),
         doc["config"]["device_reason"].as_str().unwrap_or("?")
     );
     if !a.is_null() {
-        println!(
+        outln!(
             "adapter: {} ({}, {}), driver {} {}, f16 {}, subgroup size {}..{}, timestamps {}",
             a["name"].as_str().unwrap_or("?"),
             a["backend"].as_str().unwrap_or("?"),
@@ -254,7 +261,7 @@ pub fn print(doc: &Value, profile: bool) {
             a["subgroup_max_size"],
             a["timestamps"].as_str().unwrap_or("none"),
         );
-        println!(
+        outln!(
             "precision: {}",
             doc["config"]["precision"].as_str().unwrap_or("?")
         );
@@ -270,14 +277,14 @@ pub fn print(doc: &Value, profile: bool) {
             f(&init["graph_prepare"]),
         )
     };
-    println!(
+    outln!(
         "init: model load {:.1} ms, prepare {:.1} ms{split}",
         f(&init["model_load"]),
         f(&init["prepare"]),
     );
     let cache = &doc["pipeline_cache"];
     if !cache.is_null() {
-        println!(
+        outln!(
             "pipeline cache: {} ({}, {} bytes)",
             cache["file"].as_str().unwrap_or("?"),
             if cache["hit"].as_bool() == Some(true) {
@@ -288,10 +295,10 @@ pub fn print(doc: &Value, profile: bool) {
             cache["bytes"],
         );
     } else if !a.is_null() {
-        println!("pipeline cache: none");
+        outln!("pipeline cache: none");
     }
-    println!("first invoke: {:.2} ms", f(&doc["first_invoke_ms"]));
-    println!(
+    outln!("first invoke: {:.2} ms", f(&doc["first_invoke_ms"]));
+    outln!(
         "latency over {} runs: min {:.3}, median {:.3}, p90 {:.3}, p99 {:.3}, max {:.3} ms; {:.1} invokes/s",
         doc["runs"],
         f(&lat["min"]),
@@ -304,24 +311,26 @@ pub fn print(doc: &Value, profile: bool) {
     let g = &doc["gpu"];
     if !g.is_null() {
         let mem = &doc["gpu_memory_bytes"];
-        println!(
+        outln!(
             "gpu: {} partitions ({} failed), {} dispatches and {} submits per invoke, {} distinct pipelines, {} nodes on the cpu",
             g["partitions"], g["failed_partitions"], g["dispatches_per_invoke"], g["submits_per_invoke"], g["pipelines"], g["cpu_nodes"]
         );
         let h = &doc["host_ms"];
-        println!(
+        outln!(
             "host per invoke (median): record + submit {:.3} ms, wait {:.3} ms, after the wait {:.3} ms",
             f(&h["record_submit"]),
             f(&h["wait"]),
             f(&h["after_wait"]),
         );
-        println!(
+        outln!(
             "gpu memory: planned {} bytes, all tensors {} bytes, liveness lower bound {} bytes",
-            mem["planned"], mem["all_tensors"], mem["liveness_lower_bound"]
+            mem["planned"],
+            mem["all_tensors"],
+            mem["liveness_lower_bound"]
         );
     }
     let s = &doc["time_share"];
-    println!(
+    outln!(
         "time share over {} profiled invokes of {:.3} ms: cpu nodes {:.1}%, transfers {:.1}% (upload {:.1}%, readback {:.1}%)",
         s["profiled_runs"],
         f(&s["wall_ms"]),
@@ -333,14 +342,14 @@ pub fn print(doc: &Value, profile: bool) {
     if profile {
         let p = &doc["profile"];
         match p["gpu_time_ms"].as_f64() {
-            Some(gpu) => println!(
+            Some(gpu) => outln!(
                 "gpu profile over {} invokes (timestamps {}): dispatches sum to {:.3} ms of {:.3} ms gpu time per invoke",
                 p["runs"],
                 p["timestamps"].as_str().unwrap_or("none"),
                 f(&p["dispatch_sum_ms"]),
                 gpu
             ),
-            None if !g.is_null() => println!("gpu profile: the adapter has no timestamp queries"),
+            None if !g.is_null() => outln!("gpu profile: the adapter has no timestamp queries"),
             None => {}
         }
         table("gpu time by node type:", &p["gpu_ops"]);

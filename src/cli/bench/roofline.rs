@@ -4,6 +4,7 @@
 //! JSON and as text tables to read against a device's peaks.
 
 use super::measure::Measured;
+use crate::cli::outln;
 use crate::runtime::profile::{roofline, RooflineRow};
 use serde_json::{json, Value};
 
@@ -57,9 +58,16 @@ fn si(x: f64) -> String {
 }
 
 fn header(first: &str) {
-    println!(
+    outln!(
         "  {first:<34} {:>9} {:>6} {:>10} {:>10} {:>9} {:>8} {:>7} {:>10}",
-        "gpu ms", "%", "FLOP", "bytes", "GFLOP/s", "GB/s", "FLOP/B", "workgroups"
+        "gpu ms",
+        "%",
+        "FLOP",
+        "bytes",
+        "GFLOP/s",
+        "GB/s",
+        "FLOP/B",
+        "workgroups"
     );
 }
 
@@ -69,7 +77,7 @@ fn line(label: &str, r: &Value, total_ms: f64) {
     } else {
         0.0
     };
-    println!(
+    outln!(
         "  {label:<34} {:>9.4} {:>5.1}% {:>10} {:>10} {:>9.2} {:>8.2} {:>7.2} {:>10}",
         f(r, "gpu_ms"),
         share,
@@ -90,7 +98,7 @@ pub fn print(roof: &Value, software: bool) {
     };
     let total = &roof["total"];
     let total_ms = f(total, "gpu_ms");
-    println!(
+    outln!(
         "roofline per invoke{}: {} dispatches, {}FLOP, {}B moved at least, {:.4} ms -> {:.2} GFLOP/s, {:.2} GB/s, {:.2} FLOP/B",
         if software {
             " (software adapter: these are CPU numbers)"
@@ -105,12 +113,12 @@ pub fn print(roof: &Value, software: bool) {
         f(total, "gb_per_s"),
         f(total, "flops_per_byte"),
     );
-    println!(
+    outln!(
         "  a row is compute-bound on a device when its FLOP/B exceeds the device's peak GFLOP/s over its peak GB/s"
     );
     let mut top: Vec<&Value> = dispatches.iter().collect();
     top.sort_by(|a, b| f(b, "gpu_ms").total_cmp(&f(a, "gpu_ms")));
-    println!(
+    outln!(
         "top {} of {} dispatches by gpu time:",
         TOP.min(top.len()),
         top.len()
@@ -129,7 +137,7 @@ pub fn print(roof: &Value, software: bool) {
         );
         line(&label, d, total_ms);
     }
-    println!("by op type:");
+    outln!("by op type:");
     header("op  (dispatches)");
     for r in roof["ops"].as_array().into_iter().flatten() {
         let label = format!(
