@@ -499,6 +499,16 @@ impl Interpreter {
         }
     }
 
+    /// The host side of the last invoke's GPU partitions, one entry per compiled
+    /// partition that has run (its last run): converting and writing the inputs,
+    /// submitting, waiting for the GPU, decoding the outputs. Every invoke
+    /// measures these at the cost of a few clock reads, so they describe plain
+    /// [`Interpreter::invoke`]s; the GPU fields are None (see
+    /// [`Interpreter::invoke_profiled`] for those).
+    pub fn last_host_times(&self) -> Vec<crate::runtime::profile::PartitionTime> {
+        self.program.last_host_times()
+    }
+
     /// Run the model and measure it: the CPU time of every node run on the CPU, the
     /// host time of the GPU partitions' transfers and, where the adapter has
     /// timestamp queries, the GPU time of every dispatch. Profiled invokes write

@@ -7,7 +7,7 @@ use crate::cpu::ops::{self, NodeCache, OpCtx};
 use crate::cpu::{RunLimits, SubgraphRunner};
 use crate::delegate::{Partition, Plan, Step};
 use crate::error::{Error, Result};
-use crate::gpu::program::{GpuProgram, HostInput};
+use crate::gpu::program::{GpuProgram, HostInput, RunTimes};
 use crate::graph::Tensor;
 use crate::graph::{Graph, Op, Subgraph};
 use std::borrow::Cow;
@@ -226,6 +226,17 @@ impl Program {
         nodes.sort_unstable();
         nodes.dedup();
         nodes
+    }
+
+    /// The host times of each compiled GPU partition's last run, in partition
+    /// order (see `GpuProgram::last_host_times`; partitions that never ran are
+    /// left out): every run measures them, profiled or not.
+    pub fn last_host_times(&self) -> Vec<PartitionTime> {
+        self.gpu
+            .iter()
+            .flat_map(|g| g.programs.iter().enumerate())
+            .filter_map(|(p, prog)| Some(partition_time(p, &prog.as_ref()?.last_host_times()?)))
+            .collect()
     }
 
     /// Host copies of input elements into GPU staging buffers so far, over
@@ -691,18 +702,23 @@ impl Program {
                     bytes: cost.bytes,
                 });
             }
-            pr.partitions.push(PartitionTime {
-                partition: p,
-                upload_ns: t.upload_ns,
-                submit_ns: t.submit_ns,
-                recorded_ahead: t.recorded_ahead,
-                wait_ns: t.wait_ns,
-                readback_ns: t.readback_ns,
-                gpu_span_ns: t.gpu_span_ns,
-                timestamps: t.timestamps,
-            });
+            pr.partitions.push(partition_time(p, &t));
         });
         Ok(outputs)
+    }
+}
+
+/// A partition's run times as a profile reports them.
+fn partition_time(partition: usize, t: &RunTimes) -> PartitionTime {
+    PartitionTime {
+        partition,
+        upload_ns: t.upload_ns,
+        submit_ns: t.submit_ns,
+        recorded_ahead: t.recorded_ahead,
+        wait_ns: t.wait_ns,
+        readback_ns: t.readback_ns,
+        gpu_span_ns: t.gpu_span_ns,
+        timestamps: t.timestamps,
     }
 }
 

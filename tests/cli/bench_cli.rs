@@ -82,12 +82,14 @@ fn gpu_profile_report_has_every_field() {
     // Dispatches share pipelines: at least one, at most one each.
     let pipelines = number(&doc, &["gpu", "pipelines"]);
     assert!(pipelines >= 1.0 && pipelines <= number(&doc, &["gpu", "dispatches_per_invoke"]));
-    // Two profiled invokes: the first records its commands (the timed ones
-    // were not profiled), the second submits those recorded after the first.
-    assert_eq!(number(&doc, &["host_ms", "recorded_ahead"]), 0.5);
-    for key in ["record_submit", "wait", "after_wait"] {
+    // host_ms comes from the timed invokes, which follow the first invoke:
+    // each submits the commands recorded while the GPU ran the one before.
+    assert_eq!(number(&doc, &["host_ms", "recorded_ahead"]), 1.0);
+    for key in ["record_submit", "upload", "submit", "wait", "after_wait"] {
         assert!(number(&doc, &["host_ms", key]) >= 0.0, "host_ms.{key}");
     }
+    assert!(number(&doc, &["host_ms", "upload"]) > 0.0);
+    assert!(number(&doc, &["host_ms", "submit"]) > 0.0);
     let planned = number(&doc, &["gpu_memory_bytes", "planned"]);
     let all = number(&doc, &["gpu_memory_bytes", "all_tensors"]);
     let bound = number(&doc, &["gpu_memory_bytes", "liveness_lower_bound"]);

@@ -118,6 +118,7 @@ fn commands_recorded_ahead_match_commands_recorded_on_the_spot() {
     // Plain and profiled invokes interleaved: each kind records the next one of
     // its kind ahead, and a change of kind records anew.
     let mut ahead = Vec::new();
+    let mut last = Vec::new();
     for (k, profiled) in [false, false, true, true, true, false, false]
         .into_iter()
         .enumerate()
@@ -138,8 +139,19 @@ fn commands_recorded_ahead_match_commands_recorded_on_the_spot() {
             interp.invoke().unwrap();
         }
         assert_eq!(&outputs(&interp), want, "invoke {k} (profiled: {profiled})");
+        // Every invoke, plain or profiled, leaves its host times.
+        let host = interp.last_host_times();
+        assert_eq!(host.len(), 1, "invoke {k}: one partition's times");
+        assert!(host[0].upload_ns > 0.0 && host[0].submit_ns > 0.0 && host[0].wait_ns > 0.0);
+        assert_eq!(host[0].gpu_span_ns, None, "host times carry no GPU span");
+        last.push(host[0].recorded_ahead);
     }
     assert_eq!(ahead, [false, true, true], "profiled runs recorded ahead");
+    assert_eq!(
+        last,
+        [false, true, false, true, true, false, true],
+        "every invoke's host times say whether it was recorded ahead"
+    );
 }
 
 fn output_into_copies_and_refuses_wrong_destinations() {

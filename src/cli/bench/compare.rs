@@ -29,7 +29,7 @@ fn run(
 ) -> crate::Result<(f64, Vec<Tensor>, String)> {
     let options_gpu = options.gpu;
     let mut interp = Interpreter::with_options(model, options)?;
-    let (_, times) = time_invokes(&mut interp, inputs, args)?;
+    let (_, times) = time_invokes(&mut interp, inputs, args, None)?;
     let outputs = (0..interp.num_outputs())
         .map(|i| interp.output(i).cloned())
         .collect::<crate::Result<Vec<_>>>()?;

@@ -2,7 +2,7 @@
 //! progress bar on a terminal), then a few profiled invokes.
 
 use super::{bench_inputs, BenchArgs, Budget};
-use crate::{Interpreter, Model, Options, Profile, Tensor};
+use crate::{Interpreter, Model, Options, PartitionTime, Profile, Tensor};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,9 @@ pub struct Measured {
     pub times: Vec<f64>,
     /// Profiles of the profiled invokes.
     pub profiles: Vec<Profile>,
+    /// The host times of each timed invoke's GPU partitions
+    /// ([`Interpreter::last_host_times`]), in run order.
+    pub host: Vec<Vec<PartitionTime>>,
 }
 
 impl Measured {
@@ -48,7 +51,8 @@ pub fn measure(
     let mut interp = Interpreter::with_options(model, options)?;
     let prepare = start.elapsed();
     let inputs = bench_inputs(&interp)?;
-    let (first, times) = time_invokes(&mut interp, &inputs, args)?;
+    let mut host = Vec::new();
+    let (first, times) = time_invokes(&mut interp, &inputs, args, Some(&mut host))?;
     let k = if args.profile {
         PROFILED_RUNS_WITH_PROFILE
     } else {
@@ -64,6 +68,7 @@ pub fn measure(
         first,
         times,
         profiles,
+        host,
     })
 }
 
@@ -73,6 +78,7 @@ pub fn time_invokes(
     interp: &mut Interpreter,
     inputs: &[Tensor],
     args: &BenchArgs,
+    mut host: Option<&mut Vec<Vec<PartitionTime>>>,
 ) -> crate::Result<(Duration, Vec<f64>)> {
     for (i, t) in inputs.iter().enumerate() {
         interp.set_input(i, t.clone())?;
@@ -108,6 +114,9 @@ pub fn time_invokes(
         let t = Instant::now();
         interp.invoke()?;
         times.push(t.elapsed().as_secs_f64());
+        if let Some(h) = host.as_deref_mut() {
+            h.push(interp.last_host_times());
+        }
         if let Some(bar) = &bar {
             match budget {
                 Budget::Runs(_) => bar.set_position(times.len() as u64),

@@ -48,13 +48,21 @@ fn adapter(options: &Options, m: &Measured) -> Value {
     })
 }
 
-/// Median over the profiled invokes of `part`, summed over each invoke's GPU
-/// partitions, in milliseconds.
+/// Median over the timed invokes of `part`, summed over each invoke's GPU
+/// partitions, in milliseconds (over the profiled invokes when the timed ones
+/// recorded none).
 fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
-    let mut per_invoke: Vec<f64> = m
-        .profiles
+    let profiled: Vec<&[crate::PartitionTime]> =
+        m.profiles.iter().map(|p| &p.partitions[..]).collect();
+    let timed: Vec<&[crate::PartitionTime]> = m.host.iter().map(Vec::as_slice).collect();
+    let runs = if timed.iter().any(|h| !h.is_empty()) {
+        timed
+    } else {
+        profiled
+    };
+    let mut per_invoke: Vec<f64> = runs
         .iter()
-        .map(|p| p.partitions.iter().map(&part).sum::<f64>() / 1e6)
+        .map(|p| p.iter().map(&part).sum::<f64>() / 1e6)
         .collect();
     per_invoke.sort_by(f64::total_cmp);
     per_invoke.get(per_invoke.len() / 2).copied().unwrap_or(0.0)
@@ -62,12 +70,16 @@ fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
 
 /// The host time of an invoke's GPU partitions: converting the inputs, recording
 /// and submitting; waiting for the GPU; decoding the outputs after the wait.
+/// Taken from the timed invokes (plain invokes, as a caller runs them), not the
+/// profiled ones, whose command buffers also write and resolve timestamps.
 fn host_ms(m: &Measured) -> Value {
-    let runs: Vec<bool> = m
-        .profiles
-        .iter()
-        .flat_map(|p| p.partitions.iter().map(|t| t.recorded_ahead))
-        .collect();
+    let timed = m.host.iter().flatten();
+    let profiled = m.profiles.iter().flat_map(|p| p.partitions.iter());
+    let runs: Vec<bool> = if m.host.iter().any(|h| !h.is_empty()) {
+        timed.map(|t| t.recorded_ahead).collect()
+    } else {
+        profiled.map(|t| t.recorded_ahead).collect()
+    };
     let ahead = runs.iter().filter(|&&a| a).count() as f64 / runs.len().max(1) as f64;
     json!({
         "record_submit": median_ms(m, |p| p.upload_ns + p.submit_ns),

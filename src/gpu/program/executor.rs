@@ -158,6 +158,9 @@ pub(super) struct Io {
     /// fp32, a lost device), so it stays valid; a run of another kind
     /// (profiled or not, other copy sizes) records its own instead.
     next: Option<Recorded>,
+    /// The host times of the last run (every run measures them: a few clock
+    /// reads).
+    last: Option<RunTimes>,
 }
 
 impl Io {
@@ -180,6 +183,7 @@ impl Io {
             submitted: None,
             kept: Vec::new(),
             next: None,
+            last: None,
         }
     }
 }
@@ -423,6 +427,13 @@ impl GpuProgram {
         Ok((outputs, Some(times.unwrap_or_default())))
     }
 
+    /// The host times of this program's last run (None before the first):
+    /// converting the inputs, submitting, waiting, decoding. Every run measures
+    /// them, profiled or not; the GPU fields are left empty.
+    pub fn last_host_times(&self) -> Option<RunTimes> {
+        self.io.lock().ok().and_then(|io| io.last.clone())
+    }
+
     /// Every output of a run that kept none.
     fn all(outputs: Vec<Option<Tensor>>) -> Result<Vec<Tensor>> {
         outputs
@@ -658,6 +669,15 @@ impl GpuProgram {
             }
         }
         let read = Instant::now();
+        let host = RunTimes {
+            upload_ns: (uploaded - start).as_secs_f64() * 1e9,
+            submit_ns: (submitted - uploaded).as_secs_f64() * 1e9,
+            recorded_ahead,
+            wait_ns: (finished - submitted).as_secs_f64() * 1e9,
+            readback_ns: (read - finished).as_secs_f64() * 1e9,
+            ..RunTimes::default()
+        };
+        io.last = Some(host.clone());
         let times = match profile {
             None => None,
             Some(ts) => {
@@ -669,14 +689,10 @@ impl GpuProgram {
                     None => (Vec::new(), None),
                 };
                 Some(RunTimes {
-                    upload_ns: (uploaded - start).as_secs_f64() * 1e9,
-                    submit_ns: (submitted - uploaded).as_secs_f64() * 1e9,
-                    recorded_ahead,
-                    wait_ns: (finished - submitted).as_secs_f64() * 1e9,
-                    readback_ns: (read - finished).as_secs_f64() * 1e9,
                     gpu_span_ns: span,
                     dispatch_ns,
                     timestamps: ts.map_or(TimestampMode::None, |t| t.mode),
+                    ..host
                 })
             }
         };

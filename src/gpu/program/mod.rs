@@ -12,7 +12,7 @@ mod host;
 mod planner;
 
 pub use builder::ProgramBuilder;
-pub use executor::GpuProgram;
+pub use executor::{GpuProgram, RunTimes};
 pub use host::HostInput;
 
 use crate::gpu::shader::Shader;
