@@ -56,21 +56,33 @@ fn convert(mut out: wgpu::WriteOnly<'_, [u8]>, v: &[f32], saturate: bool) -> boo
         }));
         return any;
     }
+    // The packed path writes straight into `out` (a mapped staging buffer: no
+    // bounce through the stack) and says exactly whether a value needs
+    // saturating; those are rewritten after it.
+    if let Some(far) = packed::to_halves_into(&mut out, v) {
+        if saturate && far {
+            for (i, &x) in v.iter().enumerate() {
+                if beyond(x) {
+                    let h = if x > 0.0 { f16::MAX } else { f16::MIN };
+                    out.slice(2 * i..2 * i + 2)
+                        .copy_from_slice(&h.to_le_bytes());
+                    any = true;
+                }
+            }
+        }
+        return any;
+    }
     let mut buf = [f16::ZERO; CHUNK];
     for chunk in v.chunks(CHUNK) {
         let h = &mut buf[..chunk.len()];
-        // Whether the chunk may hold a value to saturate: exact on the packed
-        // path; otherwise any half of magnitude 65504 or more (infinity, NaN,
-        // or a value rounded to the largest finite half), a scan of the halves'
-        // bits that vectorizes. The exact check runs on such chunks alone.
-        let suspect = match packed::to_halves(chunk, h) {
-            Some(beyond) => beyond,
-            None => {
-                h.convert_from_f32_slice(chunk);
-                h.iter()
-                    .fold(false, |a, h| a | (h.to_bits() & 0x7fff >= 0x7bff))
-            }
-        };
+        h.convert_from_f32_slice(chunk);
+        // Only a chunk holding a half of magnitude 65504 or more (infinity,
+        // NaN, or a value rounded to the largest finite half) can need
+        // saturating: a scan of the halves' bits, which vectorizes, finds those
+        // chunks and the exact check runs on them alone.
+        let suspect = h
+            .iter()
+            .fold(false, |a, h| a | (h.to_bits() & 0x7fff >= 0x7bff));
         if saturate && suspect {
             for (h, &x) in h.iter_mut().zip(chunk) {
                 if beyond(x) {
@@ -122,13 +134,32 @@ mod packed {
     /// `src` as halves into `dst` (same length), and whether any value is finite
     /// and beyond the f16 range (which the conversion rounds to infinity); None
     /// when the CPU lacks the instructions.
+    #[cfg(test)]
     pub(super) fn to_halves(src: &[f32], dst: &mut [f16]) -> Option<bool> {
+        if dst.len() != src.len() {
+            return None;
+        }
+        let mut bytes = vec![0u8; 2 * src.len()];
+        let far = to_halves_into(&mut wgpu::WriteOnly::from(&mut bytes[..]), src)?;
+        for (h, b) in dst.iter_mut().zip(bytes.chunks_exact(2)) {
+            *h = f16::from_le_bytes([b[0], b[1]]);
+        }
+        Some(far)
+    }
+
+    /// `src` as little-endian halves into `out` (exactly `2 * src.len()`
+    /// bytes), written in place, and whether any value is finite and beyond the
+    /// f16 range; None (nothing written) when the CPU lacks the instructions.
+    pub(super) fn to_halves_into(out: &mut wgpu::WriteOnly<'_, [u8]>, src: &[f32]) -> Option<bool> {
         #[cfg(target_arch = "x86_64")]
-        if detected() && src.len() == dst.len() {
-            // SAFETY: the CPU has AVX and F16C; the slices have the same length.
+        if detected() && out.len() == 2 * src.len() {
+            let dst = out.as_raw_element_ptr().as_ptr();
+            // SAFETY: the CPU has AVX and F16C; `out` is valid for writes of
+            // its `2 * src.len()` bytes (WriteOnly's invariant) and does not
+            // overlap `src`, which is borrowed immutably.
             return Some(unsafe { x86::to_halves(src, dst) });
         }
-        let _ = (src, dst);
+        let _ = (out, src);
         None
     }
 
@@ -155,18 +186,24 @@ mod packed {
         use half::f16;
         use std::arch::x86_64::*;
 
-        /// See [`super::to_halves`]: round to nearest even, NaN kept NaN, as
-        /// `f16::from_f32`.
+        /// See [`super::to_halves_into`]: round to nearest even, NaN kept NaN,
+        /// as `f16::from_f32`, little-endian. Where `dst` is 16-byte aligned
+        /// (a mapped buffer's start) the stores stream past the caches: the CPU
+        /// never reads these bytes back, the GPU does.
         ///
         /// # Safety
-        /// The CPU has AVX and F16C, and `dst.len() == src.len()`.
+        /// The CPU has AVX and F16C, and `dst` is valid for writes of
+        /// `2 * src.len()` bytes that overlap nothing `src` holds.
         #[target_feature(enable = "avx,f16c")]
-        pub(super) unsafe fn to_halves(src: &[f32], dst: &mut [f16]) -> bool {
+        pub(super) unsafe fn to_halves(src: &[f32], dst: *mut u8) -> bool {
             let n = src.len();
+            let stream = (dst as usize) % 16 == 0;
             let mut i = 0;
             // SAFETY: every load reads src[i..i + 8] and every store writes
-            // dst[i..i + 8] with i + 8 <= n, both slices n long (the caller's
-            // contract); the instructions are the caller's too.
+            // dst[2 * i..2 * i + 16] with i + 8 <= n (the caller's contract);
+            // streaming stores are 16-byte aligned (dst is, and 2 * i is a
+            // multiple of 16), and the fence orders them before the caller's
+            // later writes and the unmap.
             let mut beyond = unsafe {
                 let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
                 let max = _mm256_set1_ps(65504.0);
@@ -181,13 +218,23 @@ mod packed {
                     );
                     beyond = _mm256_or_ps(beyond, far);
                     let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
-                    _mm_storeu_si128(dst.as_mut_ptr().add(i).cast::<__m128i>(), h);
+                    let at = dst.add(2 * i).cast::<__m128i>();
+                    if stream {
+                        _mm_stream_si128(at, h);
+                    } else {
+                        _mm_storeu_si128(at, h);
+                    }
                     i += 8;
+                }
+                if stream {
+                    _mm_sfence();
                 }
                 _mm256_movemask_ps(beyond) != 0
             };
-            for (h, &x) in dst[i..].iter_mut().zip(&src[i..]) {
-                *h = f16::from_f32(x);
+            for (k, &x) in src.iter().enumerate().skip(i) {
+                let b = f16::from_f32(x).to_le_bytes();
+                // SAFETY: k < n, so bytes 2k and 2k + 1 are within dst.
+                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), dst.add(2 * k), 2) };
                 beyond |= x.is_finite() && x.abs() > 65504.0;
             }
             beyond
@@ -317,6 +364,11 @@ mod tests {
                     assert_eq!(got.to_bits(), want.to_bits(), "{x:e}");
                 }
             }
+            // The same bytes through unaligned stores (an odd-word offset).
+            let mut shifted = vec![0u8; 2 * len + 2];
+            let far = packed::to_halves_into(&mut wgpu::WriteOnly::from(&mut shifted[2..]), src);
+            assert_eq!(far, Some(beyond));
+            assert_eq!(&shifted[2..], bytemuck::cast_slice::<f16, u8>(&h));
             let mut back = vec![0f32; len];
             assert!(packed::to_floats(&h, &mut back));
             for (&hv, &f) in h.iter().zip(&back) {
