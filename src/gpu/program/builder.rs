@@ -3,7 +3,7 @@
 //! bind groups.
 
 use super::executor::{GpuProgram, Guard, Readback, Step};
-use super::planner::{self, BufDesc, BufKind};
+use super::planner::{self, Arenas, BufDesc, BufKind};
 use super::{align4, BufId, DispatchSpec, Elem, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::gpu::device::GpuDevice;
@@ -12,6 +12,10 @@ use crate::gpu::profile::AdapterProfile;
 use crate::gpu::tuning::Tuning;
 use crate::graph::DType;
 use std::sync::{Arc, Mutex};
+
+/// The largest constant arena: weights and biases are packed into buffers of at
+/// most this size (see [`planner::plan`]).
+const ARENA_BYTES: u64 = 64 << 20;
 use std::time::Instant;
 
 /// A virtual buffer: what the planner sees of it, and constant contents.
@@ -307,7 +311,22 @@ impl ProgramBuilder {
         let n = self.dispatches.len();
         let descs: Vec<BufDesc> = self.bufs.iter().map(|v| v.desc).collect();
         let bindings: Vec<&[BufId]> = self.dispatches.iter().map(|d| &d.buffers[..]).collect();
-        let plan = planner::plan(&descs, &bindings);
+        let arenas = Arenas {
+            align: u64::from(gpu.limits.min_storage_buffer_offset_alignment),
+            max_bytes: gpu.limits.max_buffer_size.min(ARENA_BYTES),
+        };
+        let plan = planner::plan(&descs, &bindings, arenas);
+        tracing::debug!(
+            dispatches = n,
+            buffers = plan.sizes.len(),
+            packed_constants = plan
+                .packed
+                .iter()
+                .zip(&descs)
+                .filter(|(p, d)| p.is_some() && d.alias_of.is_none())
+                .count(),
+            "memory planned"
+        );
         let assign = &plan.assign;
         let buffers: Vec<wgpu::Buffer> = plan
             .sizes
@@ -328,7 +347,8 @@ impl ProgramBuilder {
             if let Some(data) = &v.data {
                 let mut bytes = data.clone();
                 bytes.resize(v.desc.bytes as usize, 0);
-                gpu.queue.write_buffer(&buffers[assign[b]], 0, &bytes);
+                let at = plan.packed[b].unwrap_or(0);
+                gpu.queue.write_buffer(&buffers[assign[b]], at, &bytes);
             }
         }
         // Uniforms: one buffer, one aligned slice per dispatch.
@@ -430,12 +450,23 @@ impl ProgramBuilder {
                 }),
             }];
             for (k, &b) in d.buffers.iter().enumerate() {
+                // A packed constant is bound to its own bytes within its arena,
+                // as its own buffer was; any other buffer to its physical
+                // buffer's end.
+                let within = planner::root_offset(&descs, b);
+                let (offset, size) = match plan.packed[b] {
+                    Some(at) => (
+                        at + within,
+                        std::num::NonZeroU64::new(descs[self.root(b)].bytes - within),
+                    ),
+                    None => (within, None),
+                };
                 entries.push(wgpu::BindGroupEntry {
                     binding: k as u32 + 1,
                     resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                         buffer: &buffers[assign[b]],
-                        offset: planner::root_offset(&descs, b),
-                        size: None,
+                        offset,
+                        size,
                     }),
                 });
             }

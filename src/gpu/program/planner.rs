@@ -32,11 +32,28 @@ pub(crate) struct BufDesc {
     pub offset: u64,
 }
 
+/// How constants are packed: many small buffers become a few arenas, so that a
+/// submission tracks (and a driver allocates) a handful of buffers rather than
+/// one per weight and bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Arenas {
+    /// Where a constant may start inside an arena (the adapter's storage-buffer
+    /// offset alignment, at least 4).
+    pub align: u64,
+    /// The largest arena in bytes; a constant larger than this keeps a buffer
+    /// of its own.
+    pub max_bytes: u64,
+}
+
 /// The result of planning: where each virtual buffer lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MemoryPlan {
     /// The physical buffer of each virtual buffer (aliases share their root's).
     pub assign: Vec<usize>,
+    /// Where each virtual buffer's root starts inside its physical buffer: the
+    /// constant's offset in its arena, or None for a buffer that starts its
+    /// physical buffer (it is then bound to the buffer's end).
+    pub packed: Vec<Option<u64>>,
     /// The size in bytes of each physical buffer.
     pub sizes: Vec<u64>,
     /// The liveness lower bound: the most bytes of buffers live at one dispatch.
@@ -78,19 +95,40 @@ pub(crate) fn uses(bufs: &[BufDesc], dispatches: &[&[BufId]]) -> Vec<(usize, usi
 /// Plan the buffers of a program whose dispatches bind `dispatches` (storage
 /// bindings in order, the written one last).
 ///
-/// Constants, inputs and outputs each get a physical buffer of their own.
-/// Intermediates are placed greedily, largest first, into the smallest physical
+/// Constants are packed, in order, into arenas (`arenas`: each starts at an
+/// aligned offset, an arena holds at most `max_bytes`); inputs and outputs
+/// each get a physical buffer of their own. Intermediates are placed greedily, largest first, into the smallest physical
 /// buffer that is big enough and holds only intermediates whose lifetimes (first
 /// to last binding dispatch, inclusive) do not overlap theirs; otherwise into a new
 /// one. Lifetimes that merely touch at one dispatch count as overlapping, so a
 /// dispatch never binds one physical buffer both as an input and as its output.
-pub(crate) fn plan(bufs: &[BufDesc], dispatches: &[&[BufId]]) -> MemoryPlan {
+pub(crate) fn plan(bufs: &[BufDesc], dispatches: &[&[BufId]], arenas: Arenas) -> MemoryPlan {
     let n = dispatches.len();
     let uses = uses(bufs, dispatches);
     let mut physical: Vec<(u64, Vec<(usize, usize)>)> = Vec::new();
     let mut assign: Vec<usize> = vec![usize::MAX; bufs.len()];
+    let mut packed: Vec<Option<u64>> = vec![None; bufs.len()];
+    let align = arenas.align.max(4);
+    let mut arena: Option<usize> = None;
+    for b in (0..bufs.len()).filter(|&b| bufs[b].alias_of.is_none()) {
+        let v = &bufs[b];
+        if v.kind != BufKind::Constant || v.bytes > arenas.max_bytes {
+            continue;
+        }
+        let at = arena
+            .map(|p| (p, physical[p].0.div_ceil(align) * align))
+            .filter(|&(_, start)| start + v.bytes <= arenas.max_bytes);
+        let (p, start) = at.unwrap_or_else(|| {
+            physical.push((0, vec![(0, n + 1)]));
+            (physical.len() - 1, 0)
+        });
+        physical[p].0 = start + v.bytes;
+        arena = Some(p);
+        assign[b] = p;
+        packed[b] = Some(start);
+    }
     let mut order: Vec<usize> = (0..bufs.len())
-        .filter(|&b| bufs[b].alias_of.is_none())
+        .filter(|&b| bufs[b].alias_of.is_none() && packed[b].is_none())
         .collect();
     order.sort_by_key(|&b| std::cmp::Reverse(bufs[b].bytes));
     for b in order {
@@ -127,10 +165,12 @@ pub(crate) fn plan(bufs: &[BufDesc], dispatches: &[&[BufId]]) -> MemoryPlan {
     for b in 0..bufs.len() {
         if bufs[b].alias_of.is_some() {
             assign[b] = assign[root(bufs, b)];
+            packed[b] = packed[root(bufs, b)];
         }
     }
     MemoryPlan {
         assign,
+        packed,
         sizes: physical.into_iter().map(|(size, _)| size).collect(),
         liveness_bytes: liveness_bound(bufs, &uses, n),
     }
@@ -162,6 +202,12 @@ fn liveness_bound(bufs: &[BufDesc], uses: &[(usize, usize)], n: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Small arenas, so that tests fill several.
+    const ARENAS: Arenas = Arenas {
+        align: 64,
+        max_bytes: 512,
+    };
 
     /// A program description under construction.
     #[derive(Default)]
@@ -199,7 +245,7 @@ mod tests {
 
         fn plan(&self) -> MemoryPlan {
             let d: Vec<&[BufId]> = self.dispatches.iter().map(|d| &d[..]).collect();
-            plan(&self.bufs, &d)
+            plan(&self.bufs, &d, ARENAS)
         }
     }
 
@@ -249,9 +295,32 @@ mod tests {
                 "buffer {b} too small"
             );
         }
+        for &r in &roots {
+            let v = &p.bufs[r];
+            match m.packed[r] {
+                Some(at) => {
+                    assert_eq!(v.kind, BufKind::Constant, "{r} packed");
+                    assert_eq!(at % ARENAS.align, 0, "constant {r} at {at}");
+                    assert!(at + v.bytes <= m.sizes[m.assign[r]].min(ARENAS.max_bytes));
+                }
+                None => assert!(
+                    v.kind != BufKind::Constant || v.bytes > ARENAS.max_bytes,
+                    "constant {r} of {} bytes not packed",
+                    v.bytes
+                ),
+            }
+        }
         for (i, &a) in roots.iter().enumerate() {
             for &b in &roots[i + 1..] {
                 if m.assign[a] != m.assign[b] {
+                    continue;
+                }
+                if let (Some(sa), Some(sb)) = (m.packed[a], m.packed[b]) {
+                    let (ea, eb) = (sa + p.bufs[a].bytes, sb + p.bufs[b].bytes);
+                    assert!(
+                        ea <= sb || eb <= sa,
+                        "constants {a} ({sa}..{ea}) and {b} ({sb}..{eb}) overlap"
+                    );
                     continue;
                 }
                 let (ka, kb) = (p.bufs[a].kind, p.bufs[b].kind);
@@ -408,6 +477,37 @@ mod tests {
                 assert_ne!(m.assign[f], m.assign[o], "{f} and {o} share storage");
             }
         }
+    }
+
+    #[test]
+    fn constants_pack_into_aligned_arenas() {
+        let mut p = Prog::default();
+        let x = p.buf(16, BufKind::Input);
+        let w: Vec<BufId> = [100, 4, 200, 36, 600, 120]
+            .iter()
+            .map(|&b| p.buf(b, BufKind::Constant))
+            .collect();
+        let rw = p.alias(w[1]);
+        let y = p.buf(16, BufKind::Output);
+        p.dispatch(&[x, w[0], w[1], w[2]], y);
+        p.dispatch(&[rw, w[3], w[4], w[5]], y);
+        let m = p.plan();
+        check(&p, &m);
+        // 100 at 0, 4 at 128, 200 at 192, 36 at 448 (ends at 484 <= 512); 120
+        // does not fit after it (512 + 120 > 512), so a second arena. 600,
+        // larger than an arena, keeps a buffer of its own.
+        let at: Vec<Option<u64>> = w.iter().map(|&b| m.packed[b]).collect();
+        assert_eq!(
+            at,
+            [Some(0), Some(128), Some(192), Some(448), None, Some(0)]
+        );
+        assert_eq!(m.assign[w[0]], m.assign[w[3]]);
+        assert_ne!(m.assign[w[3]], m.assign[w[5]]);
+        assert_eq!(m.sizes[m.assign[w[0]]], 484);
+        assert_eq!(m.sizes[m.assign[w[5]]], 120);
+        assert_eq!(m.sizes[m.assign[w[4]]], 600);
+        assert_eq!((m.assign[rw], m.packed[rw]), (m.assign[w[1]], Some(128)));
+        assert_eq!(m.sizes.len(), 5, "two arenas, the large constant, x and y");
     }
 
     #[test]
