@@ -48,19 +48,20 @@ fn adapter(options: &Options, m: &Measured) -> Value {
     })
 }
 
-/// Median over the timed invokes of `part`, summed over each invoke's GPU
-/// partitions, in milliseconds (over the profiled invokes when the timed ones
-/// recorded none).
-fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
-    let profiled: Vec<&[crate::PartitionTime]> =
-        m.profiles.iter().map(|p| &p.partitions[..]).collect();
-    let timed: Vec<&[crate::PartitionTime]> = m.host.iter().map(Vec::as_slice).collect();
-    let runs = if timed.iter().any(|h| !h.is_empty()) {
-        timed
+/// Each timed invoke's GPU partition times, or each profiled invoke's when the
+/// timed ones recorded none.
+fn host_runs(m: &Measured) -> Vec<&[crate::PartitionTime]> {
+    if m.host.iter().any(|h| !h.is_empty()) {
+        m.host.iter().map(Vec::as_slice).collect()
     } else {
-        profiled
-    };
-    let mut per_invoke: Vec<f64> = runs
+        m.profiles.iter().map(|p| &p.partitions[..]).collect()
+    }
+}
+
+/// Median over [`host_runs`] of `part`, summed over each invoke's GPU
+/// partitions, in milliseconds.
+fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
+    let mut per_invoke: Vec<f64> = host_runs(m)
         .iter()
         .map(|p| p.iter().map(&part).sum::<f64>() / 1e6)
         .collect();
@@ -73,13 +74,10 @@ fn median_ms(m: &Measured, part: impl Fn(&crate::PartitionTime) -> f64) -> f64 {
 /// Taken from the timed invokes (plain invokes, as a caller runs them), not the
 /// profiled ones, whose command buffers also write and resolve timestamps.
 fn host_ms(m: &Measured) -> Value {
-    let timed = m.host.iter().flatten();
-    let profiled = m.profiles.iter().flat_map(|p| p.partitions.iter());
-    let runs: Vec<bool> = if m.host.iter().any(|h| !h.is_empty()) {
-        timed.map(|t| t.recorded_ahead).collect()
-    } else {
-        profiled.map(|t| t.recorded_ahead).collect()
-    };
+    let runs: Vec<bool> = host_runs(m)
+        .iter()
+        .flat_map(|p| p.iter().map(|t| t.recorded_ahead))
+        .collect();
     let ahead = runs.iter().filter(|&&a| a).count() as f64 / runs.len().max(1) as f64;
     json!({
         "record_submit": median_ms(m, |p| p.upload_ns + p.submit_ns),

@@ -11,15 +11,44 @@ use crate::graph::Data;
 use crate::graph::Tensor;
 
 /// The quantization of an integer convolution or FC: input scale, output scale,
-/// per-channel weight scales and zero points (weights are input 1), the int32 bias
-/// and the input widened to i32 with its zero point removed.
-pub(in crate::cpu::ops) struct QuantArgs {
+/// per-channel weight scales and zero points (weights are input 1), the bias and
+/// the input widened to `A` with its zero point removed: i32 for 8-bit kernels,
+/// i64 for the 16x8 ones ([`super::wide::WideArgs`]).
+pub(in crate::cpu::ops) struct QuantArgs<A = i32> {
     pub is: f32,
     pub os: f32,
     pub ws: Vec<f32>,
     pub zps: Vec<i64>,
-    pub bias: Option<Vec<i32>>,
-    pub x: Vec<i32>,
+    pub bias: Option<Vec<A>>,
+    pub x: Vec<A>,
+}
+
+impl<A> QuantArgs<A> {
+    /// Gather the quantization of a node with `channels` outputs and input
+    /// `x_idx`: `widen` turns that input into `A` given its zero point, `bias`
+    /// reads the bias.
+    pub(in crate::cpu::ops) fn gather(
+        ctx: &OpCtx,
+        x_idx: usize,
+        channels: usize,
+        widen: impl FnOnce(i32) -> Result<Vec<A>>,
+        bias: impl FnOnce() -> Result<Option<Vec<A>>>,
+    ) -> Result<Self> {
+        let (is, izp) = ctx.in_qparams(x_idx)?;
+        let (os, _) = ctx.out_qparams(0)?;
+        let x = widen(izp)?;
+        Ok(QuantArgs {
+            is,
+            os,
+            ws: weight_scales(ctx, 1, channels)?,
+            zps: ctx
+                .in_quant(1)
+                .map(|q| q.zero_point.clone())
+                .unwrap_or_default(),
+            bias: bias()?,
+            x,
+        })
+    }
 }
 
 /// Gather [`QuantArgs`] for input `x_idx`, bias `bias_idx` and `channels` outputs.
@@ -29,20 +58,13 @@ pub(in crate::cpu::ops) fn quant_args(
     bias_idx: usize,
     channels: usize,
 ) -> Result<QuantArgs> {
-    let (is, izp) = ctx.in_qparams(x_idx)?;
-    let (os, _) = ctx.out_qparams(0)?;
-    let x = widen(ctx.input(x_idx)?, izp).ok_or_else(|| ctx.unsupported_dtype(x_idx))?;
-    Ok(QuantArgs {
-        is,
-        os,
-        ws: weight_scales(ctx, 1, channels)?,
-        zps: ctx
-            .in_quant(1)
-            .map(|q| q.zero_point.clone())
-            .unwrap_or_default(),
-        bias: bias_i32(ctx, bias_idx, channels)?,
-        x,
-    })
+    QuantArgs::gather(
+        ctx,
+        x_idx,
+        channels,
+        |izp| widen(ctx.input(x_idx)?, izp).ok_or_else(|| ctx.unsupported_dtype(x_idx)),
+        || bias_i32(ctx, bias_idx, channels),
+    )
 }
 
 /// The elements of an integer tensor widened to i32 with `zp` subtracted.

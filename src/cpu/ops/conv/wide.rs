@@ -3,24 +3,16 @@
 //! requantization (the multiplier rounded to 16 bits, then one rounding shift),
 //! as its reference int16 kernels compute them.
 
-use super::requant::{weight_scales, widen_weights};
+use super::requant::{widen_weights, QuantArgs};
 use super::OpCtx;
 use crate::error::Result;
 use crate::graph::op::Activation;
 use crate::graph::quant::{activation_range, type_range, Multiplier};
 use crate::graph::{DType, Data, Tensor};
 
-/// The quantization of a 16x8 convolution or FC: input scale, output scale,
-/// per-channel weight scales and zero points (weights are input 1), the bias as
-/// int64 and the input widened to i64 with its zero point removed.
-pub(in crate::cpu::ops) struct WideArgs {
-    pub is: f32,
-    pub os: f32,
-    pub ws: Vec<f32>,
-    pub zps: Vec<i64>,
-    pub bias: Option<Vec<i64>>,
-    pub x: Vec<i64>,
-}
+/// The quantization of a 16x8 convolution or FC: as [`QuantArgs`], with the
+/// bias as int64 and the input widened to i64.
+pub(in crate::cpu::ops) type WideArgs = QuantArgs<i64>;
 
 /// Gather [`WideArgs`] for int16 input `x_idx`, bias `bias_idx` and `channels`
 /// outputs.
@@ -30,23 +22,16 @@ pub(in crate::cpu::ops) fn wide_args(
     bias_idx: usize,
     channels: usize,
 ) -> Result<WideArgs> {
-    let (is, izp) = ctx.in_qparams(x_idx)?;
-    let (os, _) = ctx.out_qparams(0)?;
-    let x = match &ctx.input(x_idx)?.data {
-        Data::I16(v) => v.iter().map(|&x| x as i64 - izp as i64).collect(),
-        _ => return Err(ctx.unsupported_dtype(x_idx)),
-    };
-    Ok(WideArgs {
-        is,
-        os,
-        ws: weight_scales(ctx, 1, channels)?,
-        zps: ctx
-            .in_quant(1)
-            .map(|q| q.zero_point.clone())
-            .unwrap_or_default(),
-        bias: bias_i64(ctx, bias_idx, channels)?,
-        x,
-    })
+    QuantArgs::gather(
+        ctx,
+        x_idx,
+        channels,
+        |izp| match &ctx.input(x_idx)?.data {
+            Data::I16(v) => Ok(v.iter().map(|&x| x as i64 - izp as i64).collect()),
+            _ => Err(ctx.unsupported_dtype(x_idx)),
+        },
+        || bias_i64(ctx, bias_idx, channels),
+    )
 }
 
 /// An integer weight tensor widened to i64, with each channel's zero point
